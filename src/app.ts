@@ -1,0 +1,33 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { adminApi } from './admin/index.js';
+import { identityRoutes } from './identity/routes.js';
+import { requestIdFrom } from './log.js';
+import { metricsPlugin } from './ops/metrics.js';
+import { opsRoutes } from './ops/routes.js';
+import type { Runtime } from './runtime.js';
+import { webAssets } from './web/assets.js';
+
+/** Builds the HTTP app: each surface is a plugin handed the runtime, nothing global. */
+export async function buildApp(runtime: Runtime, logger: Logger): Promise<FastifyInstance> {
+  const { config } = runtime;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    genReqId: requestIdFrom,
+    // Idle keep-alive sockets close at shutdown; requests in flight are allowed to finish.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  await app.register(cookie, { secret: runtime.keys.cookieKey });
+  await app.register(formbody);
+  await app.register(metricsPlugin, { database: runtime.store.database });
+  await app.register(opsRoutes, { database: runtime.store.database });
+  await app.register(webAssets);
+  await app.register(identityRoutes, { runtime });
+  await app.register(adminApi, { prefix: '/api', runtime });
+  return app;
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { newId } from '../crypto/random.js';
+import type { Store, UserRecord } from '../store/index.js';
+import { hashPassword, passwordProblem } from './password.js';
+
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
+
+/** A user-facing refusal (bad username, taken name, weak password); callers map it to 400/409 or exit 2. */
+export class UserInputError extends Error {
+  constructor(
+    message: string,
+    readonly field: 'username' | 'password',
+    readonly conflict = false,
+  ) {
+    super(message);
+    this.name = 'UserInputError';
+  }
+}
+
+/** Usernames are compared case-insensitively: stored lowercased. */
+export function normaliseUsername(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+/** The user as the API and CLI show it: never the password hash. */
+export interface PublicUser {
+  id: string;
+  username: string;
+  is_admin: boolean;
+  disabled: boolean;
+  created_at: string;
+}
+
+export function publicUser(user: UserRecord): PublicUser {
+  return {
+    id: user.id,
+    username: user.username,
+    is_admin: user.isAdmin,
+    disabled: user.disabledAt !== null,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
+}
+
+export interface UserService {
+  create(input: { username: string; password: string; isAdmin?: boolean }): Promise<UserRecord>;
+  setPassword(username: string, password: string): Promise<UserRecord>;
+  disable(username: string): Promise<UserRecord>;
+  find(username: string): Promise<UserRecord | undefined>;
+  list(): Promise<UserRecord[]>;
+  /** On an empty database, creates `admin`; returns the generated password when none was given. */
+  ensureInitialAdmin(password?: string): Promise<{ created: boolean; generatedPassword?: string }>;
+}
+
+export function userService(store: Pick<Store, 'users' | 'sessions' | 'apiKeys'>, now: () => number = Date.now): UserService {
+  const requireUser = async (username: string) => {
+    const user = await store.users.findByUsername(normaliseUsername(username));
+    if (!user) throw new UserInputError(`no user named ${JSON.stringify(username)}`, 'username');
+    return user;
+  };
+  const checkPassword = (password: string) => {
+    const problem = passwordProblem(password);
+    if (problem) throw new UserInputError(`password ${problem}`, 'password');
+  };
+
+  const service: UserService = {
+    async create({ username, password, isAdmin = false }) {
+      const name = normaliseUsername(username);
+      if (!USERNAME_PATTERN.test(name)) {
+        throw new UserInputError('username must be 1-64 characters: letters, digits, and . _ @ - (not first)', 'username');
+      }
+      checkPassword(password);
+      if (await store.users.findByUsername(name)) throw new UserInputError(`user ${JSON.stringify(name)} exists already`, 'username', true);
+      const at = now();
+      const user: UserRecord = {
+        id: newId('usr'),
+        username: name,
+        passwordHash: await hashPassword(password),
+        isAdmin,
+        disabledAt: null,
+        createdAt: at,
+        updatedAt: at,
+      };
+      try {
+        await store.users.create(user);
+      } catch (error) {
+        // Two concurrent creates of one name: the unique index decides, the loser gets the same answer as above.
+        if (await store.users.findByUsername(name)) throw new UserInputError(`user ${JSON.stringify(name)} exists already`, 'username', true);
+        throw error;
+      }
+      return user;
+    },
+    async setPassword(username, password) {
+      const user = await requireUser(username);
+      checkPassword(password);
+      await store.users.updatePasswordHash(user.id, await hashPassword(password), now());
+      // A new password ends every browser session opened with the old one.
+      await store.sessions.revokeAllForUser(user.id, now());
+      return (await store.users.findById(user.id))!;
+    },
+    async disable(username) {
+      const user = await requireUser(username);
+      await store.users.setDisabled(user.id, now(), now());
+      await store.sessions.revokeAllForUser(user.id, now());
+      return (await store.users.findById(user.id))!;
+    },
+    find: (username) => store.users.findByUsername(normaliseUsername(username)),
+    list: () => store.users.list(),
+    async ensureInitialAdmin(password) {
+      if ((await store.users.count()) > 0) return { created: false };
+      const generated = password ? undefined : randomBytes(18).toString('base64url');
+      try {
+        await service.create({ username: 'admin', password: password ?? generated!, isAdmin: true });
+      } catch (error) {
+        // Another replica created it first.
+        if (error instanceof UserInputError && error.conflict) return { created: false };
+        throw error;
+      }
+      return { created: true, generatedPassword: generated };
+    },
+  };
+  return service;
+}

@@ -1,0 +1,36 @@
+import type { Config } from './config.js';
+import { deriveKeyRing, loadMasterKey, verifyKeyMatchesDatabase, type KeyRing } from './crypto/key-ring.js';
+import { passwordLogin, type PasswordLogin } from './identity/login.js';
+import { userService, type UserService } from './identity/users.js';
+import { openStore, type OpenedStore } from './store/index.js';
+
+/** What every surface of the app is handed: config, store, keys and the services built on them. */
+export interface Runtime {
+  config: Config;
+  store: OpenedStore;
+  keys: KeyRing;
+  users: UserService;
+  login: PasswordLogin;
+  close(): Promise<void>;
+}
+
+/** Opens the store, checks the master key against it and builds the services. No HTTP here. */
+export async function openRuntime(config: Config): Promise<Runtime> {
+  const master = loadMasterKey({ secretKey: config.secretKey, dataDir: config.dataDir, create: true });
+  const keys = deriveKeyRing(master.key);
+  const store = await openStore(config);
+  try {
+    await verifyKeyMatchesDatabase(keys, store.meta, master.source);
+  } catch (error) {
+    await store.database.close();
+    throw error;
+  }
+  return {
+    config,
+    store,
+    keys,
+    users: userService(store),
+    login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
+    close: () => store.database.close(),
+  };
+}

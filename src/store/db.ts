@@ -1,0 +1,29 @@
+/** The one narrow seam between SQL and a database driver. SQL uses `?` placeholders on both backends. */
+export type Row = Record<string, unknown>;
+
+export interface Db {
+  readonly dialect: 'sqlite' | 'postgres';
+  all<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  get<T = Row>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  /** Runs a statement and reports how many rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** A database connection (or pool) as the app owns it: the Db seam plus its lifecycle. */
+export interface Database extends Db {
+  /** Applies the migrations not applied yet, safely when several replicas start at once. */
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+  /** Where it lives, without credentials, for logs and `doctor`. */
+  readonly description: string;
+}

@@ -1,0 +1,10 @@
+import { foundation } from './001_foundation.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Append only: a released migration is never edited, a new one is added with the next version. */
+export const migrations: readonly Migration[] = [{ version: 1, name: 'foundation', sql: foundation }];

@@ -1,0 +1,114 @@
+import pg from 'pg';
+import type { Database, Db, Row } from './db.js';
+import { applyPendingMigrations, migrationsTable } from './migrate.js';
+
+/** Any fixed number works; it only has to be the same for every replica of Gatehouse. */
+const MIGRATION_LOCK_KEY = 7_160_520_241;
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+// Timestamps are BIGINT milliseconds, well inside Number's exact range; pg would hand them over as strings.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/** Rewrites `?` placeholders to `$n` outside string literals; our SQL has no other `?`. */
+export function toPostgresPlaceholders(sql: string): string {
+  let index = 0;
+  let inString = false;
+  let out = '';
+  for (const char of sql) {
+    if (char === "'") inString = !inString;
+    out += char === '?' && !inString ? `$${++index}` : char;
+  }
+  return out;
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+function queryDb(target: Queryable, transaction: Db['transaction']): Db {
+  const query = (sql: string, params: readonly unknown[] = []) => target.query(toPostgresPlaceholders(sql), params as unknown[]);
+  return {
+    dialect: 'postgres',
+    async all<T = Row>(sql: string, params?: readonly unknown[]) {
+      return (await query(sql, params)).rows as T[];
+    },
+    async get<T = Row>(sql: string, params?: readonly unknown[]) {
+      return (await query(sql, params)).rows[0] as T | undefined;
+    },
+    async run(sql: string, params?: readonly unknown[]) {
+      return { changes: (await query(sql, params)).rowCount ?? 0 };
+    },
+    transaction,
+  };
+}
+
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+export function openPostgres(databaseUrl: string, options: { max?: number } = {}): Database {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, types, connectionTimeoutMillis: 10_000 });
+  // An idle client that loses its server must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+
+  const withClient = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      return await work(client);
+    } finally {
+      client.release();
+    }
+  };
+
+  const transaction = <T>(work: (tx: Db) => Promise<T>): Promise<T> =>
+    withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        const tx: Db = queryDb(client, (nested) => nested(tx));
+        const result = await work(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+
+  const db = queryDb(pool, transaction);
+  return {
+    ...db,
+    description: `postgres:${redactUrl(databaseUrl)}`,
+    async migrate() {
+      await withClient(async (client) => {
+        // Session-level lock: a second replica blocks here until the first has migrated, then finds nothing to do.
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          await client.query(migrationsTable);
+          await client.query('BEGIN');
+          try {
+            const tx: Db = queryDb(client, (nested) => nested(tx));
+            await applyPendingMigrations(tx, async (sql) => void (await client.query(sql)));
+            await client.query('COMMIT');
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+        }
+      });
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => pool.end(),
+  };
+}

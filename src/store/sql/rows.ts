@@ -1,0 +1,11 @@
+/** Column-name mapping shared by the SQL stores: snake_case rows in, camelCase records out. */
+export function camelRow<T>(row: Record<string, unknown> | undefined): T | undefined {
+  if (!row) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) out[key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
+  return out as T;
+}
+
+export function camelRows<T>(rows: Record<string, unknown>[]): T[] {
+  return rows.map((row) => camelRow<T>(row)!);
+}

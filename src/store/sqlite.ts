@@ -1,0 +1,96 @@
+import { chmodSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database, Db, Row } from './db.js';
+import { applyPendingMigrations, migrationsTable } from './migrate.js';
+
+/**
+ * One connection serialised by a promise chain: better-sqlite3 is synchronous, but a transaction's work is async,
+ * so statements from elsewhere must wait until that transaction has committed rather than slip into it.
+ */
+class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T> | T): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function bindable(params: readonly unknown[]): unknown[] {
+  return params.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
+}
+
+function directDb(connection: BetterSqlite3.Database): Db {
+  const db: Db = {
+    dialect: 'sqlite',
+    async all<T = Row>(sql: string, params: readonly unknown[] = []) {
+      return connection.prepare(sql).all(...bindable(params)) as T[];
+    },
+    async get<T = Row>(sql: string, params: readonly unknown[] = []) {
+      return connection.prepare(sql).get(...bindable(params)) as T | undefined;
+    },
+    async run(sql: string, params: readonly unknown[] = []) {
+      return { changes: connection.prepare(sql).run(...bindable(params)).changes };
+    },
+    // Already inside the one open transaction: nested work joins it.
+    transaction: (work) => work(db),
+  };
+  return db;
+}
+
+export function sqliteFile(dataDir: string): string {
+  return path.join(dataDir, 'gatehouse.db');
+}
+
+/** Opens (creating when absent) the SQLite database in the data directory: WAL, full sync, owner-only files. */
+export function openSqlite(dataDir: string): Database {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const file = sqliteFile(dataDir);
+  const connection = new BetterSqlite3(file);
+  connection.pragma('journal_mode = WAL');
+  // FULL: an answered write survives a power cut, not only a crash of the process.
+  connection.pragma('synchronous = FULL');
+  connection.pragma('foreign_keys = ON');
+  connection.pragma('busy_timeout = 5000');
+  // SQLite gives the -wal and -shm files the database file's mode, so owner-only here covers all three.
+  chmodSync(file, 0o600);
+  const queue = new SerialQueue();
+  const inner = directDb(connection);
+
+  const transaction = <T>(work: (tx: Db) => Promise<T>): Promise<T> =>
+    queue.run(async () => {
+      connection.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(inner);
+        connection.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (connection.inTransaction) connection.exec('ROLLBACK');
+        throw error;
+      }
+    });
+
+  return {
+    dialect: 'sqlite',
+    description: `sqlite:${file}`,
+    all: (sql, params) => queue.run(() => inner.all(sql, params)),
+    get: (sql, params) => queue.run(() => inner.get(sql, params)),
+    run: (sql, params) => queue.run(() => inner.run(sql, params)),
+    transaction,
+    async migrate() {
+      connection.exec(migrationsTable);
+      await transaction((tx) => applyPendingMigrations(tx, async (sql) => void connection.exec(sql)));
+    },
+    async ping() {
+      await queue.run(() => connection.prepare('SELECT 1').get());
+    },
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    async close() {
+      await queue.run(() => {
+        if (connection.open) connection.close();
+      });
+    },
+  };
+}

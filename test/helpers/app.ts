@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config, type ConfigFlags } from '../../src/config.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { backendPlace, type Backend } from './backends.js';
+
+export const TEST_ADMIN_PASSWORD = 'test-Admin-pw-1';
+
+export interface TestApp {
+  app: FastifyInstance;
+  runtime: Runtime;
+  config: Config;
+  /** Set when started with `listen: true`. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A Gatehouse app on a fresh database of the given backend, with user `admin` / TEST_ADMIN_PASSWORD.
+ * Requests go through `app.inject` unless `listen` is set (needed for browsers and real HTTP clients).
+ */
+export async function startTestApp(
+  options: { backend?: Backend; flags?: ConfigFlags; env?: NodeJS.ProcessEnv; listen?: boolean; logger?: pino.Logger } = {},
+): Promise<TestApp> {
+  const place = await backendPlace(options.backend ?? 'sqlite');
+  const config = loadConfig(
+    { dataDir: place.dataDir, databaseUrl: place.databaseUrl, port: 0, ...options.flags },
+    { GATEHOUSE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...options.env },
+  );
+  const runtime = await openRuntime(config);
+  await runtime.users.ensureInitialAdmin(config.adminPassword);
+  const app = await buildApp(runtime, options.logger ?? pino({ level: 'silent' }));
+  let url: string | undefined;
+  if (options.listen) {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    if (address && typeof address === 'object') url = `http://127.0.0.1:${address.port}`;
+  } else {
+    await app.ready();
+  }
+  return {
+    app,
+    runtime,
+    config,
+    url,
+    async close() {
+      await app.close();
+      await runtime.close();
+      await place.cleanup();
+    },
+  };
+}
+
+export function basicAuth(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
