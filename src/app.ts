@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
 import { adminApi } from './admin/index.js';
 import { identityRoutes } from './identity/routes.js';
 import { requestIdFrom } from './log.js';
@@ -11,7 +11,7 @@ import type { Runtime } from './runtime.js';
 import { webAssets } from './web/assets.js';
 
 /** Builds the HTTP app: each surface is a plugin handed the runtime, nothing global. */
-export async function buildApp(runtime: Runtime, logger: Logger): Promise<FastifyInstance> {
+export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const { config } = runtime;
   const app = Fastify({
     loggerInstance: logger,
