@@ -1,5 +1,82 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Runtime } from '../runtime.js';
+import { isCrossSiteFormPost, safeLocalPath } from '../web/browser-guards.js';
+import { describeWait, messagePage, signedInPage, signInPage } from '../web/login-pages.js';
+import { sendPage } from '../web/page.js';
+import { PASSWORD_MAX_LENGTH } from './password.js';
+import { browserSessions } from './sessions.js';
 
-// PLACEHOLDER: replaced by its owner; exists so the app builds while surfaces are written in parallel.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const identityRoutes: FastifyPluginAsync<any> = async () => undefined;
+/** The one answer for unknown users, wrong passwords and disabled accounts alike. */
+export const WRONG_CREDENTIALS = 'Wrong username or password.';
+
+const loginForm = z.object({
+  username: z.string().min(1).max(256),
+  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  next: z.string().max(2048).optional(),
+});
+
+const loginQuery = z.object({ next: z.string().optional() });
+
+/** Sign-in, sign-out and the signed-in home page, over server-side browser sessions. */
+export const identityRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+  const sessions = browserSessions(runtime);
+  const ownOrigin = new URL(runtime.config.publicUrl).origin;
+
+  /** Step: refuse form posts a browser made on behalf of another site (login CSRF, forced logout). */
+  function refuseCrossSite(request: FastifyRequest, reply: FastifyReply): boolean {
+    if (!isCrossSiteFormPost(request.headers, ownOrigin)) return false;
+    sendPage(reply, 403, messagePage({
+      title: 'Request refused',
+      text: 'This form was sent from another site. Open Gatehouse directly and try again.',
+      link: { href: '/login', label: 'Go to sign-in' },
+    }));
+    return true;
+  }
+
+  app.get('/', async (request, reply) => {
+    const user = await sessions.requireUser(request, reply);
+    if (!user) return reply;
+    return sendPage(reply, 200, signedInPage({ username: user.username }));
+  });
+
+  app.get('/login', async (request, reply) => {
+    const next = safeLocalPath(loginQuery.safeParse(request.query).data?.next);
+    if (await sessions.currentUser(request)) return reply.redirect(next ?? '/', 303);
+    return sendPage(reply, 200, signInPage({ next }));
+  });
+
+  app.post('/login', async (request, reply) => {
+    if (refuseCrossSite(request, reply)) return reply;
+    const form = loginForm.safeParse(request.body);
+    if (!form.success) {
+      const next = safeLocalPath((request.body as { next?: unknown } | undefined)?.next);
+      return sendPage(reply, 400, signInPage({ next, message: { kind: 'alert', text: 'Enter a username and a password.' } }));
+    }
+    const { username, password } = form.data;
+    const next = safeLocalPath(form.data.next);
+    const outcome = await runtime.login.attempt(username, password, request.ip);
+    if (!outcome.ok && outcome.reason === 'throttled') {
+      const wait = describeWait(outcome.retryAfterSeconds);
+      reply.header('retry-after', String(outcome.retryAfterSeconds));
+      return sendPage(reply, 429, signInPage({ username, next, message: { kind: 'notice', text: `Too many failed sign-in attempts. Try again in ${wait}.` } }));
+    }
+    if (!outcome.ok) return sendPage(reply, 401, signInPage({ username, next, message: { kind: 'alert', text: WRONG_CREDENTIALS } }));
+    await sessions.startSession(request, reply, outcome.user);
+    return reply.redirect(next ?? '/', 303);
+  });
+
+  app.post('/logout', async (request, reply) => {
+    if (refuseCrossSite(request, reply)) return reply;
+    await sessions.endSession(request, reply);
+    return reply.redirect('/login', 303);
+  });
+
+  // Unreadable bodies (wrong content type, too large, malformed) are the client's mistake: a page, not a stack trace.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'identity route failed');
+    const text = status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : 'The request could not be read. Go back and submit the form again.';
+    return sendPage(reply, status, messagePage({ title: status >= 500 ? 'Something went wrong' : 'Bad request', text, link: { href: '/login', label: 'Go to sign-in' } }));
+  });
+};

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { createServer } from 'node:net';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config, type ConfigFlags } from '../../src/config.js';
@@ -24,8 +25,10 @@ export async function startTestApp(
   options: { backend?: Backend; flags?: ConfigFlags; env?: NodeJS.ProcessEnv; listen?: boolean; logger?: pino.Logger } = {},
 ): Promise<TestApp> {
   const place = await backendPlace(options.backend ?? 'sqlite');
+  // A listening app gets its port up front so the default public URL (the issuer, the expected Origin) is the real one.
+  const port = options.listen ? await freePort() : 0;
   const config = loadConfig(
-    { dataDir: place.dataDir, databaseUrl: place.databaseUrl, port: 0, ...options.flags },
+    { dataDir: place.dataDir, databaseUrl: place.databaseUrl, port, ...options.flags },
     { GATEHOUSE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...options.env },
   );
   const runtime = await openRuntime(config);
@@ -33,7 +36,7 @@ export async function startTestApp(
   const app = await buildApp(runtime, options.logger ?? pino({ level: 'silent' }));
   let url: string | undefined;
   if (options.listen) {
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    await app.listen({ host: '127.0.0.1', port: config.port });
     const address = app.server.address();
     if (address && typeof address === 'object') url = `http://127.0.0.1:${address.port}`;
   } else {
@@ -54,4 +57,15 @@ export async function startTestApp(
 
 export function basicAuth(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }

@@ -1,0 +1,35 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+const MAX_NEXT_LENGTH = 2048;
+const PROBE_ORIGIN = 'http://gatehouse.invalid';
+
+/**
+ * `next` as a path on this site, or undefined. It must start with one `/`; `//host` and `/\host` are
+ * other hosts to a browser, and browsers drop tabs and newlines, so control characters and backslashes are refused.
+ * The result is re-serialised by URL so it is always a valid, ASCII Location header.
+ */
+export function safeLocalPath(next: unknown): string | undefined {
+  if (typeof next !== 'string' || next.length > MAX_NEXT_LENGTH) return undefined;
+  if (!next.startsWith('/') || next.startsWith('//')) return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(next)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(next, PROBE_ORIGIN);
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== PROBE_ORIGIN) return undefined;
+  return url.pathname + url.search + url.hash;
+}
+
+/**
+ * Login-CSRF defence for form posts that carry no token (headless clients post only username and password):
+ * a browser posting from another site says so in `Sec-Fetch-Site` or in an `Origin` that is not ours.
+ * Clients that send neither header are not browsers acting for someone else, so they pass.
+ */
+export function isCrossSiteFormPost(headers: IncomingHttpHeaders, ownOrigin: string): boolean {
+  if (headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin = headers.origin;
+  return origin !== undefined && origin !== ownOrigin;
+}
