@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { adminApi } from './admin/index.js';
 import { identityRoutes } from './identity/routes.js';
-import { requestIdFrom } from './log.js';
+import { echoRequestId, requestIdFrom } from './log.js';
 import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import type { Runtime } from './runtime.js';
@@ -22,6 +22,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
+  app.addHook('onRequest', echoRequestId);
   await app.register(cookie, { secret: runtime.keys.cookieKey });
   await app.register(formbody);
   await app.register(metricsPlugin, { database: runtime.store.database });

@@ -1,22 +1,81 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.js';
+
+/** Headers that carry credentials. */
+const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
+
+/**
+ * Fields that hold credentials in any object we might log (bodies, records, upstream responses).
+ * Not `code`: errors carry `code` too, and an authorization code only travels in query strings, handled below.
+ */
+export const SECRET_FIELDS = [
+  'password',
+  'token',
+  'secret',
+  'key',
+  'client_secret',
+  'refresh_token',
+  'access_token',
+  'id_token',
+  'code_verifier',
+  'authorization',
+  'cookie',
+] as const;
+
+const CENSOR = '[redacted]';
+
+/**
+ * pino's redaction has no "any depth" wildcard, so each field is listed at the top level and up to three
+ * levels down; deeper nesting does not occur in what we log. Request bodies are redacted whole.
+ */
+function redactPaths(): string[] {
+  const prefixes = ['', '*.', '*.*.', '*.*.*.'];
+  const fields = SECRET_FIELDS.flatMap((field) => prefixes.map((prefix) => `${prefix}${field}`));
+  const headers = SECRET_HEADERS.flatMap((name) =>
+    ['headers', '*.headers', '*.*.headers'].map((where) => `${where}["${name}"]`),
+  );
+  const bodies = ['body.*', '*.body.*'];
+  return [...fields, ...headers, ...bodies];
+}
+
+/** Query parameters whose values are credentials (OAuth callbacks, tokens); their values never reach the log. */
+const SECRET_QUERY_PARAMS = new Set<string>([...SECRET_FIELDS, 'code', 'api_key', 'apikey']);
+
+/** The request URL with the values of credential-bearing query parameters replaced. */
+export function redactUrl(url: string): string {
+  const question = url.indexOf('?');
+  if (question < 0) return url;
+  const params = new URLSearchParams(url.slice(question + 1));
+  let changed = false;
+  for (const name of new Set(params.keys())) {
+    if (SECRET_QUERY_PARAMS.has(name.toLowerCase())) {
+      params.set(name, CENSOR);
+      changed = true;
+    }
+  }
+  return changed ? `${url.slice(0, question)}?${params.toString()}` : url;
+}
+
+/** What a request line says about the request: never headers, and the URL with credentials removed. */
+function serializeRequest(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+  };
+}
 
 /** JSON logs; credentials are redacted wherever they could appear. */
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
   return pino(
     {
       level: config.logLevel,
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'req.headers["x-api-key"]',
-          'res.headers["set-cookie"]',
-        ],
-        censor: '[redacted]',
-      },
+      redact: { paths: redactPaths(), censor: CENSOR },
+      serializers: { req: serializeRequest, err: pino.stdSerializers.err },
     },
     destination,
   );
@@ -28,4 +87,9 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdFrom(request: IncomingMessage): string {
   const given = request.headers['x-request-id'];
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** onRequest hook: every response names the request id its log lines carry (`reqId`), errors included. */
+export async function echoRequestId(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.header('x-request-id', request.id);
 }
