@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { deriveKeyRing, loadMasterKey, verifyKeyMatchesDatabase, type KeyRing } from './crypto/key-ring.js';
+import { apiKeyService, type ApiKeyService } from './identity/api-keys.js';
 import { passwordLogin, type PasswordLogin } from './identity/login.js';
 import { userService, type UserService } from './identity/users.js';
 import { openStore, type OpenedStore } from './store/index.js';
@@ -11,6 +12,7 @@ export interface Runtime {
   keys: KeyRing;
   users: UserService;
   login: PasswordLogin;
+  apiKeys: ApiKeyService;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     keys,
     users: userService(store),
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
+    apiKeys: apiKeyService(store, keys.tokenHasher),
     close: () => store.database.close(),
   };
 }
