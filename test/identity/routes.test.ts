@@ -133,7 +133,8 @@ describe('sign-in pages over http', () => {
   });
 
   it('missing or oversized fields get a 400 page, never a 500', async () => {
-    for (const fields of [{ username: 'admin' }, { password: 'x' }, {}, { username: 'admin', password: 'x'.repeat(5000) }, { username: 'u'.repeat(300), password: 'x' }]) {
+    const forms: Record<string, string>[] = [{ username: 'admin' }, { password: 'x' }, {}, { username: 'admin', password: 'x'.repeat(5000) }, { username: 'u'.repeat(300), password: 'x' }];
+    for (const fields of forms) {
       const res = await signIn(t, fields);
       assert.equal(res.statusCode, 400, JSON.stringify(Object.keys(fields)));
       assert.match(res.headers['content-type'] as string, /^text\/html/);
