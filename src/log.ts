@@ -42,28 +42,19 @@ function redactPaths(): string[] {
 }
 
 /** Query parameters whose values are credentials (OAuth callbacks, tokens); their values never reach the log. */
-const SECRET_QUERY_PARAMS = new Set<string>([...SECRET_FIELDS, 'code', 'api_key', 'apikey']);
+const SECRET_QUERY_PARAMS = [...SECRET_FIELDS, 'code', 'api_key', 'apikey'];
+const SECRET_QUERY_VALUE = new RegExp(`([?&](?:${SECRET_QUERY_PARAMS.join('|')})=)[^&#\\s"]*`, 'gi');
 
-/** The request URL with the values of credential-bearing query parameters replaced. */
-export function redactUrl(url: string): string {
-  const question = url.indexOf('?');
-  if (question < 0) return url;
-  const params = new URLSearchParams(url.slice(question + 1));
-  let changed = false;
-  for (const name of new Set(params.keys())) {
-    if (SECRET_QUERY_PARAMS.has(name.toLowerCase())) {
-      params.set(name, CENSOR);
-      changed = true;
-    }
-  }
-  return changed ? `${url.slice(0, question)}?${params.toString()}` : url;
+/** Text (a URL, or a message quoting one) with the values of credential-bearing query parameters replaced. */
+export function redactQuerySecrets(text: string): string {
+  return text.includes('=') ? text.replace(SECRET_QUERY_VALUE, `$1${CENSOR}`) : text;
 }
 
 /** What a request line says about the request: never headers, and the URL with credentials removed. */
 function serializeRequest(request: FastifyRequest) {
   return {
     method: request.method,
-    url: redactUrl(request.url),
+    url: redactQuerySecrets(request.url),
     host: request.host,
     remoteAddress: request.ip,
   };
@@ -76,6 +67,12 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
       level: config.logLevel,
       redact: { paths: redactPaths(), censor: CENSOR },
       serializers: { req: serializeRequest, err: pino.stdSerializers.err },
+      hooks: {
+        // Fastify's own messages quote the raw URL ("Route GET:/cb?code=… not found").
+        logMethod(args, method) {
+          method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactQuerySecrets(arg) : arg)) as Parameters<typeof method>);
+        },
+      },
     },
     destination,
   );
