@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { adminApi } from './admin/index.js';
+import { openApiRoute } from './admin/openapi.js';
 import { identityRoutes } from './identity/routes.js';
 import { echoRequestId, requestIdFrom } from './log.js';
 import { metricsPlugin } from './ops/metrics.js';
@@ -30,5 +31,6 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(webAssets);
   await app.register(identityRoutes, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });
+  await app.register(openApiRoute);
   return app;
 }

@@ -1,5 +1,31 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Runtime } from '../runtime.js';
+import { apiKeyRoutes } from './api-keys.js';
+import { requireAdmin } from './auth.js';
+import { apiErrorHandler, apiNotFoundHandler } from './envelope.js';
+import { userRoutes } from './users.js';
 
-// PLACEHOLDER: replaced by its owner; exists so the app builds while surfaces are written in parallel.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const adminApi: FastifyPluginAsync<any> = async () => undefined;
+/** /api reads JSON only: every other media type (forms, text) is refused with 415 instead of being half-parsed. */
+function acceptJsonOnly(api: FastifyInstance): void {
+  api.removeAllContentTypeParsers();
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, api.getDefaultJsonParser('error', 'error'));
+}
+
+/**
+ * The management API, mounted at /api. Everything registered inside inherits its JSON-only body parsing,
+ * its admin authentication and its error envelope; later surfaces (upstreams, OAuth callback) register here too.
+ */
+export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
+  acceptJsonOnly(api);
+  api.setErrorHandler(apiErrorHandler);
+  api.setNotFoundHandler(apiNotFoundHandler);
+  api.decorateRequest('apiCaller', null);
+  api.addHook('onRequest', async (_request, reply) => {
+    // Responses may hold secrets (a new key): no cache may keep them.
+    reply.header('cache-control', 'no-store');
+  });
+  api.addHook('onRequest', requireAdmin(runtime));
+
+  await api.register(userRoutes, { runtime });
+  await api.register(apiKeyRoutes, { runtime });
+};

@@ -1,0 +1,88 @@
+import type { FastifyRequest } from 'fastify';
+import type { ApiKeyService } from '../identity/api-keys.js';
+import type { PasswordLogin } from '../identity/login.js';
+import type { UserRecord } from '../store/index.js';
+import { ApiError } from './envelope.js';
+
+/** Who is calling /api and with what. */
+export interface ApiCaller {
+  user: UserRecord;
+  via: 'password' | 'api_key';
+  apiKeyId?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `'none'` lets a route under /api answer without credentials (e.g. an OAuth callback a browser lands on). */
+    apiAuth?: 'none';
+  }
+  interface FastifyRequest {
+    /** Set by the /api authentication hook; null on routes with `apiAuth: 'none'`. */
+    apiCaller: ApiCaller | null;
+  }
+}
+
+type Credential = { kind: 'basic'; username: string; password: string } | { kind: 'api_key'; token: string };
+
+const CHALLENGE = { 'www-authenticate': 'Basic realm="gatehouse", charset="UTF-8"' };
+
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, 'unauthorized', message, { headers: CHALLENGE });
+}
+
+function decodeBasic(encoded: string): Credential {
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) throw unauthorized('the Basic credentials are not username:password in base64');
+  return { kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Reads the credential: `Authorization: Basic|Bearer …` first, else `x-api-key`. */
+export function credentialFrom(headers: FastifyRequest['headers']): Credential {
+  const authorization = headers.authorization?.trim();
+  if (authorization) {
+    const [scheme = '', value = ''] = authorization.split(/\s+/, 2);
+    if (/^basic$/i.test(scheme) && value) return decodeBasic(value);
+    if (/^bearer$/i.test(scheme) && value) return { kind: 'api_key', token: value };
+    throw unauthorized('use Authorization: Basic (an admin) or Bearer <api key>, or x-api-key');
+  }
+  const apiKey = headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey.trim()) return { kind: 'api_key', token: apiKey.trim() };
+  throw unauthorized('credentials are required: HTTP Basic (an admin), Authorization: Bearer <api key> or x-api-key');
+}
+
+async function resolveCaller(credential: Credential, request: FastifyRequest, services: ApiAuthServices): Promise<ApiCaller> {
+  if (credential.kind === 'api_key') {
+    const found = await services.apiKeys.authenticate(credential.token);
+    if (!found) throw unauthorized('the API key is not valid');
+    return { user: found.user, via: 'api_key', apiKeyId: found.key.id };
+  }
+  // Same throttle as the sign-in page, so Basic auth is no side door for guessing passwords.
+  const outcome = await services.login.attempt(credential.username, credential.password, request.ip);
+  if (outcome.ok) return { user: outcome.user, via: 'password' };
+  if (outcome.reason === 'throttled') {
+    throw new ApiError(429, 'too_many_attempts', 'too many failed sign-ins; wait before trying again', {
+      headers: { 'retry-after': String(outcome.retryAfterSeconds) },
+      extraFields: { retry_after_seconds: outcome.retryAfterSeconds },
+    });
+  }
+  throw unauthorized('the username or password is not valid');
+}
+
+export interface ApiAuthServices {
+  apiKeys: ApiKeyService;
+  login: PasswordLogin;
+}
+
+/**
+ * The /api authentication hook: resolve the caller, then require an admin. It runs at onRequest, before the body
+ * is read, so callers without valid credentials learn nothing from validation and cost no parsing.
+ */
+export function requireAdmin(services: ApiAuthServices) {
+  return async function authenticateApiCaller(request: FastifyRequest): Promise<void> {
+    if (request.routeOptions.config.apiAuth === 'none') return;
+    const caller = await resolveCaller(credentialFrom(request.headers), request, services);
+    if (!caller.user.isAdmin) throw new ApiError(403, 'forbidden', 'this endpoint needs an admin');
+    request.apiCaller = caller;
+  };
+}

@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { apiKeyIdParams, createApiKeyBody } from './api-keys.js';
+import { createUserBody } from './users.js';
+
+/** The slice of OpenAPI 3.1 this document uses, typed so a misspelt key fails the build. */
+type JsonSchema = Record<string, unknown>;
+interface MediaContent {
+  [mediaType: string]: { schema: JsonSchema; example?: unknown };
+}
+interface Response {
+  description: string;
+  headers?: Record<string, { description: string; schema: JsonSchema }>;
+  content?: MediaContent;
+}
+interface Operation {
+  summary: string;
+  description?: string;
+  tags: string[];
+  operationId: string;
+  security?: Record<string, string[]>[];
+  parameters?: { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: JsonSchema; description?: string }[];
+  requestBody?: { required: boolean; content: MediaContent };
+  responses: Record<string, Response | { $ref: string }>;
+}
+type PathItem = Partial<Record<'get' | 'post' | 'put' | 'delete', Operation>>;
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  paths: Record<string, PathItem>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    responses: Record<string, Response>;
+    securitySchemes: Record<string, Record<string, string>>;
+  };
+}
+
+/** Request bodies come from the very zod schemas the routes parse with, so the two cannot disagree. */
+function schemaOf(schema: z.ZodType): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as JsonSchema;
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema, example?: unknown): MediaContent => ({
+  'application/json': example === undefined ? { schema } : { schema, example },
+});
+const errorResponse = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+/** Every /api operation answers these the same way. */
+const apiErrors = {
+  '401': errorResponse('Unauthorized'),
+  '403': errorResponse('Forbidden'),
+  '429': errorResponse('TooManyAttempts'),
+  '500': errorResponse('InternalError'),
+};
+const bodyErrors = {
+  '400': errorResponse('BadRequest'),
+  '413': errorResponse('BodyTooLarge'),
+  '415': errorResponse('UnsupportedMediaType'),
+};
+const apiSecurity: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }];
+
+const errorType = { type: 'string', enum: ['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'conflict_error', 'rate_limit_error', 'api_error'] };
+
+const envelopeExample = {
+  event_id: '9b2f6c1e-3f0a-4d8e-a4c1-2a7f0e5d6b13',
+  type: 'conflict_error',
+  is_bifrost_error: true,
+  status_code: 409,
+  error: { type: 'conflict_error', code: 'username_taken', message: 'user "alice" exists already', param: 'username', event_id: '9b2f6c1e-3f0a-4d8e-a4c1-2a7f0e5d6b13' },
+  extra_fields: {},
+};
+
+const envelopeResponse = (description: string, headers?: Response['headers']): Response => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: json(ref('ErrorEnvelope')),
+});
+
+const isoTime = { type: 'string', format: 'date-time' };
+
+export function openApiDocument(version: string): OpenApiDocument {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Gatehouse',
+      version,
+      description: 'Management API (/api) and operational endpoints of Gatehouse, an MCP gateway that is its own OAuth 2.1 authorization server.',
+    },
+    paths: {
+      '/api/users': {
+        get: {
+          summary: 'List users', tags: ['users'], operationId: 'listUsers', security: apiSecurity,
+          responses: { '200': { description: 'All users, without password hashes', content: json({ type: 'object', required: ['users'], properties: { users: { type: 'array', items: ref('User') } } }) }, ...apiErrors },
+        },
+        post: {
+          summary: 'Create a user', tags: ['users'], operationId: 'createUser', security: apiSecurity,
+          requestBody: { required: true, content: json(schemaOf(createUserBody), { username: 'alice', password: 'correct horse battery', is_admin: false }) },
+          responses: { '201': { description: 'The new user', content: json(ref('User')) }, ...bodyErrors, '409': errorResponse('Conflict'), ...apiErrors },
+        },
+      },
+      '/api/apikeys': {
+        get: {
+          summary: 'List API keys', tags: ['api keys'], operationId: 'listApiKeys', security: apiSecurity,
+          responses: { '200': { description: 'All keys, revoked ones included; never the key itself', content: json({ type: 'object', required: ['api_keys'], properties: { api_keys: { type: 'array', items: ref('ApiKey') } } }) }, ...apiErrors },
+        },
+        post: {
+          summary: 'Create an API key', tags: ['api keys'], operationId: 'createApiKey', security: apiSecurity,
+          description: 'The key is in the response under `key` this one time; Gatehouse keeps only a keyed hash of it.',
+          requestBody: { required: true, content: json(schemaOf(createApiKeyBody), { name: 'deploy script' }) },
+          responses: { '201': { description: 'The new key, with its plaintext', content: json(ref('ApiKeyCreated')) }, ...bodyErrors, ...apiErrors },
+        },
+      },
+      '/api/apikeys/{id}': {
+        delete: {
+          summary: 'Revoke an API key', tags: ['api keys'], operationId: 'revokeApiKey', security: apiSecurity,
+          description: 'Takes effect at once. Revoking a revoked key succeeds again.',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: schemaOf(apiKeyIdParams.shape.id) }],
+          responses: { '204': { description: 'Revoked' }, '404': errorResponse('NotFound'), ...apiErrors },
+        },
+      },
+      '/health': {
+        get: { summary: 'Liveness', tags: ['operations'], operationId: 'health', responses: { '200': { description: 'The server accepts requests', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } },
+      },
+      '/ready': {
+        get: {
+          summary: 'Readiness', tags: ['operations'], operationId: 'ready',
+          responses: {
+            '200': { description: 'The database answers', content: json({ type: 'object', properties: { status: { const: 'ready' } } }) },
+            '503': { description: 'The database does not answer', content: json({ type: 'object', properties: { status: { const: 'unavailable' }, reason: { type: 'string' } } }) },
+          },
+        },
+      },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics', tags: ['operations'], operationId: 'metrics', responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', tags: ['operations'], operationId: 'openApiDocument', responses: { '200': { description: 'OpenAPI 3.1 document', content: json({ type: 'object' }) } } },
+      },
+      '/login': {
+        get: { summary: 'Sign-in page', tags: ['browser'], operationId: 'signInPage', parameters: [{ name: 'next', in: 'query', required: false, schema: { type: 'string' }, description: 'Local path to return to after signing in' }], responses: { '200': { description: 'HTML form', content: { 'text/html': { schema: { type: 'string' } } } }, '303': { description: 'Already signed in: redirect to `next` or /' } } },
+        post: {
+          summary: 'Sign in', tags: ['browser'], operationId: 'signIn',
+          description: 'Throttled per account and per client IP; unknown users and wrong passwords get the same answer.',
+          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' }, next: { type: 'string' } } } } } },
+          responses: {
+            '303': { description: 'Signed in: session cookie set, redirect to `next` or /' },
+            '400': { description: 'Missing fields (HTML page)' },
+            '401': { description: 'Wrong username or password (HTML page)' },
+            '403': { description: 'Cross-site form post refused (HTML page)' },
+            '429': { description: 'Too many failed attempts (HTML page)', headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } },
+          },
+        },
+      },
+      '/logout': {
+        post: { summary: 'Sign out', tags: ['browser'], operationId: 'signOut', responses: { '303': { description: 'Session ended, redirect to /login' }, '403': { description: 'Cross-site form post refused (HTML page)' } } },
+      },
+    },
+    components: {
+      securitySchemes: {
+        basicAuth: { type: 'http', scheme: 'basic', description: "An admin's username and password; throttled like the sign-in page" },
+        bearerApiKey: { type: 'http', scheme: 'bearer', description: 'An API key (gth_ak_…) of an admin' },
+        headerApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key (gth_ak_…) of an admin' },
+      },
+      schemas: {
+        User: {
+          type: 'object', required: ['id', 'username', 'is_admin', 'disabled', 'created_at'],
+          properties: { id: { type: 'string' }, username: { type: 'string' }, is_admin: { type: 'boolean' }, disabled: { type: 'boolean' }, created_at: isoTime },
+        },
+        ApiKey: {
+          type: 'object', required: ['id', 'name', 'user', 'user_id', 'hint', 'created_at', 'last_used_at', 'revoked'],
+          properties: {
+            id: { type: 'string' }, name: { type: 'string' }, user: { type: 'string', description: 'Username of the owner' }, user_id: { type: 'string' },
+            hint: { type: 'string', description: 'First characters of the key, to tell keys apart' }, created_at: isoTime,
+            last_used_at: { oneOf: [isoTime, { type: 'null' }], description: 'Updated at most once a minute' }, revoked: { type: 'boolean' },
+          },
+        },
+        ApiKeyCreated: {
+          allOf: [ref('ApiKey'), { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'The API key; shown only in this response' } } }],
+        },
+        ErrorEnvelope: {
+          type: 'object', required: ['event_id', 'type', 'is_bifrost_error', 'status_code', 'error', 'extra_fields'],
+          properties: {
+            event_id: { type: 'string', format: 'uuid', description: 'Also in the server log line for this error' },
+            type: errorType,
+            is_bifrost_error: { type: 'boolean', description: 'True when Gatehouse produced the error, false when it relays an upstream' },
+            status_code: { type: 'integer' },
+            error: {
+              type: 'object', required: ['type', 'code', 'message', 'param', 'event_id'],
+              properties: { type: errorType, code: { type: 'string' }, message: { type: 'string' }, param: { type: ['string', 'null'] }, event_id: { type: 'string', format: 'uuid' } },
+            },
+            extra_fields: { type: 'object' },
+          },
+          example: envelopeExample,
+        },
+      },
+      responses: {
+        BadRequest: envelopeResponse('Malformed JSON (`invalid_json`) or a field that fails validation (`validation_failed`, `param` names it)'),
+        Unauthorized: envelopeResponse('No or bad credentials (`unauthorized`)', { 'WWW-Authenticate': { description: 'Basic realm="gatehouse"', schema: { type: 'string' } } }),
+        Forbidden: envelopeResponse('Valid credentials of a user who is not an admin (`forbidden`)'),
+        NotFound: envelopeResponse('No such resource or endpoint (`not_found`)'),
+        Conflict: envelopeResponse('The username is taken (`username_taken`)'),
+        BodyTooLarge: envelopeResponse('The body is over the configured limit (`body_too_large`)'),
+        UnsupportedMediaType: envelopeResponse('The body is not application/json (`unsupported_media_type`)'),
+        TooManyAttempts: envelopeResponse('Basic credentials throttled after failed attempts (`too_many_attempts`)', { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } }),
+        InternalError: envelopeResponse('An unexpected failure; the body says only the event_id, the log holds the cause (`internal_error`)'),
+      },
+    },
+  };
+}
+
+function packageVersion(): string {
+  // Two levels up from both src/admin and dist/admin.
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+/** `GET /openapi.json`, without credentials: describing the API reveals nothing a client may not know. */
+export const openApiRoute: FastifyPluginAsync = async (app) => {
+  const document = openApiDocument(packageVersion());
+  app.get('/openapi.json', async () => document);
+};
