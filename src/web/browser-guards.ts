@@ -26,10 +26,14 @@ export function safeLocalPath(next: unknown): string | undefined {
 /**
  * Login-CSRF defence for form posts that carry no token (headless clients post only username and password):
  * a browser posting from another site says so in `Sec-Fetch-Site` or in an `Origin` that is not ours.
+ * Our pages send `Referrer-Policy: no-referrer`, under which browsers post `Origin: null` even from our own
+ * pages; that is accepted only when the browser vouches with `Sec-Fetch-Site: same-origin`.
  * Clients that send neither header are not browsers acting for someone else, so they pass.
  */
 export function isCrossSiteFormPost(headers: IncomingHttpHeaders, ownOrigin: string): boolean {
-  if (headers['sec-fetch-site'] === 'cross-site') return true;
+  const site = headers['sec-fetch-site'];
+  if (site === 'cross-site') return true;
   const origin = headers.origin;
-  return origin !== undefined && origin !== ownOrigin;
+  if (origin === undefined || origin === ownOrigin) return false;
+  return !(origin === 'null' && site === 'same-origin');
 }
