@@ -43,11 +43,9 @@ export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'gatehouse.db');
 }
 
-/** Opens (creating when absent) the SQLite database in the data directory: WAL, full sync, owner-only files. */
-export function openSqlite(dataDir: string): Database {
+function openWritable(dataDir: string, file: string): BetterSqlite3.Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
-  const file = sqliteFile(dataDir);
   const connection = new BetterSqlite3(file);
   connection.pragma('journal_mode = WAL');
   // FULL: an answered write survives a power cut, not only a crash of the process.
@@ -56,6 +54,20 @@ export function openSqlite(dataDir: string): Database {
   connection.pragma('busy_timeout = 5000');
   // SQLite gives the -wal and -shm files the database file's mode, so owner-only here covers all three.
   chmodSync(file, 0o600);
+  return connection;
+}
+
+/** For inspection (`gatehouse doctor`): never creates the file or changes modes, so it reports what is there. */
+function openReadOnly(file: string): BetterSqlite3.Database {
+  const connection = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  connection.pragma('busy_timeout = 5000');
+  return connection;
+}
+
+/** Opens (creating when absent) the SQLite database in the data directory: WAL, full sync, owner-only files. */
+export function openSqlite(dataDir: string, options: { readOnly?: boolean } = {}): Database {
+  const file = sqliteFile(dataDir);
+  const connection = options.readOnly ? openReadOnly(file) : openWritable(dataDir, file);
   const queue = new SerialQueue();
   const inner = directDb(connection);
 

@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { startServer, stopOnSignals } from '../server.js';
+import { apikeyCommand } from './apikey-commands.js';
+import { CommandGroup, parserExitCode, routeParserErrors } from './command.js';
+import { configOf, withConfigOptions } from './config-options.js';
+import { doctorCommand } from './doctor.js';
+import { describeFailure } from './failures.js';
+import { userCommand } from './user-commands.js';
+
+function serveCommand(): Command {
+  return withConfigOptions(
+    new Command('serve')
+      .description('run the gateway until SIGTERM or SIGINT')
+      .action(async (_options: unknown, command: Command) => {
+        const server = await startServer(configOf(command));
+        stopOnSignals(server);
+      }),
+  );
+}
+
+export function buildProgram(): Command {
+  const program = new CommandGroup('gatehouse')
+    .description('An MCP gateway that is its own OAuth 2.1 authorization server')
+    .addCommand(serveCommand())
+    .addCommand(userCommand())
+    .addCommand(apikeyCommand())
+    .addCommand(doctorCommand());
+  routeParserErrors(program);
+  return program;
+}
+
+/** Parses argv and runs the command; resolves to the exit code once a one-shot command has finished. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    // Commander has already printed its one line (or the help); only the exit code is left to decide.
+    if (error instanceof CommanderError) return parserExitCode(error);
+    const failure = describeFailure(error);
+    process.stderr.write(`gatehouse: ${failure.message}\n`);
+    return failure.exitCode;
+  }
+}

@@ -1,0 +1,97 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createLogger } from './log.js';
+import { openRuntime, type Runtime } from './runtime.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  runtime: Runtime;
+  /** Where the socket actually listens (the real port when 0 was asked for). */
+  address: string;
+  /** Stops accepting, lets requests in flight finish, then closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Printed once, on stdout and never into the JSON log: logs are shipped and kept, this password must not be. */
+export function adminPasswordNotice(password: string): string {
+  const lines = [
+    `Created user admin with password ${password}`,
+    'It is shown only this once; change it with: gatehouse user passwd admin',
+  ];
+  const width = Math.max(...lines.map((line) => line.length));
+  const rule = `+${'-'.repeat(width + 2)}+`;
+  return [rule, ...lines.map((line) => `| ${line.padEnd(width)} |`), rule, ''].join('\n');
+}
+
+function listenAddress(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (!address || typeof address === 'string') return String(address);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** Opens the runtime, makes sure an admin exists, and serves the app on config.host:config.port. */
+export async function startServer(config: Config, output: { write(text: string): unknown } = process.stdout): Promise<RunningServer> {
+  const runtime = await openRuntime(config);
+  let app: FastifyInstance | undefined;
+  try {
+    const admin = await runtime.users.ensureInitialAdmin(config.adminPassword);
+    if (admin.generatedPassword) output.write(adminPasswordNotice(admin.generatedPassword));
+    app = await buildApp(runtime, createLogger(config));
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await runtime.close().catch(() => undefined);
+    throw error;
+  }
+  const started = app;
+  const address = listenAddress(started);
+  started.log.info({ address, publicUrl: config.publicUrl }, `Gatehouse is listening on ${address}; public URL ${config.publicUrl}`);
+  return {
+    app: started,
+    runtime,
+    address,
+    async stop() {
+      await started.close();
+      await runtime.close();
+    },
+  };
+}
+
+const FORCED_EXIT_AFTER_MS = 10_000;
+
+/**
+ * SIGTERM or SIGINT: finish in-flight requests, close the database, exit 0. A second signal, a failure
+ * while stopping, or 10 seconds without finishing exits 1 at once.
+ */
+export function stopOnSignals(server: RunningServer, exit: (code: number) => void = (code) => process.exit(code)): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const log = server.app.log;
+    if (stopping) {
+      log.warn({ signal }, 'second signal while shutting down: exiting now');
+      exit(1);
+      return;
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    const timer = setTimeout(() => {
+      log.error(`shutdown did not finish within ${FORCED_EXIT_AFTER_MS / 1000} s: exiting now`);
+      exit(1);
+    }, FORCED_EXIT_AFTER_MS);
+    timer.unref();
+    server.stop().then(
+      () => {
+        log.info('shut down cleanly');
+        exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
