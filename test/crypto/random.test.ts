@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { hasTokenShape, issueToken, newId, tokenPrefixes } from '../../src/crypto/random.js';
+
+it('a token is its typed prefix and 43 base64url characters (256 bits)', () => {
+  for (const kind of Object.keys(tokenPrefixes) as (keyof typeof tokenPrefixes)[]) {
+    const token = issueToken(kind);
+    const prefix = tokenPrefixes[kind];
+    assert.ok(token.startsWith(prefix), token);
+    const body = token.slice(prefix.length);
+    assert.match(body, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(Buffer.from(body, 'base64url').length, 32);
+    assert.equal(hasTokenShape(token, kind), true);
+  }
+});
+
+it('tokens do not repeat', () => {
+  const tokens = new Set(Array.from({ length: 1000 }, () => issueToken('apiKey')));
+  assert.equal(tokens.size, 1000);
+});
+
+it('hasTokenShape refuses another kind, a short body and foreign characters', () => {
+  const key = issueToken('apiKey');
+  assert.equal(hasTokenShape(key, 'browserSession'), false);
+  assert.equal(hasTokenShape(key.slice(0, -1), 'apiKey'), false);
+  assert.equal(hasTokenShape(`${key.slice(0, -1)}+`, 'apiKey'), false);
+});
+
+it('ids carry their tag and 128 random bits', () => {
+  const id = newId('usr');
+  assert.match(id, /^usr_[A-Za-z0-9_-]{22}$/);
+  assert.notEqual(newId('usr'), id);
+});
