@@ -121,7 +121,11 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (value !== undefined && value !== '') values[key] = value;
   }
   const noDemo = env.GATEHOUSE_NO_DEMO;
-  if (noDemo !== undefined && noDemo !== '') values.demo = !booleanish.parse(noDemo);
+  if (noDemo !== undefined && noDemo !== '') {
+    const parsed = booleanish.safeParse(noDemo);
+    if (!parsed.success) throw new ConfigError('--no-demo (GATEHOUSE_NO_DEMO)', `${JSON.stringify(noDemo)} is not a yes/no value`, 'Set it to true or false');
+    values.demo = !parsed.data;
+  }
   return values;
 }
 
