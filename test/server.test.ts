@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { loadConfig } from '../src/config.js';
+import { openRuntime } from '../src/runtime.js';
+import { freshPostgresSchema, tempDir } from './helpers/backends.js';
+import { runCli, startServe, stopServe } from './cli/run-cli.js';
+
+const ADMIN_PASSWORD = 'serve-Admin-pw-1';
+const NOTICE = /Created user admin with password (\S+)/g;
+
+async function getHealth(address: string): Promise<number> {
+  return (await fetch(`${address}/health`)).status;
+}
+
+/** A POST whose body is sent in two halves, so the test decides when the request can finish. */
+function halfSentPost(address: string, path: string, body: string, authorization: string) {
+  const cut = Math.floor(body.length / 2);
+  const request = http.request(`${address}${path}`, {
+    method: 'POST',
+    agent: false,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization },
+  });
+  const response = once(request, 'response').then(async ([res]: [http.IncomingMessage]) => {
+    let text = '';
+    for await (const chunk of res) text += String(chunk);
+    return { status: res.statusCode, body: text };
+  });
+  request.write(body.slice(0, cut));
+  return { response, finish: () => request.end(body.slice(cut)) };
+}
+
+describe('gatehouse serve', () => {
+  const temp = tempDir();
+  after(() => temp.remove());
+
+  it('prints the generated admin password exactly once across two starts, and that password signs in', async () => {
+    const dataDir = `${temp.dir}/first-start`;
+    const first = await startServe(['--data-dir', dataDir]);
+    assert.equal(await stopServe(first), 0);
+    const second = await startServe(['--data-dir', dataDir]);
+    assert.equal(await stopServe(second), 0);
+
+    const notices = [...first.stdout().matchAll(NOTICE), ...second.stdout().matchAll(NOTICE)];
+    assert.equal(notices.length, 1);
+    const password = notices[0]![1]!;
+    assert.equal([...first.logLines(), ...second.logLines()].some((line) => JSON.stringify(line).includes(password)), false);
+    assert.match(first.stdout(), /gatehouse user passwd admin/);
+
+    const runtime = await openRuntime(loadConfig({ dataDir }, {}));
+    try {
+      assert.equal((await runtime.login.attempt('admin', password, '127.0.0.1')).ok, true);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('answers /health and logs its address and the normalised public URL', async () => {
+    const serving = await startServe(['--data-dir', `${temp.dir}/health`, '--public-url', 'http://127.0.0.1:9/'], {
+      GATEHOUSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    });
+    try {
+      assert.equal(await getHealth(serving.address), 200);
+      const listening = await serving.waitForLog((line) => typeof line.publicUrl === 'string');
+      assert.equal(listening.publicUrl, 'http://127.0.0.1:9');
+      assert.doesNotMatch(serving.stdout(), /Created user admin with password/);
+    } finally {
+      assert.equal(await stopServe(serving), 0);
+    }
+  });
+
+  it('on SIGTERM, a request in flight completes with 201 and the process then exits 0', async () => {
+    const serving = await startServe(['--data-dir', `${temp.dir}/graceful`], { GATEHOUSE_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    const body = JSON.stringify({ username: 'late-arrival', password: 'late-Password-1' });
+    const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+    const post = halfSentPost(serving.address, '/api/users', body, basic);
+    // The server has the request once it logs it; only then is it "in flight".
+    await serving.waitForLog((line) => line.msg === 'incoming request' && (line.req as { url?: string })?.url === '/api/users');
+    serving.child.kill('SIGTERM');
+    await serving.waitForLog((line) => line.signal === 'SIGTERM');
+    post.finish();
+    const response = await post.response;
+    assert.equal(response.status, 201, response.body);
+    assert.equal((JSON.parse(response.body) as { username: string }).username, 'late-arrival');
+    assert.equal(await serving.exited, 0);
+    assert.ok(serving.logLines().some((line) => line.msg === 'shut down cleanly'));
+  });
+
+  it('serves on PostgreSQL with --database-url and answers /health', async () => {
+    const schema = await freshPostgresSchema();
+    try {
+      const serving = await startServe(['--data-dir', `${temp.dir}/postgres`, '--database-url', schema.url], {
+        GATEHOUSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      });
+      try {
+        assert.equal(await getHealth(serving.address), 200);
+      } finally {
+        assert.equal(await stopServe(serving), 0);
+      }
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('a port in use stops the start with one line on stderr and exit 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await runCli(['serve', '--data-dir', `${temp.dir}/busy`, '--port', String(port)], {
+        env: { GATEHOUSE_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`^gatehouse: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use[^\\n]*\\n$`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a changed master key stops the start with one line on stderr and exit 2', async () => {
+    const dataDir = `${temp.dir}/rekeyed`;
+    const created = await runCli(['user', 'add', 'someone', '--password-stdin', '--data-dir', dataDir], { input: 'someone-Password-1' });
+    assert.equal(created.code, 0, created.stderr);
+    const result = await runCli(['serve', '--data-dir', dataDir], { env: { GATEHOUSE_SECRET_KEY: 'cd'.repeat(32) } });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^gatehouse: the master key from GATEHOUSE_SECRET_KEY .* is not the key this database was created with[^\n]*\n$/);
+  });
+
+  it('an unreachable PostgreSQL stops the start with one line on stderr and exit 1', async () => {
+    const result = await runCli(['serve', '--data-dir', `${temp.dir}/nopg`, '--database-url', 'postgres://postgres@127.0.0.1:1/test']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^gatehouse: cannot use the database \(.*ECONNREFUSED.*\); check --database-url[^\n]*\n$/);
+  });
+});
