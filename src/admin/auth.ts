@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import type { PasswordLogin } from '../identity/login.js';
+import { PASSWORD_MAX_LENGTH } from '../identity/password.js';
 import type { UserRecord } from '../store/index.js';
 import { ApiError } from './envelope.js';
 
@@ -57,6 +58,8 @@ async function resolveCaller(credential: Credential, request: FastifyRequest, se
     if (!found) throw unauthorized('the API key is not valid');
     return { user: found.user, via: 'api_key', apiKeyId: found.key.id };
   }
+  // No password is that long; refusing it here spares the KDF a caller-chosen amount of work.
+  if (credential.password.length > PASSWORD_MAX_LENGTH) throw unauthorized('the username or password is not valid');
   // Same throttle as the sign-in page, so Basic auth is no side door for guessing passwords.
   const outcome = await services.login.attempt(credential.username, credential.password, request.ip);
   if (outcome.ok) return { user: outcome.user, via: 'password' };

@@ -108,10 +108,8 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof ZodError) return new ApiError(400, 'validation_failed', zodMessage(error), { param: zodParam(error) });
   const fastifyError = error as Partial<FastifyError>;
   if (fastifyError.validation) {
-    const fe = error as FastifyError;
-    return new ApiError(400, 'validation_failed', `${fe.validationContext ?? 'request'} ${fe.validation![0]?.message ?? 'is not valid'}`, {
-      param: fastifyValidationParam(fe),
-    });
+    const message = `${fastifyError.validationContext ?? 'request'} ${fastifyError.validation[0]?.message ?? 'is not valid'}`;
+    return new ApiError(400, 'validation_failed', message, { param: fastifyValidationParam(error as FastifyError) });
   }
   const known = fastifyError.code ? parseErrors[fastifyError.code] : undefined;
   if (known) return known();

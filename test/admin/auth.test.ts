@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import Fastify from 'fastify';
 import pino from 'pino';
+import { adminApi } from '../../src/admin/index.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { ADMIN_AUTH, assertEnvelope, sendJson } from './api-client.js';
 
@@ -61,11 +63,12 @@ describe('/api authentication', () => {
 
   it('unknown keys, malformed Basic values and other schemes get 401', async () => {
     const { key } = await newKey();
-    const bad = [
+    const bad: Record<string, string>[] = [
       { authorization: `Bearer ${key.slice(0, -2)}xx` },
       { 'x-api-key': 'gth_ak_not-a-key' },
       { authorization: 'Basic !!!' },
       { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` },
+      { authorization: basicAuth('admin', 'x'.repeat(2000)) },
       { authorization: 'Digest username="admin"' },
       { authorization: 'Bearer' },
     ];
@@ -127,5 +130,32 @@ describe('/api authentication', () => {
     assert.ok(!log.includes(key.slice(12, 40)), 'no API key in the log');
     assert.ok(!log.includes(TEST_ADMIN_PASSWORD), 'no password in the log');
     assert.ok(!log.includes(ADMIN_AUTH.authorization.slice(6)), 'no Basic credentials in the log');
+  });
+});
+
+describe('routes marked apiAuth: none', () => {
+  it('answer without credentials while their neighbours still require them', async () => {
+    const t = await startTestApp();
+    // A bare app with the /api plugin applied in place, so the extra routes share its hooks as later surfaces will.
+    const app = Fastify({ logger: false });
+    await app.register(
+      async (api) => {
+        await adminApi(api, { runtime: t.runtime });
+        api.get('/callback', { config: { apiAuth: 'none' } }, async (request) => ({ caller: request.apiCaller }));
+        api.get('/guarded', async (request) => ({ caller: request.apiCaller?.user.username }));
+      },
+      { prefix: '/api' },
+    );
+    try {
+      const open = await app.inject({ method: 'GET', url: '/api/callback' });
+      assert.equal(open.statusCode, 200);
+      assert.deepEqual(open.json(), { caller: null });
+      assertEnvelope(await app.inject({ method: 'GET', url: '/api/guarded' }), UNAUTHORIZED);
+      const guarded = await app.inject({ method: 'GET', url: '/api/guarded', headers: ADMIN_AUTH });
+      assert.deepEqual(guarded.json(), { caller: 'admin' });
+    } finally {
+      await app.close();
+      await t.close();
+    }
   });
 });

@@ -33,7 +33,7 @@ describe('/api answers client mistakes with 4xx envelopes, never 500', () => {
   });
 
   it('bodies that are not JSON get 415, whatever else they claim to be', async () => {
-    const cases = [
+    const cases: { headers: Record<string, string>; payload: string }[] = [
       { headers: { 'content-type': 'text/plain' }, payload: '{"name":"ci"}' },
       { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=ci' },
       { headers: { 'content-type': 'multipart/form-data; boundary=x' }, payload: '--x--' },
