@@ -50,12 +50,18 @@ it('log lines are JSON, each request line carries its request id, and no credent
       { method: 'GET' as const, url: '/api/users', headers: { 'x-api-key': apiKey, cookie: `gatehouse_session=${cookieValue}` } },
       { method: 'GET' as const, url: `/no-such-page?code=${queryToken}&access_token=${queryToken}&page=2` },
     ];
+    const statuses: number[] = [];
     for (const request of requests) {
       const res = await t.app.inject(request);
       const id = res.headers['x-request-id'];
       assert.equal(typeof id, 'string', `${request.method} ${request.url} answers with x-request-id`);
       answeredIds.push(id as string);
+      statuses.push(res.statusCode);
+      // The session the sign-in opened is a credential too.
+      for (const cookie of [res.headers['set-cookie'] ?? []].flat()) secrets.push(cookie.split(';')[0]!.split('=').slice(1).join('='));
     }
+    assert.equal(statuses[0], 200, 'the Basic sign-in succeeded, so its handling was logged');
+    assert.ok(secrets.length > 8, 'the form sign-in set a session cookie');
     t.app.log.info(
       { user: { username: 'ada', password: loggedPassword }, upstream: { tokens: { refresh_token: 'nested-secret-41' } }, body: { anything: 'body-field-52' } },
       'an object holding credentials',
