@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { apiKeyIdParams, createApiKeyBody } from './api-keys.js';
+import { ERROR_TYPES } from './envelope.js';
 import { createUserBody } from './users.js';
 
 /** The slice of OpenAPI 3.1 this document uses, typed so a misspelt key fails the build. */
@@ -62,14 +63,15 @@ const bodyErrors = {
 };
 const apiSecurity: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }];
 
-const errorType = { type: 'string', enum: ['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'conflict_error', 'rate_limit_error', 'api_error'] };
+const errorType = { type: 'string', enum: [...ERROR_TYPES] };
 
+const exampleEventId = '9b2f6c1e-3f0a-4d8e-a4c1-2a7f0e5d6b13';
 const envelopeExample = {
-  event_id: '9b2f6c1e-3f0a-4d8e-a4c1-2a7f0e5d6b13',
+  event_id: exampleEventId,
   type: 'conflict_error',
   is_bifrost_error: true,
   status_code: 409,
-  error: { type: 'conflict_error', code: 'username_taken', message: 'user "alice" exists already', param: 'username', event_id: '9b2f6c1e-3f0a-4d8e-a4c1-2a7f0e5d6b13' },
+  error: { type: 'conflict_error', code: 'username_taken', message: 'user "alice" exists already', param: 'username', event_id: exampleEventId },
   extra_fields: {},
 };
 
@@ -80,6 +82,19 @@ const envelopeResponse = (description: string, headers?: Response['headers']): R
 });
 
 const isoTime = { type: 'string', format: 'date-time' };
+
+const listOf = (key: string, item: string): JsonSchema => ({
+  type: 'object', required: [key], properties: { [key]: { type: 'array', items: ref(item) } },
+});
+const statusBody = (status: string, more: Record<string, JsonSchema> = {}): JsonSchema => ({
+  type: 'object', required: ['status'], properties: { status: { const: status }, ...more },
+});
+const htmlPage: MediaContent = { 'text/html': { schema: { type: 'string' } } };
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } };
+const signInForm: JsonSchema = {
+  type: 'object', required: ['username', 'password'],
+  properties: { username: { type: 'string' }, password: { type: 'string' }, next: { type: 'string' } },
+};
 
 export function openApiDocument(version: string): OpenApiDocument {
   return {
@@ -93,24 +108,39 @@ export function openApiDocument(version: string): OpenApiDocument {
       '/api/users': {
         get: {
           summary: 'List users', tags: ['users'], operationId: 'listUsers', security: apiSecurity,
-          responses: { '200': { description: 'All users, without password hashes', content: json({ type: 'object', required: ['users'], properties: { users: { type: 'array', items: ref('User') } } }) }, ...apiErrors },
+          responses: { '200': { description: 'All users, without password hashes', content: json(listOf('users', 'User')) }, ...apiErrors },
         },
         post: {
           summary: 'Create a user', tags: ['users'], operationId: 'createUser', security: apiSecurity,
-          requestBody: { required: true, content: json(schemaOf(createUserBody), { username: 'alice', password: 'correct horse battery', is_admin: false }) },
-          responses: { '201': { description: 'The new user', content: json(ref('User')) }, ...bodyErrors, '409': errorResponse('Conflict'), ...apiErrors },
+          requestBody: {
+            required: true,
+            content: json(schemaOf(createUserBody), { username: 'alice', password: 'correct horse battery', is_admin: false }),
+          },
+          responses: {
+            '201': { description: 'The new user', content: json(ref('User')) },
+            ...bodyErrors,
+            '409': errorResponse('Conflict'),
+            ...apiErrors,
+          },
         },
       },
       '/api/apikeys': {
         get: {
           summary: 'List API keys', tags: ['api keys'], operationId: 'listApiKeys', security: apiSecurity,
-          responses: { '200': { description: 'All keys, revoked ones included; never the key itself', content: json({ type: 'object', required: ['api_keys'], properties: { api_keys: { type: 'array', items: ref('ApiKey') } } }) }, ...apiErrors },
+          responses: {
+            '200': { description: 'All keys, revoked ones included; never the key itself', content: json(listOf('api_keys', 'ApiKey')) },
+            ...apiErrors,
+          },
         },
         post: {
           summary: 'Create an API key', tags: ['api keys'], operationId: 'createApiKey', security: apiSecurity,
           description: 'The key is in the response under `key` this one time; Gatehouse keeps only a keyed hash of it.',
           requestBody: { required: true, content: json(schemaOf(createApiKeyBody), { name: 'deploy script' }) },
-          responses: { '201': { description: 'The new key, with its plaintext', content: json(ref('ApiKeyCreated')) }, ...bodyErrors, ...apiErrors },
+          responses: {
+            '201': { description: 'The new key, with its plaintext', content: json(ref('ApiKeyCreated')) },
+            ...bodyErrors,
+            ...apiErrors,
+          },
         },
       },
       '/api/apikeys/{id}': {
@@ -122,40 +152,62 @@ export function openApiDocument(version: string): OpenApiDocument {
         },
       },
       '/health': {
-        get: { summary: 'Liveness', tags: ['operations'], operationId: 'health', responses: { '200': { description: 'The server accepts requests', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } },
+        get: {
+          summary: 'Liveness', tags: ['operations'], operationId: 'health',
+          responses: { '200': { description: 'The server accepts requests', content: json(statusBody('ok')) } },
+        },
       },
       '/ready': {
         get: {
           summary: 'Readiness', tags: ['operations'], operationId: 'ready',
           responses: {
-            '200': { description: 'The database answers', content: json({ type: 'object', properties: { status: { const: 'ready' } } }) },
-            '503': { description: 'The database does not answer', content: json({ type: 'object', properties: { status: { const: 'unavailable' }, reason: { type: 'string' } } }) },
+            '200': { description: 'The database answers', content: json(statusBody('ready')) },
+            '503': { description: 'The database does not answer', content: json(statusBody('unavailable', { reason: { type: 'string' } })) },
           },
         },
       },
       '/metrics': {
-        get: { summary: 'Prometheus metrics', tags: ['operations'], operationId: 'metrics', responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+        get: {
+          summary: 'Prometheus metrics', tags: ['operations'], operationId: 'metrics',
+          responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
       },
       '/openapi.json': {
-        get: { summary: 'This document', tags: ['operations'], operationId: 'openApiDocument', responses: { '200': { description: 'OpenAPI 3.1 document', content: json({ type: 'object' }) } } },
+        get: {
+          summary: 'This document', tags: ['operations'], operationId: 'openApiDocument',
+          responses: { '200': { description: 'OpenAPI 3.1 document', content: json({ type: 'object' }) } },
+        },
       },
       '/login': {
-        get: { summary: 'Sign-in page', tags: ['browser'], operationId: 'signInPage', parameters: [{ name: 'next', in: 'query', required: false, schema: { type: 'string' }, description: 'Local path to return to after signing in' }], responses: { '200': { description: 'HTML form', content: { 'text/html': { schema: { type: 'string' } } } }, '303': { description: 'Already signed in: redirect to `next` or /' } } },
+        get: {
+          summary: 'Sign-in page', tags: ['browser'], operationId: 'signInPage',
+          parameters: [{ name: 'next', in: 'query', required: false, schema: { type: 'string' }, description: 'Local path to return to after signing in' }],
+          responses: {
+            '200': { description: 'The sign-in form', content: htmlPage },
+            '303': { description: 'Already signed in: redirect to `next` or /' },
+          },
+        },
         post: {
           summary: 'Sign in', tags: ['browser'], operationId: 'signIn',
           description: 'Throttled per account and per client IP; unknown users and wrong passwords get the same answer.',
-          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' }, next: { type: 'string' } } } } } },
+          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: signInForm } } },
           responses: {
             '303': { description: 'Signed in: session cookie set, redirect to `next` or /' },
-            '400': { description: 'Missing fields (HTML page)' },
-            '401': { description: 'Wrong username or password (HTML page)' },
-            '403': { description: 'Cross-site form post refused (HTML page)' },
-            '429': { description: 'Too many failed attempts (HTML page)', headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } },
+            '400': { description: 'Missing fields', content: htmlPage },
+            '401': { description: 'Wrong username or password', content: htmlPage },
+            '403': { description: 'Cross-site form post refused', content: htmlPage },
+            '429': { description: 'Too many failed attempts', headers: retryAfter, content: htmlPage },
           },
         },
       },
       '/logout': {
-        post: { summary: 'Sign out', tags: ['browser'], operationId: 'signOut', responses: { '303': { description: 'Session ended, redirect to /login' }, '403': { description: 'Cross-site form post refused (HTML page)' } } },
+        post: {
+          summary: 'Sign out', tags: ['browser'], operationId: 'signOut',
+          responses: {
+            '303': { description: 'Session ended, redirect to /login' },
+            '403': { description: 'Cross-site form post refused', content: htmlPage },
+          },
+        },
       },
     },
     components: {
@@ -167,7 +219,10 @@ export function openApiDocument(version: string): OpenApiDocument {
       schemas: {
         User: {
           type: 'object', required: ['id', 'username', 'is_admin', 'disabled', 'created_at'],
-          properties: { id: { type: 'string' }, username: { type: 'string' }, is_admin: { type: 'boolean' }, disabled: { type: 'boolean' }, created_at: isoTime },
+          properties: {
+            id: { type: 'string' }, username: { type: 'string' }, is_admin: { type: 'boolean' }, disabled: { type: 'boolean' },
+            created_at: isoTime,
+          },
         },
         ApiKey: {
           type: 'object', required: ['id', 'name', 'user', 'user_id', 'hint', 'created_at', 'last_used_at', 'revoked'],
@@ -178,7 +233,10 @@ export function openApiDocument(version: string): OpenApiDocument {
           },
         },
         ApiKeyCreated: {
-          allOf: [ref('ApiKey'), { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'The API key; shown only in this response' } } }],
+          allOf: [
+            ref('ApiKey'),
+            { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'The API key; shown only in this response' } } },
+          ],
         },
         ErrorEnvelope: {
           type: 'object', required: ['event_id', 'type', 'is_bifrost_error', 'status_code', 'error', 'extra_fields'],
@@ -189,7 +247,10 @@ export function openApiDocument(version: string): OpenApiDocument {
             status_code: { type: 'integer' },
             error: {
               type: 'object', required: ['type', 'code', 'message', 'param', 'event_id'],
-              properties: { type: errorType, code: { type: 'string' }, message: { type: 'string' }, param: { type: ['string', 'null'] }, event_id: { type: 'string', format: 'uuid' } },
+              properties: {
+                type: errorType, code: { type: 'string' }, message: { type: 'string' }, param: { type: ['string', 'null'] },
+                event_id: { type: 'string', format: 'uuid' },
+              },
             },
             extra_fields: { type: 'object' },
           },
@@ -197,14 +258,19 @@ export function openApiDocument(version: string): OpenApiDocument {
         },
       },
       responses: {
-        BadRequest: envelopeResponse('Malformed JSON (`invalid_json`) or a field that fails validation (`validation_failed`, `param` names it)'),
-        Unauthorized: envelopeResponse('No or bad credentials (`unauthorized`)', { 'WWW-Authenticate': { description: 'Basic realm="gatehouse"', schema: { type: 'string' } } }),
+        BadRequest: envelopeResponse(
+          'Malformed JSON (`invalid_json`), a field that fails validation (`validation_failed`, `param` names it), ' +
+            'or a key for an unknown or disabled user (`unknown_user`, `user_disabled`)',
+        ),
+        Unauthorized: envelopeResponse('No or bad credentials (`unauthorized`)', {
+          'WWW-Authenticate': { description: 'Basic realm="gatehouse"', schema: { type: 'string' } },
+        }),
         Forbidden: envelopeResponse('Valid credentials of a user who is not an admin (`forbidden`)'),
         NotFound: envelopeResponse('No such resource or endpoint (`not_found`)'),
         Conflict: envelopeResponse('The username is taken (`username_taken`)'),
         BodyTooLarge: envelopeResponse('The body is over the configured limit (`body_too_large`)'),
         UnsupportedMediaType: envelopeResponse('The body is not application/json (`unsupported_media_type`)'),
-        TooManyAttempts: envelopeResponse('Basic credentials throttled after failed attempts (`too_many_attempts`)', { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } }),
+        TooManyAttempts: envelopeResponse('Basic credentials throttled after failed attempts (`too_many_attempts`)', retryAfter),
         InternalError: envelopeResponse('An unexpected failure; the body says only the event_id, the log holds the cause (`internal_error`)'),
       },
     },
