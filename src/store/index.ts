@@ -6,12 +6,24 @@ import { sqlLoginFailureStore } from './sql/login-failures.js';
 import { sqlMetaStore } from './sql/meta.js';
 import { sqlBrowserSessionStore } from './sql/sessions.js';
 import { sqlUserStore } from './sql/users.js';
+import { sqlAuditStore } from './sql/audit.js';
+import { sqlAuthorizationCodeStore } from './sql/authorization-codes.js';
+import { sqlAuthorizationFlowStore } from './sql/authorization-flows.js';
+import { sqlConsentStore } from './sql/consents.js';
+import { sqlGrantStore } from './sql/grants.js';
+import { sqlInitialAccessTokenStore } from './sql/initial-access-tokens.js';
+import { sqlOAuthClientStore } from './sql/oauth-clients.js';
+import { sqlRateWindowStore } from './sql/rate-windows.js';
+import { sqlRefreshTokenStore } from './sql/refresh-tokens.js';
+import { sqlSigningKeyStore } from './sql/signing-keys.js';
+import type { OAuthStore } from './oauth-types.js';
 import type { Store } from './types.js';
 
 export type { Database } from './db.js';
 export type * from './types.js';
+export type * from './oauth-types.js';
 
-export interface OpenedStore extends Store {
+export interface OpenedStore extends Store, OAuthStore {
   database: Database;
 }
 
@@ -24,6 +36,16 @@ export function storeOn(database: Database): OpenedStore {
     sessions: sqlBrowserSessionStore(database),
     apiKeys: sqlApiKeyStore(database),
     loginFailures: sqlLoginFailureStore(database),
+    clients: sqlOAuthClientStore(database),
+    rateWindows: sqlRateWindowStore(database),
+    initialAccessTokens: sqlInitialAccessTokenStore(database),
+    flows: sqlAuthorizationFlowStore(database),
+    grants: sqlGrantStore(database),
+    codes: sqlAuthorizationCodeStore(database),
+    refreshTokens: sqlRefreshTokenStore(database),
+    consents: sqlConsentStore(database),
+    signingKeys: sqlSigningKeyStore(database),
+    audit: sqlAuditStore(database),
   };
 }
 

@@ -1,4 +1,5 @@
 import { foundation } from './001_foundation.js';
+import { oauth } from './002_oauth.js';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,7 @@ export interface Migration {
 }
 
 /** Append only: a released migration is never edited, a new one is added with the next version. */
-export const migrations: readonly Migration[] = [{ version: 1, name: 'foundation', sql: foundation }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'foundation', sql: foundation },
+  { version: 2, name: 'oauth', sql: oauth },
+];

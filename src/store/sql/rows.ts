@@ -9,3 +9,12 @@ export function camelRow<T>(row: Record<string, unknown> | undefined): T | undef
 export function camelRows<T>(rows: Record<string, unknown>[]): T[] {
   return rows.map((row) => camelRow<T>(row)!);
 }
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** INSERT of a camelCase record into the snake_case columns of the same names. */
+export function insertSql(table: string, record: object, conflict = ''): { sql: string; params: unknown[] } {
+  const keys = Object.keys(record);
+  const sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})${conflict ? ` ${conflict}` : ''}`;
+  return { sql, params: Object.values(record) };
+}

@@ -1,0 +1,42 @@
+import type { Db } from '../db.js';
+import type { GrantRecord, GrantStore } from '../oauth-types.js';
+import { camelRow, camelRows, insertSql } from './rows.js';
+
+export function sqlGrantStore(db: Db): GrantStore {
+  return {
+    async create(grant) {
+      const { sql, params } = insertSql('oauth_grants', grant);
+      await db.run(sql, params);
+    },
+    async find(id) {
+      return camelRow<GrantRecord>(await db.get('SELECT * FROM oauth_grants WHERE id = ?', [id]));
+    },
+    async list(filter = {}) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.userId) where.push('user_id = ?') && params.push(filter.userId);
+      if (filter.clientId) where.push('client_id = ?') && params.push(filter.clientId);
+      if (!filter.includeRevoked) where.push('revoked_at IS NULL');
+      const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      return camelRows<GrantRecord>(await db.all(`SELECT * FROM oauth_grants ${clause} ORDER BY created_at DESC, id`, params));
+    },
+    async revoke(id, reason, now) {
+      const result = await db.run('UPDATE oauth_grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL', [
+        now,
+        reason,
+        id,
+      ]);
+      return result.changes > 0;
+    },
+    async revokeForClient(clientId, reason, now) {
+      const result = await db.run(
+        'UPDATE oauth_grants SET revoked_at = ?, revoked_reason = ? WHERE client_id = ? AND revoked_at IS NULL',
+        [now, reason, clientId],
+      );
+      return result.changes;
+    },
+    async touch(id, now) {
+      await db.run('UPDATE oauth_grants SET last_used_at = ? WHERE id = ?', [now, id]);
+    },
+  };
+}
