@@ -23,7 +23,8 @@ function halfSentPost(address: string, path: string, body: string, authorization
     agent: false,
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization },
   });
-  const response = once(request, 'response').then(async ([res]: [http.IncomingMessage]) => {
+  const response = once(request, 'response').then(async (args) => {
+    const res = args[0] as http.IncomingMessage;
     let text = '';
     for await (const chunk of res) text += String(chunk);
     return { status: res.statusCode, body: text };

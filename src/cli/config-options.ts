@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 
@@ -18,8 +18,10 @@ const configOptions: readonly [flags: string, description: string][] = [
 /** Option names as commander stores them, mapped to loadConfig's flag names. */
 const valueFlags = ['host', 'port', 'publicUrl', 'dataDir', 'databaseUrl', 'config', 'allowPrivateNetworks', 'logLevel'] as const;
 
+/** Adds the settings under their own heading in --help; call it last so the command's own options come first. */
 export function withConfigOptions(command: Command): Command {
-  for (const [flags, description] of configOptions) command.option(flags, description);
+  const group = 'Settings (flag > GATEHOUSE_* environment > --config file > default):';
+  for (const [flags, description] of configOptions) command.addOption(new Option(flags, description).helpGroup(group));
   return command;
 }
 

@@ -21,32 +21,34 @@ function refuseArgvPassword(options: PasswordOptions): void {
 }
 
 function passwordCommand(name: string, description: string): Command {
-  return withConfigOptions(
-    new Command(name)
-      .description(description)
-      .option('--password-stdin', 'read the password from stdin instead of prompting')
-      .addOption(argvPasswordTrap()),
-  );
+  return new Command(name)
+    .description(description)
+    .option('--password-stdin', 'read the password from stdin (one trailing newline is dropped) instead of prompting')
+    .addOption(argvPasswordTrap());
 }
 
-const add = passwordCommand('add', 'create a user; the password is prompted for twice, or read with --password-stdin')
-  .argument('<username>', '1-64 characters: letters, digits, and . _ @ -')
-  .option('--admin', 'make the user an administrator')
-  .action(async (username: string, options: PasswordOptions & { admin?: boolean }, command: Command) => {
-    refuseArgvPassword(options);
-    const password = await readNewPassword(options);
-    const user = await withRuntime(command, (runtime) => runtime.users.create({ username, password, isAdmin: options.admin === true }));
-    process.stdout.write(`Created ${user.isAdmin ? 'administrator' : 'user'} ${user.username} (${user.id}).\n`);
-  });
+const add = withConfigOptions(
+  passwordCommand('add', 'create a user; the password is prompted for twice, or read with --password-stdin')
+    .argument('<username>', '1-64 characters: letters, digits, and . _ @ -')
+    .option('--admin', 'make the user an administrator')
+    .action(async (username: string, options: PasswordOptions & { admin?: boolean }, command: Command) => {
+      refuseArgvPassword(options);
+      const password = await readNewPassword(options);
+      const user = await withRuntime(command, (runtime) => runtime.users.create({ username, password, isAdmin: options.admin === true }));
+      process.stdout.write(`Created ${user.isAdmin ? 'administrator' : 'user'} ${user.username} (${user.id}).\n`);
+    }),
+);
 
-const passwd = passwordCommand('passwd', "set a user's password; signs out their browser sessions")
-  .argument('<username>')
-  .action(async (username: string, options: PasswordOptions, command: Command) => {
-    refuseArgvPassword(options);
-    const password = await readNewPassword(options);
-    const user = await withRuntime(command, (runtime) => runtime.users.setPassword(username, password));
-    process.stdout.write(`Changed the password of ${user.username}; their browser sessions were signed out.\n`);
-  });
+const passwd = withConfigOptions(
+  passwordCommand('passwd', "set a user's password; signs out their browser sessions")
+    .argument('<username>')
+    .action(async (username: string, options: PasswordOptions, command: Command) => {
+      refuseArgvPassword(options);
+      const password = await readNewPassword(options);
+      const user = await withRuntime(command, (runtime) => runtime.users.setPassword(username, password));
+      process.stdout.write(`Changed the password of ${user.username}; their browser sessions were signed out.\n`);
+    }),
+);
 
 const list = withConfigOptions(
   new Command('list')
