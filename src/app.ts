@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { adminApi } from './admin/index.js';
 import { openApiRoute } from './admin/openapi.js';
-import { identityRoutes } from './identity/routes.js';
+import { loginRoutes } from './web/login-routes.js';
 import { echoRequestId, requestIdFrom } from './log.js';
 import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
@@ -29,7 +29,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(metricsPlugin, { database: runtime.store.database });
   await app.register(opsRoutes, { database: runtime.store.database });
   await app.register(webAssets);
-  await app.register(identityRoutes, { runtime });
+  await app.register(loginRoutes, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });
   await app.register(openApiRoute);
   return app;

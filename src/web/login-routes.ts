@@ -1,11 +1,11 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
-import { isCrossSiteFormPost, safeLocalPath } from '../web/browser-guards.js';
-import { describeWait, messagePage, signedInPage, signInPage } from '../web/login-pages.js';
-import { sendPage } from '../web/page.js';
-import { PASSWORD_MAX_LENGTH } from './password.js';
-import { browserSessions } from './sessions.js';
+import { isCrossSiteFormPost, safeLocalPath } from './browser-guards.js';
+import { describeWait, messagePage, signedInPage, signInPage } from './login-pages.js';
+import { sendPage } from './page.js';
+import { PASSWORD_MAX_LENGTH } from '../identity/password.js';
+import { browserSessions } from '../identity/sessions.js';
 
 /** The one answer for unknown users, wrong passwords and disabled accounts alike. */
 export const WRONG_CREDENTIALS = 'Wrong username or password.';
@@ -19,7 +19,7 @@ const loginForm = z.object({
 const loginQuery = z.object({ next: z.string().optional() });
 
 /** Sign-in, sign-out and the signed-in home page, over server-side browser sessions. */
-export const identityRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
   const sessions = browserSessions(runtime);
   const ownOrigin = new URL(runtime.config.publicUrl).origin;
 
