@@ -81,6 +81,23 @@ const settingsSchema = z
       })
       .strict()
       .default({ accountFreeFailures: 5, ipFreeFailures: 20, maxDelaySeconds: 900 }),
+    oauth: z
+      .object({
+        /** open: anyone may register; strict: https or http://127.0.0.1 redirects, public clients, default scope; closed: initial access token needed. */
+        registrationPolicy: z.enum(['open', 'strict', 'closed']).default('open'),
+        registrationsPerIpPerDay: z.coerce.number().int().min(1).default(50),
+        registrationsPerDay: z.coerce.number().int().min(1).default(5000),
+        /** Custom URI schemes accepted as redirect URIs (native apps such as Cursor). */
+        allowedRedirectSchemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).default(['cursor', 'vscode']),
+        accessTokenTtlSeconds: durationSeconds.max(24 * 3600).default(600),
+        authorizationCodeTtlSeconds: durationSeconds.max(600).default(60),
+        flowTtlSeconds: durationSeconds.max(24 * 3600).default(900),
+        refreshTokenIdleSeconds: durationSeconds.default(30 * 24 * 3600),
+        refreshTokenAbsoluteSeconds: durationSeconds.default(90 * 24 * 3600),
+        refreshGraceSeconds: z.coerce.number().int().min(0).max(300).default(10),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -204,6 +221,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   }
   const settings = result.data;
   const publicUrl = settings.publicUrl ?? defaultPublicUrl(settings.host, settings.port);
+  if (settings.oauth.refreshTokenIdleSeconds > settings.oauth.refreshTokenAbsoluteSeconds) {
+    throw new ConfigError('oauth.refreshTokenIdleSeconds', 'is longer than oauth.refreshTokenAbsoluteSeconds', 'Make the idle lifetime the shorter of the two');
+  }
   if (settings.sessions.idleTimeoutSeconds > settings.sessions.absoluteTimeoutSeconds) {
     throw new ConfigError('sessions.idleTimeoutSeconds', 'is longer than sessions.absoluteTimeoutSeconds', 'Make the idle timeout the shorter of the two');
   }

@@ -4,6 +4,13 @@ import { randomBytes } from 'node:crypto';
 export const tokenPrefixes = {
   apiKey: 'gth_ak_',
   browserSession: 'gth_bs_',
+  authorizationCode: 'gth_ac_',
+  refreshToken: 'gth_rt_',
+  clientSecret: 'gth_cs_',
+  registrationAccessToken: 'gth_rat_',
+  initialAccessToken: 'gth_iat_',
+  flowSecret: 'gth_fs_',
+  csrfToken: 'gth_csrf_',
 } as const;
 
 export type TokenKind = keyof typeof tokenPrefixes;

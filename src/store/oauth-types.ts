@@ -9,7 +9,7 @@ export interface OAuthClientRecord {
   kind: ClientKind;
   authMethod: ClientAuthMethod;
   secretHash: string | null;
-  /** 0 when the secret never expires (RFC 7591 `client_secret_expires_at`). */
+  /** Epoch ms; 0 when the secret never expires (RFC 7591 `client_secret_expires_at` is this in seconds). */
   secretExpiresAt: number | null;
   registrationTokenHash: string | null;
   /** The registered (or fetched) client metadata, as JSON text. */

@@ -1,0 +1,43 @@
+import { newId } from '../crypto/random.js';
+import type { AuditStore } from '../store/index.js';
+
+export type AuditKind =
+  | 'client.registered'
+  | 'client.updated'
+  | 'client.deleted'
+  | 'consent.given'
+  | 'consent.refused'
+  | 'grant.created'
+  | 'grant.revoked'
+  | 'code.reused'
+  | 'refresh.reused';
+
+export interface AuditEntry {
+  userId?: string | null;
+  clientId?: string | null;
+  grantId?: string | null;
+  ip?: string | null;
+  /** Plain facts only: never a token, secret, code or password. */
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  record(kind: AuditKind, entry: AuditEntry): Promise<void>;
+}
+
+export function auditLog(store: AuditStore, now: () => number = Date.now): AuditLog {
+  return {
+    async record(kind, entry) {
+      await store.append({
+        id: newId('evt'),
+        at: now(),
+        kind,
+        userId: entry.userId ?? null,
+        clientId: entry.clientId ?? null,
+        grantId: entry.grantId ?? null,
+        ip: entry.ip ?? null,
+        detail: JSON.stringify(entry.detail ?? {}),
+      });
+    },
+  };
+}

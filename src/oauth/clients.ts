@@ -1,0 +1,124 @@
+import { secretsEqual, type KeyedHasher } from '../crypto/keyed-hash.js';
+import type { ClientAuthMethod, ClientKind, OAuthClientRecord, OAuthClientStore } from '../store/index.js';
+import { OAuthError } from './errors.js';
+
+/** Client metadata as registered (RFC 7591 §2) or fetched (CIMD), already validated and filtered. */
+export interface ClientMetadata {
+  redirect_uris: string[];
+  token_endpoint_auth_method: ClientAuthMethod;
+  grant_types: string[];
+  response_types: string[];
+  client_name?: string;
+  client_uri?: string;
+  logo_uri?: string;
+  tos_uri?: string;
+  policy_uri?: string;
+  contacts?: string[];
+  software_id?: string;
+  software_version?: string;
+  application_type?: 'web' | 'native';
+  scope?: string;
+}
+
+export interface RegisteredClient {
+  clientId: string;
+  kind: ClientKind;
+  metadata: ClientMetadata;
+  record: OAuthClientRecord;
+}
+
+export function registeredClient(record: OAuthClientRecord): RegisteredClient {
+  return { clientId: record.clientId, kind: record.kind, metadata: JSON.parse(record.metadata) as ClientMetadata, record };
+}
+
+/** Fetches, validates and caches the Client ID Metadata Document behind an https `client_id`. */
+export type MetadataDocumentResolver = (clientId: string) => Promise<RegisteredClient>;
+
+export interface ClientDirectory {
+  /** The client, or undefined when unknown; a URL client_id is resolved through its metadata document. */
+  find(clientId: string): Promise<RegisteredClient | undefined>;
+}
+
+export function isMetadataDocumentClientId(clientId: string): boolean {
+  return clientId.startsWith('https://');
+}
+
+export function clientDirectory(store: OAuthClientStore, resolveDocument?: MetadataDocumentResolver): ClientDirectory {
+  return {
+    async find(clientId) {
+      if (isMetadataDocumentClientId(clientId)) {
+        if (!resolveDocument) return undefined;
+        return resolveDocument(clientId);
+      }
+      const record = await store.find(clientId);
+      return record && record.kind === 'dynamic' ? registeredClient(record) : undefined;
+    },
+  };
+}
+
+interface PresentedCredentials {
+  authorization?: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded first; clients that skip it (the MCP SDK) still work. */
+function decodeBasicPart(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, '%20'));
+  } catch {
+    return value;
+  }
+}
+
+function parseBasic(header: string): { clientId: string; clientSecret: string } | undefined {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { clientId: decodeBasicPart(decoded.slice(0, colon)), clientSecret: decodeBasicPart(decoded.slice(colon + 1)) };
+}
+
+const basicChallenge = { 'www-authenticate': 'Basic realm="gatehouse"' };
+
+/**
+ * Authenticates the client at the token, revocation and introspection endpoints (RFC 6749 §2.3):
+ * a public client names itself; a confidential one proves its secret by Basic or in the body, compared
+ * as keyed hashes in constant time. Two methods at once are refused (§2.3).
+ */
+export async function authenticateClient(
+  presented: PresentedCredentials,
+  clients: ClientDirectory,
+  hasher: KeyedHasher,
+  now: number = Date.now(),
+): Promise<RegisteredClient> {
+  const basic = presented.authorization?.toLowerCase().startsWith('basic ') ? parseBasic(presented.authorization) : undefined;
+  if (presented.authorization?.toLowerCase().startsWith('basic ') && !basic) {
+    throw new OAuthError('invalid_client', 'malformed Basic credentials', 401, basicChallenge);
+  }
+  if (basic && presented.clientSecret !== undefined) {
+    throw new OAuthError('invalid_request', 'use one client authentication method, not two');
+  }
+  if (basic && presented.clientId !== undefined && presented.clientId !== basic.clientId) {
+    throw new OAuthError('invalid_request', 'client_id in the body differs from the authenticated client');
+  }
+  const clientId = basic?.clientId ?? presented.clientId;
+  if (!clientId) throw new OAuthError('invalid_client', 'client authentication is required', 401, basicChallenge);
+  const secret = basic?.clientSecret ?? presented.clientSecret;
+
+  const client = await clients.find(clientId);
+  const fail = () => new OAuthError('invalid_client', 'unknown client or wrong credentials', 401, basic ? basicChallenge : {});
+  if (!client) throw fail();
+  if (client.record.authMethod === 'none') {
+    if (secret !== undefined && secret !== '') throw fail();
+    return client;
+  }
+  if (secret === undefined || !client.record.secretHash) throw fail();
+  // Stored hashes are compared as strings of equal, fixed length; candidates cover a rotated pepper.
+  const matches = hasher.candidates(secret).some((candidate) => secretsEqual(candidate, client.record.secretHash!));
+  if (!matches) throw fail();
+  const expiresAt = client.record.secretExpiresAt;
+  if (expiresAt && expiresAt <= now) throw new OAuthError('invalid_client', 'the client secret has expired', 401, basicChallenge);
+  return client;
+}

@@ -1,0 +1,49 @@
+import type { FastifyReply } from 'fastify';
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'access_denied'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
+  | 'invalid_token'
+  | 'unsupported_token_type';
+
+const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
+  invalid_client: 401,
+  invalid_token: 401,
+  server_error: 500,
+  temporarily_unavailable: 503,
+};
+
+/** An RFC 6749 error: `description` is for the client developer and never holds a secret. */
+export class OAuthError extends Error {
+  readonly status: number;
+  constructor(
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+    status?: number,
+    /** Extra response headers, e.g. WWW-Authenticate for invalid_client or Retry-After for 429. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`${error}: ${description}`);
+    this.name = 'OAuthError';
+    this.status = status ?? defaultStatus[error] ?? 400;
+  }
+}
+
+/** Writes `{error, error_description}` with no-store caching, per RFC 6749 §5.2. */
+export function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
+  return reply
+    .code(error.status)
+    .headers({ 'cache-control': 'no-store', pragma: 'no-cache', ...error.headers })
+    .send({ error: error.error, error_description: error.description });
+}
