@@ -1,5 +1,5 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DecryptionError, open, seal } from './aead.js';
 import { keyedHasher, type KeyedHasher } from './keyed-hash.js';
@@ -63,8 +63,18 @@ export function loadMasterKey(options: { secretKey?: string; dataDir: string; cr
   if (!options.create) throw new KeyError(`no master key: set GATEHOUSE_SECRET_KEY or start Gatehouse once to create ${file}`);
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
-  // 'wx': never overwrite a key another process wrote first.
-  writeFileSync(file, `${key.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  // Written whole to a private temp file, then linked into place: link() fails if another process got there
+  // first, and its file is then complete, so both processes end up with the same key.
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temp, `${key.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return { key: decodeMasterKey(readFileSync(file, 'utf8'), file), source: file };
+  } finally {
+    unlinkSync(temp);
+  }
   return { key, source: file };
 }
 

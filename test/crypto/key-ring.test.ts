@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { open } from '../../src/crypto/aead.js';
@@ -124,3 +124,26 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('master key creation race', () => {
+  it('two processes creating the key file at once end up with the same key', async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const { spawn } = await import('node:child_process');
+      const script = `import('./src/crypto/key-ring.ts').then((m) => process.stdout.write(m.loadMasterKey({ dataDir: ${JSON.stringify(dir)}, create: true }).key.toString('hex')))`;
+      const run = () =>
+        new Promise<string>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          child.stdout.on('data', (chunk) => (out += chunk));
+          child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+        });
+      const [a, b] = await Promise.all([run(), run()]);
+      assert.equal(a.length, 64);
+      assert.equal(a, b);
+      assert.deepEqual(readdirSync(dir), ['secret.key']);
+    } finally {
+      remove();
+    }
+  });
+});
