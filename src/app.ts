@@ -6,10 +6,13 @@ import { adminApi } from './admin/index.js';
 import { openApiRoute } from './admin/openapi.js';
 import { loginRoutes } from './web/login-routes.js';
 import { echoRequestId, requestIdFrom } from './log.js';
+import { oauthServer } from './oauth/index.js';
 import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import type { Runtime } from './runtime.js';
 import { webAssets } from './web/assets.js';
+import { connectedAppsRoutes } from './web/connected-apps-routes.js';
+import { consentRoutes } from './web/consent-routes.js';
 
 /** Builds the HTTP app: each surface is a plugin handed the runtime, nothing global. */
 export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Promise<FastifyInstance> {
@@ -30,6 +33,9 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(opsRoutes, { database: runtime.store.database });
   await app.register(webAssets);
   await app.register(loginRoutes, { runtime });
+  await app.register(consentRoutes, { runtime });
+  await app.register(connectedAppsRoutes, { runtime });
+  await app.register(oauthServer, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });
   await app.register(openApiRoute);
   return app;

@@ -1,8 +1,11 @@
+import { auditLog, type AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
 import { deriveKeyRing, loadMasterKey, verifyKeyMatchesDatabase, type KeyRing } from './crypto/key-ring.js';
 import { apiKeyService, type ApiKeyService } from './identity/api-keys.js';
 import { passwordLogin, type PasswordLogin } from './identity/login.js';
 import { userService, type UserService } from './identity/users.js';
+import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
+import { grantService, type GrantService } from './oauth/grants.js';
 import { openStore, type OpenedStore } from './store/index.js';
 
 /** What every surface of the app is handed: config, store, keys and the services built on them. */
@@ -13,6 +16,9 @@ export interface Runtime {
   users: UserService;
   login: PasswordLogin;
   apiKeys: ApiKeyService;
+  audit: AuditLog;
+  clients: ClientDirectory;
+  grants: GrantService;
   close(): Promise<void>;
 }
 
@@ -27,10 +33,14 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     await store.database.close();
     throw error;
   }
+  const audit = auditLog(store.audit);
   return {
     config,
     store,
     keys,
+    audit,
+    clients: clientDirectory(store.clients),
+    grants: grantService({ store, keys, config, audit }),
     users: userService(store),
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
     apiKeys: apiKeyService(store, keys.tokenHasher),
