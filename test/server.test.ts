@@ -67,6 +67,9 @@ describe('gatehouse serve', () => {
       const listening = await serving.waitForLog((line) => typeof line.publicUrl === 'string');
       assert.equal(listening.publicUrl, 'http://127.0.0.1:9');
       assert.doesNotMatch(serving.stdout(), /Created user admin with password/);
+      const port = new URL(serving.address).port;
+      const doctor = await runCli(['doctor', '--data-dir', `${temp.dir}/health`, '--port', port]);
+      assert.match(doctor.stdout, /^ok\s+listen address: .*served by a running gateway/m);
     } finally {
       assert.equal(await stopServe(serving), 0);
     }

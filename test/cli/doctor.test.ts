@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tempDir } from '../helpers/backends.js';
+import { freshPostgresSchema, tempDir } from '../helpers/backends.js';
 import { runCli } from './run-cli.js';
 
 const OTHER_KEY = 'ab'.repeat(32);
@@ -77,6 +77,24 @@ describe('gatehouse doctor', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('checks a PostgreSQL database too: exit 0 once migrated, exit 1 when it cannot be reached', async () => {
+    const schema = await freshPostgresSchema();
+    const pgDir = path.join(temp.dir, 'pg');
+    try {
+      const added = await runCli(['user', 'add', 'admin', '--password-stdin', '--data-dir', pgDir, '--database-url', schema.url], { input: 'admin-Password-1' });
+      assert.equal(added.code, 0, added.stderr);
+      const healthy = await runCli(['doctor', '--data-dir', pgDir, '--database-url', schema.url, '--port', '0']);
+      assert.equal(healthy.code, 0, healthy.stdout);
+      assert.match(healthy.stdout, /^ok\s+database: postgres:.*schema version \d+ \(current\)/m);
+      assert.match(healthy.stdout, /^ok\s+key matches database: /m);
+    } finally {
+      await schema.drop();
+    }
+    const unreachable = await runCli(['doctor', '--data-dir', pgDir, '--database-url', 'postgres://postgres@127.0.0.1:1/test', '--port', '0']);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stdout, /^FAIL\s+database: .*unreachable[\s\S]*fix: check --database-url/m);
   });
 
   it('reports a bad setting as a failed config check, naming the setting', async () => {
