@@ -1,4 +1,5 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ZodError } from 'zod';
 
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -46,4 +47,27 @@ export function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyR
     .code(error.status)
     .headers({ 'cache-control': 'no-store', pragma: 'no-cache', ...error.headers })
     .send({ error: error.error, error_description: error.description });
+}
+
+/**
+ * Error handler for OAuth endpoints: our OAuthErrors as they are; malformed bodies, duplicate or missing
+ * parameters and schema failures as `invalid_request`; anything else as a generic `server_error` (logged).
+ */
+export function oauthErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (error instanceof OAuthError) return sendOAuthError(reply, error);
+  if (error instanceof ZodError) {
+    const issue = error.issues[0];
+    const field = issue?.path.join('.') || 'request';
+    return sendOAuthError(reply, new OAuthError('invalid_request', `${field}: ${issue?.message ?? 'invalid'}`));
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 413) return sendOAuthError(reply, new OAuthError('invalid_request', 'request body too large', 413));
+  if (status === 415) return sendOAuthError(reply, new OAuthError('invalid_request', 'unsupported content type', 415));
+  if (status >= 400 && status < 500) return sendOAuthError(reply, new OAuthError('invalid_request', error.validation ? `${error.message}` : 'malformed request'));
+  request.log.error({ err: error }, 'oauth endpoint failed');
+  return sendOAuthError(reply, new OAuthError('server_error', 'the server could not handle the request'));
 }
