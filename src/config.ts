@@ -177,10 +177,14 @@ function readConfigFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** Settings that also have a command-line flag; the others come from the environment or the config file. */
+const settingsWithFlags = new Set<string>(['host', 'port', 'publicUrl', 'dataDir', 'databaseUrl', 'demo', 'allowPrivateNetworks', 'logLevel']);
+
 function settingLabel(key: string): string {
   const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   const env = Object.entries(environmentNames).find(([, k]) => k === key)?.[0];
-  return env ? `${flag} (${env})` : key;
+  if (env && settingsWithFlags.has(key)) return `${flag} (${env})`;
+  return env ? `${env} (config key ${key})` : key;
 }
 
 /** Deep-merges plain objects so a config file may set one nested value and keep the others' defaults. */

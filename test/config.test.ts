@@ -136,3 +136,12 @@ describe('config values', () => {
     assertRefused(() => loadConfig({ config: file }, {}), 'sessions.idleTimeoutSeconds');
   });
 });
+
+describe('settings without a flag', () => {
+  it('an invalid environment-only setting is named by its variable, not a flag that does not exist', () => {
+    assert.throws(
+      () => loadConfig({}, { GATEHOUSE_BODY_LIMIT_BYTES: 'lots' }),
+      (error: unknown) => error instanceof ConfigError && error.setting.startsWith('GATEHOUSE_BODY_LIMIT_BYTES') && !error.setting.includes('--'),
+    );
+  });
+});

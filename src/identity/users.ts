@@ -99,6 +99,11 @@ export function userService(store: Pick<Store, 'users' | 'sessions' | 'apiKeys'>
     },
     async disable(username) {
       const user = await requireUser(username);
+      const otherActiveAdmins = (await store.users.list()).filter((u) => u.isAdmin && u.disabledAt === null && u.id !== user.id);
+      if (user.isAdmin && user.disabledAt === null && otherActiveAdmins.length === 0) {
+        // Nobody could sign in to the management API or undo this any more.
+        throw new UserInputError(`${user.username} is the last active admin; add another admin first`, 'username', true);
+      }
       await store.users.setDisabled(user.id, now(), now());
       await store.sessions.revokeAllForUser(user.id, now());
       return (await store.users.findById(user.id))!;

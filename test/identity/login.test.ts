@@ -165,4 +165,20 @@ describe('user service on sqlite', () => {
       await t.store.close();
     }
   });
+
+  it('the last active admin cannot be disabled, so the management API is never locked out', async () => {
+    const store = await openTestStore('sqlite');
+    try {
+      const users = userService(store);
+      await users.create({ username: 'root', password: 'root-password-1', isAdmin: true });
+      await assert.rejects(users.disable('root'), (error: unknown) => error instanceof UserInputError && /last active admin/.test(error.message));
+      assert.equal((await users.find('root'))?.disabledAt, null);
+      await users.create({ username: 'second', password: 'second-password-1', isAdmin: true });
+      await users.disable('root');
+      assert.notEqual((await users.find('root'))?.disabledAt, null);
+      await assert.rejects(users.disable('second'), /last active admin/);
+    } finally {
+      await store.close();
+    }
+  });
 });
