@@ -1,5 +1,31 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Runtime } from '../runtime.js';
+import { allowCrossOriginCalls } from './cors.js';
+import { oauthErrorHandler } from './errors.js';
+import { authorizationServerMetadata, metadataPaths, protectedResourceMetadata } from './metadata.js';
 
-// PLACEHOLDER: replaced by its owner; exists so the app builds while surfaces are written in parallel.
-export const metadataRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async () => undefined;
+// The documents change only with the config, so shared caches and clients may keep them a while.
+const CACHE_CONTROL = 'public, max-age=300';
+
+/**
+ * Discovery: RFC 8414 / OpenID metadata and RFC 9728 protected resource metadata, readable cross-origin by
+ * browser-based clients. Any other /.well-known path is a JSON 404, so a probing client never mistakes a page
+ * or a 5xx for an answer.
+ */
+export const metadataRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+  app.setErrorHandler(oauthErrorHandler);
+  allowCrossOriginCalls(app);
+
+  const paths = metadataPaths(runtime.config);
+  const serve = (document: object) => async (_request: unknown, reply: FastifyReply) =>
+    reply.header('cache-control', CACHE_CONTROL).send(document);
+
+  const authorizationServer = authorizationServerMetadata(runtime.config);
+  for (const path of paths.authorizationServer) app.get(path, serve(authorizationServer));
+  const protectedResource = protectedResourceMetadata(runtime.config);
+  for (const path of paths.protectedResource) app.get(path, serve(protectedResource));
+
+  app.all('/.well-known/*', async (_request, reply) =>
+    reply.code(404).send({ error: 'not_found', error_description: 'no metadata document at this path' }),
+  );
+};
