@@ -1,9 +1,11 @@
 import { auditLog, type AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
 import { deriveKeyRing, loadMasterKey, verifyKeyMatchesDatabase, type KeyRing } from './crypto/key-ring.js';
+import { signingKeyRing, type SigningKeyRing } from './crypto/signing-keys.js';
 import { apiKeyService, type ApiKeyService } from './identity/api-keys.js';
 import { passwordLogin, type PasswordLogin } from './identity/login.js';
 import { userService, type UserService } from './identity/users.js';
+import { accessTokenService, retiredKeyLifetimeMs, type AccessTokenService } from './oauth/access-tokens.js';
 import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
 import { grantService, type GrantService } from './oauth/grants.js';
 import { openStore, type OpenedStore } from './store/index.js';
@@ -19,6 +21,8 @@ export interface Runtime {
   audit: AuditLog;
   clients: ClientDirectory;
   grants: GrantService;
+  signingKeys: SigningKeyRing;
+  accessTokens: AccessTokenService;
   close(): Promise<void>;
 }
 
@@ -34,6 +38,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     throw error;
   }
   const audit = auditLog(store.audit);
+  const signingKeys = signingKeyRing({ store: store.signingKeys, encryptionKey: keys.encryptionKey, retiredKeyLifetimeMs: retiredKeyLifetimeMs(config) });
   return {
     config,
     store,
@@ -41,6 +46,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     audit,
     clients: clientDirectory(store.clients),
     grants: grantService({ store, keys, config, audit }),
+    signingKeys,
+    accessTokens: accessTokenService({ config, signingKeys }),
     users: userService(store),
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
     apiKeys: apiKeyService(store, keys.tokenHasher),

@@ -1,0 +1,113 @@
+import { jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { newId } from '../crypto/random.js';
+import { SIGNING_ALG, type SigningKeyRing } from '../crypto/signing-keys.js';
+import type { GrantRecord, GrantStore } from '../store/index.js';
+
+/** Tolerated clock difference between replicas (and other verifiers) for `exp`, `nbf` and `iat`. */
+export const CLOCK_SKEW_SECONDS = 30;
+
+/** RFC 9068 §2.1: the media type of an access token JWT. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/** A retired signing key stays published until the last token it signed has expired, skew included. */
+export function retiredKeyLifetimeMs(config: Config): number {
+  return (config.oauth.accessTokenTtlSeconds + CLOCK_SKEW_SECONDS) * 1000;
+}
+
+const claimsSchema = z.object({
+  iss: z.string(),
+  sub: z.string(),
+  aud: z.string(),
+  client_id: z.string(),
+  scope: z.string(),
+  jti: z.string(),
+  iat: z.number().int(),
+  nbf: z.number().int(),
+  exp: z.number().int(),
+  /** The grant the token was issued from: a revoked grant stops its tokens before they expire. */
+  gid: z.string(),
+});
+
+export type AccessTokenClaims = z.infer<typeof claimsSchema>;
+
+export interface AccessTokenRequest {
+  grantId: string;
+  userId: string;
+  clientId: string;
+  scope: string;
+  resource: string;
+}
+
+export interface AccessTokenService {
+  issue(request: AccessTokenRequest): Promise<{ token: string; expiresIn: number }>;
+  /**
+   * The claims of a token this server signed for `expectedAudience`, still in its lifetime; undefined for
+   * anything else. Says nothing about the grant: check `isGrantLive` too.
+   */
+  verify(token: string, expectedAudience: string): Promise<AccessTokenClaims | undefined>;
+}
+
+export function accessTokenService(
+  deps: { config: Config; signingKeys: SigningKeyRing },
+  now: () => number = Date.now,
+): AccessTokenService {
+  const { config, signingKeys } = deps;
+  const issuer = config.publicUrl;
+  const ttl = config.oauth.accessTokenTtlSeconds;
+
+  // Only keys of our own ring resolve; an unknown or missing kid fails verification.
+  const resolveKey = async (header: JWTHeaderParameters) => {
+    const key = header.kid ? await signingKeys.verificationKey(header.kid) : undefined;
+    if (!key) throw new Error('unknown signing key');
+    return key;
+  };
+
+  return {
+    async issue(request) {
+      const key = await signingKeys.signingKey();
+      const iat = Math.floor(now() / 1000);
+      const token = await new SignJWT({ client_id: request.clientId, scope: request.scope, gid: request.grantId })
+        .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid })
+        .setIssuer(issuer)
+        .setSubject(request.userId)
+        .setAudience(request.resource)
+        .setJti(newId('at'))
+        .setIssuedAt(iat)
+        .setNotBefore(iat)
+        .setExpirationTime(iat + ttl)
+        .sign(key.privateKey);
+      return { token, expiresIn: ttl };
+    },
+
+    async verify(token, expectedAudience) {
+      try {
+        const { payload } = await jwtVerify(token, resolveKey, {
+          algorithms: [SIGNING_ALG],
+          typ: ACCESS_TOKEN_TYP,
+          issuer,
+          audience: expectedAudience,
+          clockTolerance: CLOCK_SKEW_SECONDS,
+          currentDate: new Date(now()),
+          requiredClaims: ['exp', 'nbf', 'iat', 'sub', 'jti'],
+        });
+        const claims = claimsSchema.safeParse(payload);
+        return claims.success ? claims.data : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** The grant if it still exists, is not revoked and its refresh chain has not reached its absolute end. */
+export async function liveGrant(store: { grants: GrantStore }, grantId: string, now: number): Promise<GrantRecord | undefined> {
+  const grant = await store.grants.find(grantId);
+  return grant && grant.revokedAt === null && grant.expiresAt > now ? grant : undefined;
+}
+
+/** Checked on every use of an access token, so a revocation takes effect at once on every replica. */
+export async function isGrantLive(store: { grants: GrantStore }, grantId: string, now: number): Promise<boolean> {
+  return (await liveGrant(store, grantId, now)) !== undefined;
+}
