@@ -1,5 +1,63 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
+import { authenticateClient, type RegisteredClient } from './clients.js';
+import { exchangeAuthorizationCode } from './code-grant.js';
+import { allowCrossOriginCalls } from './cors.js';
+import { OAuthError, oauthErrorHandler } from './errors.js';
+import { refreshAccessToken } from './refresh-grant.js';
+import { sendTokenResponse, type GrantHandler } from './token-response.js';
 
-// PLACEHOLDER: replaced by its owner; exists so the app builds while surfaces are written in parallel.
-export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async () => undefined;
+const grantHandlers: Record<string, GrantHandler> = {
+  authorization_code: exchangeAuthorizationCode,
+  refresh_token: refreshAccessToken,
+};
+
+/** The fields every grant shares; each grant validates its own. Strings only, so duplicates are invalid_request. */
+const tokenRequest = z.object({
+  grant_type: z.string().min(1),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+});
+
+/** RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded, nothing else (JSON included). */
+function requireFormBody(request: FastifyRequest): unknown {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') {
+    throw new OAuthError('invalid_request', 'the token request must be application/x-www-form-urlencoded');
+  }
+  return request.body ?? {};
+}
+
+/** Known grant types the client registered for; unknown ones and unregistered ones get their own errors (RFC 6749 §5.2). */
+function grantFor(grantType: string, client: RegisteredClient): GrantHandler {
+  const handler = Object.hasOwn(grantHandlers, grantType) ? grantHandlers[grantType] : undefined;
+  if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
+  if (!client.metadata.grant_types.includes(grantType)) {
+    throw new OAuthError('unauthorized_client', `the client is not registered for grant_type ${grantType}`);
+  }
+  return handler;
+}
+
+/** POST /oauth/token: validate, authenticate the client, dispatch on grant_type, respond (never cached). */
+export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+  app.setErrorHandler(oauthErrorHandler);
+  // RFC 6749 §5.1: every answer carrying tokens (and, simplest, every answer) must not be cached.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
+  });
+  allowCrossOriginCalls(app);
+
+  app.post('/oauth/token', async (request, reply) => {
+    const body = requireFormBody(request);
+    const fields = tokenRequest.parse(body);
+    const client = await authenticateClient(
+      { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret },
+      runtime.clients,
+      runtime.keys.tokenHasher,
+    );
+    const grant = grantFor(fields.grant_type, client);
+    const json = await grant(runtime, client, body, { ip: request.ip, now: Date.now() });
+    return sendTokenResponse(reply, json);
+  });
+};

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import type { Runtime } from '../runtime.js';
+import type { AuthorizationCodeRecord } from '../store/index.js';
+import type { RegisteredClient } from './clients.js';
+import { OAuthError } from './errors.js';
+import { verifyS256 } from './pkce.js';
+import { resolveResource } from './resource.js';
+import { clientMayRefresh, issueTokens, requireLiveGrant, type GrantContext, type GrantHandler } from './token-response.js';
+
+/** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
+const codeGrantParams = z.object({
+  code: z.string().min(1),
+  redirect_uri: z.string().min(1),
+  code_verifier: z.string().min(1),
+  resource: z.string().optional(),
+});
+type CodeGrantParams = z.infer<typeof codeGrantParams>;
+
+/** Marks the code used with the store's compare-and-set, trying each pepper's hash of it. */
+async function consumeCode(runtime: Runtime, code: string, now: number) {
+  for (const hash of runtime.keys.tokenHasher.candidates(code)) {
+    const consumed = await runtime.store.codes.consume(hash, now);
+    if (consumed) return consumed;
+  }
+  throw new OAuthError('invalid_grant', 'unknown authorization code');
+}
+
+/** RFC 6749 §4.1.2 / RFC 9700 §4.5: a second redemption means the code leaked, so its grant dies with every token from it. */
+async function revokeOnReuse(runtime: Runtime, code: AuthorizationCodeRecord, context: GrantContext): Promise<never> {
+  await runtime.grants.revoke(code.grantId, 'authorization code reused', { ip: context.ip });
+  await runtime.audit.record('code.reused', { clientId: code.clientId, grantId: code.grantId, ip: context.ip });
+  throw new OAuthError('invalid_grant', 'the authorization code has already been used');
+}
+
+function checkCodeFresh(runtime: Runtime, code: AuthorizationCodeRecord, now: number): void {
+  const expiresAt = Math.min(code.expiresAt, code.createdAt + runtime.config.oauth.authorizationCodeTtlSeconds * 1000);
+  if (expiresAt <= now) throw new OAuthError('invalid_grant', 'the authorization code has expired');
+}
+
+/** Bound to the client it was issued to and the exact redirect URI used at the authorization endpoint (RFC 6749 §4.1.3). */
+function checkCodeBinding(code: AuthorizationCodeRecord, client: RegisteredClient, params: CodeGrantParams): void {
+  if (code.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client');
+  if (code.redirectUri !== params.redirect_uri) throw new OAuthError('invalid_grant', 'redirect_uri differs from the authorization request');
+}
+
+function checkPkce(code: AuthorizationCodeRecord, params: CodeGrantParams): void {
+  if (!verifyS256(params.code_verifier, code.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+}
+
+/** RFC 8707 §2.2: a resource sent here must be the one the code was issued for. */
+function checkResource(runtime: Runtime, code: AuthorizationCodeRecord, params: CodeGrantParams): void {
+  if (params.resource === undefined) return;
+  if (resolveResource(params.resource, runtime.config.publicUrl) !== code.resource) {
+    throw new OAuthError('invalid_target', 'resource differs from the one the authorization code was issued for');
+  }
+}
+
+/** The authorization_code grant (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6), in the order the checks run. */
+export const exchangeAuthorizationCode: GrantHandler = async (runtime, client, body, context) => {
+  const params = codeGrantParams.parse(body);
+  const { code, firstUse } = await consumeCode(runtime, params.code, context.now);
+  if (!firstUse) return revokeOnReuse(runtime, code, context);
+  checkCodeFresh(runtime, code, context.now);
+  checkCodeBinding(code, client, params);
+  checkPkce(code, params);
+  checkResource(runtime, code, params);
+  const grant = await requireLiveGrant(runtime, code.grantId, client.clientId, context.now);
+
+  const issued = await issueTokens(runtime, { grant, scope: code.scope, refreshScope: code.scope, withRefreshToken: clientMayRefresh(client), now: context.now });
+  if (issued.refreshToken) await runtime.store.refreshTokens.create(issued.refreshToken);
+  await runtime.store.grants.touch(grant.id, context.now);
+  return issued.json;
+};

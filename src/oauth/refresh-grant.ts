@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { open, seal } from '../crypto/aead.js';
+import type { Runtime } from '../runtime.js';
+import type { GrantRecord, RefreshTokenRecord } from '../store/index.js';
+import { sqlGrantStore } from '../store/sql/grants.js';
+import { sqlRefreshTokenStore } from '../store/sql/refresh-tokens.js';
+import { OAuthError } from './errors.js';
+import { resolveResource } from './resource.js';
+import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
+import { issueTokens, requireLiveGrant, type GrantContext, type GrantHandler, type IssuedTokens } from './token-response.js';
+
+/** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
+const refreshGrantParams = z.object({
+  refresh_token: z.string().min(1),
+  scope: z.string().optional(),
+  resource: z.string().optional(),
+});
+type RefreshGrantParams = z.infer<typeof refreshGrantParams>;
+
+const replayContext = (tokenHash: string) => `refresh-replay:${tokenHash}`;
+
+async function findRefreshToken(runtime: Runtime, token: string): Promise<RefreshTokenRecord> {
+  for (const hash of runtime.keys.tokenHasher.candidates(token)) {
+    const record = await runtime.store.refreshTokens.find(hash);
+    if (record) return record;
+  }
+  throw new OAuthError('invalid_grant', 'unknown refresh token');
+}
+
+/**
+ * A rotated token presented again. Inside the grace window (counted from the first rotation, so it never slides)
+ * it gets the successor response it already produced: a client whose answer was lost in transit may retry.
+ * After it, the token was stolen or replayed: that grant is revoked, and only that grant (RFC 9700 §4.14.2).
+ */
+async function replayOrRevoke(runtime: Runtime, record: RefreshTokenRecord, context: GrantContext): Promise<string> {
+  const graceEndsAt = (record.rotatedAt ?? 0) + runtime.config.oauth.refreshGraceSeconds * 1000;
+  if (record.replayResponse && context.now <= graceEndsAt) {
+    return open(runtime.keys.encryptionKey, record.replayResponse, replayContext(record.tokenHash));
+  }
+  await runtime.grants.revoke(record.grantId, 'refresh token reused', { ip: context.ip });
+  await runtime.audit.record('refresh.reused', { grantId: record.grantId, ip: context.ip, detail: { rotatedAt: record.rotatedAt } });
+  throw new OAuthError('invalid_grant', 'the refresh token has already been used');
+}
+
+function checkIdleExpiry(record: RefreshTokenRecord, now: number): void {
+  if (record.expiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired');
+}
+
+/**
+ * RFC 6749 §6: the scope may narrow, never widen. Scopes we do not issue (offline_access, other servers') are
+ * ignored as at the authorization endpoint; nothing usable left means the token's own scope.
+ */
+function narrowedScope(params: RefreshGrantParams, record: RefreshTokenRecord, grant: GrantRecord): string {
+  const known = new Set<string>(SUPPORTED_SCOPES);
+  const wanted = parseScope(params.scope).filter((scope) => known.has(scope));
+  if (wanted.length === 0) return record.scope;
+  if (!scopesCover(record.scope, wanted) || !scopesCover(grant.scope, wanted)) {
+    throw new OAuthError('invalid_scope', 'scope may only narrow the scope of the original grant');
+  }
+  return formatScope(wanted);
+}
+
+/** RFC 8707 §2.2: a resource sent on refresh must be the grant's. */
+function checkResource(runtime: Runtime, params: RefreshGrantParams, grant: GrantRecord): void {
+  if (params.resource === undefined) return;
+  if (resolveResource(params.resource, runtime.config.publicUrl) !== grant.resource) {
+    throw new OAuthError('invalid_target', 'resource differs from the one the grant was issued for');
+  }
+}
+
+/**
+ * One transaction: the compare-and-set that retires the presented token (storing the sealed successor response
+ * for the grace replay), then the successor's row. A caller that loses the compare-and-set stores nothing, so
+ * the refresh token it minted never becomes live. Only the transaction's own Db is used inside it.
+ */
+async function rotate(runtime: Runtime, record: RefreshTokenRecord, issued: IssuedTokens, now: number): Promise<boolean> {
+  const sealedReplay = seal(runtime.keys.encryptionKey, issued.json, replayContext(record.tokenHash));
+  return runtime.store.database.transaction(async (tx) => {
+    const tokens = sqlRefreshTokenStore(tx);
+    if (!(await tokens.markRotated(record.tokenHash, now, sealedReplay))) return false;
+    if (issued.refreshToken) await tokens.create(issued.refreshToken);
+    await sqlGrantStore(tx).touch(record.grantId, now);
+    return true;
+  });
+}
+
+/** The refresh_token grant (RFC 6749 §6, OAuth 2.1 §4.3.1) with rotation on every use, in the order the checks run. */
+export const refreshAccessToken: GrantHandler = async (runtime, client, body, context) => {
+  const params = refreshGrantParams.parse(body);
+  const record = await findRefreshToken(runtime, params.refresh_token);
+  const grant = await requireLiveGrant(runtime, record.grantId, client.clientId, context.now);
+  if (record.rotatedAt !== null) return replayOrRevoke(runtime, record, context);
+  checkIdleExpiry(record, context.now);
+  const scope = narrowedScope(params, record, grant);
+  checkResource(runtime, params, grant);
+
+  const issued = await issueTokens(runtime, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now });
+  if (await rotate(runtime, record, issued, context.now)) return issued.json;
+  // Lost the race to a concurrent refresh with the same token: answer as a retry of it.
+  return replayOrRevoke(runtime, await findRefreshToken(runtime, params.refresh_token), context);
+};

@@ -1,0 +1,77 @@
+import type { FastifyReply } from 'fastify';
+import { issueToken } from '../crypto/random.js';
+import type { Runtime } from '../runtime.js';
+import type { GrantRecord, RefreshTokenRecord } from '../store/index.js';
+import { liveGrant } from './access-tokens.js';
+import type { RegisteredClient } from './clients.js';
+import { OAuthError } from './errors.js';
+
+/** RFC 6749 §5.1 success body. */
+export interface TokenResponseBody {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+}
+
+export interface IssuedTokens {
+  /** The serialised body: sent as is, and sealed byte for byte for the refresh grace replay. */
+  json: string;
+  /** The refresh token's row, not yet stored: the caller stores it where its transaction needs it. */
+  refreshToken?: RefreshTokenRecord;
+}
+
+export interface GrantContext {
+  ip: string | null;
+  now: number;
+}
+
+/** A grant handler: the request body (already known to be a form) and the authenticated client in, JSON out. */
+export type GrantHandler = (runtime: Runtime, client: RegisteredClient, body: unknown, context: GrantContext) => Promise<string>;
+
+export function clientMayRefresh(client: RegisteredClient): boolean {
+  return client.metadata.grant_types.includes('refresh_token');
+}
+
+/** The grant behind a code or refresh token, if it is this client's and alive (not revoked, within its absolute lifetime). */
+export async function requireLiveGrant(runtime: Runtime, grantId: string, clientId: string, now: number): Promise<GrantRecord> {
+  const grant = await liveGrant(runtime.store, grantId, now);
+  if (!grant || grant.clientId !== clientId) {
+    throw new OAuthError('invalid_grant', 'the grant is revoked, past its absolute lifetime, or was issued to another client');
+  }
+  return grant;
+}
+
+/**
+ * Mints an access token for `scope` and, when asked, a refresh token whose idle expiry never passes the grant's
+ * absolute end. The refresh token keeps `refreshScope` (RFC 6749 §6: a narrowed request does not shrink the chain).
+ */
+export async function issueTokens(
+  runtime: Runtime,
+  request: { grant: GrantRecord; scope: string; refreshScope: string; withRefreshToken: boolean; now: number },
+): Promise<IssuedTokens> {
+  const { grant, scope, now } = request;
+  const access = await runtime.accessTokens.issue({ grantId: grant.id, userId: grant.userId, clientId: grant.clientId, scope, resource: grant.resource });
+  const body: TokenResponseBody = { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope };
+  if (!request.withRefreshToken) return { json: JSON.stringify(body) };
+  const refreshToken = issueToken('refreshToken');
+  body.refresh_token = refreshToken;
+  return {
+    json: JSON.stringify(body),
+    refreshToken: {
+      tokenHash: runtime.keys.tokenHasher.hash(refreshToken),
+      grantId: grant.id,
+      scope: request.refreshScope,
+      createdAt: now,
+      expiresAt: Math.min(now + runtime.config.oauth.refreshTokenIdleSeconds * 1000, grant.expiresAt),
+      rotatedAt: null,
+      replayResponse: null,
+    },
+  };
+}
+
+/** Sends the serialised body unchanged, so a grace replay is byte-identical to the first answer. */
+export function sendTokenResponse(reply: FastifyReply, json: string): FastifyReply {
+  return reply.code(200).type('application/json; charset=utf-8').send(json);
+}
