@@ -1,5 +1,67 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
+import { sendPage } from '../web/page.js';
+import { authorizationErrorPage } from '../web/oauth-error-page.js';
+import { errorResponseUrl, validateAuthorizationRequest, type RawParameters } from './authorization-request.js';
+import { OAuthError } from './errors.js';
+import { pendingFlows } from './flows.js';
 
-// PLACEHOLDER: replaced by its owner; exists so the app builds while surfaces are written in parallel.
-export const authorizeRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async () => undefined;
+// Temporary until src/oauth/redirect-uris.ts lands: exact match, loopback on any port (RFC 8252 §7.3).
+function redirectUriMatches(registered: readonly string[], requested: string): boolean {
+  if (registered.includes(requested)) return true;
+  let asked: URL;
+  try {
+    asked = new URL(requested);
+  } catch {
+    return false;
+  }
+  if (asked.protocol !== 'http:' || !['127.0.0.1', '[::1]', 'localhost'].includes(asked.hostname)) return false;
+  return registered.some((uri) => {
+    const known = new URL(uri);
+    return known.protocol === 'http:' && known.hostname === asked.hostname && known.pathname === asked.pathname && known.search === asked.search;
+  });
+}
+
+/**
+ * The authorization endpoint (RFC 6749 §3.1, OAuth 2.1): validates the request, stores a pending flow bound
+ * to this browser and sends it to the consent page. GET with a query, or POST with a form body, alike.
+ * No CORS here: only a browser navigation has any business on this endpoint.
+ */
+export const authorizeRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+  const { config } = runtime;
+  const flows = pendingFlows(runtime);
+  const deps = {
+    clients: runtime.clients,
+    publicUrl: config.publicUrl,
+    registrationPolicy: config.oauth.registrationPolicy,
+    redirectUriMatches,
+  };
+
+  async function authorize(request: FastifyRequest, reply: FastifyReply, params: RawParameters) {
+    // POSTed forms answer with 303 so the browser follows with a GET.
+    const redirectStatus = request.method === 'POST' ? 303 : 302;
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    const outcome = await validateAuthorizationRequest(params, deps).catch((error: unknown) => {
+      // A metadata-document client that cannot be fetched or is invalid: the person sees why, nothing is redirected.
+      if (error instanceof OAuthError) return { kind: 'page' as const, error };
+      throw error;
+    });
+    if (outcome.kind === 'page') return sendPage(reply, 400, authorizationErrorPage(outcome.error));
+    if (outcome.kind === 'redirect') {
+      return reply.redirect(errorResponseUrl(outcome.redirectUri, outcome.error, outcome.state, config.publicUrl), redirectStatus);
+    }
+    const flowId = await flows.start(outcome.request, reply);
+    return reply.redirect(`/oauth/consent?flow_id=${encodeURIComponent(flowId)}`, redirectStatus);
+  }
+
+  app.get('/oauth/authorize', (request, reply) => authorize(request, reply, (request.query ?? {}) as RawParameters));
+  app.post('/oauth/authorize', (request, reply) => authorize(request, reply, (request.body ?? {}) as RawParameters));
+
+  // Unreadable bodies are the client's mistake; with no verified redirect URI yet, the answer is a page.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'authorization endpoint failed');
+    const shown = status >= 500 ? new OAuthError('server_error', 'the server could not handle the request') : new OAuthError('invalid_request', 'the request could not be read');
+    return sendPage(reply, status >= 500 ? 500 : 400, authorizationErrorPage(shown));
+  });
+};

@@ -1,0 +1,95 @@
+import type { RegisteredClient } from '../oauth/clients.js';
+import { parseScope } from '../oauth/scopes.js';
+import { html, type SafeHtml } from './html.js';
+import { messagePage } from './login-pages.js';
+import { layout, PAGE_SECURITY_HEADERS } from './page.js';
+
+/** What each scope lets an application do, in the words a person reads on the consent page. */
+const SCOPE_WORDS: Record<string, string> = {
+  'mcp:read': 'See the tools, resources and prompts available to you, and use read-only tools',
+  'mcp:write': 'Use tools that can change things on your behalf',
+};
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** Where the browser goes after the decision, as a person can judge it: the host, or scheme and host for an app link. */
+export function redirectTarget(redirectUri: string): { host: string; local: boolean } {
+  const url = new URL(redirectUri);
+  if (url.protocol === 'http:' || url.protocol === 'https:') return { host: url.host, local: LOOPBACK_HOSTS.has(url.hostname) };
+  return { host: `${url.protocol}//${url.host}`, local: false };
+}
+
+/** The application as the page names it: its own name, and what vouches for it (a verified domain, or nothing). */
+function describeClient(client: RegisteredClient): { name: string; verifiedDomain?: string } {
+  const verifiedDomain = client.kind === 'metadata_document' ? new URL(client.clientId).host : undefined;
+  const name = client.metadata.client_name?.trim() || verifiedDomain || 'An unnamed application';
+  return { name, verifiedDomain };
+}
+
+export interface ConsentPageInput {
+  client: RegisteredClient;
+  redirectUri: string;
+  scope: string;
+  username: string;
+  flowId: string;
+  csrfToken: string;
+}
+
+/** The consent form: hidden `flow_id` and `csrf_token`, submit buttons `decision=approve` and `decision=deny`. */
+export function consentPage(input: ConsentPageInput): SafeHtml {
+  const { name, verifiedDomain } = describeClient(input.client);
+  const target = redirectTarget(input.redirectUri);
+  const abilities = parseScope(input.scope).map((scope) => SCOPE_WORDS[scope] ?? scope);
+  return layout({
+    title: 'Allow access?',
+    body: html`<h1>Allow <span class="client-name">${name}</span> to use your Gatehouse?</h1>
+${verifiedDomain
+  ? html`<p class="lead">Verified domain: <strong>${verifiedDomain}</strong></p>`
+  : html`<p class="notice" role="note"><strong>Unverified application.</strong> This name was chosen by the application itself; Gatehouse cannot confirm who made it.</p>`}
+<p>After you decide, you will be sent to <strong>${target.host}</strong>${target.local ? ' (an application on this computer)' : ''}.</p>
+<p id="abilities-heading">If you allow it, it will be able to:</p>
+<ul aria-labelledby="abilities-heading">
+${abilities.map((ability) => html`<li>${ability}</li>\n`)}</ul>
+<form method="post" action="/oauth/consent">
+<input type="hidden" name="flow_id" value="${input.flowId}">
+<input type="hidden" name="csrf_token" value="${input.csrfToken}">
+<button type="submit" name="decision" value="approve">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+</form>
+<footer>
+<p class="identity">Signed in as <strong>${input.username}</strong>.</p>
+<form method="post" action="/logout">
+<button type="submit" class="secondary">Not you? Sign out</button>
+</form>
+</footer>`,
+  });
+}
+
+/**
+ * The consent page's headers: the shared ones, but the form may also lead to the application's redirect URI,
+ * because browsers apply `form-action` to the redirect that follows the form post.
+ */
+export function consentPageHeaders(redirectUri: string): Record<string, string> {
+  const url = new URL(redirectUri);
+  // Only a plain origin or scheme goes into the header: anything else could smuggle in another directive.
+  const origin = url.origin !== 'null' && /^[a-z][a-z0-9+.-]*:\/\/[A-Za-z0-9.\-[\]:]+$/.test(url.origin) ? url.origin : undefined;
+  const source = origin ?? (/^[a-z][a-z0-9+.-]*:$/.test(url.protocol) ? url.protocol : undefined);
+  const csp = PAGE_SECURITY_HEADERS['content-security-policy']!;
+  return source ? { ...PAGE_SECURITY_HEADERS, 'content-security-policy': csp.replace("form-action 'self'", `form-action 'self' ${source}`) } : { ...PAGE_SECURITY_HEADERS };
+}
+
+/** A flow that is gone: expired, completed, or never existed. */
+export function flowExpiredPage(): SafeHtml {
+  return messagePage({
+    title: 'Link expired',
+    text: 'This sign-in link has expired or was already used; go back to your app and try again.',
+  });
+}
+
+/** A flow this browser did not start, or a consent form without its token. */
+export function flowRefusedPage(): SafeHtml {
+  return messagePage({
+    title: 'Request refused',
+    text: 'This sign-in was started in another browser or the form is out of date; go back to your app and try again from this browser.',
+  });
+}
