@@ -14,8 +14,11 @@ export interface ApiCaller {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** `'none'` lets a route under /api answer without credentials (e.g. an OAuth callback a browser lands on). */
-    apiAuth?: 'none';
+    /**
+     * `'none'` lets a route under /api answer without credentials (e.g. an OAuth callback a browser lands on);
+     * `'user'` lets any authenticated user call it (for their own resources, e.g. /api/me/grants), not only admins.
+     */
+    apiAuth?: 'none' | 'user';
   }
   interface FastifyRequest {
     /** Set by the /api authentication hook; null on routes with `apiAuth: 'none'`. */
@@ -85,7 +88,7 @@ export function requireAdmin(services: ApiAuthServices) {
   return async function authenticateApiCaller(request: FastifyRequest): Promise<void> {
     if (request.routeOptions.config.apiAuth === 'none') return;
     const caller = await resolveCaller(credentialFrom(request.headers), request, services);
-    if (!caller.user.isAdmin) throw new ApiError(403, 'forbidden', 'this endpoint needs an admin');
+    if (!caller.user.isAdmin && request.routeOptions.config.apiAuth !== 'user') throw new ApiError(403, 'forbidden', 'this endpoint needs an admin');
     request.apiCaller = caller;
   };
 }

@@ -3,6 +3,7 @@ import type { Runtime } from '../runtime.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { requireAdmin } from './auth.js';
 import { apiErrorHandler, apiNotFoundHandler } from './envelope.js';
+import { oauthGrantRoutes } from './oauth-grants.js';
 import { userRoutes } from './users.js';
 
 /** /api reads JSON only: every other media type (forms, text) is refused with 415 instead of being half-parsed. */
@@ -28,4 +29,5 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
 
   await api.register(userRoutes, { runtime });
   await api.register(apiKeyRoutes, { runtime });
+  await api.register(oauthGrantRoutes, { runtime });
 };

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { apiKeyIdParams, createApiKeyBody } from './api-keys.js';
 import { ERROR_TYPES } from './envelope.js';
+import { grantIdParams, grantListQuery } from './oauth-grants.js';
 import { createUserBody } from './users.js';
 
 /** The slice of OpenAPI 3.1 this document uses, typed so a misspelt key fails the build. */
@@ -96,6 +97,11 @@ const signInForm: JsonSchema = {
   properties: { username: { type: 'string' }, password: { type: 'string' }, next: { type: 'string' } },
 };
 
+const grantQuery = (names: (keyof typeof grantListQuery.shape)[]): Operation['parameters'] =>
+  names.map((name) => ({ name, in: 'query', required: false, schema: schemaOf(grantListQuery.shape[name]) }));
+const grantIdParam: Operation['parameters'] = [{ name: 'id', in: 'path', required: true, schema: schemaOf(grantIdParams.shape.id) }];
+const ownGrants = 'Any user may call this, admin or not, with their own password or API key; it sees only their own grants.';
+
 export function openApiDocument(version: string): OpenApiDocument {
   return {
     openapi: '3.1.0',
@@ -148,6 +154,38 @@ export function openApiDocument(version: string): OpenApiDocument {
           summary: 'Revoke an API key', tags: ['api keys'], operationId: 'revokeApiKey', security: apiSecurity,
           description: 'Takes effect at once. Revoking a revoked key succeeds again.',
           parameters: [{ name: 'id', in: 'path', required: true, schema: schemaOf(apiKeyIdParams.shape.id) }],
+          responses: { '204': { description: 'Revoked' }, '404': errorResponse('NotFound'), ...apiErrors },
+        },
+      },
+      '/api/oauth/grants': {
+        get: {
+          summary: 'List OAuth grants', tags: ['oauth grants'], operationId: 'listOAuthGrants', security: apiSecurity,
+          description: 'What each user let each client do. Live grants only unless `include_revoked=true`.',
+          parameters: grantQuery(['user', 'client_id', 'include_revoked']),
+          responses: { '200': { description: 'Matching grants, newest first', content: json(listOf('grants', 'Grant')) }, '400': errorResponse('BadRequest'), ...apiErrors },
+        },
+      },
+      '/api/oauth/grants/{id}': {
+        delete: {
+          summary: 'Revoke an OAuth grant', tags: ['oauth grants'], operationId: 'revokeOAuthGrant', security: apiSecurity,
+          description: 'Every code, refresh token and access token of the grant stops working at once. Revoking a revoked grant succeeds again.',
+          parameters: grantIdParam,
+          responses: { '204': { description: 'Revoked' }, '404': errorResponse('NotFound'), ...apiErrors },
+        },
+      },
+      '/api/me/grants': {
+        get: {
+          summary: "List the caller's own grants (connected apps)", tags: ['oauth grants'], operationId: 'listMyGrants', security: apiSecurity,
+          description: ownGrants,
+          parameters: grantQuery(['client_id', 'include_revoked']),
+          responses: { '200': { description: "The caller's grants, newest first", content: json(listOf('grants', 'Grant')) }, '400': errorResponse('BadRequest'), ...apiErrors },
+        },
+      },
+      '/api/me/grants/{id}': {
+        delete: {
+          summary: "Revoke one of the caller's own grants", tags: ['oauth grants'], operationId: 'revokeMyGrant', security: apiSecurity,
+          description: `${ownGrants} Another user's grant id answers 404, as an unknown one does.`,
+          parameters: grantIdParam,
           responses: { '204': { description: 'Revoked' }, '404': errorResponse('NotFound'), ...apiErrors },
         },
       },
@@ -237,6 +275,18 @@ export function openApiDocument(version: string): OpenApiDocument {
             ref('ApiKey'),
             { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'The API key; shown only in this response' } } },
           ],
+        },
+        Grant: {
+          type: 'object',
+          required: ['id', 'user', 'client_id', 'client_name', 'scope', 'resource', 'created_at', 'last_used_at', 'expires_at', 'revoked_at', 'revoked_reason'],
+          properties: {
+            id: { type: 'string' }, user: { type: 'string', description: 'Username of the user who consented' }, client_id: { type: 'string' },
+            client_name: { type: ['string', 'null'], description: 'As the client registered it; unverified for dynamically registered clients' },
+            scope: { type: 'string' }, resource: { type: 'string', description: 'The protected resource the tokens are bound to' },
+            created_at: isoTime, last_used_at: { oneOf: [isoTime, { type: 'null' }] },
+            expires_at: { ...isoTime, description: 'End of the refresh chain' },
+            revoked_at: { oneOf: [isoTime, { type: 'null' }] }, revoked_reason: { type: ['string', 'null'] },
+          },
         },
         ErrorEnvelope: {
           type: 'object', required: ['event_id', 'type', 'is_bifrost_error', 'status_code', 'error', 'extra_fields'],
