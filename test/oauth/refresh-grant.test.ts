@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { canonicalResource } from '../../src/oauth/resource.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { backends } from '../helpers/backends.js';
+import { assertOAuthError, createClient, grantWithTokens, refresh, shiftPast, type TokenPair } from './token-fixtures.js';
+
+for (const backend of backends) {
+  describe(`refresh_token grant on ${backend}`, () => {
+    let t: TestApp;
+    let resource: string;
+    before(async () => {
+      t = await startTestApp({ backend });
+      resource = canonicalResource(t.config.publicUrl);
+    });
+    after(() => t.close());
+
+    const hashOf = (token: string) => t.runtime.keys.tokenHasher.hash(token);
+    const grantOf = (grantId: string) => t.runtime.store.grants.find(grantId);
+
+    it('a refresh rotates: a new access token for /mcp and a new refresh token, which works in turn', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      const res = await refresh(t, client.clientId, tokens.refresh_token, { resource });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      const next = res.json() as TokenPair;
+      assert.notEqual(next.refresh_token, tokens.refresh_token);
+      assert.notEqual(next.access_token, tokens.access_token);
+      assert.equal(next.scope, 'mcp:read mcp:write');
+      const claims = await t.runtime.accessTokens.verify(next.access_token, resource);
+      assert.equal(claims?.gid, grantId);
+      assert.ok((await t.runtime.store.refreshTokens.find(hashOf(tokens.refresh_token)))?.rotatedAt, 'the old token is marked rotated');
+      assert.equal((await refresh(t, client.clientId, next.refresh_token)).statusCode, 200);
+    });
+
+    it('the old token within the grace window gets the same response again, byte for byte, and revokes nothing', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      const first = await refresh(t, client.clientId, tokens.refresh_token);
+      assert.equal(first.statusCode, 200, first.body);
+      const again = await refresh(t, client.clientId, tokens.refresh_token);
+      assert.equal(again.statusCode, 200, again.body);
+      assert.equal(again.body, first.body);
+      assert.equal((await grantOf(grantId))?.revokedAt, null);
+      assert.equal((await refresh(t, client.clientId, first.json().refresh_token)).statusCode, 200, 'the replayed successor is live');
+    });
+
+    it('the old token after the grace window is reuse: that grant is revoked, an unrelated grant of the same user keeps working', async () => {
+      const victim = await grantWithTokens(t);
+      const bystander = await grantWithTokens(t);
+      const successor = (await refresh(t, victim.client.clientId, victim.tokens.refresh_token)).json() as TokenPair;
+      const past = (t.config.oauth.refreshGraceSeconds + 1) * 1000;
+      await shiftPast(t, 'UPDATE refresh_tokens SET rotated_at = rotated_at - ? WHERE token_hash = ?', [past, hashOf(victim.tokens.refresh_token)]);
+
+      assertOAuthError(await refresh(t, victim.client.clientId, victim.tokens.refresh_token), 'invalid_grant');
+      const revoked = await grantOf(victim.grantId);
+      assert.ok(revoked?.revokedAt);
+      assert.equal(revoked.revokedReason, 'refresh token reused');
+      assertOAuthError(await refresh(t, victim.client.clientId, successor.refresh_token), 'invalid_grant');
+      const audit = await t.runtime.store.audit.list({ kind: 'refresh.reused', limit: 10 });
+      assert.ok(audit.some((event) => event.grantId === victim.grantId));
+
+      assert.equal((await grantOf(bystander.grantId))?.revokedAt, null);
+      assert.equal((await refresh(t, bystander.client.clientId, bystander.tokens.refresh_token)).statusCode, 200);
+    });
+
+    it('scope may narrow for one access token while the chain keeps its scope; widening gets invalid_scope', async () => {
+      const { client, tokens } = await grantWithTokens(t, { scope: 'mcp:read mcp:write' });
+      const narrowed = await refresh(t, client.clientId, tokens.refresh_token, { scope: 'mcp:read offline_access' });
+      assert.equal(narrowed.statusCode, 200, narrowed.body);
+      assert.equal(narrowed.json().scope, 'mcp:read');
+      assert.equal((await t.runtime.accessTokens.verify(narrowed.json().access_token, resource))?.scope, 'mcp:read');
+      const full = await refresh(t, client.clientId, narrowed.json().refresh_token);
+      assert.equal(full.json().scope, 'mcp:read mcp:write');
+
+      const readOnly = await grantWithTokens(t, { scope: 'mcp:read' });
+      assertOAuthError(await refresh(t, readOnly.client.clientId, readOnly.tokens.refresh_token, { scope: 'mcp:read mcp:write' }), 'invalid_scope');
+      assert.equal((await refresh(t, readOnly.client.clientId, readOnly.tokens.refresh_token)).statusCode, 200, 'a refused request rotates nothing');
+    });
+
+    it('a resource other than the grant resource gets invalid_target', async () => {
+      const { client, tokens } = await grantWithTokens(t);
+      assertOAuthError(await refresh(t, client.clientId, tokens.refresh_token, { resource: 'https://elsewhere.example/mcp' }), 'invalid_target');
+    });
+
+    it('the successor never outlives the grant, and past the grant absolute lifetime the chain ends', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      const endsAt = Date.now() + 60_000;
+      await shiftPast(t, 'UPDATE oauth_grants SET expires_at = ? WHERE id = ?', [endsAt, grantId]);
+      const next = (await refresh(t, client.clientId, tokens.refresh_token)).json() as TokenPair;
+      assert.equal((await t.runtime.store.refreshTokens.find(hashOf(next.refresh_token)))?.expiresAt, endsAt);
+
+      await shiftPast(t, 'UPDATE oauth_grants SET expires_at = ? WHERE id = ?', [Date.now() - 1, grantId]);
+      assertOAuthError(await refresh(t, client.clientId, next.refresh_token), 'invalid_grant');
+    });
+
+    it('an idle-expired refresh token gets invalid_grant', async () => {
+      const { client, tokens } = await grantWithTokens(t);
+      await shiftPast(t, 'UPDATE refresh_tokens SET expires_at = ? WHERE token_hash = ?', [Date.now() - 1, hashOf(tokens.refresh_token)]);
+      assertOAuthError(await refresh(t, client.clientId, tokens.refresh_token), 'invalid_grant');
+    });
+
+    it('a refresh token of a revoked grant gets invalid_grant', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      await t.runtime.grants.revoke(grantId, 'user revoked', {});
+      assertOAuthError(await refresh(t, client.clientId, tokens.refresh_token), 'invalid_grant');
+    });
+
+    it('a refresh token presented by another client gets invalid_grant and leaves the grant alone', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      const other = await createClient(t);
+      assertOAuthError(await refresh(t, other.clientId, tokens.refresh_token), 'invalid_grant');
+      assert.equal((await grantOf(grantId))?.revokedAt, null);
+      assert.equal((await refresh(t, client.clientId, tokens.refresh_token)).statusCode, 200);
+    });
+
+    it('an unknown refresh token gets invalid_grant', async () => {
+      const client = await createClient(t);
+      assertOAuthError(await refresh(t, client.clientId, `gth_rt_${'A'.repeat(43)}`), 'invalid_grant');
+    });
+  });
+}
