@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { newId } from '../../src/crypto/random.js';
+import { s256Challenge } from '../../src/oauth/pkce.js';
+import type { Runtime } from '../../src/runtime.js';
 import { TEST_ADMIN_PASSWORD } from './app.js';
 
 /**
@@ -70,4 +74,42 @@ export function hiddenInputs(body: string): Record<string, string> {
 
 function decodeEntities(text: string): string {
   return text.replace(/&(amp|lt|gt|quot|#39);/g, (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[entity]!);
+}
+
+/** Registers a dynamic client straight in the store (no registration endpoint needed); returns its id. */
+export async function registerTestClient(
+  runtime: Runtime,
+  metadata: { redirect_uris: string[]; client_name?: string; scope?: string },
+): Promise<string> {
+  const clientId = newId('cli');
+  const at = Date.now();
+  await runtime.store.clients.create({
+    clientId,
+    kind: 'dynamic',
+    authMethod: 'none',
+    secretHash: null,
+    secretExpiresAt: null,
+    registrationTokenHash: null,
+    metadata: JSON.stringify({ token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], ...metadata }),
+    metadataExpiresAt: null,
+    createdIp: null,
+    createdAt: at,
+    updatedAt: at,
+  });
+  return clientId;
+}
+
+/** A fresh PKCE pair (RFC 7636, S256). */
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: s256Challenge(verifier) };
+}
+
+/** The query of an authorization request with sensible defaults; `undefined` values are left out. */
+export function authorizeQuery(params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries({ response_type: 'code', code_challenge: pkcePair().challenge, code_challenge_method: 'S256', state: 'st-123', ...params })) {
+    if (value !== undefined) query.append(name, value);
+  }
+  return `/oauth/authorize?${query.toString()}`;
 }
