@@ -71,13 +71,14 @@ function decodeBasicPart(value: string): string {
   }
 }
 
-function parseBasic(header: string): { clientId: string; clientSecret: string } | undefined {
+function parseBasic(header: string): { clientId: string; clientSecret: string; rawSecret: string } | undefined {
   const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
   if (!match) return undefined;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
-  return { clientId: decodeBasicPart(decoded.slice(0, colon)), clientSecret: decodeBasicPart(decoded.slice(colon + 1)) };
+  const rawSecret = decoded.slice(colon + 1);
+  return { clientId: decodeBasicPart(decoded.slice(0, colon)), clientSecret: decodeBasicPart(rawSecret), rawSecret };
 }
 
 const basicChallenge = { 'www-authenticate': 'Basic realm="gatehouse"' };
@@ -116,7 +117,9 @@ export async function authenticateClient(
   }
   if (secret === undefined || !client.record.secretHash) throw fail();
   // Stored hashes are compared as strings of equal, fixed length; candidates cover a rotated pepper.
-  const matches = hasher.candidates(secret).some((candidate) => secretsEqual(candidate, client.record.secretHash!));
+  // A Basic secret is tried decoded and as sent: a raw '+' or '%xx' would otherwise decode into another secret.
+  const presentedSecrets = basic ? [...new Set([secret, basic.rawSecret])] : [secret];
+  const matches = presentedSecrets.some((s) => hasher.candidates(s).some((candidate) => secretsEqual(candidate, client.record.secretHash!)));
   if (!matches) throw fail();
   const expiresAt = client.record.secretExpiresAt;
   if (expiresAt && expiresAt <= now) throw new OAuthError('invalid_client', 'the client secret has expired', 401, basicChallenge);
