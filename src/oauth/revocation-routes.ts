@@ -1,5 +1,88 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
+import { authenticateClient } from './clients.js';
+import { allowCrossOriginCalls } from './cors.js';
+import { OAuthError, oauthErrorHandler } from './errors.js';
+import { identifyToken, introspect } from './introspection.js';
 
-// PLACEHOLDER: replaced by its owner; exists so the app builds while surfaces are written in parallel.
-export const revocationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async () => undefined;
+/** RFC 7009 §2.1 / RFC 7662 §2.1 request. Strings only, so a repeated parameter is invalid_request. */
+const tokenRequest = z.object({
+  token: z.string().min(1),
+  // Accepted and not needed: the token's prefix says what it is (RFC 7009 §2.1 allows searching all types).
+  token_type_hint: z.string().optional(),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+});
+type TokenRequest = z.infer<typeof tokenRequest>;
+
+/** Both endpoints take application/x-www-form-urlencoded (RFC 7009 §2.1, RFC 7662 §2.1). */
+function formFields(request: FastifyRequest): TokenRequest {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') {
+    throw new OAuthError('invalid_request', 'the request must be application/x-www-form-urlencoded');
+  }
+  return tokenRequest.parse(request.body ?? {});
+}
+
+function clientCredentials(request: FastifyRequest, fields: TokenRequest) {
+  return { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret };
+}
+
+const bearerPattern = /^Bearer\s+(\S+)$/i;
+
+/**
+ * RFC 7662 §2.1: the caller must be authorized to introspect. Either an admin's API key (sees every token) or
+ * a confidential client (sees only its own tokens); public clients have no credential worth the name.
+ * Returns the client the answer is limited to, or undefined for an admin.
+ */
+async function introspectionCaller(runtime: Runtime, request: FastifyRequest, fields: TokenRequest): Promise<string | undefined> {
+  const bearer = bearerPattern.exec(request.headers.authorization?.trim() ?? '');
+  if (bearer) {
+    const found = await runtime.apiKeys.authenticate(bearer[1]!);
+    if (!found || !found.user.isAdmin) {
+      throw new OAuthError('invalid_client', 'introspection needs an admin API key or a confidential client', 401, {
+        'www-authenticate': 'Bearer realm="gatehouse"',
+      });
+    }
+    return undefined;
+  }
+  const client = await authenticateClient(clientCredentials(request, fields), runtime.clients, runtime.keys.tokenHasher);
+  if (client.record.authMethod === 'none') {
+    throw new OAuthError('invalid_client', 'public clients cannot introspect tokens', 401);
+  }
+  return client.clientId;
+}
+
+/** `GET /oauth/jwks`, `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). */
+export const revocationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+  app.setErrorHandler(oauthErrorHandler);
+  allowCrossOriginCalls(app);
+
+  // Verifiers may cache the set for 5 minutes: a rotation publishes the next key well before it signs.
+  app.get('/oauth/jwks', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return runtime.signingKeys.publicJwks();
+  });
+
+  // Validate, authenticate the client, identify the token, revoke its grant if it is this client's, answer 200.
+  app.post('/oauth/revoke', async (request, reply) => {
+    reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
+    const fields = formFields(request);
+    const client = await authenticateClient(clientCredentials(request, fields), runtime.clients, runtime.keys.tokenHasher);
+    const presented = await identifyToken(runtime, fields.token);
+    // RFC 7009 §2.2: unknown, invalid and other clients' tokens get the same 200, and nothing happens.
+    if (presented && presented.clientId === client.clientId) {
+      await runtime.grants.revoke(presented.grantId, 'revoked by client', { userId: null, ip: request.ip });
+    }
+    return reply.code(200).send();
+  });
+
+  // Validate, authenticate the caller, describe the token within what the caller may see.
+  app.post('/oauth/introspect', async (request, reply) => {
+    reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
+    const fields = formFields(request);
+    const callerClientId = await introspectionCaller(runtime, request, fields);
+    return introspect(runtime, fields.token, callerClientId, Date.now());
+  });
+};

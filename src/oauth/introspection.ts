@@ -1,0 +1,92 @@
+import { hasTokenShape } from '../crypto/random.js';
+import type { Runtime } from '../runtime.js';
+import type { RefreshTokenRecord } from '../store/index.js';
+import { liveGrant, type AccessTokenClaims } from './access-tokens.js';
+import { canonicalResource } from './resource.js';
+
+/** A token presented to revocation or introspection, as this server knows it. */
+export type PresentedToken =
+  | { type: 'refresh_token'; refreshToken: RefreshTokenRecord; clientId: string; grantId: string }
+  | { type: 'access_token'; claims: AccessTokenClaims; clientId: string; grantId: string };
+
+async function findRefreshToken(runtime: Runtime, token: string): Promise<RefreshTokenRecord | undefined> {
+  // Every stored form the token may have, so a token hashed under an older pepper is still found.
+  for (const candidate of runtime.keys.tokenHasher.candidates(token)) {
+    const found = await runtime.store.refreshTokens.find(candidate);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Identifies a token by its shape: refresh tokens carry the `gth_rt_` prefix, anything else must be an access
+ * token this server signed for its /mcp resource. `token_type_hint` is not needed (RFC 7009 §2.1 lets the
+ * server search on its own). Undefined for unknown, malformed, foreign or expired access tokens.
+ */
+export async function identifyToken(runtime: Runtime, token: string): Promise<PresentedToken | undefined> {
+  if (hasTokenShape(token, 'refreshToken')) {
+    const refreshToken = await findRefreshToken(runtime, token);
+    const grant = refreshToken && (await runtime.store.grants.find(refreshToken.grantId));
+    return refreshToken && grant ? { type: 'refresh_token', refreshToken, clientId: grant.clientId, grantId: grant.id } : undefined;
+  }
+  const claims = await runtime.accessTokens.verify(token, canonicalResource(runtime.config.publicUrl));
+  return claims && { type: 'access_token', claims, clientId: claims.client_id, grantId: claims.gid };
+}
+
+/** RFC 7662 §2.2 response; `{active: false}` says nothing more, whatever the reason. */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      scope: string;
+      client_id: string;
+      sub: string;
+      aud: string;
+      iss: string;
+      exp: number;
+      iat: number;
+      token_type: PresentedToken['type'];
+      username: string;
+    };
+
+const inactive = { active: false } as const;
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/** A refresh token is active until rotated or expired (an access token's lifetime was checked when it verified). */
+function isUnspent(token: PresentedToken, now: number): boolean {
+  if (token.type !== 'refresh_token') return true;
+  return token.refreshToken.rotatedAt === null && token.refreshToken.expiresAt > now;
+}
+
+/**
+ * The state of a token for a caller allowed to see it (`callerClientId` undefined: an admin sees any token;
+ * a client sees only its own). Active only while the token and its grant are live and its user is enabled.
+ */
+export async function introspect(
+  runtime: Runtime,
+  token: string,
+  callerClientId: string | undefined,
+  now: number,
+): Promise<IntrospectionResponse> {
+  const presented = await identifyToken(runtime, token);
+  if (!presented) return inactive;
+  if (callerClientId !== undefined && presented.clientId !== callerClientId) return inactive;
+  const grant = await liveGrant(runtime.store, presented.grantId, now);
+  if (!grant || grant.clientId !== presented.clientId || !isUnspent(presented, now)) return inactive;
+  const user = await runtime.store.users.findById(grant.userId);
+  if (!user || user.disabledAt !== null) return inactive;
+  const common = { active: true, client_id: grant.clientId, sub: grant.userId, iss: runtime.config.publicUrl, username: user.username } as const;
+  if (presented.type === 'access_token') {
+    const { claims } = presented;
+    return { ...common, scope: claims.scope, aud: claims.aud, exp: claims.exp, iat: claims.iat, token_type: 'access_token' };
+  }
+  const { refreshToken } = presented;
+  return {
+    ...common,
+    scope: refreshToken.scope,
+    aud: grant.resource,
+    exp: seconds(refreshToken.expiresAt),
+    iat: seconds(refreshToken.createdAt),
+    token_type: 'refresh_token',
+  };
+}
