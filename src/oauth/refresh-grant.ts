@@ -32,13 +32,19 @@ async function findRefreshToken(runtime: Runtime, token: string): Promise<Refres
  * it gets the successor response it already produced: a client whose answer was lost in transit may retry.
  * After it, the token was stolen or replayed: that grant is revoked, and only that grant (RFC 9700 §4.14.2).
  */
-async function replayOrRevoke(runtime: Runtime, record: RefreshTokenRecord, context: GrantContext): Promise<string> {
+async function replayOrRevoke(runtime: Runtime, record: RefreshTokenRecord, grant: GrantRecord, context: GrantContext): Promise<string> {
   const graceEndsAt = (record.rotatedAt ?? 0) + runtime.config.oauth.refreshGraceSeconds * 1000;
   if (record.replayResponse && context.now <= graceEndsAt) {
     return open(runtime.keys.encryptionKey, record.replayResponse, replayContext(record.tokenHash));
   }
   await runtime.grants.revoke(record.grantId, 'refresh token reused', { ip: context.ip });
-  await runtime.audit.record('refresh.reused', { grantId: record.grantId, ip: context.ip, detail: { rotatedAt: record.rotatedAt } });
+  await runtime.audit.record('refresh.reused', {
+    userId: grant.userId,
+    clientId: grant.clientId,
+    grantId: grant.id,
+    ip: context.ip,
+    detail: { rotatedAt: record.rotatedAt },
+  });
   throw new OAuthError('invalid_grant', 'the refresh token has already been used');
 }
 
@@ -89,7 +95,7 @@ export const refreshAccessToken: GrantHandler = async (runtime, client, body, co
   const params = refreshGrantParams.parse(body);
   const record = await findRefreshToken(runtime, params.refresh_token);
   const grant = await requireLiveGrant(runtime, record.grantId, client.clientId, context.now);
-  if (record.rotatedAt !== null) return replayOrRevoke(runtime, record, context);
+  if (record.rotatedAt !== null) return replayOrRevoke(runtime, record, grant, context);
   checkIdleExpiry(record, context.now);
   const scope = narrowedScope(params, record, grant);
   checkResource(runtime, params, grant);
@@ -97,5 +103,5 @@ export const refreshAccessToken: GrantHandler = async (runtime, client, body, co
   const issued = await issueTokens(runtime, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now });
   if (await rotate(runtime, record, issued, context.now)) return issued.json;
   // Lost the race to a concurrent refresh with the same token: answer as a retry of it.
-  return replayOrRevoke(runtime, await findRefreshToken(runtime, params.refresh_token), context);
+  return replayOrRevoke(runtime, await findRefreshToken(runtime, params.refresh_token), grant, context);
 };

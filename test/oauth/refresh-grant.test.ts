@@ -57,7 +57,7 @@ for (const backend of backends) {
       assert.equal(revoked.revokedReason, 'refresh token reused');
       assertOAuthError(await refresh(t, victim.client.clientId, successor.refresh_token), 'invalid_grant');
       const audit = await t.runtime.store.audit.list({ kind: 'refresh.reused', limit: 10 });
-      assert.ok(audit.some((event) => event.grantId === victim.grantId));
+      assert.ok(audit.some((event) => event.grantId === victim.grantId && event.clientId === victim.client.clientId));
 
       assert.equal((await grantOf(bystander.grantId))?.revokedAt, null);
       assert.equal((await refresh(t, bystander.client.clientId, bystander.tokens.refresh_token)).statusCode, 200);
