@@ -5,22 +5,7 @@ import { authorizationErrorPage } from '../web/oauth-error-page.js';
 import { errorResponseUrl, validateAuthorizationRequest, type RawParameters } from './authorization-request.js';
 import { OAuthError } from './errors.js';
 import { pendingFlows } from './flows.js';
-
-// Temporary until src/oauth/redirect-uris.ts lands: exact match, loopback on any port (RFC 8252 §7.3).
-function redirectUriMatches(registered: readonly string[], requested: string): boolean {
-  if (registered.includes(requested)) return true;
-  let asked: URL;
-  try {
-    asked = new URL(requested);
-  } catch {
-    return false;
-  }
-  if (asked.protocol !== 'http:' || !['127.0.0.1', '[::1]', 'localhost'].includes(asked.hostname)) return false;
-  return registered.some((uri) => {
-    const known = new URL(uri);
-    return known.protocol === 'http:' && known.hostname === asked.hostname && known.pathname === asked.pathname && known.search === asked.search;
-  });
-}
+import { redirectUriMatches } from './redirect-uris.js';
 
 /**
  * The authorization endpoint (RFC 6749 §3.1, OAuth 2.1): validates the request, stores a pending flow bound
