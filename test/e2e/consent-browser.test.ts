@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
+import { authorizeQuery, pkcePair, registerTestClient } from '../helpers/browserless.js';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The client's redirect URI: a tiny local server that records each callback's query. */
+function startCallbackServer(): Promise<{ server: Server; url: string; received: URLSearchParams[] }> {
+  const received: URLSearchParams[] = [];
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    // Browsers also ask for /favicon.ico; only the callback path counts.
+    if (url.pathname === '/callback') received.push(url.searchParams);
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end('<!doctype html><title>callback</title><p>You may close this window.</p>');
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`, received });
+    }),
+  );
+}
+
+describe('sign-in and consent in a real browser', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let callback: Awaited<ReturnType<typeof startCallbackServer>>;
+
+  before(async () => {
+    t = await startTestApp({ listen: true });
+    callback = await startCallbackServer();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+  after(async () => {
+    await browser?.close();
+    await new Promise((resolve) => callback?.server.close(resolve));
+    await t?.close();
+  });
+
+  it('an authorization runs through sign-in and consent to the client callback with code, state and iss', async () => {
+    // Registered without a port, as native apps do; the browser is sent to the port the client listens on.
+    const clientId = await registerTestClient(t.runtime, { redirect_uris: ['http://127.0.0.1/callback'], client_name: 'Browser Test Client' });
+    const page = await (await browser.newContext()).newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+
+    await page.goto(`${t.url}${authorizeQuery({ client_id: clientId, redirect_uri: callback.url, state: 'browser-state', code_challenge: pkcePair().challenge })}`);
+    assert.match(page.url(), /\/login\?next=/, 'not signed in: the sign-in page');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD);
+    await Promise.all([page.waitForURL(/\/oauth\/consent\?flow_id=/), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+    const main = await page.locator('main').innerText();
+    assert.match(main, /Allow Browser Test Client to use your Gatehouse\?/);
+    assert.match(main, /Unverified application/);
+    assert.match(main, /127\.0\.0\.1:\d+ \(an application on this computer\)/);
+    assert.match(main, /Signed in as admin/);
+    const cookies = await page.context().cookies();
+    const flowCookie = cookies.find((c) => c.name.startsWith('gatehouse_flow_'));
+    assert.deepEqual([flowCookie?.httpOnly, flowCookie?.sameSite], [true, 'Lax']);
+    await page.screenshot({ path: '/tmp/consent.png', fullPage: true });
+
+    // The keyboard reaches the Allow button (no JavaScript on the page).
+    await page.getByRole('button', { name: 'Allow' }).focus();
+    await Promise.all([page.waitForURL((url) => url.href.startsWith(callback.url)), page.keyboard.press('Enter')]);
+
+    assert.equal(callback.received.length, 1);
+    const query = callback.received[0]!;
+    assert.match(query.get('code') ?? '', /^gth_ac_/);
+    assert.equal(query.get('state'), 'browser-state');
+    assert.equal(query.get('iss'), t.config.publicUrl);
+    assert.ok(!(await page.context().cookies()).some((c) => c.name.startsWith('gatehouse_flow_')), 'the flow cookie is gone');
+    assert.deepEqual(problems, [], 'no CSP violations on the way (form-action allows the redirect)');
+    await page.context().close();
+  });
+});
