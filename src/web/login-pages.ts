@@ -42,6 +42,7 @@ export function signedInPage({ username }: { username: string }): SafeHtml {
     title: 'Signed in',
     body: html`<h1>You are signed in</h1>
 <p class="identity">Signed in as <strong>${username}</strong>.</p>
+<p><a href="/account/apps">Connected apps</a></p>
 <form method="post" action="/logout">
 <button type="submit" class="secondary">Sign out</button>
 </form>`,

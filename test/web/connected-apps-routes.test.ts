@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { UserRecord } from '../../src/store/index.js';
+import { PAGE_SECURITY_HEADERS } from '../../src/web/page.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { backends } from '../helpers/backends.js';
+import { storeClient, storeGrant } from '../helpers/grant-fixtures.js';
+
+type Cookies = Record<string, string>;
+
+async function signIn(t: TestApp, username: string, password: string): Promise<Cookies> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ username, password }).toString(),
+  });
+  assert.equal(res.statusCode, 303, res.body);
+  const cookie = res.cookies.find((c) => c.name.endsWith('gatehouse_session'));
+  assert.ok(cookie);
+  return { [cookie.name]: cookie.value };
+}
+
+function csrfOf(page: string): string {
+  const match = /name="csrf_token" value="([^"]+)"/.exec(page);
+  assert.ok(match, 'the page carries a CSRF token');
+  return match[1]!;
+}
+
+for (const backend of backends) {
+  describe(`connected apps page on ${backend}`, () => {
+    let t: TestApp;
+    let alice: UserRecord;
+    let bob: UserRecord;
+    let aliceCookies: Cookies;
+    let bobCookies: Cookies;
+    before(async () => {
+      t = await startTestApp({ backend });
+      alice = await t.runtime.users.create({ username: 'alice', password: 'alice-password' });
+      bob = await t.runtime.users.create({ username: 'bob', password: 'bob-password' });
+      aliceCookies = await signIn(t, 'alice', 'alice-password');
+      bobCookies = await signIn(t, 'bob', 'bob-password');
+    });
+    after(() => t.close());
+
+    const page = (cookies: Cookies, url = '/account/apps') => t.app.inject({ method: 'GET', url, cookies });
+    const revoke = (cookies: Cookies, fields: Record<string, string> | string, headers: Record<string, string> = {}) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/account/apps/revoke',
+        cookies,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        payload: typeof fields === 'string' ? fields : new URLSearchParams(fields).toString(),
+      });
+    const isRevoked = async (id: string) => (await t.runtime.store.grants.find(id))?.revokedAt !== null;
+
+    it('sends a visitor without a session to sign in, and back here afterwards', async () => {
+      const res = await page({});
+      assert.equal(res.statusCode, 303);
+      assert.equal(res.headers.location, '/login?next=%2Faccount%2Fapps');
+    });
+
+    it('the signed-in home page links to it', async () => {
+      const home = await page(aliceCookies, '/');
+      assert.match(home.body, /<a href="\/account\/apps">Connected apps<\/a>/);
+    });
+
+    it("lists the person's live grants by client, naming unverified clients as such, scopes in plain words", async () => {
+      const editor = await storeClient(t.runtime, { name: 'Code <Editor>' });
+      const hosted = await storeClient(t.runtime, { kind: 'metadata_document', name: 'Hosted App' });
+      const first = await storeGrant(t.runtime, alice.id, editor, { scope: 'mcp:read', createdAt: Date.UTC(2026, 0, 2, 3, 4) });
+      const second = await storeGrant(t.runtime, alice.id, editor, { lastUsedAt: Date.UTC(2026, 1, 3, 4, 5) });
+      const viaDocument = await storeGrant(t.runtime, alice.id, hosted);
+      const revoked = await storeGrant(t.runtime, alice.id, editor, { revokedAt: Date.now(), revokedReason: 'test' });
+      const bobs = await storeGrant(t.runtime, bob.id, editor);
+
+      const res = await page(aliceCookies);
+      assert.equal(res.statusCode, 200);
+      for (const [name, value] of Object.entries(PAGE_SECURITY_HEADERS)) assert.equal(res.headers[name], value, name);
+      assert.equal((res.body.match(/<h2>Code &lt;Editor&gt;<\/h2>/g) ?? []).length, 1, 'one section per client, its name escaped');
+      assert.ok(!res.body.includes('<Editor>'));
+      assert.match(res.body, /<h2>Code &lt;Editor&gt;<\/h2>\n<p class="notice" role="note"><strong>Unverified application\.<\/strong>/);
+      assert.match(res.body, new RegExp(`<h2>Hosted App</h2>\\n<p>Verified domain: <strong>${new URL(hosted).host}</strong>`));
+      for (const grant of [first, second, viaDocument]) assert.ok(res.body.includes(`name="grant_id" value="${grant.id}"`), grant.id);
+      for (const grant of [revoked, bobs]) assert.ok(!res.body.includes(grant.id), 'revoked grants and other people\'s are not listed');
+      assert.match(res.body, /See your tools, resources and prompts, and use read-only tools/);
+      assert.match(res.body, /Use tools that can change things on your behalf/);
+      assert.match(res.body, /Authorized <time datetime="2026-01-02T03:04:00.000Z">2026-01-02 03:04 UTC<\/time>/);
+      assert.match(res.body, /Last used <time datetime="2026-02-03T04:05:00.000Z">/);
+      assert.match(res.body, /Not used yet\./);
+      assert.match(res.body, /<form method="post" action="\/account\/apps\/revoke">/);
+      assert.match(res.body, /<button type="submit" class="secondary">Revoke access<\/button>/);
+    });
+
+    it('revokes a grant with the form and its CSRF token, then shows it gone', async () => {
+      const client = await storeClient(t.runtime, { name: 'Revocable' });
+      const grant = await storeGrant(t.runtime, alice.id, client);
+      const csrf = csrfOf((await page(aliceCookies)).body);
+      const res = await revoke(aliceCookies, { grant_id: grant.id, csrf_token: csrf }, { origin: new URL(t.config.publicUrl).origin });
+      assert.equal(res.statusCode, 303, res.body);
+      assert.equal(res.headers.location, '/account/apps?revoked=1');
+      const stored = await t.runtime.store.grants.find(grant.id);
+      assert.ok(stored?.revokedAt);
+      assert.equal(stored.revokedReason, 'revoked by its user');
+      const after = await page(aliceCookies, res.headers.location);
+      assert.match(after.body, /Access revoked\./);
+      assert.ok(!after.body.includes(grant.id));
+      const audit = await t.runtime.store.audit.list({ kind: 'grant.revoked', limit: 50 });
+      assert.ok(audit.some((event) => event.grantId === grant.id && event.userId === alice.id));
+    });
+
+    it('refuses a revocation without a CSRF token, with a wrong one, or with the token of another session', async () => {
+      const grant = await storeGrant(t.runtime, alice.id, await storeClient(t.runtime));
+      const bobsToken = csrfOf((await page(bobCookies)).body);
+      const otherAliceSession = await signIn(t, 'alice', 'alice-password');
+      const otherSessionToken = csrfOf((await page(otherAliceSession)).body);
+      const attempts: Record<string, string>[] = [{ grant_id: grant.id }, { grant_id: grant.id, csrf_token: 'x' }, { grant_id: grant.id, csrf_token: bobsToken }, { grant_id: grant.id, csrf_token: otherSessionToken }];
+      for (const fields of attempts) {
+        const res = await revoke(aliceCookies, fields);
+        assert.equal(res.statusCode, 403, JSON.stringify(fields));
+        assert.equal(res.headers['x-frame-options'], 'DENY');
+      }
+      assert.equal(await isRevoked(grant.id), false);
+    });
+
+    it("another person's grant id is a 404 and stays live", async () => {
+      const bobs = await storeGrant(t.runtime, bob.id, await storeClient(t.runtime));
+      const res = await revoke(aliceCookies, { grant_id: bobs.id, csrf_token: csrfOf((await page(aliceCookies)).body) });
+      assert.equal(res.statusCode, 404);
+      assert.match(res.body, /not found among your connected apps/);
+      assert.equal(await isRevoked(bobs.id), false);
+      const unknown = await revoke(aliceCookies, { grant_id: 'grt_unknown', csrf_token: csrfOf((await page(aliceCookies)).body) });
+      assert.equal(unknown.statusCode, 404);
+    });
+
+    it('refuses a revocation posted from another site, even with a valid token', async () => {
+      const grant = await storeGrant(t.runtime, alice.id, await storeClient(t.runtime));
+      const csrf = csrfOf((await page(aliceCookies)).body);
+      assert.equal((await revoke(aliceCookies, { grant_id: grant.id, csrf_token: csrf }, { origin: 'https://evil.example' })).statusCode, 403);
+      assert.equal((await revoke(aliceCookies, { grant_id: grant.id, csrf_token: csrf }, { 'sec-fetch-site': 'cross-site' })).statusCode, 403);
+      assert.equal(await isRevoked(grant.id), false);
+    });
+
+    it('a revocation without a session is sent to sign in and revokes nothing', async () => {
+      const grant = await storeGrant(t.runtime, alice.id, await storeClient(t.runtime));
+      const res = await revoke({}, { grant_id: grant.id, csrf_token: csrfOf((await page(aliceCookies)).body) });
+      assert.equal(res.statusCode, 303);
+      assert.equal(res.headers.location, '/login?next=%2Faccount%2Fapps');
+      assert.equal(await isRevoked(grant.id), false);
+    });
+
+    it('refuses a repeated grant_id rather than picking one', async () => {
+      const one = await storeGrant(t.runtime, alice.id, await storeClient(t.runtime));
+      const two = await storeGrant(t.runtime, alice.id, await storeClient(t.runtime));
+      const csrf = csrfOf((await page(aliceCookies)).body);
+      const res = await revoke(aliceCookies, `grant_id=${one.id}&grant_id=${two.id}&csrf_token=${csrf}`);
+      assert.equal(res.statusCode, 400);
+      assert.equal(await isRevoked(one.id), false);
+      assert.equal(await isRevoked(two.id), false);
+    });
+  });
+}
