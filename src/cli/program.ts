@@ -5,6 +5,7 @@ import { CommandGroup, parserExitCode, routeParserErrors } from './command.js';
 import { configOf, withConfigOptions } from './config-options.js';
 import { doctorCommand } from './doctor.js';
 import { describeFailure } from './failures.js';
+import { keysCommand } from './keys-commands.js';
 import { userCommand } from './user-commands.js';
 
 function serveCommand(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .addCommand(serveCommand())
     .addCommand(userCommand())
     .addCommand(apikeyCommand())
+    .addCommand(keysCommand())
     .addCommand(doctorCommand());
   routeParserErrors(program);
   return program;
