@@ -1,5 +1,103 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
+import {
+  clientForRegistrationAccess,
+  clientInformation,
+  createDynamicClient,
+  removeClient,
+  replaceClientMetadata,
+  type ClientRegistryDeps,
+} from './client-registry.js';
+import { allowCrossOriginCalls } from './cors.js';
+import { OAuthError, oauthErrorHandler } from './errors.js';
+import { metadataOf, normaliseClientMetadata, registrationPolicyOf } from './registration.js';
+import { registrationLimits } from './registration-limits.js';
 
-// PLACEHOLDER: replaced by its owner; exists so the app builds while surfaces are written in parallel.
-export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async () => undefined;
+/** Client metadata is a few hundred bytes; a far smaller limit than the app's keeps junk cheap to refuse. */
+export const REGISTRATION_BODY_LIMIT = 64 * 1024;
+
+const clientParams = z.object({ clientId: z.string().min(1).max(200) });
+
+/**
+ * RFC 7591 §3.1: the body is JSON. Other media types (forms included, which the app parses elsewhere) and
+ * unparsable JSON are answered `invalid_request` here instead of Fastify's generic errors.
+ */
+function acceptJsonOnly(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (error: Error | null, value?: unknown) =>
+      error ? done(new OAuthError('invalid_request', 'the body is not valid JSON'), undefined) : done(null, value),
+    );
+  });
+  app.addContentTypeParser('*', (_request, _payload, done) => {
+    done(new OAuthError('invalid_request', 'send the client metadata as application/json'), undefined);
+  });
+}
+
+/**
+ * Dynamic client registration: `POST /oauth/register` (RFC 7591) and its Bifrost alias
+ * `POST /api/oauth/per-user/register` (registered here, outside /api, so no API credentials apply), and
+ * `GET|PUT|DELETE /oauth/register/{client_id}` (RFC 7592) with the registration access token.
+ */
+export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+  const { config } = runtime;
+  const policy = registrationPolicyOf(config.oauth);
+  const limits = registrationLimits({
+    rateWindows: runtime.store.rateWindows,
+    initialAccessTokens: runtime.store.initialAccessTokens,
+    hasher: runtime.keys.tokenHasher,
+    oauth: config.oauth,
+  });
+  const registry: ClientRegistryDeps = { store: runtime.store, hasher: runtime.keys.tokenHasher, audit: runtime.audit, publicUrl: config.publicUrl };
+
+  app.setErrorHandler(oauthErrorHandler);
+  // Responses carry a client secret and a registration access token: no cache may keep them (RFC 7591 §3.2.1).
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
+  });
+  allowCrossOriginCalls(app);
+  acceptJsonOnly(app);
+
+  async function register(request: FastifyRequest, reply: FastifyReply) {
+    const now = Date.now();
+    const metadata = metadataOf(normaliseClientMetadata(request.body, policy)); // validate
+    if (config.oauth.registrationPolicy === 'closed') await limits.spendInitialAccessToken(request.headers.authorization, now); // check
+    await limits.countRegistration(request.ip, now); // check
+    const created = await createDynamicClient(registry, metadata, { ip: request.ip, now }); // act
+    return reply.code(201).send(clientInformation(created.record, config.publicUrl, created)); // respond
+  }
+
+  /** Step shared by the RFC 7592 routes: the token decides access before anything about the client is read out. */
+  async function authorizedClient(request: FastifyRequest) {
+    const { clientId } = clientParams.parse(request.params);
+    return clientForRegistrationAccess(registry, clientId, request.headers.authorization);
+  }
+
+  app.post('/oauth/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register);
+  app.post('/api/oauth/per-user/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register);
+
+  app.get('/oauth/register/:clientId', async (request) => {
+    const { record, registrationAccessToken } = await authorizedClient(request);
+    return clientInformation(record, config.publicUrl, { registrationAccessToken });
+  });
+
+  app.put('/oauth/register/:clientId', { bodyLimit: REGISTRATION_BODY_LIMIT }, async (request) => {
+    const { record, registrationAccessToken } = await authorizedClient(request);
+    // An update that leaves the method out keeps the client's own, so a confidential client stays confidential.
+    const body = isObject(request.body) ? { token_endpoint_auth_method: record.authMethod, ...request.body } : request.body;
+    const updated = await replaceClientMetadata(registry, record, normaliseClientMetadata(body, policy), { ip: request.ip, now: Date.now() });
+    return clientInformation(updated, config.publicUrl, { registrationAccessToken });
+  });
+
+  app.delete('/oauth/register/:clientId', async (request, reply) => {
+    const { record } = await authorizedClient(request);
+    await removeClient(registry, record.clientId, { ip: request.ip, reason: 'client deleted by itself (RFC 7592)', now: Date.now() });
+    return reply.code(204).send();
+  });
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
