@@ -13,7 +13,8 @@ import { messagePage } from './login-pages.js';
 import { authorizationErrorPage } from './oauth-error-page.js';
 import { sendPage } from './page.js';
 
-const consentQuery = z.object({ flow_id: z.string().max(64) });
+/** `signed_in`: the browser came here through the sign-in form (see the GET route for why that matters). */
+const consentQuery = z.object({ flow_id: z.string().max(64), signed_in: z.literal('1').optional() });
 
 const consentForm = z.object({
   flow_id: z.string().max(64),
@@ -62,11 +63,14 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
     if (!query.success) return sendPage(reply, 400, flowExpiredPage());
     const opened = await openFlow(query.data.flow_id, request, reply);
     if (!opened) return reply;
-    const user = await sessions.requireUser(request, reply);
-    if (!user) return reply;
+    const user = await sessions.currentUser(request);
+    if (!user) return reply.redirect(`/login?next=${encodeURIComponent(`/oauth/consent?flow_id=${opened.flow.id}&signed_in=1`)}`, 303);
     const client = await loadClient(opened.flow, reply);
     if (!client) return reply;
-    if (await consentAlreadyGiven(decisionDeps.memory, opened.flow, user.id)) return finish(request, reply, opened.flow, user, true, true);
+    // Right after the sign-in form, the page is shown even when consent is remembered: browsers hold the
+    // redirects that follow a form post to the sign-in page's `form-action 'self'`, so a redirect to the app would be blocked.
+    const skipPage = !query.data.signed_in && (await consentAlreadyGiven(decisionDeps.memory, opened.flow, user.id));
+    if (skipPage) return finish(request, reply, opened.flow, user, true, true);
     const page = consentPage({
       client,
       redirectUri: opened.flow.redirectUri,

@@ -79,4 +79,25 @@ describe('sign-in and consent in a real browser', () => {
     assert.deepEqual(problems, [], 'no CSP violations on the way (form-action allows the redirect)');
     await page.context().close();
   });
+
+  it('with consent remembered, signing in again shows the page once (a redirect after the sign-in form would be blocked), then it is skipped', async () => {
+    const clientId = await registerTestClient(t.runtime, { redirect_uris: [callback.url] });
+    const user = (await t.runtime.users.list())[0]!;
+    await t.runtime.store.consents.save({ userId: user.id, clientId, resource: `${t.config.publicUrl}/mcp`, scope: 'mcp:read mcp:write', grantedAt: Date.now() });
+    const page = await (await browser.newContext()).newPage();
+    const authorizeUrl = (state: string) => `${t.url}${authorizeQuery({ client_id: clientId, redirect_uri: callback.url, state })}`;
+    await page.goto(authorizeUrl('after-sign-in'));
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD);
+    await Promise.all([page.waitForURL(/\/oauth\/consent\?flow_id=/), page.getByRole('button', { name: 'Sign in' }).click()]);
+    await Promise.all([page.waitForURL((url) => url.href.startsWith(callback.url)), page.getByRole('button', { name: 'Allow' }).click()]);
+    assert.equal(callback.received.at(-1)!.get('state'), 'after-sign-in');
+
+    // Signed in now, the remembered consent sends the browser straight back.
+    await page.goto(authorizeUrl('silent'));
+    assert.ok(page.url().startsWith(callback.url), page.url());
+    assert.equal(callback.received.at(-1)!.get('state'), 'silent');
+    assert.match(callback.received.at(-1)!.get('code') ?? '', /^gth_ac_/);
+    await page.context().close();
+  });
 });

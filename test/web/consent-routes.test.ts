@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { canonicalResource } from '../../src/oauth/resource.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { authorizeQuery, Browserless, hiddenInputs, registerTestClient } from '../helpers/browserless.js';
 
 const CALLBACK = 'https://app.example/callback';
@@ -48,9 +48,10 @@ describe('consent pages over http', () => {
     const consentUrl = start.headers.location as string;
     const res = await b.request({ url: consentUrl });
     assert.equal(res.statusCode, 303);
-    assert.equal(res.headers.location, `/login?next=${encodeURIComponent(consentUrl)}`);
-    await b.signIn();
-    const back = await b.request({ url: consentUrl });
+    assert.equal(res.headers.location, `/login?next=${encodeURIComponent(`${consentUrl}&signed_in=1`)}`);
+    const signIn = await b.request({ method: 'POST', url: '/login', form: { username: 'admin', password: TEST_ADMIN_PASSWORD, next: `${consentUrl}&signed_in=1` } });
+    assert.equal(signIn.headers.location, `${consentUrl}&signed_in=1`);
+    const back = await b.request({ url: signIn.headers.location as string });
     assert.equal(back.statusCode, 200);
   });
 
@@ -214,6 +215,12 @@ describe('consent pages over http', () => {
     assert.ok((await start({ scope: 'mcp:write' })).external, 'a subset of the remembered scopes is covered');
     const prompted = await start({ scope: 'mcp:read', prompt: 'consent' });
     assert.equal(prompted.response.statusCode, 200, 'prompt=consent asks again');
+
+    // Straight after the sign-in form the page is shown even so: a browser would block the redirect to the app.
+    const afterSignIn = await b.request({ url: authorizeQuery({ client_id: own, scope: 'mcp:read' }) });
+    const page = await b.request({ url: `${afterSignIn.headers.location as string}&signed_in=1` });
+    assert.equal(page.statusCode, 200);
+    assert.ok(hiddenInputs(page.body).csrf_token);
   });
 
   it('a denied request is not remembered', async () => {
