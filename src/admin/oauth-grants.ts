@@ -68,9 +68,13 @@ export const oauthGrantRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async 
     }));
   }
 
-  /** Step: revoke through the grant service, so every token of the grant stops at once and it is audited. */
+  /**
+   * Step: revoke through the grant service, so every token of the grant stops at once and it is audited; and
+   * forget the remembered consent, so the client cannot come back without the user saying yes again.
+   */
   async function revoke(request: FastifyRequest, grant: GrantRecord, reason: string): Promise<void> {
     await runtime.grants.revoke(grant.id, reason, { userId: callerOf(request).id, ip: request.ip });
+    await store.consents.deleteForUserAndClient(grant.userId, grant.clientId);
   }
 
   api.get('/oauth/grants', async (request) => {

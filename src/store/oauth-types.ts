@@ -151,6 +151,8 @@ export interface ConsentStore {
   find(userId: string, clientId: string, resource: string): Promise<ConsentRecord | undefined>;
   save(consent: ConsentRecord): Promise<void>;
   deleteForClient(clientId: string): Promise<number>;
+  /** Forgets what one user allowed one client (after they revoke its access), so the client must ask again. */
+  deleteForUserAndClient(userId: string, clientId: string): Promise<number>;
 }
 
 export type SigningKeyState = 'next' | 'current' | 'retired';

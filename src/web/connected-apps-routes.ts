@@ -90,6 +90,8 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     // Someone else's grant answers exactly like a missing one: ids reveal nothing about other people.
     if (!grant || grant.userId !== resolved.user.id) return sendPage(reply, 404, grantNotFoundPage());
     await runtime.grants.revoke(grant.id, 'revoked by its user', { userId: resolved.user.id, ip: request.ip });
+    // The app must ask again: a remembered consent would let it back in without the consent page.
+    await store.consents.deleteForUserAndClient(grant.userId, grant.clientId);
     return reply.redirect(`${APPS_PATH}?revoked=1`, 303);
   });
 

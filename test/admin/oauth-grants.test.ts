@@ -92,6 +92,18 @@ for (const backend of backends) {
       assert.equal((await sendJson(t, 'DELETE', `/api/oauth/grants/${grant.id}`)).statusCode, 204, 'revoking again succeeds again');
     });
 
+    it("revoking a grant forgets that user's remembered consent for the client, so it must ask again", async () => {
+      const resource = `${t.config.publicUrl}/mcp`;
+      for (const user of [alice, bob]) await t.runtime.store.consents.save({ userId: user.id, clientId: editor, resource, scope: 'mcp:read', grantedAt: Date.now() });
+      const byAdmin = await storeGrant(t.runtime, alice.id, editor);
+      assert.equal((await sendJson(t, 'DELETE', `/api/oauth/grants/${byAdmin.id}`)).statusCode, 204);
+      assert.equal(await t.runtime.store.consents.find(alice.id, editor, resource), undefined);
+      assert.ok(await t.runtime.store.consents.find(bob.id, editor, resource), "bob's consent stays");
+      const byBob = await storeGrant(t.runtime, bob.id, editor);
+      assert.equal((await sendJson(t, 'DELETE', `/api/me/grants/${byBob.id}`, undefined, BOB)).statusCode, 204);
+      assert.equal(await t.runtime.store.consents.find(bob.id, editor, resource), undefined);
+    });
+
     it('revoking an unknown grant id answers 404 with the envelope', async () => {
       assertEnvelope(await sendJson(t, 'DELETE', '/api/oauth/grants/grt_unknown'), NOT_FOUND);
     });

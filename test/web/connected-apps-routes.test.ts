@@ -109,6 +109,17 @@ for (const backend of backends) {
       assert.ok(audit.some((event) => event.grantId === grant.id && event.userId === alice.id));
     });
 
+    it("revoking forgets the person's remembered consent for that app, not other people's", async () => {
+      const client = await storeClient(t.runtime, { name: 'Remembered' });
+      const resource = `${t.config.publicUrl}/mcp`;
+      for (const user of [alice, bob]) await t.runtime.store.consents.save({ userId: user.id, clientId: client, resource, scope: 'mcp:read', grantedAt: Date.now() });
+      const grant = await storeGrant(t.runtime, alice.id, client);
+      const res = await revoke(aliceCookies, { grant_id: grant.id, csrf_token: csrfOf((await page(aliceCookies)).body) });
+      assert.equal(res.statusCode, 303);
+      assert.equal(await t.runtime.store.consents.find(alice.id, client, resource), undefined, 'the app must ask alice again');
+      assert.ok(await t.runtime.store.consents.find(bob.id, client, resource), "bob's consent is his own");
+    });
+
     it('refuses a revocation without a CSRF token, with a wrong one, or with the token of another session', async () => {
       const grant = await storeGrant(t.runtime, alice.id, await storeClient(t.runtime));
       const bobsToken = csrfOf((await page(bobCookies)).body);

@@ -20,5 +20,8 @@ export function sqlConsentStore(db: Db): ConsentStore {
     async deleteForClient(clientId) {
       return (await db.run('DELETE FROM oauth_consents WHERE client_id = ?', [clientId])).changes;
     },
+    async deleteForUserAndClient(userId, clientId) {
+      return (await db.run('DELETE FROM oauth_consents WHERE user_id = ? AND client_id = ?', [userId, clientId])).changes;
+    },
   };
 }
