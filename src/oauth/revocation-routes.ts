@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.js';
 import { authenticateClient } from './clients.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
+import { formBody } from './form-body.js';
 import { identifyToken, introspect } from './introspection.js';
 
 /** RFC 7009 §2.1 / RFC 7662 §2.1 request. Strings only, so a repeated parameter is invalid_request. */
@@ -16,13 +17,9 @@ const tokenRequest = z.object({
 });
 type TokenRequest = z.infer<typeof tokenRequest>;
 
-/** Both endpoints take application/x-www-form-urlencoded (RFC 7009 §2.1, RFC 7662 §2.1). */
+/** Both endpoints take a form (RFC 7009 §2.1, RFC 7662 §2.1). */
 function formFields(request: FastifyRequest): TokenRequest {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') {
-    throw new OAuthError('invalid_request', 'the request must be application/x-www-form-urlencoded');
-  }
-  return tokenRequest.parse(request.body ?? {});
+  return tokenRequest.parse(formBody(request));
 }
 
 function clientCredentials(request: FastifyRequest, fields: TokenRequest) {

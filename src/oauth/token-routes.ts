@@ -1,10 +1,11 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
 import { authenticateClient, type RegisteredClient } from './clients.js';
 import { exchangeAuthorizationCode } from './code-grant.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
+import { formBody } from './form-body.js';
 import { refreshAccessToken } from './refresh-grant.js';
 import { sendTokenResponse, type GrantHandler } from './token-response.js';
 
@@ -19,15 +20,6 @@ const tokenRequest = z.object({
   client_id: z.string().optional(),
   client_secret: z.string().optional(),
 });
-
-/** RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded, nothing else (JSON included). */
-function requireFormBody(request: FastifyRequest): unknown {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') {
-    throw new OAuthError('invalid_request', 'the token request must be application/x-www-form-urlencoded');
-  }
-  return request.body ?? {};
-}
 
 /** Known grant types the client registered for; unknown ones and unregistered ones get their own errors (RFC 6749 §5.2). */
 function grantFor(grantType: string, client: RegisteredClient): GrantHandler {
@@ -49,7 +41,7 @@ export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
   allowCrossOriginCalls(app);
 
   app.post('/oauth/token', async (request, reply) => {
-    const body = requireFormBody(request);
+    const body = formBody(request);
     const fields = tokenRequest.parse(body);
     const client = await authenticateClient(
       { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret },
