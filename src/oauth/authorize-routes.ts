@@ -26,11 +26,7 @@ export const authorizeRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     // POSTed forms answer with 303 so the browser follows with a GET.
     const redirectStatus = request.method === 'POST' ? 303 : 302;
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-    const outcome = await validateAuthorizationRequest(params, deps).catch((error: unknown) => {
-      // A metadata-document client that cannot be fetched or is invalid: the person sees why, nothing is redirected.
-      if (error instanceof OAuthError) return { kind: 'page' as const, error };
-      throw error;
-    });
+    const outcome = await validateAuthorizationRequest(params, deps);
     if (outcome.kind === 'page') return sendPage(reply, 400, authorizationErrorPage(outcome.error));
     if (outcome.kind === 'redirect') {
       return reply.redirect(errorResponseUrl(outcome.redirectUri, outcome.error, outcome.state, config.publicUrl), redirectStatus);
