@@ -208,9 +208,10 @@ describe('sessions end when the account changes', () => {
   it('disabling the user ends their signed-in session', async () => {
     const t = await startTestApp();
     try {
-      const cookie = sessionCookie(await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD }));
+      await t.runtime.users.create({ username: 'leaver', password: 'leaver-password-1' });
+      const cookie = sessionCookie(await signIn(t, { username: 'leaver', password: 'leaver-password-1' }));
       assert.equal((await homeWith(t, cookie)).statusCode, 200);
-      await t.runtime.users.disable('admin');
+      await t.runtime.users.disable('leaver');
       assert.equal((await homeWith(t, cookie)).statusCode, 303);
     } finally {
       await t.close();
