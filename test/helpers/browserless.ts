@@ -52,10 +52,6 @@ export class Browserless {
     return this.request({ method: 'POST', url: '/login', form: { username, password } });
   }
 
-  forget(namePart: string): void {
-    for (const name of [...this.cookies.keys()]) if (name.includes(namePart)) this.cookies.delete(name);
-  }
-
   private store(response: LightMyRequestResponse): void {
     for (const cookie of response.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
       const expired = cookie.maxAge === 0 || (cookie.expires !== undefined && cookie.expires.getTime() <= Date.now()) || cookie.value === '';
