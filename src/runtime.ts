@@ -8,6 +8,7 @@ import { userService, type UserService } from './identity/users.js';
 import { accessTokenService, retiredKeyLifetimeMs, type AccessTokenService } from './oauth/access-tokens.js';
 import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
 import { grantService, type GrantService } from './oauth/grants.js';
+import { metadataDocumentResolver } from './oauth/metadata-document.js';
 import { openStore, type OpenedStore } from './store/index.js';
 
 /** What every surface of the app is handed: config, store, keys and the services built on them. */
@@ -44,7 +45,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     store,
     keys,
     audit,
-    clients: clientDirectory(store.clients),
+    clients: clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, config })),
     grants: grantService({ store, keys, config, audit }),
     signingKeys,
     accessTokens: accessTokenService({ config, signingKeys }),
