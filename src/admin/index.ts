@@ -3,6 +3,7 @@ import type { Runtime } from '../runtime.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { requireAdmin } from './auth.js';
 import { apiErrorHandler, apiNotFoundHandler } from './envelope.js';
+import { oauthClientRoutes } from './oauth-clients.js';
 import { oauthGrantRoutes } from './oauth-grants.js';
 import { userRoutes } from './users.js';
 
@@ -30,4 +31,5 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
   await api.register(userRoutes, { runtime });
   await api.register(apiKeyRoutes, { runtime });
   await api.register(oauthGrantRoutes, { runtime });
+  await api.register(oauthClientRoutes, { runtime });
 };

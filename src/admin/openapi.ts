@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { apiKeyIdParams, createApiKeyBody } from './api-keys.js';
 import { ERROR_TYPES } from './envelope.js';
 import { grantIdParams, grantListQuery } from './oauth-grants.js';
+import { registrationRequest } from '../oauth/registration.js';
+import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
 
 /** The slice of OpenAPI 3.1 this document uses, typed so a misspelt key fails the build. */
@@ -26,7 +28,7 @@ interface Operation {
   requestBody?: { required: boolean; content: MediaContent };
   responses: Record<string, Response | { $ref: string }>;
 }
-type PathItem = Partial<Record<'get' | 'post' | 'put' | 'delete', Operation>>;
+type PathItem = Partial<Record<'get' | 'post' | 'put' | 'delete' | 'options', Operation>>;
 export interface OpenApiDocument {
   openapi: '3.1.0';
   info: { title: string; version: string; description: string };
@@ -101,6 +103,36 @@ const grantQuery = (names: (keyof typeof grantListQuery.shape)[]): Operation['pa
   names.map((name) => ({ name, in: 'query', required: false, schema: schemaOf(grantListQuery.shape[name]) }));
 const grantIdParam: Operation['parameters'] = [{ name: 'id', in: 'path', required: true, schema: schemaOf(grantIdParams.shape.id) }];
 const ownGrants = 'Any user may call this, admin or not, with their own password or API key; it sees only their own grants.';
+
+// OAuth endpoints answer RFC 6749 errors, not the envelope.
+const oauthError = (description: string, headers?: Response['headers']): Response => ({
+  description, ...(headers ? { headers } : {}), content: json(ref('OAuthError')),
+});
+const registrationBody = { required: true, content: json(schemaOf(registrationRequest), { redirect_uris: ['http://localhost:54321/callback'], client_name: 'My MCP client' }) };
+const registrationErrors = {
+  '400': oauthError('`invalid_redirect_uri` (names the refused URI), `invalid_client_metadata` or `invalid_request` (RFC 7591 §3.2.2)'),
+  '413': oauthError('The body is over 64 KiB (`invalid_request`)'),
+};
+const registerOperation = (operationId: string, summary: string): Operation => ({
+  summary, tags: ['oauth registration'], operationId,
+  description:
+    'RFC 7591 dynamic client registration, open to anyone (no API credentials), cross-origin callable. Public clients unless ' +
+    '`token_endpoint_auth_method` asks for a secret, which is returned this once. The `closed` policy needs ' +
+    '`Authorization: Bearer <initial access token>`; registrations are capped per client address and overall per UTC day.',
+  requestBody: registrationBody,
+  responses: {
+    '201': { description: 'The registered client, its registration access token and, for confidential clients, its secret', content: json(ref('ClientInformation')) },
+    ...registrationErrors,
+    '401': oauthError('Closed policy: no or a spent initial access token (`invalid_token`)'),
+    '429': oauthError('A daily registration cap is reached (`invalid_request`)', retryAfter),
+  },
+});
+const registrationAccess: Pick<Operation, 'parameters' | 'security'> = {
+  parameters: [{ name: 'client_id', in: 'path', required: true, schema: { type: 'string' } }],
+  security: [{ registrationAccessToken: [] }],
+};
+const wrongRegistrationToken = { '401': oauthError('No or a wrong registration access token, or no such client: the same answer (`invalid_token`)') };
+const clientIdParam: Operation['parameters'] = [{ name: 'id', in: 'path', required: true, schema: schemaOf(clientIdParams.shape.id) }];
 
 export function openApiDocument(version: string): OpenApiDocument {
   return {
@@ -189,6 +221,67 @@ export function openApiDocument(version: string): OpenApiDocument {
           responses: { '204': { description: 'Revoked' }, '404': errorResponse('NotFound'), ...apiErrors },
         },
       },
+      '/api/oauth/clients': {
+        get: {
+          summary: 'List OAuth clients', tags: ['oauth clients'], operationId: 'listOAuthClients', security: apiSecurity,
+          description: 'Dynamically registered clients and cached client metadata documents; never a secret or token hash.',
+          responses: { '200': { description: 'All clients, oldest first', content: json(listOf('clients', 'OAuthClient')) }, ...apiErrors },
+        },
+      },
+      '/api/oauth/clients/{id}': {
+        get: {
+          summary: 'Show an OAuth client', tags: ['oauth clients'], operationId: 'getOAuthClient', security: apiSecurity, parameters: clientIdParam,
+          responses: { '200': { description: 'The client', content: json(ref('OAuthClient')) }, '404': errorResponse('NotFound'), ...apiErrors },
+        },
+        delete: {
+          summary: 'Delete an OAuth client', tags: ['oauth clients'], operationId: 'deleteOAuthClient', security: apiSecurity, parameters: clientIdParam,
+          description: 'Revokes all its grants (their tokens stop at once), forgets its consents, then deletes it.',
+          responses: { '204': { description: 'Deleted' }, '404': errorResponse('NotFound'), ...apiErrors },
+        },
+      },
+      '/api/oauth/initial-access-tokens': {
+        get: {
+          summary: 'List initial access tokens', tags: ['oauth clients'], operationId: 'listInitialAccessTokens', security: apiSecurity,
+          responses: { '200': { description: 'All tokens, never the token itself', content: json(listOf('initial_access_tokens', 'InitialAccessToken')) }, ...apiErrors },
+        },
+        post: {
+          summary: 'Create an initial access token', tags: ['oauth clients'], operationId: 'createInitialAccessToken', security: apiSecurity,
+          description: 'For the `closed` registration policy: good for one registration. The token is in this response only.',
+          requestBody: { required: false, content: json(schemaOf(createInitialAccessTokenBody), { expires_in: 3600 }) },
+          responses: { '201': { description: 'The new token', content: json(ref('InitialAccessTokenCreated')) }, ...bodyErrors, ...apiErrors },
+        },
+      },
+      '/api/oauth/initial-access-tokens/{id}': {
+        delete: {
+          summary: 'Revoke an initial access token', tags: ['oauth clients'], operationId: 'revokeInitialAccessToken', security: apiSecurity,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: schemaOf(initialAccessTokenIdParams.shape.id) }],
+          responses: { '204': { description: 'Revoked (again, if it was)' }, '404': errorResponse('NotFound'), ...apiErrors },
+        },
+      },
+      '/oauth/register': { post: registerOperation('registerClient', 'Register an OAuth client') },
+      '/api/oauth/per-user/register': {
+        post: registerOperation('registerClientBifrostAlias', 'Register an OAuth client (Bifrost path)'),
+        options: {
+          summary: 'CORS preflight', tags: ['oauth registration'], operationId: 'registerClientBifrostAliasPreflight',
+          responses: { '204': { description: 'Allowed methods and headers for cross-origin calls' } },
+        },
+      },
+      '/oauth/register/{client_id}': {
+        get: {
+          summary: 'Read a registration (RFC 7592)', tags: ['oauth registration'], operationId: 'readClientRegistration', ...registrationAccess,
+          responses: { '200': { description: 'The client as registered; never its secret', content: json(ref('ClientInformation')) }, ...wrongRegistrationToken },
+        },
+        put: {
+          summary: 'Replace a registration (RFC 7592)', tags: ['oauth registration'], operationId: 'updateClientRegistration', ...registrationAccess,
+          description: 'Same rules as registering; `token_endpoint_auth_method` cannot change and a confidential client keeps its secret.',
+          requestBody: registrationBody,
+          responses: { '200': { description: 'The updated client', content: json(ref('ClientInformation')) }, ...registrationErrors, ...wrongRegistrationToken },
+        },
+        delete: {
+          summary: 'Delete a registration (RFC 7592)', tags: ['oauth registration'], operationId: 'deleteClientRegistration', ...registrationAccess,
+          responses: { '204': { description: 'Deleted; its grants are revoked' }, ...wrongRegistrationToken },
+        },
+      },
       '/health': {
         get: {
           summary: 'Liveness', tags: ['operations'], operationId: 'health',
@@ -253,6 +346,7 @@ export function openApiDocument(version: string): OpenApiDocument {
         basicAuth: { type: 'http', scheme: 'basic', description: "An admin's username and password; throttled like the sign-in page" },
         bearerApiKey: { type: 'http', scheme: 'bearer', description: 'An API key (gth_ak_…) of an admin' },
         headerApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key (gth_ak_…) of an admin' },
+        registrationAccessToken: { type: 'http', scheme: 'bearer', description: 'The registration access token (gth_rat_…) issued with the client' },
       },
       schemas: {
         User: {
@@ -287,6 +381,57 @@ export function openApiDocument(version: string): OpenApiDocument {
             expires_at: { ...isoTime, description: 'End of the refresh chain' },
             revoked_at: { oneOf: [isoTime, { type: 'null' }] }, revoked_reason: { type: ['string', 'null'] },
           },
+        },
+        ClientMetadata: {
+          type: 'object', required: ['redirect_uris', 'token_endpoint_auth_method', 'grant_types', 'response_types'],
+          description: 'RFC 7591 §2 metadata as registered; absent fields are left out, never null',
+          properties: {
+            redirect_uris: { type: 'array', items: { type: 'string' } },
+            token_endpoint_auth_method: { type: 'string', enum: ['none', 'client_secret_basic', 'client_secret_post'] },
+            grant_types: { type: 'array', items: { type: 'string', enum: ['authorization_code', 'refresh_token'] } },
+            response_types: { type: 'array', items: { const: 'code' } },
+            client_name: { type: 'string' }, client_uri: { type: 'string' }, logo_uri: { type: 'string' }, tos_uri: { type: 'string' },
+            policy_uri: { type: 'string' }, contacts: { type: 'array', items: { type: 'string' } }, software_id: { type: 'string' },
+            software_version: { type: 'string' }, application_type: { type: 'string', enum: ['web', 'native'] }, scope: { type: 'string' },
+          },
+        },
+        ClientInformation: {
+          allOf: [
+            ref('ClientMetadata'),
+            {
+              type: 'object', required: ['client_id', 'client_id_issued_at', 'registration_access_token', 'registration_client_uri'],
+              properties: {
+                client_id: { type: 'string' }, client_id_issued_at: { type: 'integer', description: 'Seconds since the epoch' },
+                client_secret: { type: 'string', description: 'Confidential clients, at registration only' },
+                client_secret_expires_at: { type: 'integer', description: '0: the secret does not expire' },
+                registration_access_token: { type: 'string', description: 'Bearer token for /oauth/register/{client_id}' },
+                registration_client_uri: { type: 'string' },
+              },
+            },
+          ],
+        },
+        OAuthClient: {
+          type: 'object', required: ['client_id', 'kind', 'token_endpoint_auth_method', 'metadata', 'created_ip', 'created_at', 'updated_at'],
+          properties: {
+            client_id: { type: 'string' }, kind: { type: 'string', enum: ['dynamic', 'metadata_document'] },
+            token_endpoint_auth_method: { type: 'string' }, metadata: ref('ClientMetadata'),
+            created_ip: { type: ['string', 'null'] }, created_at: isoTime, updated_at: isoTime,
+          },
+        },
+        InitialAccessToken: {
+          type: 'object', required: ['id', 'created_by', 'created_at', 'expires_at', 'used_at', 'revoked_at'],
+          properties: {
+            id: { type: 'string' }, created_by: { type: ['string', 'null'], description: 'Username of the admin' }, created_at: isoTime,
+            expires_at: isoTime, used_at: { oneOf: [isoTime, { type: 'null' }] }, revoked_at: { oneOf: [isoTime, { type: 'null' }] },
+          },
+        },
+        InitialAccessTokenCreated: {
+          type: 'object', required: ['id', 'token', 'expires_at'],
+          properties: { id: { type: 'string' }, token: { type: 'string', description: 'gth_iat_…; shown only in this response' }, expires_at: isoTime },
+        },
+        OAuthError: {
+          type: 'object', required: ['error', 'error_description'],
+          properties: { error: { type: 'string' }, error_description: { type: 'string' } },
         },
         ErrorEnvelope: {
           type: 'object', required: ['event_id', 'type', 'is_bifrost_error', 'status_code', 'error', 'extra_fields'],

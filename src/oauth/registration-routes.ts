@@ -17,7 +17,7 @@ import { registrationLimits } from './registration-limits.js';
 /** Client metadata is a few hundred bytes; a far smaller limit than the app's keeps junk cheap to refuse. */
 export const REGISTRATION_BODY_LIMIT = 64 * 1024;
 
-const clientParams = z.object({ clientId: z.string().min(1).max(200) });
+const clientParams = z.object({ client_id: z.string().min(1).max(200) });
 
 /**
  * RFC 7591 §3.1: the body is JSON. Other media types (forms included, which the app parses elsewhere) and
@@ -71,19 +71,19 @@ export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asyn
 
   /** Step shared by the RFC 7592 routes: the token decides access before anything about the client is read out. */
   async function authorizedClient(request: FastifyRequest) {
-    const { clientId } = clientParams.parse(request.params);
+    const { client_id: clientId } = clientParams.parse(request.params);
     return clientForRegistrationAccess(registry, clientId, request.headers.authorization);
   }
 
   app.post('/oauth/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register);
   app.post('/api/oauth/per-user/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register);
 
-  app.get('/oauth/register/:clientId', async (request) => {
+  app.get('/oauth/register/:client_id', async (request) => {
     const { record, registrationAccessToken } = await authorizedClient(request);
     return clientInformation(record, config.publicUrl, { registrationAccessToken });
   });
 
-  app.put('/oauth/register/:clientId', { bodyLimit: REGISTRATION_BODY_LIMIT }, async (request) => {
+  app.put('/oauth/register/:client_id', { bodyLimit: REGISTRATION_BODY_LIMIT }, async (request) => {
     const { record, registrationAccessToken } = await authorizedClient(request);
     // An update that leaves the method out keeps the client's own, so a confidential client stays confidential.
     const body = isObject(request.body) ? { token_endpoint_auth_method: record.authMethod, ...request.body } : request.body;
@@ -91,7 +91,7 @@ export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asyn
     return clientInformation(updated, config.publicUrl, { registrationAccessToken });
   });
 
-  app.delete('/oauth/register/:clientId', async (request, reply) => {
+  app.delete('/oauth/register/:client_id', async (request, reply) => {
     const { record } = await authorizedClient(request);
     await removeClient(registry, record.clientId, { ip: request.ip, reason: 'client deleted by itself (RFC 7592)', now: Date.now() });
     return reply.code(204).send();

@@ -41,7 +41,7 @@ const metadataRequest = z.object({
 });
 
 /** RFC 7592 §2.2: an update may repeat the client's own id and secret, which must then match. */
-const registrationRequest = metadataRequest.extend({ client_id: z.string().optional(), client_secret: z.string().optional() });
+export const registrationRequest = metadataRequest.extend({ client_id: z.string().optional(), client_secret: z.string().optional() });
 
 export type RegistrationRequest = ClientMetadata & { client_id?: string; client_secret?: string };
 
