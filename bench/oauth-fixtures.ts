@@ -1,0 +1,95 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { authorizeHeadlessly, CookieJar } from '../test/helpers/headless-consent.js';
+import { BENCH_ADMIN_PASSWORD } from './servers.js';
+
+const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+/** Flows minted at once: enough to keep the server busy, few enough to leave it breathing. */
+const MINT_CONCURRENCY = 8;
+
+/** A registered public client and a signed-in browser whose consent is remembered, ready to mint codes. */
+export interface BenchClient {
+  issuer: string;
+  resource: string;
+  clientId: string;
+  redirectUri: string;
+  codeVerifier: string;
+  /** Runs one authorization flow through the server's pages and returns its code. */
+  mintCode(): Promise<string>;
+}
+
+export async function prepareClient(issuer: string): Promise<BenchClient> {
+  const registration = await fetch(`${issuer}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'bench', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' }),
+  });
+  if (registration.status !== 201) throw new Error(`registration answered ${registration.status}: ${await registration.text()}`);
+  const { client_id: clientId } = (await registration.json()) as { client_id: string };
+
+  const codeVerifier = randomBytes(32).toString('base64url');
+  const authorizationUrl = new URL(`${issuer}/oauth/authorize`);
+  authorizationUrl.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    scope: 'mcp:read mcp:write',
+    state: 'bench',
+  }).toString();
+  // One jar for every flow: the first signs in and consents, the rest are a returning user's.
+  const jar = new CookieJar();
+  const mintCode = async () => {
+    const response = await authorizeHeadlessly(authorizationUrl, { credentials: { username: 'admin', password: BENCH_ADMIN_PASSWORD }, jar });
+    if (!response.code) throw new Error(`no code: ${response.location}`);
+    return response.code;
+  };
+  await mintCode();
+  return { issuer, resource: `${issuer}/mcp`, clientId, redirectUri: REDIRECT_URI, codeVerifier, mintCode };
+}
+
+/** The form body of an authorization-code exchange. */
+export function codeExchangeBody(client: BenchClient, code: string): string {
+  return new URLSearchParams({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: client.redirectUri,
+    code_verifier: client.codeVerifier,
+    client_id: client.clientId,
+    resource: client.resource,
+  }).toString();
+}
+
+/** The form body of a refresh-token grant. */
+export function refreshBody(client: BenchClient, refreshToken: string): string {
+  return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.clientId, resource: client.resource }).toString();
+}
+
+/** Up to `count` codes, minting stops early at `deadline` (epoch ms) so that none expires before it is used. */
+export async function mintCodes(client: BenchClient, count: number, deadline = Infinity): Promise<string[]> {
+  const codes: string[] = [];
+  const worker = async () => {
+    while (codes.length < count && Date.now() < deadline) {
+      const slot = codes.push('') - 1;
+      codes[slot] = await client.mintCode();
+    }
+  };
+  await Promise.all(Array.from({ length: MINT_CONCURRENCY }, worker));
+  return codes;
+}
+
+/** `count` independent refresh-token chains (one grant each), one per benchmark connection. */
+export async function mintRefreshTokens(client: BenchClient, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (const code of await mintCodes(client, count)) {
+    const response = await fetch(`${client.issuer}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: codeExchangeBody(client, code),
+    });
+    const body = (await response.json()) as { refresh_token?: string };
+    if (!response.ok || !body.refresh_token) throw new Error(`code exchange answered ${response.status}: ${JSON.stringify(body)}`);
+    tokens.push(body.refresh_token);
+  }
+  return tokens;
+}

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../test/helpers/app.js';
+
+/** A server in its own process, so that the load generator (this process) and the server each get a core. */
+export interface BenchServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export const BENCH_ADMIN_PASSWORD = 'bench-Admin-pw-1';
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** `gatehouse serve` on SQLite in a temp dir, logging warnings only (request logs would measure the pipe). */
+export async function startGatehouse(): Promise<BenchServer> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = ['--import', 'tsx', 'src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo'];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, GATEHOUSE_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    if (child.exitCode !== null) break;
+    const healthy = await fetch(`${url}/health`).then((response) => response.ok, () => false);
+    if (healthy) return { url, stop };
+    await sleep(100);
+  }
+  await stop();
+  throw new Error(`gatehouse serve did not answer ${url}/health`);
+}
+
+/** The bare node:http ceiling (bench/bare-server.ts). */
+export async function startBareServer(): Promise<BenchServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'bare-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { url: `http://127.0.0.1:${chunk.toString().trim()}`, stop: () => stopChild(child) };
+}
