@@ -11,6 +11,7 @@ import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import type { Runtime } from './runtime.js';
 import { webAssets } from './web/assets.js';
+import { authorizeRoutes } from './web/authorize-routes.js';
 import { connectedAppsRoutes } from './web/connected-apps-routes.js';
 import { consentRoutes } from './web/consent-routes.js';
 
@@ -33,6 +34,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(opsRoutes, { database: runtime.store.database });
   await app.register(webAssets);
   await app.register(loginRoutes, { runtime });
+  await app.register(authorizeRoutes, { runtime });
   await app.register(consentRoutes, { runtime });
   await app.register(connectedAppsRoutes, { runtime });
   await app.register(oauthServer, { runtime });

@@ -1,11 +1,11 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
-import { sendPage } from '../web/page.js';
-import { authorizationErrorPage } from '../web/oauth-error-page.js';
-import { errorResponseUrl, validateAuthorizationRequest, type RawParameters } from './authorization-request.js';
-import { OAuthError } from './errors.js';
-import { pendingFlows } from './flows.js';
-import { redirectUriMatches } from './redirect-uris.js';
+import { sendPage } from './page.js';
+import { authorizationErrorPage } from './oauth-error-page.js';
+import { errorResponseUrl, validateAuthorizationRequest, type RawParameters } from '../oauth/authorization-request.js';
+import { OAuthError } from '../oauth/errors.js';
+import { pendingFlows } from '../oauth/flows.js';
+import { redirectUriMatches } from '../oauth/redirect-uris.js';
 
 /**
  * The authorization endpoint (RFC 6749 §3.1, OAuth 2.1): validates the request, stores a pending flow bound
