@@ -99,9 +99,9 @@ export async function clientForRegistrationAccess(
   const token = bearerToken(authorization);
   const found = await deps.store.clients.find(clientId);
   const record = found?.kind === 'dynamic' ? found : undefined;
-  if (token && record && matchesHash(token, deps.hasher, record.registrationTokenHash)) {
-    return { record, registrationAccessToken: token };
-  }
+  // The hash is computed whether or not the client exists, so timing does not tell either.
+  const matches = token !== undefined && matchesHash(token, deps.hasher, record?.registrationTokenHash ?? null);
+  if (record && matches) return { record, registrationAccessToken: token! };
   throw new OAuthError('invalid_token', 'a valid registration access token for this client is required', 401, {
     'www-authenticate': 'Bearer error="invalid_token"',
   });
