@@ -10,7 +10,7 @@ import { clientMayRefresh, issueTokens, requireLiveGrant, type GrantContext, typ
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const codeGrantParams = z.object({
   code: z.string().min(1),
-  redirect_uri: z.string().min(1),
+  redirect_uri: z.string().min(1).optional(),
   code_verifier: z.string().min(1),
   resource: z.string().optional(),
 });
@@ -40,7 +40,11 @@ function checkCodeFresh(runtime: Runtime, code: AuthorizationCodeRecord, now: nu
 /** Bound to the client it was issued to and the exact redirect URI used at the authorization endpoint (RFC 6749 §4.1.3). */
 function checkCodeBinding(code: AuthorizationCodeRecord, client: RegisteredClient, params: CodeGrantParams): void {
   if (code.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client');
-  if (code.redirectUri !== params.redirect_uri) throw new OAuthError('invalid_grant', 'redirect_uri differs from the authorization request');
+  // OAuth 2.1 §4.1.3: redirect_uri is required here only if the authorization request carried it; it may omit it
+  // only when the client registered a single URI, which is then the one the code is bound to.
+  const redirectUri = params.redirect_uri ?? (client.metadata.redirect_uris.length === 1 ? client.metadata.redirect_uris[0] : undefined);
+  if (redirectUri === undefined) throw new OAuthError('invalid_request', 'redirect_uri is required');
+  if (code.redirectUri !== redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri differs from the authorization request');
 }
 
 function checkPkce(code: AuthorizationCodeRecord, params: CodeGrantParams): void {

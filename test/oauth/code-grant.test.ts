@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { canonicalResource } from '../../src/oauth/resource.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
-import { adminUserId, assertOAuthError, createClient, exchangeCode, issueCode, refresh, shiftPast } from './token-fixtures.js';
+import { adminUserId, assertOAuthError, createClient, exchangeCode, issueCode, postToken, REDIRECT_URI, refresh, shiftPast, type IssuedCode } from './token-fixtures.js';
 
 for (const backend of backends) {
   describe(`authorization_code grant on ${backend}`, () => {
@@ -103,6 +103,18 @@ for (const backend of backends) {
       const client = await createClient(t);
       const issued = await issueCode(t, client);
       assertOAuthError(await exchangeCode(t, issued, { redirect_uri: 'http://127.0.0.1:9876/callback/' }), 'invalid_grant');
+    });
+
+    it('redirect_uri may be omitted only when the client registered a single one', async () => {
+      const client = await createClient(t);
+      const withoutRedirect = (issued: IssuedCode) =>
+        postToken(t, { grant_type: 'authorization_code', code: issued.code, code_verifier: issued.verifier, client_id: issued.clientId });
+      const single = await withoutRedirect(await issueCode(t, client));
+      assert.equal(single.statusCode, 200, single.body);
+      const row = (await t.runtime.store.clients.find(client.clientId))!;
+      const metadata = { ...JSON.parse(row.metadata), redirect_uris: [REDIRECT_URI, 'http://127.0.0.1:9876/other'] };
+      await t.runtime.store.clients.update(client.clientId, { metadata: JSON.stringify(metadata), authMethod: row.authMethod, updatedAt: Date.now() });
+      assertOAuthError(await withoutRedirect(await issueCode(t, client)), 'invalid_request');
     });
 
     it('a resource other than the code resource gets invalid_target; the canonical one with a trailing slash is accepted', async () => {
