@@ -12,8 +12,8 @@ export function registrationPolicyOf(oauth: { registrationPolicy: string; allowe
   return { strict: oauth.registrationPolicy === 'strict', allowedSchemes: oauth.allowedRedirectSchemes };
 }
 
-export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
-export const SUPPORTED_RESPONSE_TYPES = ['code'] as const;
+const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+const SUPPORTED_RESPONSE_TYPES = ['code'] as const;
 const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const satisfies readonly ClientAuthMethod[];
 
 const text = (max: number) => z.string().min(1).max(max);
