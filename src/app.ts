@@ -6,6 +6,7 @@ import { adminApi } from './admin/index.js';
 import { openApiRoute } from './admin/openapi.js';
 import { loginRoutes } from './web/login-routes.js';
 import { echoRequestId, requestIdFrom } from './log.js';
+import { scheduleHousekeeping } from './oauth/housekeeping.js';
 import { oauthServer } from './oauth/index.js';
 import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
@@ -40,5 +41,6 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(oauthServer, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });
   await app.register(openApiRoute);
+  scheduleHousekeeping(app, runtime);
   return app;
 }
