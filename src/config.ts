@@ -66,6 +66,8 @@ const settingsSchema = z
     trustProxy: booleanish.default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** SQLite durability: `normal` survives a crash of the process, `full` also a power cut (one fsync per write). */
+    sqliteSync: z.enum(['normal', 'full']).default('normal'),
     sessions: z
       .object({
         idleTimeoutSeconds: durationSeconds.default(12 * 3600),
@@ -127,6 +129,7 @@ const environmentNames: Record<string, keyof Settings> = {
   GATEHOUSE_TRUST_PROXY: 'trustProxy',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  GATEHOUSE_SQLITE_SYNC: 'sqliteSync',
 };
 
 export const environmentSettings = Object.freeze({ ...environmentNames });

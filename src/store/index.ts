@@ -1,6 +1,6 @@
 import type { Database } from './db.js';
 import { openPostgres } from './postgres.js';
-import { openSqlite } from './sqlite.js';
+import { openSqlite, type SqliteSync } from './sqlite.js';
 import { sqlApiKeyStore } from './sql/api-keys.js';
 import { sqlLoginFailureStore } from './sql/login-failures.js';
 import { sqlMetaStore } from './sql/meta.js';
@@ -50,8 +50,8 @@ export function storeOn(database: Database): OpenedStore {
 }
 
 /** Opens the configured backend and brings its schema up to date. */
-export async function openStore(options: { dataDir: string; databaseUrl?: string }): Promise<OpenedStore> {
-  const database = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
+export async function openStore(options: { dataDir: string; databaseUrl?: string; sqliteSync?: SqliteSync }): Promise<OpenedStore> {
+  const database = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir, { sync: options.sqliteSync });
   try {
     await database.migrate();
   } catch (error) {

@@ -21,17 +21,30 @@ function bindable(params: readonly unknown[]): unknown[] {
   return params.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
 }
 
+const STATEMENT_CACHE_LIMIT = 512;
+
 function directDb(connection: BetterSqlite3.Database): Db {
+  // Preparing costs more than running most of our statements; the SQL texts are constants, so cache them.
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
+      statement = connection.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
   const db: Db = {
     dialect: 'sqlite',
     async all<T = Row>(sql: string, params: readonly unknown[] = []) {
-      return connection.prepare(sql).all(...bindable(params)) as T[];
+      return prepare(sql).all(...bindable(params)) as T[];
     },
     async get<T = Row>(sql: string, params: readonly unknown[] = []) {
-      return connection.prepare(sql).get(...bindable(params)) as T | undefined;
+      return prepare(sql).get(...bindable(params)) as T | undefined;
     },
     async run(sql: string, params: readonly unknown[] = []) {
-      return { changes: connection.prepare(sql).run(...bindable(params)).changes };
+      return { changes: prepare(sql).run(...bindable(params)).changes };
     },
     // Already inside the one open transaction: nested work joins it.
     transaction: (work) => work(db),
@@ -43,13 +56,16 @@ export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'gatehouse.db');
 }
 
-function openWritable(dataDir: string, file: string): BetterSqlite3.Database {
+export type SqliteSync = 'normal' | 'full';
+
+function openWritable(dataDir: string, file: string, sync: SqliteSync): BetterSqlite3.Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   const connection = new BetterSqlite3(file);
   connection.pragma('journal_mode = WAL');
-  // FULL: an answered write survives a power cut, not only a crash of the process.
-  connection.pragma('synchronous = FULL');
+  // With WAL, NORMAL keeps every answered write across a crash of the process (the WAL is written before
+  // COMMIT returns) and fsyncs only at checkpoints; FULL also survives a power cut, at one fsync per commit.
+  connection.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
   connection.pragma('foreign_keys = ON');
   connection.pragma('busy_timeout = 5000');
   // SQLite gives the -wal and -shm files the database file's mode, so owner-only here covers all three.
@@ -64,10 +80,10 @@ function openReadOnly(file: string): BetterSqlite3.Database {
   return connection;
 }
 
-/** Opens (creating when absent) the SQLite database in the data directory: WAL, full sync, owner-only files. */
-export function openSqlite(dataDir: string, options: { readOnly?: boolean } = {}): Database {
+/** Opens (creating when absent) the SQLite database in the data directory: WAL, owner-only files. */
+export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?: SqliteSync } = {}): Database {
   const file = sqliteFile(dataDir);
-  const connection = options.readOnly ? openReadOnly(file) : openWritable(dataDir, file);
+  const connection = options.readOnly ? openReadOnly(file) : openWritable(dataDir, file, options.sync ?? 'normal');
   const queue = new SerialQueue();
   const inner = directDb(connection);
 
