@@ -99,6 +99,7 @@ export interface GrantStore {
   list(filter?: { userId?: string; clientId?: string; includeRevoked?: boolean }): Promise<GrantRecord[]>;
   revoke(id: string, reason: string, now: number): Promise<boolean>;
   revokeForClient(clientId: string, reason: string, now: number): Promise<number>;
+  /** Records use; writes at most once a minute per grant. */
   touch(id: string, now: number): Promise<void>;
 }
 

@@ -87,12 +87,16 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
   const queue = new SerialQueue();
   const inner = directDb(connection);
 
+  // Prepared once: these run on every write path (the token endpoint's rotation among them).
+  const begin = options.readOnly ? undefined : connection.prepare('BEGIN IMMEDIATE');
+  const commit = options.readOnly ? undefined : connection.prepare('COMMIT');
   const transaction = <T>(work: (tx: Db) => Promise<T>): Promise<T> =>
     queue.run(async () => {
-      connection.exec('BEGIN IMMEDIATE');
+      if (!begin || !commit) throw new Error('the database is open read-only');
+      begin.run();
       try {
         const result = await work(inner);
-        connection.exec('COMMIT');
+        commit.run();
         return result;
       } catch (error) {
         if (connection.inTransaction) connection.exec('ROLLBACK');

@@ -36,7 +36,12 @@ export function sqlGrantStore(db: Db): GrantStore {
       return result.changes;
     },
     async touch(id, now) {
-      await db.run('UPDATE oauth_grants SET last_used_at = ? WHERE id = ?', [now, id]);
+      // A minute's precision is enough for "last used", and skipping the write keeps hot refresh chains cheap.
+      await db.run('UPDATE oauth_grants SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)', [
+        now,
+        id,
+        now - 60_000,
+      ]);
     },
   };
 }
