@@ -100,6 +100,17 @@ const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Upstream MCP servers declared in the config file; each entry is validated by upstream/settings.ts at start. */
+    upstreams: z.array(z.record(z.string(), z.unknown())).default([]),
+    audit: z
+      .object({
+        /** Tool-call arguments are left out of the audit unless this is on. */
+        recordArguments: booleanish.default(false),
+        /** Argument keys (any depth, case-insensitive) whose values are replaced before recording. */
+        redactKeys: z.array(z.string().min(1)).default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'cookie']),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

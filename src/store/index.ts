@@ -16,14 +16,18 @@ import { sqlOAuthClientStore } from './sql/oauth-clients.js';
 import { sqlRateWindowStore } from './sql/rate-windows.js';
 import { sqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { sqlSigningKeyStore } from './sql/signing-keys.js';
+import type { GatewayStore } from './gateway-types.js';
 import type { OAuthStore } from './oauth-types.js';
+import { sqlToolCallStore } from './sql/tool-calls.js';
+import { sqlUpstreamStore } from './sql/upstreams.js';
 import type { Store } from './types.js';
 
 export type { Database } from './db.js';
 export type * from './types.js';
 export type * from './oauth-types.js';
+export type * from './gateway-types.js';
 
-export interface OpenedStore extends Store, OAuthStore {
+export interface OpenedStore extends Store, OAuthStore, GatewayStore {
   database: Database;
 }
 
@@ -46,6 +50,8 @@ export function storeOn(database: Database): OpenedStore {
     consents: sqlConsentStore(database),
     signingKeys: sqlSigningKeyStore(database),
     audit: sqlAuditStore(database),
+    upstreams: sqlUpstreamStore(database),
+    toolCalls: sqlToolCallStore(database),
   };
 }
 

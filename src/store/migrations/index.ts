@@ -1,5 +1,6 @@
 import { foundation } from './001_foundation.js';
 import { oauth } from './002_oauth.js';
+import { gateway } from './003_gateway.js';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'foundation', sql: foundation },
   { version: 2, name: 'oauth', sql: oauth },
+  { version: 3, name: 'gateway', sql: gateway },
 ];

@@ -1,0 +1,11 @@
+/** Who is calling /mcp: resolved from a Gatehouse access token or an API key on every request. */
+export interface Principal {
+  userId: string;
+  username: string;
+  /** The OAuth client the token was issued to; null for an API key. */
+  clientId: string | null;
+  /** The grant behind the token; null for an API key. */
+  grantId: string | null;
+  scopes: ReadonlySet<string>;
+  via: 'access_token' | 'api_key';
+}

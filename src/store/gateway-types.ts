@@ -1,0 +1,64 @@
+/** Records and store contracts of the gateway. Times are epoch ms. */
+
+export interface UpstreamRecord {
+  id: string;
+  /** Short, unique; also the prefix of its tools' names. */
+  name: string;
+  /** `config`: declared in the config file (read-only through the API); `api`: managed at runtime. */
+  source: 'config' | 'api';
+  /** The upstream's settings as JSON text, without secrets. */
+  config: string;
+  /** AEAD-sealed JSON of its secrets (static headers, stdio environment), or null. */
+  sealedSecrets: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UpstreamStore {
+  list(): Promise<UpstreamRecord[]>;
+  find(id: string): Promise<UpstreamRecord | undefined>;
+  findByName(name: string): Promise<UpstreamRecord | undefined>;
+  create(upstream: UpstreamRecord): Promise<void>;
+  update(id: string, patch: Pick<UpstreamRecord, 'name' | 'config' | 'sealedSecrets' | 'updatedAt'>): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+}
+
+export type ToolCallOutcome = 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'cancelled' | 'denied';
+
+export interface ToolCallRecord {
+  id: string;
+  at: number;
+  userId: string | null;
+  clientId: string | null;
+  upstreamId: string;
+  upstreamName: string;
+  tool: string;
+  outcome: ToolCallOutcome;
+  /** A short reason when the outcome is not `ok`; never a credential. */
+  error: string | null;
+  durationMs: number;
+  /** Redacted arguments as JSON text, only when argument recording is on. */
+  arguments: string | null;
+}
+
+export interface ToolCallFilter {
+  userId?: string;
+  clientId?: string;
+  upstreamId?: string;
+  tool?: string;
+  outcome?: ToolCallOutcome;
+  since?: number;
+  /** Paging: records strictly older than this (time, id) cursor. */
+  before?: { at: number; id: string };
+  limit: number;
+}
+
+export interface ToolCallStore {
+  append(call: ToolCallRecord): Promise<void>;
+  list(filter: ToolCallFilter): Promise<ToolCallRecord[]>;
+}
+
+export interface GatewayStore {
+  upstreams: UpstreamStore;
+  toolCalls: ToolCallStore;
+}

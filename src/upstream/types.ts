@@ -1,0 +1,52 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+
+export type ConnectionType = 'http' | 'sse' | 'stdio' | 'in_process';
+/** `oauth` and `per_user_oauth` arrive with the outbound OAuth issue. */
+export type UpstreamAuthType = 'none' | 'headers';
+
+/** An upstream's settings as stored (secrets live apart, sealed). Field names follow Bifrost's where they exist. */
+export interface UpstreamSettings {
+  name: string;
+  connection_type: ConnectionType;
+  /** URL for `http` and `sse`. */
+  connection_string?: string;
+  /** Command for `stdio`; its environment values are secrets and stored sealed. */
+  stdio_config?: { command: string; args: string[] };
+  auth_type: UpstreamAuthType;
+  /** Tool allow list of upstream (unprefixed) names; `["*"]` or absent: every tool. */
+  tools_to_execute?: string[];
+  /** Tool deny list; wins over the allow list. */
+  tools_to_skip?: string[];
+  /** Usernames that may use this upstream; absent: every user. */
+  allowed_users?: string[];
+  /** Per-request timeout towards this upstream. */
+  timeout_ms: number;
+}
+
+export type UpstreamStatus =
+  | { state: 'connecting' }
+  | { state: 'connected'; since: number }
+  | { state: 'error'; reason: string; retryAt: number | null }
+  | { state: 'needs_auth'; reason: string };
+
+/** A live upstream as the gateway sees it. */
+export interface Upstream {
+  readonly id: string;
+  readonly settings: UpstreamSettings;
+  status(): UpstreamStatus;
+  /** The connected SDK client, or undefined while not connected. */
+  client(): Client | undefined;
+}
+
+export type UpstreamEvent =
+  | { kind: 'tools_changed' | 'resources_changed' | 'prompts_changed'; upstreamId: string }
+  | { kind: 'upstreams_changed' };
+
+/** Every upstream the gateway exposes (the demo one while none is configured), kept connected. */
+export interface UpstreamRegistry {
+  all(): Upstream[];
+  get(id: string): Upstream | undefined;
+  /** Called on list changes upstream and when upstreams are added, changed or removed. */
+  subscribe(listener: (event: UpstreamEvent) => void): () => void;
+  close(): Promise<void>;
+}
