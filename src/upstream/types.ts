@@ -48,5 +48,7 @@ export interface UpstreamRegistry {
   get(id: string): Upstream | undefined;
   /** Called on list changes upstream and when upstreams are added, changed or removed. */
   subscribe(listener: (event: UpstreamEvent) => void): () => void;
+  /** Connects the upstreams; the server calls it when it starts (CLI commands never do). */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
