@@ -1,12 +1,7 @@
+import { scopeInWords } from './client-labels.js';
 import { html, type SafeHtml } from './html.js';
 import { messagePage } from './login-pages.js';
 import { layout } from './page.js';
-
-/** What each scope lets an application do, as a person reads it. */
-const SCOPE_WORDS: Record<string, string> = {
-  'mcp:read': 'See your tools, resources and prompts, and use read-only tools',
-  'mcp:write': 'Use tools that can change things on your behalf',
-};
 
 export interface ConnectedGrant {
   id: string;
@@ -41,7 +36,7 @@ function grantItem(grant: ConnectedGrant, csrfToken: string): SafeHtml {
   return html`<li>
 <p>Can:</p>
 <ul>
-${grant.scopes.map((scope) => html`<li>${SCOPE_WORDS[scope] ?? scope}</li>\n`)}</ul>
+${grant.scopes.map((scope) => html`<li>${scopeInWords(scope)}</li>\n`)}</ul>
 <p>Authorized ${when(grant.authorizedAt)}. ${grant.lastUsedAt === null ? 'Not used yet.' : html`Last used ${when(grant.lastUsedAt)}.`}</p>
 <form method="post" action="/account/apps/revoke">
 <input type="hidden" name="grant_id" value="${grant.id}">

@@ -8,6 +8,7 @@ import { parseScope } from '../oauth/scopes.js';
 import type { Runtime } from '../runtime.js';
 import type { GrantRecord, OAuthClientRecord } from '../store/index.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
+import { describeClient } from './client-labels.js';
 import { connectedAppsPage, grantNotFoundPage, type ConnectedApp } from './connected-apps-pages.js';
 import { messagePage } from './login-pages.js';
 import { sendPage } from './page.js';
@@ -33,9 +34,7 @@ function groupByClient(grants: GrantRecord[], clients: Map<string, OAuthClientRe
     let app = apps.get(grant.clientId);
     if (!app) {
       const record = clients.get(grant.clientId);
-      const verifiedDomain = record?.kind === 'metadata_document' ? new URL(record.clientId).host : undefined;
-      const name = (record && registeredClient(record).metadata.client_name?.trim()) || verifiedDomain || 'An unnamed application';
-      app = { name, verifiedDomain, grants: [] };
+      app = { ...(record ? describeClient(registeredClient(record)) : { name: 'An unnamed application' }), grants: [] };
       apps.set(grant.clientId, app);
     }
     app.grants.push({ id: grant.id, scopes: parseScope(grant.scope), authorizedAt: grant.createdAt, lastUsedAt: grant.lastUsedAt });

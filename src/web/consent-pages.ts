@@ -1,14 +1,9 @@
 import type { RegisteredClient } from '../oauth/clients.js';
 import { parseScope } from '../oauth/scopes.js';
+import { describeClient, scopeInWords } from './client-labels.js';
 import { html, type SafeHtml } from './html.js';
 import { messagePage } from './login-pages.js';
 import { layout, PAGE_SECURITY_HEADERS } from './page.js';
-
-/** What each scope lets an application do, in the words a person reads on the consent page. */
-const SCOPE_WORDS: Record<string, string> = {
-  'mcp:read': 'See the tools, resources and prompts available to you, and use read-only tools',
-  'mcp:write': 'Use tools that can change things on your behalf',
-};
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
@@ -17,13 +12,6 @@ export function redirectTarget(redirectUri: string): { host: string; local: bool
   const url = new URL(redirectUri);
   if (url.protocol === 'http:' || url.protocol === 'https:') return { host: url.host, local: LOOPBACK_HOSTS.has(url.hostname) };
   return { host: `${url.protocol}//${url.host}`, local: false };
-}
-
-/** The application as the page names it: its own name, and what vouches for it (a verified domain, or nothing). */
-function describeClient(client: RegisteredClient): { name: string; verifiedDomain?: string } {
-  const verifiedDomain = client.kind === 'metadata_document' ? new URL(client.clientId).host : undefined;
-  const name = client.metadata.client_name?.trim() || verifiedDomain || 'An unnamed application';
-  return { name, verifiedDomain };
 }
 
 export interface ConsentPageInput {
@@ -39,7 +27,7 @@ export interface ConsentPageInput {
 export function consentPage(input: ConsentPageInput): SafeHtml {
   const { name, verifiedDomain } = describeClient(input.client);
   const target = redirectTarget(input.redirectUri);
-  const abilities = parseScope(input.scope).map((scope) => SCOPE_WORDS[scope] ?? scope);
+  const abilities = parseScope(input.scope).map(scopeInWords);
   return layout({
     title: 'Allow access?',
     body: html`<h1>Allow <span class="client-name">${name}</span> to use your Gatehouse?</h1>

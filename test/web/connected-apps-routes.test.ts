@@ -83,7 +83,7 @@ for (const backend of backends) {
       assert.match(res.body, new RegExp(`<h2>Hosted App</h2>\\n<p>Verified domain: <strong>${new URL(hosted).host}</strong>`));
       for (const grant of [first, second, viaDocument]) assert.ok(res.body.includes(`name="grant_id" value="${grant.id}"`), grant.id);
       for (const grant of [revoked, bobs]) assert.ok(!res.body.includes(grant.id), 'revoked grants and other people\'s are not listed');
-      assert.match(res.body, /See your tools, resources and prompts, and use read-only tools/);
+      assert.match(res.body, /See the tools, resources and prompts available to you, and use read-only tools/);
       assert.match(res.body, /Use tools that can change things on your behalf/);
       assert.match(res.body, /Authorized <time datetime="2026-01-02T03:04:00.000Z">2026-01-02 03:04 UTC<\/time>/);
       assert.match(res.body, /Last used <time datetime="2026-02-03T04:05:00.000Z">/);
