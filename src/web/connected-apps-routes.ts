@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { secretsEqual } from '../crypto/keyed-hash.js';
 import { browserSessions, type ResolvedSession } from '../identity/sessions.js';
@@ -11,6 +11,7 @@ import { isCrossSiteFormPost } from './browser-guards.js';
 import { describeClient } from './client-labels.js';
 import { connectedAppsPage, grantNotFoundPage, type ConnectedApp } from './connected-apps-pages.js';
 import { messagePage } from './login-pages.js';
+import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
 
 const APPS_PATH = '/account/apps';
@@ -95,10 +96,5 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
   });
 
   // Unreadable bodies are the client's mistake: a page, not JSON or a stack trace.
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error }, 'connected apps route failed');
-    const text = status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : 'The request could not be read. Go back and submit the form again.';
-    return sendPage(reply, status >= 500 ? 500 : status, messagePage({ title: status >= 500 ? 'Something went wrong' : 'Bad request', text, link: { href: APPS_PATH, label: 'Back to connected apps' } }));
-  });
+  app.setErrorHandler(pageErrorHandler('connected apps route', { retry: 'Go back and submit the form again.', link: { href: APPS_PATH, label: 'Back to connected apps' } }));
 };

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { browserSessions } from '../identity/sessions.js';
 import type { RegisteredClient } from '../oauth/clients.js';
@@ -11,6 +11,7 @@ import { isCrossSiteFormPost } from './browser-guards.js';
 import { consentPage, consentPageHeaders, flowExpiredPage, flowRefusedPage } from './consent-pages.js';
 import { messagePage } from './login-pages.js';
 import { authorizationErrorPage } from './oauth-error-page.js';
+import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
 
 /** `signed_in`: the browser came here through the sign-in form (see the GET route for why that matters). */
@@ -94,10 +95,5 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
     return finish(request, reply, opened.flow, user, form.data.decision === 'approve');
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error }, 'consent route failed');
-    const text = status >= 500 ? 'Something went wrong on our side. Go back to your app and try again.' : 'The request could not be read. Go back to your app and try again.';
-    return sendPage(reply, status >= 500 ? 500 : 400, messagePage({ title: status >= 500 ? 'Something went wrong' : 'Bad request', text }));
-  });
+  app.setErrorHandler(pageErrorHandler('consent route', { retry: 'Go back to your app and try again.' }));
 };

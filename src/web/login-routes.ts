@@ -1,8 +1,9 @@
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
 import { isCrossSiteFormPost, safeLocalPath } from './browser-guards.js';
 import { describeWait, messagePage, signedInPage, signInPage } from './login-pages.js';
+import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
 import { PASSWORD_MAX_LENGTH } from '../identity/password.js';
 import { browserSessions } from '../identity/sessions.js';
@@ -73,10 +74,5 @@ export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
   });
 
   // Unreadable bodies (wrong content type, too large, malformed) are the client's mistake: a page, not a stack trace.
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error }, 'identity route failed');
-    const text = status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : 'The request could not be read. Go back and submit the form again.';
-    return sendPage(reply, status, messagePage({ title: status >= 500 ? 'Something went wrong' : 'Bad request', text, link: { href: '/login', label: 'Go to sign-in' } }));
-  });
+  app.setErrorHandler(pageErrorHandler('sign-in route', { retry: 'Go back and submit the form again.', link: { href: '/login', label: 'Go to sign-in' } }));
 };
