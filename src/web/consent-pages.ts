@@ -47,6 +47,7 @@ ${abilities.map((ability) => html`<li>${ability}</li>\n`)}</ul>
 <footer>
 <p class="identity">Signed in as <strong>${input.username}</strong>.</p>
 <form method="post" action="/logout">
+<input type="hidden" name="next" value="/oauth/consent?flow_id=${input.flowId}">
 <button type="submit" class="secondary">Not you? Sign out</button>
 </form>
 </footer>`,

@@ -70,7 +70,9 @@ export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
   app.post('/logout', async (request, reply) => {
     if (refuseCrossSite(request, reply)) return reply;
     await sessions.endSession(request, reply);
-    return reply.redirect('/login', 303);
+    // A person who signs out from a consent page ("not you?") goes on signing in for that same flow.
+    const next = safeLocalPath((request.body as { next?: unknown } | undefined)?.next);
+    return reply.redirect(next ? `/login?next=${encodeURIComponent(next)}` : '/login', 303);
   });
 
   // Unreadable bodies (wrong content type, too large, malformed) are the client's mistake: a page, not a stack trace.

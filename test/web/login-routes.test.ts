@@ -87,6 +87,23 @@ describe('sign-in pages over http', () => {
     assert.equal((await homeWith(t, cookie)).statusCode, 303);
   });
 
+  it('signing out with a safe next leads back to sign-in for it; a foreign next is dropped', async () => {
+    const signOut = async (next: string) => {
+      const cookie = sessionCookie(await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD }));
+      return t.app.inject({
+        method: 'POST',
+        url: '/logout',
+        cookies: { [cookie.name]: cookie.value },
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ next }).toString(),
+      });
+    };
+    const back = await signOut('/oauth/consent?flow_id=abc');
+    assert.equal(back.statusCode, 303);
+    assert.equal(back.headers.location, `/login?next=${encodeURIComponent('/oauth/consent?flow_id=abc')}`);
+    assert.equal((await signOut('//evil.example/x')).headers.location, '/login');
+  });
+
   it('a safe local next is honoured after signing in', async () => {
     const res = await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD, next: '/oauth/consent?flow_id=abc' });
     assert.equal(res.statusCode, 303);
