@@ -141,6 +141,10 @@ export function metadataDocumentResolver(deps: MetadataDocumentDeps): MetadataDo
   }
 
   return async function resolveMetadataDocument(clientId) {
+    // `closed` admits only clients an admin let register; an outsider's document would walk around that.
+    if (deps.config.oauth.registrationPolicy === 'closed') {
+      throw refuse(clientId, 'is a metadata document URL, but this server admits only registered clients (registration policy "closed")');
+    }
     checkClientIdUrl(clientId);
     const cached = await deps.clients.find(clientId);
     if (cached?.kind === 'metadata_document' && cached.metadataExpiresAt !== null && cached.metadataExpiresAt > now()) {

@@ -9,7 +9,7 @@ const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'
  * RFC 8414 authorization server metadata, also served as OpenID discovery. `issuer` is the configured public URL
  * byte for byte (no trailing slash): clients compare it exactly (RFC 8414 §3.3) and so does `iss` (RFC 9207).
  */
-export function authorizationServerMetadata(config: Pick<Config, 'publicUrl'>) {
+export function authorizationServerMetadata(config: Pick<Config, 'publicUrl'> & { oauth: Pick<Config['oauth'], 'registrationPolicy'> }) {
   const issuer = config.publicUrl;
   return {
     issuer,
@@ -30,7 +30,8 @@ export function authorizationServerMetadata(config: Pick<Config, 'publicUrl'>) {
     // MCP clients refuse to proceed without this list; `plain` is never accepted.
     code_challenge_methods_supported: ['S256'],
     authorization_response_iss_parameter_supported: true,
-    client_id_metadata_document_supported: true,
+    // Under the closed policy only registered clients are admitted, so documents are not fetched.
+    client_id_metadata_document_supported: config.oauth.registrationPolicy !== 'closed',
   };
 }
 

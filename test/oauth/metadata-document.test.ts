@@ -226,6 +226,16 @@ describe('client ID metadata documents', () => {
       assert.equal(hits(path), 0);
     });
 
+    it('under the closed registration policy a metadata-document client is refused and nothing is fetched', async () => {
+      const path = '/closed-policy';
+      const clientId = url(path);
+      answers.set(path, { body: document(clientId) });
+      const closed = { ...config, oauth: { ...config.oauth, registrationPolicy: 'closed' as const } };
+      const guarded = clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, config: closed, fetchOptions: { ca: tls.cert } }));
+      await assert.rejects(guarded.find(clientId), refusedWith(/registration policy "closed"/));
+      assert.equal(hits(path), 0);
+    });
+
     it('the authorization request shows an error page for a redirect URI the document does not list', async () => {
       const path = '/authorize-check';
       const clientId = url(path);

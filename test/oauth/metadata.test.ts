@@ -41,6 +41,11 @@ describe('metadata documents', () => {
     assert.ok(!document.introspection_endpoint_auth_methods_supported.includes('none'), 'introspection needs a confidential client');
   });
 
+  it('does not advertise metadata-document client ids under the closed registration policy', () => {
+    const closed = loadConfig({ publicUrl: 'https://example.com', oauth: { registrationPolicy: 'closed' } }, {});
+    assert.equal(authorizationServerMetadata(closed).client_id_metadata_document_supported, false);
+  });
+
   it('the protected resource metadata never lists offline_access', () => {
     assert.ok(!protectedResourceMetadata(configWith('https://example.com')).scopes_supported.includes('offline_access' as never));
   });
