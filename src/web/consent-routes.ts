@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { browserSessions } from '../identity/sessions.js';
 import type { RegisteredClient } from '../oauth/clients.js';
 import { consentAlreadyGiven, consentMemory, decideConsent } from '../oauth/consent.js';
+import { errorResponseUrl } from '../oauth/authorization-request.js';
 import { OAuthError } from '../oauth/errors.js';
+import { parseScope } from '../oauth/scopes.js';
 import { pendingFlows, type OpenFlow } from '../oauth/flows.js';
 import type { Runtime } from '../runtime.js';
 import type { AuthorizationFlowRecord, UserRecord } from '../store/index.js';
@@ -59,19 +61,29 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
     return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(location, 303);
   }
 
+  /** `prompt=none` (OpenID Connect Core §3.1.2.1): never show a page; say what would have been needed. */
+  async function refuseSilently(reply: FastifyReply, flow: AuthorizationFlowRecord, error: OAuthError) {
+    if (!(await flows.complete(flow.id))) return sendPage(reply, 400, flowExpiredPage());
+    flows.clearCookie(flow.id, reply);
+    return reply.header('cache-control', 'no-store').redirect(errorResponseUrl(flow.redirectUri, error, flow.state, runtime.config.publicUrl), 303);
+  }
+
   app.get('/oauth/consent', async (request, reply) => {
     const query = consentQuery.safeParse(request.query);
     if (!query.success) return sendPage(reply, 400, flowExpiredPage());
     const opened = await openFlow(query.data.flow_id, request, reply);
     if (!opened) return reply;
     const user = await sessions.currentUser(request);
+    const silent = parseScope(opened.flow.prompt).includes('none');
+    if (!user && silent) return refuseSilently(reply, opened.flow, new OAuthError('login_required', 'the user is not signed in'));
     if (!user) return reply.redirect(`/login?next=${encodeURIComponent(`/oauth/consent?flow_id=${opened.flow.id}&signed_in=1`)}`, 303);
     const client = await loadClient(opened.flow, reply);
     if (!client) return reply;
+    const remembered = await consentAlreadyGiven(decisionDeps.memory, opened.flow, user.id);
+    if (!remembered && silent) return refuseSilently(reply, opened.flow, new OAuthError('consent_required', 'the user has not consented to this access'));
     // Right after the sign-in form, the page is shown even when consent is remembered: browsers hold the
     // redirects that follow a form post to the sign-in page's `form-action 'self'`, so a redirect to the app would be blocked.
-    const skipPage = !query.data.signed_in && (await consentAlreadyGiven(decisionDeps.memory, opened.flow, user.id));
-    if (skipPage) return finish(request, reply, opened.flow, user, true, true);
+    if (remembered && !query.data.signed_in) return finish(request, reply, opened.flow, user, true, true);
     const page = consentPage({
       client,
       redirectUri: opened.flow.redirectUri,

@@ -232,4 +232,25 @@ describe('consent pages over http', () => {
     const again = await b.navigate({ url: authorizeQuery({ client_id: own }) });
     assert.equal(again.response.statusCode, 200, 'asked again');
   });
+
+  it('prompt=none never shows a page: login_required when signed out, consent_required without consent, a code with it', async () => {
+    const own = await registerTestClient(t.runtime, { redirect_uris: [CALLBACK] });
+    const silent = (b: Browserless) => b.navigate({ url: authorizeQuery({ client_id: own, redirect_uri: CALLBACK, prompt: 'none', state: 'st' }) });
+    const params = (result: { external?: URL }) => Object.fromEntries(result.external!.searchParams);
+
+    const signedOut = browser();
+    const noLogin = params(await silent(signedOut));
+    assert.deepEqual([noLogin.error, noLogin.state, noLogin.iss], ['login_required', 'st', t.config.publicUrl]);
+
+    const b = browser();
+    await b.signIn();
+    const noConsent = params(await silent(b));
+    assert.deepEqual([noConsent.error, noConsent.state, noConsent.iss], ['consent_required', 'st', t.config.publicUrl]);
+
+    const first = await b.navigate({ url: authorizeQuery({ client_id: own, redirect_uri: CALLBACK }) });
+    callbackQuery(await decide(b, hiddenInputs(first.response.body), 'approve'));
+    const granted = params(await silent(b));
+    assert.equal(granted.error, undefined);
+    assert.match(granted.code!, /^gth_ac_/);
+  });
 });
