@@ -42,5 +42,8 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(adminApi, { prefix: '/api', runtime });
   await app.register(openApiRoute);
   scheduleHousekeeping(app, runtime);
+  // Upstreams connect when the server starts (never for CLI commands) and disconnect when it stops.
+  app.addHook('onReady', () => runtime.upstreams.start());
+  app.addHook('onClose', () => runtime.upstreams.close());
   return app;
 }

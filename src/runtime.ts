@@ -10,6 +10,9 @@ import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
 import { grantService, type GrantService } from './oauth/grants.js';
 import { metadataDocumentResolver } from './oauth/metadata-document.js';
 import { openStore, type OpenedStore } from './store/index.js';
+import { createUpstreamRegistry } from './upstream/registry.js';
+import type { UpstreamRegistry } from './upstream/types.js';
+import { upstreamService, type UpstreamService } from './upstream/upstream-service.js';
 
 /** What every surface of the app is handed: config, store, keys and the services built on them. */
 export interface Runtime {
@@ -24,6 +27,10 @@ export interface Runtime {
   grants: GrantService;
   signingKeys: SigningKeyRing;
   accessTokens: AccessTokenService;
+  /** Upstream MCP servers, built here but connected only when the server starts (`upstreams.start()`). */
+  upstreams: UpstreamRegistry;
+  /** Create/update/delete of upstreams for /api/mcp/client*, applied to `upstreams` at once. */
+  upstreamService: UpstreamService;
   close(): Promise<void>;
 }
 
@@ -39,6 +46,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     throw error;
   }
   const audit = auditLog(store.audit);
+  const upstreams = createUpstreamRegistry({ store: store.upstreams, encryptionKey: keys.encryptionKey, configUpstreams: config.upstreams, demo: config.demo });
   const signingKeys = signingKeyRing({ store: store.signingKeys, encryptionKey: keys.encryptionKey, retiredKeyLifetimeMs: retiredKeyLifetimeMs(config) });
   return {
     config,
@@ -52,6 +60,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     users: userService(store),
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
     apiKeys: apiKeyService(store, keys.tokenHasher),
+    upstreams,
+    upstreamService: upstreamService({ store: store.upstreams, encryptionKey: keys.encryptionKey, registry: upstreams }),
     close: () => store.database.close(),
   };
 }

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { apiKeyRoutes } from './api-keys.js';
+import { auditRoutes } from './audit.js';
 import { requireAdmin } from './auth.js';
 import { apiErrorHandler, apiNotFoundHandler } from './envelope.js';
 import { oauthClientRoutes } from './oauth-clients.js';
 import { oauthGrantRoutes } from './oauth-grants.js';
+import { mcpClientRoutes } from './mcp-clients.js';
 import { userRoutes } from './users.js';
 
 /** /api reads JSON only: every other media type (forms, text) is refused with 415 instead of being half-parsed. */
@@ -32,4 +34,6 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
   await api.register(apiKeyRoutes, { runtime });
   await api.register(oauthGrantRoutes, { runtime });
   await api.register(oauthClientRoutes, { runtime });
+  await api.register(auditRoutes, { runtime });
+  await api.register(mcpClientRoutes, { runtime });
 };

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { apiKeyIdParams, createApiKeyBody } from './api-keys.js';
+import { auditPaths } from './openapi-audit.js';
 import { ERROR_TYPES } from './envelope.js';
 import { grantIdParams, grantListQuery } from './oauth-grants.js';
+import { mcpClientPaths } from './openapi-mcp-clients.js';
 import { registrationRequest } from '../oauth/registration.js';
 import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
@@ -143,6 +145,8 @@ export function openApiDocument(version: string): OpenApiDocument {
       description: 'Management API (/api) and operational endpoints of Gatehouse, an MCP gateway that is its own OAuth 2.1 authorization server.',
     },
     paths: {
+      ...auditPaths,
+      ...mcpClientPaths,
       '/api/users': {
         get: {
           summary: 'List users', tags: ['users'], operationId: 'listUsers', security: apiSecurity,

@@ -1,0 +1,198 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { UpstreamSecrets } from './settings.js';
+import { openTransport, type OpenedTransport } from './transports.js';
+import type { Upstream, UpstreamEvent, UpstreamSettings, UpstreamStatus } from './types.js';
+
+export interface Backoff {
+  /** First retry delay; each failure doubles it up to maxMs. */
+  initialMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 60_000 };
+
+/** How long a liveness check may take after the transport reported trouble. */
+const PROBE_TIMEOUT_MS = 5000;
+
+export interface ConnectionOptions {
+  id: string;
+  settings: UpstreamSettings;
+  secrets: UpstreamSecrets;
+  backoff: Backoff;
+  now: () => number;
+  random: () => number;
+  emit: (event: UpstreamEvent) => void;
+  /** Told of every state change (the registry uses it for waiters and logs). */
+  onStatus: (connection: UpstreamConnection) => void;
+  clientVersion: string;
+}
+
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // A cause (ECONNREFUSED, …) says more than "fetch failed".
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${message}${cause}`.slice(0, 500);
+}
+
+/**
+ * One upstream kept connected: an SDK Client over a fresh transport per attempt. A failed attempt or a lost
+ * connection schedules the next attempt with exponential backoff and jitter; `close` stops everything.
+ */
+export class UpstreamConnection implements Upstream {
+  private current: { client: Client; opened: OpenedTransport } | undefined;
+  private state: UpstreamStatus = { state: 'connecting' };
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private attempt: Promise<void> | undefined;
+  private probing = false;
+  private closed = false;
+  /** Bumped on every attempt and on close, so callbacks of an old client are ignored. */
+  private generation = 0;
+
+  constructor(private readonly options: ConnectionOptions) {}
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  get settings(): UpstreamSettings {
+    return this.options.settings;
+  }
+
+  status(): UpstreamStatus {
+    return this.state;
+  }
+
+  client(): Client | undefined {
+    return this.state.state === 'connected' ? this.current?.client : undefined;
+  }
+
+  /** Starts connecting; resolves when this attempt has succeeded or failed (a failure schedules a retry). */
+  connect(): Promise<void> {
+    this.attempt ??= this.runAttempt().finally(() => {
+      this.attempt = undefined;
+    });
+    return this.attempt;
+  }
+
+  /** Drops the connection and tries again at once, with the backoff reset. */
+  async reconnect(): Promise<UpstreamStatus> {
+    if (this.closed) return this.state;
+    await this.attempt;
+    this.failures = 0;
+    await this.drop();
+    await this.connect();
+    return this.state;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.generation += 1;
+    clearTimeout(this.retryTimer);
+    await this.drop();
+  }
+
+  private async runAttempt(): Promise<void> {
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    const generation = ++this.generation;
+    this.setState({ state: 'connecting' });
+    let opened: OpenedTransport | undefined;
+    const client = new Client({ name: 'gatehouse', version: this.options.clientVersion }, { capabilities: {} });
+    try {
+      opened = await openTransport(this.settings, this.options.secrets);
+      this.watch(client, generation, opened);
+      await client.connect(opened.transport, { timeout: this.settings.timeout_ms });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      await opened?.release().catch(() => undefined);
+      const tail = opened?.stderrTail?.();
+      if (generation === this.generation) this.fail(tail ? `${reasonOf(error)} (stderr: ${tail})` : reasonOf(error));
+      return;
+    }
+    if (generation !== this.generation || this.closed) {
+      await client.close().catch(() => undefined);
+      await opened.release().catch(() => undefined);
+      return;
+    }
+    this.current = { client, opened };
+    this.failures = 0;
+    this.setState({ state: 'connected', since: this.options.now() });
+    this.announceLists();
+  }
+
+  private watch(client: Client, generation: number, opened: OpenedTransport): void {
+    const live = () => generation === this.generation && !this.closed;
+    const relay = (kind: 'tools_changed' | 'resources_changed' | 'prompts_changed') => () => {
+      if (live()) this.options.emit({ kind, upstreamId: this.id });
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, relay('tools_changed'));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, relay('resources_changed'));
+    client.setNotificationHandler(PromptListChangedNotificationSchema, relay('prompts_changed'));
+    client.onclose = () => {
+      if (!live() || this.state.state !== 'connected') return;
+      const tail = opened.stderrTail?.();
+      void this.lose(tail ? `the connection closed (stderr: ${tail})` : 'the connection closed');
+    };
+    // HTTP transports never "close" when the server goes away: a transport error triggers a liveness check.
+    client.onerror = () => {
+      if (live() && this.state.state === 'connected') void this.probe(client, generation);
+    };
+  }
+
+  private async probe(client: Client, generation: number): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      await client.ping({ timeout: Math.min(PROBE_TIMEOUT_MS, this.settings.timeout_ms) });
+    } catch (error) {
+      if (generation === this.generation && !this.closed) await this.lose(`lost the connection: ${reasonOf(error)}`);
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  private async lose(reason: string): Promise<void> {
+    this.generation += 1;
+    await this.drop();
+    this.announceLists();
+    this.fail(reason);
+  }
+
+  private fail(reason: string): void {
+    if (this.closed) return;
+    const { initialMs, maxMs } = this.options.backoff;
+    const base = Math.min(maxMs, initialMs * 2 ** Math.min(this.failures, 30));
+    // Jitter in [base/2, base]: replicas and upstreams that failed together do not retry in lockstep.
+    const delay = Math.round(base / 2 + (base / 2) * this.options.random());
+    this.failures += 1;
+    this.setState({ state: 'error', reason, retryAt: this.options.now() + delay });
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer.unref();
+  }
+
+  private async drop(): Promise<void> {
+    const current = this.current;
+    this.current = undefined;
+    if (!current) return;
+    // Closing fires onclose, which is ignored: the generation moved on, or the state is no longer `connected`.
+    this.generation += 1;
+    await current.client.close().catch(() => undefined);
+    await current.opened.release().catch(() => undefined);
+  }
+
+  /** The tools (and resources, prompts) of this upstream appeared or vanished for everyone. */
+  private announceLists(): void {
+    for (const kind of ['tools_changed', 'resources_changed', 'prompts_changed'] as const) this.options.emit({ kind, upstreamId: this.id });
+  }
+
+  private setState(state: UpstreamStatus): void {
+    this.state = state;
+    this.options.onStatus(this);
+  }
+}

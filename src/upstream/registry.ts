@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import type { UpstreamStore } from '../store/index.js';
+import { DEFAULT_BACKOFF, UpstreamConnection, type Backoff } from './connection.js';
+import { openSecrets } from './settings.js';
+import { settingsOf, syncConfigUpstreams, type RegistryControl } from './upstream-service.js';
+import type { Upstream, UpstreamEvent, UpstreamRegistry, UpstreamSettings, UpstreamStatus } from './types.js';
+
+/** The demo upstream's fixed id and name; it exists only while no upstream is configured. */
+export const DEMO_UPSTREAM_ID = 'demo';
+const demoSettings: UpstreamSettings = { name: 'demo', connection_type: 'in_process', auth_type: 'none', tools_to_execute: ['*'], tools_to_skip: [], timeout_ms: 30_000 };
+
+export interface RegistryOptions {
+  store: UpstreamStore;
+  encryptionKey: Buffer;
+  /** Raw upstream entries of the config file, validated and synced into the store by `start`. */
+  configUpstreams: readonly Record<string, unknown>[];
+  demo: boolean;
+  backoff?: Backoff;
+  /** How long `start` waits for the first attempts (in parallel) before it returns anyway. */
+  startWaitMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** The registry with the controls that the management API and tests use besides the gateway's contract. */
+export interface ManagedUpstreamRegistry extends UpstreamRegistry, RegistryControl {
+  /** Resolves once upstream `id` is in `state` (at once if it is already). */
+  whenState(id: string, state: UpstreamStatus['state']): Promise<Upstream>;
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstreamRegistry {
+  const { store, encryptionKey } = options;
+  const now = options.now ?? Date.now;
+  const connections = new Map<string, { connection: UpstreamConnection; fingerprint: string }>();
+  const listeners = new Set<(event: UpstreamEvent) => void>();
+  const waiters = new Set<() => void>();
+  const clientVersion = packageVersion();
+  let started = false;
+  let closed = false;
+
+  const emit = (event: UpstreamEvent) => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // One listener's failure must not keep the event from the others.
+      }
+    }
+  };
+
+  const connectionFor = (id: string, settings: UpstreamSettings, secrets: ReturnType<typeof openSecrets>) =>
+    new UpstreamConnection({
+      id, settings, secrets, clientVersion, now, emit,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      random: options.random ?? Math.random,
+      onStatus: () => {
+        for (const wake of [...waiters]) wake();
+      },
+    });
+
+  /** The demo upstream is there exactly while the registry runs, the demo is on and nothing else is configured. */
+  const placeDemo = async (): Promise<Promise<void> | undefined> => {
+    const others = [...connections.keys()].some((id) => id !== DEMO_UPSTREAM_ID);
+    const wanted = started && !closed && options.demo && !others;
+    const present = connections.has(DEMO_UPSTREAM_ID);
+    if (wanted && !present) {
+      const connection = connectionFor(DEMO_UPSTREAM_ID, demoSettings, {});
+      connections.set(DEMO_UPSTREAM_ID, { connection, fingerprint: 'demo' });
+      return connection.connect();
+    }
+    if (!wanted && present) {
+      const { connection } = connections.get(DEMO_UPSTREAM_ID)!;
+      connections.delete(DEMO_UPSTREAM_ID);
+      await connection.close();
+    }
+    return undefined;
+  };
+
+  /** Makes the live connection of `id` match its stored record; returns the first attempt when one starts. */
+  const apply = async (id: string): Promise<Promise<void> | undefined> => {
+    const record = await store.find(id);
+    const existing = connections.get(id);
+    const fingerprint = record ? `${record.config}\n${record.sealedSecrets ?? ''}` : '';
+    if (existing && existing.fingerprint === fingerprint) return undefined;
+    if (existing) {
+      connections.delete(id);
+      await existing.connection.close();
+    }
+    if (!record) return undefined;
+    const connection = connectionFor(id, settingsOf(record), openSecrets(encryptionKey, id, record.sealedSecrets));
+    connections.set(id, { connection, fingerprint });
+    return connection.connect();
+  };
+
+  const registry: ManagedUpstreamRegistry = {
+    all: () => [...connections.values()].map((entry) => entry.connection),
+    get: (id) => connections.get(id)?.connection,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async start() {
+      if (started) return;
+      await syncConfigUpstreams(store, encryptionKey, options.configUpstreams, now());
+      started = true;
+      const attempts = await Promise.all((await store.list()).map((record) => apply(record.id)));
+      attempts.push(await placeDemo());
+      // Upstreams connect in parallel; start waits a little so that the first tools/list usually sees them all.
+      const wait = options.startWaitMs ?? 5000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(attempts), new Promise((resolve) => (timer = setTimeout(resolve, wait)))]);
+      clearTimeout(timer);
+    },
+
+    async close() {
+      closed = true;
+      const all = [...connections.values()];
+      connections.clear();
+      await Promise.all(all.map((entry) => entry.connection.close()));
+      for (const wake of [...waiters]) wake();
+    },
+
+    async refresh(id) {
+      if (!started || closed) return;
+      await apply(id);
+      await placeDemo();
+      emit({ kind: 'upstreams_changed' });
+    },
+
+    async reconnect(id) {
+      return connections.get(id)?.connection.reconnect();
+    },
+
+    statusOf: (id) => connections.get(id)?.connection.status(),
+
+    whenState(id, state) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const connection = connections.get(id)?.connection;
+          if (connection && connection.status().state === state) {
+            waiters.delete(check);
+            resolve(connection);
+          } else if (closed) {
+            waiters.delete(check);
+            reject(new Error(`the registry closed before upstream ${id} was ${state}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+  return registry;
+}

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { open, seal } from '../crypto/aead.js';
+import type { UpstreamSettings } from './types.js';
+
+/**
+ * Upstream settings as admins write them (config file and /api/mcp/client), with Bifrost's field names.
+ * Secrets (static headers, stdio environment) are split off here and stored sealed, apart from the settings.
+ */
+
+export const UPSTREAM_NAME = /^[a-z0-9][a-z0-9-]{0,23}$/;
+
+export const upstreamName = z
+  .string()
+  .regex(UPSTREAM_NAME, 'must be 1 to 24 lowercase letters, digits or dashes, starting with a letter or digit (it prefixes the tool names)');
+
+// RFC 9110 token for names; values without CR, LF or NUL so no header can be smuggled in.
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'is not a valid HTTP header name');
+const headerValue = z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'is not a valid environment variable name');
+
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http:// or https:// URL, e.g. https://mcp.example.com/mcp');
+
+const toolNames = z.array(z.string().min(1).max(128)).max(1000);
+
+/** Auth types that arrive with the outbound OAuth issue: recognised so the refusal can say so. */
+const laterAuthTypes = ['oauth', 'per_user_oauth'] as const;
+
+/** The body of `POST /api/mcp/client` and one entry of `upstreams` in the config file. */
+export const upstreamInput = z
+  .strictObject({
+    name: upstreamName,
+    connection_type: z.enum(['http', 'sse', 'stdio']),
+    connection_string: httpUrl.optional(),
+    stdio_config: z
+      .strictObject({
+        command: z.string().min(1).max(1024),
+        args: z.array(z.string().max(4096)).max(100).default([]),
+        envs: z.record(envName, z.string().max(32_768)).optional().describe('Secret: stored sealed, never returned'),
+      })
+      .optional(),
+    auth_type: z.enum(['none', 'headers', ...laterAuthTypes]).default('none'),
+    headers: z.record(headerName, headerValue).optional().describe('Secret: stored sealed, only the names are returned'),
+    tools_to_execute: toolNames.default(['*']),
+    tools_to_skip: toolNames.default([]),
+    allowed_users: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+    timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+  })
+  .superRefine((input, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if ((laterAuthTypes as readonly string[]).includes(input.auth_type)) {
+      issue('auth_type', `"${input.auth_type}" arrives with outbound OAuth and is not available yet; use "none" or "headers"`);
+    }
+    if (input.connection_type === 'stdio') {
+      if (!input.stdio_config) issue('stdio_config', 'is required when connection_type is "stdio" ({command, args, envs})');
+      if (input.connection_string !== undefined) issue('connection_string', 'is for http and sse upstreams; a stdio upstream takes stdio_config');
+      if (input.auth_type === 'headers') issue('auth_type', '"headers" is for http and sse upstreams; give a stdio upstream its secrets in stdio_config.envs');
+    } else {
+      if (input.connection_string === undefined) issue('connection_string', `is required when connection_type is "${input.connection_type}"`);
+      if (input.stdio_config) issue('stdio_config', 'is for stdio upstreams only');
+    }
+    if (input.auth_type === 'none' && input.headers && Object.keys(input.headers).length > 0) {
+      issue('headers', 'are sent only when auth_type is "headers"; set auth_type to "headers" or drop them');
+    }
+  });
+
+export type UpstreamInput = z.infer<typeof upstreamInput>;
+
+export interface UpstreamSecrets {
+  headers?: Record<string, string>;
+  envs?: Record<string, string>;
+}
+
+/**
+ * Splits a parsed input into stored settings and secrets. Secrets the input leaves out are taken from
+ * `kept` (an update that does not repeat them keeps them); then `headers` auth must end up with headers.
+ */
+export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = {}): { settings: UpstreamSettings; secrets: UpstreamSecrets } {
+  const settings: UpstreamSettings = {
+    name: input.name,
+    connection_type: input.connection_type,
+    ...(input.connection_string !== undefined ? { connection_string: input.connection_string } : {}),
+    ...(input.stdio_config ? { stdio_config: { command: input.stdio_config.command, args: input.stdio_config.args } } : {}),
+    auth_type: input.auth_type as UpstreamSettings['auth_type'],
+    tools_to_execute: input.tools_to_execute,
+    tools_to_skip: input.tools_to_skip,
+    ...(input.allowed_users !== undefined ? { allowed_users: input.allowed_users } : {}),
+    timeout_ms: input.timeout_ms,
+  };
+  const secrets: UpstreamSecrets = {};
+  if (settings.auth_type === 'headers') secrets.headers = input.headers ?? kept.headers ?? {};
+  if (settings.connection_type === 'stdio') secrets.envs = input.stdio_config?.envs ?? kept.envs ?? {};
+  if (settings.auth_type === 'headers' && Object.keys(secrets.headers ?? {}).length === 0) {
+    throw new z.ZodError([
+      { code: 'custom', path: ['headers'], message: 'must name at least one header when auth_type is "headers"', input: input.headers },
+    ]);
+  }
+  return { settings, secrets };
+}
+
+const secretsContext = (id: string) => `upstream-secrets:${id}`;
+
+/** Sealed JSON of the secrets, bound to the upstream's id; null when there are none. */
+export function sealSecrets(key: Buffer, id: string, secrets: UpstreamSecrets): string | null {
+  const present = Object.values(secrets).some((group) => group && Object.keys(group).length > 0);
+  return present ? seal(key, JSON.stringify(secrets), secretsContext(id)) : null;
+}
+
+export function openSecrets(key: Buffer, id: string, sealed: string | null): UpstreamSecrets {
+  return sealed === null ? {} : (JSON.parse(open(key, sealed, secretsContext(id))) as UpstreamSecrets);
+}

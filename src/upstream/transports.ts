@@ -1,0 +1,53 @@
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { createDemoUpstream } from './demo.js';
+import type { UpstreamSecrets } from './settings.js';
+import type { UpstreamSettings } from './types.js';
+
+/** A transport for one connection attempt, and what to release with it. */
+export interface OpenedTransport {
+  transport: Transport;
+  /** The last lines a stdio child wrote to stderr, to explain why it stopped. */
+  stderrTail?: () => string;
+  release(): Promise<void>;
+}
+
+/** The environment of a stdio child: a few harmless variables (PATH, HOME, …) plus its own, never Gatehouse's. */
+export function childEnvironment(envs: Record<string, string> = {}): Record<string, string> {
+  return { ...getDefaultEnvironment(), ...envs };
+}
+
+function tailOf(stream: NodeJS.ReadableStream | null, keep = 2048): () => string {
+  let tail = '';
+  stream?.on('data', (chunk: Buffer | string) => {
+    tail = (tail + chunk.toString()).slice(-keep);
+  });
+  return () => tail.trim().split('\n').slice(-3).join(' | ');
+}
+
+export async function openTransport(settings: UpstreamSettings, secrets: UpstreamSecrets): Promise<OpenedTransport> {
+  const nothing = async () => undefined;
+  switch (settings.connection_type) {
+    case 'http':
+      return { transport: new StreamableHTTPClientTransport(new URL(settings.connection_string!), { requestInit: { headers: secrets.headers ?? {} } }), release: nothing };
+    case 'sse':
+      // The legacy transport sends requestInit's headers on its event stream (GET) and on every POST.
+      return { transport: new SSEClientTransport(new URL(settings.connection_string!), { requestInit: { headers: secrets.headers ?? {} } }), release: nothing };
+    case 'stdio': {
+      const { command, args } = settings.stdio_config!;
+      // stderr is piped, not inherited: the child's noise stays out of Gatehouse's log, its last words explain a crash.
+      const transport = new StdioClientTransport({ command, args, env: childEnvironment(secrets.envs), stderr: 'pipe' });
+      return { transport, stderrTail: tailOf(transport.stderr as NodeJS.ReadableStream | null), release: nothing };
+    }
+    case 'in_process': {
+      // A fresh demo server per connection: an McpServer serves one transport at a time.
+      const server = createDemoUpstream();
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await server.connect(serverSide);
+      return { transport: clientSide, release: () => server.close() };
+    }
+  }
+}

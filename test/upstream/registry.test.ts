@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { createUpstreamRegistry, DEMO_UPSTREAM_ID, type ManagedUpstreamRegistry } from '../../src/upstream/registry.js';
+import type { UpstreamEvent } from '../../src/upstream/types.js';
+import { upstreamService, type UpstreamService } from '../../src/upstream/upstream-service.js';
+import { freePort } from '../helpers/app.js';
+import { openTestStore } from '../helpers/backends.js';
+import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
+
+const STDIO_FIXTURE = ['--import', 'tsx', 'test/fixtures/upstreams/stdio-server.ts'];
+const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
+
+function textOf(result: unknown): string {
+  const first = (result as CallToolResult).content[0];
+  assert.equal(first?.type, 'text');
+  return first.text;
+}
+
+/** Resolves with the first event that matches. */
+function nextEvent(registry: ManagedUpstreamRegistry, match: (event: UpstreamEvent) => boolean): Promise<UpstreamEvent> {
+  return new Promise((resolve) => {
+    const stop = registry.subscribe((event) => {
+      if (!match(event)) return;
+      stop();
+      resolve(event);
+    });
+  });
+}
+
+describe('upstream registry', () => {
+  let store: Awaited<ReturnType<typeof openTestStore>>;
+  let registry: ManagedUpstreamRegistry;
+  let service: UpstreamService;
+  const fixtures: HttpUpstream[] = [];
+
+  const open = async (options: { demo?: boolean; configUpstreams?: Record<string, unknown>[] } = {}) => {
+    const encryptionKey = randomBytes(32);
+    registry = createUpstreamRegistry({
+      store: store.upstreams, encryptionKey, configUpstreams: options.configUpstreams ?? [], demo: options.demo ?? false, backoff: FAST_BACKOFF, startWaitMs: 0,
+    });
+    service = upstreamService({ store: store.upstreams, encryptionKey, registry });
+    await registry.start();
+  };
+  const httpFixture = async (port?: number) => {
+    const fixture = await startHttpUpstream({ port });
+    fixtures.push(fixture);
+    return fixture;
+  };
+
+  beforeEach(async () => {
+    store = await openTestStore('sqlite');
+  });
+  afterEach(async () => {
+    await registry?.close();
+    await Promise.all(fixtures.splice(0).map((f) => f.close()));
+    await store.close();
+  });
+
+  it('connects an HTTP and a stdio upstream in parallel; both list their tools, and the static header reaches the HTTP one', async () => {
+    await open();
+    const fixture = await httpFixture();
+    const http = await service.create({ name: 'web', connection_type: 'http', connection_string: fixture.url, auth_type: 'headers', headers: { 'X-Upstream-Key': 'k-123' } });
+    const stdio = await service.create({ name: 'local', connection_type: 'stdio', stdio_config: { command: process.execPath, args: STDIO_FIXTURE } });
+    const [web, local] = await Promise.all([registry.whenState(http.id, 'connected'), registry.whenState(stdio.id, 'connected')]);
+    for (const upstream of [web, local]) {
+      const names = (await upstream.client()!.listTools()).tools.map((tool) => tool.name);
+      assert.deepEqual(names.sort(), ['add_tool', 'echo', 'env_has', 'fail', 'slow']);
+    }
+    assert.equal(textOf(await local.client()!.callTool({ name: 'echo', arguments: { text: 'hi' } })), 'hi');
+    assert.ok(fixture.requests.length > 0);
+    assert.ok(fixture.requests.every((headers) => headers['x-upstream-key'] === 'k-123'), 'every request carries the header');
+  });
+
+  it('a stdio child gets its own envs but not Gatehouse’s environment (GATEHOUSE_SECRET_KEY)', async () => {
+    process.env.GATEHOUSE_SECRET_KEY = 'must-not-leak';
+    try {
+      await open();
+      const created = await service.create({
+        name: 'local', connection_type: 'stdio', stdio_config: { command: process.execPath, args: STDIO_FIXTURE, envs: { FIXTURE_TOKEN: 't' } },
+      });
+      const client = (await registry.whenState(created.id, 'connected')).client()!;
+      const has = async (name: string) => textOf(await client.callTool({ name: 'env_has', arguments: { name } }));
+      assert.equal(await has('FIXTURE_TOKEN'), 'set');
+      assert.equal(await has('GATEHOUSE_SECRET_KEY'), 'unset');
+      assert.equal(await has('PATH'), 'set', 'the child still finds its programs');
+    } finally {
+      delete process.env.GATEHOUSE_SECRET_KEY;
+    }
+  });
+
+  it('an unreachable URL is in error with a reason and a retry time, and connects once the server appears', async () => {
+    await open();
+    const port = await freePort();
+    const created = await service.create({ name: 'later', connection_type: 'http', connection_string: `http://127.0.0.1:${port}/mcp` });
+    const failing = await registry.whenState(created.id, 'error');
+    const status = failing.status();
+    assert.equal(status.state, 'error');
+    assert.match(status.reason, /ECONNREFUSED|fetch failed/);
+    assert.ok(status.retryAt !== null && status.retryAt > Date.now() - 1000);
+    assert.equal(failing.client(), undefined);
+    await httpFixture(port);
+    const connected = await registry.whenState(created.id, 'connected');
+    assert.ok(connected.client());
+  });
+
+  it('an HTTP upstream that goes away goes to error and is reconnected when it comes back', async () => {
+    await open();
+    const fixture = await httpFixture();
+    const created = await service.create({ name: 'web', connection_type: 'http', connection_string: fixture.url });
+    await registry.whenState(created.id, 'connected');
+    const lost = nextEvent(registry, (e) => e.kind === 'tools_changed');
+    await fixture.close();
+    await registry.whenState(created.id, 'error');
+    await lost;
+    await httpFixture(fixture.port);
+    const back = await registry.whenState(created.id, 'connected');
+    assert.equal(textOf(await back.client()!.callTool({ name: 'echo', arguments: { text: 'again' } })), 'again');
+  });
+
+  it('a list change upstream (a tool added at runtime) emits tools_changed for that upstream', async () => {
+    await open();
+    const fixture = await httpFixture();
+    const created = await service.create({ name: 'web', connection_type: 'http', connection_string: fixture.url });
+    const client = (await registry.whenState(created.id, 'connected')).client()!;
+    const changed = nextEvent(registry, (e) => e.kind === 'tools_changed');
+    await client.callTool({ name: 'add_tool', arguments: { name: 'shiny' } });
+    assert.deepEqual(await changed, { kind: 'tools_changed', upstreamId: created.id });
+    assert.ok((await client.listTools()).tools.some((tool) => tool.name === 'shiny'));
+  });
+
+  it('the demo upstream is there while nothing is configured, leaves when one is added and returns when it is removed', async () => {
+    await open({ demo: true });
+    assert.deepEqual(registry.all().map((u) => u.id), [DEMO_UPSTREAM_ID]);
+    const demo = await registry.whenState(DEMO_UPSTREAM_ID, 'connected');
+    assert.equal(demo.settings.connection_type, 'in_process');
+    assert.ok((await demo.client()!.listTools()).tools.some((tool) => tool.name === 'echo'));
+
+    const fixture = await httpFixture();
+    const added = nextEvent(registry, (e) => e.kind === 'upstreams_changed');
+    const created = await service.create({ name: 'web', connection_type: 'http', connection_string: fixture.url });
+    await added;
+    assert.deepEqual(registry.all().map((u) => u.id), [created.id]);
+
+    const removed = nextEvent(registry, (e) => e.kind === 'upstreams_changed');
+    assert.equal(await service.remove(created.id), true);
+    await removed;
+    assert.deepEqual(registry.all().map((u) => u.id), [DEMO_UPSTREAM_ID]);
+    await registry.whenState(DEMO_UPSTREAM_ID, 'connected');
+  });
+
+  it('no demo upstream when the demo is turned off', async () => {
+    await open({ demo: false });
+    assert.deepEqual(registry.all(), []);
+  });
+
+  it('changing an upstream’s headers reconnects it with the new ones; omitted headers are kept', async () => {
+    await open();
+    const fixture = await httpFixture();
+    const created = await service.create({ name: 'web', connection_type: 'http', connection_string: fixture.url, auth_type: 'headers', headers: { 'X-Key': 'one' } });
+    await registry.whenState(created.id, 'connected');
+    await service.update(created.id, { name: 'web', connection_type: 'http', connection_string: fixture.url, auth_type: 'headers', headers: { 'X-Key': 'two' } });
+    await (await registry.whenState(created.id, 'connected')).client()!.listTools();
+    assert.equal(fixture.requests.at(-1)!['x-key'], 'two');
+    await service.update(created.id, { name: 'web', connection_type: 'http', connection_string: fixture.url, auth_type: 'headers', timeout_ms: 5000 });
+    const upstream = await registry.whenState(created.id, 'connected');
+    assert.equal(upstream.settings.timeout_ms, 5000);
+    await upstream.client()!.listTools();
+    assert.equal(fixture.requests.at(-1)!['x-key'], 'two');
+  });
+
+  it('reconnect drops the connection and connects again at once', async () => {
+    await open();
+    const fixture = await httpFixture();
+    const created = await service.create({ name: 'web', connection_type: 'http', connection_string: fixture.url });
+    const first = (await registry.whenState(created.id, 'connected')).client();
+    const status = await registry.reconnect(created.id);
+    assert.equal(status?.state, 'connected');
+    const second = registry.get(created.id)!.client();
+    assert.ok(second && second !== first, 'a new client');
+  });
+
+  after(() => {
+    delete process.env.GATEHOUSE_SECRET_KEY;
+  });
+});
