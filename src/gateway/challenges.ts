@@ -1,0 +1,56 @@
+import type { FastifyReply } from 'fastify';
+import { formatScope, SUPPORTED_SCOPES } from '../oauth/scopes.js';
+import type { GuardOutcome } from './guard.js';
+
+/** RFC 9728 §5.1: where a client that was turned away finds how to get a token for /mcp. */
+export function resourceMetadataUrl(publicUrl: string): string {
+  return `${publicUrl}/.well-known/oauth-protected-resource/mcp`;
+}
+
+/** A `WWW-Authenticate: Bearer …` value; values are quoted strings (RFC 6750 §3), so quotes and backslashes are escaped. */
+export function bearerChallenge(params: Record<string, string>): string {
+  const quoted = Object.entries(params).map(([name, value]) => `${name}="${value.replace(/["\\]/g, '\\$&')}"`);
+  return `Bearer ${quoted.join(', ')}`;
+}
+
+type Refusal = Exclude<GuardOutcome, { kind: 'caller' }>;
+
+/**
+ * Answers a request the guard refused. 401s name every scope /mcp knows (clients take the challenge's scope as
+ * authoritative) and add `error="invalid_token"` only when a token was actually sent (RFC 6750 §3.1).
+ */
+export function sendGuardRefusal(reply: FastifyReply, publicUrl: string, refusal: Refusal): FastifyReply {
+  reply.header('cache-control', 'no-store');
+  const metadata = resourceMetadataUrl(publicUrl);
+  const scope = formatScope(SUPPORTED_SCOPES);
+  switch (refusal.kind) {
+    case 'token_in_query':
+      return reply
+        .code(400)
+        .header('www-authenticate', bearerChallenge({ error: 'invalid_request', resource_metadata: metadata }))
+        .send({ error: 'invalid_request', error_description: 'send the access token in the Authorization header, never in the URL' });
+    case 'no_token':
+      return reply
+        .code(401)
+        .header('www-authenticate', bearerChallenge({ resource_metadata: metadata, scope }))
+        .send({ error: 'unauthorized', error_description: 'this endpoint needs an access token: Authorization: Bearer <token>' });
+    case 'invalid_token':
+      return reply
+        .code(401)
+        .header('www-authenticate', bearerChallenge({ error: 'invalid_token', error_description: refusal.description, resource_metadata: metadata, scope }))
+        .send({ error: 'invalid_token', error_description: refusal.description });
+  }
+}
+
+/**
+ * 403 step-up challenge (RFC 6750 §3.1, MCP "Scope Challenge Handling"): one challenge naming every scope the
+ * operation needs, so the client can ask for all of them at once.
+ */
+export function sendInsufficientScope(reply: FastifyReply, publicUrl: string, needed: readonly string[]): FastifyReply {
+  const scope = formatScope(needed);
+  return reply
+    .code(403)
+    .header('cache-control', 'no-store')
+    .header('www-authenticate', bearerChallenge({ error: 'insufficient_scope', scope, resource_metadata: resourceMetadataUrl(publicUrl) }))
+    .send({ error: 'insufficient_scope', error_description: `this operation needs the scope ${scope}` });
+}

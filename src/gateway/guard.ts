@@ -1,0 +1,77 @@
+import { hasTokenShape } from '../crypto/random.js';
+import { liveGrant } from '../oauth/access-tokens.js';
+import { canonicalResource } from '../oauth/resource.js';
+import { parseScope, SUPPORTED_SCOPES } from '../oauth/scopes.js';
+import type { Runtime } from '../runtime.js';
+import type { Principal } from './principal.js';
+
+/** What the guard concluded about one /mcp request, before anything else looked at it. */
+export type GuardOutcome =
+  | { kind: 'caller'; principal: Principal; token: string; expiresAt?: number }
+  /** No bearer credentials at all: the challenge carries no `error` (RFC 6750 §3.1). */
+  | { kind: 'no_token' }
+  | { kind: 'invalid_token'; description: string }
+  /** RFC 6750 §2.3 (URI query parameter) is not supported: such a URL leaks the token into logs and history. */
+  | { kind: 'token_in_query' };
+
+export interface GuardInput {
+  authorization: string | undefined;
+  /** The request URL's query string (without `?`), or '' when there is none. */
+  query: string;
+}
+
+/** The token of an `Authorization: Bearer <token>` header; undefined for no header or another scheme. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const match = /^Bearer(?:\s+(.*))?$/i.exec(authorization?.trim() ?? '');
+  return match ? (match[1] ?? '').trim() : undefined;
+}
+
+/** Everything an API key may do at /mcp: it stands for its user, like a token with every scope. */
+const API_KEY_SCOPES: ReadonlySet<string> = new Set(SUPPORTED_SCOPES);
+
+/**
+ * Resolves the caller of an /mcp request, on every request (a session id never authenticates). A Gatehouse
+ * access token must verify for this endpoint's canonical URL and its grant must be live in the database right
+ * now: there is no cache, so a revoked grant stops working at once on every replica sharing the database.
+ */
+export async function guardRequest(runtime: Runtime, input: GuardInput, now: () => number = Date.now): Promise<GuardOutcome> {
+  if (new URLSearchParams(input.query).has('access_token')) return { kind: 'token_in_query' };
+  const token = bearerToken(input.authorization);
+  if (token === undefined) return { kind: 'no_token' };
+  if (token === '') return { kind: 'invalid_token', description: 'the bearer token is empty' };
+  return hasTokenShape(token, 'apiKey') ? apiKeyCaller(runtime, token) : accessTokenCaller(runtime, token, now());
+}
+
+async function apiKeyCaller(runtime: Runtime, token: string): Promise<GuardOutcome> {
+  const found = await runtime.apiKeys.authenticate(token);
+  if (!found) return { kind: 'invalid_token', description: 'the API key is unknown, revoked, or its user is disabled' };
+  const principal: Principal = {
+    userId: found.user.id,
+    username: found.user.username,
+    clientId: null,
+    grantId: null,
+    scopes: API_KEY_SCOPES,
+    via: 'api_key',
+  };
+  return { kind: 'caller', principal, token };
+}
+
+async function accessTokenCaller(runtime: Runtime, token: string, at: number): Promise<GuardOutcome> {
+  const invalid: GuardOutcome = { kind: 'invalid_token', description: 'the access token is invalid, expired, revoked, or not for this resource' };
+  // Signature against our key ring, iss, aud = this endpoint, exp/nbf, typ at+jwt.
+  const claims = await runtime.accessTokens.verify(token, canonicalResource(runtime.config.publicUrl));
+  if (!claims) return invalid;
+  const grant = await liveGrant(runtime.store, claims.gid, at);
+  if (!grant || grant.userId !== claims.sub || grant.clientId !== claims.client_id) return invalid;
+  const user = await runtime.store.users.findById(claims.sub);
+  if (!user || user.disabledAt !== null) return invalid;
+  const principal: Principal = {
+    userId: user.id,
+    username: user.username,
+    clientId: claims.client_id,
+    grantId: grant.id,
+    scopes: new Set(parseScope(claims.scope)),
+    via: 'access_token',
+  };
+  return { kind: 'caller', principal, token, expiresAt: claims.exp };
+}

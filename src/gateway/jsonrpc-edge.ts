@@ -1,0 +1,66 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** The SDK transport's own batch bound (server/requestBody.js): checked here so a refusal costs no session work. */
+export const MAX_BATCH_MESSAGES = 100;
+
+/** Transport-level failures carry no request id; the MCP SDK uses -32000 for them. */
+const TRANSPORT_ERROR = -32000;
+
+export type EdgeBody =
+  | { ok: true; body: unknown; messages: JSONRPCMessage[] }
+  | { ok: false; status: number; code: number; message: string };
+
+/**
+ * Reads a POST /mcp body as the transport will: one JSON-RPC message or a batch of them. Malformed JSON is a
+ * parse error (-32700), well-formed JSON that is not JSON-RPC an invalid request (-32600); both are HTTP 400
+ * and never reach a session.
+ */
+export function parseJsonRpcBody(text: string): EdgeBody {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, status: 400, code: ErrorCode.ParseError, message: 'Parse error: the body is not valid JSON' };
+  }
+  const items = Array.isArray(body) ? body : [body];
+  if (items.length === 0) return invalidRequest('an empty batch');
+  if (items.length > MAX_BATCH_MESSAGES) return invalidRequest(`a batch of more than ${MAX_BATCH_MESSAGES} messages`);
+  const messages: JSONRPCMessage[] = [];
+  for (const item of items) {
+    const parsed = JSONRPCMessageSchema.safeParse(item);
+    if (!parsed.success) return invalidRequest('not a JSON-RPC 2.0 message');
+    messages.push(parsed.data);
+  }
+  return { ok: true, body, messages };
+}
+
+function invalidRequest(what: string): EdgeBody {
+  return { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: `Invalid Request: ${what}` };
+}
+
+export function sendJsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').send({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+/**
+ * /mcp takes its POST body as text (parsed above, after the guard) and answers framework errors as JSON-RPC,
+ * never in the /api envelope: an oversized body is 413, a non-JSON media type 415, a server fault 500
+ * without details.
+ */
+export function jsonRpcEdge(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'mcp request failed');
+      return sendJsonRpcError(reply, 500, ErrorCode.InternalError, 'Internal error');
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendJsonRpcError(reply, 413, TRANSPORT_ERROR, 'Request body too large');
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendJsonRpcError(reply, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+    return sendJsonRpcError(reply, status, ErrorCode.InvalidRequest, 'Invalid Request');
+  });
+}
