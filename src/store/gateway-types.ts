@@ -45,6 +45,8 @@ export interface ToolCallFilter {
   userId?: string;
   clientId?: string;
   upstreamId?: string;
+  /** Matches the upstream's id or its name at the time of the call (the demo upstream and deleted ones included). */
+  upstream?: string;
   tool?: string;
   outcome?: ToolCallOutcome;
   since?: number;

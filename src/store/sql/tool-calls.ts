@@ -20,6 +20,7 @@ export function sqlToolCallStore(db: Db): ToolCallStore {
       ] as const) {
         if (value !== undefined) where.push(`${column} = ?`) && params.push(value);
       }
+      if (filter.upstream !== undefined) where.push('(upstream_id = ? OR upstream_name = ?)') && params.push(filter.upstream, filter.upstream);
       if (filter.since !== undefined) where.push('at >= ?') && params.push(filter.since);
       if (filter.before) where.push('(at < ? OR (at = ? AND id < ?))') && params.push(filter.before.at, filter.before.at, filter.before.id);
       const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
