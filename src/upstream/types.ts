@@ -40,7 +40,9 @@ export interface Upstream {
 
 export type UpstreamEvent =
   | { kind: 'tools_changed' | 'resources_changed' | 'prompts_changed'; upstreamId: string }
-  | { kind: 'upstreams_changed' };
+  | { kind: 'upstreams_changed' }
+  /** A `notifications/message` the upstream sent (its LoggingMessageNotification params), for the gateway to relay. */
+  | { kind: 'log'; upstreamId: string; params: unknown };
 
 /** Every upstream the gateway exposes (the demo one while none is configured), kept connected. */
 export interface UpstreamRegistry {

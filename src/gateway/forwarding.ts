@@ -1,0 +1,128 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Progress, type ProgressToken } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolCallOutcome } from '../store/gateway-types.js';
+import type { Upstream } from '../upstream/types.js';
+
+/**
+ * Carrying one request to an upstream and its answer back: progress goes to the downstream client under the
+ * client's own progress token, the downstream request's abort signal cancels the upstream request (the SDK
+ * then sends `notifications/cancelled` upstream), and failures become what the MCP client can act on:
+ * an unavailable or slow upstream is an error RESULT (the model can read it), the upstream's own JSON-RPC
+ * error is relayed with its code and message and marked as the upstream's.
+ */
+
+/** A JSON-RPC error relayed from an upstream: thrown from a request handler, the SDK sends code, message and data as they are. */
+export class UpstreamError extends Error {
+  readonly data: { upstream: string };
+  constructor(
+    readonly code: number,
+    message: string,
+    upstream: string,
+  ) {
+    super(message);
+    this.data = { upstream };
+  }
+}
+
+export interface Downstream {
+  signal: AbortSignal;
+  progressToken: ProgressToken | undefined;
+  sendProgress(token: ProgressToken, progress: Progress): Promise<void>;
+}
+
+/** How a call ended: a result for the client, or the upstream's error to relay. `error` is a short reason for the audit. */
+export type ForwardedCall =
+  | { result: CallToolResult; outcome: ToolCallOutcome; error: string | null }
+  | { relay: UpstreamError; outcome: 'upstream_error'; error: string };
+
+const MCP_ERROR_PREFIX = /^MCP error -?\d+: /;
+
+/** The connected client of `upstream`, or why there is none. */
+export function upstreamClient(upstream: Upstream): { client: Client } | { unavailable: string } {
+  const status = upstream.status();
+  const client = upstream.client();
+  if (status.state === 'connected' && client) return { client };
+  const reason = status.state === 'error' || status.state === 'needs_auth' ? status.reason : status.state;
+  return { unavailable: reason };
+}
+
+const errorResult = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
+const unavailableText = (upstream: Upstream, reason: string) => `Upstream "${upstream.settings.name}" is unavailable: ${reason}`;
+const timeoutText = (upstream: Upstream) => `Upstream "${upstream.settings.name}" did not answer within ${upstream.settings.timeout_ms} ms`;
+
+/** Calls `tool` (its upstream name) on `upstream`; never throws. */
+export async function forwardToolCall(
+  upstream: Upstream,
+  tool: string,
+  params: { arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
+  downstream: Downstream,
+): Promise<ForwardedCall> {
+  const connection = upstreamClient(upstream);
+  if ('unavailable' in connection) {
+    return { result: errorResult(unavailableText(upstream, connection.unavailable)), outcome: 'upstream_error', error: `unavailable: ${connection.unavailable}` };
+  }
+  try {
+    // `request`, not `callTool`: the gateway relays results as they are (the downstream client validates
+    // structured output against the schema it was shown) and the client is shared by every session.
+    const result = await connection.client.request(
+      { method: 'tools/call', params: { name: tool, ...upstreamParams(params) } },
+      CallToolResultSchema,
+      requestOptions(upstream, downstream),
+    );
+    return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };
+  } catch (error) {
+    if (downstream.signal.aborted) return { result: errorResult('Cancelled'), outcome: 'cancelled', error: 'cancelled by the client' };
+    if (isTimeout(error)) return { result: errorResult(timeoutText(upstream)), outcome: 'timeout', error: `no answer within ${upstream.settings.timeout_ms} ms` };
+    if (isConnectionLoss(error)) {
+      return { result: errorResult(unavailableText(upstream, 'connection lost')), outcome: 'upstream_error', error: 'unavailable: connection lost' };
+    }
+    const relay = relayedError(upstream, error);
+    return { relay, outcome: 'upstream_error', error: `upstream error ${relay.code}` };
+  }
+}
+
+/** Sends any other request (resources/read, prompts/get, completion/complete) to `upstream`; failures become MCP errors. */
+export async function forwardRequest<T>(
+  upstream: Upstream,
+  send: (client: Client, options: RequestOptions) => Promise<T>,
+  downstream: Downstream,
+): Promise<T> {
+  const connection = upstreamClient(upstream);
+  if ('unavailable' in connection) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, connection.unavailable), upstream.settings.name);
+  try {
+    return await send(connection.client, requestOptions(upstream, downstream));
+  } catch (error) {
+    if (isTimeout(error) && !downstream.signal.aborted) throw new UpstreamError(ErrorCode.RequestTimeout, timeoutText(upstream), upstream.settings.name);
+    if (isConnectionLoss(error)) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, 'connection lost'), upstream.settings.name);
+    throw relayedError(upstream, error);
+  }
+}
+
+function requestOptions(upstream: Upstream, downstream: Downstream): RequestOptions {
+  const { progressToken, sendProgress } = downstream;
+  return {
+    timeout: upstream.settings.timeout_ms,
+    signal: downstream.signal,
+    // Only ask the upstream for progress when the downstream client asked for it; the SDK puts its own token upstream.
+    onprogress: progressToken === undefined ? undefined : (progress) => void sendProgress(progressToken, progress).catch(() => undefined),
+  };
+}
+
+/** The downstream `_meta` travels on, except the progress token, which belongs to the downstream connection. */
+function upstreamParams(params: { arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }) {
+  const { progressToken: _downstreamToken, ...meta } = params._meta ?? {};
+  return {
+    ...(params.arguments === undefined ? {} : { arguments: params.arguments }),
+    ...(Object.keys(meta).length === 0 ? {} : { _meta: meta }),
+  };
+}
+
+const isTimeout = (error: unknown) => error instanceof McpError && error.code === ErrorCode.RequestTimeout;
+const isConnectionLoss = (error: unknown) => error instanceof McpError && error.code === ErrorCode.ConnectionClosed;
+
+/** The upstream's JSON-RPC error with its own code and message; anything else (an invalid result) as an internal error. */
+function relayedError(upstream: Upstream, error: unknown): UpstreamError {
+  if (error instanceof McpError) return new UpstreamError(error.code, error.message.replace(MCP_ERROR_PREFIX, ''), upstream.settings.name);
+  return new UpstreamError(ErrorCode.InternalError, `Upstream "${upstream.settings.name}" sent an invalid response`, upstream.settings.name);
+}

@@ -1,0 +1,272 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import {
+  CallToolRequestSchema,
+  CompleteRequestSchema,
+  CompleteResultSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  GetPromptResultSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  ReadResourceResultSchema,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Runtime } from '../runtime.js';
+import type { Upstream, UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
+import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind } from './catalog.js';
+import { forwardRequest, forwardToolCall, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
+import { toolPermitted, upstreamVisibleTo } from './policy.js';
+import type { Principal } from './principal.js';
+import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
+import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
+
+/**
+ * The MCP server one /mcp session talks to: the tools, resources, resource templates and prompts of every
+ * upstream this principal may use, behind one SDK Server. Lists come from the shared catalog; calls go to the
+ * upstream that listed the item; list changes, log messages and progress flow back to this session's client.
+ */
+
+export interface GatewayLogger {
+  warn(details: object, message: string): void;
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export function createGatewayServer({
+  principal,
+  registry,
+  runtime,
+  pageSize = DEFAULT_PAGE_SIZE,
+  logger = stderrLogger,
+}: {
+  principal: Principal;
+  registry: UpstreamRegistry;
+  runtime: Runtime;
+  /** Items per page of the merged lists (tests use small pages). */
+  pageSize?: number;
+  logger?: GatewayLogger;
+}): Server {
+  const catalog = catalogFor(registry, {
+    onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
+  });
+  catalog.warm();
+  const audit = toolCallAudit(runtime.store.toolCalls, runtime.config.audit);
+  const server = new Server(
+    { name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { listChanged: true },
+        prompts: { listChanged: true },
+        logging: {},
+        completions: {},
+      },
+    },
+  );
+
+  const visible = () => registry.all().filter((upstream) => upstreamVisibleTo(upstream.settings, principal));
+  const merged = async <K extends ListKind>(kind: K) => catalog.list(kind, visible());
+
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+    const tools = (await merged('tools')).flatMap(({ upstream, listed }) =>
+      listed.items
+        .filter((tool) => toolPermitted(upstream.settings, tool.name))
+        .map((tool) => ({ ...tool, name: listed.names.exposed(tool.name) ?? tool.name })),
+    );
+    const { page, nextCursor } = pageOf('tools', tools, request.params?.cursor, pageSize);
+    return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
+  });
+
+  server.setRequestHandler(ListPromptsRequestSchema, async (request) => {
+    const prompts = (await merged('prompts')).flatMap(({ listed }) =>
+      listed.items.map((prompt) => ({ ...prompt, name: listed.names.exposed(prompt.name) ?? prompt.name })),
+    );
+    const { page, nextCursor } = pageOf('prompts', prompts, request.params?.cursor, pageSize);
+    return { prompts: page, ...(nextCursor ? { nextCursor } : {}) };
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
+    const resources = (await merged('resources')).flatMap(({ listed }) => listed.items);
+    const { page, nextCursor } = pageOf('resources', resources, request.params?.cursor, pageSize);
+    return { resources: page, ...(nextCursor ? { nextCursor } : {}) };
+  });
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request) => {
+    const templates = (await merged('resourceTemplates')).flatMap(({ listed }) => listed.items);
+    const { page, nextCursor } = pageOf('resourceTemplates', templates, request.params?.cursor, pageSize);
+    return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    // Pipeline: resolve the name, check policy, forward, record, answer.
+    const started = performance.now();
+    const name = request.params.name;
+    const target = await resolveTool(registry, catalog, visible, name);
+    const entry = (upstream: Upstream, tool: string) => ({ principal, upstream, tool, args: request.params.arguments });
+    if (target.kind === 'hidden') {
+      await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'not permitted for this user', durationMs: performance.now() - started });
+    }
+    if (target.kind !== 'found' && target.kind !== 'down') throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, request.params, downstreamOf(request.params._meta, extra));
+    await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
+    if ('relay' in forwarded) throw forwarded.relay;
+    return forwarded.result as CallToolResult;
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const uri = request.params.uri;
+    const upstream = await resourceOwner(merged, uri);
+    if (!upstream) throw new McpError(-32002, 'Resource not found', { uri });
+    return forwardRequest(
+      upstream,
+      (client, options) => client.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
+      downstreamOf(request.params._meta, extra),
+    );
+  });
+
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+    const target = await findPrompt(merged, request.params.name);
+    if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+    return forwardRequest(
+      target.upstream,
+      (client, options) => client.request({ method: 'prompts/get', params: { ...request.params, name: target.original } }, GetPromptResultSchema, options),
+      downstreamOf(request.params._meta, extra),
+    );
+  });
+
+  server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+    const { ref } = request.params;
+    const target =
+      ref.type === 'ref/prompt'
+        ? await findPrompt(merged, ref.name).then((found) => found && { upstream: found.upstream, ref: { ...ref, name: found.original } })
+        : await templateOwner(merged, ref.uri).then((upstream) => upstream && { upstream, ref });
+    const connection = target && upstreamClient(target.upstream);
+    // Nothing to complete from (unknown reference, or an upstream that offers no completions): no suggestions.
+    if (!target || !connection || !('client' in connection) || !connection.client.getServerCapabilities()?.completions) {
+      return { completion: { values: [] } };
+    }
+    return forwardRequest(
+      target.upstream,
+      (client, options) => client.request({ method: 'completion/complete', params: { ...request.params, ref: target.ref } }, CompleteResultSchema, options),
+      downstreamOf(request.params._meta, extra),
+    );
+  });
+
+  const unsubscribe = registry.subscribe((event) => relayEvent(server, registry, principal, event, logger));
+  server.onclose = unsubscribe;
+  return server;
+}
+
+type Resolved =
+  | { kind: 'found' | 'hidden' | 'down'; upstream: Upstream; original: string }
+  | { kind: 'unknown' };
+
+/**
+ * The upstream and original name behind `name`, as this principal may see it. A name the cache does not know
+ * is looked up again after listing (the cache may predate a list change); a name that can only belong to a
+ * visible upstream that is down resolves to it, so the caller learns the upstream is unavailable.
+ */
+async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible: () => Upstream[], name: string): Promise<Resolved> {
+  let found = findTool(registry, catalog, name);
+  if (!found) {
+    await catalog.list('tools', visible());
+    found = findTool(registry, catalog, name);
+  }
+  const permitted = (upstream: Upstream, original: string) => visible().includes(upstream) && toolPermitted(upstream.settings, original);
+  if (found) return { kind: permitted(found.upstream, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original };
+  const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in upstreamClient(upstream));
+  const original = down && name.slice(down.settings.name.length + NAME_SEPARATOR.length);
+  if (down && original && permitted(down, original)) return { kind: 'down', upstream: down, original };
+  return { kind: 'unknown' };
+}
+
+type Merged = <K extends ListKind>(kind: K) => ReturnType<Catalog['list']>;
+
+async function findPrompt(merged: Merged, name: string): Promise<{ upstream: Upstream; original: string } | undefined> {
+  for (const { upstream, listed } of await merged('prompts')) {
+    const original = listed.names.original(name);
+    if (original !== undefined) return { upstream, original };
+  }
+  return undefined;
+}
+
+/** The upstream that listed `uri`, or else the first whose resource template matches it. */
+async function resourceOwner(merged: Merged, uri: string): Promise<Upstream | undefined> {
+  for (const { upstream, listed } of await merged('resources')) {
+    if ((listed.items as Array<{ uri: string }>).some((resource) => resource.uri === uri)) return upstream;
+  }
+  for (const { upstream, listed } of await merged('resourceTemplates')) {
+    if ((listed.items as Array<{ uriTemplate: string }>).some((template) => matches(template.uriTemplate, uri))) return upstream;
+  }
+  return undefined;
+}
+
+async function templateOwner(merged: Merged, uriTemplate: string): Promise<Upstream | undefined> {
+  for (const { upstream, listed } of await merged('resourceTemplates')) {
+    if ((listed.items as Array<{ uriTemplate: string }>).some((template) => template.uriTemplate === uriTemplate)) return upstream;
+  }
+  return undefined;
+}
+
+function matches(uriTemplate: string, uri: string): boolean {
+  try {
+    return new UriTemplate(uriTemplate).match(uri) !== null;
+  } catch {
+    return false;
+  }
+}
+
+function downstreamOf(meta: { progressToken?: string | number } | undefined, extra: Extra): Downstream {
+  return {
+    signal: extra.signal,
+    progressToken: meta?.progressToken,
+    sendProgress: (progressToken, progress) => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
+  };
+}
+
+/** List changes and log messages of the upstreams this principal may use, to this session's client. */
+function relayEvent(server: Server, registry: UpstreamRegistry, principal: Principal, event: UpstreamEvent, logger: GatewayLogger): void {
+  // Nothing goes to a client that has not finished initializing (or to a closed session).
+  if (server.getClientVersion() === undefined || !server.transport) return;
+  const sent = (promise: Promise<void>) => void promise.catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
+  if (event.kind === 'upstreams_changed') {
+    sent(server.sendToolListChanged());
+    sent(server.sendResourceListChanged());
+    sent(server.sendPromptListChanged());
+    return;
+  }
+  const upstream = registry.get(event.upstreamId);
+  if (!upstream || !upstreamVisibleTo(upstream.settings, principal)) return;
+  if (event.kind === 'tools_changed') sent(server.sendToolListChanged());
+  else if (event.kind === 'resources_changed') sent(server.sendResourceListChanged());
+  else if (event.kind === 'prompts_changed') sent(server.sendPromptListChanged());
+  else if (event.kind === 'log') {
+    const params = LoggingMessageNotificationSchema.shape.params.safeParse(event.params);
+    if (!params.success) return;
+    // The logger names the upstream, so the client can tell whose message it is.
+    const origin = params.data.logger === undefined ? upstream.settings.name : `${upstream.settings.name}/${params.data.logger}`;
+    sent(server.sendLoggingMessage({ ...params.data, logger: origin }, server.transport.sessionId));
+  }
+}
+
+/** Records one call; a failing audit store is logged, never turned into a failed call. */
+async function record(audit: ToolCallAudit, logger: GatewayLogger, entry: Parameters<ToolCallAudit['record']>[0]): Promise<void> {
+  try {
+    await audit.record(entry);
+  } catch (error) {
+    logger.warn({ error: String(error), upstream: entry.upstream.settings.name, tool: entry.tool }, 'recording a tool call failed');
+  }
+}
+
+const stderrLogger: GatewayLogger = {
+  warn: (details, message) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message, ...details })}\n`),
+};

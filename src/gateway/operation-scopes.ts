@@ -1,0 +1,35 @@
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { UpstreamRegistry } from '../upstream/types.js';
+import { catalogFor, findTool } from './catalog.js';
+import { toolPermitted, upstreamVisibleTo } from './policy.js';
+import type { Principal } from './principal.js';
+
+/**
+ * The scopes one JSON-RPC message needs (issue 4, "Scopes"): `mcp:read` lists and reads, and calls tools
+ * whose annotations say `readOnlyHint: true`; any other call needs `mcp:write`. Session plumbing
+ * (initialize, ping, notifications, responses) needs nothing beyond a valid token.
+ *
+ * Synchronous: tool annotations come from the catalog's cache, which is refreshed whenever an upstream's
+ * tool list changes. A tool not in the cache needs `mcp:write` (the call itself then fails -32602).
+ */
+
+export const READ_SCOPE = 'mcp:read';
+export const WRITE_SCOPE = 'mcp:write';
+
+const needNothing = new Set(['initialize', 'ping']);
+
+export function scopesRequiredFor(message: JSONRPCMessage, registry: UpstreamRegistry, principal?: Pick<Principal, 'username'>): string[] {
+  // Notifications and responses carry no `id` + `method` pair.
+  if (!('method' in message) || !('id' in message)) return [];
+  if (needNothing.has(message.method)) return [];
+  if (message.method !== 'tools/call') return [READ_SCOPE];
+  const name = (message.params as { name?: unknown } | undefined)?.name;
+  if (typeof name !== 'string') return [WRITE_SCOPE];
+  const found = findTool(registry, catalogFor(registry), name);
+  if (!found) return [WRITE_SCOPE];
+  // A tool hidden from this user must answer like an unknown one, scopes included.
+  if (principal && !(upstreamVisibleTo(found.upstream.settings, principal) && toolPermitted(found.upstream.settings, found.original))) {
+    return [WRITE_SCOPE];
+  }
+  return found.tool.annotations?.readOnlyHint === true ? [READ_SCOPE] : [WRITE_SCOPE];
+}
