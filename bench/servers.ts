@@ -9,12 +9,14 @@ import { freePort } from '../test/helpers/app.js';
 /** A server in its own process, so that the load generator (this process) and the server each get a core. */
 export interface BenchServer {
   url: string;
+  /** The server's process id (to read its memory from /proc). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
 export const BENCH_ADMIN_PASSWORD = 'bench-Admin-pw-1';
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -22,11 +24,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** `gatehouse serve` on SQLite in a temp dir, logging warnings only (request logs would measure the pipe). */
-export async function startGatehouse(): Promise<BenchServer> {
+export async function startGatehouse(extraArgs: string[] = []): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), '--import', 'tsx', 'src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo'];
+  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), '--import', 'tsx', 'src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, GATEHOUSE_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -38,7 +40,7 @@ export async function startGatehouse(): Promise<BenchServer> {
   for (let attempt = 0; attempt < 300; attempt += 1) {
     if (child.exitCode !== null) break;
     const healthy = await fetch(`${url}/health`).then((response) => response.ok, () => false);
-    if (healthy) return { url, stop };
+    if (healthy) return { url, pid: child.pid, stop };
     await sleep(100);
   }
   await stop();
