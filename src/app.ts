@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { adminApi } from './admin/index.js';
+import { gatewayRoutes } from './gateway/mcp-routes.js';
 import { openApiRoute } from './admin/openapi.js';
 import { loginRoutes } from './web/login-routes.js';
 import { echoRequestId, requestIdFrom } from './log.js';
@@ -39,6 +40,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(consentRoutes, { runtime });
   await app.register(connectedAppsRoutes, { runtime });
   await app.register(oauthServer, { runtime });
+  await app.register(gatewayRoutes, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });
   await app.register(openApiRoute);
   scheduleHousekeeping(app, runtime);

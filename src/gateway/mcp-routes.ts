@@ -1,5 +1,171 @@
-import type { FastifyPluginAsync } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { allowCrossOriginCalls } from '../oauth/cors.js';
 import type { Runtime } from '../runtime.js';
+import type { UpstreamRegistry } from '../upstream/types.js';
+import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
+import { createGatewayServer } from './gateway-server.js';
+import { guardRequest } from './guard.js';
+import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
+import { mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
+import { scopesRequiredFor } from './operation-scopes.js';
+import type { Principal } from './principal.js';
 
-// PLACEHOLDER: replaced by its owner; exists so the app builds while surfaces are written in parallel.
-export const gatewayRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async () => undefined;
+/** What /mcp builds on: one gateway server per session, and the scopes each request needs. */
+export interface GatewayBinding {
+  createServer(context: { principal: Principal; registry: UpstreamRegistry; runtime: Runtime }): Server;
+  /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
+  scopesRequiredFor(message: JSONRPCMessage, registry: UpstreamRegistry, principal: Principal): string[];
+}
+
+export interface GatewayRouteOptions {
+  runtime: Runtime;
+  /** Defaults to `runtime.upstreams`. */
+  upstreams?: UpstreamRegistry;
+  /** Defaults to the aggregating gateway server. */
+  gateway?: GatewayBinding;
+  sessions?: McpSessionTable;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the /mcp guard on every request it lets through. */
+    mcpCaller: Principal | null;
+  }
+}
+
+/** JSON-RPC's "no such session" (the SDK's -32001): also the answer for a session that belongs to someone else. */
+const SESSION_NOT_FOUND = -32001;
+const TRANSPORT_ERROR = -32000;
+
+/**
+ * `POST|GET|DELETE /mcp`, the MCP Streamable HTTP endpoint. Per request: guard (bearer token or API key, every
+ * time) → body at the edge (JSON-RPC shape) → scopes → the caller's own session → the SDK transport.
+ */
+export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app, options) => {
+  const { runtime } = options;
+  const registry = options.upstreams ?? runtime.upstreams;
+  const gateway = options.gateway ?? {
+    createServer: (context) => createGatewayServer({ ...context, logger: app.log }),
+    scopesRequiredFor,
+  };
+  const sessions = options.sessions ?? mcpSessionTable({ onSweepError: (error) => app.log.error({ err: error }, 'closing idle MCP sessions failed') });
+  const stopSweeping = sessions.startSweeping();
+  // Open GET streams never end on their own: close the sessions before the server waits for its connections.
+  app.addHook('preClose', async () => {
+    stopSweeping();
+    await sessions.closeAll();
+  });
+
+  allowCrossOriginCalls(app);
+  jsonRpcEdge(app);
+  app.decorateRequest('mcpCaller', null);
+  app.addHook('onRequest', guard(runtime));
+
+  const serve = async (request: FastifyRequest, reply: FastifyReply) => {
+    const principal = request.mcpCaller!;
+    const body = readBody(request, reply);
+    if (body === undefined) return reply;
+    if (!checkScopes(body.messages, principal, reply)) return reply;
+    const session = await sessionFor(request, reply, principal, body.messages);
+    if (!session) return reply;
+    return handOver(request, reply, session, body.raw);
+  };
+
+  /** POST carries JSON-RPC; GET (the server's stream) and DELETE (end of session) carry nothing. */
+  const readBody = (request: FastifyRequest, reply: FastifyReply): { raw: unknown; messages: JSONRPCMessage[] } | undefined => {
+    if (request.method !== 'POST') return { raw: undefined, messages: [] };
+    if (typeof request.body !== 'string') {
+      sendJsonRpcError(reply, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
+      return undefined;
+    }
+    const edge = parseJsonRpcBody(request.body);
+    if (!edge.ok) {
+      sendJsonRpcError(reply, edge.status, edge.code, edge.message);
+      return undefined;
+    }
+    return { raw: edge.body, messages: edge.messages };
+  };
+
+  /** Every scope any request of the body needs, in one 403 challenge when the caller lacks one of them. */
+  const checkScopes = (messages: JSONRPCMessage[], principal: Principal, reply: FastifyReply): boolean => {
+    const needed = new Set(messages.filter(isJSONRPCRequest).flatMap((message) => gateway.scopesRequiredFor(message, registry, principal)));
+    if ([...needed].every((scope) => principal.scopes.has(scope))) return true;
+    sendInsufficientScope(reply, runtime.config.publicUrl, [...needed]);
+    return false;
+  };
+
+  const sessionFor = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, messages: JSONRPCMessage[]) => {
+    const sessionId = request.headers['mcp-session-id'];
+    if (typeof sessionId === 'string' && sessionId !== '') {
+      const session = sessions.findFor(sessionId, principal);
+      if (!session) sendJsonRpcError(reply, 404, SESSION_NOT_FOUND, 'Session not found');
+      return session;
+    }
+    if (!messages.some(isInitializeRequest)) {
+      sendJsonRpcError(reply, 400, TRANSPORT_ERROR, 'Bad Request: Mcp-Session-Id header is required');
+      return undefined;
+    }
+    if (!sessions.hasRoom()) {
+      reply.header('retry-after', '60');
+      sendJsonRpcError(reply, 503, TRANSPORT_ERROR, 'Too many open MCP sessions; try again later');
+      return undefined;
+    }
+    return openSession(principal);
+  };
+
+  /** A transport and a gateway server for a new session; it joins the table once the SDK has initialized it. */
+  const openSession = async (principal: Principal): Promise<McpSession> => {
+    const id = randomUUID();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      onsessioninitialized: () => sessions.add(session),
+    });
+    // Set before connect: the SDK's Protocol chains its own close handling onto this one.
+    transport.onclose = () => sessions.remove(id);
+    const server = gateway.createServer({ principal, registry, runtime });
+    const session: McpSession = { id, owner: ownerOf(principal), transport, server, lastSeenAt: Date.now(), inFlight: 0 };
+    await server.connect(transport);
+    return session;
+  };
+
+  /** The SDK writes the response itself (JSON or SSE); Fastify's headers so far (CORS, request id) go along. */
+  const handOver = async (request: FastifyRequest, reply: FastifyReply, session: McpSession, body: unknown) => {
+    reply.hijack();
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) reply.raw.setHeader(name, value);
+    }
+    const done = sessions.begin(session);
+    reply.raw.once('close', done);
+    try {
+      await session.transport.handleRequest(request.raw, reply.raw, body);
+    } catch (error) {
+      request.log.error({ err: error }, 'mcp transport failed');
+      if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
+      if (!reply.raw.writableEnded) reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
+    }
+    // A new session whose initialization the SDK refused never joined the table: release its server.
+    if (session.transport.sessionId === undefined) await session.server.close();
+  };
+
+  app.post('/mcp', serve);
+  app.get('/mcp', serve);
+  app.delete('/mcp', serve);
+};
+
+/** The first step of every /mcp request: nothing else runs for a caller the guard turned away. */
+function guard(runtime: Runtime) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method === 'OPTIONS') return; // CORS preflights carry no credentials by design.
+    const queryStart = request.url.indexOf('?');
+    const outcome = await guardRequest(runtime, {
+      authorization: request.headers.authorization,
+      query: queryStart < 0 ? '' : request.url.slice(queryStart + 1),
+    });
+    if (outcome.kind !== 'caller') return sendGuardRefusal(reply, runtime.config.publicUrl, outcome);
+    request.mcpCaller = outcome.principal;
+  };
+}

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
 // Browser-based MCP clients (Inspector, hosted portals) call these cross-origin without cookies, so `*` is safe.
-const ALLOW_HEADERS = 'Authorization, Content-Type, MCP-Protocol-Version, Mcp-Method, Mcp-Name';
+const ALLOW_HEADERS = 'Authorization, Content-Type, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, Last-Event-ID';
 const EXPOSE_HEADERS = 'WWW-Authenticate, Mcp-Session-Id';
 
 /**

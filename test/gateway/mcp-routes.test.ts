@@ -1,0 +1,352 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import { z } from 'zod';
+import { gatewayRoutes } from '../../src/gateway/mcp-routes.js';
+import { mcpSessionTable, type McpSessionTable } from '../../src/gateway/mcp-sessions.js';
+import type { Upstream, UpstreamRegistry } from '../../src/upstream/types.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { adminUserId, createClient, grantWithTokens } from '../oauth/token-fixtures.js';
+
+/** An upstream built with the SDK, one read-only and one writing tool, reached in-process through a real client. */
+async function tinyRegistry(): Promise<{ registry: UpstreamRegistry; erased: () => number; close(): Promise<void> }> {
+  let erased = 0;
+  const server = new McpServer({ name: 'tiny', version: '1.0.0' });
+  server.registerTool('lookup', { inputSchema: { q: z.string() }, annotations: { readOnlyHint: true } }, async ({ q }) => ({
+    content: [{ type: 'text', text: `found ${q}` }],
+  }));
+  server.registerTool('erase', { annotations: { readOnlyHint: false, destructiveHint: true } }, async () => {
+    erased += 1;
+    return { content: [{ type: 'text', text: 'erased' }] };
+  });
+  const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: 'gatehouse-test', version: '1.0.0' });
+  await client.connect(clientSide);
+  const since = Date.now();
+  const upstream: Upstream = {
+    id: 'tiny',
+    settings: { name: 'tiny', connection_type: 'in_process', auth_type: 'none', timeout_ms: 5_000 },
+    status: () => ({ state: 'connected', since }),
+    client: () => client,
+  };
+  const registry: UpstreamRegistry = {
+    all: () => [upstream],
+    get: (id) => (id === upstream.id ? upstream : undefined),
+    subscribe: () => () => undefined,
+    start: async () => undefined,
+    close: async () => undefined,
+  };
+  return {
+    registry,
+    erased: () => erased,
+    async close() {
+      await client.close();
+      await server.close();
+    },
+  };
+}
+
+const ACCEPT = 'application/json, text/event-stream';
+const PROTOCOL = '2025-06-18';
+const initialize = (id = 1) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'initialize',
+  params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'routes-test', version: '1.0.0' } },
+});
+
+/** The JSON-RPC messages of a response, whether the SDK answered with JSON or an SSE stream. */
+function messagesOf(res: LightMyRequestResponse): Array<Record<string, any>> {
+  if (res.headers['content-type']?.toString().startsWith('text/event-stream')) {
+    return res.body
+      .split('\n')
+      .filter((line) => line.startsWith('data: ') && line.length > 6)
+      .map((line) => JSON.parse(line.slice(6)));
+  }
+  return res.body ? [res.json()] : [];
+}
+
+describe('/mcp over HTTP', () => {
+  let t: TestApp;
+  let gw: FastifyInstance;
+  let tiny: Awaited<ReturnType<typeof tinyRegistry>>;
+  let sessions: McpSessionTable;
+
+  before(async () => {
+    t = await startTestApp();
+    tiny = await tinyRegistry();
+    sessions = mcpSessionTable({ maxSessions: 50 });
+    // The real plugin and runtime over the tiny registry (the app's own /mcp serves the demo upstream).
+    gw = Fastify({ bodyLimit: 2048 });
+    await gw.register(gatewayRoutes, { runtime: t.runtime, upstreams: tiny.registry, sessions });
+    await gw.ready();
+  });
+  after(async () => {
+    await gw.close();
+    await tiny.close();
+    await t.close();
+  });
+
+  const post = (token: string | undefined, body: unknown, sessionId?: string, url = '/mcp') =>
+    gw.inject({
+      method: 'POST',
+      url,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL } : {}),
+        accept: ACCEPT,
+        'content-type': 'application/json',
+      },
+      payload: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  /** initialize + notifications/initialized: an open session of the token's caller. */
+  const openSession = async (token: string): Promise<string> => {
+    const res = await post(token, initialize());
+    assert.equal(res.statusCode, 200, res.body);
+    const sessionId = res.headers['mcp-session-id'];
+    assert.equal(typeof sessionId, 'string');
+    assert.equal(messagesOf(res)[0]?.result?.protocolVersion, PROTOCOL);
+    // The SDK writes this response itself: the CORS headers must still reach browsers.
+    assert.equal(res.headers['access-control-allow-origin'], '*');
+    assert.match(String(res.headers['access-control-expose-headers']), /Mcp-Session-Id/);
+    const ack = await post(token, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId as string);
+    assert.equal(ack.statusCode, 202, ack.body);
+    return sessionId as string;
+  };
+
+  let nextId = 10;
+  const call = (token: string, sessionId: string, method: string, params: Record<string, unknown> = {}) =>
+    post(token, { jsonrpc: '2.0', id: nextId++, method, params }, sessionId);
+
+  const toolNames = async (token: string, sessionId: string) => {
+    const res = await call(token, sessionId, 'tools/list');
+    assert.equal(res.statusCode, 200, res.body);
+    return (messagesOf(res)[0]?.result?.tools as Array<{ name: string }>).map((tool) => tool.name);
+  };
+
+  const resourceMetadata = () => `${t.config.publicUrl}/.well-known/oauth-protected-resource/mcp`;
+
+  it('without a token: 401 naming the resource metadata and scopes, and no error code', async () => {
+    const res = await post(undefined, initialize());
+    assert.equal(res.statusCode, 401);
+    assert.equal(res.headers['www-authenticate'], `Bearer resource_metadata="${resourceMetadata()}", scope="mcp:read mcp:write"`);
+  });
+
+  it('a garbage token and a token for another audience: 401 invalid_token', async () => {
+    const { client, grantId } = await grantWithTokens(t);
+    const elsewhere = await t.runtime.accessTokens.issue({
+      grantId,
+      userId: await adminUserId(t),
+      clientId: client.clientId,
+      scope: 'mcp:read mcp:write',
+      resource: 'https://elsewhere.example/mcp',
+    });
+    for (const token of ['garbage', elsewhere.token]) {
+      const res = await post(token, initialize());
+      assert.equal(res.statusCode, 401);
+      const challenge = String(res.headers['www-authenticate']);
+      assert.match(challenge, /^Bearer error="invalid_token"/);
+      assert.ok(challenge.includes(`resource_metadata="${resourceMetadata()}"`), challenge);
+      assert.ok(challenge.includes('scope="mcp:read mcp:write"'), challenge);
+    }
+  });
+
+  it('a token in the query string is refused with 400 invalid_request', async () => {
+    const { tokens } = await grantWithTokens(t);
+    const res = await post(tokens.access_token, initialize(), undefined, `/mcp?access_token=${tokens.access_token}`);
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().error, 'invalid_request');
+  });
+
+  it('a revoked grant: its open session is refused on the very next request', async () => {
+    const { tokens, grantId } = await grantWithTokens(t);
+    const sessionId = await openSession(tokens.access_token);
+    assert.ok((await toolNames(tokens.access_token, sessionId)).includes('tiny_lookup'));
+    await t.runtime.grants.revoke(grantId, 'test', {});
+    const res = await call(tokens.access_token, sessionId, 'tools/list');
+    assert.equal(res.statusCode, 401);
+    assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
+  });
+
+  it('an API key opens a session; once revoked it is refused', async () => {
+    const admin = await t.runtime.users.find('admin');
+    assert.ok(admin);
+    const { record, token } = await t.runtime.apiKeys.create({ user: admin, name: 'mcp routes' });
+    const sessionId = await openSession(token);
+    assert.ok((await toolNames(token, sessionId)).includes('tiny_erase'));
+    await t.runtime.apiKeys.revoke(record.id);
+    assert.equal((await call(token, sessionId, 'tools/list')).statusCode, 401);
+  });
+
+  it('a session is never served to another user, another client, or an API key: 404 as if unknown', async () => {
+    const owner = await grantWithTokens(t);
+    const sessionId = await openSession(owner.tokens.access_token);
+
+    const bob = await t.runtime.users.create({ username: 'bob-routes', password: 'pw-Long-enough-1' });
+    const bobClient = await createClient(t);
+    const bobGrant = `grt_routes_bob`;
+    await t.runtime.store.grants.create({
+      id: bobGrant, userId: bob.id, clientId: bobClient.clientId, scope: 'mcp:read mcp:write', resource: `${t.config.publicUrl}/mcp`,
+      createdAt: Date.now(), expiresAt: Date.now() + 3600_000, lastUsedAt: null, revokedAt: null, revokedReason: null,
+    });
+    const bobToken = (await t.runtime.accessTokens.issue({ grantId: bobGrant, userId: bob.id, clientId: bobClient.clientId, scope: 'mcp:read mcp:write', resource: `${t.config.publicUrl}/mcp` })).token;
+    const sameUserOtherClient = (await grantWithTokens(t)).tokens.access_token;
+    const admin = await t.runtime.users.find('admin');
+    assert.ok(admin);
+    const adminKey = (await t.runtime.apiKeys.create({ user: admin, name: 'session binding' })).token;
+
+    const unknown = await call(owner.tokens.access_token, crypto.randomUUID(), 'tools/call', { name: 'tiny_erase', arguments: {} });
+    assert.equal(unknown.statusCode, 404);
+    for (const intruder of [bobToken, sameUserOtherClient, adminKey]) {
+      const res = await call(intruder, sessionId, 'tools/call', { name: 'tiny_erase', arguments: {} });
+      assert.equal(res.statusCode, 404, res.body);
+      assert.deepEqual(res.json(), unknown.json(), 'answered exactly like an unknown session');
+    }
+    assert.equal(tiny.erased(), 0, 'the tool never ran for an intruder');
+    assert.ok((await toolNames(owner.tokens.access_token, sessionId)).length > 0, 'the owner still uses it');
+  });
+
+  it('mcp:read lists and calls read-only tools; a writing tool needs mcp:write (403 step-up naming every needed scope)', async () => {
+    const { tokens } = await grantWithTokens(t, { scope: 'mcp:read' });
+    const sessionId = await openSession(tokens.access_token);
+    assert.deepEqual((await toolNames(tokens.access_token, sessionId)).sort(), ['tiny_erase', 'tiny_lookup']);
+
+    const lookup = await call(tokens.access_token, sessionId, 'tools/call', { name: 'tiny_lookup', arguments: { q: 'x' } });
+    assert.equal(lookup.statusCode, 200, lookup.body);
+    assert.equal(messagesOf(lookup)[0]?.result?.content?.[0]?.text, 'found x');
+
+    const erase = await call(tokens.access_token, sessionId, 'tools/call', { name: 'tiny_erase', arguments: {} });
+    assert.equal(erase.statusCode, 403);
+    assert.equal(erase.headers['www-authenticate'], `Bearer error="insufficient_scope", scope="mcp:write", resource_metadata="${resourceMetadata()}"`);
+
+    const batch = await post(tokens.access_token, [
+      { jsonrpc: '2.0', id: 901, method: 'tools/list' },
+      { jsonrpc: '2.0', id: 902, method: 'tools/call', params: { name: 'tiny_erase', arguments: {} } },
+    ], sessionId);
+    assert.equal(batch.statusCode, 403);
+    assert.match(String(batch.headers['www-authenticate']), /scope="mcp:read mcp:write"/);
+    assert.equal(tiny.erased(), 0);
+  });
+
+  it('bad bodies get JSON-RPC errors (-32700, -32600, 413) and leave other sessions working', async () => {
+    const { tokens } = await grantWithTokens(t);
+    const token = tokens.access_token;
+    const sessionId = await openSession(token);
+
+    const malformed = await post(token, '{"jsonrpc": "2.0", "id": 1, "method": ', sessionId);
+    assert.equal(malformed.statusCode, 400);
+    assert.equal(malformed.json().error.code, -32700);
+
+    for (const notRpc of ['{"hello": "world"}', '[]', '42']) {
+      const res = await post(token, notRpc, sessionId);
+      assert.equal(res.statusCode, 400, notRpc);
+      assert.equal(res.json().error.code, -32600, notRpc);
+    }
+
+    const oversized = await post(token, { jsonrpc: '2.0', id: 5, method: 'tools/list', params: { pad: 'x'.repeat(4096) } }, sessionId);
+    assert.equal(oversized.statusCode, 413);
+    assert.equal(oversized.json().jsonrpc, '2.0');
+    assert.equal(typeof oversized.json().error.code, 'number');
+
+    const wrongType = await gw.inject({ method: 'POST', url: '/mcp', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, payload: 'hi' });
+    assert.equal(wrongType.statusCode, 415);
+    assert.equal(wrongType.json().jsonrpc, '2.0');
+
+    assert.ok((await toolNames(token, sessionId)).includes('tiny_lookup'));
+  });
+
+  it('requests other than initialize need a session id', async () => {
+    const { tokens } = await grantWithTokens(t);
+    const res = await post(tokens.access_token, { jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().jsonrpc, '2.0');
+  });
+
+  it('DELETE ends the session and drops it from the table', async () => {
+    const { tokens } = await grantWithTokens(t);
+    const sessionId = await openSession(tokens.access_token);
+    const before = sessions.size;
+    const res = await gw.inject({
+      method: 'DELETE',
+      url: '/mcp',
+      headers: { authorization: `Bearer ${tokens.access_token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(sessions.size, before - 1);
+    assert.equal((await call(tokens.access_token, sessionId, 'tools/list')).statusCode, 404);
+  });
+
+  it('CORS: preflights pass without credentials and allow the MCP headers', async () => {
+    const res = await gw.inject({ method: 'OPTIONS', url: '/mcp', headers: { origin: 'https://inspector.example', 'access-control-request-method': 'POST' } });
+    assert.equal(res.statusCode, 204);
+    assert.equal(res.headers['access-control-allow-origin'], '*');
+    assert.match(String(res.headers['access-control-allow-headers']), /Mcp-Session-Id/);
+    assert.match(String(res.headers['access-control-expose-headers']), /WWW-Authenticate/);
+  });
+});
+
+describe('/mcp session limit', () => {
+  it('refuses a new session with 503 when the table is full, and serves the open ones', async () => {
+    const t = await startTestApp();
+    const tiny = await tinyRegistry();
+    const gw = Fastify();
+    await gw.register(gatewayRoutes, { runtime: t.runtime, upstreams: tiny.registry, sessions: mcpSessionTable({ maxSessions: 1 }) });
+    try {
+      const { tokens } = await grantWithTokens(t);
+      const headers = { authorization: `Bearer ${tokens.access_token}`, accept: ACCEPT, 'content-type': 'application/json' };
+      const first = await gw.inject({ method: 'POST', url: '/mcp', headers, payload: initialize() });
+      assert.equal(first.statusCode, 200, first.body);
+      const second = await gw.inject({ method: 'POST', url: '/mcp', headers, payload: initialize() });
+      assert.equal(second.statusCode, 503);
+      assert.equal(second.headers['retry-after'], '60');
+      const ping = await gw.inject({
+        method: 'POST',
+        url: '/mcp',
+        headers: { ...headers, 'mcp-session-id': String(first.headers['mcp-session-id']), 'mcp-protocol-version': PROTOCOL },
+        payload: { jsonrpc: '2.0', id: 2, method: 'ping' },
+      });
+      assert.equal(ping.statusCode, 200, ping.body);
+    } finally {
+      await gw.close();
+      await tiny.close();
+      await t.close();
+    }
+  });
+});
+
+describe('/mcp with the MCP SDK client', () => {
+  it('initializes, lists and calls demo tools, and ends the session with DELETE', async () => {
+    const t = await startTestApp({ listen: true });
+    try {
+      const { tokens } = await grantWithTokens(t);
+      const url = new URL(`${t.url}/mcp`);
+      const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${tokens.access_token}` } } });
+      const client = new Client({ name: 'sdk-routes-test', version: '1.0.0' });
+      await client.connect(transport);
+      const sessionId = transport.sessionId;
+      assert.ok(sessionId);
+      const { tools } = await client.listTools();
+      assert.ok(tools.length > 0);
+      const add = tools.find((tool) => tool.name.endsWith('_add'));
+      assert.ok(add, 'the demo upstream lists add');
+      const result = await client.callTool({ name: add.name, arguments: { a: 2, b: 3 } });
+      assert.deepEqual(result.structuredContent, { sum: 5 });
+      await transport.terminateSession();
+      const after = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.access_token}`, accept: ACCEPT, 'content-type': 'application/json', 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
+      });
+      assert.equal(after.status, 404);
+      await client.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
