@@ -5,13 +5,13 @@ import {
   ListResourcesResultSchema,
   ListResourceTemplatesResultSchema,
   ListToolsResultSchema,
-  McpError,
   type Prompt,
   type Resource,
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
+import { JsonRpcError } from './forwarding.js';
 import { hasUpstreamPrefix, upstreamNameMap, type UpstreamNameMap } from './tool-names.js';
 
 /**
@@ -203,7 +203,7 @@ export const DEFAULT_PAGE_SIZE = 100;
  */
 export function pageOf<T>(kind: ListKind, items: T[], cursor: string | undefined, pageSize: number): { page: T[]; nextCursor?: string } {
   const offset = cursor === undefined ? 0 : offsetFrom(kind, cursor);
-  if (offset === undefined) throw new McpError(ErrorCode.InvalidParams, 'Invalid cursor');
+  if (offset === undefined) throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid cursor');
   const end = offset + pageSize;
   const nextCursor = end < items.length ? Buffer.from(JSON.stringify({ k: kind, o: end })).toString('base64url') : undefined;
   return { page: items.slice(offset, end), ...(nextCursor === undefined ? {} : { nextCursor }) };

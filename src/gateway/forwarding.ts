@@ -12,16 +12,25 @@ import type { Upstream } from '../upstream/types.js';
  * error is relayed with its code and message and marked as the upstream's.
  */
 
-/** A JSON-RPC error relayed from an upstream: thrown from a request handler, the SDK sends code, message and data as they are. */
-export class UpstreamError extends Error {
-  readonly data: { upstream: string };
+/**
+ * A JSON-RPC error to answer with exactly this code and message (thrown from a request handler, the SDK sends
+ * `code`, `message` and `data` as they are; an McpError would prefix its message with "MCP error <code>: ").
+ */
+export class JsonRpcError extends Error {
   constructor(
     readonly code: number,
     message: string,
-    upstream: string,
+    readonly data?: unknown,
   ) {
     super(message);
-    this.data = { upstream };
+  }
+}
+
+/** An upstream's error, relayed and marked as the upstream's. */
+export class UpstreamError extends JsonRpcError {
+  declare readonly data: { upstream: string };
+  constructor(code: number, message: string, upstream: string) {
+    super(code, message, { upstream });
   }
 }
 
@@ -119,7 +128,9 @@ function upstreamParams(params: { arguments?: Record<string, unknown>; _meta?: R
 }
 
 const isTimeout = (error: unknown) => error instanceof McpError && error.code === ErrorCode.RequestTimeout;
-const isConnectionLoss = (error: unknown) => error instanceof McpError && error.code === ErrorCode.ConnectionClosed;
+// The SDK's own error when the connection drops; an upstream may send -32000 for its own reasons, with data or other words.
+const isConnectionLoss = (error: unknown) =>
+  error instanceof McpError && error.code === ErrorCode.ConnectionClosed && error.data === undefined && error.message.endsWith(': Connection closed');
 
 /** The upstream's JSON-RPC error with its own code and message; anything else (an invalid result) as an internal error. */
 function relayedError(upstream: Upstream, error: unknown): UpstreamError {

@@ -12,7 +12,6 @@ import {
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   LoggingMessageNotificationSchema,
-  McpError,
   ReadResourceRequestSchema,
   ReadResourceResultSchema,
   type CallToolResult,
@@ -23,7 +22,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { Runtime } from '../runtime.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
 import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind } from './catalog.js';
-import { forwardRequest, forwardToolCall, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
+import { forwardRequest, forwardToolCall, JsonRpcError, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
@@ -115,7 +114,7 @@ export function createGatewayServer({
     if (target.kind === 'hidden') {
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'not permitted for this user', durationMs: performance.now() - started });
     }
-    if (target.kind !== 'found' && target.kind !== 'down') throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (target.kind !== 'found' && target.kind !== 'down') throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, request.params, downstreamOf(request.params._meta, extra));
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
     if ('relay' in forwarded) throw forwarded.relay;
@@ -125,7 +124,7 @@ export function createGatewayServer({
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
     const uri = request.params.uri;
     const upstream = await resourceOwner(merged, uri);
-    if (!upstream) throw new McpError(-32002, 'Resource not found', { uri });
+    if (!upstream) throw new JsonRpcError(-32002, 'Resource not found', { uri });
     return forwardRequest(
       upstream,
       (client, options) => client.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
@@ -135,7 +134,7 @@ export function createGatewayServer({
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
     const target = await findPrompt(merged, request.params.name);
-    if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+    if (!target) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
     return forwardRequest(
       target.upstream,
       (client, options) => client.request({ method: 'prompts/get', params: { ...request.params, name: target.original } }, GetPromptResultSchema, options),
