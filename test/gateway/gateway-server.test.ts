@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   CallToolRequestSchema,
   ListToolsRequestSchema,
@@ -81,6 +81,9 @@ function alphaServer(events: { slowStarted: Latch; slowAborted: Latch; calls: st
     messages: [{ role: 'user', content: { type: 'text', text: `Hello ${who}` } }],
   }));
   server.registerResource('readme', 'alpha://readme', { mimeType: 'text/plain' }, (uri) => ({ contents: [{ uri: uri.href, text: 'alpha readme' }] }));
+  server.registerResource('note', new ResourceTemplate('alpha://notes/{id}', { list: undefined }), {}, (uri, { id }) => ({
+    contents: [{ uri: uri.href, text: `note ${String(id)}` }],
+  }));
   return server;
 }
 
@@ -282,6 +285,9 @@ describe('the gateway server', () => {
     const read = await client.readResource({ uri: 'alpha://readme' });
     assert.equal((read.contents[0] as { text: string }).text, 'alpha readme');
     await assert.rejects(client.readResource({ uri: 'alpha://missing' }), (error: McpError) => error.code === -32002);
+    assert.deepEqual((await client.listResourceTemplates()).resourceTemplates.map((template) => template.uriTemplate), ['alpha://notes/{id}']);
+    const note = await client.readResource({ uri: 'alpha://notes/7' });
+    assert.equal((note.contents[0] as { text: string }).text, 'note 7', 'a URI no upstream listed is routed by the template that matches it');
   });
 
   it('records every call in the audit with its outcome', async () => {
@@ -374,5 +380,32 @@ describe('gateway policy as clients see it', () => {
     // Messages on one session arrive in order: had Bob been sent the log, it would precede this ping's answer.
     await asBob.ping();
     assert.deepEqual(bobSaw, []);
+  });
+});
+
+describe('an upstream that does not answer its listing', () => {
+  let runtime: Runtime;
+  let registry: TestRegistry;
+  let dir: ReturnType<typeof tempDir>;
+
+  before(async () => {
+    dir = tempDir();
+    runtime = await openRuntime(loadConfig({ dataDir: dir.dir, noDemo: true }, {}));
+    registry = testUpstreamRegistry();
+    const stuck = new Server({ name: 'stuck', version: '1.0.0' }, { capabilities: { tools: {} } });
+    stuck.setRequestHandler(ListToolsRequestSchema, (_request, extra) => new Promise((resolve) => extra.signal.addEventListener('abort', () => resolve({ tools: [] }))));
+    await registry.add({ name: 'stuck', server: stuck, settings: { timeout_ms: 200 } });
+    await registry.add({ name: 'fine', server: betaServer([]) });
+  });
+
+  after(async () => {
+    await registry.close();
+    await runtime.close();
+    dir.remove();
+  });
+
+  it('does not keep the others from being listed: it lists nothing once its timeout passes', { timeout: 10_000 }, async () => {
+    const client = await connectClient(ann, registry, runtime);
+    assert.deepEqual((await allToolNames(client)).sort(), ['fine_hangs', 'fine_search']);
   });
 });
