@@ -350,3 +350,23 @@ describe('/mcp with the MCP SDK client', () => {
     }
   });
 });
+
+describe('/mcp shutdown', () => {
+  it('closing the app ends open GET streams instead of waiting for them', { timeout: 30_000 }, async () => {
+    const t = await startTestApp({ listen: true });
+    const { tokens } = await grantWithTokens(t);
+    const url = `${t.url}/mcp`;
+    const headers = { authorization: `Bearer ${tokens.access_token}`, accept: ACCEPT, 'content-type': 'application/json' };
+    const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify(initialize()) });
+    assert.equal(init.status, 200);
+    await init.text();
+    const sessionHeaders = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': PROTOCOL };
+    const stream = await fetch(url, { method: 'GET', headers: { ...sessionHeaders, accept: 'text/event-stream' } });
+    assert.equal(stream.status, 200);
+    assert.equal(stream.headers.get('content-type'), 'text/event-stream');
+    await t.close();
+    // The stream ends (or breaks) once the app has closed: reading it to the end settles.
+    await stream.text().catch(() => '');
+    assert.equal(stream.bodyUsed, true);
+  });
+});
