@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { gatewayRoutes } from '../../src/gateway/mcp-routes.js';
 import { mcpSessionTable, type McpSessionTable } from '../../src/gateway/mcp-sessions.js';
@@ -259,6 +260,18 @@ describe('/mcp over HTTP', () => {
     assert.equal(wrongType.json().jsonrpc, '2.0');
 
     assert.ok((await toolNames(token, sessionId)).includes('tiny_lookup'));
+  });
+
+  it('negotiates 2025-06-18 and 2025-11-25, and answers an unknown revision with the newest it speaks', async () => {
+    const { tokens } = await grantWithTokens(t);
+    const negotiated = async (protocolVersion: string) => {
+      const res = await post(tokens.access_token, { ...initialize(), params: { ...initialize().params, protocolVersion } });
+      assert.equal(res.statusCode, 200, res.body);
+      return messagesOf(res)[0]?.result?.protocolVersion;
+    };
+    assert.equal(await negotiated('2025-06-18'), '2025-06-18');
+    assert.equal(await negotiated('2025-11-25'), '2025-11-25');
+    assert.equal(await negotiated('2099-01-01'), LATEST_PROTOCOL_VERSION);
   });
 
   it('requests other than initialize need a session id', async () => {
