@@ -180,7 +180,8 @@ async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible
     await catalog.list('tools', visible());
     found = findTool(registry, catalog, name);
   }
-  const permitted = (upstream: Upstream, original: string) => visible().includes(upstream) && toolPermitted(upstream.settings, original);
+  const permitted = (upstream: Upstream, original: string) =>
+    visible().some((item) => item.id === upstream.id) && toolPermitted(upstream.settings, original);
   if (found) return { kind: permitted(found.upstream, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original };
   const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in upstreamClient(upstream));
   const original = down && name.slice(down.settings.name.length + NAME_SEPARATOR.length);
