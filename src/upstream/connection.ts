@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
+  LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
@@ -45,6 +46,8 @@ function reasonOf(error: unknown): string {
  */
 export class UpstreamConnection implements Upstream {
   private current: { client: Client; opened: OpenedTransport } | undefined;
+  /** The client of the attempt in progress, so that close and reconnect can abort a hanging one. */
+  private pending: { client: Client; opened: OpenedTransport } | undefined;
   private state: UpstreamStatus = { state: 'connecting' };
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -74,16 +77,18 @@ export class UpstreamConnection implements Upstream {
 
   /** Starts connecting; resolves when this attempt has succeeded or failed (a failure schedules a retry). */
   connect(): Promise<void> {
-    this.attempt ??= this.runAttempt().finally(() => {
-      this.attempt = undefined;
+    if (this.attempt) return this.attempt;
+    const attempt = this.runAttempt().finally(() => {
+      if (this.attempt === attempt) this.attempt = undefined;
     });
-    return this.attempt;
+    this.attempt = attempt;
+    return attempt;
   }
 
   /** Drops the connection and tries again at once, with the backoff reset. */
   async reconnect(): Promise<UpstreamStatus> {
     if (this.closed) return this.state;
-    await this.attempt;
+    await this.abortAttempt();
     this.failures = 0;
     await this.drop();
     await this.connect();
@@ -94,7 +99,18 @@ export class UpstreamConnection implements Upstream {
     this.closed = true;
     this.generation += 1;
     clearTimeout(this.retryTimer);
+    await this.abortAttempt();
     await this.drop();
+  }
+
+  private async abortAttempt(): Promise<void> {
+    const { pending, attempt } = this;
+    if (!attempt) return;
+    this.generation += 1;
+    this.pending = undefined;
+    // Closing the client closes its transport, which fails the pending initialize at once.
+    await pending?.client.close().catch(() => undefined);
+    await attempt;
   }
 
   private async runAttempt(): Promise<void> {
@@ -107,14 +123,17 @@ export class UpstreamConnection implements Upstream {
     try {
       opened = await openTransport(this.settings, this.options.secrets);
       this.watch(client, generation, opened);
+      this.pending = { client, opened };
       await client.connect(opened.transport, { timeout: this.settings.timeout_ms });
     } catch (error) {
+      if (this.pending?.client === client) this.pending = undefined;
       await client.close().catch(() => undefined);
       await opened?.release().catch(() => undefined);
       const tail = opened?.stderrTail?.();
       if (generation === this.generation) this.fail(tail ? `${reasonOf(error)} (stderr: ${tail})` : reasonOf(error));
       return;
     }
+    if (this.pending?.client === client) this.pending = undefined;
     if (generation !== this.generation || this.closed) {
       await client.close().catch(() => undefined);
       await opened.release().catch(() => undefined);
@@ -134,6 +153,9 @@ export class UpstreamConnection implements Upstream {
     client.setNotificationHandler(ToolListChangedNotificationSchema, relay('tools_changed'));
     client.setNotificationHandler(ResourceListChangedNotificationSchema, relay('resources_changed'));
     client.setNotificationHandler(PromptListChangedNotificationSchema, relay('prompts_changed'));
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      if (live()) this.options.emit({ kind: 'log', upstreamId: this.id, params: notification.params });
+    });
     client.onclose = () => {
       if (!live() || this.state.state !== 'connected') return;
       const tail = opened.stderrTail?.();

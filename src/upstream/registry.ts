@@ -63,38 +63,42 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
       },
     });
 
+  // apply and placeDemo hand back the first connection attempt wrapped in an object: an async function that
+  // returned the bare promise would wait for it, and one slow upstream would hold up the caller.
+  type Started = { attempt?: Promise<void> };
+
   /** The demo upstream is there exactly while the registry runs, the demo is on and nothing else is configured. */
-  const placeDemo = async (): Promise<Promise<void> | undefined> => {
+  const placeDemo = async (): Promise<Started> => {
     const others = [...connections.keys()].some((id) => id !== DEMO_UPSTREAM_ID);
     const wanted = started && !closed && options.demo && !others;
     const present = connections.has(DEMO_UPSTREAM_ID);
     if (wanted && !present) {
       const connection = connectionFor(DEMO_UPSTREAM_ID, demoSettings, {});
       connections.set(DEMO_UPSTREAM_ID, { connection, fingerprint: 'demo' });
-      return connection.connect();
+      return { attempt: connection.connect() };
     }
     if (!wanted && present) {
       const { connection } = connections.get(DEMO_UPSTREAM_ID)!;
       connections.delete(DEMO_UPSTREAM_ID);
       await connection.close();
     }
-    return undefined;
+    return {};
   };
 
   /** Makes the live connection of `id` match its stored record; returns the first attempt when one starts. */
-  const apply = async (id: string): Promise<Promise<void> | undefined> => {
+  const apply = async (id: string): Promise<Started> => {
     const record = await store.find(id);
     const existing = connections.get(id);
     const fingerprint = record ? `${record.config}\n${record.sealedSecrets ?? ''}` : '';
-    if (existing && existing.fingerprint === fingerprint) return undefined;
+    if (existing && existing.fingerprint === fingerprint) return {};
     if (existing) {
       connections.delete(id);
       await existing.connection.close();
     }
-    if (!record) return undefined;
+    if (!record) return {};
     const connection = connectionFor(id, settingsOf(record), openSecrets(encryptionKey, id, record.sealedSecrets));
     connections.set(id, { connection, fingerprint });
-    return connection.connect();
+    return { attempt: connection.connect() };
   };
 
   const registry: ManagedUpstreamRegistry = {
@@ -109,8 +113,9 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
       if (started) return;
       await syncConfigUpstreams(store, encryptionKey, options.configUpstreams, now());
       started = true;
-      const attempts = await Promise.all((await store.list()).map((record) => apply(record.id)));
-      attempts.push(await placeDemo());
+      const applied = await Promise.all((await store.list()).map((record) => apply(record.id)));
+      applied.push(await placeDemo());
+      const attempts = applied.map((entry) => entry.attempt);
       // Upstreams connect in parallel; start waits a little so that the first tools/list usually sees them all.
       const wait = options.startWaitMs ?? 5000;
       let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createUpstreamRegistry, DEMO_UPSTREAM_ID, type ManagedUpstreamRegistry } from '../../src/upstream/registry.js';
@@ -66,7 +68,7 @@ describe('upstream registry', () => {
     const [web, local] = await Promise.all([registry.whenState(http.id, 'connected'), registry.whenState(stdio.id, 'connected')]);
     for (const upstream of [web, local]) {
       const names = (await upstream.client()!.listTools()).tools.map((tool) => tool.name);
-      assert.deepEqual(names.sort(), ['add_tool', 'echo', 'env_has', 'fail', 'slow']);
+      assert.deepEqual(names.sort(), ['add_tool', 'echo', 'env_has', 'fail', 'log', 'slow']);
     }
     assert.equal(textOf(await local.client()!.callTool({ name: 'echo', arguments: { text: 'hi' } })), 'hi');
     assert.ok(fixture.requests.length > 0);
@@ -119,6 +121,28 @@ describe('upstream registry', () => {
     assert.equal(textOf(await back.client()!.callTool({ name: 'echo', arguments: { text: 'again' } })), 'again');
   });
 
+  it('a hanging upstream does not hold up another one, and its timeout turns it into an error', async () => {
+    // Accepts connections and never answers: an upstream that hangs.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      await open();
+      const fixture = await httpFixture();
+      const hangs = { name: 'hangs', connection_type: 'http', connection_string: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mcp` };
+      const hanging = await service.create({ ...hangs, timeout_ms: 600_000 });
+      const good = await service.create({ name: 'web', connection_type: 'http', connection_string: fixture.url });
+      await registry.whenState(good.id, 'connected');
+      assert.equal(registry.get(hanging.id)!.status().state, 'connecting');
+      await service.update(hanging.id, { ...hangs, timeout_ms: 100 });
+      const failed = (await registry.whenState(hanging.id, 'error')).status();
+      assert.equal(failed.state, 'error');
+      assert.match(failed.reason, /timed out/i);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('a list change upstream (a tool added at runtime) emits tools_changed for that upstream', async () => {
     await open();
     const fixture = await httpFixture();
@@ -128,6 +152,16 @@ describe('upstream registry', () => {
     await client.callTool({ name: 'add_tool', arguments: { name: 'shiny' } });
     assert.deepEqual(await changed, { kind: 'tools_changed', upstreamId: created.id });
     assert.ok((await client.listTools()).tools.some((tool) => tool.name === 'shiny'));
+  });
+
+  it('a logging message of an upstream is relayed as a log event', async () => {
+    await open();
+    const fixture = await httpFixture();
+    const created = await service.create({ name: 'web', connection_type: 'http', connection_string: fixture.url });
+    const client = (await registry.whenState(created.id, 'connected')).client()!;
+    const logged = nextEvent(registry, (e) => e.kind === 'log');
+    await client.callTool({ name: 'log', arguments: { text: 'hello from upstream' } });
+    assert.deepEqual(await logged, { kind: 'log', upstreamId: created.id, params: { level: 'info', logger: 'fixture', data: 'hello from upstream' } });
   });
 
   it('the demo upstream is there while nothing is configured, leaves when one is added and returns when it is removed', async () => {
