@@ -195,7 +195,6 @@ export class UpstreamConnection implements Upstream {
     this.failures += 1;
     this.setState({ state: 'error', reason, retryAt: this.options.now() + delay });
     this.retryTimer = setTimeout(() => void this.connect(), delay);
-    this.retryTimer.unref();
   }
 
   private async drop(): Promise<void> {

@@ -10,6 +10,7 @@ import { upstreamService, type UpstreamService } from '../../src/upstream/upstre
 import { freePort } from '../helpers/app.js';
 import { openTestStore } from '../helpers/backends.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
+import { startSseUpstream } from '../fixtures/upstreams/sse-server.js';
 
 const STDIO_FIXTURE = ['--import', 'tsx', 'test/fixtures/upstreams/stdio-server.ts'];
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
@@ -68,11 +69,26 @@ describe('upstream registry', () => {
     const [web, local] = await Promise.all([registry.whenState(http.id, 'connected'), registry.whenState(stdio.id, 'connected')]);
     for (const upstream of [web, local]) {
       const names = (await upstream.client()!.listTools()).tools.map((tool) => tool.name);
-      assert.deepEqual(names.sort(), ['add_tool', 'echo', 'env_has', 'fail', 'log', 'slow']);
+      assert.deepEqual(names.filter((name) => name !== 'crash').sort(), ['add_tool', 'echo', 'env_has', 'fail', 'log', 'slow']);
     }
     assert.equal(textOf(await local.client()!.callTool({ name: 'echo', arguments: { text: 'hi' } })), 'hi');
     assert.ok(fixture.requests.length > 0);
     assert.ok(fixture.requests.every((headers) => headers['x-upstream-key'] === 'k-123'), 'every request carries the header');
+  });
+
+  it('connects a legacy SSE upstream, sending the static header on its event stream and on its POSTs', async () => {
+    await open();
+    const fixture = await startSseUpstream();
+    try {
+      const created = await service.create({ name: 'legacy', connection_type: 'sse', connection_string: fixture.url, auth_type: 'headers', headers: { 'X-Upstream-Key': 'k-sse' } });
+      const client = (await registry.whenState(created.id, 'connected')).client()!;
+      assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'old school' } })), 'old school');
+      assert.ok(fixture.requests.length >= 2);
+      assert.ok(fixture.requests.every((headers) => headers['x-upstream-key'] === 'k-sse'));
+    } finally {
+      await registry.close();
+      await fixture.close();
+    }
   });
 
   it('a stdio child gets its own envs but not Gatehouse’s environment (GATEHOUSE_SECRET_KEY)', async () => {
@@ -90,6 +106,19 @@ describe('upstream registry', () => {
     } finally {
       delete process.env.GATEHOUSE_SECRET_KEY;
     }
+  });
+
+  it('a stdio upstream whose process exits goes to error with its last stderr words and is started again', async () => {
+    await open();
+    const created = await service.create({ name: 'local', connection_type: 'stdio', stdio_config: { command: process.execPath, args: STDIO_FIXTURE } });
+    const first = (await registry.whenState(created.id, 'connected')).client()!;
+    await first.callTool({ name: 'crash', arguments: {} });
+    const failed = (await registry.whenState(created.id, 'error')).status();
+    assert.equal(failed.state, 'error');
+    assert.match(failed.reason, /closed.*fixture crashing on request/);
+    const again = (await registry.whenState(created.id, 'connected')).client()!;
+    assert.notEqual(again, first);
+    assert.equal(textOf(await again.callTool({ name: 'echo', arguments: { text: 'back' } })), 'back');
   });
 
   it('an unreachable URL is in error with a reason and a retry time, and connects once the server appears', async () => {
