@@ -126,7 +126,7 @@ describe('the gateway end to end: SDK client after OAuth, an HTTP and a stdio up
     await assert.rejects(call);
     const rejectedAfterMs = Date.now() - sentAt;
 
-    const upstreamCall = wire.messages.findLast((message) => message.method === 'tools/call' && message.params?.name === 'slow');
+    const upstreamCall = wire.messages.filter((message) => message.method === 'tools/call' && message.params?.name === 'slow').at(-1);
     assert.ok(upstreamCall?.id !== undefined, 'the slow call went upstream');
     const cancel = await waitFor('notifications/cancelled at the upstream', () =>
       wire.messages.find((message) => message.method === 'notifications/cancelled' && message.params?.requestId === upstreamCall.id),
