@@ -18,6 +18,8 @@ export interface RegistryOptions {
   backoff?: Backoff;
   /** How long `start` waits for the first attempts (in parallel) before it returns anyway. */
   startWaitMs?: number;
+  /** How often the store is re-read, so changes made through another replica reach this one. */
+  syncIntervalMs?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -42,6 +44,14 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
   const clientVersion = packageVersion();
   let started = false;
   let closed = false;
+  let syncTimer: NodeJS.Timeout | undefined;
+  // Changes from the API and the periodic sync both rebuild connections; one at a time, so none is made twice.
+  let changes: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = changes.then(work);
+    changes = result.catch(() => undefined);
+    return result;
+  };
 
   const emit = (event: UpstreamEvent) => {
     for (const listener of listeners) {
@@ -101,6 +111,18 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
     return { attempt: connection.connect() };
   };
 
+  /** Re-reads every stored upstream; announces a change only when a connection was added, replaced or removed. */
+  const reconcile = async () => {
+    const before = new Map([...connections].map(([id, entry]) => [id, entry.fingerprint]));
+    const ids = new Set([...(await store.list()).map((record) => record.id), ...connections.keys()]);
+    ids.delete(DEMO_UPSTREAM_ID);
+    for (const id of ids) await apply(id);
+    await placeDemo();
+    const after = new Map([...connections].map(([id, entry]) => [id, entry.fingerprint]));
+    const changed = before.size !== after.size || [...after].some(([id, fingerprint]) => before.get(id) !== fingerprint);
+    if (changed) emit({ kind: 'upstreams_changed' });
+  };
+
   const registry: ManagedUpstreamRegistry = {
     all: () => [...connections.values()].map((entry) => entry.connection),
     get: (id) => connections.get(id)?.connection,
@@ -121,10 +143,14 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(attempts), new Promise((resolve) => (timer = setTimeout(resolve, wait)))]);
       clearTimeout(timer);
+      // Another replica may add, change or remove upstreams in the shared database; this one follows within seconds.
+      syncTimer = setInterval(() => void serially(reconcile).catch(() => undefined), options.syncIntervalMs ?? 5000);
+      syncTimer.unref();
     },
 
     async close() {
       closed = true;
+      clearInterval(syncTimer);
       const all = [...connections.values()];
       connections.clear();
       await Promise.all(all.map((entry) => entry.connection.close()));
@@ -133,8 +159,10 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
 
     async refresh(id) {
       if (!started || closed) return;
-      await apply(id);
-      await placeDemo();
+      await serially(async () => {
+        await apply(id);
+        await placeDemo();
+      });
       emit({ kind: 'upstreams_changed' });
     },
 

@@ -76,6 +76,29 @@ describe('upstream registry', () => {
     assert.ok(fixture.requests.every((headers) => headers['x-upstream-key'] === 'k-123'), 'every request carries the header');
   });
 
+  it('an upstream added and removed through one replica is connected and dropped by another sharing the database', async () => {
+    const encryptionKey = randomBytes(32);
+    const replica = (syncIntervalMs: number) =>
+      createUpstreamRegistry({ store: store.upstreams, encryptionKey, configUpstreams: [], demo: true, backoff: FAST_BACKOFF, startWaitMs: 0, syncIntervalMs });
+    const a = replica(60_000);
+    const b = replica(50);
+    try {
+      await Promise.all([a.start(), b.start()]);
+      assert.deepEqual(b.all().map((u) => u.id), [DEMO_UPSTREAM_ID]);
+      const fixture = await httpFixture();
+      const created = await upstreamService({ store: store.upstreams, encryptionKey, registry: a }).create({ name: 'web', connection_type: 'http', connection_string: fixture.url });
+      const onB = await b.whenState(created.id, 'connected');
+      assert.equal(textOf(await onB.client()!.callTool({ name: 'echo', arguments: { text: 'via b' } })), 'via b');
+      assert.equal(b.get(DEMO_UPSTREAM_ID), undefined, 'the demo gives way on the other replica too');
+      const changed = nextEvent(b, (event) => event.kind === 'upstreams_changed');
+      await upstreamService({ store: store.upstreams, encryptionKey, registry: a }).remove(created.id);
+      await changed;
+      assert.equal(b.get(created.id), undefined);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('connects a legacy SSE upstream, sending the static header on its event stream and on its POSTs', async () => {
     await open();
     const fixture = await startSseUpstream();
