@@ -15,8 +15,9 @@ export interface GatehouseChild {
 /**
  * A real `gatehouse serve` child process on SQLite in a temp dir, with user `admin` / CHILD_ADMIN_PASSWORD.
  * The port is chosen before start so the public URL (the issuer) is the address clients actually reach.
+ * Later `extraArgs` win (e.g. a shared `--public-url` for replicas); `env` adds GATEHOUSE_* variables.
  */
-export async function startGatehouseChild(extraArgs: readonly string[] = []): Promise<GatehouseChild> {
+export async function startGatehouseChild(extraArgs: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<GatehouseChild> {
   const temp = tempDir('gatehouse-e2e-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -24,6 +25,7 @@ export async function startGatehouseChild(extraArgs: readonly string[] = []): Pr
   try {
     serving = await startServe(['--port', String(port), '--host', '127.0.0.1', '--data-dir', temp.dir, '--public-url', url, ...extraArgs], {
       GATEHOUSE_ADMIN_PASSWORD: CHILD_ADMIN_PASSWORD,
+      ...env,
     });
   } catch (error) {
     temp.remove();
