@@ -9,6 +9,7 @@ import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
 import { createGatewayServer } from './gateway-server.js';
 import { guardRequest } from './guard.js';
+import { hostAllowed } from './host-check.js';
 import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
 import { mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
@@ -42,8 +43,8 @@ const SESSION_NOT_FOUND = -32001;
 const TRANSPORT_ERROR = -32000;
 
 /**
- * `POST|GET|DELETE /mcp`, the MCP Streamable HTTP endpoint. Per request: guard (bearer token or API key, every
- * time) → body at the edge (JSON-RPC shape) → scopes → the caller's own session → the SDK transport.
+ * `POST|GET|DELETE /mcp`, the MCP Streamable HTTP endpoint. Per request: Host check (DNS rebinding), guard (bearer
+ * token or API key, every time) → body at the edge (JSON-RPC shape) → scopes → the caller's own session → the SDK transport.
  */
 export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app, options) => {
   const { runtime } = options;
@@ -160,6 +161,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
 function guard(runtime: Runtime) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method === 'OPTIONS') return; // CORS preflights carry no credentials by design.
+    if (!hostAllowed(request.host, runtime.config.publicUrl)) {
+      return sendJsonRpcError(reply, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(request.host)} is not this server's; use ${runtime.config.publicUrl}/mcp`);
+    }
     const queryStart = request.url.indexOf('?');
     const outcome = await guardRequest(runtime, {
       authorization: request.headers.authorization,

@@ -46,15 +46,6 @@ const SCENARIOS = [
  * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
  */
 
-/**
- * Run and reported, not yet required: /mcp accepts `Host: evil.example.com` with `Origin: http://evil.example.com`
- * (the suite expects 4xx). The bearer token is the real defence here (a rebinding page has none; the proxy adds one),
- * but the MCP transport spec says servers MUST validate Origin. Remove this entry once /mcp does.
- */
-const KNOWN_GAPS: Record<string, string> = {
-  'dns-rebinding-protection': '/mcp does not yet refuse a foreign Host/Origin (MCP transports: servers MUST validate Origin)',
-};
-
 const RUN_TIMEOUT_MS = 60_000;
 
 interface Check {
@@ -109,7 +100,7 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
   }
 
   for (const scenario of SCENARIOS) {
-    it(`passes every check of ${scenario}`, { timeout: RUN_TIMEOUT_MS + 10_000, todo: KNOWN_GAPS[scenario] }, async () => {
+    it(`passes every check of ${scenario}`, { timeout: RUN_TIMEOUT_MS + 10_000 }, async () => {
       const { checks, output, exitCode } = await runScenario(scenario);
       const graded = checks.filter((check) => check.status !== 'INFO');
       assert.ok(graded.length > 0, `the suite graded ${scenario}\n${output}`);
