@@ -71,14 +71,16 @@ export async function forwardToolCall(
   if ('unavailable' in connection) {
     return { result: errorResult(unavailableText(upstream, connection.unavailable)), outcome: 'upstream_error', error: `unavailable: ${connection.unavailable}` };
   }
+  const progressSent: Promise<void>[] = [];
   try {
     // `request`, not `callTool`: the gateway relays results as they are (the downstream client validates
     // structured output against the schema it was shown) and the client is shared by every session.
     const result = await connection.client.request(
       { method: 'tools/call', params: { name: tool, ...upstreamParams(params) } },
       CallToolResultSchema,
-      requestOptions(upstream, downstream),
+      requestOptions(upstream, downstream, progressSent),
     );
+    await Promise.all(progressSent);
     return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };
   } catch (error) {
     if (downstream.signal.aborted) return { result: errorResult('Cancelled'), outcome: 'cancelled', error: 'cancelled by the client' };
@@ -99,8 +101,11 @@ export async function forwardRequest<T>(
 ): Promise<T> {
   const connection = upstreamClient(upstream);
   if ('unavailable' in connection) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, connection.unavailable), upstream.settings.name);
+  const progressSent: Promise<void>[] = [];
   try {
-    return await send(connection.client, requestOptions(upstream, downstream));
+    const result = await send(connection.client, requestOptions(upstream, downstream, progressSent));
+    await Promise.all(progressSent);
+    return result;
   } catch (error) {
     if (isTimeout(error) && !downstream.signal.aborted) throw new UpstreamError(ErrorCode.RequestTimeout, timeoutText(upstream), upstream.settings.name);
     if (isConnectionLoss(error)) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, 'connection lost'), upstream.settings.name);
@@ -108,13 +113,20 @@ export async function forwardRequest<T>(
   }
 }
 
-function requestOptions(upstream: Upstream, downstream: Downstream): RequestOptions {
+/**
+ * `progressSent` collects the relayed progress notifications; callers await them before answering, because a
+ * notification relayed just before the result must reach the client first (it stops listening at the response).
+ */
+function requestOptions(upstream: Upstream, downstream: Downstream, progressSent: Promise<void>[]): RequestOptions {
   const { progressToken, sendProgress } = downstream;
   return {
     timeout: upstream.settings.timeout_ms,
     signal: downstream.signal,
     // Only ask the upstream for progress when the downstream client asked for it; the SDK puts its own token upstream.
-    onprogress: progressToken === undefined ? undefined : (progress) => void sendProgress(progressToken, progress).catch(() => undefined),
+    onprogress:
+      progressToken === undefined
+        ? undefined
+        : (progress) => void progressSent.push(sendProgress(progressToken, progress).catch(() => undefined)),
   };
 }
 

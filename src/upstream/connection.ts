@@ -1,3 +1,4 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   LoggingMessageNotificationSchema,
@@ -125,6 +126,7 @@ export class UpstreamConnection implements Upstream {
       this.watch(client, generation, opened);
       this.pending = { client, opened };
       await client.connect(opened.transport, { timeout: this.settings.timeout_ms });
+      settleResponsesAfterNotifications(opened.transport);
     } catch (error) {
       if (this.pending?.client === client) this.pending = undefined;
       await client.close().catch(() => undefined);
@@ -216,4 +218,18 @@ export class UpstreamConnection implements Upstream {
     this.state = state;
     this.options.onStatus(this);
   }
+}
+
+/**
+ * The SDK (1.x) runs a notification's handler one microtask late but settles a response at once. Over stdio a
+ * tool's last progress notification and its result arrive in one read, so the result would win and the progress
+ * find its handler gone. A response therefore waits one microtask, behind the notifications that came before it.
+ */
+function settleResponsesAfterNotifications(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (!deliver) return;
+  transport.onmessage = (message, extra) => {
+    if ('id' in message && !('method' in message)) queueMicrotask(() => deliver(message, extra));
+    else deliver(message, extra);
+  };
 }
