@@ -1,79 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { auth, refreshAuthorization, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
+import { auth, refreshAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
 import { InvalidGrantError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
-import { authorizeHeadlessly, type AuthorizationResponse } from '../helpers/headless-consent.js';
+import { HeadlessOAuthProvider } from '../helpers/mcp-session.js';
 
 /** What the SDK sent on the wire, so the test can check how it authenticated and what it asked for. */
 interface SeenRequest {
   url: string;
   authorization: string | null;
   body: URLSearchParams;
-}
-
-/**
- * The OAuthClientProvider an application would write, kept in memory; its "browser" is the headless driver,
- * which signs in as admin and approves, then remembers where the server sent it back.
- */
-class InMemoryProvider implements OAuthClientProvider {
-  readonly redirectUrl: string;
-  readonly clientMetadata: OAuthClientMetadata;
-  readonly expectedState = randomBytes(16).toString('base64url');
-  authorizationResponse?: AuthorizationResponse;
-  authorizationUrl?: URL;
-  #client?: OAuthClientInformationMixed;
-  #tokens?: OAuthTokens;
-  #verifier?: string;
-  #discovery?: OAuthDiscoveryState;
-
-  /** Nothing listens on the callback port: the headless browser stops at the redirect and hands over the code. */
-  constructor(callbackPort: number, authMethod: 'none' | 'client_secret_basic') {
-    this.redirectUrl = `http://127.0.0.1:${callbackPort}/callback`;
-    this.clientMetadata = {
-      client_name: `SDK e2e (${authMethod})`,
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: authMethod,
-    };
-  }
-
-  state(): string {
-    return this.expectedState;
-  }
-  clientInformation() {
-    return this.#client;
-  }
-  saveClientInformation(client: OAuthClientInformationMixed): void {
-    this.#client = client;
-  }
-  tokens() {
-    return this.#tokens;
-  }
-  saveTokens(tokens: OAuthTokens): void {
-    this.#tokens = tokens;
-  }
-  saveCodeVerifier(verifier: string): void {
-    this.#verifier = verifier;
-  }
-  codeVerifier(): string {
-    if (!this.#verifier) throw new Error('no code verifier saved');
-    return this.#verifier;
-  }
-  saveDiscoveryState(state: OAuthDiscoveryState): void {
-    this.#discovery = state;
-  }
-  discoveryState() {
-    return this.#discovery;
-  }
-  async redirectToAuthorization(url: URL): Promise<void> {
-    this.authorizationUrl = url;
-    this.authorizationResponse = await authorizeHeadlessly(url, { credentials: { username: 'admin', password: CHILD_ADMIN_PASSWORD } });
-  }
 }
 
 describe('the MCP SDK client\'s own OAuth (auth()) against a running gatehouse serve', () => {
@@ -126,7 +64,7 @@ describe('the MCP SDK client\'s own OAuth (auth()) against a running gatehouse s
 
   /** Discovery, registration, headless sign-in and consent, code exchange, refresh, revocation: one client's life. */
   async function fullJourney(authMethod: 'none' | 'client_secret_basic') {
-    const provider = new InMemoryProvider(authMethod === 'none' ? 38_001 : 38_002, authMethod);
+    const provider = new HeadlessOAuthProvider({ username: 'admin', password: CHILD_ADMIN_PASSWORD }, { clientName: `SDK e2e (${authMethod})`, callbackPort: authMethod === 'none' ? 38_001 : 38_002, authMethod });
     const seen: SeenRequest[] = [];
     const fetchFn = recordingFetch(seen);
 

@@ -13,14 +13,18 @@ import { authorizeHeadlessly, type AuthorizationResponse, type Credentials } fro
 export class HeadlessOAuthProvider implements OAuthClientProvider {
   readonly redirectUrl: string;
   readonly clientMetadata: OAuthClientMetadata;
-  readonly #state = randomBytes(16).toString('base64url');
+  readonly expectedState = randomBytes(16).toString('base64url');
+  authorizationUrl?: URL;
   authorizationResponse?: AuthorizationResponse;
   #client?: OAuthClientInformationMixed;
   #tokens?: OAuthTokens;
   #verifier?: string;
   #discovery?: OAuthDiscoveryState;
 
-  constructor(readonly credentials: Credentials, options: { clientName?: string; callbackPort?: number } = {}) {
+  constructor(
+    readonly credentials: Credentials,
+    options: { clientName?: string; callbackPort?: number; authMethod?: 'none' | 'client_secret_basic' } = {},
+  ) {
     // Loopback redirect URIs match on any port (RFC 8252): the port only has to be free of meaning.
     this.redirectUrl = `http://127.0.0.1:${options.callbackPort ?? 38_100}/callback`;
     this.clientMetadata = {
@@ -28,12 +32,12 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
       redirect_uris: [this.redirectUrl],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'none',
+      token_endpoint_auth_method: options.authMethod ?? 'none',
     };
   }
 
   state(): string {
-    return this.#state;
+    return this.expectedState;
   }
   clientInformation() {
     return this.#client;
@@ -61,6 +65,7 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
     return this.#discovery;
   }
   async redirectToAuthorization(url: URL): Promise<void> {
+    this.authorizationUrl = url;
     this.authorizationResponse = await authorizeHeadlessly(url, { credentials: this.credentials });
   }
 
@@ -68,7 +73,7 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
   code(): string {
     const response = this.authorizationResponse;
     if (!response?.code) throw new Error(`no authorization code came back: ${response?.location ?? 'no redirect'}`);
-    if (response.state !== this.#state) throw new Error('the authorization response carries another state');
+    if (response.state !== this.expectedState) throw new Error('the authorization response carries another state');
     return response.code;
   }
 }
