@@ -3,18 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { backends } from '../helpers/backends.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { assertEnvelope, sendJson } from './api-client.js';
+import type { ApiKeyView } from '../../src/admin/api-keys.js';
 
-interface KeyView {
-  id: string;
-  name: string;
-  user: string;
-  user_id: string;
-  hint: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked: boolean;
-  key?: string;
-}
+type KeyView = ApiKeyView & { key?: string };
 
 for (const backend of backends) {
   describe(`/api/apikeys on ${backend}`, () => {

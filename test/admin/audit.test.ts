@@ -4,24 +4,11 @@ import type { ToolCallRecord } from '../../src/store/gateway-types.js';
 import { basicAuth, startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { assertEnvelope, sendJson } from './api-client.js';
+import type { AuditEntryView as Entry } from '../../src/admin/audit.js';
 
 const BOB_PASSWORD = 'bob-Password-1';
 const T0 = Date.parse('2025-06-01T12:00:00.000Z');
 
-interface Entry {
-  id: string;
-  at: string;
-  user: string | null;
-  user_id: string | null;
-  client_id: string | null;
-  upstream: string;
-  upstream_id: string;
-  tool: string;
-  outcome: string;
-  error: string | null;
-  duration_ms: number;
-  arguments: unknown;
-}
 interface Page {
   entries: Entry[];
   next_cursor: string | null;

@@ -5,24 +5,12 @@ import { basicAuth, startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { storeClient, storeGrant } from '../helpers/grant-fixtures.js';
 import { assertEnvelope, sendJson } from './api-client.js';
+import type { GrantView } from '../../src/admin/oauth-grants.js';
 
 const NOT_FOUND = { status: 404, type: 'not_found_error', code: 'not_found', param: 'id' };
 const ALICE = { authorization: basicAuth('alice', 'alice-password') };
 const BOB = { authorization: basicAuth('bob', 'bob-password') };
 
-interface GrantView {
-  id: string;
-  user: string;
-  client_id: string;
-  client_name: string | null;
-  scope: string;
-  resource: string;
-  created_at: string;
-  last_used_at: string | null;
-  expires_at: string;
-  revoked_at: string | null;
-  revoked_reason: string | null;
-}
 
 const idsOf = (body: { grants: GrantView[] }) => body.grants.map((grant) => grant.id).sort();
 
