@@ -1,3 +1,4 @@
+import type { AuthorizationFlowRecord } from '../store/index.js';
 import type { ClientDirectory, RegisteredClient } from './clients.js';
 import { OAuthError, type OAuthErrorCode } from './errors.js';
 import { resolveResource } from './resource.js';
@@ -7,15 +8,10 @@ import { DEFAULT_SCOPES, formatScope, grantableScopes } from './scopes.js';
 export type RawParameters = Record<string, string | string[] | undefined>;
 
 /** An authorization request that passed every check: what the pending flow stores. */
-export interface AuthorizationRequest {
-  client: RegisteredClient;
-  redirectUri: string;
-  scope: string;
-  resource: string;
-  state: string | null;
-  codeChallenge: string;
-  prompt: string | null;
-}
+export type AuthorizationRequest = { client: RegisteredClient } & Pick<
+  AuthorizationFlowRecord,
+  'redirectUri' | 'scope' | 'resource' | 'state' | 'codeChallenge' | 'prompt'
+>;
 
 /**
  * Outcome of validation. `page`: the client or redirect URI cannot be trusted, so the error is shown to the
