@@ -1,22 +1,11 @@
-import { z } from 'zod';
 import { auditFilterQuery, auditListQuery } from './audit.js';
-import type { OpenApiDocument } from './openapi.js';
+import { apiErrors, apiSecurity, errorResponse, queryParameters, type OpenApiDocument } from './openapi-parts.js';
 
 /** The tool-call audit paths (`/api/audit*`), merged into the OpenAPI document by openapi.ts. */
 
 type Paths = OpenApiDocument['paths'];
-type Parameters = NonNullable<NonNullable<Paths[string]['get']>['parameters']>;
 
-const queryParameters = (schema: z.ZodObject): Parameters =>
-  Object.entries(schema.shape).map(([name, field]) => {
-    const { $schema: _dialect, ...rest } = z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-    return { name, in: 'query' as const, required: false, schema: rest };
-  });
-
-const error = (name: string) => ({ $ref: `#/components/responses/${name}` });
-const security: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }];
-const apiErrors = { '401': error('Unauthorized'), '403': error('Forbidden'), '429': error('TooManyAttempts'), '500': error('InternalError') };
-const badFilter = error('BadRequest');
+const badFilter = errorResponse('BadRequest');
 const tags = ['audit'];
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
@@ -47,7 +36,7 @@ const auditEntry = {
 export const auditPaths: Paths = {
   '/api/audit': {
     get: {
-      summary: 'List tool calls', tags, operationId: 'listToolCalls', security,
+      summary: 'List tool calls', tags, operationId: 'listToolCalls', security: apiSecurity,
       description:
         'Newest first. Filters combine; an unknown username matches nothing. Follow `next_cursor` (null on the last page) to page ' +
         'through every record exactly once.',
@@ -71,7 +60,7 @@ export const auditPaths: Paths = {
   },
   '/api/audit/export': {
     get: {
-      summary: 'Export tool calls as JSON Lines', tags, operationId: 'exportToolCalls', security,
+      summary: 'Export tool calls as JSON Lines', tags, operationId: 'exportToolCalls', security: apiSecurity,
       description: 'Every matching call, newest first, one JSON object per line (the entries of `GET /api/audit`), as a download.',
       parameters: queryParameters(auditFilterQuery),
       responses: {

@@ -1,20 +1,11 @@
-import { z } from 'zod';
 import { upstreamInput } from '../upstream/settings.js';
 import { upstreamIdParams } from './mcp-clients.js';
-import type { OpenApiDocument } from './openapi.js';
+import { apiErrors, apiSecurity, bodyErrors, errorResponse, isoTime, json, schemaOf, type OpenApiDocument } from './openapi-parts.js';
 
 /** The upstream management paths (`/api/mcp/client*`), merged into the OpenAPI document by openapi.ts. */
 
 type Paths = OpenApiDocument['paths'];
 
-const schemaOf = (schema: z.ZodType) => {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return rest;
-};
-const error = (name: string) => ({ $ref: `#/components/responses/${name}` });
-const security: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }];
-const apiErrors = { '401': error('Unauthorized'), '403': error('Forbidden'), '429': error('TooManyAttempts'), '500': error('InternalError') };
-const bodyErrors = { '400': error('BadRequest'), '413': error('BodyTooLarge'), '415': error('UnsupportedMediaType') };
 const conflict = {
   description: '`name_taken`, or `managed_by_config`: the upstream is declared in the config file and is changed there',
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
@@ -22,7 +13,6 @@ const conflict = {
 const idParam = [{ name: 'id', in: 'path' as const, required: true, schema: schemaOf(upstreamIdParams.shape.id) }];
 const tags = ['upstreams'];
 
-const isoTime = { type: 'string', format: 'date-time' };
 const status = {
   type: 'object', required: ['state'],
   properties: {
@@ -48,19 +38,18 @@ const upstream = {
     status, created_at: isoTime, updated_at: isoTime,
   },
 };
-const json = (schema: Record<string, unknown>, example?: unknown) => ({ 'application/json': example === undefined ? { schema } : { schema, example } });
 const settingsBody = (example: unknown) => ({ required: true, content: json(schemaOf(upstreamInput), example) });
 
 export const mcpClientPaths: Paths = {
   '/api/mcp/clients': {
     get: {
-      summary: 'List upstreams', tags, operationId: 'listMcpClients', security,
+      summary: 'List upstreams', tags, operationId: 'listMcpClients', security: apiSecurity,
       responses: { '200': { description: 'Every upstream with its connection status', content: json({ type: 'object', required: ['clients'], properties: { clients: { type: 'array', items: upstream } } }) }, ...apiErrors },
     },
   },
   '/api/mcp/client': {
     post: {
-      summary: 'Add an upstream', tags, operationId: 'createMcpClient', security,
+      summary: 'Add an upstream', tags, operationId: 'createMcpClient', security: apiSecurity,
       description:
         'Takes effect at once: Gatehouse connects (in the background) and tells connected MCP sessions their lists changed. ' +
         '`headers` (auth_type `headers`) and `stdio_config.envs` are stored encrypted and never returned. ' +
@@ -71,28 +60,28 @@ export const mcpClientPaths: Paths = {
   },
   '/api/mcp/client/{id}': {
     get: {
-      summary: 'Read an upstream', tags, operationId: 'getMcpClient', security, parameters: idParam,
-      responses: { '200': { description: 'The upstream and its status', content: json(upstream) }, '404': error('NotFound'), ...apiErrors },
+      summary: 'Read an upstream', tags, operationId: 'getMcpClient', security: apiSecurity, parameters: idParam,
+      responses: { '200': { description: 'The upstream and its status', content: json(upstream) }, '404': errorResponse('NotFound'), ...apiErrors },
     },
     put: {
-      summary: 'Replace an upstream’s settings', tags, operationId: 'updateMcpClient', security, parameters: idParam,
+      summary: 'Replace an upstream’s settings', tags, operationId: 'updateMcpClient', security: apiSecurity, parameters: idParam,
       description: 'The whole settings object; `headers` and `stdio_config.envs` left out keep their stored values. Reconnects when anything changed.',
       requestBody: settingsBody({ name: 'github', connection_type: 'http', connection_string: 'https://mcp.example.com/mcp', auth_type: 'headers', timeout_ms: 10000 }),
-      responses: { '200': { description: 'The updated upstream', content: json(upstream) }, ...bodyErrors, '404': error('NotFound'), '409': conflict, ...apiErrors },
+      responses: { '200': { description: 'The updated upstream', content: json(upstream) }, ...bodyErrors, '404': errorResponse('NotFound'), '409': conflict, ...apiErrors },
     },
     delete: {
-      summary: 'Remove an upstream', tags, operationId: 'deleteMcpClient', security, parameters: idParam,
+      summary: 'Remove an upstream', tags, operationId: 'deleteMcpClient', security: apiSecurity, parameters: idParam,
       description: 'Disconnects it at once; its tools leave every session’s list.',
-      responses: { '204': { description: 'Removed' }, '404': error('NotFound'), '409': conflict, ...apiErrors },
+      responses: { '204': { description: 'Removed' }, '404': errorResponse('NotFound'), '409': conflict, ...apiErrors },
     },
   },
   '/api/mcp/client/{id}/reconnect': {
     post: {
-      summary: 'Reconnect an upstream now', tags, operationId: 'reconnectMcpClient', security, parameters: idParam,
+      summary: 'Reconnect an upstream now', tags, operationId: 'reconnectMcpClient', security: apiSecurity, parameters: idParam,
       description: 'Drops the connection and tries again at once, resetting the backoff; answers when the attempt has finished.',
       responses: {
         '200': { description: 'The status after the attempt', content: json({ type: 'object', required: ['id', 'status'], properties: { id: { type: 'string' }, status } }) },
-        '404': error('NotFound'), ...apiErrors,
+        '404': errorResponse('NotFound'), ...apiErrors,
       },
     },
   },

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
 import { apiKeyIdParams, createApiKeyBody } from './api-keys.js';
 import { auditPaths } from './openapi-audit.js';
 import { ERROR_TYPES } from './envelope.js';
@@ -9,64 +8,23 @@ import { mcpClientPaths } from './openapi-mcp-clients.js';
 import { registrationRequest } from '../oauth/registration.js';
 import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
+import {
+  apiErrors,
+  apiSecurity,
+  bodyErrors,
+  errorResponse,
+  isoTime,
+  json,
+  ref,
+  schemaOf,
+  type JsonSchema,
+  type MediaContent,
+  type OpenApiDocument,
+  type Operation,
+  type Response,
+} from './openapi-parts.js';
 
-/** The slice of OpenAPI 3.1 this document uses, typed so a misspelt key fails the build. */
-type JsonSchema = Record<string, unknown>;
-interface MediaContent {
-  [mediaType: string]: { schema: JsonSchema; example?: unknown };
-}
-interface Response {
-  description: string;
-  headers?: Record<string, { description: string; schema: JsonSchema }>;
-  content?: MediaContent;
-}
-interface Operation {
-  summary: string;
-  description?: string;
-  tags: string[];
-  operationId: string;
-  security?: Record<string, string[]>[];
-  parameters?: { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: JsonSchema; description?: string }[];
-  requestBody?: { required: boolean; content: MediaContent };
-  responses: Record<string, Response | { $ref: string }>;
-}
-type PathItem = Partial<Record<'get' | 'post' | 'put' | 'delete' | 'options', Operation>>;
-export interface OpenApiDocument {
-  openapi: '3.1.0';
-  info: { title: string; version: string; description: string };
-  paths: Record<string, PathItem>;
-  components: {
-    schemas: Record<string, JsonSchema>;
-    responses: Record<string, Response>;
-    securitySchemes: Record<string, Record<string, string>>;
-  };
-}
-
-/** Request bodies come from the very zod schemas the routes parse with, so the two cannot disagree. */
-function schemaOf(schema: z.ZodType): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as JsonSchema;
-  return rest;
-}
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: JsonSchema, example?: unknown): MediaContent => ({
-  'application/json': example === undefined ? { schema } : { schema, example },
-});
-const errorResponse = (name: string) => ({ $ref: `#/components/responses/${name}` });
-
-/** Every /api operation answers these the same way. */
-const apiErrors = {
-  '401': errorResponse('Unauthorized'),
-  '403': errorResponse('Forbidden'),
-  '429': errorResponse('TooManyAttempts'),
-  '500': errorResponse('InternalError'),
-};
-const bodyErrors = {
-  '400': errorResponse('BadRequest'),
-  '413': errorResponse('BodyTooLarge'),
-  '415': errorResponse('UnsupportedMediaType'),
-};
-const apiSecurity: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }];
+export type { OpenApiDocument } from './openapi-parts.js';
 
 const errorType = { type: 'string', enum: [...ERROR_TYPES] };
 
@@ -86,7 +44,6 @@ const envelopeResponse = (description: string, headers?: Response['headers']): R
   content: json(ref('ErrorEnvelope')),
 });
 
-const isoTime = { type: 'string', format: 'date-time' };
 
 const listOf = (key: string, item: string): JsonSchema => ({
   type: 'object', required: [key], properties: { [key]: { type: 'array', items: ref(item) } },
