@@ -70,3 +70,10 @@ export async function openTestStore(backend: Backend): Promise<OpenedStore & { c
     },
   };
 }
+
+/** Plain user rows, given as [id, username], for store tests whose records need an owner. */
+export async function createTestUsers(store: OpenedStore, users: readonly (readonly [id: string, username: string])[]): Promise<void> {
+  for (const [id, username] of users) {
+    await store.users.create({ id, username, passwordHash: 'h', isAdmin: false, disabledAt: null, createdAt: 1, updatedAt: 1 });
+  }
+}

@@ -38,6 +38,21 @@ for (const backend of backends) {
     });
     after(() => store.close());
 
+    /** A token with our claims, signed by hand: `typ` and the signing key are what each test varies. */
+    const handMadeToken = (privateKey: CryptoKey, kid: string, typ: string | undefined) => {
+      const iat = Math.floor(clock / 1000);
+      return new SignJWT({ client_id: 'cli_1', scope: 'mcp:read', gid: 'grt_1' })
+        .setProtectedHeader({ alg: 'ES256', kid, ...(typ ? { typ } : {}) })
+        .setIssuer(config.publicUrl)
+        .setSubject('usr_1')
+        .setAudience(resource)
+        .setJti('at_x')
+        .setIssuedAt(iat)
+        .setNotBefore(iat)
+        .setExpirationTime(iat + 60)
+        .sign(privateKey);
+    };
+
     it('issues an RFC 9068 token that verifies for its resource, with every claim', async () => {
       const { token, expiresIn } = await tokens.issue(request);
       assert.equal(expiresIn, 600);
@@ -93,18 +108,7 @@ for (const backend of backends) {
 
     it('a JWT of our key with typ other than at+jwt fails (no token confusion)', async () => {
       const key = await ring.signingKey();
-      const iat = Math.floor(clock / 1000);
-      const sign = (typ: string | undefined) =>
-        new SignJWT({ client_id: 'cli_1', scope: 'mcp:read', gid: 'grt_1' })
-          .setProtectedHeader({ alg: 'ES256', kid: key.kid, ...(typ ? { typ } : {}) })
-          .setIssuer(config.publicUrl)
-          .setSubject('usr_1')
-          .setAudience(resource)
-          .setJti('at_x')
-          .setIssuedAt(iat)
-          .setNotBefore(iat)
-          .setExpirationTime(iat + 60)
-          .sign(key.privateKey);
+      const sign = (typ: string | undefined) => handMadeToken(key.privateKey, key.kid, typ);
       assert.ok(await tokens.verify(await sign('at+jwt'), resource), 'the control token verifies');
       assert.equal(await tokens.verify(await sign('JWT'), resource), undefined);
       assert.equal(await tokens.verify(await sign(undefined), resource), undefined);
@@ -113,17 +117,7 @@ for (const backend of backends) {
     it('a token signed by a foreign key claiming our kid fails', async () => {
       const { kid } = await ring.signingKey();
       const { privateKey } = await generateKeyPair('ES256');
-      const iat = Math.floor(clock / 1000);
-      const forged = await new SignJWT({ client_id: 'cli_1', scope: 'mcp:read', gid: 'grt_1' })
-        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
-        .setIssuer(config.publicUrl)
-        .setSubject('usr_1')
-        .setAudience(resource)
-        .setJti('at_x')
-        .setIssuedAt(iat)
-        .setNotBefore(iat)
-        .setExpirationTime(iat + 60)
-        .sign(privateKey);
+      const forged = await handMadeToken(privateKey, kid, 'at+jwt');
       assert.equal(await tokens.verify(forged, resource), undefined);
     });
 

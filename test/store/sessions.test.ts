@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { BrowserSessionRecord } from '../../src/store/index.js';
-import { backends, openTestStore } from '../helpers/backends.js';
+import { backends, createTestUsers, openTestStore } from '../helpers/backends.js';
 
 function session(tokenHash: string, userId: string): BrowserSessionRecord {
   return { tokenHash, userId, createdAt: 1, lastSeenAt: 1, absoluteExpiresAt: 1000, revokedAt: null, userAgent: 'test-agent' };
@@ -12,9 +12,7 @@ for (const backend of backends) {
     let store: Awaited<ReturnType<typeof openTestStore>>;
     beforeEach(async () => {
       store = await openTestStore(backend);
-      for (const [id, username] of [['usr_a', 'ada'], ['usr_b', 'bob']]) {
-        await store.users.create({ id: id!, username: username!, passwordHash: 'h', isAdmin: false, disabledAt: null, createdAt: 1, updatedAt: 1 });
-      }
+      await createTestUsers(store, [['usr_a', 'ada'], ['usr_b', 'bob']]);
     });
     afterEach(() => store.close());
 
