@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import type { GrantRecord, GrantStore } from '../oauth-types.js';
-import { camelRow, camelRows, insertSql } from './rows.js';
+import { camelRow, camelRows, equals, insertSql, whereClause } from './rows.js';
 
 export function sqlGrantStore(db: Db): GrantStore {
   return {
@@ -12,12 +12,11 @@ export function sqlGrantStore(db: Db): GrantStore {
       return camelRow<GrantRecord>(await db.get('SELECT * FROM oauth_grants WHERE id = ?', [id]));
     },
     async list(filter = {}) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (filter.userId) where.push('user_id = ?') && params.push(filter.userId);
-      if (filter.clientId) where.push('client_id = ?') && params.push(filter.clientId);
-      if (!filter.includeRevoked) where.push('revoked_at IS NULL');
-      const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const { clause, params } = whereClause([
+        equals('user_id', filter.userId || undefined),
+        equals('client_id', filter.clientId || undefined),
+        !filter.includeRevoked && ['revoked_at IS NULL', []],
+      ]);
       return camelRows<GrantRecord>(await db.all(`SELECT * FROM oauth_grants ${clause} ORDER BY created_at DESC, id`, params));
     },
     async revoke(id, reason, now) {

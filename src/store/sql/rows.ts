@@ -18,3 +18,20 @@ export function insertSql(table: string, record: object, conflict = ''): { sql: 
   const sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})${conflict ? ` ${conflict}` : ''}`;
   return { sql, params: Object.values(record) };
 }
+
+/** One optional condition of a WHERE clause: SQL with `?` and its values; falsy when it does not apply. */
+export type Condition = readonly [sql: string, values: readonly unknown[]] | false | undefined;
+
+/** `column = ?` when a filter value is given, nothing otherwise. */
+export function equals(column: string, value: unknown): Condition {
+  return value === undefined ? undefined : [`${column} = ?`, [value]];
+}
+
+/** The WHERE clause (or nothing) of the conditions that apply, with their parameters in order. */
+export function whereClause(conditions: readonly Condition[]): { clause: string; params: unknown[] } {
+  const kept = conditions.filter((condition): condition is Exclude<Condition, false | undefined> => Boolean(condition));
+  return {
+    clause: kept.length > 0 ? `WHERE ${kept.map(([sql]) => sql).join(' AND ')}` : '',
+    params: kept.flatMap(([, values]) => values),
+  };
+}

@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import type { ToolCallRecord, ToolCallStore } from '../gateway-types.js';
-import { camelRows, insertSql } from './rows.js';
+import { camelRows, equals, insertSql, whereClause } from './rows.js';
 
 export function sqlToolCallStore(db: Db): ToolCallStore {
   return {
@@ -9,21 +9,16 @@ export function sqlToolCallStore(db: Db): ToolCallStore {
       await db.run(sql, params);
     },
     async list(filter) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      for (const [column, value] of [
-        ['user_id', filter.userId],
-        ['client_id', filter.clientId],
-        ['upstream_id', filter.upstreamId],
-        ['tool', filter.tool],
-        ['outcome', filter.outcome],
-      ] as const) {
-        if (value !== undefined) where.push(`${column} = ?`) && params.push(value);
-      }
-      if (filter.upstream !== undefined) where.push('(upstream_id = ? OR upstream_name = ?)') && params.push(filter.upstream, filter.upstream);
-      if (filter.since !== undefined) where.push('at >= ?') && params.push(filter.since);
-      if (filter.before) where.push('(at < ? OR (at = ? AND id < ?))') && params.push(filter.before.at, filter.before.at, filter.before.id);
-      const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const { clause, params } = whereClause([
+        equals('user_id', filter.userId),
+        equals('client_id', filter.clientId),
+        equals('upstream_id', filter.upstreamId),
+        equals('tool', filter.tool),
+        equals('outcome', filter.outcome),
+        filter.upstream !== undefined && ['(upstream_id = ? OR upstream_name = ?)', [filter.upstream, filter.upstream]],
+        filter.since !== undefined && ['at >= ?', [filter.since]],
+        filter.before && ['(at < ? OR (at = ? AND id < ?))', [filter.before.at, filter.before.at, filter.before.id]],
+      ]);
       params.push(filter.limit);
       return camelRows<ToolCallRecord>(await db.all(`SELECT * FROM tool_calls ${clause} ORDER BY at DESC, id DESC LIMIT ?`, params));
     },
