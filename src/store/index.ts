@@ -18,16 +18,22 @@ import { sqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { sqlSigningKeyStore } from './sql/signing-keys.js';
 import type { GatewayStore } from './gateway-types.js';
 import type { OAuthStore } from './oauth-types.js';
+import type { OutboundStore } from './outbound-types.js';
 import { sqlToolCallStore } from './sql/tool-calls.js';
 import { sqlUpstreamStore } from './sql/upstreams.js';
+import { sqlUpstreamOAuthClientStore } from './sql/upstream-oauth-clients.js';
+import { sqlUpstreamOAuthConfigStore } from './sql/upstream-oauth-configs.js';
+import { sqlUpstreamOAuthFlowStore } from './sql/upstream-oauth-flows.js';
+import { sqlUpstreamTokenStore } from './sql/upstream-tokens.js';
 import type { Store } from './types.js';
 
 export type { Database } from './db.js';
 export type * from './types.js';
 export type * from './oauth-types.js';
 export type * from './gateway-types.js';
+export type * from './outbound-types.js';
 
-export interface OpenedStore extends Store, OAuthStore, GatewayStore {
+export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundStore {
   database: Database;
 }
 
@@ -52,6 +58,10 @@ export function storeOn(database: Database): OpenedStore {
     audit: sqlAuditStore(database),
     upstreams: sqlUpstreamStore(database),
     toolCalls: sqlToolCallStore(database),
+    upstreamOAuthConfigs: sqlUpstreamOAuthConfigStore(database),
+    upstreamOAuthClients: sqlUpstreamOAuthClientStore(database),
+    upstreamOAuthFlows: sqlUpstreamOAuthFlowStore(database),
+    upstreamTokens: sqlUpstreamTokenStore(database),
   };
 }
 

@@ -1,6 +1,7 @@
 import { foundation } from './001_foundation.js';
 import { oauth } from './002_oauth.js';
 import { gateway } from './003_gateway.js';
+import { outbound } from './004_outbound.js';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'foundation', sql: foundation },
   { version: 2, name: 'oauth', sql: oauth },
   { version: 3, name: 'gateway', sql: gateway },
+  { version: 4, name: 'outbound', sql: outbound },
 ];
