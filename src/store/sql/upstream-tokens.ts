@@ -17,7 +17,19 @@ export function sqlUpstreamTokenStore(db: Db): UpstreamTokenStore {
       // A fresh authorization replaces the row whole; bumping the version makes any refresh still in flight lose its CAS.
       const { sql, params } = insertSql(
         'upstream_tokens',
-        { ...record, version: 1, leaseUntil: null, createdAt: record.updatedAt },
+        {
+          upstreamId: record.upstreamId,
+          subject: record.subject,
+          issuer: record.issuer,
+          sealed: record.sealed,
+          expiresAt: record.expiresAt,
+          status: record.status,
+          reason: record.reason,
+          version: 1,
+          leaseUntil: null,
+          createdAt: record.updatedAt,
+          updatedAt: record.updatedAt,
+        },
         `ON CONFLICT (upstream_id, subject) DO UPDATE SET issuer = excluded.issuer, sealed = excluded.sealed, expires_at = excluded.expires_at,
            status = excluded.status, reason = excluded.reason, version = upstream_tokens.version + 1, lease_until = NULL,
            created_at = excluded.created_at, updated_at = excluded.updated_at
