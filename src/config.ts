@@ -100,6 +100,20 @@ const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Gatehouse as the OAuth client of upstreams (auth_type oauth and per_user_oauth). */
+    outboundOAuth: z
+      .object({
+        /** Upstream access tokens are refreshed this long before they expire. */
+        refreshMarginSeconds: durationSeconds.max(3600).default(60),
+        /** How long an upstream authorization (and a per-user connect link) stays usable. */
+        flowTtlSeconds: durationSeconds.max(24 * 3600).default(900),
+        /** Per-user upstream connections kept open for reuse, at most, across all upstreams. */
+        perUserPoolSize: z.coerce.number().int().min(1).max(100_000).default(1000),
+        /** A per-user upstream connection unused this long is closed. */
+        perUserIdleSeconds: durationSeconds.max(24 * 3600).default(300),
+      })
+      .strict()
+      .prefault({}),
     /** Upstream MCP servers declared in the config file; each entry is validated by upstream/settings.ts at start. */
     upstreams: z.array(z.record(z.string(), z.unknown())).default([]),
     audit: z

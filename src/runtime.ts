@@ -10,7 +10,9 @@ import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
 import { grantService, type GrantService } from './oauth/grants.js';
 import { metadataDocumentResolver } from './oauth/metadata-document.js';
 import { openStore, type OpenedStore } from './store/index.js';
-import { createUpstreamRegistry } from './upstream/registry.js';
+import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';
+import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
+import { createUpstreamRegistry, packageVersion } from './upstream/registry.js';
 import type { UpstreamRegistry } from './upstream/types.js';
 import { upstreamService, type UpstreamService } from './upstream/upstream-service.js';
 
@@ -31,6 +33,10 @@ export interface Runtime {
   upstreams: UpstreamRegistry;
   /** Create/update/delete of upstreams for /api/mcp/client*, applied to `upstreams` at once. */
   upstreamService: UpstreamService;
+  /** Gatehouse as the OAuth client of upstreams: flows, callback, token vault. */
+  outbound: OutboundOAuth;
+  /** Per-user upstream connections, each with its user's own token. */
+  perUserPool: PerUserPool;
   close(): Promise<void>;
 }
 
@@ -46,7 +52,22 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     throw error;
   }
   const audit = auditLog(store.audit);
-  const upstreams = createUpstreamRegistry({ store: store.upstreams, encryptionKey: keys.encryptionKey, configUpstreams: config.upstreams, demo: config.demo });
+  const outbound = createOutboundOAuth({ store, encryptionKey: keys.encryptionKey, stateHasher: keys.tokenHasher, config, audit });
+  const upstreams = createUpstreamRegistry({
+    store: store.upstreams,
+    encryptionKey: keys.encryptionKey,
+    configUpstreams: config.upstreams,
+    demo: config.demo,
+    bearerFor: (id, settings) =>
+      settings.auth_type === 'oauth' ? outbound.bearer(id, SHARED_SUBJECT) : settings.auth_type === 'per_user_oauth' ? outbound.listingBearer(id) : undefined,
+  });
+  const perUserPool = createPerUserPool({
+    bearer: (upstreamId, userId) => outbound.bearer(upstreamId, userId),
+    maxSize: config.outboundOAuth.perUserPoolSize,
+    idleMs: config.outboundOAuth.perUserIdleSeconds * 1000,
+    clientVersion: packageVersion(),
+  });
+  followOutboundEvents(outbound, upstreams, perUserPool);
   const signingKeys = signingKeyRing({ store: store.signingKeys, encryptionKey: keys.encryptionKey, retiredKeyLifetimeMs: retiredKeyLifetimeMs(config) });
   return {
     config,
@@ -61,7 +82,26 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
     apiKeys: apiKeyService(store, keys.tokenHasher),
     upstreams,
-    upstreamService: upstreamService({ store: store.upstreams, encryptionKey: keys.encryptionKey, registry: upstreams }),
-    close: () => store.database.close(),
+    upstreamService: upstreamService({ store: store.upstreams, encryptionKey: keys.encryptionKey, registry: upstreams, outbound }),
+    outbound,
+    perUserPool,
+    close: async () => {
+      await perUserPool.close();
+      await store.database.close();
+    },
   };
+}
+
+/**
+ * A new authorization or a lost one changes which connections can work: the shared (or listing) connection
+ * reconnects with the new tokens or settles in `needs_auth`, and a user's pooled connection is dropped.
+ */
+function followOutboundEvents(outbound: OutboundOAuth, upstreams: ReturnType<typeof createUpstreamRegistry>, pool: PerUserPool): void {
+  outbound.subscribe((event) => {
+    if (event.subject !== SHARED_SUBJECT) void pool.drop(event.upstreamId, event.subject);
+    const state = upstreams.statusOf(event.upstreamId)?.state;
+    // A per-user upstream's listing connection only needs a new attempt while it has no working tokens; when the
+    // user it lists with loses theirs, its token source moves on to another user's by itself.
+    if (event.subject === SHARED_SUBJECT || state === 'needs_auth') void upstreams.reconnect(event.upstreamId);
+  });
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
+import { OAuthSetupError } from '../upstream/oauth/types.js';
 import { UpstreamConflict } from '../upstream/upstream-service.js';
 import { ApiError } from './envelope.js';
 
@@ -8,15 +9,23 @@ export const upstreamIdParams = z.strictObject({ id: z.string().min(1).max(100) 
 
 const notFound = () => new ApiError(404, 'not_found', 'no upstream has this id', { param: 'id' });
 
-/** Store-level refusals become 409s naming the field, e.g. a config-file upstream edited through the API. */
+/**
+ * Store-level refusals become 409s naming the field, e.g. a config-file upstream edited through the API; a failed
+ * OAuth setup (a wrong metadata document, a refused registration) is a 400 that says which document and how.
+ */
 async function orConflict<T>(action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
     if (error instanceof UpstreamConflict) throw new ApiError(409, error.code, error.message, { param: error.code === 'name_taken' ? 'name' : 'id' });
+    if (error instanceof OAuthSetupError) {
+      throw new ApiError(400, 'oauth_setup_failed', error.message, { param: 'connection_string', extraFields: { step: error.step, ...(error.url ? { url: error.url } : {}) } });
+    }
     throw error;
   }
 }
+
+const configIdParams = z.strictObject({ id: z.string().min(1).max(100) });
 
 /**
  * Upstream MCP servers, with Bifrost's paths: `POST /api/mcp/client`, `GET /api/mcp/clients`,
@@ -28,7 +37,7 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
   api.get('/mcp/clients', async () => ({ clients: await upstreams.list() }));
 
   api.post('/mcp/client', async (request, reply) => {
-    const created = await orConflict(() => upstreams.create(request.body ?? {}));
+    const created = await orConflict(() => upstreams.create(request.body ?? {}, { userId: request.apiCaller?.user.id ?? null }));
     return reply.code(201).send(created);
   });
 
@@ -52,10 +61,57 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     return reply.code(204).send();
   });
 
+  /** An OAuth upstream without working tokens is not reconnected but authorized again: the answer is `pending_oauth`. */
   api.post('/mcp/client/:id/reconnect', async (request) => {
     const { id } = upstreamIdParams.parse(request.params);
+    const current = await upstreams.get(id);
+    if (!current) throw notFound();
+    if (current.auth_type === 'oauth' || current.auth_type === 'per_user_oauth') {
+      const caller = request.apiCaller?.user.id ?? null;
+      const subject = current.auth_type === 'oauth' ? '' : caller;
+      const tokens = subject === null ? { state: 'none' } : await runtime.outbound.vault.status(id, subject);
+      if (tokens.state !== 'active') return orConflict(() => upstreams.authorize(id, { userId: caller }));
+    }
     const status = await upstreams.reconnect(id);
     if (!status) throw notFound();
     return { id, status };
+  });
+
+  /**
+   * After the admin authorized: connects the upstream with its tokens (Bifrost's semantics). The id is the
+   * upstream's or its oauth_config_id. 400 while nobody has authorized it yet, 404 when there is no such OAuth setup.
+   */
+  api.post('/mcp/client/:id/complete-oauth', async (request) => {
+    const { id } = upstreamIdParams.parse(request.params);
+    const setup = await runtime.outbound.configOf(id);
+    const upstream = setup && (await upstreams.get(setup.upstreamId));
+    if (!setup || !upstream) throw new ApiError(404, 'not_found', 'no OAuth upstream or oauth_config has this id', { param: 'id' });
+    if (setup.status !== 'authorized') {
+      const why = setup.status === 'failed' && setup.error ? `its setup failed: ${setup.error}` : 'open its authorize_url and approve access first';
+      throw new ApiError(400, 'oauth_not_authorized', `upstream "${upstream.name}" is not authorized yet; ${why}`, { param: 'id' });
+    }
+    // A reconnect waits for its attempt, which is bounded by the upstream's timeout.
+    const status = await upstreams.reconnect(setup.upstreamId);
+    if (status?.state !== 'connected') {
+      throw new ApiError(502, 'upstream_unavailable', `upstream "${upstream.name}" is authorized but did not connect: ${status?.reason ?? status?.state ?? 'it is gone'}`, {
+        param: 'id',
+        extraFields: { status },
+      });
+    }
+    return upstreams.get(setup.upstreamId);
+  });
+
+  /** Polling the OAuth setup of an upstream (optional: the callback page tells the admin when it is done). */
+  api.get('/oauth/config/:id/status', async (request) => {
+    const { id } = configIdParams.parse(request.params);
+    const setup = await runtime.outbound.configOf(id);
+    if (!setup) throw new ApiError(404, 'not_found', 'no oauth_config has this id', { param: 'id' });
+    return {
+      id: setup.id,
+      upstream_id: setup.upstreamId,
+      status: setup.status,
+      ...(setup.error ? { error: setup.error } : {}),
+      updated_at: new Date(setup.updatedAt).toISOString(),
+    };
   });
 };

@@ -7,7 +7,7 @@ import { apiErrors, apiSecurity, bodyErrors, errorResponse, isoTime, json, schem
 type Paths = OpenApiDocument['paths'];
 
 const conflict = {
-  description: '`name_taken`, or `managed_by_config`: the upstream is declared in the config file and is changed there',
+  description: '`name_taken`; `managed_by_config`: the upstream is declared in the config file and is changed there; `not_oauth`: an OAuth operation on an upstream that does not use OAuth',
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
 };
 const idParam = [{ name: 'id', in: 'path' as const, required: true, schema: schemaOf(upstreamIdParams.shape.id) }];
@@ -32,13 +32,52 @@ const upstream = {
     stdio_config: {
       type: 'object', properties: { command: { type: 'string' }, args: { type: 'array', items: { type: 'string' } }, env_names: { type: 'array', items: { type: 'string' } } },
     },
-    auth_type: { type: 'string', enum: ['none', 'headers'] }, header_names: { type: 'array', items: { type: 'string' } },
+    auth_type: { type: 'string', enum: ['none', 'headers', 'oauth', 'per_user_oauth'] }, header_names: { type: 'array', items: { type: 'string' } },
+    oauth_config: {
+      type: 'object', description: 'The OAuth settings; the client secret is never returned, `has_client_secret` says whether one is stored',
+      properties: {
+        client_id: { type: 'string' }, scopes: { type: 'array', items: { type: 'string' } }, authorize_url: { type: 'string' }, token_url: { type: 'string' },
+        registration_url: { type: 'string' }, send_resource: { type: 'boolean' }, has_client_secret: { type: 'boolean' },
+      },
+    },
     tools_to_execute: { type: 'array', items: { type: 'string' } }, tools_to_skip: { type: 'array', items: { type: 'string' } },
     allowed_users: { type: 'array', items: { type: 'string' } }, timeout_ms: { type: 'integer' },
     status, created_at: isoTime, updated_at: isoTime,
   },
 };
 const settingsBody = (example: unknown) => ({ required: true, content: json(schemaOf(upstreamInput), example) });
+
+const pendingOAuth = {
+  type: 'object',
+  required: ['status', 'id', 'oauth_config_id', 'authorize_url', 'complete_url', 'status_url', 'expires_at', 'client'],
+  description: 'An OAuth upstream waiting for its authorization (Bifrost’s shape, plus `id`, `expires_at` and the upstream as `client`)',
+  properties: {
+    status: { type: 'string', enum: ['pending_oauth'] },
+    id: { type: 'string', description: 'The upstream’s id' },
+    oauth_config_id: { type: 'string' },
+    authorize_url: {
+      type: 'string',
+      description: '`oauth`: the upstream’s authorization page. `per_user_oauth`: a Gatehouse link that only the caller, signed in to Gatehouse in that browser, can follow; the authorization becomes the caller’s own connection',
+    },
+    complete_url: { type: 'string', description: '`POST` it after authorizing (optional: the callback page says when the upstream is connected)' },
+    status_url: { type: 'string' },
+    expires_at: { ...isoTime, description: 'The authorization must be completed before then' },
+    client: upstream,
+  },
+};
+const setupStatus = {
+  type: 'object', required: ['id', 'upstream_id', 'status', 'updated_at'],
+  properties: {
+    id: { type: 'string' }, upstream_id: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'authorized', 'failed'] },
+    error: { type: 'string', description: 'Which document or step failed, and how' },
+    updated_at: isoTime,
+  },
+};
+const oauthSetupFailed = {
+  description: 'Invalid settings, or `oauth_setup_failed`: discovery or registration at the upstream failed; the message names the document and the problem',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
+};
 
 export const mcpClientPaths: Paths = {
   '/api/mcp/clients': {
@@ -53,9 +92,13 @@ export const mcpClientPaths: Paths = {
       description:
         'Takes effect at once: Gatehouse connects (in the background) and tells connected MCP sessions their lists changed. ' +
         '`headers` (auth_type `headers`) and `stdio_config.envs` are stored encrypted and never returned. ' +
-        '`oauth` and `per_user_oauth` are refused until outbound OAuth arrives.',
+        '`auth_type` `oauth` (one connection for everyone) and `per_user_oauth` (each user connects their own account) set the upstream up at once ' +
+        '(discovery, registration) and answer `pending_oauth` with the URL where the caller authorizes it; if the setup fails nothing is kept.',
       requestBody: settingsBody({ name: 'github', connection_type: 'http', connection_string: 'https://mcp.example.com/mcp', auth_type: 'headers', headers: { Authorization: 'Bearer …' } }),
-      responses: { '201': { description: 'The new upstream, usually still `connecting`', content: json(upstream) }, ...bodyErrors, '409': conflict, ...apiErrors },
+      responses: {
+        '201': { description: 'The new upstream, usually still `connecting`; or, for an OAuth upstream, `pending_oauth`', content: json({ oneOf: [upstream, pendingOAuth] }) },
+        ...bodyErrors, '400': oauthSetupFailed, '409': conflict, ...apiErrors,
+      },
     },
   },
   '/api/mcp/client/{id}': {
@@ -78,11 +121,50 @@ export const mcpClientPaths: Paths = {
   '/api/mcp/client/{id}/reconnect': {
     post: {
       summary: 'Reconnect an upstream now', tags, operationId: 'reconnectMcpClient', security: apiSecurity, parameters: idParam,
-      description: 'Drops the connection and tries again at once, resetting the backoff; answers when the attempt has finished.',
+      description:
+        'Drops the connection and tries again at once, resetting the backoff; answers when the attempt has finished. ' +
+        'An OAuth upstream without working tokens (for `per_user_oauth`: the caller’s) is authorized again instead: the answer is `pending_oauth`.',
       responses: {
-        '200': { description: 'The status after the attempt', content: json({ type: 'object', required: ['id', 'status'], properties: { id: { type: 'string' }, status } }) },
-        '404': errorResponse('NotFound'), ...apiErrors,
+        '200': {
+          description: 'The status after the attempt, or `pending_oauth`',
+          content: json({ oneOf: [{ type: 'object', required: ['id', 'status'], properties: { id: { type: 'string' }, status } }, pendingOAuth] }),
+        },
+        '400': oauthSetupFailed, '404': errorResponse('NotFound'), '409': conflict, ...apiErrors,
       },
+    },
+  },
+  '/api/mcp/client/{id}/complete-oauth': {
+    post: {
+      summary: 'Connect an OAuth upstream after its authorization', tags, operationId: 'completeMcpClientOAuth', security: apiSecurity, parameters: idParam,
+      description: 'The id is the upstream’s or its `oauth_config_id`. Reconnects the upstream with its new tokens and answers when the attempt has finished.',
+      responses: {
+        '200': { description: 'Connected', content: json(upstream) },
+        '400': { description: '`oauth_not_authorized`: nobody has completed the authorization yet (or its setup failed)', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } },
+        '404': errorResponse('NotFound'),
+        '502': { description: '`upstream_unavailable`: authorized, but the upstream did not connect', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } },
+        ...apiErrors,
+      },
+    },
+  },
+  '/api/oauth/config/{id}/status': {
+    get: {
+      summary: 'The state of an upstream’s OAuth setup', tags, operationId: 'getOAuthConfigStatus', security: apiSecurity, parameters: idParam,
+      responses: { '200': { description: '`pending`, `authorized` or `failed` (with the reason)', content: json(setupStatus) }, '404': errorResponse('NotFound'), ...apiErrors },
+    },
+  },
+  '/api/oauth/callback': {
+    get: {
+      summary: 'Where upstream authorization servers send the browser back', tags, operationId: 'upstreamOAuthCallback', security: [],
+      description:
+        'Not called by API clients. Exchanges the code (the `state` is single-use and expires after 15 minutes) and shows a page saying the upstream is connected. ' +
+        'A per-user authorization must come back in the browser of the Gatehouse user it was started for.',
+      parameters: [
+        { name: 'state', in: 'query' as const, required: true, schema: { type: 'string' } },
+        { name: 'code', in: 'query' as const, required: false, schema: { type: 'string' } },
+        { name: 'iss', in: 'query' as const, required: false, schema: { type: 'string' } },
+        { name: 'error', in: 'query' as const, required: false, schema: { type: 'string' } },
+      ],
+      responses: { '200': { description: 'An HTML page: connected' }, '400': { description: 'An HTML page: unknown, expired or refused' }, '403': { description: 'An HTML page: another user’s authorization' } },
     },
   },
 };

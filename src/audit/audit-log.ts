@@ -10,7 +10,10 @@ export type AuditKind =
   | 'grant.created'
   | 'grant.revoked'
   | 'code.reused'
-  | 'refresh.reused';
+  | 'refresh.reused'
+  | 'upstream.authorized'
+  | 'upstream.needs_auth'
+  | 'upstream.disconnected';
 
 export interface AuditEntry {
   userId?: string | null;

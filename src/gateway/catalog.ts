@@ -76,6 +76,12 @@ export function catalogFor(registry: UpstreamRegistry, options: { onError?: (ups
 
 function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream, kind: ListKind, error: unknown) => void): Catalog {
   const entries = new Map<string, Entry>();
+  /**
+   * The last tools each per-user upstream listed, with whichever user's tokens: users without a connection of
+   * their own still see them (and are asked to connect on calling one), even while no listing connection works.
+   */
+  const lastPersonalTools = new Map<string, Listed<'tools'>>();
+  const isPersonal = (upstream: Upstream) => upstream.settings.auth_type === 'per_user_oauth';
 
   const entryFor = (upstream: Upstream, client: Client): Entry => {
     let entry = entries.get(upstream.id);
@@ -92,6 +98,7 @@ function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream,
     const pending = fetchAllPages(upstream, entry.client, kind).then(
       (listed) => {
         if (kind === 'tools' && entries.get(upstream.id) === entry && entry.lists.tools === pending) entry.tools = listed as Listed<'tools'>;
+        if (kind === 'tools' && isPersonal(upstream)) lastPersonalTools.set(upstream.id, listed as Listed<'tools'>);
         return listed;
       },
       (error: unknown) => {
@@ -116,6 +123,7 @@ function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream,
   registry.subscribe((event) => {
     if (event.kind === 'upstreams_changed') {
       entries.clear();
+      for (const id of lastPersonalTools.keys()) if (!registry.get(id)) lastPersonalTools.delete(id);
       for (const upstream of registry.all()) refetchTools(upstream);
       return;
     }
@@ -139,15 +147,15 @@ function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream,
       const settled = await Promise.all(
         upstreams.map(async (upstream) => {
           const client = connectedClient(upstream);
-          if (!client) return undefined;
+          const remembered = kind === 'tools' ? lastPersonalTools.get(upstream.id) : undefined;
+          if (!client) return remembered && { upstream, listed: remembered as unknown as Listed<typeof kind> };
           return { upstream, listed: await fetchList(upstream, entryFor(upstream, client), kind) };
         }),
       );
       return settled.filter((item) => item !== undefined);
     },
     cachedTools(upstreamId) {
-      const entry = entries.get(upstreamId);
-      return entry?.tools;
+      return entries.get(upstreamId)?.tools ?? lastPersonalTools.get(upstreamId);
     },
     warm() {
       for (const upstream of registry.all()) {

@@ -2,6 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Progress, type ProgressToken } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
+import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import type { Upstream } from '../upstream/types.js';
 
 /**
@@ -60,14 +61,17 @@ const errorResult = (text: string): CallToolResult => ({ isError: true, content:
 const unavailableText = (upstream: Upstream, reason: string) => `Upstream "${upstream.settings.name}" is unavailable: ${reason}`;
 const timeoutText = (upstream: Upstream) => `Upstream "${upstream.settings.name}" did not answer within ${upstream.settings.timeout_ms} ms`;
 
+/** A connection to call through: the upstream's own, or a user's (per-user upstreams); or why there is none. */
+export type UpstreamConnection = ReturnType<typeof upstreamClient>;
+
 /** Calls `tool` (its upstream name) on `upstream`; never throws. */
 export async function forwardToolCall(
   upstream: Upstream,
   tool: string,
   params: { arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
   downstream: Downstream,
+  connection: UpstreamConnection = upstreamClient(upstream),
 ): Promise<ForwardedCall> {
-  const connection = upstreamClient(upstream);
   if ('unavailable' in connection) {
     return { result: errorResult(unavailableText(upstream, connection.unavailable)), outcome: 'upstream_error', error: `unavailable: ${connection.unavailable}` };
   }
@@ -88,6 +92,9 @@ export async function forwardToolCall(
     if (isConnectionLoss(error)) {
       return { result: errorResult(unavailableText(upstream, 'connection lost')), outcome: 'upstream_error', error: 'unavailable: connection lost' };
     }
+    if (error instanceof NeedsAuthorization) {
+      return { result: errorResult(unavailableText(upstream, error.reason)), outcome: 'upstream_error', error: `needs authorization: ${error.reason}` };
+    }
     const relay = relayedError(upstream, error);
     return { relay, outcome: 'upstream_error', error: `upstream error ${relay.code}` };
   }
@@ -98,8 +105,8 @@ export async function forwardRequest<T>(
   upstream: Upstream,
   send: (client: Client, options: RequestOptions) => Promise<T>,
   downstream: Downstream,
+  connection: UpstreamConnection = upstreamClient(upstream),
 ): Promise<T> {
-  const connection = upstreamClient(upstream);
   if ('unavailable' in connection) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, connection.unavailable), upstream.settings.name);
   const progressSent: Promise<void>[] = [];
   try {
@@ -109,6 +116,7 @@ export async function forwardRequest<T>(
   } catch (error) {
     if (isTimeout(error) && !downstream.signal.aborted) throw new UpstreamError(ErrorCode.RequestTimeout, timeoutText(upstream), upstream.settings.name);
     if (isConnectionLoss(error)) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, 'connection lost'), upstream.settings.name);
+    if (error instanceof NeedsAuthorization) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, error.reason), upstream.settings.name);
     throw relayedError(upstream, error);
   }
 }

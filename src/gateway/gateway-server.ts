@@ -23,6 +23,7 @@ import type { Runtime } from '../runtime.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
 import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind } from './catalog.js';
 import { forwardRequest, forwardToolCall, JsonRpcError, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
+import { personalConnections, type PersonalConnections } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
@@ -73,6 +74,7 @@ export function createGatewayServer({
   );
 
   const visible = () => registry.all().filter((upstream) => upstreamVisibleTo(upstream.settings, principal));
+  const personal: PersonalConnections = personalConnections(runtime, principal, () => server.getClientCapabilities());
   const merged = async <K extends ListKind>(kind: K) => catalog.list(kind, visible());
 
   server.setRequestHandler(ListToolsRequestSchema, async (request) => {
@@ -115,7 +117,12 @@ export function createGatewayServer({
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'not permitted for this user', durationMs: performance.now() - started });
     }
     if (target.kind !== 'found' && target.kind !== 'down') throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, request.params, downstreamOf(request.params._meta, extra));
+    const connection = await personal.connectionFor(target.upstream);
+    if ('connect' in connection) {
+      await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'the user has not connected this upstream', durationMs: performance.now() - started });
+      return personal.askToConnect(target.upstream, connection.connect);
+    }
+    const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, request.params, downstreamOf(request.params._meta, extra), connection);
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
     if ('relay' in forwarded) throw forwarded.relay;
     return forwarded.result as CallToolResult;
@@ -129,6 +136,7 @@ export function createGatewayServer({
       upstream,
       (client, options) => client.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
       downstreamOf(request.params._meta, extra),
+      await personal.requestConnection(upstream),
     );
   });
 
@@ -139,6 +147,7 @@ export function createGatewayServer({
       target.upstream,
       (client, options) => client.request({ method: 'prompts/get', params: { ...request.params, name: target.original } }, GetPromptResultSchema, options),
       downstreamOf(request.params._meta, extra),
+      await personal.requestConnection(target.upstream),
     );
   });
 
@@ -148,7 +157,7 @@ export function createGatewayServer({
       ref.type === 'ref/prompt'
         ? await findPrompt(merged, ref.name).then((found) => found && { upstream: found.upstream, ref: { ...ref, name: found.original } })
         : await templateOwner(merged, ref.uri).then((upstream) => upstream && { upstream, ref });
-    const connection = target && upstreamClient(target.upstream);
+    const connection = target && (await personal.requestConnection(target.upstream));
     // Nothing to complete from (unknown reference, or an upstream that offers no completions): no suggestions.
     if (!target || !connection || !('client' in connection) || !connection.client.getServerCapabilities()?.completions) {
       return { completion: { values: [] } };
@@ -157,11 +166,21 @@ export function createGatewayServer({
       target.upstream,
       (client, options) => client.request({ method: 'completion/complete', params: { ...request.params, ref: target.ref } }, CompleteResultSchema, options),
       downstreamOf(request.params._meta, extra),
+      connection,
     );
   });
 
   const unsubscribe = registry.subscribe((event) => relayEvent(server, registry, principal, event, logger));
-  server.onclose = unsubscribe;
+  // The user connected an upstream of their own (perhaps in the middle of this session): its tools work now.
+  const unfollow = runtime.outbound.subscribe((event) => {
+    if (event.kind === 'authorized' && event.subject === principal.userId && server.getClientVersion() !== undefined && server.transport) {
+      server.sendToolListChanged().catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
+    }
+  });
+  server.onclose = () => {
+    unsubscribe();
+    unfollow();
+  };
   return server;
 }
 

@@ -3,9 +3,12 @@ import type { Runtime } from '../runtime.js';
 
 const SWEEP_INTERVAL_MS = 5 * 60 * 1000;
 
-/** Deletes pending authorization flows past their TTL; abandoned sign-ins would otherwise pile up. */
+/**
+ * Deletes pending authorization flows past their TTL, Gatehouse's own and those it started at upstreams;
+ * abandoned sign-ins would otherwise pile up.
+ */
 export async function sweepExpiredFlows(runtime: Pick<Runtime, 'store'>, now: number = Date.now()): Promise<number> {
-  return runtime.store.flows.deleteExpired(now);
+  return (await runtime.store.flows.deleteExpired(now)) + (await runtime.store.upstreamOAuthFlows.deleteExpired(now));
 }
 
 /** Runs the sweep every few minutes while the app is up; the timer never keeps the process alive. */

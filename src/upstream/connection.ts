@@ -6,6 +6,8 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { BearerSource } from './oauth/bearer-fetch.js';
+import { NeedsAuthorization } from './oauth/token-vault.js';
 import type { UpstreamSecrets } from './settings.js';
 import { openTransport, type OpenedTransport } from './transports.js';
 import type { Upstream, UpstreamEvent, UpstreamSettings, UpstreamStatus } from './types.js';
@@ -25,6 +27,8 @@ export interface ConnectionOptions {
   id: string;
   settings: UpstreamSettings;
   secrets: UpstreamSecrets;
+  /** The token source of an OAuth upstream; without a token the connection waits in `needs_auth`, not in backoff. */
+  bearer?: BearerSource;
   backoff: Backoff;
   now: () => number;
   random: () => number;
@@ -122,7 +126,9 @@ export class UpstreamConnection implements Upstream {
     let opened: OpenedTransport | undefined;
     const client = new Client({ name: 'gatehouse', version: this.options.clientVersion }, { capabilities: {} });
     try {
-      opened = await openTransport(this.settings, this.options.secrets);
+      // A token first: an upstream nobody has authorized yet is not an error to retry, it waits for an authorization.
+      await this.options.bearer?.token();
+      opened = await openTransport(this.settings, this.options.secrets, this.options.bearer);
       this.watch(client, generation, opened);
       this.pending = { client, opened };
       await client.connect(opened.transport, { timeout: this.settings.timeout_ms });
@@ -132,7 +138,9 @@ export class UpstreamConnection implements Upstream {
       await client.close().catch(() => undefined);
       await opened?.release().catch(() => undefined);
       const tail = opened?.stderrTail?.();
-      if (generation === this.generation) this.fail(tail ? `${reasonOf(error)} (stderr: ${tail})` : reasonOf(error));
+      if (generation !== this.generation) return;
+      if (error instanceof NeedsAuthorization) this.setState({ state: 'needs_auth', reason: error.reason });
+      else this.fail(tail ? `${reasonOf(error)} (stderr: ${tail})` : reasonOf(error));
       return;
     }
     if (this.pending?.client === client) this.pending = undefined;
@@ -175,17 +183,20 @@ export class UpstreamConnection implements Upstream {
     try {
       await client.ping({ timeout: Math.min(PROBE_TIMEOUT_MS, this.settings.timeout_ms) });
     } catch (error) {
-      if (generation === this.generation && !this.closed) await this.lose(`lost the connection: ${reasonOf(error)}`);
+      if (generation !== this.generation || this.closed) return;
+      if (error instanceof NeedsAuthorization) await this.lose(error.reason, true);
+      else await this.lose(`lost the connection: ${reasonOf(error)}`);
     } finally {
       this.probing = false;
     }
   }
 
-  private async lose(reason: string): Promise<void> {
+  private async lose(reason: string, needsAuth = false): Promise<void> {
     this.generation += 1;
     await this.drop();
     this.announceLists();
-    this.fail(reason);
+    if (needsAuth) this.setState({ state: 'needs_auth', reason });
+    else this.fail(reason);
   }
 
   private fail(reason: string): void {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { UpstreamStore } from '../store/index.js';
 import { DEFAULT_BACKOFF, UpstreamConnection, type Backoff } from './connection.js';
+import type { BearerSource } from './oauth/bearer-fetch.js';
 import { openSecrets } from './settings.js';
 import { settingsOf, syncConfigUpstreams, type RegistryControl } from './upstream-service.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry, UpstreamSettings, UpstreamStatus } from './types.js';
@@ -15,6 +16,8 @@ export interface RegistryOptions {
   /** Raw upstream entries of the config file, validated and synced into the store by `start`. */
   configUpstreams: readonly Record<string, unknown>[];
   demo: boolean;
+  /** The token source of an OAuth upstream's connection (the shared one, or the listing one of a per-user upstream). */
+  bearerFor?: (id: string, settings: UpstreamSettings) => BearerSource | undefined;
   backoff?: Backoff;
   /** How long `start` waits for the first attempts (in parallel) before it returns anyway. */
   startWaitMs?: number;
@@ -30,7 +33,7 @@ export interface ManagedUpstreamRegistry extends UpstreamRegistry, RegistryContr
   whenState(id: string, state: UpstreamStatus['state']): Promise<Upstream>;
 }
 
-function packageVersion(): string {
+export function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return manifest.version;
 }
@@ -66,6 +69,7 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
   const connectionFor = (id: string, settings: UpstreamSettings, secrets: ReturnType<typeof openSecrets>) =>
     new UpstreamConnection({
       id, settings, secrets, clientVersion, now, emit,
+      bearer: options.bearerFor?.(id, settings),
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       random: options.random ?? Math.random,
       onStatus: () => {
@@ -118,6 +122,8 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
     ids.delete(DEMO_UPSTREAM_ID);
     for (const id of ids) await apply(id);
     await placeDemo();
+    // An authorization may have been completed on another replica: connections waiting for one look again.
+    for (const { connection } of connections.values()) if (connection.status().state === 'needs_auth') void connection.connect();
     const after = new Map([...connections].map(([id, entry]) => [id, entry.fingerprint]));
     const changed = before.size !== after.size || [...after].some(([id, fingerprint]) => before.get(id) !== fingerprint);
     if (changed) emit({ kind: 'upstreams_changed' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { open, seal } from '../crypto/aead.js';
-import type { UpstreamSettings } from './types.js';
+import type { UpstreamOAuthSettings, UpstreamSettings } from './types.js';
 
 /**
  * Upstream settings as admins write them (config file and /api/mcp/client), with Bifrost's field names.
@@ -32,8 +32,18 @@ const httpUrl = z
 
 const toolNames = z.array(z.string().min(1).max(128)).max(1000);
 
-/** Auth types that arrive with the outbound OAuth issue: recognised so the refusal can say so. */
-const laterAuthTypes = ['oauth', 'per_user_oauth'] as const;
+const oauthAuthTypes = ['oauth', 'per_user_oauth'] as const;
+
+/** `oauth_config` (Bifrost's name): explicit credentials and endpoints, each optional; discovery fills the rest. */
+const oauthConfig = z.strictObject({
+  client_id: z.string().min(1).max(1024).optional(),
+  client_secret: z.string().min(1).max(4096).optional().describe('Secret: stored sealed, never returned'),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/, 'is not a valid OAuth scope')).max(100).optional(),
+  authorize_url: httpUrl.optional(),
+  token_url: httpUrl.optional(),
+  registration_url: httpUrl.optional(),
+  send_resource: z.boolean().default(true).describe('Send RFC 8707 `resource`; turn off for servers that reject it'),
+});
 
 /** The body of `POST /api/mcp/client` and one entry of `upstreams` in the config file. */
 export const upstreamInput = z
@@ -48,8 +58,9 @@ export const upstreamInput = z
         envs: z.record(envName, z.string().max(32_768)).optional().describe('Secret: stored sealed, never returned'),
       })
       .optional(),
-    auth_type: z.enum(['none', 'headers', ...laterAuthTypes]).default('none'),
+    auth_type: z.enum(['none', 'headers', ...oauthAuthTypes]).default('none'),
     headers: z.record(headerName, headerValue).optional().describe('Secret: stored sealed, only the names are returned'),
+    oauth_config: oauthConfig.optional(),
     tools_to_execute: toolNames.default(['*']),
     tools_to_skip: toolNames.default([]),
     allowed_users: z.array(z.string().min(1).max(64)).max(10_000).optional(),
@@ -57,9 +68,10 @@ export const upstreamInput = z
   })
   .superRefine((input, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if ((laterAuthTypes as readonly string[]).includes(input.auth_type)) {
-      issue('auth_type', `"${input.auth_type}" arrives with outbound OAuth and is not available yet; use "none" or "headers"`);
-    }
+    const oauth = (oauthAuthTypes as readonly string[]).includes(input.auth_type);
+    if (oauth && input.connection_type === 'stdio') issue('auth_type', `"${input.auth_type}" is for http and sse upstreams; a stdio upstream takes its secrets in stdio_config.envs`);
+    if (!oauth && input.oauth_config) issue('oauth_config', 'is used only when auth_type is "oauth" or "per_user_oauth"');
+    if (input.oauth_config?.client_secret !== undefined && input.oauth_config.client_id === undefined) issue('oauth_config.client_secret', 'needs oauth_config.client_id');
     if (input.connection_type === 'stdio') {
       if (!input.stdio_config) issue('stdio_config', 'is required when connection_type is "stdio" ({command, args, envs})');
       if (input.connection_string !== undefined) issue('connection_string', 'is for http and sse upstreams; a stdio upstream takes stdio_config');
@@ -78,6 +90,8 @@ export type UpstreamInput = z.infer<typeof upstreamInput>;
 export interface UpstreamSecrets {
   headers?: Record<string, string>;
   envs?: Record<string, string>;
+  /** The admin-configured OAuth client secret (`oauth_config.client_secret`). */
+  oauth_client_secret?: string;
 }
 
 /**
@@ -95,10 +109,15 @@ export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = 
     tools_to_skip: input.tools_to_skip,
     ...(input.allowed_users !== undefined ? { allowed_users: input.allowed_users } : {}),
     timeout_ms: input.timeout_ms,
+    ...(input.oauth_config ? { oauth_config: withoutSecret(input.oauth_config) } : {}),
   };
   const secrets: UpstreamSecrets = {};
   if (settings.auth_type === 'headers') secrets.headers = input.headers ?? kept.headers ?? {};
   if (settings.connection_type === 'stdio') secrets.envs = input.stdio_config?.envs ?? kept.envs ?? {};
+  if (input.oauth_config?.client_id !== undefined) {
+    const secret = input.oauth_config.client_secret ?? kept.oauth_client_secret;
+    if (secret !== undefined) secrets.oauth_client_secret = secret;
+  }
   if (settings.auth_type === 'headers' && Object.keys(secrets.headers ?? {}).length === 0) {
     throw new z.ZodError([
       { code: 'custom', path: ['headers'], message: 'must name at least one header when auth_type is "headers"', input: input.headers },
@@ -107,11 +126,15 @@ export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = 
   return { settings, secrets };
 }
 
+function withoutSecret({ client_secret: _secret, ...rest }: z.infer<typeof oauthConfig>): UpstreamOAuthSettings {
+  return rest;
+}
+
 const secretsContext = (id: string) => `upstream-secrets:${id}`;
 
 /** Sealed JSON of the secrets, bound to the upstream's id; null when there are none. */
 export function sealSecrets(key: Buffer, id: string, secrets: UpstreamSecrets): string | null {
-  const present = Object.values(secrets).some((group) => group && Object.keys(group).length > 0);
+  const present = Object.values(secrets).some((group) => (typeof group === 'string' ? group.length > 0 : group && Object.keys(group).length > 0));
   return present ? seal(key, JSON.stringify(secrets), secretsContext(id)) : null;
 }
 

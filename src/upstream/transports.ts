@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createDemoUpstream } from './demo.js';
+import { bearerFetch, type BearerSource } from './oauth/bearer-fetch.js';
 import type { UpstreamSecrets } from './settings.js';
 import type { UpstreamSettings } from './types.js';
 
@@ -28,14 +29,19 @@ function tailOf(stream: NodeJS.ReadableStream | null, keep = 2048): () => string
   return () => tail.trim().split('\n').slice(-3).join(' | ');
 }
 
-export async function openTransport(settings: UpstreamSettings, secrets: UpstreamSecrets): Promise<OpenedTransport> {
+/**
+ * A transport for one connection attempt. `bearer` is given for OAuth upstreams: its token goes on every
+ * request in place of static headers.
+ */
+export async function openTransport(settings: UpstreamSettings, secrets: UpstreamSecrets, bearer?: BearerSource): Promise<OpenedTransport> {
   const nothing = async () => undefined;
+  const http = { requestInit: { headers: secrets.headers ?? {} }, ...(bearer ? { fetch: bearerFetch(bearer) } : {}) };
   switch (settings.connection_type) {
     case 'http':
-      return { transport: new StreamableHTTPClientTransport(new URL(settings.connection_string!), { requestInit: { headers: secrets.headers ?? {} } }), release: nothing };
+      return { transport: new StreamableHTTPClientTransport(new URL(settings.connection_string!), http), release: nothing };
     case 'sse':
       // The legacy transport sends requestInit's headers on its event stream (GET) and on every POST.
-      return { transport: new SSEClientTransport(new URL(settings.connection_string!), { requestInit: { headers: secrets.headers ?? {} } }), release: nothing };
+      return { transport: new SSEClientTransport(new URL(settings.connection_string!), http), release: nothing };
     case 'stdio': {
       const { command, args } = settings.stdio_config!;
       // stderr is piped, not inherited: the child's noise stays out of Gatehouse's log, its last words explain a crash.

@@ -1,8 +1,18 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 export type ConnectionType = 'http' | 'sse' | 'stdio' | 'in_process';
-/** `oauth` and `per_user_oauth` arrive with the outbound OAuth issue. */
-export type UpstreamAuthType = 'none' | 'headers';
+/** `oauth`: one connection an admin authorized; `per_user_oauth`: each user authorizes with their own account. */
+export type UpstreamAuthType = 'none' | 'headers' | 'oauth' | 'per_user_oauth';
+
+/** `oauth_config` as stored: the client secret lives apart, sealed. */
+export interface UpstreamOAuthSettings {
+  client_id?: string;
+  scopes?: string[];
+  authorize_url?: string;
+  token_url?: string;
+  registration_url?: string;
+  send_resource: boolean;
+}
 
 /** An upstream's settings as stored (secrets live apart, sealed). Field names follow Bifrost's where they exist. */
 export interface UpstreamSettings {
@@ -21,6 +31,7 @@ export interface UpstreamSettings {
   allowed_users?: string[];
   /** Per-request timeout towards this upstream. */
   timeout_ms: number;
+  oauth_config?: UpstreamOAuthSettings;
 }
 
 export type UpstreamStatus =

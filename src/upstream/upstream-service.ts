@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { newId } from '../crypto/random.js';
 import type { UpstreamRecord, UpstreamStore } from '../store/index.js';
+import type { OutboundOAuth, StartedFlow } from './oauth/outbound-oauth.js';
 import { openSecrets, sealSecrets, settingsFromInput, upstreamInput, type UpstreamSecrets } from './settings.js';
 import type { UpstreamSettings, UpstreamStatus } from './types.js';
 
@@ -13,11 +14,12 @@ export interface RegistryControl {
 }
 
 /** An upstream as the API shows it: settings, header and environment NAMES (never values), source and status. */
-export interface UpstreamView extends Omit<UpstreamSettings, 'stdio_config'> {
+export interface UpstreamView extends Omit<UpstreamSettings, 'stdio_config' | 'oauth_config'> {
   id: string;
   source: UpstreamRecord['source'];
   stdio_config?: { command: string; args: string[]; env_names: string[] };
   header_names?: string[];
+  oauth_config?: NonNullable<UpstreamSettings['oauth_config']> & { has_client_secret: boolean };
   status: { state: UpstreamStatus['state']; reason?: string; since?: string; retry_at?: string };
   created_at: string;
   updated_at: string;
@@ -25,7 +27,7 @@ export interface UpstreamView extends Omit<UpstreamSettings, 'stdio_config'> {
 
 export class UpstreamConflict extends Error {
   constructor(
-    readonly code: 'name_taken' | 'managed_by_config',
+    readonly code: 'name_taken' | 'managed_by_config' | 'not_oauth',
     message: string,
   ) {
     super(message);
@@ -56,19 +58,39 @@ export interface UpstreamServiceOptions {
   store: UpstreamStore;
   encryptionKey: Buffer;
   registry: RegistryControl;
+  /** Outbound OAuth, for `oauth` and `per_user_oauth` upstreams. */
+  outbound?: OutboundOAuth;
   now?: () => number;
 }
 
+/** The answer to adding (or re-authorizing) an OAuth upstream: where the admin authorizes it (Bifrost's shape). */
+export interface PendingOAuth {
+  status: 'pending_oauth';
+  id: string;
+  oauth_config_id: string;
+  authorize_url: string;
+  complete_url: string;
+  status_url: string;
+  expires_at: string;
+  client: UpstreamView;
+}
+
+const isOAuth = (settings: Pick<UpstreamSettings, 'auth_type'>) => settings.auth_type === 'oauth' || settings.auth_type === 'per_user_oauth';
+
+/** What an OAuth authorization depends on: when any of it changes, the tokens obtained for the old one are dropped. */
+const oauthIdentity = (settings: UpstreamSettings) => JSON.stringify([settings.connection_string, settings.auth_type, settings.oauth_config ?? null]);
+
 /** Create, read, update and delete upstreams in the store, secrets sealed, each change applied to the registry at once. */
-export function upstreamService({ store, encryptionKey, registry, now = Date.now }: UpstreamServiceOptions) {
+export function upstreamService({ store, encryptionKey, registry, outbound, now = Date.now }: UpstreamServiceOptions) {
   const view = (record: UpstreamRecord): UpstreamView => {
-    const { stdio_config, ...settings } = settingsOf(record);
+    const { stdio_config, oauth_config, ...settings } = settingsOf(record);
     const secrets = openSecrets(encryptionKey, record.id, record.sealedSecrets);
     return {
       id: record.id,
       ...settings,
       ...(stdio_config ? { stdio_config: { ...stdio_config, env_names: Object.keys(secrets.envs ?? {}) } } : {}),
       ...(settings.auth_type === 'headers' ? { header_names: Object.keys(secrets.headers ?? {}) } : {}),
+      ...(oauth_config ? { oauth_config: { ...oauth_config, has_client_secret: secrets.oauth_client_secret !== undefined } } : {}),
       source: record.source,
       status: statusView(registry.statusOf(record.id)),
       created_at: iso(record.createdAt),
@@ -81,6 +103,32 @@ export function upstreamService({ store, encryptionKey, registry, now = Date.now
     if (holder && holder.id !== exceptId) throw new UpstreamConflict('name_taken', `an upstream named "${name}" exists already`);
   };
 
+  /**
+   * Starts an authorization of an OAuth upstream: of its shared connection (`oauth`), or of the caller's own
+   * connection (`per_user_oauth`, where the link is bound to the caller).
+   */
+  const authorize = async (id: string, caller: { userId: string | null }): Promise<PendingOAuth> => {
+    const record = await store.find(id);
+    if (!record || !outbound) throw new UpstreamConflict('not_oauth', 'this upstream does not use OAuth');
+    const settings = settingsOf(record);
+    if (!isOAuth(settings)) throw new UpstreamConflict('not_oauth', `upstream "${settings.name}" uses auth_type "${settings.auth_type}", not OAuth`);
+    const perUser = settings.auth_type === 'per_user_oauth';
+    if (perUser && caller.userId === null) throw new UpstreamConflict('not_oauth', 'a per-user upstream is authorized by a signed-in user; call the API as a user');
+    const flow: StartedFlow & { configId: string } = await outbound.startFlow(id, perUser ? 'per_user' : 'shared', caller.userId);
+    const base = outbound.publicUrl;
+    return {
+      status: 'pending_oauth',
+      id,
+      oauth_config_id: flow.configId,
+      // A per-user authorization starts at Gatehouse's link, which only the caller's signed-in browser may follow.
+      authorize_url: perUser ? outbound.connectLink(flow.flowId) : flow.authorizeUrl,
+      complete_url: `${base}/api/mcp/client/${id}/complete-oauth`,
+      status_url: `${base}/api/oauth/config/${flow.configId}/status`,
+      expires_at: iso(flow.expiresAt),
+      client: view(record),
+    };
+  };
+
   return {
     async list(): Promise<UpstreamView[]> {
       return (await store.list()).map(view);
@@ -91,7 +139,11 @@ export function upstreamService({ store, encryptionKey, registry, now = Date.now
       return record && view(record);
     },
 
-    async create(body: unknown): Promise<UpstreamView> {
+    /**
+     * Adds an upstream. An OAuth one is set up at once (discovery, registration) and answered `pending_oauth`
+     * with the URL where `caller` authorizes it; when setting it up fails, nothing is kept.
+     */
+    async create(body: unknown, caller: { userId: string | null } = { userId: null }): Promise<UpstreamView | PendingOAuth> {
       const { settings, secrets } = settingsFromInput(upstreamInput.parse(body));
       await ensureNameFree(settings.name);
       const id = newId('ups');
@@ -100,9 +152,22 @@ export function upstreamService({ store, encryptionKey, registry, now = Date.now
         id, name: settings.name, source: 'api', config: JSON.stringify(settings),
         sealedSecrets: sealSecrets(encryptionKey, id, secrets), createdAt: at, updatedAt: at,
       });
+      if (isOAuth(settings)) {
+        try {
+          const pending = await authorize(id, caller);
+          await registry.refresh(id);
+          return pending;
+        } catch (error) {
+          await store.delete(id);
+          await outbound?.forgetUpstream(id);
+          throw error;
+        }
+      }
       await registry.refresh(id);
       return view((await store.find(id))!);
     },
+
+    authorize,
 
     /** Replaces the settings; headers and stdio envs that the body leaves out are kept. Undefined: no such upstream. */
     async update(id: string, body: unknown): Promise<UpstreamView | undefined> {
@@ -112,7 +177,10 @@ export function upstreamService({ store, encryptionKey, registry, now = Date.now
       const input = upstreamInput.parse(body);
       const { settings, secrets } = settingsFromInput(input, openSecrets(encryptionKey, id, record.sealedSecrets));
       await ensureNameFree(settings.name, id);
+      const before = settingsOf(record);
       await store.update(id, { name: settings.name, config: JSON.stringify(settings), sealedSecrets: sealSecrets(encryptionKey, id, secrets), updatedAt: now() });
+      // Tokens belong to the server and client they were issued for: a new URL or auth setup needs a new authorization.
+      if (isOAuth(before) && oauthIdentity(before) !== oauthIdentity(settings)) await outbound?.forgetUpstream(id);
       await registry.refresh(id);
       return view((await store.find(id))!);
     },
@@ -124,6 +192,7 @@ export function upstreamService({ store, encryptionKey, registry, now = Date.now
       if (record.source === 'config') throw managedByConfig(record.name);
       await store.delete(id);
       await registry.refresh(id);
+      if (isOAuth(settingsOf(record))) await outbound?.forgetUpstream(id);
       return true;
     },
 

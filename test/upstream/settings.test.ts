@@ -53,12 +53,26 @@ describe('upstream settings', () => {
   }
 
   for (const authType of ['oauth', 'per_user_oauth']) {
-    it(`refuses auth_type ${authType}, saying it arrives with outbound OAuth`, () => {
-      const { field, message } = refusal({ ...http, auth_type: authType });
+    it(`refuses auth_type ${authType} on a stdio upstream`, () => {
+      const { field } = refusal({ name: 'l', connection_type: 'stdio', stdio_config: { command: 'srv' }, auth_type: authType });
       assert.equal(field, 'auth_type');
-      assert.match(message, /arrives with outbound OAuth/);
     });
   }
+
+  it('refuses oauth_config unless auth_type is an OAuth one, and a client secret without a client id', () => {
+    assert.equal(refusal({ ...http, oauth_config: { client_id: 'x' } }).field, 'oauth_config');
+    assert.equal(refusal({ ...http, auth_type: 'oauth', oauth_config: { client_secret: 's' } }).field, 'oauth_config.client_secret');
+  });
+
+  it('keeps the OAuth client secret apart from the settings, and an update without it keeps the stored one', () => {
+    const body = { ...http, auth_type: 'oauth', oauth_config: { client_id: 'gh', client_secret: 'c-s3cret', scopes: ['repo'] } };
+    const { settings, secrets } = settingsFromInput(upstreamInput.parse(body));
+    assert.deepEqual(settings.oauth_config, { client_id: 'gh', scopes: ['repo'], send_resource: true });
+    assert.doesNotMatch(JSON.stringify(settings), /c-s3cret/);
+    assert.deepEqual(secrets, { oauth_client_secret: 'c-s3cret' });
+    const update = settingsFromInput(upstreamInput.parse({ ...body, oauth_config: { client_id: 'gh' } }), secrets);
+    assert.deepEqual(update.secrets, { oauth_client_secret: 'c-s3cret' });
+  });
 
   it('keeps headers and stdio envs apart from the settings, as secrets', () => {
     const withHeaders = settingsFromInput(upstreamInput.parse({ ...http, auth_type: 'headers', headers: { Authorization: 'Bearer s3cret' } }));

@@ -1,0 +1,79 @@
+import { ErrorCode, type CallToolResult, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { Runtime } from '../runtime.js';
+import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
+import { OAuthSetupError } from '../upstream/oauth/types.js';
+import type { Upstream } from '../upstream/types.js';
+import { JsonRpcError, upstreamClient, type UpstreamConnection } from './forwarding.js';
+import type { Principal } from './principal.js';
+
+/**
+ * Which connection a principal's request goes through. Most upstreams have one for everybody; a per-user
+ * upstream is called with the principal's own upstream account, from the per-user pool. A user who has not
+ * connected that account yet is asked to: by URL-mode elicitation when the client supports it, else by a
+ * tool result that holds the link. The link is bound to this user: nobody else can complete it.
+ */
+
+export interface ConnectPrompt {
+  url: string;
+  elicitationId: string;
+}
+
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
+
+export function personalConnections(runtime: Pick<Runtime, 'outbound' | 'perUserPool'>, principal: Principal, clientCapabilities: () => ClientCapabilities | undefined) {
+  const prompt = async (upstream: Upstream): Promise<ConnectPrompt | { unavailable: string }> => {
+    try {
+      const flow = await runtime.outbound.startFlow(upstream.id, 'per_user', principal.userId, { reuseDiscovery: true });
+      return { url: runtime.outbound.connectLink(flow.flowId), elicitationId: flow.flowId };
+    } catch (error) {
+      if (error instanceof OAuthSetupError) return { unavailable: `its authorization cannot be started: ${error.message}` };
+      throw error;
+    }
+  };
+
+  const connectionFor = async (upstream: Upstream): Promise<UpstreamConnection | { connect: ConnectPrompt }> => {
+    if (upstream.settings.auth_type !== 'per_user_oauth') return upstreamClient(upstream);
+    try {
+      return { client: await runtime.perUserPool.clientFor(upstream, principal.userId) };
+    } catch (error) {
+      if (!(error instanceof NeedsAuthorization)) return { unavailable: reasonOf(error) };
+      const connect = await prompt(upstream);
+      return 'unavailable' in connect ? connect : { connect };
+    }
+  };
+
+  const instructions = (upstream: Upstream) =>
+    `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
+
+  return {
+    connectionFor,
+
+    /** For requests other than tool calls (reads, prompts, completions): a missing connection is an unavailable upstream. */
+    async requestConnection(upstream: Upstream): Promise<UpstreamConnection> {
+      const connection = await connectionFor(upstream);
+      if (!('connect' in connection)) return connection;
+      return { unavailable: `you have not connected your account yet; open ${connection.connect.url} to connect it` };
+    },
+
+    /** The answer to a tool call whose user must connect the upstream first. */
+    askToConnect(upstream: Upstream, connect: ConnectPrompt): CallToolResult {
+      const message = instructions(upstream);
+      if (clientCapabilities()?.elicitation?.url) {
+        throw new JsonRpcError(ErrorCode.UrlElicitationRequired, message, {
+          elicitations: [{ mode: 'url', elicitationId: connect.elicitationId, url: connect.url, message }],
+        });
+      }
+      return {
+        isError: true,
+        content: [
+          {
+            type: 'text',
+            text: `${message} Open ${connect.url} in your browser, sign in to Gatehouse and approve access at "${upstream.settings.name}", then call the tool again.`,
+          },
+        ],
+      };
+    },
+  };
+}
+
+export type PersonalConnections = ReturnType<typeof personalConnections>;
