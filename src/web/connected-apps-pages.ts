@@ -18,12 +18,25 @@ export interface ConnectedApp {
   grants: ConnectedGrant[];
 }
 
+/** A per-user upstream and this person's connection to it. */
+export interface UpstreamConnection {
+  id: string;
+  name: string;
+  state: 'active' | 'needs_auth' | 'none';
+  /** Why it needs reconnecting, for `needs_auth`. */
+  reason?: string;
+  /** False when the person still holds tokens for an upstream they may no longer use: they can only disconnect. */
+  connectable: boolean;
+}
+
 export interface ConnectedAppsPageInput {
   username: string;
   apps: ConnectedApp[];
+  /** Omitted from the page when empty (no per-user upstream concerns this person). */
+  upstreams?: UpstreamConnection[];
   csrfToken: string;
-  /** Set right after a revocation, so the person sees it took effect. */
-  revoked?: boolean;
+  /** Set right after a revocation or a disconnection, so the person sees it took effect. */
+  notice?: 'revoked' | 'disconnected';
 }
 
 /** "2026-08-01 14:03 UTC", in a `<time>` element carrying the exact instant. */
@@ -59,14 +72,52 @@ ${app.grants.map((grant) => grantItem(grant, csrfToken))}</ul>
 `;
 }
 
+function connectionState(connection: UpstreamConnection): SafeHtml {
+  if (!connection.connectable) return html`<p>No longer available to you. Gatehouse still holds your tokens for it until you disconnect.</p>`;
+  if (connection.state === 'active') return html`<p><strong>Connected.</strong></p>`;
+  if (connection.state === 'needs_auth') return html`<p class="alert" role="note"><strong>Needs reconnecting:</strong> ${connection.reason ?? 'authorize again'}</p>`;
+  return html`<p>Not connected.</p>`;
+}
+
+function upstreamForm(action: 'connect' | 'disconnect', connection: UpstreamConnection, csrfToken: string, label: string, primary: boolean): SafeHtml {
+  return html`<form method="post" action="/account/upstreams/${action}">
+<input type="hidden" name="upstream_id" value="${connection.id}">
+<input type="hidden" name="csrf_token" value="${csrfToken}">
+<button type="submit"${primary ? '' : html` class="secondary"`}>${label}</button>
+</form>
+`;
+}
+
+function connectionItem(connection: UpstreamConnection, csrfToken: string): SafeHtml {
+  const connected = connection.state !== 'none';
+  return html`<li class="upstream-connection">
+<h3>${connection.name}</h3>
+${connectionState(connection)}
+${connection.connectable && upstreamForm('connect', connection, csrfToken, connected ? 'Reconnect' : 'Connect', connection.state !== 'active')}${connected && upstreamForm('disconnect', connection, csrfToken, 'Disconnect', false)}</li>
+`;
+}
+
+function upstreamSection(upstreams: UpstreamConnection[], csrfToken: string): SafeHtml {
+  return html`<section class="upstream-connections">
+<h2>Upstream connections</h2>
+<p>Servers Gatehouse reaches with your own account there. Disconnecting revokes Gatehouse's access at the server and forgets it here.</p>
+<ul>
+${upstreams.map((connection) => connectionItem(connection, csrfToken))}</ul>
+</section>
+`;
+}
+
+const NOTICES = { revoked: 'Access revoked.', disconnected: 'Disconnected.' } as const;
+
 /** The applications a person let use their Gatehouse, each with a way to take that access back. */
 export function connectedAppsPage(input: ConnectedAppsPageInput): SafeHtml {
   return layout({
     title: 'Connected apps',
     body: html`<h1>Connected apps</h1>
 <p class="lead">Applications you allowed to use Gatehouse as <strong>${input.username}</strong>. Revoking access signs the application out at once; it has to ask you again to come back.</p>
-${input.revoked && html`<p class="notice" role="status">Access revoked.</p>`}
+${input.notice && html`<p class="notice" role="status">${NOTICES[input.notice]}</p>`}
 ${input.apps.length === 0 ? html`<p>No application has access to your account.</p>` : input.apps.map((app) => appSection(app, input.csrfToken))}
+${input.upstreams !== undefined && input.upstreams.length > 0 && upstreamSection(input.upstreams, input.csrfToken)}
 <p><a href="/">Back to your account</a></p>`,
   });
 }

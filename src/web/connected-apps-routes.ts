@@ -2,23 +2,29 @@ import { createHmac } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { secretsEqual } from '../crypto/keyed-hash.js';
+import { upstreamVisibleTo } from '../gateway/policy.js';
 import { browserSessions, type ResolvedSession } from '../identity/sessions.js';
 import { registeredClient } from '../oauth/clients.js';
 import { parseScope } from '../oauth/scopes.js';
 import type { Runtime } from '../runtime.js';
-import type { GrantRecord, OAuthClientRecord } from '../store/index.js';
+import type { GrantRecord, OAuthClientRecord, UserRecord } from '../store/index.js';
+import { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
+import { OAuthSetupError } from '../upstream/oauth/types.js';
+import type { UpstreamSettings } from '../upstream/types.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
 import { describeClient } from './client-labels.js';
-import { connectedAppsPage, grantNotFoundPage, type ConnectedApp } from './connected-apps-pages.js';
+import { connectedAppsPage, grantNotFoundPage, type ConnectedApp, type UpstreamConnection } from './connected-apps-pages.js';
 import { messagePage } from './login-pages.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
+import { connectFailedPage, connectionNotFoundPage } from './upstream-connect-pages.js';
 
 const APPS_PATH = '/account/apps';
 
 // z.string() refuses a repeated field (it arrives as an array), so a form cannot smuggle in a second grant id.
 const revokeForm = z.object({ grant_id: z.string().min(1).max(100) });
-const appsQuery = z.object({ revoked: z.literal('1').optional() });
+const upstreamForm = z.object({ upstream_id: z.string().min(1).max(100) });
+const appsQuery = z.object({ revoked: z.literal('1').optional(), disconnected: z.literal('1').optional() });
 
 /**
  * The CSRF token of the revoke forms: an HMAC of the session's stored hash, so it needs no storage, differs per
@@ -43,7 +49,15 @@ function groupByClient(grants: GrantRecord[], clients: Map<string, OAuthClientRe
   return [...apps.values()];
 }
 
-/** `GET /account/apps` and `POST /account/apps/revoke`: a signed-in person's grants ("connected apps"). */
+/** A per-user upstream this person may use, so may connect to. */
+function connectableBy(settings: UpstreamSettings, user: UserRecord): boolean {
+  return settings.auth_type === 'per_user_oauth' && upstreamVisibleTo(settings, user);
+}
+
+/**
+ * `GET /account/apps` and `POST /account/apps/revoke`: a signed-in person's grants ("connected apps").
+ * `POST /account/upstreams/connect|disconnect`: their own connections to per-user upstreams, listed on the same page.
+ */
 export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
   const sessions = browserSessions(runtime);
   const ownOrigin = new URL(runtime.config.publicUrl).origin;
@@ -60,6 +74,43 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     return sendPage(reply, 403, messagePage({ title: 'Request refused', text, link: { href: APPS_PATH, label: 'Back to connected apps' } }));
   }
 
+  /**
+   * Steps shared by the page's forms, in this order: another site's post and a forged form are refused before
+   * anything is looked up; then the fields are read (one of each).
+   */
+  async function checkedForm<T>(request: FastifyRequest, reply: FastifyReply, schema: z.ZodType<T>): Promise<{ user: UserRecord; form: T } | undefined> {
+    if (isCrossSiteFormPost(request.headers, ownOrigin)) {
+      refused(reply, 'This form was sent from another site. Open Gatehouse directly and try again.');
+      return undefined;
+    }
+    const resolved = await requireSession(request, reply);
+    if (!resolved) return undefined;
+    const presented = (request.body as { csrf_token?: unknown } | undefined)?.csrf_token;
+    if (typeof presented !== 'string' || !secretsEqual(presented, csrfTokenFor(resolved, runtime.keys.cookieKey))) {
+      refused(reply, 'This form is out of date. Open your connected apps again and retry.');
+      return undefined;
+    }
+    const form = schema.safeParse(request.body);
+    if (!form.success) {
+      sendPage(reply, 400, messagePage({ title: 'Bad request', text: 'The form was incomplete.', link: { href: APPS_PATH, label: 'Back to connected apps' } }));
+      return undefined;
+    }
+    return { user: resolved.user, form: form.data };
+  }
+
+  /** The per-user upstreams this person may connect, and any other they still hold tokens for (to disconnect). */
+  async function upstreamConnections(user: UserRecord): Promise<UpstreamConnection[]> {
+    const held = new Set((await store.upstreamTokens.listForSubject(user.id)).map((row) => row.upstreamId));
+    const connections: UpstreamConnection[] = [];
+    for (const record of await store.upstreams.list()) {
+      const connectable = connectableBy(JSON.parse(record.config) as UpstreamSettings, user);
+      if (!connectable && !held.has(record.id)) continue;
+      const status = await runtime.outbound.vault.status(record.id, user.id);
+      connections.push({ id: record.id, name: record.name, state: status.state, connectable, ...(status.reason !== undefined ? { reason: status.reason } : {}) });
+    }
+    return connections;
+  }
+
   app.get(APPS_PATH, async (request, reply) => {
     const resolved = await requireSession(request, reply);
     if (!resolved) return reply;
@@ -67,32 +118,53 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     const clientIds = [...new Set(grants.map((grant) => grant.clientId))];
     const records = await Promise.all(clientIds.map((id) => store.clients.find(id)));
     const clients = new Map(clientIds.map((id, i) => [id, records[i]]));
+    const query = appsQuery.safeParse(request.query).data;
     return sendPage(reply, 200, connectedAppsPage({
       username: resolved.user.username,
       apps: groupByClient(grants, clients),
+      upstreams: await upstreamConnections(resolved.user),
       csrfToken: csrfTokenFor(resolved, runtime.keys.cookieKey),
-      revoked: appsQuery.safeParse(request.query).data?.revoked === '1',
+      ...(query?.revoked ? { notice: 'revoked' as const } : query?.disconnected ? { notice: 'disconnected' as const } : {}),
     }));
   });
 
   app.post(`${APPS_PATH}/revoke`, async (request, reply) => {
-    // The order matters: another site's post and a forged form are refused before anything is looked up.
-    if (isCrossSiteFormPost(request.headers, ownOrigin)) return refused(reply, 'This form was sent from another site. Open Gatehouse directly and try again.');
-    const resolved = await requireSession(request, reply);
-    if (!resolved) return reply;
-    const presented = (request.body as { csrf_token?: unknown } | undefined)?.csrf_token;
-    if (typeof presented !== 'string' || !secretsEqual(presented, csrfTokenFor(resolved, runtime.keys.cookieKey))) {
-      return refused(reply, 'This form is out of date. Open your connected apps again and retry.');
-    }
-    const form = revokeForm.safeParse(request.body);
-    if (!form.success) return sendPage(reply, 400, messagePage({ title: 'Bad request', text: 'The form was incomplete.', link: { href: APPS_PATH, label: 'Back to connected apps' } }));
-    const grant = await store.grants.find(form.data.grant_id);
+    const checked = await checkedForm(request, reply, revokeForm);
+    if (!checked) return reply;
+    const { user, form } = checked;
+    const grant = await store.grants.find(form.grant_id);
     // Someone else's grant answers exactly like a missing one: ids reveal nothing about other people.
-    if (!grant || grant.userId !== resolved.user.id) return sendPage(reply, 404, grantNotFoundPage());
-    await runtime.grants.revoke(grant.id, 'revoked by its user', { userId: resolved.user.id, ip: request.ip });
+    if (!grant || grant.userId !== user.id) return sendPage(reply, 404, grantNotFoundPage());
+    await runtime.grants.revoke(grant.id, 'revoked by its user', { userId: user.id, ip: request.ip });
     // The app must ask again: a remembered consent would let it back in without the consent page.
     await store.consents.deleteForUserAndClient(grant.userId, grant.clientId);
     return reply.redirect(`${APPS_PATH}?revoked=1`, 303);
+  });
+
+  app.post('/account/upstreams/connect', async (request, reply) => {
+    const checked = await checkedForm(request, reply, upstreamForm);
+    if (!checked) return reply;
+    const { user, form } = checked;
+    const record = await store.upstreams.find(form.upstream_id);
+    // An upstream this person may not use answers like a missing one.
+    if (!record || !connectableBy(JSON.parse(record.config) as UpstreamSettings, user)) return sendPage(reply, 404, connectionNotFoundPage());
+    try {
+      // Discovery afresh: a person reconnecting may be doing so because the upstream moved its authorization server.
+      const { flowId } = await runtime.outbound.startFlow(record.id, 'per_user', user.id, { reuseDiscovery: false });
+      return reply.redirect(runtime.outbound.connectLink(flowId), 303);
+    } catch (error) {
+      if (error instanceof OAuthSetupError) return sendPage(reply, 502, connectFailedPage(record.name, error));
+      if (error instanceof FlowRefused) return sendPage(reply, 404, connectionNotFoundPage());
+      throw error;
+    }
+  });
+
+  app.post('/account/upstreams/disconnect', async (request, reply) => {
+    const checked = await checkedForm(request, reply, upstreamForm);
+    if (!checked) return reply;
+    // Only this person's own connection is touched: the subject is their id, whatever upstream id was posted.
+    if (!(await runtime.outbound.disconnect(checked.form.upstream_id, checked.user.id))) return sendPage(reply, 404, connectionNotFoundPage());
+    return reply.redirect(`${APPS_PATH}?disconnected=1`, 303);
   });
 
   // Unreadable bodies are the client's mistake: a page, not JSON or a stack trace.

@@ -11,7 +11,7 @@ describe('connected apps page markup', () => {
 
   it('confirms a revocation only right after one', () => {
     const input = { username: 'alice', apps: [], csrfToken: 'token' };
-    assert.match(connectedAppsPage({ ...input, revoked: true }).markup, /<p class="notice" role="status">Access revoked\.<\/p>/);
+    assert.match(connectedAppsPage({ ...input, notice: 'revoked' }).markup, /<p class="notice" role="status">Access revoked\.<\/p>/);
     assert.doesNotMatch(connectedAppsPage(input).markup, /Access revoked/);
   });
 

@@ -1,0 +1,60 @@
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { browserSessions } from '../identity/sessions.js';
+import type { Runtime } from '../runtime.js';
+import { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
+import { pageErrorHandler } from './page-errors.js';
+import { PAGE_SECURITY_HEADERS, sendPage } from './page.js';
+import type { SafeHtml } from './html.js';
+import { callbackRefusedPage, connectLinkRefusedPage, unreadableCallbackPage, upstreamConnectedPage } from './upstream-connect-pages.js';
+
+const send = (reply: FastifyReply, answer: { status: number; page: SafeHtml }) => sendPage(reply, answer.status, answer.page);
+
+const CALLBACK_PATH = '/api/oauth/callback';
+
+// Every parameter once: a second `state` or `code` is refused rather than letting one copy win.
+const callbackQuery = z.record(z.string(), z.string());
+
+/**
+ * The browser side of Gatehouse as an OAuth client: the upstream's redirect back (`GET /api/oauth/callback`,
+ * a page rather than the admin API's JSON, since a person's browser lands on it) and the per-user connect
+ * link (`GET /connect/:flowId`) that sends the signed-in user it was issued for to the upstream.
+ */
+export const upstreamConnectRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+  const sessions = browserSessions(runtime);
+  const { outbound } = runtime;
+
+  app.get(CALLBACK_PATH, async (request, reply) => {
+    if (!callbackQuery.safeParse(request.query).success) {
+      return sendPage(reply, 400, unreadableCallbackPage());
+    }
+    // Rebuilt on the redirect URI we registered (the public URL), never on the Host header.
+    const queryStart = request.url.indexOf('?');
+    const callbackUrl = new URL(outbound.redirectUri + (queryStart === -1 ? '' : request.url.slice(queryStart)));
+    const signedIn = await sessions.resolve(request.cookies[sessions.cookieName]);
+    try {
+      const done = await outbound.completeCallback(callbackUrl, signedIn?.user.id ?? null);
+      const upstream = await runtime.store.upstreams.find(done.upstreamId);
+      return sendPage(reply, 200, upstreamConnectedPage({ upstreamName: upstream?.name ?? 'The upstream', purpose: done.purpose }));
+    } catch (error) {
+      if (!(error instanceof FlowRefused)) throw error;
+      return send(reply, callbackRefusedPage(error));
+    }
+  });
+
+  app.get<{ Params: { flowId: string } }>('/connect/:flowId', async (request, reply) => {
+    const user = await sessions.requireUser(request, reply);
+    if (!user) return reply;
+    try {
+      const { authorizeUrl } = await outbound.openLink(request.params.flowId, user.id);
+      // The authorization URL carries the flow's state: not cached, and not leaked as a referrer.
+      reply.header('cache-control', 'no-store').header('referrer-policy', PAGE_SECURITY_HEADERS['referrer-policy']!);
+      return reply.redirect(authorizeUrl, 302);
+    } catch (error) {
+      if (!(error instanceof FlowRefused)) throw error;
+      return send(reply, connectLinkRefusedPage(error));
+    }
+  });
+
+  app.setErrorHandler(pageErrorHandler('upstream connect route', { retry: 'Start the connection again.', link: { href: '/account/apps', label: 'Your upstream connections' } }));
+};
