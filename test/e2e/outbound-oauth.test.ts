@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { startOidcUpstream } from '../fixtures/oauth-upstreams/oidc-upstream.js';
+import type { OAuthUpstream } from '../fixtures/oauth-upstreams/protected-mcp.js';
+import { startSdkAuthUpstream } from '../fixtures/oauth-upstreams/sdk-auth-upstream.js';
+import { basicAuth } from '../helpers/app.js';
+import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
+import { authorizeHeadlessly, CookieJar, type Credentials } from '../helpers/headless-consent.js';
+import { connectWithOAuth, obtainAccessToken } from '../helpers/mcp-session.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+/**
+ * Outbound OAuth as users meet it: a `gatehouse serve` process whose upstreams are real SDK-built MCP servers
+ * guarded by authorization servers no one here wrote (oidc-provider, and the MCP SDK's own auth router). Admins
+ * add them over the API and authorize in a (headless) browser; end users reach them through /mcp with the SDK
+ * client after its own OAuth flow against Gatehouse.
+ */
+
+const ADMIN: Credentials = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
+const ALICE: Credentials = { username: 'alice', password: 'Alice-e2e-pw-2231' };
+const BOB: Credentials = { username: 'bob', password: 'Bob-e2e-pw-4821' };
+const WAIT_LIMIT_MS = 20_000;
+
+interface Pending {
+  status: 'pending_oauth';
+  id: string;
+  oauth_config_id: string;
+  authorize_url: string;
+  complete_url: string;
+  status_url: string;
+}
+
+const textOf = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + WAIT_LIMIT_MS;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP SDK auth router, a gatehouse serve process', { timeout: 180_000 }, () => {
+  let gatehouse: GatehouseChild;
+  let oidc: OAuthUpstream;
+  let sdk: OAuthUpstream;
+
+  const api = async (method: string, path: string, body?: unknown, credentials: Credentials = ADMIN) => {
+    const response = await fetch(`${gatehouse.url}${path}`, {
+      method,
+      headers: { authorization: basicAuth(credentials.username, credentials.password), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
+  };
+
+  const upstreamState = async (id: string) => ((await api('GET', `/api/mcp/client/${id}`)).body.status as { state: string; reason?: string });
+
+  /** The page a browser lands on after the upstream's consent: GET the callback, in `jar`'s session when given. */
+  const landOnCallback = async (callback: string, jar?: CookieJar) => {
+    const cookie = jar?.header();
+    const response = await fetch(callback, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+    return { status: response.status, page: await response.text() };
+  };
+
+  /** Follows a Gatehouse connect link as `who` (signing in on the way) up to the upstream's authorization page. */
+  const followConnectLink = async (link: string, who: Credentials, upstream: OAuthUpstream, jar = new CookieJar()) => {
+    const metadata = (await (await fetch(`${upstream.issuer.replace(/\/$/, '')}/.well-known/oauth-authorization-server`)).json()) as { authorization_endpoint: string };
+    const reached = await authorizeHeadlessly(link, { credentials: who, redirectUri: metadata.authorization_endpoint, jar });
+    return { upstreamAuthorizeUrl: reached.location, jar };
+  };
+
+  before(async () => {
+    oidc = await startOidcUpstream({ accessTokenTtl: 60 });
+    sdk = await startSdkAuthUpstream({ accessTokenTtl: 60 });
+    gatehouse = await startGatehouseChild(['--no-demo', '--allow-private-networks']);
+    for (const user of [ALICE, BOB]) assert.equal((await api('POST', '/api/users', user)).status, 201);
+  });
+  after(async () => {
+    await gatehouse?.stop();
+    await oidc?.close();
+    await sdk?.close();
+  });
+
+  it('a shared upstream: the admin authorizes it once, complete-oauth connects it, and users reach it as that one account', async () => {
+    const created = await api('POST', '/api/mcp/client', { name: 'shared', connection_type: 'http', connection_string: oidc.mcpUrl, auth_type: 'oauth' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const pending = created.body as unknown as Pending;
+    assert.equal(pending.status, 'pending_oauth');
+    assert.ok(pending.authorize_url.startsWith(oidc.issuer), 'a shared authorization goes straight to the upstream');
+    const authorizeUrl = new URL(pending.authorize_url);
+    assert.equal(authorizeUrl.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(authorizeUrl.searchParams.get('resource'), oidc.mcpUrl);
+    assert.equal(authorizeUrl.searchParams.get('redirect_uri'), `${gatehouse.url}/api/oauth/callback`);
+
+    assert.equal((await api('GET', new URL(pending.status_url).pathname)).body.status, 'pending');
+    assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 400, 'not authorized yet');
+    assert.equal((await api('POST', '/api/mcp/client/ups_nothing/complete-oauth')).status, 404);
+
+    const landed = await landOnCallback(await oidc.authorizeHeadlessly(pending.authorize_url, { login: 'service-account' }));
+    assert.equal(landed.status, 200, landed.page);
+    assert.match(landed.page, /connected/i);
+    assert.equal((await api('GET', new URL(pending.status_url).pathname)).body.status, 'authorized');
+
+    const completed = await api('POST', `/api/mcp/client/${pending.oauth_config_id}/complete-oauth`);
+    assert.equal(completed.status, 200, JSON.stringify(completed.body));
+    assert.equal((completed.body.status as { state: string }).state, 'connected');
+
+    const { client } = await connectWithOAuth(gatehouse.url, ALICE);
+    try {
+      const result = (await client.callTool({ name: 'shared_whoami', arguments: {} })) as CallToolResult;
+      assert.equal(textOf(result), 'service-account');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('per-user: the admin connects first, users without a connection are asked to (link or URL elicitation), two users are two subjects', async () => {
+    const created = await api('POST', '/api/mcp/client', { name: 'personal', connection_type: 'http', connection_string: sdk.mcpUrl, auth_type: 'per_user_oauth' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const pending = created.body as unknown as Pending;
+    assert.ok(pending.authorize_url.startsWith(`${gatehouse.url}/connect/`), 'a per-user authorization starts at a Gatehouse link bound to the admin');
+
+    const adminBrowser = await followConnectLink(pending.authorize_url, ADMIN, sdk);
+    const adminLanded = await landOnCallback(await sdk.authorizeHeadlessly(adminBrowser.upstreamAuthorizeUrl, { login: 'admin-account' }), adminBrowser.jar);
+    assert.equal(adminLanded.status, 200, adminLanded.page);
+    assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
+
+    // Alice's client declares no elicitation: she gets a tool error result holding her link.
+    const { client: alice } = await connectWithOAuth(gatehouse.url, ALICE);
+    let listChanged = 0;
+    alice.setNotificationHandler(ToolListChangedNotificationSchema, () => void (listChanged += 1));
+    try {
+      const names = (await alice.listTools()).tools.map((tool) => tool.name);
+      assert.ok(names.includes('personal_whoami'), `a user without a connection still sees the tools: ${names.join(', ')}`);
+      const asked = (await alice.callTool({ name: 'personal_whoami', arguments: {} })) as CallToolResult;
+      assert.equal(asked.isError, true);
+      const link = /(http:\/\/\S+\/connect\/[A-Za-z0-9_-]+)/.exec(textOf(asked))?.[1];
+      assert.ok(link, `the result holds a connect link: ${textOf(asked)}`);
+
+      // The link is bound to Alice: Bob, signed in, is refused.
+      const bobJar = new CookieJar();
+      await assert.rejects(followConnectLink(link, BOB, sdk, bobJar), /403|another/i);
+
+      const aliceBrowser = await followConnectLink(link, ALICE, sdk);
+      const aliceLanded = await landOnCallback(await sdk.authorizeHeadlessly(aliceBrowser.upstreamAuthorizeUrl, { login: 'alice-account' }), aliceBrowser.jar);
+      assert.equal(aliceLanded.status, 200, aliceLanded.page);
+      await waitFor('tools/list_changed after connecting', () => (listChanged > 0 ? true : undefined));
+
+      const mine = (await alice.callTool({ name: 'personal_whoami', arguments: {} })) as CallToolResult;
+      assert.equal(textOf(mine), 'alice-account', 'the same session works without reconnecting');
+
+      // Bob's client declares URL elicitation: he is asked with -32042 and a URL.
+      const bobToken = await obtainAccessToken(gatehouse.url, BOB);
+      const bob = new Client({ name: 'elicitation-capable', version: '1.0.0' }, { capabilities: { elicitation: { url: {} } } });
+      await bob.connect(new StreamableHTTPClientTransport(new URL(`${gatehouse.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bobToken.access_token}` } } }));
+      try {
+        const refused = await bob.callTool({ name: 'personal_whoami', arguments: {} }).then(
+          () => assert.fail('expected URL elicitation'),
+          (error: unknown) => error,
+        );
+        assert.ok(refused instanceof McpError);
+        assert.equal(refused.code, ErrorCode.UrlElicitationRequired);
+        const elicitations = (refused.data as { elicitations: { mode: string; url: string; elicitationId: string }[] }).elicitations;
+        assert.equal(elicitations[0]?.mode, 'url');
+        assert.ok(elicitations[0]?.url.startsWith(`${gatehouse.url}/connect/`));
+      } finally {
+        await bob.close();
+      }
+      assert.equal(sdk.counters.mcpRequestsBySub.has('alice-account'), true);
+      assert.equal(sdk.counters.mcpRequestsBySub.has('admin-account'), true);
+    } finally {
+      await alice.close();
+    }
+  });
+
+  it('tokens are refreshed ahead of expiry; a refresh token revoked upstream leads to needs_auth, and reconnecting recovers', async () => {
+    oidc.setAccessTokenTtl(4);
+    const created = await api('POST', '/api/mcp/client', { name: 'short', connection_type: 'http', connection_string: oidc.mcpUrl, auth_type: 'oauth' });
+    const pending = created.body as unknown as Pending;
+    assert.equal((await landOnCallback(await oidc.authorizeHeadlessly(pending.authorize_url, { login: 'short-lived' }))).status, 200);
+    assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
+
+    const { client } = await connectWithOAuth(gatehouse.url, ALICE);
+    try {
+      const refreshesBefore = oidc.counters.refreshes;
+      assert.equal(textOf((await client.callTool({ name: 'short_whoami', arguments: {} })) as CallToolResult), 'short-lived');
+      await sleep(3_000);
+      assert.equal(textOf((await client.callTool({ name: 'short_whoami', arguments: {} })) as CallToolResult), 'short-lived');
+      assert.ok(oidc.counters.refreshes > refreshesBefore, 'the token was refreshed before it expired');
+
+      assert.ok((await oidc.revokeRefreshTokens('short-lived')) > 0);
+      await sleep(4_500);
+      const failed = (await client.callTool({ name: 'short_whoami', arguments: {} })) as CallToolResult;
+      assert.equal(failed.isError, true);
+      const state = await waitFor('needs_auth', async () => {
+        const status = await upstreamState(pending.id);
+        return status.state === 'needs_auth' ? status : undefined;
+      });
+      assert.match(state.reason ?? '', /authoriz/i);
+
+      const again = await api('POST', `/api/mcp/client/${pending.id}/reconnect`);
+      assert.equal(again.body.status, 'pending_oauth', JSON.stringify(again.body));
+      const renewed = again.body as unknown as Pending;
+      assert.equal((await landOnCallback(await oidc.authorizeHeadlessly(renewed.authorize_url, { login: 'short-lived' }))).status, 200);
+      assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
+      assert.equal(textOf((await client.callTool({ name: 'short_whoami', arguments: {} })) as CallToolResult), 'short-lived');
+    } finally {
+      await client.close();
+      oidc.setAccessTokenTtl(60);
+    }
+  });
+
+  it('an upstream that drops the registration: invalid_client at refresh re-registers once, then reconnecting works', async () => {
+    oidc.setAccessTokenTtl(2);
+    const created = await api('POST', '/api/mcp/client', { name: 'dropped', connection_type: 'http', connection_string: oidc.mcpUrl, auth_type: 'oauth' });
+    const pending = created.body as unknown as Pending;
+    const clientId = new URL(pending.authorize_url).searchParams.get('client_id')!;
+    assert.equal((await landOnCallback(await oidc.authorizeHeadlessly(pending.authorize_url, { login: 'dropped' }))).status, 200);
+    assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
+    oidc.setAccessTokenTtl(60);
+
+    const registrationsBefore = oidc.counters.registrations;
+    assert.equal(await oidc.deleteClient(clientId), true);
+    await sleep(2_500);
+    const { client } = await connectWithOAuth(gatehouse.url, ALICE);
+    try {
+      assert.equal(((await client.callTool({ name: 'dropped_whoami', arguments: {} })) as CallToolResult).isError, true);
+      await waitFor('needs_auth', async () => ((await upstreamState(pending.id)).state === 'needs_auth' ? true : undefined));
+      assert.equal(oidc.counters.registrations, registrationsBefore + 1, 'Gatehouse registered once more');
+
+      const again = (await api('POST', `/api/mcp/client/${pending.id}/reconnect`)).body as unknown as Pending;
+      assert.notEqual(new URL(again.authorize_url).searchParams.get('client_id'), clientId, 'the new authorization uses the new registration');
+      assert.equal((await landOnCallback(await oidc.authorizeHeadlessly(again.authorize_url, { login: 'dropped' }))).status, 200);
+      assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
+      assert.equal(textOf((await client.callTool({ name: 'dropped_whoami', arguments: {} })) as CallToolResult), 'dropped');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('deleting an upstream revokes its tokens at the upstream', async () => {
+    const { body } = await api('GET', '/api/mcp/clients');
+    const shared = (body.clients as { id: string; name: string }[]).find((upstream) => upstream.name === 'shared')!;
+    const before = oidc.counters.revocations;
+    assert.equal((await api('DELETE', `/api/mcp/client/${shared.id}`)).status, 204);
+    assert.ok(oidc.counters.revocations > before, 'the refresh token was revoked upstream');
+    assert.equal((await api('GET', `/api/oauth/config/${shared.id}/status`)).status, 404, 'nothing is left of its OAuth setup');
+  });
+});
