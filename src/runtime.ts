@@ -104,4 +104,8 @@ function followOutboundEvents(outbound: OutboundOAuth, upstreams: ReturnType<typ
     // user it lists with loses theirs, its token source moves on to another user's by itself.
     if (event.subject === SHARED_SUBJECT || state === 'needs_auth') void upstreams.reconnect(event.upstreamId);
   });
+  // A removed upstream's per-user connections close with it.
+  upstreams.subscribe((event) => {
+    if (event.kind === 'upstreams_changed') void pool.retain(new Set(upstreams.all().map((upstream) => upstream.id)));
+  });
 }
