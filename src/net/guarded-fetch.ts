@@ -5,7 +5,8 @@ import { isIP, type LookupFunction } from 'node:net';
 import { isPublicAddress } from './address-policy.js';
 
 /**
- * An HTTP GET of a URL that an outsider chose (a CIMD client_id, discovered metadata), guarded against SSRF:
+ * An HTTP request to a URL that an outsider chose (a CIMD client_id, discovered metadata, an authorization
+ * server's token endpoint), guarded against SSRF:
  * the host's every resolved address must pass the policy, the connection is pinned to a vetted address so
  * DNS rebinding cannot swap it, redirects are re-checked hop by hop, and size and time are bounded.
  *
@@ -48,6 +49,16 @@ export interface GuardedFetchOptions {
   /** Default 3; 0 refuses any redirect. */
   maxRedirects?: number;
   accept?: string;
+  /** Default GET. */
+  method?: string;
+  /** Extra request headers (a `user-agent` or `accept` here wins over the defaults). */
+  headers?: Record<string, string>;
+  /** A request body; a redirect by 301, 302 or 303 drops it and continues with GET, as browsers do. */
+  body?: string | Buffer;
+  /** `manual` answers a redirect as it is, unfollowed (what fetch's `redirect: 'manual'` callers expect). Default `follow`. */
+  redirect?: 'follow' | 'manual';
+  /** Answer a non-2xx status with its (size-bounded) body instead of failing with `http_status`. */
+  acceptAnyStatus?: boolean;
   /** Overrides the address policy (default: public addresses only, or anything with allowPrivateNetworks). */
   isAllowedAddress?: (address: string) => boolean;
   /** Hostname resolution, default `dns.lookup` with all addresses. */
@@ -128,12 +139,24 @@ function pinnedLookup(address: string): LookupFunction {
   }) as LookupFunction;
 }
 
-function request(url: URL, address: string, options: GuardedFetchOptions, signal: AbortSignal): Promise<IncomingMessage> {
+/** One hop's method and body: what the caller asked, or a GET without body after a 301/302/303. */
+interface HopRequest {
+  method: string;
+  body?: string | Buffer;
+}
+
+function request(url: URL, address: string, hopRequest: HopRequest, options: GuardedFetchOptions, signal: AbortSignal): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
+  const headers: Record<string, string> = { accept: options.accept ?? '*/*', 'user-agent': 'Gatehouse', ...options.headers };
+  if (hopRequest.body === undefined) {
+    delete headers['content-type'];
+  } else {
+    headers['content-length'] = String(Buffer.byteLength(hopRequest.body));
+  }
   return new Promise((resolve, reject) => {
     const req = client.request(url, {
-      method: 'GET',
-      headers: { accept: options.accept ?? '*/*', 'user-agent': 'Gatehouse' },
+      method: hopRequest.method,
+      headers,
       lookup: pinnedLookup(address),
       // A fresh connection each time: a pooled socket would skip the lookup, and with it the pin.
       agent: false,
@@ -142,7 +165,7 @@ function request(url: URL, address: string, options: GuardedFetchOptions, signal
     });
     req.once('response', resolve);
     req.once('error', reject);
-    req.end();
+    req.end(hopRequest.body);
   });
 }
 
@@ -173,23 +196,25 @@ function isRedirect(status: number): boolean {
 async function fetchHops(target: string, options: GuardedFetchOptions, signal: AbortSignal): Promise<GuardedResponse> {
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   let url = parseTarget(target, options.allowPrivateNetworks === true);
+  let hopRequest: HopRequest = { method: options.method ?? 'GET', ...(options.body !== undefined ? { body: options.body } : {}) };
   for (let hop = 0; ; hop++) {
     const address = await vettedAddress(url, options, signal);
-    const response = await request(url, address, options, signal).catch((error: unknown) => {
+    const response = await request(url, address, hopRequest, options, signal).catch((error: unknown) => {
       if (signal.aborted) throw timeoutError(url);
       throw new GuardedFetchError('connection_failed', `could not fetch from ${url.host}`, undefined, { cause: error });
     });
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
-    if (isRedirect(status) && location) {
+    if (isRedirect(status) && location && options.redirect !== 'manual') {
       response.destroy();
       if (hop >= maxRedirects) {
         throw new GuardedFetchError('too_many_redirects', maxRedirects === 0 ? `${url.host} answered with a redirect, which is not followed` : `${url.host} redirected more than ${maxRedirects} times`);
       }
       url = parseTarget(location, options.allowPrivateNetworks === true, url);
+      if (status !== 307 && status !== 308) hopRequest = { method: hopRequest.method === 'HEAD' ? 'HEAD' : 'GET' };
       continue;
     }
-    if (status < 200 || status > 299) {
+    if ((status < 200 || status > 299) && !options.acceptAnyStatus && !(options.redirect === 'manual' && isRedirect(status))) {
       response.destroy();
       throw new GuardedFetchError('http_status', `${url.host} answered with HTTP ${status}`, status);
     }
@@ -198,7 +223,7 @@ async function fetchHops(target: string, options: GuardedFetchOptions, signal: A
   }
 }
 
-/** GET `target` under the SSRF guard; a non-2xx final answer is a `http_status` error. */
+/** Request `target` under the SSRF guard; a non-2xx final answer is a `http_status` error unless `acceptAnyStatus`. */
 export async function guardedFetch(target: string, options: GuardedFetchOptions): Promise<GuardedResponse> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {

@@ -135,6 +135,48 @@ describe('guarded fetch', () => {
     });
   });
 
+  describe('requests with a method, headers and a body', () => {
+    const local = { ...limits, allowPrivateNetworks: true };
+    const echo = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => res.setHeader('content-type', 'application/json').end(JSON.stringify({ method: req.method, body, type: req.headers['content-type'], extra: req.headers['x-extra'] })));
+    };
+
+    it('sends the method, the headers and the body', async () => {
+      const server = await serve(echo);
+      const response = await guardedFetch(`${server.origin}/token`, { ...local, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-extra': 'yes' }, body: 'a=1&b=2' });
+      assert.deepEqual(JSON.parse(response.body.toString()), { method: 'POST', body: 'a=1&b=2', type: 'application/x-www-form-urlencoded', extra: 'yes' });
+    });
+
+    it('answers an error status with its body and headers when acceptAnyStatus is set', async () => {
+      const server = await serve((_req, res) => res.writeHead(400, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_client"' }).end('{"error":"invalid_grant"}'));
+      const response = await guardedFetch(`${server.origin}/token`, { ...local, method: 'POST', body: 'x=1', acceptAnyStatus: true });
+      assert.equal(response.status, 400);
+      assert.equal(response.body.toString(), '{"error":"invalid_grant"}');
+      assert.equal(response.headers['www-authenticate'], 'Bearer error="invalid_client"');
+    });
+
+    it('answers a redirect unfollowed when redirect is manual', async () => {
+      const final = await serve((_req, res) => res.end('final'));
+      const first = await serve((_req, res) => res.writeHead(302, { location: `${final.origin}/there` }).end());
+      const response = await guardedFetch(`${first.origin}/doc`, { ...local, redirect: 'manual' });
+      assert.equal(response.status, 302);
+      assert.equal(response.headers.location, `${final.origin}/there`);
+      assert.equal(final.requests.length, 0);
+    });
+
+    it('continues a POST redirected by 303 as a GET without body, and keeps the body through a 307', async () => {
+      const target = await serve(echo);
+      const seeOther = await serve((_req, res) => res.writeHead(303, { location: `${target.origin}/after` }).end());
+      const seen = await guardedFetch(`${seeOther.origin}/`, { ...local, method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'payload' });
+      assert.deepEqual(JSON.parse(seen.body.toString()), { method: 'GET', body: '' });
+      const temporary = await serve((_req, res) => res.writeHead(307, { location: `${target.origin}/after` }).end());
+      const kept = await guardedFetch(`${temporary.origin}/`, { ...local, method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'payload' });
+      assert.deepEqual(JSON.parse(kept.body.toString()), { method: 'POST', body: 'payload', type: 'text/plain' });
+    });
+  });
+
   describe('limits', () => {
     const local = { allowPrivateNetworks: true, timeoutMs: 3000 };
 
