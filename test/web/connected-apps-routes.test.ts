@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { newId } from '../../src/crypto/random.js';
 import type { UserRecord } from '../../src/store/index.js';
 import { PAGE_SECURITY_HEADERS } from '../../src/web/page.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -171,3 +172,121 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('upstream connections on the connected apps page', () => {
+  let t: TestApp;
+  let alice: UserRecord;
+  let aliceCookies: Cookies;
+  before(async () => {
+    t = await startTestApp();
+    alice = await t.runtime.users.create({ username: 'alice', password: 'alice-password' });
+    await t.runtime.users.create({ username: 'bob', password: 'bob-password' });
+    aliceCookies = await signIn(t, 'alice', 'alice-password');
+  });
+  after(() => t.close());
+
+  /** An upstream record as the admin API stores one; the port is closed, so nothing is reached. */
+  async function storeUpstream(name: string, settings: { auth_type?: string; allowed_users?: string[] } = {}): Promise<string> {
+    const id = newId('ups');
+    const config = { name, connection_type: 'http', connection_string: 'http://127.0.0.1:9/mcp', auth_type: 'per_user_oauth', timeout_ms: 1000, ...settings };
+    await t.runtime.store.upstreams.create({ id, name, source: 'api', config: JSON.stringify(config), sealedSecrets: null, createdAt: Date.now(), updatedAt: Date.now() });
+    return id;
+  }
+  const connectAlice = (upstreamId: string) =>
+    t.runtime.outbound.vault.save(upstreamId, alice.id, 'https://as.example', { accessToken: 'upstream-access', tokenType: 'Bearer', refreshToken: 'upstream-refresh' });
+  const page = () => t.app.inject({ method: 'GET', url: '/account/apps', cookies: aliceCookies });
+  const post = (action: 'connect' | 'disconnect', fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    t.app.inject({
+      method: 'POST',
+      url: `/account/upstreams/${action}`,
+      cookies: aliceCookies,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      payload: new URLSearchParams(fields).toString(),
+    });
+  const stateOf = async (upstreamId: string) => (await t.runtime.outbound.vault.status(upstreamId, alice.id)).state;
+
+  it("lists the per-user upstreams the person may use, each in its state, and any they still hold tokens for", async () => {
+    const connected = await storeUpstream('connected-one');
+    const lapsed = await storeUpstream('lapsed-one');
+    const fresh = await storeUpstream('fresh-one');
+    const bobsOnly = await storeUpstream('bobs-only', { allowed_users: ['bob'] });
+    const shared = await storeUpstream('shared-one', { auth_type: 'oauth' });
+    const revokedAccess = await storeUpstream('was-allowed', { allowed_users: ['bob'] });
+    await connectAlice(connected);
+    await connectAlice(lapsed);
+    await t.runtime.outbound.vault.markNeedsAuth(lapsed, alice.id, 'the upstream refused the refresh token');
+    await connectAlice(revokedAccess);
+
+    const res = await page();
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /<h2>Upstream connections<\/h2>/);
+    assert.match(res.body, /<h3>connected-one<\/h3>\n<p><strong>Connected\.<\/strong><\/p>/);
+    assert.match(res.body, /<h3>lapsed-one<\/h3>\n<p class="alert" role="note"><strong>Needs reconnecting:<\/strong> the upstream refused the refresh token<\/p>/);
+    assert.match(res.body, /<h3>fresh-one<\/h3>\n<p>Not connected\.<\/p>/);
+    assert.match(res.body, /<h3>was-allowed<\/h3>\n<p>No longer available to you/);
+    for (const hidden of ['bobs-only', 'shared-one']) assert.ok(!res.body.includes(hidden), `${hidden} is not listed`);
+    assert.ok(!res.body.includes(bobsOnly) && !res.body.includes(shared));
+    const forms = (id: string) => [...res.body.matchAll(new RegExp(`action="/account/upstreams/(\\w+)">\\n<input type="hidden" name="upstream_id" value="${id}">`, 'g'))].map((m) => m[1]);
+    assert.deepEqual(forms(connected), ['connect', 'disconnect']);
+    assert.deepEqual(forms(lapsed), ['connect', 'disconnect']);
+    assert.deepEqual(forms(fresh), ['connect']);
+    assert.deepEqual(forms(revokedAccess), ['disconnect']);
+    assert.ok(!res.body.includes('upstream-access'), 'no token on the page');
+  });
+
+  it('disconnects with the form and its CSRF token, forgets the tokens, and says so', async () => {
+    const upstreamId = await storeUpstream('to-disconnect');
+    await connectAlice(upstreamId);
+    const res = await post('disconnect', { upstream_id: upstreamId, csrf_token: csrfOf((await page()).body) }, { origin: new URL(t.config.publicUrl).origin });
+    assert.equal(res.statusCode, 303, res.body);
+    assert.equal(res.headers.location, '/account/apps?disconnected=1');
+    assert.equal(await stateOf(upstreamId), 'none');
+    const after = await t.app.inject({ method: 'GET', url: res.headers.location, cookies: aliceCookies });
+    assert.match(after.body, /<p class="notice" role="status">Disconnected\.<\/p>/);
+    assert.match(after.body, /<h3>to-disconnect<\/h3>\n<p>Not connected\.<\/p>/);
+    const audit = await t.runtime.store.audit.list({ kind: 'upstream.disconnected', limit: 50 });
+    assert.ok(audit.some((event) => event.userId === alice.id));
+  });
+
+  it('refuses a disconnection without a valid CSRF token or posted from another site, and keeps the tokens', async () => {
+    const upstreamId = await storeUpstream('kept');
+    await connectAlice(upstreamId);
+    const csrf = csrfOf((await page()).body);
+    assert.equal((await post('disconnect', { upstream_id: upstreamId })).statusCode, 403);
+    assert.equal((await post('disconnect', { upstream_id: upstreamId, csrf_token: 'forged' })).statusCode, 403);
+    assert.equal((await post('disconnect', { upstream_id: upstreamId, csrf_token: csrf }, { origin: 'https://evil.example' })).statusCode, 403);
+    assert.equal((await post('disconnect', { upstream_id: upstreamId, csrf_token: csrf }, { 'sec-fetch-site': 'cross-site' })).statusCode, 403);
+    assert.equal(await stateOf(upstreamId), 'active');
+  });
+
+  it('disconnecting what the person does not hold is a 404', async () => {
+    const upstreamId = await storeUpstream('never-connected');
+    const res = await post('disconnect', { upstream_id: upstreamId, csrf_token: csrfOf((await page()).body) });
+    assert.equal(res.statusCode, 404);
+    assert.match(res.body, /not found among your upstream connections/);
+  });
+
+  it('refuses to connect an upstream the person may not use, or one without per-user connections, as if it did not exist', async () => {
+    const csrf = csrfOf((await page()).body);
+    for (const upstreamId of [await storeUpstream('for-bob', { allowed_users: ['bob'] }), await storeUpstream('admin-shared', { auth_type: 'oauth' }), 'ups_unknown']) {
+      const res = await post('connect', { upstream_id: upstreamId, csrf_token: csrf });
+      assert.equal(res.statusCode, 404, upstreamId);
+      assert.match(res.body, /not found among your upstream connections/);
+    }
+  });
+
+  it('refuses a connection without a valid CSRF token, or posted from another site', async () => {
+    const upstreamId = await storeUpstream('csrf-connect');
+    assert.equal((await post('connect', { upstream_id: upstreamId, csrf_token: 'forged' })).statusCode, 403);
+    assert.equal((await post('connect', { upstream_id: upstreamId, csrf_token: csrfOf((await page()).body) }, { 'sec-fetch-site': 'cross-site' })).statusCode, 403);
+    assert.equal((await post('connect', { upstream_id: upstreamId, csrf_token: csrfOf((await page()).body) }, { origin: 'https://evil.example' })).statusCode, 403);
+  });
+
+  it('an upstream that cannot be set up answers a 502 page saying what failed', async () => {
+    const upstreamId = await storeUpstream('unreachable');
+    const res = await post('connect', { upstream_id: upstreamId, csrf_token: csrfOf((await page()).body) });
+    assert.equal(res.statusCode, 502, res.body);
+    assert.match(res.body, /<h1>Could not connect unreachable<\/h1>/);
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+  });
+});
