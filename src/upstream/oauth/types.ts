@@ -1,4 +1,5 @@
 import type { AuthorizationServer } from 'oauth4webapi';
+import type { GuardedFetchOptions } from '../../net/guarded-fetch.js';
 
 /**
  * The outbound OAuth client's vocabulary: what discovery finds, the credentials Gatehouse holds at an
@@ -12,6 +13,13 @@ export interface OutboundHttpOptions {
   allowPrivateNetworks: boolean;
   /** Per request; default 10 s. */
   timeoutMs?: number;
+  /**
+   * Origins an admin configured (an upstream's own, for its well-known documents): reached without the address
+   * policy, so an upstream on a private network can still publish its metadata. Discovery adds the upstream's.
+   */
+  trustedOrigins?: string[];
+  /** Tests: the guarded fetch's address policy, resolver and CA seams. */
+  fetchOptions?: Pick<GuardedFetchOptions, 'isAllowedAddress' | 'resolveHost' | 'ca'>;
 }
 
 /** What the upstream's 401 said (RFC 6750 / RFC 9728 `WWW-Authenticate`). */

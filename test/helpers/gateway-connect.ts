@@ -1,0 +1,142 @@
+/**
+ * The conformance suite's "client under test": Gatehouse's outbound OAuth client driven the way the gateway drives
+ * it, against the suite's mock MCP server and authorization server. Run by the conformance CLI as
+ *   node --import tsx test/helpers/gateway-connect.ts <server-url>
+ * (from the repository root, so `tsx` resolves). It probes, discovers, registers (credentials kept per issuer),
+ * authorizes headlessly (the mock authorization endpoint redirects at once), lists and calls the tools, and on a
+ * fresh 401 (e.g. the PRM moved to another authorization server) or a 403 `insufficient_scope` authorizes again,
+ * a limited number of times. Exit code 0 when every tool was called.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { finishAuthorization, startAuthorization } from '../../src/upstream/oauth/authorization.js';
+import { clientMetadataDocumentUrl, obtainClient, OAUTH_CALLBACK_PATH } from '../../src/upstream/oauth/client-registration.js';
+import { discover, parseBearerChallenge, probeChallenge } from '../../src/upstream/oauth/discovery.js';
+import type { BearerChallenge, ClientCredentials, ConfiguredOAuth, OutboundHttpOptions, TokenSet } from '../../src/upstream/oauth/types.js';
+
+const PUBLIC_URL = 'https://gatehouse.example';
+const REDIRECT_URI = `${PUBLIC_URL}${OAUTH_CALLBACK_PATH}`;
+/** The suite's scope-retry-limit scenario allows three authorization attempts. */
+const MAX_AUTHORIZATIONS = 3;
+const STATELESS_PROTOCOL = '2026-07-28';
+
+const serverUrl = process.argv[process.argv.length - 1]!;
+const protocolVersion = process.env.MCP_CONFORMANCE_PROTOCOL_VERSION ?? '2025-11-25';
+const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT ?? '{}') as { client_id?: string; client_secret?: string; issuer?: string };
+const http: OutboundHttpOptions = { allowPrivateNetworks: true };
+
+/** Pre-registered credentials (auth/pre-registration) are valid at their issuer only. */
+function configuredAt(issuer: string | undefined): ConfiguredOAuth {
+  const preRegistered = context.client_id && (!context.issuer || context.issuer === issuer);
+  return { sendResource: true, ...(preRegistered ? { clientId: context.client_id, ...(context.client_secret ? { clientSecret: context.client_secret } : {}) } : {}) };
+}
+
+function scopeUnion(previous: string | undefined, next: string | undefined): string | undefined {
+  const scopes = new Set([...(previous?.split(' ') ?? []), ...(next?.split(' ') ?? [])].filter(Boolean));
+  return scopes.size ? [...scopes].join(' ') : undefined;
+}
+
+class Connector {
+  private readonly credentials = new Map<string, ClientCredentials>();
+  private tokens: TokenSet | undefined;
+  private grantedScope: string | undefined;
+  private authorizations = 0;
+  /** The challenge of the last 401/403 the upstream answered, for the next authorization. */
+  private challenge: BearerChallenge | undefined;
+
+  readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const headers = new Headers(init?.headers);
+    if (this.tokens) headers.set('authorization', `Bearer ${this.tokens.accessToken}`);
+    const response = await fetch(input, { ...init, headers });
+    if (response.status === 401 || response.status === 403) this.challenge = parseBearerChallenge(response.headers.get('www-authenticate')) ?? {};
+    return response;
+  };
+
+  async run(): Promise<void> {
+    const challenge = await probeChallenge(serverUrl);
+    if (challenge) await this.authorize(challenge);
+    for (;;) {
+      this.challenge = undefined;
+      try {
+        return await (protocolVersion === STATELESS_PROTOCOL ? this.statelessSession() : this.sdkSession());
+      } catch (error) {
+        const retry = this.challenge;
+        if (!retry || this.authorizations >= MAX_AUTHORIZATIONS) throw error;
+        await this.authorize(retry);
+      }
+    }
+  }
+
+  private async authorize(challenge: BearerChallenge): Promise<void> {
+    this.authorizations++;
+    const discovered = await discover(serverUrl, { challenge, configured: configuredAt(undefined), http });
+    const configured = configuredAt(discovered.issuer);
+    // Step-up asks for what was granted plus what the challenge names (MCP 2026-07-28 "Step-Up Authorization Flow").
+    const scope = scopeUnion(this.grantedScope, discovered.scope);
+    const client = this.credentials.get(discovered.issuer) ?? (await obtainClient({
+      server: discovered.server,
+      configured,
+      metadataDocumentUrl: clientMetadataDocumentUrl(PUBLIC_URL),
+      redirectUri: REDIRECT_URI,
+      ...(scope ? { scope } : {}),
+      http,
+    }));
+    this.credentials.set(discovered.issuer, client);
+    const resource = configured.sendResource ? { resource: discovered.resource } : {};
+    const started = await startAuthorization({ server: discovered.server, client, redirectUri: REDIRECT_URI, ...resource, ...(scope ? { scope } : {}) });
+    const redirect = await fetch(started.url, { redirect: 'manual' });
+    await redirect.body?.cancel();
+    const location = redirect.headers.get('location');
+    if (!location) throw new Error(`the authorization endpoint answered HTTP ${redirect.status} without a redirect`);
+    this.tokens = await finishAuthorization({
+      server: discovered.server,
+      client,
+      redirectUri: REDIRECT_URI,
+      callbackUrl: new URL(location, started.url),
+      expectedState: started.state,
+      codeVerifier: started.codeVerifier,
+      ...resource,
+      http,
+    });
+    this.grantedScope = scopeUnion(this.grantedScope, scope);
+  }
+
+  /** MCP up to 2025-11-25: the SDK's Streamable HTTP client, as the gateway's upstream connections use it. */
+  private async sdkSession(): Promise<void> {
+    const client = new Client({ name: 'gatehouse-conformance', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(serverUrl), { fetch: this.fetch }));
+    try {
+      const { tools } = await client.listTools();
+      for (const tool of tools) await client.callTool({ name: tool.name, arguments: {} });
+    } finally {
+      await client.close();
+    }
+  }
+
+  /** MCP 2026-07-28 is stateless (no initialize; version and capabilities in every request's _meta), which SDK 1.x does not speak. */
+  private async statelessSession(): Promise<void> {
+    const { tools } = (await this.statelessRequest('tools/list', {})) as { tools: { name: string }[] };
+    for (const tool of tools) await this.statelessRequest('tools/call', { name: tool.name, arguments: {} });
+  }
+
+  private requestId = 0;
+
+  private async statelessRequest(method: string, params: Record<string, unknown>): Promise<unknown> {
+    const _meta = { 'io.modelcontextprotocol/protocolVersion': STATELESS_PROTOCOL, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const response = await this.fetch(serverUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': STATELESS_PROTOCOL },
+      body: JSON.stringify({ jsonrpc: '2.0', id: ++this.requestId, method, params: { ...params, _meta } }),
+    });
+    const body = (await response.json().catch(() => undefined)) as { result?: unknown; error?: { message: string } } | undefined;
+    if (!response.ok || !body || body.error) throw new Error(`${method}: HTTP ${response.status}${body?.error ? ` ${body.error.message}` : ''}`);
+    return body.result;
+  }
+}
+
+try {
+  await new Connector().run();
+} catch (error) {
+  process.stderr.write(`gateway-connect: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
