@@ -18,6 +18,7 @@ import { messagePage } from './login-pages.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
 import { connectFailedPage, connectionNotFoundPage } from './upstream-connect-pages.js';
+import { connectLinkAfterForm } from './upstream-connect-routes.js';
 
 const APPS_PATH = '/account/apps';
 
@@ -151,7 +152,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     try {
       // Discovery afresh: a person reconnecting may be doing so because the upstream moved its authorization server.
       const { flowId } = await runtime.outbound.startFlow(record.id, 'per_user', user.id, { reuseDiscovery: false });
-      return reply.redirect(runtime.outbound.connectLink(flowId), 303);
+      return reply.redirect(connectLinkAfterForm(flowId), 303);
     } catch (error) {
       if (error instanceof OAuthSetupError) return sendPage(reply, 502, connectFailedPage(record.name, error));
       if (error instanceof FlowRefused) return sendPage(reply, 404, connectionNotFoundPage());

@@ -1,7 +1,8 @@
 import type { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
 import type { OAuthSetupError } from '../upstream/oauth/types.js';
-import type { SafeHtml } from './html.js';
+import { html, type SafeHtml } from './html.js';
 import { messagePage } from './login-pages.js';
+import { layout } from './page.js';
 
 /**
  * The pages a browser lands on while connecting an upstream: after the upstream's redirect back to
@@ -22,6 +23,22 @@ export function upstreamConnectedPage(input: { upstreamName: string; purpose: 's
   return messagePage({
     title: `${input.upstreamName} is connected`,
     text: `The shared server is connected: Gatehouse reaches ${input.upstreamName} with the account you authorized, for every user allowed to use it. You can close this tab.`,
+  });
+}
+
+/**
+ * The step before the upstream when the browser arrives from a form (sign-in, or the Connect button): browsers
+ * hold the redirects that follow a form post to that page's `form-action 'self'`, so a redirect to the upstream
+ * would be blocked. A link is not a form, and it names where it goes.
+ */
+export function continueToUpstreamPage(input: { upstreamName: string; authorizeUrl: string }): SafeHtml {
+  const host = new URL(input.authorizeUrl).host;
+  return layout({
+    title: `Connect ${input.upstreamName}`,
+    body: html`<h1>Connect ${input.upstreamName}</h1>
+<p class="lead">Sign in at <strong>${host}</strong> with your own account there and allow Gatehouse to use ${input.upstreamName} for you. You come back here afterwards.</p>
+<p><a href="${input.authorizeUrl}">Continue to ${host}</a></p>
+<p><a href="/account/apps">Cancel</a></p>`,
   });
 }
 

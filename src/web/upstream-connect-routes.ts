@@ -6,7 +6,7 @@ import { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
 import { pageErrorHandler } from './page-errors.js';
 import { PAGE_SECURITY_HEADERS, sendPage } from './page.js';
 import type { SafeHtml } from './html.js';
-import { callbackRefusedPage, connectLinkRefusedPage, unreadableCallbackPage, upstreamConnectedPage } from './upstream-connect-pages.js';
+import { callbackRefusedPage, connectLinkRefusedPage, continueToUpstreamPage, unreadableCallbackPage, upstreamConnectedPage } from './upstream-connect-pages.js';
 
 const send = (reply: FastifyReply, answer: { status: number; page: SafeHtml }) => sendPage(reply, answer.status, answer.page);
 
@@ -14,6 +14,11 @@ const CALLBACK_PATH = '/api/oauth/callback';
 
 // Every parameter once: a second `state` or `code` is refused rather than letting one copy win.
 const callbackQuery = z.record(z.string(), z.string());
+/** `confirm`: the browser comes from a form, so it gets a page with a link instead of a redirect off-site. */
+const connectQuery = z.object({ confirm: z.literal('1').optional() });
+
+/** The connect link as a browser reaches it after a form: sign-in's `next`, and where the Connect button sends it. */
+export const connectLinkAfterForm = (flowId: string) => `/connect/${encodeURIComponent(flowId)}?confirm=1`;
 
 /**
  * The browser side of Gatehouse as an OAuth client: the upstream's redirect back (`GET /api/oauth/callback`,
@@ -43,10 +48,15 @@ export const upstreamConnectRoutes: FastifyPluginAsync<{ runtime: Runtime }> = a
   });
 
   app.get<{ Params: { flowId: string } }>('/connect/:flowId', async (request, reply) => {
-    const user = await sessions.requireUser(request, reply);
-    if (!user) return reply;
+    const { flowId } = request.params;
+    const user = await sessions.currentUser(request);
+    if (!user) return reply.redirect(`/login?next=${encodeURIComponent(connectLinkAfterForm(flowId))}`, 303);
     try {
-      const { authorizeUrl } = await outbound.openLink(request.params.flowId, user.id);
+      const { authorizeUrl, upstreamId } = await outbound.openLink(flowId, user.id);
+      if (connectQuery.safeParse(request.query).data?.confirm) {
+        const upstream = await runtime.store.upstreams.find(upstreamId);
+        return sendPage(reply, 200, continueToUpstreamPage({ upstreamName: upstream?.name ?? 'the upstream', authorizeUrl }));
+      }
       // The authorization URL carries the flow's state: not cached, and not leaked as a referrer.
       reply.header('cache-control', 'no-store').header('referrer-policy', PAGE_SECURITY_HEADERS['referrer-policy']!);
       return reply.redirect(authorizeUrl, 302);

@@ -23,6 +23,8 @@ async function storePerUserUpstream(t: TestApp, name: string, url: string): Prom
   return id;
 }
 
+const decodeEntities = (text: string) => text.replaceAll('&amp;', '&');
+
 /** Asserts a page (never JSON, never a stack trace) with the status, the security headers and the text. */
 function assertPage(res: LightMyRequestResponse, status: number, text: RegExp): void {
   assert.equal(res.statusCode, status, res.body);
@@ -123,7 +125,15 @@ describe('upstream OAuth callback and connect links', () => {
       const flow = await pendingFlow({ userId: alice.id, purpose: 'per_user' });
       const res = await anonymous().request({ url: `/connect/${flow.id}` });
       assert.equal(res.statusCode, 303);
-      assert.equal(res.headers.location, `/login?next=${encodeURIComponent(`/connect/${flow.id}`)}`);
+      assert.equal(res.headers.location, `/login?next=${encodeURIComponent(`/connect/${flow.id}?confirm=1`)}`);
+    });
+
+    it('after a form (sign-in, the Connect button) shows a link to the upstream instead of redirecting there', async () => {
+      const flow = await pendingFlow({ userId: alice.id, purpose: 'per_user' });
+      const res = await aliceBrowser.request({ url: `/connect/${flow.id}?confirm=1` });
+      assertPage(res, 200, /<h1>Connect docs<\/h1>/);
+      assert.ok(res.body.includes(`<a href="${AUTHORIZE_URL.replaceAll('&', '&amp;')}">Continue to upstream.example</a>`), res.body);
+      assertPage(await bobBrowser.request({ url: `/connect/${flow.id}?confirm=1` }), 403, /issued for another Gatehouse user/);
     });
 
     it('sends the user it was issued for to the upstream, uncached', async () => {
@@ -173,12 +183,12 @@ describe('a per-user connection through an upstream behind the MCP SDK auth rout
     const form = hiddenInputs((await browser.request({ url: '/account/apps' })).body);
     const started = await browser.request({ method: 'POST', url: '/account/upstreams/connect', form: { upstream_id: upstreamId, csrf_token: form.csrf_token! } });
     assert.equal(started.statusCode, 303, started.body);
-    const link = new URL(String(started.headers.location));
-    assert.match(link.href, new RegExp(`^${t.config.publicUrl}/connect/uaf_`));
+    const link = String(started.headers.location);
+    assert.match(link, /^\/connect\/uaf_\w+\?confirm=1$/);
 
-    const toUpstream = await browser.request({ url: link.pathname });
-    assert.equal(toUpstream.statusCode, 302);
-    const authorizeUrl = String(toUpstream.headers.location);
+    const toUpstream = await browser.request({ url: link });
+    assert.equal(toUpstream.statusCode, 200);
+    const authorizeUrl = decodeEntities(/<a href="([^"]+)">Continue to /.exec(toUpstream.body)?.[1] ?? '');
     assert.ok(authorizeUrl.startsWith(upstream.issuer), authorizeUrl);
 
     const callback = new URL(await upstream.authorizeHeadlessly(authorizeUrl, { login: 'alice-at-upstream' }));
