@@ -375,7 +375,22 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       await store.upstreamOAuthConfigs.deleteForUpstream(upstreamId);
     },
 
-    sweepExpiredFlows: () => store.upstreamOAuthFlows.deleteExpired(now()),
+    /**
+     * Refreshes every connection whose access token is about to expire, used or not, so that connections nobody
+     * used for a while (and refresh tokens that expire when idle) keep working. Failures are the vault's to record.
+     */
+    async refreshDue(): Promise<number> {
+      let refreshed = 0;
+      const soon = now() + config.outboundOAuth.refreshMarginSeconds * 1000;
+      for (const upstream of await store.upstreams.list()) {
+        for (const row of await store.upstreamTokens.listForUpstream(upstream.id)) {
+          if (row.status !== 'active' || row.expiresAt === null || row.expiresAt > soon) continue;
+          const done = await vault.accessToken(upstream.id, row.subject).then(() => true, () => false);
+          if (done) refreshed += 1;
+        }
+      }
+      return refreshed;
+    },
   };
 }
 
