@@ -16,6 +16,7 @@ import { webAssets } from './web/assets.js';
 import { authorizeRoutes } from './web/authorize-routes.js';
 import { connectedAppsRoutes } from './web/connected-apps-routes.js';
 import { consentRoutes } from './web/consent-routes.js';
+import { outboundClientRoutes } from './web/outbound-client-routes.js';
 import { upstreamConnectRoutes } from './web/upstream-connect-routes.js';
 
 /** Builds the HTTP app: each surface is a plugin handed the runtime, nothing global. */
@@ -41,6 +42,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(consentRoutes, { runtime });
   await app.register(connectedAppsRoutes, { runtime });
   await app.register(upstreamConnectRoutes, { runtime });
+  await app.register(outboundClientRoutes, { runtime });
   await app.register(oauthServer, { runtime });
   await app.register(gatewayRoutes, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });

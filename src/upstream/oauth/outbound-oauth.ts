@@ -110,14 +110,9 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       const secret = stored.sealedSecret === null ? undefined : open(encryptionKey, stored.sealedSecret, clientSecretContext(upstreamId, discovered.issuer));
       return { clientId: stored.clientId, authMethod: stored.authMethod, source: stored.source, ...(secret !== undefined ? { clientSecret: secret } : {}) };
     }
-    const client = await obtainClient({
-      server: discovered.server,
-      configured,
-      metadataDocumentUrl: clientMetadataDocumentUrl(config.publicUrl),
-      redirectUri,
-      ...(discovered.scope !== undefined ? { scope: discovered.scope } : {}),
-      http,
-    });
+    // No scope in the registration: it is optional (RFC 7591), asked for at each authorization instead, and
+    // servers such as oidc-provider refuse registrations naming scopes of a resource rather than their own.
+    const client = await obtainClient({ server: discovered.server, configured, metadataDocumentUrl: clientMetadataDocumentUrl(config.publicUrl), redirectUri, http });
     await store.upstreamOAuthClients.save({
       upstreamId,
       issuer: discovered.issuer,
