@@ -184,7 +184,7 @@ describe('a per-user connection through an upstream behind the MCP SDK auth rout
     const started = await browser.request({ method: 'POST', url: '/account/upstreams/connect', form: { upstream_id: upstreamId, csrf_token: form.csrf_token! } });
     assert.equal(started.statusCode, 303, started.body);
     const link = String(started.headers.location);
-    assert.match(link, /^\/connect\/uaf_\w+\?confirm=1$/);
+    assert.match(link, /^\/connect\/uaf_[\w-]+\?confirm=1$/);
 
     const toUpstream = await browser.request({ url: link });
     assert.equal(toUpstream.statusCode, 200);
