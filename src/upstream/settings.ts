@@ -80,7 +80,7 @@ export const upstreamInput = z
       if (input.connection_string === undefined) issue('connection_string', `is required when connection_type is "${input.connection_type}"`);
       if (input.stdio_config) issue('stdio_config', 'is for stdio upstreams only');
     }
-    if (input.auth_type === 'none' && input.headers && Object.keys(input.headers).length > 0) {
+    if (input.auth_type !== 'headers' && input.headers && Object.keys(input.headers).length > 0) {
       issue('headers', 'are sent only when auth_type is "headers"; set auth_type to "headers" or drop them');
     }
   });

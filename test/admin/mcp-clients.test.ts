@@ -71,10 +71,13 @@ for (const backend of backends) {
       assertEnvelope(await sendJson(t, 'POST', '/api/mcp/client', body()), { status: 409, type: 'conflict_error', code: 'name_taken', param: 'name' });
     });
 
-    it('auth_type oauth is refused with 400 naming auth_type and saying it arrives with outbound OAuth', async () => {
-      const res = await sendJson(t, 'POST', '/api/mcp/client', { ...body(), name: 'other', auth_type: 'oauth' });
-      const envelope = assertEnvelope(res, { status: 400, type: 'invalid_request_error', code: 'validation_failed', param: 'auth_type' });
-      assert.match((envelope.error as { message: string }).message, /arrives with outbound OAuth/);
+    it('auth_type oauth for an upstream that asks for no authorization is refused with 400 oauth_setup_failed, and nothing is kept', async () => {
+      const { headers: _headers, ...plain } = body();
+      const res = await sendJson(t, 'POST', '/api/mcp/client', { ...plain, name: 'other', auth_type: 'oauth' });
+      const envelope = assertEnvelope(res, { status: 400, type: 'invalid_request_error', code: 'oauth_setup_failed', param: 'connection_string' });
+      assert.match((envelope.error as { message: string }).message, /without asking for authorization.*auth_type "none"/);
+      assert.equal((envelope.extra_fields as { step: string }).step, 'probe');
+      assert.equal(await t.runtime.store.upstreams.findByName('other'), undefined);
     });
 
     it('PUT replaces the settings and keeps the header when it is left out; reconnect answers the status', async () => {

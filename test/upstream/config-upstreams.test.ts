@@ -13,7 +13,8 @@ describe('config-file upstreams', () => {
   it('a bad entry stops the start with a ConfigError naming upstreams[i].field', () => {
     const cases: [Record<string, unknown>[], string][] = [
       [[web, { name: 'x', connection_type: 'http' }], 'upstreams[1].connection_string'],
-      [[{ ...web, auth_type: 'oauth' }], 'upstreams[0].auth_type'],
+      [[{ ...local, auth_type: 'oauth' }], 'upstreams[0].auth_type'],
+      [[{ ...web, auth_type: 'oauth' }], 'upstreams[0].headers'],
       [[{ ...web, colour: 'blue' }], 'upstreams[0].colour'],
       [[web, { ...local, name: 'web' }], 'upstreams[1].name'],
     ];

@@ -149,6 +149,9 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     try {
       const url = settings.connection_string!;
       const challenge = await probeChallenge(url);
+      if (!challenge && !configured.authorizeUrl) {
+        throw new OAuthSetupError('probe', `the upstream at ${url} answered without asking for authorization (no 401), so it needs no OAuth: use auth_type "none", or give oauth_config.authorize_url and token_url`, url);
+      }
       const discovered = await discover(url, { ...(challenge ? { challenge } : {}), configured, http });
       const client = await credentialsAt(upstreamId, discovered, configured);
       const saved = await saveConfig(upstreamId, { discovered: JSON.stringify(discovered), status: 'pending', error: null });
