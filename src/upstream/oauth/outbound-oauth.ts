@@ -76,7 +76,14 @@ const clientSecretContext = (upstreamId: string, issuer: string) => `upstream-oa
 export function createOutboundOAuth(options: OutboundOAuthOptions) {
   const { store, encryptionKey, stateHasher, config, audit } = options;
   const now = options.now ?? Date.now;
-  const http: OutboundHttpOptions = { allowPrivateNetworks: config.allowPrivateNetworks };
+  /**
+   * Requests to URLs from the upstream's documents go through the SSRF guard, except on the upstream's own origin,
+   * which the admin configured and so is trusted (an internal server may host its authorization server itself).
+   */
+  const httpFor = (upstreamUrl: string): OutboundHttpOptions => ({
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    trustedOrigins: [new URL(upstreamUrl).origin],
+  });
   const redirectUri = `${config.publicUrl}/api/oauth/callback`;
   const listeners = new Set<(event: OutboundEvent) => void>();
   const emit = (event: OutboundEvent) => {
@@ -104,7 +111,7 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
   };
 
   /** Gatehouse's credentials at this issuer for this upstream: stored ones, else newly obtained (never another issuer's). */
-  const credentialsAt = async (upstreamId: string, discovered: DiscoveredAuthorization, configured: ConfiguredOAuth): Promise<ClientCredentials> => {
+  const credentialsAt = async (upstreamId: string, discovered: DiscoveredAuthorization, configured: ConfiguredOAuth, http: OutboundHttpOptions): Promise<ClientCredentials> => {
     const stored = await store.upstreamOAuthClients.find(upstreamId, discovered.issuer);
     if (stored && (configured.clientId === undefined || stored.clientId === configured.clientId)) {
       const secret = stored.sealedSecret === null ? undefined : open(encryptionKey, stored.sealedSecret, clientSecretContext(upstreamId, discovered.issuer));
@@ -152,8 +159,9 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       if (!challenge && !configured.authorizeUrl) {
         throw new OAuthSetupError('probe', `the upstream at ${url} answered without asking for authorization (no 401), so it needs no OAuth: use auth_type "none", or give oauth_config.authorize_url and token_url`, url);
       }
+      const http = httpFor(settings.connection_string!);
       const discovered = await discover(url, { ...(challenge ? { challenge } : {}), configured, http });
-      const client = await credentialsAt(upstreamId, discovered, configured);
+      const client = await credentialsAt(upstreamId, discovered, configured, http);
       const saved = await saveConfig(upstreamId, { discovered: JSON.stringify(discovered), status: 'pending', error: null });
       return { config: saved, discovered, client, configured };
     } catch (error) {
@@ -169,7 +177,7 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     if (!setup || !discovered) return prepare(upstreamId);
     const { record, settings } = await upstreamOf(upstreamId);
     const configured = configuredOf(upstreamId, settings, record.sealedSecrets);
-    return { config: setup, discovered, client: await credentialsAt(upstreamId, discovered, configured), configured };
+    return { config: setup, discovered, client: await credentialsAt(upstreamId, discovered, configured, httpFor(settings.connection_string!)), configured };
   };
 
   const refresh = async (upstreamId: string, issuer: string, refreshToken: string): Promise<TokenSet> => {
@@ -180,7 +188,8 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     }
     const { record, settings } = await upstreamOf(upstreamId);
     const configured = configuredOf(upstreamId, settings, record.sealedSecrets);
-    const client = await credentialsAt(upstreamId, discovered, configured);
+    const http = httpFor(settings.connection_string!);
+    const client = await credentialsAt(upstreamId, discovered, configured, http);
     const resource = configured.sendResource ? discovered.resource : undefined;
     try {
       return await refreshTokens({ server: discovered.server, client, refreshToken, ...(resource ? { resource } : {}), http });
@@ -188,7 +197,7 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       // The upstream dropped a registration it gave us: register once more, so the next authorization works.
       if (error instanceof TokenRequestError && error.kind === 'invalid_client' && client.source === 'dynamic') {
         await store.upstreamOAuthClients.delete(upstreamId, issuer);
-        await credentialsAt(upstreamId, discovered, configured).catch(() => undefined);
+        await credentialsAt(upstreamId, discovered, configured, http).catch(() => undefined);
       }
       throw error;
     }
@@ -216,7 +225,8 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     const secret = stored.sealedSecret === null ? undefined : open(encryptionKey, stored.sealedSecret, clientSecretContext(upstreamId, discovered.issuer));
     const client: ClientCredentials = { clientId: stored.clientId, authMethod: stored.authMethod, source: stored.source, ...(secret ? { clientSecret: secret } : {}) };
     const revoke = (token: string, tokenTypeHint: 'refresh_token' | 'access_token') =>
-      revokeToken({ server: discovered.server, client, token, tokenTypeHint, http }).catch(() => undefined);
+      // The upstream may be deleted already: its resource URL (checked to be on the upstream's origin) names the origin.
+      revokeToken({ server: discovered.server, client, token, tokenTypeHint, http: httpFor(discovered.resource) }).catch(() => undefined);
     if (tokens.refreshToken) await revoke(tokens.refreshToken, 'refresh_token');
     await revoke(tokens.accessToken, 'access_token');
   };
@@ -291,7 +301,8 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       const discovered = discoveredOf(await store.upstreamOAuthConfigs.findByUpstream(flow.upstreamId));
       if (!discovered || discovered.issuer !== secrets.issuer) throw new FlowRefused('setup_failed', 'The upstream was set up again while this authorization was pending. Start it again.');
       const { record, settings } = await upstreamOf(flow.upstreamId);
-      const client = await credentialsAt(flow.upstreamId, discovered, configuredOf(flow.upstreamId, settings, record.sealedSecrets));
+      const http = httpFor(settings.connection_string!);
+      const client = await credentialsAt(flow.upstreamId, discovered, configuredOf(flow.upstreamId, settings, record.sealedSecrets), http);
       let tokens: TokenSet;
       try {
         tokens = await finishAuthorization({
