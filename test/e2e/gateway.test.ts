@@ -7,6 +7,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
 import { basicAuth } from '../helpers/app.js';
+import { WAIT_LIMIT_MS, waitFor } from '../helpers/wait-for.js';
 import { tempDir } from '../helpers/backends.js';
 import { startForwardingProxy, type ForwardingProxy } from '../helpers/forwarding-proxy.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
@@ -23,20 +24,9 @@ const ADMIN = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
 const BOB = { username: 'bob', password: 'Bob-e2e-pw-4821' };
 /** `web` is the HTTP upstream (admin only), `local` the stdio one (everyone). Exposed names: `<upstream>_<tool>`. */
 const WEB_TIMEOUT_MS = 3_000;
-/** Bounded waits for things that happen asynchronously; the test fails, never hangs, when they do not. */
-const WAIT_LIMIT_MS = 20_000;
 
 const textOf = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('the gateway end to end: SDK client after OAuth, an HTTP and a stdio upstream, a gatehouse serve process', { timeout: 120_000 }, () => {
   const temp = tempDir('gatehouse-gateway-e2e-');

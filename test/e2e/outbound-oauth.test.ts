@@ -7,6 +7,7 @@ import { startOidcUpstream } from '../fixtures/oauth-upstreams/oidc-upstream.js'
 import type { OAuthUpstream } from '../fixtures/oauth-upstreams/protected-mcp.js';
 import { startSdkAuthUpstream } from '../fixtures/oauth-upstreams/sdk-auth-upstream.js';
 import { basicAuth } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
 import { authorizeHeadlessly, CookieJar, type Credentials } from '../helpers/headless-consent.js';
 import { connectWithOAuth, obtainAccessToken } from '../helpers/mcp-session.js';
@@ -22,7 +23,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 const ADMIN: Credentials = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
 const ALICE: Credentials = { username: 'alice', password: 'Alice-e2e-pw-2231' };
 const BOB: Credentials = { username: 'bob', password: 'Bob-e2e-pw-4821' };
-const WAIT_LIMIT_MS = 20_000;
 
 interface Pending {
   status: 'pending_oauth';
@@ -35,15 +35,6 @@ interface Pending {
 
 const textOf = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP SDK auth router, a gatehouse serve process', { timeout: 180_000 }, () => {
   let gatehouse: GatehouseChild;
