@@ -133,3 +133,40 @@ export const auditRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api,
       .send(Readable.from(lines()));
   });
 };
+
+export const securityEventsQuery = z.strictObject({
+  kind: z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'is an event kind such as upstream.needs_auth').optional().describe('Only events of this kind, e.g. `upstream.needs_auth`, `grant.revoked`'),
+  user: z.string().min(1).max(256).optional().describe('Only the events of this username'),
+  before: z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)).optional().describe('Only events strictly before this time (paging: the `at` of the last event of the previous page)'),
+  limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_MAX).default(100).describe(`Page size, 1 to ${AUDIT_PAGE_MAX} (default 100)`),
+});
+
+/**
+ * `GET /api/audit/events`: the security events besides tool calls, newest first: registrations, consents, grants,
+ * reuse of codes and refresh tokens, and upstream connections authorized, needing authorization again, disconnected.
+ */
+export const securityEventRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
+  api.get('/audit/events', async (request) => {
+    const query = securityEventsQuery.parse(request.query);
+    const user = query.user === undefined ? undefined : await runtime.store.users.findByUsername(query.user);
+    if (query.user !== undefined && !user) return { events: [] };
+    const events = await runtime.store.audit.list({
+      limit: query.limit,
+      ...(query.kind ? { kind: query.kind } : {}),
+      ...(user ? { userId: user.id } : {}),
+      ...(query.before !== undefined ? { before: query.before } : {}),
+    });
+    return {
+      events: events.map((event) => ({
+        id: event.id,
+        at: new Date(event.at).toISOString(),
+        kind: event.kind,
+        user_id: event.userId,
+        client_id: event.clientId,
+        grant_id: event.grantId,
+        ip: event.ip,
+        detail: JSON.parse(event.detail) as unknown,
+      })),
+    };
+  });
+};

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { apiKeyRoutes } from './api-keys.js';
-import { auditRoutes } from './audit.js';
+import { auditRoutes, securityEventRoutes } from './audit.js';
 import { requireAdmin } from './auth.js';
 import { apiErrorHandler, apiNotFoundHandler } from './envelope.js';
 import { oauthClientRoutes } from './oauth-clients.js';
@@ -35,5 +35,6 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
   await api.register(oauthGrantRoutes, { runtime });
   await api.register(oauthClientRoutes, { runtime });
   await api.register(auditRoutes, { runtime });
+  await api.register(securityEventRoutes, { runtime });
   await api.register(mcpClientRoutes, { runtime });
 };

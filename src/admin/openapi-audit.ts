@@ -1,4 +1,4 @@
-import { auditFilterQuery, auditListQuery } from './audit.js';
+import { auditFilterQuery, auditListQuery, securityEventsQuery } from './audit.js';
 import { apiErrors, apiSecurity, errorResponse, queryParameters, type OpenApiDocument } from './openapi-parts.js';
 
 /** The tool-call audit paths (`/api/audit*`), merged into the OpenAPI document by openapi.ts. */
@@ -68,6 +68,42 @@ export const auditPaths: Paths = {
           description: 'JSON Lines',
           headers: { 'Content-Disposition': { description: 'attachment; filename="gatehouse-audit.jsonl"', schema: { type: 'string' } } },
           content: { 'application/x-ndjson': { schema: auditEntry } },
+        },
+        '400': badFilter,
+        ...apiErrors,
+      },
+    },
+  },
+  '/api/audit/events': {
+    get: {
+      summary: 'List security events', tags, operationId: 'listSecurityEvents', security: apiSecurity,
+      description:
+        'Newest first: client registrations, consents, grants created and revoked, reuse of codes and refresh tokens, and upstream ' +
+        'connections `upstream.authorized`, `upstream.needs_auth` (with the reason) and `upstream.disconnected`. Never a token or secret.',
+      parameters: queryParameters(securityEventsQuery),
+      responses: {
+        '200': {
+          description: 'Matching events',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object', required: ['events'],
+                properties: {
+                  events: {
+                    type: 'array',
+                    items: {
+                      type: 'object', required: ['id', 'at', 'kind', 'user_id', 'client_id', 'grant_id', 'ip', 'detail'],
+                      properties: {
+                        id: { type: 'string' }, at: { type: 'string', format: 'date-time' }, kind: { type: 'string' },
+                        user_id: nullable('string'), client_id: nullable('string'), grant_id: nullable('string'), ip: nullable('string'),
+                        detail: { type: 'object', description: 'Plain facts of the event, e.g. `{upstream_id, reason}`' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
         },
         '400': badFilter,
         ...apiErrors,

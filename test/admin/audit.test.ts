@@ -149,3 +149,33 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('GET /api/audit/events', () => {
+  let t: TestApp;
+  let alice: string;
+
+  before(async () => {
+    t = await startTestApp();
+    alice = (await t.runtime.users.create({ username: 'alice', password: 'alice-Password-1' })).id;
+    await t.runtime.audit.record('upstream.authorized', { userId: alice, detail: { upstream_id: 'ups_x', connection: 'per_user' } });
+    await t.runtime.audit.record('upstream.needs_auth', { userId: alice, detail: { upstream_id: 'ups_x', reason: 'the refresh token was refused' } });
+    await t.runtime.audit.record('grant.revoked', { userId: null, grantId: 'grt_1' });
+  });
+  after(async () => t?.close());
+
+  it('lists security events newest first, filtered by kind and by username', async () => {
+    const all = (await sendJson(t, 'GET', '/api/audit/events')).json() as { events: { kind: string; detail: Record<string, unknown> }[] };
+    assert.deepEqual(all.events.map((event) => event.kind), ['grant.revoked', 'upstream.needs_auth', 'upstream.authorized']);
+    const needsAuth = (await sendJson(t, 'GET', '/api/audit/events?kind=upstream.needs_auth&user=alice')).json() as typeof all;
+    assert.deepEqual(needsAuth.events.map((event) => event.detail), [{ upstream_id: 'ups_x', reason: 'the refresh token was refused' }]);
+    assert.deepEqual(((await sendJson(t, 'GET', '/api/audit/events?user=nobody')).json() as typeof all).events, []);
+  });
+
+  it('refuses bad filters with a 400 naming the parameter, and non-admins with 403', async () => {
+    for (const [query, param] of [['kind=DROP', 'kind'], ['limit=0', 'limit'], ['before=yesterday', 'before'], ['colour=red', 'colour']]) {
+      assertEnvelope(await sendJson(t, 'GET', `/api/audit/events?${query}`), { status: 400, type: 'invalid_request_error', code: 'validation_failed', param: param! });
+    }
+    const response = await t.app.inject({ method: 'GET', url: '/api/audit/events', headers: { authorization: basicAuth('alice', 'alice-Password-1') } });
+    assert.equal(response.statusCode, 403);
+  });
+});

@@ -196,6 +196,8 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
         return status.state === 'needs_auth' ? status : undefined;
       });
       assert.match(state.reason ?? '', /authoriz/i);
+      const events = (await api('GET', '/api/audit/events?kind=upstream.needs_auth')).body.events as { detail: { upstream_id: string } }[];
+      assert.ok(events.some((event) => event.detail.upstream_id === pending.id), 'needs_auth is in the audit');
 
       const again = await api('POST', `/api/mcp/client/${pending.id}/reconnect`);
       assert.equal(again.body.status, 'pending_oauth', JSON.stringify(again.body));
