@@ -21,6 +21,7 @@ interface Entry {
   upstreamId: string;
   /** The settings the connection was made with: a changed upstream gets a new connection. */
   settings: UpstreamSettings;
+  bearer: BearerSource;
   ready: Promise<{ client: Client; opened: OpenedTransport }>;
   lastUsed: number;
 }
@@ -37,10 +38,7 @@ export function createPerUserPool(options: PerUserPoolOptions) {
     await made?.opened.release().catch(() => undefined);
   };
 
-  const connect = async (key: string, upstream: Upstream, userId: string) => {
-    const bearer = options.bearer(upstream.id, userId);
-    // No token, no connection: NeedsAuthorization reaches the caller, which asks the user to connect.
-    await bearer.token();
+  const connect = async (key: string, upstream: Upstream, bearer: BearerSource) => {
     const opened = await openTransport(upstream.settings, {}, bearer);
     const client = new Client({ name: 'gatehouse', version: options.clientVersion }, { capabilities: {} });
     client.onclose = () => {
@@ -77,8 +75,17 @@ export function createPerUserPool(options: PerUserPoolOptions) {
         await release(key, entry);
         entry = undefined;
       }
+      const bearer = entry?.bearer ?? options.bearer(upstream.id, userId);
+      // A usable token first, for a new connection and a pooled one alike: without one (never connected, or the
+      // upstream refused the refresh) NeedsAuthorization reaches the caller, which asks the user to connect.
+      try {
+        await bearer.token();
+      } catch (error) {
+        if (entry) await release(key, entry);
+        throw error;
+      }
       if (!entry) {
-        entry = { upstreamId: upstream.id, settings: upstream.settings, ready: connect(key, upstream, userId), lastUsed: now() };
+        entry = { upstreamId: upstream.id, settings: upstream.settings, bearer, ready: connect(key, upstream, bearer), lastUsed: now() };
         entries.set(key, entry);
         evictBeyondLimit();
       }

@@ -60,6 +60,19 @@ describe('the per-user pool of upstream connections', () => {
     }
   });
 
+  it('a pooled connection whose user lost their tokens is closed, and the caller is told to authorize', async () => {
+    const pool = createPerUserPool({ bearer, maxSize: 10, idleMs: 60_000, clientVersion: 'test' });
+    try {
+      tokens.set('usr_dave', 'dave-token');
+      await pool.clientFor(upstream, 'usr_dave');
+      tokens.delete('usr_dave');
+      await assert.rejects(pool.clientFor(upstream, 'usr_dave'), NeedsAuthorization);
+      assert.equal(pool.size(), 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('is bounded: beyond its size the least recently used connection is closed', async () => {
     const pool = createPerUserPool({ bearer, maxSize: 1, idleMs: 60_000, clientVersion: 'test' });
     try {
