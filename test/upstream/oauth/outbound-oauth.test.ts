@@ -91,6 +91,22 @@ describe('outbound OAuth: flows, callback and credentials per issuer', () => {
     assert.equal(as1.tokenRequests().length, 1, 'a replayed state never reaches the token endpoint');
   });
 
+  it('with send_resource off, no resource goes on the authorization, token or refresh requests', async () => {
+    const record = (await store.upstreams.find(UPSTREAM_ID))!;
+    const settings = { ...(JSON.parse(record.config) as UpstreamSettings), oauth_config: { send_resource: false } };
+    await store.upstreams.update(UPSTREAM_ID, { name: record.name, config: JSON.stringify(settings), sealedSecrets: null, updatedAt: 2 });
+    const oauth = outbound();
+    const flow = await oauth.startFlow(UPSTREAM_ID, 'shared', 'usr_admin');
+    assert.equal(new URL(flow.authorizeUrl).searchParams.has('resource'), false);
+    await oauth.completeCallback(callbackFor(flow.authorizeUrl), null);
+    clock += 3_600_000;
+    await oauth.vault.accessToken(UPSTREAM_ID, SHARED_SUBJECT);
+    const [exchange, refresh] = as1.tokenRequests();
+    assert.equal(refresh?.form.get('grant_type'), 'refresh_token');
+    assert.equal(exchange?.form.has('resource'), false);
+    assert.equal(refresh?.form.has('resource'), false);
+  });
+
   it('an expired flow is refused at the callback and at its link', async () => {
     const oauth = outbound();
     const flow = await oauth.startFlow(UPSTREAM_ID, 'per_user', 'usr_alice');
