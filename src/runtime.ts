@@ -82,7 +82,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
     apiKeys: apiKeyService(store, keys.tokenHasher),
     upstreams,
-    upstreamService: upstreamService({ store: store.upstreams, encryptionKey: keys.encryptionKey, registry: upstreams, outbound }),
+    upstreamService: upstreamService({ store: store.upstreams, encryptionKey: keys.encryptionKey, registry: upstreams, outbound, audit }),
     outbound,
     perUserPool,
     close: async () => {

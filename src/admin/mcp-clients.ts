@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
@@ -26,6 +26,7 @@ async function orConflict<T>(action: () => Promise<T>): Promise<T> {
 }
 
 const configIdParams = z.strictObject({ id: z.string().min(1).max(100) });
+const callerOf = (request: FastifyRequest) => ({ userId: request.apiCaller?.user.id ?? null });
 
 /**
  * Upstream MCP servers, with Bifrost's paths: `POST /api/mcp/client`, `GET /api/mcp/clients`,
@@ -37,7 +38,7 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
   api.get('/mcp/clients', async () => ({ clients: await upstreams.list() }));
 
   api.post('/mcp/client', async (request, reply) => {
-    const created = await orConflict(() => upstreams.create(request.body ?? {}, { userId: request.apiCaller?.user.id ?? null }));
+    const created = await orConflict(() => upstreams.create(request.body ?? {}, callerOf(request)));
     return reply.code(201).send(created);
   });
 
@@ -50,14 +51,14 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
 
   api.put('/mcp/client/:id', async (request) => {
     const { id } = upstreamIdParams.parse(request.params);
-    const updated = await orConflict(() => upstreams.update(id, request.body ?? {}));
+    const updated = await orConflict(() => upstreams.update(id, request.body ?? {}, callerOf(request)));
     if (!updated) throw notFound();
     return updated;
   });
 
   api.delete('/mcp/client/:id', async (request, reply) => {
     const { id } = upstreamIdParams.parse(request.params);
-    if (!(await orConflict(() => upstreams.remove(id)))) throw notFound();
+    if (!(await orConflict(() => upstreams.remove(id, callerOf(request))))) throw notFound();
     return reply.code(204).send();
   });
 
@@ -67,7 +68,7 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     const current = await upstreams.get(id);
     if (!current) throw notFound();
     if (current.auth_type === 'oauth' || current.auth_type === 'per_user_oauth') {
-      const caller = request.apiCaller?.user.id ?? null;
+      const caller = callerOf(request).userId;
       const subject = current.auth_type === 'oauth' ? '' : caller;
       const tokens = subject === null ? { state: 'none' } : await runtime.outbound.vault.status(id, subject);
       if (tokens.state !== 'active') return orConflict(() => upstreams.authorize(id, { userId: caller }));

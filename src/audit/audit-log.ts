@@ -11,6 +11,9 @@ export type AuditKind =
   | 'grant.revoked'
   | 'code.reused'
   | 'refresh.reused'
+  | 'upstream.created'
+  | 'upstream.updated'
+  | 'upstream.deleted'
   | 'upstream.authorized'
   | 'upstream.needs_auth'
   | 'upstream.disconnected';

@@ -27,3 +27,12 @@ export interface Database extends Db {
   /** Where it lives, without credentials, for logs and `doctor`. */
   readonly description: string;
 }
+
+/**
+ * Whether a write failed on a UNIQUE (or primary key) constraint, on either backend: a race that a check before
+ * the write cannot exclude (two creates of one name at the same instant) surfaces as this.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

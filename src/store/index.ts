@@ -28,6 +28,7 @@ import { sqlUpstreamTokenStore } from './sql/upstream-tokens.js';
 import type { Store } from './types.js';
 
 export type { Database } from './db.js';
+export { isUniqueViolation } from './db.js';
 export type * from './types.js';
 export type * from './oauth-types.js';
 export type * from './gateway-types.js';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { newId } from '../crypto/random.js';
-import type { UpstreamRecord, UpstreamStore } from '../store/index.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { isUniqueViolation, type UpstreamRecord, type UpstreamStore } from '../store/index.js';
 import type { OutboundOAuth, StartedFlow } from './oauth/outbound-oauth.js';
 import { openSecrets, sealSecrets, settingsFromInput, upstreamInput, type UpstreamSecrets } from './settings.js';
 import type { UpstreamSettings, UpstreamStatus } from './types.js';
@@ -60,7 +61,14 @@ export interface UpstreamServiceOptions {
   registry: RegistryControl;
   /** Outbound OAuth, for `oauth` and `per_user_oauth` upstreams. */
   outbound?: OutboundOAuth;
+  /** Where changes made through the API are recorded (`upstream.created`, `.updated`, `.deleted`). */
+  audit?: AuditLog;
   now?: () => number;
+}
+
+/** Who changes an upstream through the API, for the audit. */
+export interface UpstreamCaller {
+  userId: string | null;
 }
 
 /** The answer to adding (or re-authorizing) an OAuth upstream: where the admin authorizes it (Bifrost's shape). */
@@ -81,7 +89,7 @@ const isOAuth = (settings: Pick<UpstreamSettings, 'auth_type'>) => settings.auth
 const oauthIdentity = (settings: UpstreamSettings) => JSON.stringify([settings.connection_string, settings.auth_type, settings.oauth_config ?? null]);
 
 /** Create, read, update and delete upstreams in the store, secrets sealed, each change applied to the registry at once. */
-export function upstreamService({ store, encryptionKey, registry, outbound, now = Date.now }: UpstreamServiceOptions) {
+export function upstreamService({ store, encryptionKey, registry, outbound, audit, now = Date.now }: UpstreamServiceOptions) {
   const view = (record: UpstreamRecord): UpstreamView => {
     const { stdio_config, oauth_config, ...settings } = settingsOf(record);
     const secrets = openSecrets(encryptionKey, record.id, record.sealedSecrets);
@@ -98,10 +106,21 @@ export function upstreamService({ store, encryptionKey, registry, outbound, now 
     };
   };
 
+  const nameTaken = (name: string) => new UpstreamConflict('name_taken', `an upstream named "${name}" exists already`);
   const ensureNameFree = async (name: string, exceptId?: string) => {
     const holder = await store.findByName(name);
-    if (holder && holder.id !== exceptId) throw new UpstreamConflict('name_taken', `an upstream named "${name}" exists already`);
+    if (holder && holder.id !== exceptId) throw nameTaken(name);
   };
+  /** The check above cannot exclude two writes of one name at the same instant: the unique index decides those. */
+  const write = async (name: string, action: () => Promise<unknown>) => {
+    try {
+      await action();
+    } catch (error) {
+      throw isUniqueViolation(error) ? nameTaken(name) : error;
+    }
+  };
+  const recordChange = (kind: 'upstream.created' | 'upstream.updated' | 'upstream.deleted', caller: UpstreamCaller, upstream: { id: string; name: string }) =>
+    audit?.record(kind, { userId: caller.userId, detail: { upstream_id: upstream.id, name: upstream.name } });
 
   /**
    * Starts an authorization of an OAuth upstream: of its shared connection (`oauth`), or of the caller's own
@@ -143,15 +162,15 @@ export function upstreamService({ store, encryptionKey, registry, outbound, now 
      * Adds an upstream. An OAuth one is set up at once (discovery, registration) and answered `pending_oauth`
      * with the URL where `caller` authorizes it; when setting it up fails, nothing is kept.
      */
-    async create(body: unknown, caller: { userId: string | null } = { userId: null }): Promise<UpstreamView | PendingOAuth> {
+    async create(body: unknown, caller: UpstreamCaller = { userId: null }): Promise<UpstreamView | PendingOAuth> {
       const { settings, secrets } = settingsFromInput(upstreamInput.parse(body));
       await ensureNameFree(settings.name);
       const id = newId('ups');
       const at = now();
-      await store.create({
-        id, name: settings.name, source: 'api', config: JSON.stringify(settings),
-        sealedSecrets: sealSecrets(encryptionKey, id, secrets), createdAt: at, updatedAt: at,
-      });
+      await write(settings.name, () =>
+        store.create({ id, name: settings.name, source: 'api', config: JSON.stringify(settings), sealedSecrets: sealSecrets(encryptionKey, id, secrets), createdAt: at, updatedAt: at }),
+      );
+      await recordChange('upstream.created', caller, { id, name: settings.name });
       if (isOAuth(settings)) {
         try {
           const pending = await authorize(id, caller);
@@ -170,7 +189,7 @@ export function upstreamService({ store, encryptionKey, registry, outbound, now 
     authorize,
 
     /** Replaces the settings; headers and stdio envs that the body leaves out are kept. Undefined: no such upstream. */
-    async update(id: string, body: unknown): Promise<UpstreamView | undefined> {
+    async update(id: string, body: unknown, caller: UpstreamCaller = { userId: null }): Promise<UpstreamView | undefined> {
       const record = await store.find(id);
       if (!record) return undefined;
       if (record.source === 'config') throw managedByConfig(record.name);
@@ -178,7 +197,10 @@ export function upstreamService({ store, encryptionKey, registry, outbound, now 
       const { settings, secrets } = settingsFromInput(input, openSecrets(encryptionKey, id, record.sealedSecrets));
       await ensureNameFree(settings.name, id);
       const before = settingsOf(record);
-      await store.update(id, { name: settings.name, config: JSON.stringify(settings), sealedSecrets: sealSecrets(encryptionKey, id, secrets), updatedAt: now() });
+      await write(settings.name, () =>
+        store.update(id, { name: settings.name, config: JSON.stringify(settings), sealedSecrets: sealSecrets(encryptionKey, id, secrets), updatedAt: now() }),
+      );
+      await recordChange('upstream.updated', caller, { id, name: settings.name });
       // Tokens belong to the server and client they were issued for: a new URL or auth setup needs a new authorization.
       if (isOAuth(before) && oauthIdentity(before) !== oauthIdentity(settings)) await outbound?.forgetUpstream(id);
       await registry.refresh(id);
@@ -186,11 +208,12 @@ export function upstreamService({ store, encryptionKey, registry, outbound, now 
     },
 
     /** False when there was no such upstream. */
-    async remove(id: string): Promise<boolean> {
+    async remove(id: string, caller: UpstreamCaller = { userId: null }): Promise<boolean> {
       const record = await store.find(id);
       if (!record) return false;
       if (record.source === 'config') throw managedByConfig(record.name);
       await store.delete(id);
+      await recordChange('upstream.deleted', caller, record);
       await registry.refresh(id);
       if (isOAuth(settingsOf(record))) await outbound?.forgetUpstream(id);
       return true;

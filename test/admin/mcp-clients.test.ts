@@ -80,6 +80,29 @@ for (const backend of backends) {
       assert.equal(await t.runtime.store.upstreams.findByName('other'), undefined);
     });
 
+    it('creates racing on one name: one wins, the others get 409 name_taken, never a 500', async () => {
+      const racing = { ...body(), name: 'racer' };
+      const answers = await Promise.all(Array.from({ length: 5 }, () => sendJson(t, 'POST', '/api/mcp/client', racing)));
+      assert.deepEqual(answers.map((answer) => answer.statusCode).sort(), [201, 409, 409, 409, 409]);
+      for (const answer of answers.filter((response) => response.statusCode === 409)) {
+        assertEnvelope(answer, { status: 409, type: 'conflict_error', code: 'name_taken', param: 'name' });
+      }
+      const { id } = answers.find((answer) => answer.statusCode === 201)!.json() as { id: string };
+      assert.equal((await sendJson(t, 'DELETE', `/api/mcp/client/${id}`)).statusCode, 204);
+    });
+
+    it('records who created, changed and deleted upstreams in the security events', async () => {
+      const created = (await sendJson(t, 'POST', '/api/mcp/client', { ...body(), name: 'audited' })).json() as { id: string };
+      await sendJson(t, 'PUT', `/api/mcp/client/${created.id}`, { ...body(), name: 'audited', timeout_ms: 2000 });
+      await sendJson(t, 'DELETE', `/api/mcp/client/${created.id}`);
+      const { events } = (await sendJson(t, 'GET', '/api/audit/events')).json() as { events: { kind: string; user_id: string | null; detail: { upstream_id: string } }[] };
+      const mine = events.filter((event) => event.detail.upstream_id === created.id);
+      // Sorted: the three may share a millisecond, and events of one millisecond have no order.
+      assert.deepEqual(mine.map((event) => event.kind).sort(), ['upstream.created', 'upstream.deleted', 'upstream.updated']);
+      const admin = await t.runtime.store.users.findByUsername('admin');
+      assert.ok(mine.every((event) => event.user_id === admin!.id));
+    });
+
     it('PUT replaces the settings and keeps the header when it is left out; reconnect answers the status', async () => {
       const id = (await t.runtime.store.upstreams.findByName('web'))!.id;
       const { headers: _omitted, ...withoutHeaders } = body();
