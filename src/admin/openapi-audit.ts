@@ -79,7 +79,7 @@ export const auditPaths: Paths = {
       summary: 'List security events', tags, operationId: 'listSecurityEvents', security: apiSecurity,
       description:
         'Newest first: client registrations, consents, grants created and revoked, reuse of codes and refresh tokens, and upstream ' +
-        'connections `upstream.authorized`, `upstream.needs_auth` (with the reason) and `upstream.disconnected`. Never a token or secret.',
+        'changes (`upstream.created`, `.updated`, `.deleted`, by whom) and connections `upstream.authorized`, `upstream.needs_auth` (with the reason) and `upstream.disconnected`. Never a token or secret.',
       parameters: queryParameters(securityEventsQuery),
       responses: {
         '200': {
