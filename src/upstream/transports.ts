@@ -2,7 +2,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createDemoUpstream } from './demo.js';
 import { bearerFetch, type BearerSource } from './oauth/bearer-fetch.js';
 import type { UpstreamSecrets } from './settings.js';
@@ -14,6 +14,16 @@ export interface OpenedTransport {
   /** The last lines a stdio child wrote to stderr, to explain why it stopped. */
   stderrTail?: () => string;
   release(): Promise<void>;
+}
+
+/**
+ * The SDK's HTTP client transports hand their one long-lived AbortSignal to every fetch, and undici keeps an
+ * abort listener on it per request until the request is garbage-collected: thousands of calls pile up listeners
+ * (and Node's MaxListenersExceededWarning). A signal derived per request with AbortSignal.any still aborts with
+ * the transport's, but is held by it only weakly.
+ */
+export function withOwnSignal(base: FetchLike): FetchLike {
+  return (url, init) => base(url, init?.signal ? { ...init, signal: AbortSignal.any([init.signal]) } : init);
 }
 
 /** The environment of a stdio child: a few harmless variables (PATH, HOME, …) plus its own, never Gatehouse's. */
@@ -35,7 +45,7 @@ function tailOf(stream: NodeJS.ReadableStream | null, keep = 2048): () => string
  */
 export async function openTransport(settings: UpstreamSettings, secrets: UpstreamSecrets, bearer?: BearerSource): Promise<OpenedTransport> {
   const nothing = async () => undefined;
-  const http = { requestInit: { headers: secrets.headers ?? {} }, ...(bearer ? { fetch: bearerFetch(bearer) } : {}) };
+  const http = { requestInit: { headers: secrets.headers ?? {} }, fetch: withOwnSignal(bearer ? bearerFetch(bearer) : fetch) };
   switch (settings.connection_type) {
     case 'http':
       return { transport: new StreamableHTTPClientTransport(new URL(settings.connection_string!), http), release: nothing };
