@@ -42,7 +42,10 @@ function readQuoted(text: string, at: number): { value: string; end: number } {
   return { value, end: i + 1 };
 }
 
-/** The auth-params of each challenge in a `WWW-Authenticate` value (RFC 9110 §11.6.1), by lower-cased scheme. */
+/**
+ * The auth-params of each challenge in a `WWW-Authenticate` value (RFC 9110 §11.6.1), by lower-cased scheme.
+ * Hand-rolled: oauth4webapi 3 parses challenges only inside its own response processing and exports no parser.
+ */
 function parseChallenges(header: string): Map<string, Record<string, string>> {
   const challenges = new Map<string, Record<string, string>>();
   let current: Record<string, string> | undefined;
