@@ -1,17 +1,18 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SigningKeyRecord, SigningKeyStore } from '../store/index.js';
 import { open, seal } from './aead.js';
 
-export const SIGNING_ALG = 'ES256';
+export const SIGNING_ALG = 'ES256' as const;
 
 /** Replicas see a rotation made elsewhere within this long, without a database read per token. */
 export const KEY_CACHE_MS = 5_000;
 
 export interface SigningKey {
   kid: string;
-  alg: string;
-  privateKey: CryptoKey;
+  alg: typeof SIGNING_ALG;
+  /** A node:crypto key: signing is synchronous (see jws.ts); jose accepts it too. */
+  privateKey: KeyObject;
 }
 
 /** What `gatehouse keys list` shows: never private material. */
@@ -66,6 +67,7 @@ export function signingKeyRing(deps: SigningKeyRingDeps, now: () => number = Dat
   const { store, encryptionKey, retiredKeyLifetimeMs } = deps;
   // Imported keys never change for a kid, so they are kept for the life of the process.
   const imported = new Map<string, Promise<CryptoKey>>();
+  const privateKeys = new Map<string, KeyObject>();
   let cache: { at: number; rows: SigningKeyRecord[] } | undefined;
   let loading: Promise<SigningKeyRecord[]> | undefined;
 
@@ -120,14 +122,22 @@ export function signingKeyRing(deps: SigningKeyRingDeps, now: () => number = Dat
     return loading;
   }
 
-  function importOnce(row: SigningKeyRecord, half: 'public' | 'private'): Promise<CryptoKey> {
-    const id = `${half}:${row.kid}`;
-    let key = imported.get(id);
+  function importPublicOnce(row: SigningKeyRecord): Promise<CryptoKey> {
+    let key = imported.get(row.kid);
     if (!key) {
-      const jwk = half === 'public' ? row.publicJwk : open(encryptionKey, row.sealedPrivateJwk, sealContext(row.kid));
-      key = importJWK(JSON.parse(jwk) as JWK, row.alg) as Promise<CryptoKey>;
-      key.catch(() => imported.delete(id));
-      imported.set(id, key);
+      key = importJWK(JSON.parse(row.publicJwk) as JWK, row.alg) as Promise<CryptoKey>;
+      key.catch(() => imported.delete(row.kid));
+      imported.set(row.kid, key);
+    }
+    return key;
+  }
+
+  function importPrivateOnce(row: SigningKeyRecord): KeyObject {
+    let key = privateKeys.get(row.kid);
+    if (!key) {
+      const jwk = JSON.parse(open(encryptionKey, row.sealedPrivateJwk, sealContext(row.kid))) as JWK & { kty: string };
+      key = createPrivateKey({ key: jwk, format: 'jwk' });
+      privateKeys.set(row.kid, key);
     }
     return key;
   }
@@ -136,12 +146,13 @@ export function signingKeyRing(deps: SigningKeyRingDeps, now: () => number = Dat
     async signingKey() {
       const current = pickCurrent(await rows());
       if (!current) throw new Error('no current signing key');
-      return { kid: current.kid, alg: current.alg, privateKey: await importOnce(current, 'private') };
+      if (current.alg !== SIGNING_ALG) throw new Error(`signing key ${current.kid} is ${current.alg}, not ${SIGNING_ALG}`);
+      return { kid: current.kid, alg: SIGNING_ALG, privateKey: importPrivateOnce(current) };
     },
 
     async verificationKey(kid) {
       const row = (await rows()).find((candidate) => candidate.kid === kid);
-      return row && isPublished(row, now()) ? importOnce(row, 'public') : undefined;
+      return row && isPublished(row, now()) ? importPublicOnce(row) : undefined;
     },
 
     async publicJwks() {

@@ -1,6 +1,7 @@
-import { jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { jwtVerify, type JWTHeaderParameters } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { encodeJoseHeader, signEs256Jws } from '../crypto/jws.js';
 import { newId } from '../crypto/random.js';
 import { SIGNING_ALG, type SigningKeyRing } from '../crypto/signing-keys.js';
 import type { GrantRecord, GrantStore } from '../store/index.js';
@@ -56,6 +57,16 @@ export function accessTokenService(
   const { config, signingKeys } = deps;
   const issuer = config.publicUrl;
   const ttl = config.oauth.accessTokenTtlSeconds;
+  // The header only changes with the key.
+  const encodedHeaders = new Map<string, string>();
+  const encodedHeader = (kid: string) => {
+    let header = encodedHeaders.get(kid);
+    if (!header) {
+      header = encodeJoseHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid });
+      encodedHeaders.set(kid, header);
+    }
+    return header;
+  };
 
   // Only keys of our own ring resolve; an unknown or missing kid fails verification.
   const resolveKey = async (header: JWTHeaderParameters) => {
@@ -68,17 +79,19 @@ export function accessTokenService(
     async issue(request) {
       const key = await signingKeys.signingKey();
       const iat = Math.floor(now() / 1000);
-      const token = await new SignJWT({ client_id: request.clientId, scope: request.scope, gid: request.grantId })
-        .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid })
-        .setIssuer(issuer)
-        .setSubject(request.userId)
-        .setAudience(request.resource)
-        .setJti(newId('at'))
-        .setIssuedAt(iat)
-        .setNotBefore(iat)
-        .setExpirationTime(iat + ttl)
-        .sign(key.privateKey);
-      return { token, expiresIn: ttl };
+      const claims: AccessTokenClaims = {
+        iss: issuer,
+        sub: request.userId,
+        aud: request.resource,
+        client_id: request.clientId,
+        scope: request.scope,
+        jti: newId('at'),
+        iat,
+        nbf: iat,
+        exp: iat + ttl,
+        gid: request.grantId,
+      };
+      return { token: signEs256Jws(encodedHeader(key.kid), claims, key.privateKey), expiresIn: ttl };
     },
 
     async verify(token, expectedAudience) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { loadConfig } from '../../src/config.js';
 import { signingKeyRing, type SigningKeyRing } from '../../src/crypto/signing-keys.js';
 import {
@@ -39,7 +39,7 @@ for (const backend of backends) {
     after(() => store.close());
 
     /** A token with our claims, signed by hand: `typ` and the signing key are what each test varies. */
-    const handMadeToken = (privateKey: CryptoKey, kid: string, typ: string | undefined) => {
+    const handMadeToken = (privateKey: CryptoKey | KeyObject, kid: string, typ: string | undefined) => {
       const iat = Math.floor(clock / 1000);
       return new SignJWT({ client_id: 'cli_1', scope: 'mcp:read', gid: 'grt_1' })
         .setProtectedHeader({ alg: 'ES256', kid, ...(typ ? { typ } : {}) })
@@ -69,6 +69,19 @@ for (const backend of backends) {
       );
       const other = await tokens.issue(request);
       assert.notEqual((await tokens.verify(other.token, resource))?.jti, claims.jti);
+    });
+
+    it('jose verifies an issued token against the published JWKS, with its typ, issuer and audience', async () => {
+      const { token } = await tokens.issue(request);
+      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(await ring.publicJwks()), {
+        algorithms: ['ES256'],
+        typ: 'at+jwt',
+        issuer: config.publicUrl,
+        audience: resource,
+        currentDate: new Date(clock),
+      });
+      assert.equal(protectedHeader.kid, (await ring.signingKey()).kid);
+      assert.equal(payload.sub, 'usr_1');
     });
 
     it('a token for another audience fails verification (wrong audience)', async () => {
