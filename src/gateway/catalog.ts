@@ -12,14 +12,15 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
 import { JsonRpcError } from './forwarding.js';
-import { hasUpstreamPrefix, upstreamNameMap, type UpstreamNameMap } from './tool-names.js';
+import { exposedNames, type ExposedNames, type NameCollision } from './tool-names.js';
 
 /**
  * What each upstream lists (tools, resources, resource templates, prompts), fetched in full (every page of
  * the upstream's own pagination) and cached per registry, so that every session shares one copy and the
  * scope check can read tool annotations synchronously. An upstream's entry is dropped when it reports a
  * list change, when upstreams change, or when it reconnects with a new client; tools are then fetched again
- * at once, since the scope check depends on them.
+ * at once, since the scope check depends on them. Exposed names of tools and prompts are worked out here over
+ * every upstream's last fetched list (tool-names.ts), so listing, the scope check and calls agree on them.
  */
 
 export interface Lists {
@@ -40,17 +41,21 @@ const listing = {
 // An upstream that pages forever (or in a loop) must not hold a listing hostage.
 const MAX_UPSTREAM_PAGES = 100;
 
-/** A fetched list with its names mapped (tools and prompts); `names` is unused for resources. */
+/** A fetched list of one upstream. */
 export interface Listed<K extends ListKind> {
   items: Lists[K];
-  names: UpstreamNameMap;
 }
+
+/** The kinds whose items have names the gateway exposes (resources keep their URIs). */
+export type NamedKind = 'tools' | 'prompts';
 
 interface Entry {
   client: Client;
   lists: { [K in ListKind]?: Promise<Listed<K>> };
   /** The settled tools, for synchronous lookups. Kept while the upstream is down, so calls can name it. */
   tools?: Listed<'tools'>;
+  /** The settled prompts, for naming; kept until a new list replaces them. */
+  prompts?: Listed<'prompts'>;
 }
 
 export interface Catalog {
@@ -60,21 +65,29 @@ export interface Catalog {
   cachedTools(upstreamId: string): Listed<'tools'> | undefined;
   /** Starts fetching the tools of every connected upstream not yet cached. */
   warm(): void;
+  /** The exposed names of every upstream's last fetched tools or prompts, without waiting. */
+  names(kind: NamedKind): ExposedNames;
+}
+
+export interface CatalogOptions {
+  onError?: (upstream: Upstream, kind: ListKind, error: unknown) => void;
+  /** Bare names that could not be used (tool-names.ts), each time the set of them changes. */
+  onNameCollisions?: (kind: NamedKind, collisions: NameCollision[]) => void;
 }
 
 const catalogs = new WeakMap<UpstreamRegistry, Catalog>();
 
 /** The one catalog of `registry` (created on first use and kept as long as the registry lives). */
-export function catalogFor(registry: UpstreamRegistry, options: { onError?: (upstream: Upstream, kind: ListKind, error: unknown) => void } = {}): Catalog {
+export function catalogFor(registry: UpstreamRegistry, options: CatalogOptions = {}): Catalog {
   let catalog = catalogs.get(registry);
   if (!catalog) {
-    catalog = createCatalog(registry, options.onError ?? (() => undefined));
+    catalog = createCatalog(registry, options);
     catalogs.set(registry, catalog);
   }
   return catalog;
 }
 
-function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream, kind: ListKind, error: unknown) => void): Catalog {
+function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, onNameCollisions = () => undefined }: CatalogOptions): Catalog {
   const entries = new Map<string, Entry>();
   /**
    * The last tools each per-user upstream listed, with whichever user's tokens: users without a connection of
@@ -86,7 +99,7 @@ function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream,
   const entryFor = (upstream: Upstream, client: Client): Entry => {
     let entry = entries.get(upstream.id);
     if (!entry || entry.client !== client) {
-      entry = { client, lists: {}, tools: entry?.tools };
+      entry = { client, lists: {}, tools: entry?.tools, prompts: entry?.prompts };
       entries.set(upstream.id, entry);
     }
     return entry;
@@ -97,7 +110,9 @@ function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream,
     if (cached) return cached;
     const pending = fetchAllPages(upstream, entry.client, kind).then(
       (listed) => {
-        if (kind === 'tools' && entries.get(upstream.id) === entry && entry.lists.tools === pending) entry.tools = listed as Listed<'tools'>;
+        const current = entries.get(upstream.id) === entry && entry.lists[kind] === pending;
+        if (kind === 'tools' && current) entry.tools = listed as Listed<'tools'>;
+        if (kind === 'prompts' && current) entry.prompts = listed as Listed<'prompts'>;
         if (kind === 'tools' && isPersonal(upstream)) lastPersonalTools.set(upstream.id, listed as Listed<'tools'>);
         return listed;
       },
@@ -105,7 +120,7 @@ function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream,
         // Not cached: the next listing tries again.
         if (entry.lists[kind] === pending) delete entry.lists[kind];
         onError(upstream, kind, error);
-        return { items: [], names: upstreamNameMap(upstream.settings.name, []) } as unknown as Listed<K>;
+        return { items: [] } as unknown as Listed<K>;
       },
     );
     (entry.lists as Record<K, Promise<Listed<K>>>)[kind] = pending;
@@ -142,7 +157,33 @@ function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream,
     }
   });
 
+  const cachedTools = (upstreamId: string) => entries.get(upstreamId)?.tools ?? lastPersonalTools.get(upstreamId);
+  const settled = (kind: NamedKind, upstreamId: string): Listed<NamedKind> | undefined =>
+    kind === 'tools' ? cachedTools(upstreamId) : entries.get(upstreamId)?.prompts;
+
+  // Worked out again only when an upstream, its settings or a settled list changed (tools/call looks names up).
+  const named: Record<NamedKind, { inputs: unknown[]; names: ExposedNames; reported: string } | undefined> = { tools: undefined, prompts: undefined };
+  const names = (kind: NamedKind): ExposedNames => {
+    const upstreams = registry.all();
+    const inputs = upstreams.flatMap((upstream) => [upstream.id, upstream.settings, settled(kind, upstream.id)]);
+    const last = named[kind];
+    if (last && last.inputs.length === inputs.length && last.inputs.every((input, index) => input === inputs[index])) return last.names;
+    const fresh = exposedNames(
+      upstreams.map((upstream) => ({
+        id: upstream.id,
+        name: upstream.settings.name,
+        prefixed: upstream.settings.tool_name_prefix !== false,
+        originals: settled(kind, upstream.id)?.items.map((item) => item.name),
+      })),
+    );
+    const reported = JSON.stringify(fresh.collisions);
+    if (fresh.collisions.length > 0 && reported !== last?.reported) onNameCollisions(kind, fresh.collisions);
+    named[kind] = { inputs, names: fresh, reported };
+    return fresh;
+  };
+
   return {
+    names,
     async list(kind, upstreams) {
       const settled = await Promise.all(
         upstreams.map(async (upstream) => {
@@ -154,9 +195,7 @@ function createCatalog(registry: UpstreamRegistry, onError: (upstream: Upstream,
       );
       return settled.filter((item) => item !== undefined);
     },
-    cachedTools(upstreamId) {
-      return entries.get(upstreamId)?.tools ?? lastPersonalTools.get(upstreamId);
-    },
+    cachedTools,
     warm() {
       for (const upstream of registry.all()) {
         const entry = entries.get(upstream.id);
@@ -181,8 +220,7 @@ async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: Cli
       if (cursor === undefined) break;
     }
   }
-  const named = kind === 'tools' || kind === 'prompts' ? (items as Array<{ name: string }>).map((item) => item.name) : [];
-  return { items: items as Lists[K], names: upstreamNameMap(upstream.settings.name, named) };
+  return { items: items as Lists[K] };
 }
 
 /** The upstream and original name behind an exposed tool name, from the cache (no upstream is asked). */
@@ -191,14 +229,10 @@ export function findTool(
   catalog: Catalog,
   exposed: string,
 ): { upstream: Upstream; original: string; tool: Tool } | undefined {
-  for (const upstream of registry.all()) {
-    if (!hasUpstreamPrefix(exposed, upstream.settings.name)) continue;
-    const cached = catalog.cachedTools(upstream.id);
-    const original = cached?.names.original(exposed);
-    const tool = original === undefined ? undefined : cached?.items.find((item) => item.name === original);
-    if (original !== undefined && tool) return { upstream, original, tool };
-  }
-  return undefined;
+  const owner = catalog.names('tools').resolve(exposed);
+  const upstream = owner && registry.get(owner.upstreamId);
+  const tool = upstream && catalog.cachedTools(upstream.id)?.items.find((item) => item.name === owner.original);
+  return upstream && tool ? { upstream, original: owner.original, tool } : undefined;
 }
 
 /** How many items one page of a merged list holds towards the client. */

@@ -21,7 +21,7 @@ import {
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Runtime } from '../runtime.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
-import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind } from './catalog.js';
+import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { forwardRequest, forwardToolCall, JsonRpcError, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
 import { personalConnections, type PersonalConnections } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
@@ -57,6 +57,7 @@ export function createGatewayServer({
 }): Server {
   const catalog = catalogFor(registry, {
     onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
+    onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
   });
   catalog.warm();
   const audit = toolCallAudit(runtime.store.toolCalls, runtime.config.audit);
@@ -76,20 +77,34 @@ export function createGatewayServer({
   const visible = () => registry.all().filter((upstream) => upstreamVisibleTo(upstream.settings, principal));
   const personal: PersonalConnections = personalConnections(runtime, principal, () => server.getClientCapabilities());
   const merged = async <K extends ListKind>(kind: K) => catalog.list(kind, visible());
+  const namesOf = async (kind: NamedKind) => {
+    // Bare names depend on the lists of every unprefixed upstream, visible to this principal or not.
+    await catalog.list(kind, unprefixed(registry));
+    return catalog.names(kind);
+  };
 
   server.setRequestHandler(ListToolsRequestSchema, async (request) => {
-    const tools = (await merged('tools')).flatMap(({ upstream, listed }) =>
-      listed.items
-        .filter((tool) => toolPermitted(upstream.settings, tool.name))
-        .map((tool) => ({ ...tool, name: listed.names.exposed(tool.name) ?? tool.name })),
+    const lists = await merged('tools');
+    const names = await namesOf('tools');
+    const tools = lists.flatMap(({ upstream, listed }) =>
+      listed.items.flatMap((tool) => {
+        const name = names.exposed(upstream.id, tool.name);
+        // Only what a call resolves: a permitted tool with an exposed name.
+        return name !== undefined && toolPermitted(upstream.settings, tool.name) ? [{ ...tool, name }] : [];
+      }),
     );
     const { page, nextCursor } = pageOf('tools', tools, request.params?.cursor, pageSize);
     return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
   });
 
   server.setRequestHandler(ListPromptsRequestSchema, async (request) => {
-    const prompts = (await merged('prompts')).flatMap(({ listed }) =>
-      listed.items.map((prompt) => ({ ...prompt, name: listed.names.exposed(prompt.name) ?? prompt.name })),
+    const lists = await merged('prompts');
+    const names = await namesOf('prompts');
+    const prompts = lists.flatMap(({ upstream, listed }) =>
+      listed.items.flatMap((prompt) => {
+        const name = names.exposed(upstream.id, prompt.name);
+        return name === undefined ? [] : [{ ...prompt, name }];
+      }),
     );
     const { page, nextCursor } = pageOf('prompts', prompts, request.params?.cursor, pageSize);
     return { prompts: page, ...(nextCursor ? { nextCursor } : {}) };
@@ -141,7 +156,7 @@ export function createGatewayServer({
   });
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-    const target = await findPrompt(merged, request.params.name);
+    const target = await findPrompt(merged, namesOf, request.params.name);
     if (!target) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
     return forwardRequest(
       target.upstream,
@@ -155,7 +170,7 @@ export function createGatewayServer({
     const { ref } = request.params;
     const target =
       ref.type === 'ref/prompt'
-        ? await findPrompt(merged, ref.name).then((found) => found && { upstream: found.upstream, ref: { ...ref, name: found.original } })
+        ? await findPrompt(merged, namesOf, ref.name).then((found) => found && { upstream: found.upstream, ref: { ...ref, name: found.original } })
         : await templateOwner(merged, ref.uri).then((upstream) => upstream && { upstream, ref });
     const connection = target && (await personal.requestConnection(target.upstream));
     // Nothing to complete from (unknown reference, or an upstream that offers no completions): no suggestions.
@@ -196,7 +211,7 @@ type Resolved =
 async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible: () => Upstream[], name: string): Promise<Resolved> {
   let found = findTool(registry, catalog, name);
   if (!found) {
-    await catalog.list('tools', visible());
+    await catalog.list('tools', [...visible(), ...unprefixed(registry)]);
     found = findTool(registry, catalog, name);
   }
   const permitted = (upstream: Upstream, original: string) =>
@@ -210,12 +225,17 @@ async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible
 
 type Merged = <K extends ListKind>(kind: K) => ReturnType<Catalog['list']>;
 
-async function findPrompt(merged: Merged, name: string): Promise<{ upstream: Upstream; original: string } | undefined> {
-  for (const { upstream, listed } of await merged('prompts')) {
-    const original = listed.names.original(name);
-    if (original !== undefined) return { upstream, original };
-  }
-  return undefined;
+const unprefixed = (registry: UpstreamRegistry) => registry.all().filter((upstream) => upstream.settings.tool_name_prefix === false);
+
+async function findPrompt(
+  merged: Merged,
+  namesOf: (kind: NamedKind) => Promise<ReturnType<Catalog['names']>>,
+  name: string,
+): Promise<{ upstream: Upstream; original: string } | undefined> {
+  const lists = await merged('prompts');
+  const owner = (await namesOf('prompts')).resolve(name);
+  const upstream = owner && lists.find((item) => item.upstream.id === owner.upstreamId)?.upstream;
+  return upstream && owner ? { upstream, original: owner.original } : undefined;
 }
 
 /** The upstream that listed `uri`, or else the first whose resource template matches it. */

@@ -63,6 +63,10 @@ export const upstreamInput = z
     oauth_config: oauthConfig.optional(),
     tools_to_execute: toolNames.default(['*']),
     tools_to_skip: toolNames.default([]),
+    tool_name_prefix: z
+      .boolean()
+      .default(true)
+      .describe('false: expose tools and prompts under their own names; a name another upstream could claim is still prefixed'),
     allowed_users: z.array(z.string().min(1).max(64)).max(10_000).optional(),
     timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
   })
@@ -107,6 +111,7 @@ export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = 
     auth_type: input.auth_type as UpstreamSettings['auth_type'],
     tools_to_execute: input.tools_to_execute,
     tools_to_skip: input.tools_to_skip,
+    tool_name_prefix: input.tool_name_prefix,
     ...(input.allowed_users !== undefined ? { allowed_users: input.allowed_users } : {}),
     timeout_ms: input.timeout_ms,
     ...(input.oauth_config ? { oauth_config: withoutSecret(input.oauth_config) } : {}),

@@ -27,6 +27,8 @@ export interface UpstreamSettings {
   tools_to_execute?: string[];
   /** Tool deny list; wins over the allow list. */
   tools_to_skip?: string[];
+  /** false: tools and prompts keep their own names, where no other upstream's name collides (gateway/tool-names.ts); absent: true. */
+  tool_name_prefix?: boolean;
   /** Usernames that may use this upstream; absent: every user. */
   allowed_users?: string[];
   /** Per-request timeout towards this upstream. */

@@ -23,8 +23,13 @@ function refusal(body: unknown): { field: string; message: string } {
 describe('upstream settings', () => {
   it('fills in the defaults: auth none, every tool, 30 s timeout', () => {
     const { settings, secrets } = settingsFromInput(upstreamInput.parse(http));
-    assert.deepEqual(settings, { ...http, auth_type: 'none', tools_to_execute: ['*'], tools_to_skip: [], timeout_ms: 30_000 });
+    assert.deepEqual(settings, { ...http, auth_type: 'none', tools_to_execute: ['*'], tools_to_skip: [], tool_name_prefix: true, timeout_ms: 30_000 });
     assert.deepEqual(secrets, {});
+  });
+
+  it('keeps tool_name_prefix: false, and refuses a tool_name_prefix that is not a boolean', () => {
+    assert.equal(settingsFromInput(upstreamInput.parse({ ...http, tool_name_prefix: false })).settings.tool_name_prefix, false);
+    assert.equal(refusal({ ...http, tool_name_prefix: 'no' }).field, 'tool_name_prefix');
   });
 
   const refusals: [string, Record<string, unknown>, string][] = [
