@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomSlice } from './random.js';
 
 const VERSION = 'v1';
 
@@ -14,7 +15,7 @@ export class DecryptionError extends Error {
  * cannot be moved to another column or row. Output: v1.<nonce>.<ciphertext>.<tag>, base64url.
  */
 export function seal(key: Buffer, plaintext: string, context: string): string {
-  const nonce = randomBytes(12);
+  const nonce = randomSlice(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

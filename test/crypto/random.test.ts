@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { hasTokenShape, issueToken, newId, tokenPrefixes } from '../../src/crypto/random.js';
+import { hasTokenShape, issueToken, newId, randomSlice, tokenPrefixes } from '../../src/crypto/random.js';
 
 it('a token is its typed prefix and 43 base64url characters (256 bits)', () => {
   for (const kind of Object.keys(tokenPrefixes) as (keyof typeof tokenPrefixes)[]) {
@@ -30,4 +30,14 @@ it('ids carry their tag and 128 random bits', () => {
   const id = newId('usr');
   assert.match(id, /^usr_[A-Za-z0-9_-]{22}$/);
   assert.notEqual(newId('usr'), id);
+});
+
+it('random slices are never handed out twice nor changed by later draws, across many blocks', () => {
+  const slices = Array.from({ length: 2000 }, (_, index) => randomSlice(12 + (index % 3) * 10));
+  const copies = slices.map((slice) => Buffer.from(slice));
+  randomSlice(64 * 1024);
+  Array.from({ length: 2000 }, () => randomSlice(32));
+  assert.ok(slices.every((slice, index) => slice.equals(copies[index]!)));
+  assert.equal(new Set(copies.map((copy) => copy.toString('hex'))).size, copies.length);
+  assert.equal(randomSlice(64 * 1024).length, 64 * 1024);
 });
