@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
+import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
 import { startForwardingProxy, type ForwardingProxy } from '../helpers/forwarding-proxy.js';
 
 /**
- * The official MCP conformance suite's SERVER scenarios against Gatehouse's /mcp (with the built-in demo upstream).
+ * The official MCP conformance suite's SERVER scenarios against Gatehouse's /mcp. Behind it is one upstream,
+ * test/fixtures/upstreams/conformance-server.ts, which offers the tools, resources and prompts the scenarios name;
+ * it is configured with `tool_name_prefix: false`, so the suite finds them under their own names, and the demo
+ * upstream is off. Every scenario below thus runs through the gateway: listing, name mapping, forwarding, and the
+ * relay of progress and log messages.
  * The suite cannot send an Authorization header, so a test-only proxy in front of the in-process app adds
  * `Authorization: Bearer <admin API key>` to every request; Host and Origin pass through untouched, so the
  * DNS-rebinding scenario reaches the gateway as sent. Production code has no auth-off switch.
@@ -18,29 +23,51 @@ const CONFORMANCE_DIR = path.resolve('conformance');
 const NODE_22 = path.join(CONFORMANCE_DIR, 'node_modules/node/bin/node');
 const CLI = path.join(CONFORMANCE_DIR, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const SPEC_VERSION = '2025-11-25';
+/** Not `test`: the suite's names start with `test_`, which would be reserved for an upstream named `test`. */
+const UPSTREAM_NAME = 'conformance';
 
-/** The scenarios that apply to a gateway: protocol mechanics that do not depend on particular tools, resources or prompts. */
+/** Every 2025-11-25 server scenario a gateway can pass (`conformance list --server`). */
 const SCENARIOS = [
   'server-initialize',
   'server-session-lifecycle',
   'ping',
   'logging-set-level',
+  'completion-complete',
   'tools-list',
-  'resources-list',
-  'prompts-list',
+  'tools-call-simple-text',
+  'tools-call-image',
+  'tools-call-audio',
+  'tools-call-embedded-resource',
+  'tools-call-mixed-content',
+  'tools-call-with-logging',
+  'tools-call-error',
+  'tools-call-with-progress',
+  'json-schema-2020-12',
   'server-sse-multiple-streams',
+  'resources-list',
+  'resources-read-text',
+  'resources-read-binary',
+  'resources-templates-read',
+  'prompts-list',
+  'prompts-get-simple',
+  'prompts-get-with-args',
+  'prompts-get-embedded-resource',
+  'prompts-get-with-image',
   'dns-rebinding-protection',
 ];
 
 /**
- * Skipped, and why (`conformance list --server`):
- * - tools-call-* (simple-text, image, audio, embedded-resource, mixed-content, with-logging, error, with-progress,
- *   sampling, elicitation), json-schema-2020-12, elicitation-sep1034-defaults, elicitation-sep1330-enums,
- *   server-sse-polling: each calls a test tool by its bare name (`test_simple_text`, …); the gateway exposes every
- *   upstream tool as `<upstream>_<tool>`, so no gateway can answer them. The behaviours themselves (content relayed
- *   unchanged, error results, progress, logging) are proven through the gateway in test/e2e/gateway.test.ts.
- * - resources-read-*, resources-templates-read, resources-subscribe, resources-unsubscribe, prompts-get-*,
- *   completion-complete: they name fixed test resources (`test://…`) and prompts (`test_simple_prompt`, …).
+ * Skipped, and why:
+ * - tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults, elicitation-sep1330-enums: the
+ *   upstream tool must send `sampling/createMessage` or `elicitation/create` to the client whose call it is
+ *   serving. The gateway does not relay server-initiated requests: its upstream connections declare no client
+ *   capabilities (src/upstream/connection.ts), and a connection is shared by every session, while the SDK's client
+ *   transport does not say on which call's stream a server request arrived, so such a request could not be
+ *   attributed to one session safely. The fixture therefore does not offer these tools.
+ * - server-sse-polling: it checks that /mcp itself sends a priming event and a `retry` field, closes the POST
+ *   stream mid-call and resumes it on GET with Last-Event-ID (SEP-1699); the gateway's transport keeps no event
+ *   store, so its streams are not resumable. This is about /mcp's own streams, not about any upstream.
+ * - resources-subscribe, resources-unsubscribe: the gateway offers no resource subscriptions.
  * - server-stateless, caching, http-header-validation, http-custom-header-server-validation, sep-2164-resource-not-found,
  *   input-required-result-*: MCP 2026-07-28 only; the gateway is built on SDK 1.x, which serves up to 2025-11-25.
  * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
@@ -57,6 +84,7 @@ interface Check {
 
 describe('the official MCP conformance suite (server scenarios) against /mcp', { timeout: 300_000 }, () => {
   const results = tempDir('gatehouse-conformance-server-');
+  let upstream: ConformanceUpstream;
   let gatehouse: TestApp;
   let proxy: ForwardingProxy;
 
@@ -64,7 +92,14 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
     for (const file of [NODE_22, CLI]) {
       if (!existsSync(file)) assert.fail(`${file} is missing: run \`npm install\` (its postinstall installs conformance/)`);
     }
-    gatehouse = await startTestApp({ listen: true });
+    upstream = await startConformanceUpstream();
+    const configFile = path.join(results.dir, 'gatehouse.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({ upstreams: [{ name: UPSTREAM_NAME, connection_type: 'http', connection_string: upstream.url, tool_name_prefix: false }] }),
+    );
+    gatehouse = await startTestApp({ listen: true, flags: { config: configFile, noDemo: true } });
+    await connected(gatehouse);
     const created = await gatehouse.app.inject({
       method: 'POST',
       url: '/api/apikeys',
@@ -78,6 +113,7 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
   after(async () => {
     await proxy?.close();
     await gatehouse?.close();
+    await upstream?.close();
     results.remove();
   });
 
@@ -99,6 +135,15 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
     return { checks, output, exitCode };
   }
 
+  it('lists the upstream’s tools under their own names, and nothing else', async () => {
+    const { checks } = await runScenario('tools-list');
+    const tools = (checks.find((check) => check.id === 'tools-list') as Check & { details?: { tools?: string[] } } | undefined)?.details?.tools;
+    assert.deepEqual([...(tools ?? [])].sort(), [
+      'json_schema_2020_12_tool', 'test_audio_content', 'test_embedded_resource', 'test_error_handling', 'test_image_content',
+      'test_multiple_content_types', 'test_simple_text', 'test_tool_with_logging', 'test_tool_with_progress',
+    ]);
+  });
+
   for (const scenario of SCENARIOS) {
     it(`passes every check of ${scenario}`, { timeout: RUN_TIMEOUT_MS + 10_000 }, async () => {
       const { checks, output, exitCode } = await runScenario(scenario);
@@ -112,3 +157,14 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
     });
   }
 });
+
+/** Waits until the configured upstream is connected (the app connects it when it starts). */
+async function connected(gatehouse: TestApp): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const states = gatehouse.runtime.upstreams.all().map((item) => item.status().state);
+    if (states.length === 1 && states[0] === 'connected') return;
+    if (Date.now() > deadline) assert.fail(`the conformance upstream did not connect: ${JSON.stringify(states)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
