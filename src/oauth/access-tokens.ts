@@ -114,10 +114,15 @@ export function accessTokenService(
   };
 }
 
-/** The grant if it still exists, is not revoked and its refresh chain has not reached its absolute end. */
+/** Not revoked, and its refresh chain has not reached its absolute end. */
+export function isGrantRecordLive(grant: GrantRecord, now: number): boolean {
+  return grant.revokedAt === null && grant.expiresAt > now;
+}
+
+/** The grant if it still exists and is live. */
 export async function liveGrant(store: { grants: GrantStore }, grantId: string, now: number): Promise<GrantRecord | undefined> {
   const grant = await store.grants.find(grantId);
-  return grant && grant.revokedAt === null && grant.expiresAt > now ? grant : undefined;
+  return grant && isGrantRecordLive(grant, now) ? grant : undefined;
 }
 
 /** Checked on every use of an access token, so a revocation takes effect at once on every replica. */

@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { open, seal } from '../crypto/aead.js';
 import type { Runtime } from '../runtime.js';
 import type { GrantRecord, RefreshTokenRecord } from '../store/index.js';
-import { sqlGrantStore } from '../store/sql/grants.js';
-import { sqlRefreshTokenStore } from '../store/sql/refresh-tokens.js';
+import { grantTouchDue, sqlGrantStore } from '../store/sql/grants.js';
+import { findRefreshTokenWithGrant, sqlRefreshTokenStore } from '../store/sql/refresh-tokens.js';
 import { OAuthError } from './errors.js';
 import { resolveResource } from './resource.js';
 import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
-import { issueTokens, requireLiveGrant, type GrantContext, type GrantHandler, type IssuedTokens } from './token-response.js';
+import { checkLiveGrant, issueTokens, type GrantContext, type GrantHandler, type IssuedTokens } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const refreshGrantParams = z.object({
@@ -19,10 +19,11 @@ type RefreshGrantParams = z.infer<typeof refreshGrantParams>;
 
 const replayContext = (tokenHash: string) => `refresh-replay:${tokenHash}`;
 
-async function findRefreshToken(runtime: Runtime, token: string): Promise<RefreshTokenRecord> {
+/** The token's row with its grant's, in one read per pepper candidate. */
+async function findRefreshToken(runtime: Runtime, token: string): Promise<{ record: RefreshTokenRecord; grant: GrantRecord }> {
   for (const hash of runtime.keys.tokenHasher.candidates(token)) {
-    const record = await runtime.store.refreshTokens.find(hash);
-    if (record) return record;
+    const found = await findRefreshTokenWithGrant(runtime.store.database, hash);
+    if (found) return { record: found.token, grant: found.grant };
   }
   throw new OAuthError('invalid_grant', 'unknown refresh token');
 }
@@ -79,13 +80,14 @@ function checkResource(runtime: Runtime, params: RefreshGrantParams, grant: Gran
  * for the grace replay), then the successor's row. A caller that loses the compare-and-set stores nothing, so
  * the refresh token it minted never becomes live. Only the transaction's own Db is used inside it.
  */
-async function rotate(runtime: Runtime, record: RefreshTokenRecord, issued: IssuedTokens, now: number): Promise<boolean> {
+async function rotate(runtime: Runtime, record: RefreshTokenRecord, grant: GrantRecord, issued: IssuedTokens, now: number): Promise<boolean> {
   const sealedReplay = seal(runtime.keys.encryptionKey, issued.json, replayContext(record.tokenHash));
   return runtime.store.database.transaction(async (tx) => {
     const tokens = sqlRefreshTokenStore(tx);
     if (!(await tokens.markRotated(record.tokenHash, now, sealedReplay))) return false;
     if (issued.refreshToken) await tokens.create(issued.refreshToken);
-    await sqlGrantStore(tx).touch(record.grantId, now);
+    // The grant row read with the token says whether the last-use write is due; usually it is not.
+    if (grantTouchDue(grant.lastUsedAt, now)) await sqlGrantStore(tx).touch(record.grantId, now);
     return true;
   });
 }
@@ -93,15 +95,15 @@ async function rotate(runtime: Runtime, record: RefreshTokenRecord, issued: Issu
 /** The refresh_token grant (RFC 6749 §6, OAuth 2.1 §4.3.1) with rotation on every use, in the order the checks run. */
 export const refreshAccessToken: GrantHandler = async (runtime, client, body, context) => {
   const params = refreshGrantParams.parse(body);
-  const record = await findRefreshToken(runtime, params.refresh_token);
-  const grant = await requireLiveGrant(runtime, record.grantId, client.clientId, context.now);
+  const { record, grant: grantRow } = await findRefreshToken(runtime, params.refresh_token);
+  const grant = checkLiveGrant(grantRow, client.clientId, context.now);
   if (record.rotatedAt !== null) return replayOrRevoke(runtime, record, grant, context);
   checkIdleExpiry(record, context.now);
   const scope = narrowedScope(params, record, grant);
   checkResource(runtime, params, grant);
 
   const issued = await issueTokens(runtime, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now });
-  if (await rotate(runtime, record, issued, context.now)) return issued.json;
+  if (await rotate(runtime, record, grant, issued, context.now)) return issued.json;
   // Lost the race to a concurrent refresh with the same token: answer as a retry of it.
-  return replayOrRevoke(runtime, await findRefreshToken(runtime, params.refresh_token), grant, context);
+  return replayOrRevoke(runtime, (await findRefreshToken(runtime, params.refresh_token)).record, grant, context);
 };

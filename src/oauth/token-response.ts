@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { issueToken } from '../crypto/random.js';
 import type { Runtime } from '../runtime.js';
 import type { GrantRecord, RefreshTokenRecord } from '../store/index.js';
-import { liveGrant } from './access-tokens.js';
+import { isGrantRecordLive, liveGrant } from './access-tokens.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 
@@ -36,8 +36,12 @@ export function clientMayRefresh(client: RegisteredClient): boolean {
 
 /** The grant behind a code or refresh token, if it is this client's and alive (not revoked, within its absolute lifetime). */
 export async function requireLiveGrant(runtime: Runtime, grantId: string, clientId: string, now: number): Promise<GrantRecord> {
-  const grant = await liveGrant(runtime.store, grantId, now);
-  if (!grant || grant.clientId !== clientId) {
+  return checkLiveGrant(await liveGrant(runtime.store, grantId, now), clientId, now);
+}
+
+/** The same check on a grant already read (with its refresh token). */
+export function checkLiveGrant(grant: GrantRecord | undefined, clientId: string, now: number): GrantRecord {
+  if (!grant || !isGrantRecordLive(grant, now) || grant.clientId !== clientId) {
     throw new OAuthError('invalid_grant', 'the grant is revoked, past its absolute lifetime, or was issued to another client');
   }
   return grant;

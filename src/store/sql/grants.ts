@@ -2,6 +2,14 @@ import type { Db } from '../db.js';
 import type { GrantRecord, GrantStore } from '../oauth-types.js';
 import { camelRow, camelRows, equals, insertSql, whereClause } from './rows.js';
 
+/** A grant's last use is recorded to the minute: enough for "last used", and hot refresh chains skip the write. */
+export const GRANT_LAST_USED_PRECISION_MS = 60_000;
+
+/** Whether `touch` would write: callers holding the grant row can skip the statement. */
+export function grantTouchDue(lastUsedAt: number | null, now: number): boolean {
+  return lastUsedAt === null || lastUsedAt < now - GRANT_LAST_USED_PRECISION_MS;
+}
+
 export function sqlGrantStore(db: Db): GrantStore {
   return {
     async create(grant) {
@@ -35,11 +43,10 @@ export function sqlGrantStore(db: Db): GrantStore {
       return result.changes;
     },
     async touch(id, now) {
-      // A minute's precision is enough for "last used", and skipping the write keeps hot refresh chains cheap.
       await db.run('UPDATE oauth_grants SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)', [
         now,
         id,
-        now - 60_000,
+        now - GRANT_LAST_USED_PRECISION_MS,
       ]);
     },
   };
