@@ -5,6 +5,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createDemoUpstream } from './demo.js';
 import { bearerFetch, type BearerSource } from './oauth/bearer-fetch.js';
+import { attributeServerRequests } from './request-attribution.js';
 import type { UpstreamSecrets } from './settings.js';
 import type { UpstreamSettings } from './types.js';
 
@@ -45,7 +46,8 @@ function tailOf(stream: NodeJS.ReadableStream | null, keep = 2048): () => string
  */
 export async function openTransport(settings: UpstreamSettings, secrets: UpstreamSecrets, bearer?: BearerSource): Promise<OpenedTransport> {
   const nothing = async () => undefined;
-  const http = { requestInit: { headers: secrets.headers ?? {} }, fetch: withOwnSignal(bearer ? bearerFetch(bearer) : fetch) };
+  // Server requests in a response are marked with the request they answer (request-attribution.ts).
+  const http = { requestInit: { headers: secrets.headers ?? {} }, fetch: withOwnSignal(attributeServerRequests(bearer ? bearerFetch(bearer) : fetch)) };
   switch (settings.connection_type) {
     case 'http':
       return { transport: new StreamableHTTPClientTransport(new URL(settings.connection_string!), http), release: nothing };
