@@ -4,18 +4,120 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Db, Row } from './db.js';
 import { applyPendingMigrations, migrationsTable } from './migrate.js';
 
+interface PendingTransaction {
+  work: (tx: Db) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Transactions in one group commit at most; beyond it the batch commits and the rest start the next one. */
+const MAX_BATCH = 64;
+
 /**
- * One connection serialised by a promise chain: better-sqlite3 is synchronous, but a transaction's work is async,
- * so statements from elsewhere must wait until that transaction has committed rather than slip into it.
+ * One connection, with group commit. better-sqlite3 is synchronous but a transaction's work is async, so
+ * transactions requested while one is open queue up and run one after another inside the same BEGIN IMMEDIATE,
+ * each in its own savepoint (a failing work rolls back only its own writes), and commit together once the event
+ * loop has let every request of this turn join: one COMMIT and one WAL write of the pages they share, instead of
+ * one each. Each transaction's promise settles only after the COMMIT that made it durable (or failed it).
+ * Statements outside transactions never run inside an open one (they would see uncommitted writes): they wait
+ * for the commit and run before the next batch begins. Nothing inside a transaction's work may wait for a
+ * statement outside it (the work would wait for its own commit).
  */
-class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T> | T): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result;
+class GroupCommit {
+  private open = false;
+  private readonly transactions: PendingTransaction[] = [];
+  private readonly statements: (() => void)[] = [];
+  private sql?: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', BetterSqlite3.Statement>;
+
+  constructor(
+    private readonly connection: BetterSqlite3.Database,
+    private readonly tx: Db,
+  ) {}
+
+  statement<T>(task: () => Promise<T> | T): Promise<T> {
+    if (!this.open) return settleNow(task);
+    return new Promise<T>((resolve, reject) => this.statements.push(() => settleNow(task).then(resolve, reject)));
+  }
+
+  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.transactions.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.open) void this.runBatch();
+    });
+  }
+
+  /** Prepared once: they run on every write path (the token endpoint's rotation among them). */
+  private prepared() {
+    this.sql ??= {
+      begin: this.connection.prepare('BEGIN IMMEDIATE'),
+      commit: this.connection.prepare('COMMIT'),
+      savepoint: this.connection.prepare('SAVEPOINT work'),
+      release: this.connection.prepare('RELEASE work'),
+      rollbackTo: this.connection.prepare('ROLLBACK TO work'),
+    };
+    return this.sql;
+  }
+
+  private async runBatch(): Promise<void> {
+    this.open = true;
+    const done: { entry: PendingTransaction; value: unknown }[] = [];
+    const failDone = (error: unknown) => {
+      for (const { entry } of done.splice(0)) entry.reject(error);
+    };
+    try {
+      const sql = this.prepared();
+      sql.begin.run();
+      let waited = false;
+      while (done.length < MAX_BATCH) {
+        let entry = this.transactions.shift();
+        if (!entry && !waited) {
+          // Once per batch: let the requests whose bytes arrived in this turn reach their transactions.
+          waited = true;
+          await nextTurn();
+          entry = this.transactions.shift();
+        }
+        if (!entry) break;
+        sql.savepoint.run();
+        try {
+          done.push({ entry, value: await entry.work(this.tx) });
+          sql.release.run();
+        } catch (error) {
+          entry.reject(error);
+          if (this.connection.inTransaction) {
+            sql.rollbackTo.run();
+            sql.release.run();
+          } else {
+            // SQLite ended the whole transaction (an I/O error, a full disk): the works before this one are lost too.
+            failDone(error);
+            sql.begin.run();
+          }
+        }
+      }
+      sql.commit.run();
+      for (const { entry, value } of done) entry.resolve(value);
+    } catch (error) {
+      // BEGIN or COMMIT failed: nothing of this batch is durable, and the waiting transactions fail rather than retry.
+      if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
+      failDone(error);
+      for (const entry of this.transactions.splice(0)) entry.reject(error);
+    } finally {
+      this.open = false;
+      for (const task of this.statements.splice(0)) task();
+      if (this.transactions.length > 0) void this.runBatch();
+    }
   }
 }
+
+function settleNow<T>(task: () => Promise<T> | T): Promise<T> {
+  try {
+    return Promise.resolve(task());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** After the I/O callbacks of this event-loop turn, so the requests they carry can join the open batch. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function bindable(params: readonly unknown[]): unknown[] {
   return params.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
@@ -84,43 +186,28 @@ function openReadOnly(file: string): BetterSqlite3.Database {
 export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?: SqliteSync } = {}): Database {
   const file = sqliteFile(dataDir);
   const connection = options.readOnly ? openReadOnly(file) : openWritable(dataDir, file, options.sync ?? 'normal');
-  const queue = new SerialQueue();
   const inner = directDb(connection);
-
-  // Prepared once: these run on every write path (the token endpoint's rotation among them).
-  const begin = options.readOnly ? undefined : connection.prepare('BEGIN IMMEDIATE');
-  const commit = options.readOnly ? undefined : connection.prepare('COMMIT');
+  const group = new GroupCommit(connection, inner);
   const transaction = <T>(work: (tx: Db) => Promise<T>): Promise<T> =>
-    queue.run(async () => {
-      if (!begin || !commit) throw new Error('the database is open read-only');
-      begin.run();
-      try {
-        const result = await work(inner);
-        commit.run();
-        return result;
-      } catch (error) {
-        if (connection.inTransaction) connection.exec('ROLLBACK');
-        throw error;
-      }
-    });
+    options.readOnly ? Promise.reject(new Error('the database is open read-only')) : group.transaction(work);
 
   return {
     dialect: 'sqlite',
     description: `sqlite:${file}`,
-    all: (sql, params) => queue.run(() => inner.all(sql, params)),
-    get: (sql, params) => queue.run(() => inner.get(sql, params)),
-    run: (sql, params) => queue.run(() => inner.run(sql, params)),
+    all: (sql, params) => group.statement(() => inner.all(sql, params)),
+    get: (sql, params) => group.statement(() => inner.get(sql, params)),
+    run: (sql, params) => group.statement(() => inner.run(sql, params)),
     transaction,
     async migrate() {
       connection.exec(migrationsTable);
       await transaction((tx) => applyPendingMigrations(tx, async (sql) => void connection.exec(sql)));
     },
     async ping() {
-      await queue.run(() => connection.prepare('SELECT 1').get());
+      await group.statement(() => connection.prepare('SELECT 1').get());
     },
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     async close() {
-      await queue.run(() => {
+      await group.statement(() => {
         if (connection.open) connection.close();
       });
     },

@@ -41,3 +41,45 @@ it('an existing data directory open to others is narrowed to 0700', async () => 
     temp.remove();
   }
 });
+
+/** A fresh SQLite store in a temp dir, closed and removed after `use`. */
+async function withStore(use: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>): Promise<void> {
+  const temp = tempDir();
+  const store = await openStore({ dataDir: temp.dir });
+  try {
+    await use(store);
+  } finally {
+    await store.database.close();
+    temp.remove();
+  }
+}
+
+it('concurrent transactions commit together; a failing one rolls back only its own writes', async () => {
+  await withStore(async (store) => {
+    const insert = 'INSERT INTO meta (key, value) VALUES (?, ?)';
+    const outcomes = await Promise.allSettled(
+      ['a', 'b', 'c', 'd'].map((key) =>
+        store.database.transaction(async (tx) => {
+          await tx.run(insert, [key, '1']);
+          if (key === 'b') throw new Error('b fails');
+          // A later transaction of the same batch sees the earlier ones' writes, never the failed one's.
+          return (await tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM meta WHERE key IN ('a', 'b', 'c', 'd')"))?.n;
+        }),
+      ),
+    );
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : undefined)), [1, undefined, 2, 3]);
+    assert.deepEqual(await Promise.all(['a', 'b', 'c', 'd'].map((key) => store.meta.get(key))), ['1', undefined, '1', '1']);
+  });
+});
+
+it('a statement issued while transactions are open waits for their commit, then sees all of them', async () => {
+  await withStore(async (store) => {
+    const insert = 'INSERT INTO meta (key, value) VALUES (?, ?)';
+    const first = store.database.transaction((tx) => tx.run(insert, ['x', '1']));
+    const second = store.database.transaction((tx) => tx.run(insert, ['y', '1']));
+    const outside = store.database.get<{ n: number }>("SELECT COUNT(*) AS n FROM meta WHERE key IN ('x', 'y')");
+    assert.equal((await outside)?.n, 2);
+    await Promise.all([first, second]);
+  });
+});
