@@ -157,9 +157,12 @@ describe('GET /api/audit/events', () => {
   before(async () => {
     t = await startTestApp();
     alice = (await t.runtime.users.create({ username: 'alice', password: 'alice-Password-1' })).id;
-    await t.runtime.audit.record('upstream.authorized', { userId: alice, detail: { upstream_id: 'ups_x', connection: 'per_user' } });
-    await t.runtime.audit.record('upstream.needs_auth', { userId: alice, detail: { upstream_id: 'ups_x', reason: 'the refresh token was refused' } });
-    await t.runtime.audit.record('grant.revoked', { userId: null, grantId: 'grt_1' });
+    // Whole seconds apart: events of one millisecond have no order.
+    const event = (n: number, kind: string, userId: string | null, detail: Record<string, unknown>) =>
+      t.runtime.store.audit.append({ id: `evt_${n}`, at: T0 + n * 1000, kind, userId, clientId: null, grantId: null, ip: null, detail: JSON.stringify(detail) });
+    await event(1, 'upstream.authorized', alice, { upstream_id: 'ups_x', connection: 'per_user' });
+    await event(2, 'upstream.needs_auth', alice, { upstream_id: 'ups_x', reason: 'the refresh token was refused' });
+    await event(3, 'grant.revoked', null, {});
   });
   after(async () => t?.close());
 
