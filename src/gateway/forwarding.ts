@@ -1,16 +1,18 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Progress, type ProgressToken } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Progress, type ProgressToken, type Result } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import type { Upstream } from '../upstream/types.js';
+import { withServerRequestRelay, type ServerRequestRelay } from '../upstream/upstream-client.js';
 
 /**
  * Carrying one request to an upstream and its answer back: progress goes to the downstream client under the
  * client's own progress token, the downstream request's abort signal cancels the upstream request (the SDK
  * then sends `notifications/cancelled` upstream), and failures become what the MCP client can act on:
  * an unavailable or slow upstream is an error RESULT (the model can read it), the upstream's own JSON-RPC
- * error is relayed with its code and message and marked as the upstream's.
+ * error is relayed with its code and message and marked as the upstream's. Requests the upstream sends back while
+ * it serves the request (sampling, elicitation) go to this downstream client, and to no other.
  */
 
 /**
@@ -39,6 +41,8 @@ export interface Downstream {
   signal: AbortSignal;
   progressToken: ProgressToken | undefined;
   sendProgress(token: ProgressToken, progress: Progress): Promise<void>;
+  /** Sends an upstream's own request to this client, on the stream of the request being forwarded. */
+  sendRequest(request: { method: string; params: Record<string, unknown> }, options: { signal: AbortSignal; timeout: number }): Promise<Result>;
 }
 
 /** How a call ended: a result for the client, or the upstream's error to relay. `error` is a short reason for the audit. */
@@ -79,10 +83,9 @@ export async function forwardToolCall(
   try {
     // `request`, not `callTool`: the gateway relays results as they are (the downstream client validates
     // structured output against the schema it was shown) and the client is shared by every session.
-    const result = await connection.client.request(
-      { method: 'tools/call', params: { name: tool, ...upstreamParams(params) } },
-      CallToolResultSchema,
-      requestOptions(upstream, downstream, progressSent),
+    const client = connection.client;
+    const result = await withServerRequestRelay(relayTo(upstream, downstream), () =>
+      client.request({ method: 'tools/call', params: { name: tool, ...upstreamParams(params) } }, CallToolResultSchema, requestOptions(upstream, downstream, progressSent)),
     );
     await Promise.all(progressSent);
     return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };
@@ -110,7 +113,8 @@ export async function forwardRequest<T>(
   if ('unavailable' in connection) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, connection.unavailable), upstream.settings.name);
   const progressSent: Promise<void>[] = [];
   try {
-    const result = await send(connection.client, requestOptions(upstream, downstream, progressSent));
+    const client = connection.client;
+    const result = await withServerRequestRelay(relayTo(upstream, downstream), () => send(client, requestOptions(upstream, downstream, progressSent)));
     await Promise.all(progressSent);
     return result;
   } catch (error) {
@@ -120,6 +124,12 @@ export async function forwardRequest<T>(
     throw relayedError(upstream, error);
   }
 }
+
+/** The upstream's requests wait for the client's answer as long as the upstream waits for its own. */
+const relayTo =
+  (upstream: Upstream, downstream: Downstream): ServerRequestRelay =>
+  (request, signal) =>
+    downstream.sendRequest(request, { signal, timeout: upstream.settings.timeout_ms });
 
 /**
  * `progressSent` collects the relayed progress notifications; callers await them before answering, because a

@@ -28,6 +28,7 @@ import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
 import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
+import { serverRequestSender } from './upstream-requests.js';
 
 /**
  * The MCP server one /mcp session talks to: the tools, resources, resource templates and prompts of every
@@ -137,7 +138,7 @@ export function createGatewayServer({
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'the user has not connected this upstream', durationMs: performance.now() - started });
       return personal.askToConnect(target.upstream, connection.connect);
     }
-    const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, request.params, downstreamOf(request.params._meta, extra), connection);
+    const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, request.params, downstreamOf(request.params._meta, extra, server), connection);
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
     if ('relay' in forwarded) throw forwarded.relay;
     return forwarded.result as CallToolResult;
@@ -150,7 +151,7 @@ export function createGatewayServer({
     return forwardRequest(
       upstream,
       (client, options) => client.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
-      downstreamOf(request.params._meta, extra),
+      downstreamOf(request.params._meta, extra, server),
       await personal.requestConnection(upstream),
     );
   });
@@ -161,7 +162,7 @@ export function createGatewayServer({
     return forwardRequest(
       target.upstream,
       (client, options) => client.request({ method: 'prompts/get', params: { ...request.params, name: target.original } }, GetPromptResultSchema, options),
-      downstreamOf(request.params._meta, extra),
+      downstreamOf(request.params._meta, extra, server),
       await personal.requestConnection(target.upstream),
     );
   });
@@ -180,7 +181,7 @@ export function createGatewayServer({
     return forwardRequest(
       target.upstream,
       (client, options) => client.request({ method: 'completion/complete', params: { ...request.params, ref: target.ref } }, CompleteResultSchema, options),
-      downstreamOf(request.params._meta, extra),
+      downstreamOf(request.params._meta, extra, server),
       connection,
     );
   });
@@ -264,11 +265,12 @@ function matches(uriTemplate: string, uri: string): boolean {
   }
 }
 
-function downstreamOf(meta: { progressToken?: string | number } | undefined, extra: Extra): Downstream {
+function downstreamOf(meta: { progressToken?: string | number } | undefined, extra: Extra, server: Server): Downstream {
   return {
     signal: extra.signal,
     progressToken: meta?.progressToken,
     sendProgress: (progressToken, progress) => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
+    sendRequest: serverRequestSender(extra, () => server.getClientCapabilities()),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
@@ -11,6 +11,7 @@ import { NeedsAuthorization } from './oauth/token-vault.js';
 import type { UpstreamSecrets } from './settings.js';
 import { openTransport, type OpenedTransport } from './transports.js';
 import type { Upstream, UpstreamEvent, UpstreamSettings, UpstreamStatus } from './types.js';
+import { createUpstreamClient } from './upstream-client.js';
 
 export interface Backoff {
   /** First retry delay; each failure doubles it up to maxMs. */
@@ -124,14 +125,14 @@ export class UpstreamConnection implements Upstream {
     const generation = ++this.generation;
     this.setState({ state: 'connecting' });
     let opened: OpenedTransport | undefined;
-    const client = new Client({ name: 'gatehouse', version: this.options.clientVersion }, { capabilities: {} });
+    const { client, track } = createUpstreamClient(this.options.clientVersion);
     try {
       // A token first: an upstream nobody has authorized yet is not an error to retry, it waits for an authorization.
       await this.options.bearer?.token();
       opened = await openTransport(this.settings, this.options.secrets, this.options.bearer);
       this.watch(client, generation, opened);
       this.pending = { client, opened };
-      await client.connect(opened.transport, { timeout: this.settings.timeout_ms });
+      await client.connect(track(opened.transport), { timeout: this.settings.timeout_ms });
       settleResponsesAfterNotifications(opened.transport);
     } catch (error) {
       if (this.pending?.client === client) this.pending = undefined;

@@ -1,7 +1,8 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { BearerSource } from './oauth/bearer-fetch.js';
 import { openTransport, type OpenedTransport } from './transports.js';
 import type { Upstream, UpstreamSettings } from './types.js';
+import { createUpstreamClient } from './upstream-client.js';
 
 /**
  * Connections of per-user upstreams, one per (upstream, user), each carrying that user's own upstream token, kept
@@ -40,13 +41,13 @@ export function createPerUserPool(options: PerUserPoolOptions) {
 
   const connect = async (key: string, upstream: Upstream, bearer: BearerSource) => {
     const opened = await openTransport(upstream.settings, {}, bearer);
-    const client = new Client({ name: 'gatehouse', version: options.clientVersion }, { capabilities: {} });
+    const { client, track } = createUpstreamClient(options.clientVersion);
     client.onclose = () => {
       const entry = entries.get(key);
       if (entry) entries.delete(key);
     };
     try {
-      await client.connect(opened.transport, { timeout: upstream.settings.timeout_ms });
+      await client.connect(track(opened.transport), { timeout: upstream.settings.timeout_ms });
     } catch (error) {
       await opened.release().catch(() => undefined);
       throw error;

@@ -13,8 +13,9 @@ import { startForwardingProxy, type ForwardingProxy } from '../helpers/forwardin
  * The official MCP conformance suite's SERVER scenarios against Gatehouse's /mcp. Behind it is one upstream,
  * test/fixtures/upstreams/conformance-server.ts, which offers the tools, resources and prompts the scenarios name;
  * it is configured with `tool_name_prefix: false`, so the suite finds them under their own names, and the demo
- * upstream is off. Every scenario below thus runs through the gateway: listing, name mapping, forwarding, and the
- * relay of progress and log messages.
+ * upstream is off. Every scenario below thus runs through the gateway: listing, name mapping, forwarding, the
+ * relay of progress and log messages, and the relay of the upstream's sampling and elicitation requests to the
+ * session whose call they serve.
  * The suite cannot send an Authorization header, so a test-only proxy in front of the in-process app adds
  * `Authorization: Bearer <admin API key>` to every request; Host and Origin pass through untouched, so the
  * DNS-rebinding scenario reaches the gateway as sent. Production code has no auth-off switch.
@@ -42,6 +43,10 @@ const SCENARIOS = [
   'tools-call-with-logging',
   'tools-call-error',
   'tools-call-with-progress',
+  'tools-call-sampling',
+  'tools-call-elicitation',
+  'elicitation-sep1034-defaults',
+  'elicitation-sep1330-enums',
   'json-schema-2020-12',
   'server-sse-multiple-streams',
   'resources-list',
@@ -58,12 +63,6 @@ const SCENARIOS = [
 
 /**
  * Skipped, and why:
- * - tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults, elicitation-sep1330-enums: the
- *   upstream tool must send `sampling/createMessage` or `elicitation/create` to the client whose call it is
- *   serving. The gateway does not relay server-initiated requests: its upstream connections declare no client
- *   capabilities (src/upstream/connection.ts), and a connection is shared by every session, while the SDK's client
- *   transport does not say on which call's stream a server request arrived, so such a request could not be
- *   attributed to one session safely. The fixture therefore does not offer these tools.
  * - server-sse-polling: it checks that /mcp itself sends a priming event and a `retry` field, closes the POST
  *   stream mid-call and resumes it on GET with Last-Event-ID (SEP-1699); the gateway's transport keeps no event
  *   store, so its streams are not resumable. This is about /mcp's own streams, not about any upstream.
@@ -139,8 +138,9 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
     const { checks } = await runScenario('tools-list');
     const tools = (checks.find((check) => check.id === 'tools-list') as Check & { details?: { tools?: string[] } } | undefined)?.details?.tools;
     assert.deepEqual([...(tools ?? [])].sort(), [
-      'json_schema_2020_12_tool', 'test_audio_content', 'test_embedded_resource', 'test_error_handling', 'test_image_content',
-      'test_multiple_content_types', 'test_simple_text', 'test_tool_with_logging', 'test_tool_with_progress',
+      'json_schema_2020_12_tool', 'test_audio_content', 'test_elicitation', 'test_elicitation_sep1034_defaults',
+      'test_elicitation_sep1330_enums', 'test_embedded_resource', 'test_error_handling', 'test_image_content',
+      'test_multiple_content_types', 'test_sampling', 'test_simple_text', 'test_tool_with_logging', 'test_tool_with_progress',
     ]);
   });
 

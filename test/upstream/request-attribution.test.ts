@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { createParser } from 'eventsource-parser';
 import { attributeServerRequests, RELATED_REQUEST_KEY, remarkEventStream } from '../../src/upstream/request-attribution.js';
 
 const encoder = new TextEncoder();
@@ -20,9 +20,10 @@ async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
 
 /** The messages an SSE client (the parser the SDK uses) reads from `stream`. */
 async function messagesOf(stream: ReadableStream<Uint8Array>): Promise<unknown[]> {
-  const events = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
   const messages: unknown[] = [];
-  for await (const event of events) if (event.data) messages.push(JSON.parse(event.data));
+  const parser = createParser({ onEvent: (event) => void (event.data && messages.push(JSON.parse(event.data))) });
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) parser.feed(decoder.decode(chunk, { stream: true }));
   return messages;
 }
 

@@ -1,0 +1,55 @@
+import { getSupportedElicitationModes } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CreateMessageResultSchema,
+  CreateMessageResultWithToolsSchema,
+  ElicitResultSchema,
+  ErrorCode,
+  McpError,
+  type ClientCapabilities,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { JsonRpcError, type Downstream } from './forwarding.js';
+
+/**
+ * An upstream's own requests (sampling, elicitation), sent on to the downstream client whose request the upstream
+ * is serving, on that request's stream (the SDK sends `extra.sendRequest` with the downstream request's id as the
+ * related one). What the client did not declare it can do is refused here, as the client itself would refuse it.
+ */
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+const MCP_ERROR_PREFIX = /^MCP error -?\d+: /;
+
+export function serverRequestSender(extra: Extra, clientCapabilities: () => ClientCapabilities | undefined): Downstream['sendRequest'] {
+  return async (request, options) => {
+    const { schema, params } = admitted(request.method, request.params, clientCapabilities());
+    try {
+      return await extra.sendRequest({ method: request.method, params } as ServerRequest, schema, options);
+    } catch (error) {
+      // The client's own answer goes back as it was given, without the SDK's "MCP error <code>: " prefix.
+      if (error instanceof McpError) throw new JsonRpcError(error.code, error.message.replace(MCP_ERROR_PREFIX, ''), error.data);
+      throw error;
+    }
+  };
+}
+
+function admitted(method: string, params: Record<string, unknown>, capabilities: ClientCapabilities | undefined) {
+  if (method === 'sampling/createMessage') {
+    const withTools = params.tools !== undefined || params.toolChoice !== undefined;
+    if (!capabilities?.sampling) throw refused('sampling');
+    if (withTools && !capabilities.sampling.tools) throw refused('sampling with tools');
+    // The client's context is that of every upstream behind the gateway, not only this one's: it is never offered.
+    const { includeContext: _context, ...rest } = params;
+    return { schema: withTools ? CreateMessageResultWithToolsSchema : CreateMessageResultSchema, params: rest };
+  }
+  if (method === 'elicitation/create') {
+    const { supportsFormMode, supportsUrlMode } = getSupportedElicitationModes(capabilities?.elicitation);
+    if (params.mode === 'url' ? !supportsUrlMode : !supportsFormMode) throw refused(`${params.mode === 'url' ? 'URL' : 'form'}-mode elicitation`);
+    return { schema: ElicitResultSchema, params };
+  }
+  throw new JsonRpcError(ErrorCode.MethodNotFound, `The gateway does not relay ${method}`);
+}
+
+const refused = (what: string) => new JsonRpcError(ErrorCode.MethodNotFound, `The client of this session does not support ${what}`);
