@@ -1,8 +1,19 @@
+// Column names are few and fixed (the schema's): each is converted once, not on every row read.
+const camelNames = new Map<string, string>();
+const camel = (key: string) => {
+  let name = camelNames.get(key);
+  if (name === undefined) {
+    name = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    camelNames.set(key, name);
+  }
+  return name;
+};
+
 /** Column-name mapping shared by the SQL stores: snake_case rows in, camelCase records out. */
 export function camelRow<T>(row: Record<string, unknown> | undefined): T | undefined {
   if (!row) return undefined;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) out[key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
+  for (const key in row) out[camel(key)] = row[key];
   return out as T;
 }
 
