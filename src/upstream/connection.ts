@@ -125,7 +125,7 @@ export class UpstreamConnection implements Upstream {
     const generation = ++this.generation;
     this.setState({ state: 'connecting' });
     let opened: OpenedTransport | undefined;
-    const { client, track } = createUpstreamClient(this.options.clientVersion);
+    const { client, track } = createUpstreamClient(this.options.clientVersion, this.settings.connection_type);
     try {
       // A token first: an upstream nobody has authorized yet is not an error to retry, it waits for an authorization.
       await this.options.bearer?.token();

@@ -41,7 +41,7 @@ export function createPerUserPool(options: PerUserPoolOptions) {
 
   const connect = async (key: string, upstream: Upstream, bearer: BearerSource) => {
     const opened = await openTransport(upstream.settings, {}, bearer);
-    const { client, track } = createUpstreamClient(options.clientVersion);
+    const { client, track } = createUpstreamClient(options.clientVersion, upstream.settings.connection_type);
     client.onclose = () => {
       const entry = entries.get(key);
       if (entry) entries.delete(key);

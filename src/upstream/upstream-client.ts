@@ -12,6 +12,7 @@ import {
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import { RELATED_REQUEST_KEY } from './request-attribution.js';
+import type { UpstreamSettings } from './types.js';
 
 /**
  * The SDK Client the gateway talks to an upstream with, shared by every session (or, per-user upstreams, every
@@ -46,8 +47,13 @@ export async function withServerRequestRelay<T>(relay: ServerRequestRelay, send:
   }
 }
 
-/** Only what the gateway can pass on: a downstream client that lacks one is answered for by the relay. */
-const CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } };
+/**
+ * Offered only where server requests can be attributed: on Streamable HTTP each arrives on its request's stream;
+ * stdio, the legacy SSE transport and in-process have one channel for everything, so there it is not offered
+ * (and the SDK answers such a request with "method not found"). A downstream client that lacks what the upstream
+ * asks for is answered for by the relay.
+ */
+const RELAYED_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } };
 
 export interface UpstreamClient {
   client: Client;
@@ -55,9 +61,11 @@ export interface UpstreamClient {
   track(transport: Transport): Transport;
 }
 
-export function createUpstreamClient(clientVersion: string): UpstreamClient {
+export function createUpstreamClient(clientVersion: string, connectionType: UpstreamSettings['connection_type']): UpstreamClient {
   const inFlight = new Map<RequestId, ServerRequestRelay>();
-  const client = new Client({ name: 'gatehouse', version: clientVersion }, { capabilities: CAPABILITIES });
+  const relays = connectionType === 'http';
+  const client = new Client({ name: 'gatehouse', version: clientVersion }, { capabilities: relays ? RELAYED_CAPABILITIES : {} });
+  if (!relays) return { client, track: (transport) => transport };
 
   const relayed = async (request: { method: string; params: Record<string, unknown> & { _meta?: Record<string, unknown> } }, extra: { signal: AbortSignal }) => {
     const { [RELATED_REQUEST_KEY]: related, progressToken: _upstreamToken, ...meta } = request.params._meta ?? {};
