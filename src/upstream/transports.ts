@@ -46,11 +46,16 @@ function tailOf(stream: NodeJS.ReadableStream | null, keep = 2048): () => string
  */
 export async function openTransport(settings: UpstreamSettings, secrets: UpstreamSecrets, bearer?: BearerSource): Promise<OpenedTransport> {
   const nothing = async () => undefined;
-  // Server requests in a response are marked with the request they answer (request-attribution.ts).
-  const http = { requestInit: { headers: secrets.headers ?? {} }, fetch: withOwnSignal(attributeServerRequests(bearer ? bearerFetch(bearer) : fetch)) };
+  const base = bearer ? bearerFetch(bearer) : fetch;
+  const http = { requestInit: { headers: secrets.headers ?? {} }, fetch: withOwnSignal(base) };
   switch (settings.connection_type) {
     case 'http':
-      return { transport: new StreamableHTTPClientTransport(new URL(settings.connection_string!), http), release: nothing };
+      // Server requests are marked with the request whose stream they came on (request-attribution.ts): only here,
+      // since only Streamable HTTP upstreams are offered sampling and elicitation (upstream-client.ts).
+      return {
+        transport: new StreamableHTTPClientTransport(new URL(settings.connection_string!), { ...http, fetch: withOwnSignal(attributeServerRequests(base)) }),
+        release: nothing,
+      };
     case 'sse':
       // The legacy transport sends requestInit's headers on its event stream (GET) and on every POST.
       return { transport: new SSEClientTransport(new URL(settings.connection_string!), http), release: nothing };
