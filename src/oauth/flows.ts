@@ -25,6 +25,13 @@ export interface PendingFlows {
   open(flowId: string, request: FastifyRequest): Promise<OpenFlow | FlowRefusal>;
   /** Constant-time check of the form's CSRF token against the stored hash. */
   csrfMatches(flow: AuthorizationFlowRecord, presented: string | undefined): boolean;
+  /**
+   * Proof that `userId` approved the flow while leaving its completion for later (the person first connects
+   * upstream accounts): a keyed hash of the flow, its CSRF hash and the user, so it needs no storage and is
+   * worthless to another flow, another browser's flow or another user. The flow stays single-use through `complete`.
+   */
+  approvalToken(flow: AuthorizationFlowRecord, userId: string): string;
+  approvalMatches(flow: AuthorizationFlowRecord, userId: string, presented: string | undefined): boolean;
   /** Compare-and-set: true only for the first completion of a live flow (a replayed form gets false). */
   complete(flowId: string): Promise<boolean>;
   clearCookie(flowId: string, reply: FastifyReply): void;
@@ -59,6 +66,7 @@ export function pendingFlows({ config, store, keys }: FlowDependencies, now: () 
   const cookieOptions = { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies } as const;
   const matchesHash = (secret: string, storedHash: string) =>
     keys.tokenHasher.candidates(secret).some((candidate) => secretsEqual(candidate, storedHash));
+  const approval = (flow: AuthorizationFlowRecord, userId: string) => `consent approved\0${flow.id}\0${flow.csrfHash}\0${userId}`;
 
   return {
     async start(request, reply) {
@@ -94,6 +102,12 @@ export function pendingFlows({ config, store, keys }: FlowDependencies, now: () 
     },
     csrfMatches(flow, presented) {
       return presented !== undefined && hasTokenShape(presented, 'csrfToken') && matchesHash(presented, flow.csrfHash);
+    },
+    approvalToken(flow, userId) {
+      return keys.tokenHasher.hash(approval(flow, userId));
+    },
+    approvalMatches(flow, userId, presented) {
+      return presented !== undefined && matchesHash(approval(flow, userId), presented);
     },
     complete(flowId) {
       return store.flows.complete(flowId, now());

@@ -21,9 +21,14 @@ export interface ConsentPageInput {
   username: string;
   flowId: string;
   csrfToken: string;
+  /** Per-user upstreams the person may connect right away (chained authorization); none: no fieldset. */
+  connectable?: { id: string; name: string; host: string }[];
 }
 
-/** The consent form: hidden `flow_id` and `csrf_token`, submit buttons `decision=approve` and `decision=deny`. */
+/**
+ * The consent form: hidden `flow_id` and `csrf_token`, submit buttons `decision=approve` and `decision=deny`, and
+ * when there are per-user upstreams to connect, an optional unchecked `connect_upstream` checkbox for each.
+ */
 export function consentPage(input: ConsentPageInput): SafeHtml {
   const { name, verifiedDomain } = describeClient(input.client);
   const target = redirectTarget(input.redirectUri);
@@ -41,7 +46,7 @@ ${abilities.map((ability) => html`<li>${ability}</li>\n`)}</ul>
 <form method="post" action="/oauth/consent">
 <input type="hidden" name="flow_id" value="${input.flowId}">
 <input type="hidden" name="csrf_token" value="${input.csrfToken}">
-<button type="submit" name="decision" value="approve">Allow</button>
+${input.connectable?.length ? connectFieldset(input.connectable) : ''}<button type="submit" name="decision" value="approve">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 </form>
 <footer>
@@ -52,6 +57,14 @@ ${abilities.map((ability) => html`<li>${ability}</li>\n`)}</ul>
 </form>
 </footer>`,
   });
+}
+
+function connectFieldset(upstreams: NonNullable<ConsentPageInput['connectable']>): SafeHtml {
+  return html`<fieldset>
+<legend>Also connect your accounts now</legend>
+<p>Optional: these servers act with your own account there. Connect them now and your app's first use of their tools just works.</p>
+${upstreams.map((upstream) => html`<label><input type="checkbox" name="connect_upstream" value="${upstream.id}"> ${upstream.name} <span class="host">(${upstream.host})</span></label>\n`)}</fieldset>
+`;
 }
 
 /**
@@ -65,6 +78,29 @@ export function consentPageHeaders(redirectUri: string): Record<string, string> 
   const source = origin ?? (/^[a-z][a-z0-9+.-]*:$/.test(url.protocol) ? url.protocol : undefined);
   const csp = PAGE_SECURITY_HEADERS['content-security-policy']!;
   return source ? { ...PAGE_SECURITY_HEADERS, 'content-security-policy': csp.replace("form-action 'self'", `form-action 'self' ${source}`) } : { ...PAGE_SECURITY_HEADERS };
+}
+
+/**
+ * One step of a chained authorization, after Allow: a link to the upstream (not a redirect, which browsers would
+ * hold to the form's `form-action`), and one to skip it; either way the person ends up back at their application.
+ */
+export function connectUpstreamStepPage(input: { upstream: { name: string; host: string }; authorizeUrl: string; skipUrl: string }): SafeHtml {
+  const host = new URL(input.authorizeUrl).host;
+  return layout({
+    title: `Connect ${input.upstream.name}`,
+    body: html`<h1>Connect ${input.upstream.name}</h1>
+<p class="lead">Sign in at <strong>${host}</strong> with your own account there and allow Gatehouse to use ${input.upstream.name} (${input.upstream.host}) for you. You come back here afterwards, then go on to your app.</p>
+<p><a href="${input.authorizeUrl}">Continue to ${host}</a></p>
+<p><a href="${input.skipUrl}">Skip this one</a></p>`,
+  });
+}
+
+/** A consent form naming a server the person cannot connect (unknown, not theirs to use, or not per-user). */
+export function unknownUpstreamPage(): SafeHtml {
+  return messagePage({
+    title: 'Bad request',
+    text: 'The consent form named a server you cannot connect. Go back to your app and try again.',
+  });
 }
 
 /** A flow that is gone: expired, completed, or never existed. */

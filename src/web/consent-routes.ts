@@ -9,21 +9,42 @@ import { parseScope } from '../oauth/scopes.js';
 import { pendingFlows, type OpenFlow } from '../oauth/flows.js';
 import type { Runtime } from '../runtime.js';
 import type { AuthorizationFlowRecord, UserRecord } from '../store/index.js';
+import { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
+import { OAuthSetupError } from '../upstream/oauth/types.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
-import { consentPage, consentPageHeaders, flowExpiredPage, flowRefusedPage } from './consent-pages.js';
+import { connectUpstreamStepPage, consentPage, consentPageHeaders, flowExpiredPage, flowRefusedPage, unknownUpstreamPage } from './consent-pages.js';
 import { messagePage } from './login-pages.js';
 import { authorizationErrorPage } from './oauth-error-page.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
+import { connectableUpstream, unconnectedUpstreams, type ConnectableUpstream } from './upstream-connect-routes.js';
 
 /** `signed_in`: the browser came here through the sign-in form (see the GET route for why that matters). */
 const consentQuery = z.object({ flow_id: z.string().max(64), signed_in: z.literal('1').optional() });
+
+/** Upstream ids, one field per checked box: a single one arrives as a string, several as an array. */
+const upstreamIds = z
+  .union([z.string().max(100), z.array(z.string().max(100)).max(50)])
+  .optional()
+  .transform((ids) => [...new Set(ids === undefined ? [] : [ids].flat())]);
 
 const consentForm = z.object({
   flow_id: z.string().max(64),
   csrf_token: z.string().max(128).optional(),
   decision: z.enum(['approve', 'deny']),
+  connect_upstream: upstreamIds,
 });
+
+/** A step of a chained authorization: the approved flow, its approval token, and the upstreams still to connect. */
+const resumeQuery = z.object({ flow_id: z.string().max(64), approval: z.string().max(128), connect: upstreamIds });
+
+const RESUME_PATH = '/oauth/consent/resume';
+
+function resumeUrl(flowId: string, approval: string, upstreams: ConnectableUpstream[]): string {
+  const query = new URLSearchParams({ flow_id: flowId, approval });
+  for (const upstream of upstreams) query.append('connect', upstream.id);
+  return `${RESUME_PATH}?${query.toString()}`;
+}
 
 /** The consent page and its form: the person approves or denies what a pending flow asks for. */
 export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
@@ -61,6 +82,34 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
     return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(location, 303);
   }
 
+  /** Step: every upstream named must be a per-user one this person may use; anything else refuses the whole request. */
+  async function loadUpstreams(ids: string[], user: UserRecord, reply: FastifyReply): Promise<ConnectableUpstream[] | undefined> {
+    const upstreams = await Promise.all(ids.map((id) => connectableUpstream(runtime, id, user)));
+    if (upstreams.every((upstream) => upstream !== undefined)) return upstreams;
+    sendPage(reply, 400, unknownUpstreamPage());
+    return undefined;
+  }
+
+  /**
+   * Chained authorization: the flow is approved but not completed (a code lives a minute, the person may spend longer
+   * at the upstreams). Each upstream gets a per-user flow whose callback goes on to the rest of the chain; the last
+   * step completes the flow and answers the application. An upstream that cannot be set up now is skipped: a
+   * connection that fails never fails the application's authorization.
+   */
+  async function continueChain(request: FastifyRequest, reply: FastifyReply, flow: AuthorizationFlowRecord, user: UserRecord, approval: string, upstreams: ConnectableUpstream[]) {
+    for (const [index, upstream] of upstreams.entries()) {
+      const then = resumeUrl(flow.id, approval, upstreams.slice(index + 1));
+      try {
+        const { authorizeUrl } = await runtime.outbound.startFlow(upstream.id, 'per_user', user.id, { reuseDiscovery: true, then });
+        return sendPage(reply, 200, connectUpstreamStepPage({ upstream, authorizeUrl, skipUrl: then }));
+      } catch (error) {
+        if (!(error instanceof OAuthSetupError || error instanceof FlowRefused)) throw error;
+        request.log.warn({ upstreamId: upstream.id, reason: error.message }, 'chained upstream connection skipped');
+      }
+    }
+    return finish(request, reply, flow, user, true);
+  }
+
   /** `prompt=none` (OpenID Connect Core §3.1.2.1): never show a page; say what would have been needed. */
   async function refuseSilently(reply: FastifyReply, flow: AuthorizationFlowRecord, error: OAuthError) {
     if (!(await flows.complete(flow.id))) return sendPage(reply, 400, flowExpiredPage());
@@ -91,6 +140,7 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
       username: user.username,
       flowId: opened.flow.id,
       csrfToken: opened.csrfToken,
+      connectable: await unconnectedUpstreams(runtime, user),
     });
     return reply.code(200).headers(consentPageHeaders(opened.flow.redirectUri)).type('text/html; charset=utf-8').send(page.markup);
   });
@@ -104,7 +154,27 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
     if (!flows.csrfMatches(opened.flow, form.data.csrf_token)) return sendPage(reply, 403, flowRefusedPage());
     const user = await sessions.currentUser(request);
     if (!user) return reply.redirect(`/login?next=${encodeURIComponent(`/oauth/consent?flow_id=${opened.flow.id}`)}`, 303);
-    return finish(request, reply, opened.flow, user, form.data.decision === 'approve');
+    const upstreams = await loadUpstreams(form.data.connect_upstream, user, reply);
+    if (!upstreams) return reply;
+    if (form.data.decision === 'deny' || upstreams.length === 0) return finish(request, reply, opened.flow, user, form.data.decision === 'approve');
+    return continueChain(request, reply, opened.flow, user, flows.approvalToken(opened.flow, user.id), upstreams);
+  });
+
+  /**
+   * The next step of a chained authorization, reached from the callback of the previous upstream (or its skip link):
+   * the flow's browser and a signed-in user as for the consent form, plus the approval token only an Allow could mint.
+   */
+  app.get(RESUME_PATH, async (request, reply) => {
+    const query = resumeQuery.safeParse(request.query);
+    if (!query.success) return sendPage(reply, 400, flowExpiredPage());
+    const opened = await openFlow(query.data.flow_id, request, reply);
+    if (!opened) return reply;
+    const user = await sessions.currentUser(request);
+    if (!user) return reply.redirect(`/login?next=${encodeURIComponent(`/oauth/consent?flow_id=${opened.flow.id}`)}`, 303);
+    if (!flows.approvalMatches(opened.flow, user.id, query.data.approval)) return sendPage(reply, 403, flowRefusedPage());
+    const upstreams = await loadUpstreams(query.data.connect, user, reply);
+    if (!upstreams) return reply;
+    return continueChain(request, reply, opened.flow, user, query.data.approval, upstreams);
   });
 
   app.setErrorHandler(pageErrorHandler('consent route', { retry: 'Go back to your app and try again.' }));

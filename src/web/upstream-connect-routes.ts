@@ -1,8 +1,11 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { upstreamVisibleTo } from '../gateway/policy.js';
 import { browserSessions } from '../identity/sessions.js';
 import type { Runtime } from '../runtime.js';
+import type { UpstreamRecord, UserRecord } from '../store/index.js';
 import { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
+import type { UpstreamSettings } from '../upstream/types.js';
 import { pageErrorHandler } from './page-errors.js';
 import { PAGE_SECURITY_HEADERS, sendPage } from './page.js';
 import type { SafeHtml } from './html.js';
@@ -19,6 +22,42 @@ const connectQuery = z.object({ confirm: z.literal('1').optional() });
 
 /** The connect link as a browser reaches it after a form: sign-in's `next`, and where the Connect button sends it. */
 export const connectLinkAfterForm = (flowId: string) => `/connect/${encodeURIComponent(flowId)}?confirm=1`;
+
+/** A per-user upstream this person may use, so may connect to. */
+export function connectableBy(settings: UpstreamSettings, user: Pick<UserRecord, 'username'>): boolean {
+  return settings.auth_type === 'per_user_oauth' && upstreamVisibleTo(settings, user);
+}
+
+/** A per-user upstream as offered to a person: its name and the host its URL names. */
+export interface ConnectableUpstream {
+  id: string;
+  name: string;
+  host: string;
+}
+
+/** `record` as offered to `user`, or undefined when it is not a per-user upstream they may use. */
+function offeredTo(record: UpstreamRecord, user: UserRecord): ConnectableUpstream | undefined {
+  const settings = JSON.parse(record.config) as UpstreamSettings;
+  if (!connectableBy(settings, user)) return undefined;
+  const url = settings.connection_string ?? '';
+  return { id: record.id, name: record.name, host: URL.canParse(url) ? new URL(url).host : url };
+}
+
+/** The per-user upstreams `user` may connect and has no working connection to (none yet, or one needing authorization). */
+export async function unconnectedUpstreams(runtime: Runtime, user: UserRecord): Promise<ConnectableUpstream[]> {
+  const offered: ConnectableUpstream[] = [];
+  for (const record of await runtime.store.upstreams.list()) {
+    const upstream = offeredTo(record, user);
+    if (upstream && (await runtime.outbound.vault.status(record.id, user.id)).state !== 'active') offered.push(upstream);
+  }
+  return offered;
+}
+
+/** The upstream `upstreamId` if `user` may connect it; an unknown id answers the same as one they may not use. */
+export async function connectableUpstream(runtime: Runtime, upstreamId: string, user: UserRecord): Promise<ConnectableUpstream | undefined> {
+  const record = await runtime.store.upstreams.find(upstreamId);
+  return record && offeredTo(record, user);
+}
 
 /**
  * The browser side of Gatehouse as an OAuth client: the upstream's redirect back (`GET /api/oauth/callback`,
@@ -39,10 +78,14 @@ export const upstreamConnectRoutes: FastifyPluginAsync<{ runtime: Runtime }> = a
     const signedIn = await sessions.resolve(request.cookies[sessions.cookieName]);
     try {
       const done = await outbound.completeCallback(callbackUrl, signedIn?.user.id ?? null);
+      // A flow started as a step of a chain (the consent page's "connect now") goes on to the chain's next step.
+      if (done.then !== undefined) return reply.header('cache-control', 'no-store').redirect(done.then, 302);
       const upstream = await runtime.store.upstreams.find(done.upstreamId);
       return sendPage(reply, 200, upstreamConnectedPage({ upstreamName: upstream?.name ?? 'The upstream', purpose: done.purpose }));
     } catch (error) {
       if (!(error instanceof FlowRefused)) throw error;
+      // A failed step of a chain does not stop the chain: the person is on their way back to their application.
+      if (error.then !== undefined) return reply.header('cache-control', 'no-store').redirect(error.then, 302);
       return send(reply, callbackRefusedPage(error));
     }
   });

@@ -47,11 +47,15 @@ export type OutboundEvent =
   | { kind: 'authorized'; upstreamId: string; subject: string }
   | { kind: 'needs_auth'; upstreamId: string; subject: string; reason: string };
 
-/** A refusal at the callback or at a connect link, worded for the person in the browser. */
+/**
+ * A refusal at the callback or at a connect link, worded for the person in the browser. `then`: the flow's
+ * next step, when it was started with one and the refusal came after its state was spent in its user's browser.
+ */
 export class FlowRefused extends Error {
   constructor(
     readonly code: 'unknown_flow' | 'other_user' | 'sign_in_required' | 'upstream_refused' | 'setup_failed',
     message: string,
+    readonly then?: string,
   ) {
     super(message);
   }
@@ -62,6 +66,7 @@ interface FlowSecrets {
   authorizeUrl: string;
   issuer: string;
   resource?: string;
+  then?: string;
 }
 
 export interface StartedFlow {
@@ -231,6 +236,36 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     await revoke(tokens.accessToken, 'access_token');
   };
 
+  /** The code exchanged for tokens, which are stored: the callback's work once its flow is known to be this browser's. */
+  const exchangeCode = async (flow: UpstreamOAuthFlowRecord, secrets: FlowSecrets, callbackUrl: URL, state: string) => {
+    const discovered = discoveredOf(await store.upstreamOAuthConfigs.findByUpstream(flow.upstreamId));
+    if (!discovered || discovered.issuer !== secrets.issuer) throw new FlowRefused('setup_failed', 'The upstream was set up again while this authorization was pending. Start it again.');
+    const { record, settings } = await upstreamOf(flow.upstreamId);
+    const http = httpFor(settings.connection_string!);
+    const client = await credentialsAt(flow.upstreamId, discovered, configuredOf(flow.upstreamId, settings, record.sealedSecrets), http);
+    let tokens: TokenSet;
+    try {
+      tokens = await finishAuthorization({
+        server: discovered.server,
+        client,
+        redirectUri,
+        callbackUrl,
+        expectedState: state,
+        codeVerifier: secrets.codeVerifier,
+        ...(secrets.resource ? { resource: secrets.resource } : {}),
+        http,
+      });
+    } catch (error) {
+      if (error instanceof OAuthSetupError || error instanceof TokenRequestError) throw new FlowRefused('upstream_refused', error.message);
+      throw error;
+    }
+    const subject = flow.purpose === 'shared' ? SHARED_SUBJECT : flow.userId!;
+    await vault.save(flow.upstreamId, subject, discovered.issuer, tokens);
+    await saveConfig(flow.upstreamId, { discovered: null, status: 'authorized', error: null });
+    await audit.record('upstream.authorized', { userId: flow.userId, detail: { upstream_id: flow.upstreamId, connection: flow.purpose } });
+    emit({ kind: 'authorized', upstreamId: flow.upstreamId, subject });
+  };
+
   return {
     vault,
     publicUrl: config.publicUrl,
@@ -241,12 +276,15 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       return () => listeners.delete(listener);
     },
 
-    /** Starts an authorization of `upstreamId`: for its shared connection, or for `userId`'s own connection. */
+    /**
+     * Starts an authorization of `upstreamId`: for its shared connection, or for `userId`'s own connection.
+     * `then`: where the browser goes after the callback instead of its page (kept sealed with the flow).
+     */
     async startFlow(
       upstreamId: string,
       purpose: 'shared' | 'per_user',
       userId: string | null,
-      { reuseDiscovery = false }: { reuseDiscovery?: boolean } = {},
+      { reuseDiscovery = false, then }: { reuseDiscovery?: boolean; then?: string } = {},
     ): Promise<StartedFlow & { configId: string }> {
       const { config: setup, discovered, client, configured } = reuseDiscovery ? await prepared(upstreamId) : await prepare(upstreamId);
       const resource = configured.sendResource ? discovered.resource : undefined;
@@ -258,7 +296,7 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
         ...(discovered.scope !== undefined ? { scope: discovered.scope } : {}),
       });
       const id = newId('uaf');
-      const secrets: FlowSecrets = { codeVerifier: started.codeVerifier, authorizeUrl: started.url, issuer: discovered.issuer, ...(resource ? { resource } : {}) };
+      const secrets: FlowSecrets = { codeVerifier: started.codeVerifier, authorizeUrl: started.url, issuer: discovered.issuer, ...(resource ? { resource } : {}), ...(then !== undefined ? { then } : {}) };
       const at = now();
       const expiresAt = at + config.outboundOAuth.flowTtlSeconds * 1000;
       await store.upstreamOAuthFlows.create({
@@ -289,7 +327,7 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
      * The upstream's redirect back: the state is consumed (one use), a per-user flow must come back in the
      * browser of the user it was issued for, then the code is exchanged and the tokens stored.
      */
-    async completeCallback(callbackUrl: URL, signedInUserId: string | null): Promise<{ upstreamId: string; purpose: 'shared' | 'per_user'; userId: string | null }> {
+    async completeCallback(callbackUrl: URL, signedInUserId: string | null): Promise<{ upstreamId: string; purpose: 'shared' | 'per_user'; userId: string | null; then?: string }> {
       const state = callbackUrl.searchParams.get('state');
       const flow = state ? await store.upstreamOAuthFlows.consumeByState(stateHasher.hash(state), now()) : undefined;
       if (!state || !flow) throw new FlowRefused('unknown_flow', 'This authorization is unknown, expired or already completed. Start it again.');
@@ -298,33 +336,14 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
         if (signedInUserId !== flow.userId) throw new FlowRefused('other_user', 'This authorization was started for another Gatehouse user.');
       }
       const secrets = flowSecrets(flow);
-      const discovered = discoveredOf(await store.upstreamOAuthConfigs.findByUpstream(flow.upstreamId));
-      if (!discovered || discovered.issuer !== secrets.issuer) throw new FlowRefused('setup_failed', 'The upstream was set up again while this authorization was pending. Start it again.');
-      const { record, settings } = await upstreamOf(flow.upstreamId);
-      const http = httpFor(settings.connection_string!);
-      const client = await credentialsAt(flow.upstreamId, discovered, configuredOf(flow.upstreamId, settings, record.sealedSecrets), http);
-      let tokens: TokenSet;
       try {
-        tokens = await finishAuthorization({
-          server: discovered.server,
-          client,
-          redirectUri,
-          callbackUrl,
-          expectedState: state,
-          codeVerifier: secrets.codeVerifier,
-          ...(secrets.resource ? { resource: secrets.resource } : {}),
-          http,
-        });
+        await exchangeCode(flow, secrets, callbackUrl, state);
       } catch (error) {
-        if (error instanceof OAuthSetupError || error instanceof TokenRequestError) throw new FlowRefused('upstream_refused', error.message);
+        // The state is spent in its user's browser: a flow started with `then` goes on to its next step even so.
+        if (error instanceof FlowRefused && secrets.then !== undefined) throw new FlowRefused(error.code, error.message, secrets.then);
         throw error;
       }
-      const subject = flow.purpose === 'shared' ? SHARED_SUBJECT : flow.userId!;
-      await vault.save(flow.upstreamId, subject, discovered.issuer, tokens);
-      await saveConfig(flow.upstreamId, { discovered: null, status: 'authorized', error: null });
-      await audit.record('upstream.authorized', { userId: flow.userId, detail: { upstream_id: flow.upstreamId, connection: flow.purpose } });
-      emit({ kind: 'authorized', upstreamId: flow.upstreamId, subject });
-      return { upstreamId: flow.upstreamId, purpose: flow.purpose, userId: flow.userId };
+      return { upstreamId: flow.upstreamId, purpose: flow.purpose, userId: flow.userId, ...(secrets.then !== undefined ? { then: secrets.then } : {}) };
     },
 
     /** The OAuth setup of an upstream, by oauth_config_id or upstream id. */
