@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RegisteredClient } from '../../src/oauth/clients.js';
-import { consentPage, consentPageHeaders, redirectTarget } from '../../src/web/consent-pages.js';
+import { connectUpstreamStepPage, consentPage, consentPageHeaders, redirectTarget } from '../../src/web/consent-pages.js';
 
 function client(kind: RegisteredClient['kind'], clientId: string, clientName?: string): RegisteredClient {
   return { clientId, kind, metadata: { redirect_uris: [], token_endpoint_auth_method: 'none', grant_types: [], response_types: [], client_name: clientName }, record: {} as RegisteredClient['record'] };
@@ -34,6 +34,23 @@ describe('consent page rendering', () => {
     assert.deepEqual(redirectTarget('cursor://anysphere.cursor-mcp/oauth/callback'), { host: 'cursor://anysphere.cursor-mcp', local: false });
     assert.deepEqual(redirectTarget('http://127.0.0.1:33418/'), { host: '127.0.0.1:33418', local: true });
     assert.match(page(client('dynamic', 'cli_1'), 'http://localhost:8787/callback'), /localhost:8787<\/strong> \(an application on this computer\)/);
+  });
+
+  it('upstreams to connect are offered as unchecked checkboxes inside the consent form, names escaped', () => {
+    const markup = consentPage({
+      client: client('dynamic', 'cli_1'), redirectUri: 'https://app.example/cb', scope: 'mcp:read', username: 'alice', flowId: 'flow_x', csrfToken: 'gth_csrf_y',
+      connectable: [{ id: 'ups_1', name: 'Docs <i>', host: 'docs.example' }],
+    }).markup;
+    const form = /<form method="post" action="\/oauth\/consent">[\s\S]*?<\/form>/.exec(markup)?.[0] ?? '';
+    assert.match(form, /<legend>Also connect your accounts now<\/legend>/);
+    assert.ok(form.includes('<input type="checkbox" name="connect_upstream" value="ups_1"> Docs &lt;i&gt; <span class="host">(docs.example)</span>'), form);
+    assert.doesNotMatch(form, /checked/);
+  });
+
+  it('a chain step links to the upstream by its host and offers to skip it', () => {
+    const markup = connectUpstreamStepPage({ upstream: { name: 'Docs', host: 'docs.example' }, authorizeUrl: 'https://as.example/authorize?state=s&x=1', skipUrl: '/oauth/consent/resume?flow_id=f&approval=a' }).markup;
+    assert.ok(markup.includes('<a href="https://as.example/authorize?state=s&amp;x=1">Continue to as.example</a>'), markup);
+    assert.ok(markup.includes('<a href="/oauth/consent/resume?flow_id=f&amp;approval=a">Skip this one</a>'), markup);
   });
 
   it('form-action admits the redirect origin or app scheme and nothing else', () => {

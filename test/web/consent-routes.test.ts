@@ -71,6 +71,7 @@ describe('consent pages over http', () => {
     assert.match(fields.flow_id!, /^flow_/);
     assert.match(fields.csrf_token!, /^gth_csrf_/);
     assert.doesNotMatch(page.body, /<script/i);
+    assert.doesNotMatch(page.body, /<fieldset|connect_upstream/, 'no per-user upstreams here: nothing to connect, no fieldset');
   });
 
   it('the consent page forbids framing and lets its form lead only here and to the redirect origin', async () => {

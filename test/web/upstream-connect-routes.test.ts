@@ -60,10 +60,10 @@ describe('upstream OAuth callback and connect links', () => {
    * A pending flow written to the store as startFlow writes one. The user checks of the callback and of the link
    * come before anything else is read, so these flows need no discovered upstream behind them.
    */
-  async function pendingFlow(options: { userId: string | null; purpose: 'shared' | 'per_user'; expiresAt?: number }): Promise<{ id: string; state: string }> {
+  async function pendingFlow(options: { userId: string | null; purpose: 'shared' | 'per_user'; expiresAt?: number; then?: string }): Promise<{ id: string; state: string }> {
     const id = newId('uaf');
     const state = randomBytes(16).toString('base64url');
-    const secrets = { codeVerifier: randomBytes(32).toString('base64url'), authorizeUrl: AUTHORIZE_URL, issuer: ISSUER };
+    const secrets = { codeVerifier: randomBytes(32).toString('base64url'), authorizeUrl: AUTHORIZE_URL, issuer: ISSUER, ...(options.then ? { then: options.then } : {}) };
     await t.runtime.store.upstreamOAuthFlows.create({
       id,
       stateHash: t.runtime.keys.tokenHasher.hash(state),
@@ -102,6 +102,18 @@ describe('upstream OAuth callback and connect links', () => {
       assertPage(await bobBrowser.request({ url: `/api/oauth/callback?state=${flow.state}&code=x` }), 403, /started for another Gatehouse user/);
       assert.equal((await t.runtime.outbound.vault.status(upstreamId, bob.id)).state, 'none');
       assert.equal((await t.runtime.outbound.vault.status(upstreamId, alice.id)).state, 'none');
+    });
+
+    it("a chained flow is sent on to its next step only in its own user's browser", async () => {
+      const then = '/oauth/consent/resume?flow_id=flow_x&approval=a';
+      const foreign = await pendingFlow({ userId: alice.id, purpose: 'per_user', then });
+      assertPage(await bobBrowser.request({ url: `/api/oauth/callback?state=${foreign.state}&code=x` }), 403, /started for another Gatehouse user/);
+      // Here the upstream's setup is gone (no discovery stored): a refusal, but the chain goes on.
+      const own = await pendingFlow({ userId: alice.id, purpose: 'per_user', then });
+      const res = await aliceBrowser.request({ url: `/api/oauth/callback?state=${own.state}&code=x` });
+      assert.equal(res.statusCode, 302);
+      assert.equal(res.headers.location, then);
+      assert.equal(res.headers['cache-control'], 'no-store');
     });
 
     it('hands the callback URL to the orchestrator rebuilt on the public URL, whatever the Host header says', async () => {
