@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
+import { newId } from '../../src/crypto/random.js';
+import type { OAuthUpstream } from '../fixtures/oauth-upstreams/protected-mcp.js';
+import { startSdkAuthUpstream } from '../fixtures/oauth-upstreams/sdk-auth-upstream.js';
 import { startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { authorizeQuery, pkcePair, registerTestClient } from '../helpers/browserless.js';
 
@@ -29,9 +32,11 @@ describe('sign-in and consent in a real browser', () => {
   let t: TestApp;
   let browser: Browser;
   let callback: Awaited<ReturnType<typeof startCallbackServer>>;
+  let upstream: OAuthUpstream;
 
   before(async () => {
-    t = await startTestApp({ listen: true });
+    upstream = await startSdkAuthUpstream();
+    t = await startTestApp({ listen: true, flags: { allowPrivateNetworks: true } });
     callback = await startCallbackServer();
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
@@ -39,6 +44,7 @@ describe('sign-in and consent in a real browser', () => {
     await browser?.close();
     await new Promise((resolve) => callback?.server.close(resolve));
     await t?.close();
+    await upstream?.close();
   });
 
   it('an authorization runs through sign-in and consent to the client callback with code, state and iss', async () => {
@@ -98,6 +104,46 @@ describe('sign-in and consent in a real browser', () => {
     assert.ok(page.url().startsWith(callback.url), page.url());
     assert.equal(callback.received.at(-1)!.get('state'), 'silent');
     assert.match(callback.received.at(-1)!.get('code') ?? '', /^gth_ac_/);
+    await page.context().close();
+  });
+
+  it('the user ticks a per-user upstream at consent, connects it at the upstream, and the client gets its code', async () => {
+    const upstreamId = newId('ups');
+    const settings = { name: 'docs', connection_type: 'http', connection_string: upstream.mcpUrl, auth_type: 'per_user_oauth', timeout_ms: 5000 };
+    await t.runtime.store.upstreams.create({ id: upstreamId, name: 'docs', source: 'api', config: JSON.stringify(settings), sealedSecrets: null, createdAt: Date.now(), updatedAt: Date.now() });
+    const clientId = await registerTestClient(t.runtime, { redirect_uris: [callback.url], client_name: 'Chain Client' });
+    const page = await (await browser.newContext()).newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      // The upstream fixture serves no favicon: only Gatehouse's own pages must be free of errors.
+      if (message.type() === 'error' && message.location().url.startsWith(t.url!)) problems.push(message.text());
+    });
+
+    await page.goto(`${t.url}${authorizeQuery({ client_id: clientId, redirect_uri: callback.url, state: 'chain-state' })}`);
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD);
+    await Promise.all([page.waitForURL(/\/oauth\/consent\?flow_id=/), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+    assert.equal(await page.getByRole('group', { name: 'Also connect your accounts now' }).isVisible(), true);
+    const checkbox = page.getByRole('checkbox', { name: `docs (${new URL(upstream.mcpUrl).host})` });
+    assert.equal(await checkbox.isVisible(), true);
+    assert.equal(await checkbox.isChecked(), false, 'unchecked until the user ticks it');
+    await page.screenshot({ path: '/tmp/consent-connect.png', fullPage: true });
+    await checkbox.check();
+    await Promise.all([page.waitForURL(/\/oauth\/consent$/), page.getByRole('button', { name: 'Allow' }).click()]);
+    assert.match(await page.locator('h1').innerText(), /Connect docs/);
+
+    await Promise.all([page.waitForURL((url) => url.href.startsWith(upstream.issuer)), page.getByRole('link', { name: /^Continue to / }).click()]);
+    await page.locator('input[name="username"]').fill('admin-at-upstream');
+    await Promise.all([page.waitForURL((url) => url.href.startsWith(callback.url)), page.getByRole('button', { name: 'Allow' }).click()]);
+
+    const query = callback.received.at(-1)!;
+    assert.equal(query.get('state'), 'chain-state');
+    assert.match(query.get('code') ?? '', /^gth_ac_/);
+    assert.equal(query.get('iss'), t.config.publicUrl);
+    const admin = (await t.runtime.users.list()).find((user) => user.username === 'admin')!;
+    assert.equal((await t.runtime.outbound.vault.status(upstreamId, admin.id)).state, 'active');
+    assert.deepEqual(problems, [], 'no CSP violations on the way');
     await page.context().close();
   });
 });
