@@ -2,7 +2,6 @@ import { createHmac } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { secretsEqual } from '../crypto/keyed-hash.js';
-import { upstreamVisibleTo } from '../gateway/policy.js';
 import { browserSessions, type ResolvedSession } from '../identity/sessions.js';
 import { registeredClient } from '../oauth/clients.js';
 import { parseScope } from '../oauth/scopes.js';
@@ -18,7 +17,7 @@ import { messagePage } from './login-pages.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
 import { connectFailedPage, connectionNotFoundPage } from './upstream-connect-pages.js';
-import { connectLinkAfterForm } from './upstream-connect-routes.js';
+import { connectableBy, connectLinkAfterForm } from './upstream-connect-routes.js';
 
 const APPS_PATH = '/account/apps';
 
@@ -48,11 +47,6 @@ function groupByClient(grants: GrantRecord[], clients: Map<string, OAuthClientRe
     app.grants.push({ id: grant.id, scopes: parseScope(grant.scope), authorizedAt: grant.createdAt, lastUsedAt: grant.lastUsedAt });
   }
   return [...apps.values()];
-}
-
-/** A per-user upstream this person may use, so may connect to. */
-function connectableBy(settings: UpstreamSettings, user: UserRecord): boolean {
-  return settings.auth_type === 'per_user_oauth' && upstreamVisibleTo(settings, user);
 }
 
 /**
