@@ -42,7 +42,7 @@ function redactPaths(): string[] {
 }
 
 /** Query parameters whose values are credentials (OAuth callbacks, tokens); their values never reach the log. */
-const SECRET_QUERY_PARAMS = [...SECRET_FIELDS, 'code', 'api_key', 'apikey'];
+const SECRET_QUERY_PARAMS = [...SECRET_FIELDS, 'code', 'api_key', 'apikey', 'approval'];
 const SECRET_QUERY_VALUE = new RegExp(`([?&](?:${SECRET_QUERY_PARAMS.join('|')})=)[^&#\\s"]*`, 'gi');
 
 /** Text (a URL, or a message quoting one) with the values of credential-bearing query parameters replaced. */

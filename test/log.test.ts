@@ -97,6 +97,7 @@ it('a caller-supplied request id is echoed when harmless and replaced when not',
 
 it('credential query parameters are redacted from logged URLs, others kept', () => {
   assert.equal(redactQuerySecrets('/cb?code=abc&state=xyz'), '/cb?code=[redacted]&state=xyz');
+  assert.equal(redactQuerySecrets('/oauth/consent/resume?flow_id=f&approval=a1'), '/oauth/consent/resume?flow_id=f&approval=[redacted]');
   assert.equal(redactQuerySecrets('/plain/path'), '/plain/path');
   assert.equal(redactQuerySecrets('Route GET:/x?a=1&Access_Token=t not found'), 'Route GET:/x?a=1&Access_Token=[redacted] not found');
   assert.equal(redactQuerySecrets('/x?keys=1&mykey=2'), '/x?keys=1&mykey=2');
