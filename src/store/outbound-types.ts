@@ -98,6 +98,8 @@ export interface UpstreamTokenStore {
   find(upstreamId: string, subject: string): Promise<UpstreamTokenRecord | undefined>;
   listForUpstream(upstreamId: string): Promise<UpstreamTokenRecord[]>;
   listForSubject(subject: string): Promise<UpstreamTokenRecord[]>;
+  /** Connections authorized (put) at or after `since`, oldest first: how replicas learn of authorizations made elsewhere. */
+  listAuthorizedSince(since: number, limit: number): Promise<UpstreamTokenRecord[]>;
   /** Stores a fresh authorization: inserts, or replaces whatever was there (version bumped, lease cleared). */
   put(record: Omit<UpstreamTokenRecord, 'version' | 'leaseUntil' | 'createdAt'>): Promise<UpstreamTokenRecord>;
   /** Takes the refresh lease when the row is still at `version` and no live lease is held. */

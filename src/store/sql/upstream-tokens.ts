@@ -13,6 +13,11 @@ export function sqlUpstreamTokenStore(db: Db): UpstreamTokenStore {
     async listForSubject(subject) {
       return camelRows<UpstreamTokenRecord>(await db.all('SELECT * FROM upstream_tokens WHERE subject = ? ORDER BY upstream_id', [subject]));
     },
+    async listAuthorizedSince(since, limit) {
+      return camelRows<UpstreamTokenRecord>(
+        await db.all("SELECT * FROM upstream_tokens WHERE created_at >= ? AND status = 'active' ORDER BY created_at, upstream_id, subject LIMIT ?", [since, limit]),
+      );
+    },
     async put(record) {
       // A fresh authorization replaces the row whole; bumping the version makes any refresh still in flight lose its CAS.
       const { sql, params } = insertSql(

@@ -29,6 +29,9 @@ import {
 
 export const SHARED_SUBJECT = '';
 
+/** How far replicas' clocks may disagree when one follows the authorizations another stored. */
+const CLOCK_SKEW_MS = 10_000;
+
 export interface OutboundOAuthOptions {
   store: OutboundStore & { upstreams: UpstreamStore };
   encryptionKey: Buffer;
@@ -94,6 +97,12 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
   const emit = (event: OutboundEvent) => {
     for (const listener of listeners) listener(event);
   };
+  /** Authorizations this replica announced itself, so that following the store does not announce them twice. */
+  const announcedHere = new Map<string, number>();
+  const connectionKey = (upstreamId: string, subject: string) => `${upstreamId}\0${subject}`;
+  /** What `followAuthorizations` has seen, by connection: the authorization time it announced or skipped. */
+  const followed = new Map<string, number>();
+  let followedSince = now();
 
   const upstreamOf = async (upstreamId: string) => {
     const record = await store.upstreams.find(upstreamId);
@@ -263,6 +272,7 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     await vault.save(flow.upstreamId, subject, discovered.issuer, tokens);
     await saveConfig(flow.upstreamId, { discovered: null, status: 'authorized', error: null });
     await audit.record('upstream.authorized', { userId: flow.userId, detail: { upstream_id: flow.upstreamId, connection: flow.purpose } });
+    announcedHere.set(connectionKey(flow.upstreamId, subject), now());
     emit({ kind: 'authorized', upstreamId: flow.upstreamId, subject });
   };
 
@@ -401,6 +411,29 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       await store.upstreamOAuthFlows.deleteForUpstream(upstreamId);
       await store.upstreamOAuthClients.deleteForUpstream(upstreamId);
       await store.upstreamOAuthConfigs.deleteForUpstream(upstreamId);
+    },
+
+    /**
+     * Announces the authorizations completed on other replicas since the last call (read from the shared store),
+     * so that this replica's sessions of those users hear `tools/list_changed` and its connections pick them up.
+     */
+    async followAuthorizations(): Promise<number> {
+      // Read a little behind the last time seen: another replica's clock may lag this one's.
+      const rows = await store.upstreamTokens.listAuthorizedSince(followedSince - CLOCK_SKEW_MS, 1000);
+      let announced = 0;
+      for (const row of rows) {
+        followedSince = Math.max(followedSince, row.createdAt);
+        const key = connectionKey(row.upstreamId, row.subject);
+        if (followed.get(key) === row.createdAt) continue;
+        followed.set(key, row.createdAt);
+        if ((announcedHere.get(key) ?? -Infinity) >= row.createdAt - CLOCK_SKEW_MS) continue;
+        emit({ kind: 'authorized', upstreamId: row.upstreamId, subject: row.subject });
+        announced += 1;
+      }
+      const forgetBefore = followedSince - 2 * CLOCK_SKEW_MS;
+      for (const [key, at] of followed) if (at < forgetBefore) followed.delete(key);
+      for (const [key, at] of announcedHere) if (at < forgetBefore) announcedHere.delete(key);
+      return announced;
     },
 
     /**

@@ -107,6 +107,17 @@ for (const backend of backends) {
       assert.deepEqual(await store.upstreamTokens.listForSubject('usr_none'), []);
     });
 
+    it('lists the active connections authorized since a time, oldest first; a refresh does not make one new', async () => {
+      await store.upstreamTokens.put(tokens('ups_a', 'usr_old', { updatedAt: 5 }));
+      await store.upstreamTokens.put(tokens('ups_a', 'usr_b', { updatedAt: 30 }));
+      await store.upstreamTokens.put(tokens('ups_b', 'usr_a', { updatedAt: 20 }));
+      await store.upstreamTokens.put(tokens('ups_b', 'usr_lost', { updatedAt: 25, status: 'needs_auth', reason: 'revoked' }));
+      assert.equal(await store.upstreamTokens.replace('ups_a', 'usr_old', 1, patch('v1.refreshed', 40)), true);
+      const since = await store.upstreamTokens.listAuthorizedSince(10, 100);
+      assert.deepEqual(since.map((r) => `${r.upstreamId}/${r.subject}`), ['ups_b/usr_a', 'ups_a/usr_b']);
+      assert.equal((await store.upstreamTokens.listAuthorizedSince(10, 1)).length, 1);
+    });
+
     it('delete removes one connection; deleteForUpstream counts what it removed', async () => {
       await store.upstreamTokens.put(tokens('ups_a', ''));
       await store.upstreamTokens.put(tokens('ups_a', 'usr_a'));

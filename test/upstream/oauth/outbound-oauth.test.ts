@@ -170,6 +170,26 @@ describe('outbound OAuth: flows, callback and credentials per issuer', () => {
     });
   });
 
+  it('a replica announces the authorizations completed on another one, once, and not its own twice', async () => {
+    const replicaA = outbound();
+    const replicaB = outbound();
+    const heardByB: string[] = [];
+    replicaB.subscribe((event) => void heardByB.push(`${event.kind}:${event.subject}`));
+    const heardByA: string[] = [];
+    replicaA.subscribe((event) => void heardByA.push(`${event.kind}:${event.subject}`));
+
+    const flow = await replicaA.startFlow(UPSTREAM_ID, 'per_user', 'usr_alice');
+    clock += 1000;
+    await replicaA.completeCallback(callbackFor(flow.authorizeUrl), 'usr_alice');
+    assert.deepEqual(heardByA, ['authorized:usr_alice']);
+
+    assert.equal(await replicaB.followAuthorizations(), 1);
+    assert.deepEqual(heardByB, ['authorized:usr_alice']);
+    assert.equal(await replicaB.followAuthorizations(), 0, 'announced once');
+    assert.equal(await replicaA.followAuthorizations(), 0, 'its own authorization was announced already');
+    assert.deepEqual(heardByA, ['authorized:usr_alice']);
+  });
+
   it('disconnecting revokes the refresh token at the upstream and erases the tokens', async () => {
     const oauth = outbound();
     const flow = await oauth.startFlow(UPSTREAM_ID, 'per_user', 'usr_alice');
