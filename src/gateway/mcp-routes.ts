@@ -110,9 +110,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       sendJsonRpcError(reply, 400, TRANSPORT_ERROR, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
     }
-    if (!sessions.hasRoom()) {
+    if (!(await sessions.makeRoomFor(principal))) {
       reply.header('retry-after', '60');
-      sendJsonRpcError(reply, 503, TRANSPORT_ERROR, 'Too many open MCP sessions; try again later');
+      sendJsonRpcError(reply, 503, TRANSPORT_ERROR, 'Too many open MCP sessions; end unused ones (DELETE /mcp) or try again later');
       return undefined;
     }
     return openSession(principal);

@@ -4,6 +4,11 @@ import type { Principal } from './principal.js';
 
 /** Enough for a large deployment on one replica; beyond it new sessions are refused rather than memory exhausted. */
 export const MAX_MCP_SESSIONS = 10_000;
+/**
+ * One user's share: a client that opens sessions without ending them (or a user who scripts it) must not take the
+ * table from everyone else. Beyond it the user's least recently used idle session makes way.
+ */
+export const MAX_MCP_SESSIONS_PER_USER = 100;
 /** A session with no request for this long is closed; clients re-initialize transparently. */
 export const MCP_SESSION_IDLE_MS = 30 * 60_000;
 export const MCP_SESSION_SWEEP_MS = 60_000;
@@ -36,7 +41,11 @@ export function isOwnedBy(owner: SessionOwner, principal: Principal): boolean {
 
 export interface McpSessionTable {
   readonly size: number;
-  hasRoom(): boolean;
+  /**
+   * Whether `principal` may open one more session: within the table's bound and the user's share. A user at their
+   * share gets room by closing their own least recently used idle session; with none idle, no room.
+   */
+  makeRoomFor(principal: Principal): Promise<boolean>;
   add(session: McpSession): void;
   /**
    * The session if `principal` may use it. A session of someone else is answered exactly like an unknown one,
@@ -54,9 +63,10 @@ export interface McpSessionTable {
 }
 
 export function mcpSessionTable(
-  options: { maxSessions?: number; idleMs?: number; now?: () => number; onSweepError?: (error: unknown) => void } = {},
+  options: { maxSessions?: number; maxSessionsPerUser?: number; idleMs?: number; now?: () => number; onSweepError?: (error: unknown) => void } = {},
 ): McpSessionTable {
   const maxSessions = options.maxSessions ?? MAX_MCP_SESSIONS;
+  const maxPerUser = options.maxSessionsPerUser ?? MAX_MCP_SESSIONS_PER_USER;
   const idleMs = options.idleMs ?? MCP_SESSION_IDLE_MS;
   const now = options.now ?? Date.now;
   const sessions = new Map<string, McpSession>();
@@ -78,7 +88,14 @@ export function mcpSessionTable(
     get size() {
       return sessions.size;
     },
-    hasRoom: () => sessions.size < maxSessions,
+    async makeRoomFor(principal) {
+      const own = [...sessions.values()].filter((session) => session.owner.userId === principal.userId);
+      if (own.length < maxPerUser) return sessions.size < maxSessions;
+      const idle = own.filter((session) => session.inFlight === 0).sort((a, b) => a.lastSeenAt - b.lastSeenAt);
+      if (idle.length === 0) return false;
+      await Promise.all(idle.slice(0, own.length - maxPerUser + 1).map(close));
+      return sessions.size < maxSessions;
+    },
     add(session) {
       sessions.set(session.id, session);
     },

@@ -69,13 +69,36 @@ describe('MCP session table', () => {
 
   it('has room up to its bound; closeAll empties it', async () => {
     const table = mcpSessionTable({ maxSessions: 2 });
-    const sessions = [await sessionOf('a', alice, 0), await sessionOf('b', alice, 0)];
+    const bob: Principal = { ...alice, userId: 'usr_b' };
+    const sessions = [await sessionOf('a', alice, 0), await sessionOf('b', bob, 0)];
     table.add(sessions[0]!);
-    assert.equal(table.hasRoom(), true);
+    assert.equal(await table.makeRoomFor(bob), true);
     table.add(sessions[1]!);
-    assert.equal(table.hasRoom(), false);
+    assert.equal(await table.makeRoomFor(bob), false);
+    assert.equal(sessions.some((s) => s.closed()), false, 'the table bound closes nobody’s session');
     await table.closeAll();
     assert.equal(table.size, 0);
     assert.ok(sessions.every((s) => s.closed()));
+  });
+
+  it('a user at their share makes room by closing their own least recently used idle session, never another user’s', async () => {
+    const table = mcpSessionTable({ maxSessions: 10, maxSessionsPerUser: 2 });
+    const bob: Principal = { ...alice, userId: 'usr_b' };
+    const older = await sessionOf('a-old', alice, 1);
+    const newer = await sessionOf('a-new', alice, 5);
+    const bobs = await sessionOf('b-1', bob, 0);
+    for (const session of [older, newer, bobs]) table.add(session);
+    assert.equal(await table.makeRoomFor(bob), true, 'bob is within his share');
+    assert.equal(await table.makeRoomFor(alice), true);
+    assert.equal(older.closed(), true);
+    assert.equal(newer.closed(), false);
+    assert.equal(bobs.closed(), false);
+
+    const busy = await sessionOf('a-busy', alice, 0);
+    table.add(busy);
+    table.begin(busy);
+    table.begin(newer);
+    assert.equal(await table.makeRoomFor(alice), false, 'sessions serving a request are never closed to make room');
+    await table.closeAll();
   });
 });
