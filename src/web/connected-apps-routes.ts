@@ -7,7 +7,7 @@ import { registeredClient } from '../oauth/clients.js';
 import { parseScope } from '../oauth/scopes.js';
 import type { Runtime } from '../runtime.js';
 import type { GrantRecord, OAuthClientRecord, UserRecord } from '../store/index.js';
-import { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
+import { FlowRefused } from '../upstream/oauth/types.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
 import type { UpstreamSettings } from '../upstream/types.js';
 import { isCrossSiteFormPost } from './browser-guards.js';

@@ -9,7 +9,7 @@ import { parseScope } from '../oauth/scopes.js';
 import { pendingFlows, type OpenFlow } from '../oauth/flows.js';
 import type { Runtime } from '../runtime.js';
 import type { AuthorizationFlowRecord, UserRecord } from '../store/index.js';
-import { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
+import { FlowRefused } from '../upstream/oauth/types.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
 import { connectUpstreamStepPage, consentPage, consentPageHeaders, flowExpiredPage, flowRefusedPage, unknownUpstreamPage } from './consent-pages.js';

@@ -1,4 +1,4 @@
-import type { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
+import type { FlowRefused } from '../upstream/oauth/types.js';
 import type { OAuthSetupError } from '../upstream/oauth/types.js';
 import { html, type SafeHtml } from './html.js';
 import { messagePage } from './login-pages.js';

@@ -4,7 +4,7 @@ import { upstreamVisibleTo } from '../gateway/policy.js';
 import { browserSessions } from '../identity/sessions.js';
 import type { Runtime } from '../runtime.js';
 import type { UpstreamRecord, UserRecord } from '../store/index.js';
-import { FlowRefused } from '../upstream/oauth/outbound-oauth.js';
+import { FlowRefused } from '../upstream/oauth/types.js';
 import type { UpstreamSettings } from '../upstream/types.js';
 import { pageErrorHandler } from './page-errors.js';
 import { PAGE_SECURITY_HEADERS, sendPage } from './page.js';

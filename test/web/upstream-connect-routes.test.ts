@@ -5,7 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { seal } from '../../src/crypto/aead.js';
 import { newId } from '../../src/crypto/random.js';
 import type { UserRecord } from '../../src/store/index.js';
-import { FlowRefused } from '../../src/upstream/oauth/outbound-oauth.js';
+import { FlowRefused } from '../../src/upstream/oauth/types.js';
 import { PAGE_SECURITY_HEADERS } from '../../src/web/page.js';
 import type { OAuthUpstream } from '../fixtures/oauth-upstreams/protected-mcp.js';
 import { startSdkAuthUpstream } from '../fixtures/oauth-upstreams/sdk-auth-upstream.js';

@@ -3,28 +3,17 @@ import type { KeyedHasher } from '../../crypto/keyed-hash.js';
 import { newId } from '../../crypto/random.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { OutboundStore, UpstreamOAuthConfigRecord, UpstreamOAuthFlowRecord, UpstreamStore } from '../../store/index.js';
-import { openSecrets } from '../settings.js';
-import type { UpstreamSettings } from '../types.js';
 import { finishAuthorization, startAuthorization } from './authorization.js';
 import type { BearerSource } from './bearer-fetch.js';
-import { clientMetadataDocumentUrl, obtainClient } from './client-registration.js';
-import { discover, probeChallenge } from './discovery.js';
-import { refreshTokens, revokeToken } from './token-requests.js';
 import { createTokenVault, NeedsAuthorization, type TokenVault } from './token-vault.js';
-import {
-  OAuthSetupError,
-  TokenRequestError,
-  type ClientCredentials,
-  type ConfiguredOAuth,
-  type DiscoveredAuthorization,
-  type OutboundHttpOptions,
-  type TokenSet,
-} from './types.js';
+import { upstreamAuthorization } from './upstream-authorization.js';
+import { FlowRefused, OAuthSetupError, TokenRequestError, type TokenSet } from './types.js';
 
 /**
- * Gatehouse as the OAuth client of its upstreams: setting an upstream up (discovery, registration), the
- * authorization flows an admin (shared connection) or a user (per-user connection) goes through, the callback,
- * and the token vault that keeps every connection's tokens alive. Shared tokens are stored under subject ''.
+ * Gatehouse as the OAuth client of its upstreams: the authorization flows an admin (shared connection) or a user
+ * (per-user connection) goes through, the callback, the token vault that keeps every connection's tokens alive
+ * (shared tokens under subject ''), and the events the app follows. The work at each upstream's authorization
+ * server (setup, credentials, refresh, revocation) is upstream-authorization.ts's.
  */
 
 export const SHARED_SUBJECT = '';
@@ -50,20 +39,6 @@ export type OutboundEvent =
   | { kind: 'authorized'; upstreamId: string; subject: string }
   | { kind: 'needs_auth'; upstreamId: string; subject: string; reason: string };
 
-/**
- * A refusal at the callback or at a connect link, worded for the person in the browser. `then`: the flow's
- * next step, when it was started with one and the refusal came after its state was spent in its user's browser.
- */
-export class FlowRefused extends Error {
-  constructor(
-    readonly code: 'unknown_flow' | 'other_user' | 'sign_in_required' | 'upstream_refused' | 'setup_failed',
-    message: string,
-    readonly then?: string,
-  ) {
-    super(message);
-  }
-}
-
 interface FlowSecrets {
   codeVerifier: string;
   authorizeUrl: string;
@@ -79,20 +54,12 @@ export interface StartedFlow {
 }
 
 const flowContext = (id: string) => `upstream-oauth-flow:${id}`;
-const clientSecretContext = (upstreamId: string, issuer: string) => `upstream-oauth-client:${upstreamId}:${issuer}`;
 
 export function createOutboundOAuth(options: OutboundOAuthOptions) {
   const { store, encryptionKey, stateHasher, config, audit } = options;
   const now = options.now ?? Date.now;
-  /**
-   * Requests to URLs from the upstream's documents go through the SSRF guard, except on the upstream's own origin,
-   * which the admin configured and so is trusted (an internal server may host its authorization server itself).
-   */
-  const httpFor = (upstreamUrl: string): OutboundHttpOptions => ({
-    allowPrivateNetworks: config.allowPrivateNetworks,
-    trustedOrigins: [new URL(upstreamUrl).origin],
-  });
-  const redirectUri = `${config.publicUrl}/api/oauth/callback`;
+  const { redirectUri, httpFor, upstreamOf, configuredOf, credentialsAt, saveConfig, discoveredOf, prepare, prepared, refresh, revokeAtUpstream } =
+    upstreamAuthorization({ store, encryptionKey, config, now });
   const listeners = new Set<(event: OutboundEvent) => void>();
   const emit = (event: OutboundEvent) => {
     for (const listener of listeners) listener(event);
@@ -103,119 +70,6 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
   /** What `followAuthorizations` has seen, by connection: the authorization time it announced or skipped. */
   const followed = new Map<string, number>();
   let followedSince = now();
-
-  const upstreamOf = async (upstreamId: string) => {
-    const record = await store.upstreams.find(upstreamId);
-    if (!record) throw new FlowRefused('unknown_flow', 'this upstream no longer exists');
-    return { record, settings: JSON.parse(record.config) as UpstreamSettings };
-  };
-
-  const configuredOf = (upstreamId: string, settings: UpstreamSettings, sealedSecrets: string | null): ConfiguredOAuth => {
-    const oauth = settings.oauth_config;
-    const secret = openSecrets(encryptionKey, upstreamId, sealedSecrets).oauth_client_secret;
-    return {
-      ...(oauth?.client_id !== undefined ? { clientId: oauth.client_id } : {}),
-      ...(secret !== undefined ? { clientSecret: secret } : {}),
-      ...(oauth?.scopes ? { scopes: oauth.scopes } : {}),
-      ...(oauth?.authorize_url ? { authorizeUrl: oauth.authorize_url } : {}),
-      ...(oauth?.token_url ? { tokenUrl: oauth.token_url } : {}),
-      ...(oauth?.registration_url ? { registrationUrl: oauth.registration_url } : {}),
-      sendResource: oauth?.send_resource ?? true,
-    };
-  };
-
-  /** Gatehouse's credentials at this issuer for this upstream: stored ones, else newly obtained (never another issuer's). */
-  const credentialsAt = async (upstreamId: string, discovered: DiscoveredAuthorization, configured: ConfiguredOAuth, http: OutboundHttpOptions): Promise<ClientCredentials> => {
-    const stored = await store.upstreamOAuthClients.find(upstreamId, discovered.issuer);
-    if (stored && (configured.clientId === undefined || stored.clientId === configured.clientId)) {
-      const secret = stored.sealedSecret === null ? undefined : open(encryptionKey, stored.sealedSecret, clientSecretContext(upstreamId, discovered.issuer));
-      return { clientId: stored.clientId, authMethod: stored.authMethod, source: stored.source, ...(secret !== undefined ? { clientSecret: secret } : {}) };
-    }
-    // No scope in the registration: it is optional (RFC 7591), asked for at each authorization instead, and
-    // servers such as oidc-provider refuse registrations naming scopes of a resource rather than their own.
-    const client = await obtainClient({ server: discovered.server, configured, metadataDocumentUrl: clientMetadataDocumentUrl(config.publicUrl), redirectUri, http });
-    await store.upstreamOAuthClients.save({
-      upstreamId,
-      issuer: discovered.issuer,
-      clientId: client.clientId,
-      sealedSecret: client.clientSecret === undefined ? null : seal(encryptionKey, client.clientSecret, clientSecretContext(upstreamId, discovered.issuer)),
-      authMethod: client.authMethod,
-      source: client.source,
-      createdAt: now(),
-    });
-    return client;
-  };
-
-  const saveConfig = async (upstreamId: string, patch: Pick<UpstreamOAuthConfigRecord, 'discovered' | 'status' | 'error'>) => {
-    const existing = await store.upstreamOAuthConfigs.findByUpstream(upstreamId);
-    const record: UpstreamOAuthConfigRecord = {
-      id: existing?.id ?? newId('uoc'),
-      upstreamId,
-      createdAt: existing?.createdAt ?? now(),
-      ...patch,
-      discovered: patch.discovered ?? existing?.discovered ?? null,
-      updatedAt: now(),
-    };
-    await store.upstreamOAuthConfigs.save(record);
-    return record;
-  };
-
-  const discoveredOf = (record: UpstreamOAuthConfigRecord | undefined): DiscoveredAuthorization | undefined =>
-    record?.discovered ? (JSON.parse(record.discovered) as DiscoveredAuthorization) : undefined;
-
-  /** Discovery and registration, run afresh for every authorization so that a moved authorization server is followed. */
-  const prepare = async (upstreamId: string) => {
-    const { record, settings } = await upstreamOf(upstreamId);
-    const configured = configuredOf(upstreamId, settings, record.sealedSecrets);
-    try {
-      const url = settings.connection_string!;
-      const challenge = await probeChallenge(url);
-      if (!challenge && !configured.authorizeUrl) {
-        throw new OAuthSetupError('probe', `the upstream at ${url} answered without asking for authorization (no 401), so it needs no OAuth: use auth_type "none", or give oauth_config.authorize_url and token_url`, url);
-      }
-      const http = httpFor(settings.connection_string!);
-      const discovered = await discover(url, { ...(challenge ? { challenge } : {}), configured, http });
-      const client = await credentialsAt(upstreamId, discovered, configured, http);
-      const saved = await saveConfig(upstreamId, { discovered: JSON.stringify(discovered), status: 'pending', error: null });
-      return { config: saved, discovered, client, configured };
-    } catch (error) {
-      if (error instanceof OAuthSetupError) await saveConfig(upstreamId, { discovered: null, status: 'failed', error: error.message });
-      throw error;
-    }
-  };
-
-  /** The last setup when there is one (links handed out on tool calls need no fresh discovery), else a new one. */
-  const prepared = async (upstreamId: string) => {
-    const setup = await store.upstreamOAuthConfigs.findByUpstream(upstreamId);
-    const discovered = discoveredOf(setup);
-    if (!setup || !discovered) return prepare(upstreamId);
-    const { record, settings } = await upstreamOf(upstreamId);
-    const configured = configuredOf(upstreamId, settings, record.sealedSecrets);
-    return { config: setup, discovered, client: await credentialsAt(upstreamId, discovered, configured, httpFor(settings.connection_string!)), configured };
-  };
-
-  const refresh = async (upstreamId: string, issuer: string, refreshToken: string): Promise<TokenSet> => {
-    const setup = await store.upstreamOAuthConfigs.findByUpstream(upstreamId);
-    const discovered = discoveredOf(setup);
-    if (!discovered || discovered.issuer !== issuer) {
-      throw new TokenRequestError('invalid_grant', 'the upstream now uses another authorization server; authorize again');
-    }
-    const { record, settings } = await upstreamOf(upstreamId);
-    const configured = configuredOf(upstreamId, settings, record.sealedSecrets);
-    const http = httpFor(settings.connection_string!);
-    const client = await credentialsAt(upstreamId, discovered, configured, http);
-    const resource = configured.sendResource ? discovered.resource : undefined;
-    try {
-      return await refreshTokens({ server: discovered.server, client, refreshToken, ...(resource ? { resource } : {}), http });
-    } catch (error) {
-      // The upstream dropped a registration it gave us: register once more, so the next authorization works.
-      if (error instanceof TokenRequestError && error.kind === 'invalid_client' && client.source === 'dynamic') {
-        await store.upstreamOAuthClients.delete(upstreamId, issuer);
-        await credentialsAt(upstreamId, discovered, configured, http).catch(() => undefined);
-      }
-      throw error;
-    }
-  };
 
   const vault: TokenVault = createTokenVault({
     store: store.upstreamTokens,
@@ -230,20 +84,6 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
   });
 
   const flowSecrets = (flow: UpstreamOAuthFlowRecord): FlowSecrets => JSON.parse(open(encryptionKey, flow.sealed, flowContext(flow.id))) as FlowSecrets;
-
-  /** Revokes what the upstream issued (best effort: it may be unreachable or offer no revocation) and forgets it. */
-  const revokeAtUpstream = async (upstreamId: string, tokens: TokenSet) => {
-    const discovered = discoveredOf(await store.upstreamOAuthConfigs.findByUpstream(upstreamId));
-    const stored = discovered && (await store.upstreamOAuthClients.find(upstreamId, discovered.issuer));
-    if (!discovered || !stored) return;
-    const secret = stored.sealedSecret === null ? undefined : open(encryptionKey, stored.sealedSecret, clientSecretContext(upstreamId, discovered.issuer));
-    const client: ClientCredentials = { clientId: stored.clientId, authMethod: stored.authMethod, source: stored.source, ...(secret ? { clientSecret: secret } : {}) };
-    const revoke = (token: string, tokenTypeHint: 'refresh_token' | 'access_token') =>
-      // The upstream may be deleted already: its resource URL (checked to be on the upstream's origin) names the origin.
-      revokeToken({ server: discovered.server, client, token, tokenTypeHint, http: httpFor(discovered.resource) }).catch(() => undefined);
-    if (tokens.refreshToken) await revoke(tokens.refreshToken, 'refresh_token');
-    await revoke(tokens.accessToken, 'access_token');
-  };
 
   /** The code exchanged for tokens, which are stored: the callback's work once its flow is known to be this browser's. */
   const exchangeCode = async (flow: UpstreamOAuthFlowRecord, secrets: FlowSecrets, callbackUrl: URL, state: string) => {

@@ -110,3 +110,17 @@ export class TokenRequestError extends Error {
     this.name = 'TokenRequestError';
   }
 }
+
+/**
+ * A refusal at the callback or at a connect link, worded for the person in the browser. `then`: the flow's
+ * next step, when it was started with one and the refusal came after its state was spent in its user's browser.
+ */
+export class FlowRefused extends Error {
+  constructor(
+    readonly code: 'unknown_flow' | 'other_user' | 'sign_in_required' | 'upstream_refused' | 'setup_failed',
+    message: string,
+    readonly then?: string,
+  ) {
+    super(message);
+  }
+}
