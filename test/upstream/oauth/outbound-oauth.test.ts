@@ -7,13 +7,13 @@ import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from '../../.
 import { NeedsAuthorization } from '../../../src/upstream/oauth/token-vault.js';
 import { FlowRefused, OAuthSetupError } from '../../../src/upstream/oauth/types.js';
 import type { UpstreamSettings } from '../../../src/upstream/types.js';
-import { openTestStore } from '../../helpers/backends.js';
+import { backends, openTestStore } from '../../helpers/backends.js';
 import { authorizationServer, mockServer, s256, type MockAuthorizationServer, type MockServer } from './mock-authorization-server.js';
 
 const PUBLIC_URL = 'https://gatehouse.example';
 const UPSTREAM_ID = 'ups_tickets';
 
-describe('outbound OAuth: flows, callback and credentials per issuer', () => {
+for (const backend of backends) describe(`outbound OAuth on ${backend}: flows, callback and credentials per issuer`, () => {
   let store: Awaited<ReturnType<typeof openTestStore>>;
   let upstream: MockServer;
   let as1: MockAuthorizationServer;
@@ -44,7 +44,7 @@ describe('outbound OAuth: flows, callback and credentials per issuer', () => {
 
   beforeEach(async () => {
     clock = Date.now();
-    store = await openTestStore('sqlite');
+    store = await openTestStore(backend);
     upstream = await mockServer();
     as1 = await authorizationServer();
     as2 = await authorizationServer();
@@ -59,7 +59,7 @@ describe('outbound OAuth: flows, callback and credentials per issuer', () => {
   });
   afterEach(async () => {
     await Promise.all([upstream.close(), as1.close(), as2.close()]);
-    await store.database.close();
+    await store.close();
   });
 
   it('starts with PKCE S256, a state and the resource, keeps only a hash of the state and the verifier sealed, and the callback is good once', async () => {
