@@ -290,7 +290,9 @@ function relayEvent(server: Server, registry: UpstreamRegistry, principal: Princ
   if (event.kind === 'tools_changed') sent(server.sendToolListChanged());
   else if (event.kind === 'resources_changed') sent(server.sendResourceListChanged());
   else if (event.kind === 'prompts_changed') sent(server.sendPromptListChanged());
-  else if (event.kind === 'log') {
+  // A per-user upstream's shared connection lists with some user's own account: its messages may be about that
+  // user, so they go to nobody.
+  else if (event.kind === 'log' && upstream.settings.auth_type !== 'per_user_oauth') {
     const params = LoggingMessageNotificationSchema.shape.params.safeParse(event.params);
     if (!params.success) return;
     // The logger names the upstream, so the client can tell whose message it is.

@@ -381,6 +381,44 @@ describe('gateway policy as clients see it', () => {
     await asBob.ping();
     assert.deepEqual(bobSaw, []);
   });
+
+});
+
+describe('log messages of a per-user upstream', () => {
+  let runtime: Runtime;
+  let registry: TestRegistry;
+  let dir: ReturnType<typeof tempDir>;
+  const personalServer = betaServer([]);
+  const sharedServer = betaServer([]);
+
+  before(async () => {
+    dir = tempDir();
+    runtime = await openRuntime(loadConfig({ dataDir: dir.dir, noDemo: true }, {}));
+    registry = testUpstreamRegistry();
+    await registry.add({ name: 'personal', server: personalServer, settings: { auth_type: 'per_user_oauth' } });
+    await registry.add({ name: 'shared', server: sharedServer });
+  });
+
+  after(async () => {
+    await registry.close();
+    await runtime.close();
+    dir.remove();
+  });
+
+  it('reach nobody: its shared connection is some user’s own account', { timeout: 10_000 }, async () => {
+    const asAnn = await connectClient(ann, registry, runtime);
+    const annSaw: unknown[] = [];
+    const marker = latch();
+    asAnn.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      annSaw.push(notification.params);
+      if ((notification.params as { data: unknown }).data === 'marker') marker.fire();
+    });
+    await personalServer.sendLoggingMessage({ level: 'info', data: 'someone else’s news' });
+    // Messages reach a session in order: had the per-user upstream's log been relayed, it would come first.
+    await sharedServer.sendLoggingMessage({ level: 'info', data: 'marker' });
+    await marker.fired;
+    assert.deepEqual(annSaw.map((params) => (params as { data: unknown }).data), ['marker']);
+  });
 });
 
 describe('an upstream that does not answer its listing', () => {
