@@ -206,7 +206,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
 }
 
 /** Every page of one list of one upstream, each page and the whole within the upstream's timeout. */
-async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: Client, kind: K): Promise<Listed<K>> {
+export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: Client, kind: K): Promise<Listed<K>> {
   const { method, schema, capability } = listing[kind];
   const items: unknown[] = [];
   if (client.getServerCapabilities()?.[capability]) {

@@ -23,7 +23,7 @@ import type { Runtime } from '../runtime.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
 import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { forwardRequest, forwardToolCall, JsonRpcError, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
-import { personalConnections, type PersonalConnections } from './personal-connections.js';
+import { isPersonal, personalConnections, type PersonalConnections } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
@@ -77,7 +77,20 @@ export function createGatewayServer({
 
   const visible = () => registry.all().filter((upstream) => upstreamVisibleTo(upstream.settings, principal));
   const personal: PersonalConnections = personalConnections(runtime, principal, () => server.getClientCapabilities());
-  const merged = async <K extends ListKind>(kind: K) => catalog.list(kind, visible());
+  /**
+   * Resources (and their templates) of a per-user upstream name what one account holds, so they are listed with the
+   * principal's own connection, never from the shared listing made with some other user's; the rest from the catalog.
+   */
+  const merged = async <K extends ListKind>(kind: K) => {
+    const upstreams = visible();
+    if (kind !== 'resources' && kind !== 'resourceTemplates') return catalog.list(kind, upstreams);
+    const personalOnes = upstreams.filter(isPersonal);
+    const [shared, own] = await Promise.all([
+      catalog.list(kind, upstreams.filter((upstream) => !isPersonal(upstream))),
+      Promise.all(personalOnes.map((upstream) => personal.listOwn(upstream, kind, logger))),
+    ]);
+    return [...shared, ...own.filter((entry) => entry !== undefined)];
+  };
   const namesOf = async (kind: NamedKind) => {
     // Bare names depend on the lists of every unprefixed upstream, visible to this principal or not.
     await catalog.list(kind, unprefixed(registry));

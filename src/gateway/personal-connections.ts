@@ -3,6 +3,7 @@ import type { Runtime } from '../runtime.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
 import type { Upstream } from '../upstream/types.js';
+import { fetchAllPages, type ListKind, type Listed } from './catalog.js';
 import { JsonRpcError, upstreamClient, type UpstreamConnection } from './forwarding.js';
 import type { Principal } from './principal.js';
 
@@ -18,6 +19,9 @@ export interface ConnectPrompt {
   elicitationId: string;
 }
 
+/** Whether calls to `upstream` go through each user's own connection. */
+export const isPersonal = (upstream: Upstream) => upstream.settings.auth_type === 'per_user_oauth';
+
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
 export function personalConnections(runtime: Pick<Runtime, 'outbound' | 'perUserPool'>, principal: Principal, clientCapabilities: () => ClientCapabilities | undefined) {
@@ -32,7 +36,7 @@ export function personalConnections(runtime: Pick<Runtime, 'outbound' | 'perUser
   };
 
   const connectionFor = async (upstream: Upstream): Promise<UpstreamConnection | { connect: ConnectPrompt }> => {
-    if (upstream.settings.auth_type !== 'per_user_oauth') return upstreamClient(upstream);
+    if (!isPersonal(upstream)) return upstreamClient(upstream);
     try {
       return { client: await runtime.perUserPool.clientFor(upstream, principal.userId) };
     } catch (error) {
@@ -53,6 +57,18 @@ export function personalConnections(runtime: Pick<Runtime, 'outbound' | 'perUser
       const connection = await connectionFor(upstream);
       if (!('connect' in connection)) return connection;
       return { unavailable: `you have not connected your account yet; open ${connection.connect.url} to connect it` };
+    },
+
+    /** `kind` as the principal's own connection lists it; nothing when they have none (or it fails, which is logged). */
+    async listOwn<K extends ListKind>(upstream: Upstream, kind: K, logger: { warn(details: object, message: string): void }): Promise<{ upstream: Upstream; listed: Listed<K> } | undefined> {
+      try {
+        // The pool, not connectionFor: a listing must not start a connect flow for every user who has none.
+        const client = await runtime.perUserPool.clientFor(upstream, principal.userId);
+        return { upstream, listed: await fetchAllPages(upstream, client, kind) };
+      } catch (error) {
+        if (!(error instanceof NeedsAuthorization)) logger.warn({ upstream: upstream.settings.name, kind, error: reasonOf(error) }, 'listing a per-user upstream failed');
+        return undefined;
+      }
     },
 
     /** The answer to a tool call whose user must connect the upstream first. */

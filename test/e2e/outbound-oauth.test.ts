@@ -147,6 +147,12 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
 
       const mine = (await alice.callTool({ name: 'personal_whoami', arguments: {} })) as CallToolResult;
       assert.equal(textOf(mine), 'alice-account', 'the same session works without reconnecting');
+      // Resources name what one account holds: each user lists (and reads) their own, through their own connection.
+      const resources = (await alice.listResources()).resources.map((resource) => resource.uri);
+      assert.ok(resources.includes('profile://alice-account'), resources.join(', '));
+      assert.ok(!resources.some((uri) => uri.includes('admin-account')), 'the admin’s resources are not listed to Alice');
+      const profile = await alice.readResource({ uri: 'profile://alice-account' });
+      assert.equal((profile.contents[0] as { text: string }).text, 'alice-account');
 
       // Bob's client declares URL elicitation: he is asked with -32042 and a URL.
       const bobToken = await obtainAccessToken(gatehouse.url, BOB);
@@ -162,6 +168,8 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
         const elicitations = (refused.data as { elicitations: { mode: string; url: string; elicitationId: string }[] }).elicitations;
         assert.equal(elicitations[0]?.mode, 'url');
         assert.ok(elicitations[0]?.url.startsWith(`${gatehouse.url}/connect/`));
+        const bobSees = (await bob.listResources()).resources.map((resource) => resource.uri);
+        assert.ok(!bobSees.some((uri) => /admin-account|alice-account/.test(uri)), `without a connection of his own, none of the per-user upstream's resources: ${bobSees.join(', ')}`);
       } finally {
         await bob.close();
       }
