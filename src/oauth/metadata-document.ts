@@ -128,8 +128,17 @@ function clientRecord(clientId: string, document: Record<string, unknown>, lifet
 
 export function metadataDocumentResolver(deps: MetadataDocumentDeps): MetadataDocumentResolver {
   const now = deps.now ?? Date.now;
-  // Concurrent requests for one uncached client share a single fetch.
+  // Concurrent requests for one client share a single lookup and, when it is not cached, a single fetch: the
+  // lookup is inside the shared work, so a request whose lookup ran before another's fetch finished cannot refetch.
   const inFlight = new Map<string, Promise<RegisteredClient>>();
+
+  async function cachedOrFetched(clientId: string): Promise<RegisteredClient> {
+    const cached = await deps.clients.find(clientId);
+    if (cached?.kind === 'metadata_document' && cached.metadataExpiresAt !== null && cached.metadataExpiresAt > now()) {
+      return registeredClient(cached);
+    }
+    return fetchAndCache(clientId);
+  }
 
   async function fetchAndCache(clientId: string): Promise<RegisteredClient> {
     const { body, lifetimeMs } = await fetchDocument(clientId, deps);
@@ -146,11 +155,7 @@ export function metadataDocumentResolver(deps: MetadataDocumentDeps): MetadataDo
       throw refuse(clientId, 'is a metadata document URL, but this server admits only registered clients (registration policy "closed")');
     }
     checkClientIdUrl(clientId);
-    const cached = await deps.clients.find(clientId);
-    if (cached?.kind === 'metadata_document' && cached.metadataExpiresAt !== null && cached.metadataExpiresAt > now()) {
-      return registeredClient(cached);
-    }
-    const pending = inFlight.get(clientId) ?? fetchAndCache(clientId).finally(() => inFlight.delete(clientId));
+    const pending = inFlight.get(clientId) ?? cachedOrFetched(clientId).finally(() => inFlight.delete(clientId));
     inFlight.set(clientId, pending);
     return pending;
   };
