@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { UpstreamStore } from '../store/index.js';
 import { DEFAULT_BACKOFF, UpstreamConnection, type Backoff } from './connection.js';
 import type { BearerSource } from './oauth/bearer-fetch.js';
-import { openSecrets } from './settings.js';
-import { settingsOf, syncConfigUpstreams, type RegistryControl } from './upstream-service.js';
+import { openSecrets, settingsOf } from './settings.js';
+import { syncConfigUpstreams, type RegistryControl } from './upstream-service.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry, UpstreamSettings, UpstreamStatus } from './types.js';
 
 /** The demo upstream's fixed id and name; it exists only while no upstream is configured. */

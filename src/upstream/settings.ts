@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { open, seal } from '../crypto/aead.js';
+import type { UpstreamRecord } from '../store/index.js';
 import type { UpstreamOAuthSettings, UpstreamSettings } from './types.js';
 
 /**
@@ -133,6 +134,11 @@ export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = 
 
 function withoutSecret({ client_secret: _secret, ...rest }: z.infer<typeof oauthConfig>): UpstreamOAuthSettings {
   return rest;
+}
+
+/** The settings of a stored upstream (its `config` column). */
+export function settingsOf(record: Pick<UpstreamRecord, 'config'>): UpstreamSettings {
+  return JSON.parse(record.config) as UpstreamSettings;
 }
 
 const secretsContext = (id: string) => `upstream-secrets:${id}`;

@@ -4,7 +4,7 @@ import { newId } from '../crypto/random.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { isUniqueViolation, type UpstreamRecord, type UpstreamStore } from '../store/index.js';
 import type { OutboundOAuth, StartedFlow } from './oauth/outbound-oauth.js';
-import { openSecrets, sealSecrets, settingsFromInput, upstreamInput, type UpstreamSecrets } from './settings.js';
+import { openSecrets, sealSecrets, settingsFromInput, settingsOf, upstreamInput, type UpstreamSecrets } from './settings.js';
 import type { UpstreamSettings, UpstreamStatus } from './types.js';
 
 /** What the management API needs of the registry: apply a stored change, force a reconnect, read a status. */
@@ -49,10 +49,6 @@ export function statusView(status: UpstreamStatus | undefined): UpstreamView['st
     case 'needs_auth':
       return { state: 'needs_auth', reason: status.reason };
   }
-}
-
-export function settingsOf(record: UpstreamRecord): UpstreamSettings {
-  return JSON.parse(record.config) as UpstreamSettings;
 }
 
 export interface UpstreamServiceOptions {

@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime.js';
 import type { GrantRecord, OAuthClientRecord, UserRecord } from '../store/index.js';
 import { FlowRefused } from '../upstream/oauth/types.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
-import type { UpstreamSettings } from '../upstream/types.js';
+import { settingsOf } from '../upstream/settings.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
 import { describeClient } from './client-labels.js';
 import { connectedAppsPage, grantNotFoundPage, type ConnectedApp, type UpstreamConnection } from './connected-apps-pages.js';
@@ -98,7 +98,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     const held = new Set((await store.upstreamTokens.listForSubject(user.id)).map((row) => row.upstreamId));
     const connections: UpstreamConnection[] = [];
     for (const record of await store.upstreams.list()) {
-      const connectable = connectableBy(JSON.parse(record.config) as UpstreamSettings, user);
+      const connectable = connectableBy(settingsOf(record), user);
       if (!connectable && !held.has(record.id)) continue;
       const status = await runtime.outbound.vault.status(record.id, user.id);
       connections.push({ id: record.id, name: record.name, state: status.state, connectable, ...(status.reason !== undefined ? { reason: status.reason } : {}) });
@@ -142,7 +142,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     const { user, form } = checked;
     const record = await store.upstreams.find(form.upstream_id);
     // An upstream this person may not use answers like a missing one.
-    if (!record || !connectableBy(JSON.parse(record.config) as UpstreamSettings, user)) return sendPage(reply, 404, connectionNotFoundPage());
+    if (!record || !connectableBy(settingsOf(record), user)) return sendPage(reply, 404, connectionNotFoundPage());
     try {
       // Discovery afresh: a person reconnecting may be doing so because the upstream moved its authorization server.
       const { flowId } = await runtime.outbound.startFlow(record.id, 'per_user', user.id, { reuseDiscovery: false });

@@ -5,6 +5,7 @@ import { browserSessions } from '../identity/sessions.js';
 import type { Runtime } from '../runtime.js';
 import type { UpstreamRecord, UserRecord } from '../store/index.js';
 import { FlowRefused } from '../upstream/oauth/types.js';
+import { settingsOf } from '../upstream/settings.js';
 import type { UpstreamSettings } from '../upstream/types.js';
 import { pageErrorHandler } from './page-errors.js';
 import { PAGE_SECURITY_HEADERS, sendPage } from './page.js';
@@ -37,7 +38,7 @@ export interface ConnectableUpstream {
 
 /** `record` as offered to `user`, or undefined when it is not a per-user upstream they may use. */
 function offeredTo(record: UpstreamRecord, user: UserRecord): ConnectableUpstream | undefined {
-  const settings = JSON.parse(record.config) as UpstreamSettings;
+  const settings = settingsOf(record);
   if (!connectableBy(settings, user)) return undefined;
   const url = settings.connection_string ?? '';
   return { id: record.id, name: record.name, host: URL.canParse(url) ? new URL(url).host : url };

@@ -8,6 +8,7 @@ import type { OAuthUpstream } from '../fixtures/oauth-upstreams/protected-mcp.js
 import { startSdkAuthUpstream } from '../fixtures/oauth-upstreams/sdk-auth-upstream.js';
 import { basicAuth } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
+import type { PendingOAuth } from '../../src/upstream/upstream-service.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
 import { authorizeHeadlessly, CookieJar, type Credentials } from '../helpers/headless-consent.js';
 import { connectWithOAuth, obtainAccessToken } from '../helpers/mcp-session.js';
@@ -23,15 +24,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 const ADMIN: Credentials = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
 const ALICE: Credentials = { username: 'alice', password: 'Alice-e2e-pw-2231' };
 const BOB: Credentials = { username: 'bob', password: 'Bob-e2e-pw-4821' };
-
-interface Pending {
-  status: 'pending_oauth';
-  id: string;
-  oauth_config_id: string;
-  authorize_url: string;
-  complete_url: string;
-  status_url: string;
-}
 
 const textOf = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
@@ -84,7 +76,7 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
   it('a shared upstream: the admin authorizes it once, complete-oauth connects it, and users reach it as that one account', async () => {
     const created = await api('POST', '/api/mcp/client', { name: 'shared', connection_type: 'http', connection_string: oidc.mcpUrl, auth_type: 'oauth' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const pending = created.body as unknown as Pending;
+    const pending = created.body as unknown as PendingOAuth;
     assert.equal(pending.status, 'pending_oauth');
     assert.ok(pending.authorize_url.startsWith(oidc.issuer), 'a shared authorization goes straight to the upstream');
     const authorizeUrl = new URL(pending.authorize_url);
@@ -117,7 +109,7 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
   it('per-user: the admin connects first, users without a connection are asked to (link or URL elicitation), two users are two subjects', async () => {
     const created = await api('POST', '/api/mcp/client', { name: 'personal', connection_type: 'http', connection_string: sdk.mcpUrl, auth_type: 'per_user_oauth' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const pending = created.body as unknown as Pending;
+    const pending = created.body as unknown as PendingOAuth;
     assert.ok(pending.authorize_url.startsWith(`${gatehouse.url}/connect/`), 'a per-user authorization starts at a Gatehouse link bound to the admin');
 
     const adminBrowser = await followConnectLink(pending.authorize_url, ADMIN);
@@ -183,7 +175,7 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
   it('tokens are refreshed ahead of expiry; a refresh token revoked upstream leads to needs_auth, and reconnecting recovers', async () => {
     oidc.setAccessTokenTtl(4);
     const created = await api('POST', '/api/mcp/client', { name: 'short', connection_type: 'http', connection_string: oidc.mcpUrl, auth_type: 'oauth' });
-    const pending = created.body as unknown as Pending;
+    const pending = created.body as unknown as PendingOAuth;
     assert.equal((await landOnCallback(await oidc.authorizeHeadlessly(pending.authorize_url, { login: 'short-lived' }))).status, 200);
     assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
 
@@ -209,7 +201,7 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
 
       const again = await api('POST', `/api/mcp/client/${pending.id}/reconnect`);
       assert.equal(again.body.status, 'pending_oauth', JSON.stringify(again.body));
-      const renewed = again.body as unknown as Pending;
+      const renewed = again.body as unknown as PendingOAuth;
       assert.equal((await landOnCallback(await oidc.authorizeHeadlessly(renewed.authorize_url, { login: 'short-lived' }))).status, 200);
       assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
       assert.equal(textOf((await client.callTool({ name: 'short_whoami', arguments: {} })) as CallToolResult), 'short-lived');
@@ -222,7 +214,7 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
   it('an upstream that drops the registration: invalid_client at refresh re-registers once, then reconnecting works', async () => {
     oidc.setAccessTokenTtl(2);
     const created = await api('POST', '/api/mcp/client', { name: 'dropped', connection_type: 'http', connection_string: oidc.mcpUrl, auth_type: 'oauth' });
-    const pending = created.body as unknown as Pending;
+    const pending = created.body as unknown as PendingOAuth;
     const clientId = new URL(pending.authorize_url).searchParams.get('client_id')!;
     assert.equal((await landOnCallback(await oidc.authorizeHeadlessly(pending.authorize_url, { login: 'dropped' }))).status, 200);
     assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
@@ -237,7 +229,7 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
       await waitFor('needs_auth', async () => ((await upstreamState(pending.id)).state === 'needs_auth' ? true : undefined));
       assert.equal(oidc.counters.registrations, registrationsBefore + 1, 'Gatehouse registered once more');
 
-      const again = (await api('POST', `/api/mcp/client/${pending.id}/reconnect`)).body as unknown as Pending;
+      const again = (await api('POST', `/api/mcp/client/${pending.id}/reconnect`)).body as unknown as PendingOAuth;
       assert.notEqual(new URL(again.authorize_url).searchParams.get('client_id'), clientId, 'the new authorization uses the new registration');
       assert.equal((await landOnCallback(await oidc.authorizeHeadlessly(again.authorize_url, { login: 'dropped' }))).status, 200);
       assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);

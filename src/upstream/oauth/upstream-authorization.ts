@@ -1,7 +1,7 @@
 import { open, seal } from '../../crypto/aead.js';
 import { newId } from '../../crypto/random.js';
 import type { OutboundStore, UpstreamOAuthConfigRecord, UpstreamStore } from '../../store/index.js';
-import { openSecrets } from '../settings.js';
+import { openSecrets, settingsOf } from '../settings.js';
 import type { UpstreamSettings } from '../types.js';
 import { clientMetadataDocumentUrl, obtainClient, OAUTH_CALLBACK_PATH } from './client-registration.js';
 import { discover, probeChallenge } from './discovery.js';
@@ -46,7 +46,7 @@ export function upstreamAuthorization({ store, encryptionKey, config, now }: Ups
   const upstreamOf = async (upstreamId: string) => {
     const record = await store.upstreams.find(upstreamId);
     if (!record) throw new FlowRefused('unknown_flow', 'this upstream no longer exists');
-    return { record, settings: JSON.parse(record.config) as UpstreamSettings };
+    return { record, settings: settingsOf(record) };
   };
 
   const configuredOf = (upstreamId: string, settings: UpstreamSettings, sealedSecrets: string | null): ConfiguredOAuth => {

@@ -6,6 +6,7 @@ import { keyedHasher } from '../../../src/crypto/keyed-hash.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from '../../../src/upstream/oauth/outbound-oauth.js';
 import { NeedsAuthorization } from '../../../src/upstream/oauth/token-vault.js';
 import { FlowRefused, OAuthSetupError } from '../../../src/upstream/oauth/types.js';
+import { sealSecrets, settingsOf } from '../../../src/upstream/settings.js';
 import type { UpstreamSettings } from '../../../src/upstream/types.js';
 import { backends, openTestStore } from '../../helpers/backends.js';
 import { authorizationServer, mockServer, s256, type MockAuthorizationServer, type MockServer } from './mock-authorization-server.js';
@@ -105,6 +106,23 @@ for (const backend of backends) describe(`outbound OAuth on ${backend}: flows, c
     assert.equal(refresh?.form.get('grant_type'), 'refresh_token');
     assert.equal(exchange?.form.has('resource'), false);
     assert.equal(refresh?.form.has('resource'), false);
+  });
+
+  it('configured credentials are used first, without registering, and the client secret is stored sealed', async () => {
+    const record = (await store.upstreams.find(UPSTREAM_ID))!;
+    const settings = { ...settingsOf(record), oauth_config: { client_id: 'pre-registered', send_resource: true } };
+    const sealedSecrets = sealSecrets(key, UPSTREAM_ID, { oauth_client_secret: 'cs-s3cret' });
+    await store.upstreams.update(UPSTREAM_ID, { name: record.name, config: JSON.stringify(settings), sealedSecrets, updatedAt: 2 });
+    const oauth = outbound();
+    const flow = await oauth.startFlow(UPSTREAM_ID, 'shared', 'usr_admin');
+    assert.equal(new URL(flow.authorizeUrl).searchParams.get('client_id'), 'pre-registered');
+    assert.ok(!as1.paths().includes('POST /register'), 'no registration when credentials are configured');
+    const stored = (await store.upstreamOAuthClients.find(UPSTREAM_ID, as1.issuer))!;
+    assert.equal(stored.source, 'configured');
+    assert.ok(stored.sealedSecret !== null && !stored.sealedSecret.includes('cs-s3cret'), 'the secret is sealed at rest');
+    await oauth.completeCallback(callbackFor(flow.authorizeUrl), null);
+    const basic = as1.tokenRequests()[0]!.headers.authorization ?? '';
+    assert.equal(Buffer.from(basic.replace(/^Basic /, ''), 'base64').toString(), 'pre-registered:cs-s3cret');
   });
 
   it('an expired flow is refused at the callback and at its link', async () => {
