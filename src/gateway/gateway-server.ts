@@ -14,6 +14,7 @@ import {
   LoggingMessageNotificationSchema,
   ReadResourceRequestSchema,
   ReadResourceResultSchema,
+  type CallToolRequest,
   type CallToolResult,
   type ServerNotification,
   type ServerRequest,
@@ -42,20 +43,35 @@ export interface GatewayLogger {
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-export function createGatewayServer({
-  principal,
-  registry,
-  runtime,
-  pageSize = DEFAULT_PAGE_SIZE,
-  logger = stderrLogger,
-}: {
+/** One `tools/call`, from its validated params to the result for the client; throws the JSON-RPC error to answer with. */
+export type ToolCaller = (params: CallToolRequest['params'], downstream: Downstream) => Promise<CallToolResult>;
+
+/** A session's SDK server, and its tool-call pipeline for the direct path (direct-tool-calls.ts). */
+export interface GatewaySession {
+  server: Server;
+  callTool: ToolCaller;
+}
+
+export function createGatewayServer(options: GatewaySessionOptions): Server {
+  return createGatewaySession(options).server;
+}
+
+interface GatewaySessionOptions {
   principal: Principal;
   registry: UpstreamRegistry;
   runtime: Runtime;
   /** Items per page of the merged lists (tests use small pages). */
   pageSize?: number;
   logger?: GatewayLogger;
-}): Server {
+}
+
+export function createGatewaySession({
+  principal,
+  registry,
+  runtime,
+  pageSize = DEFAULT_PAGE_SIZE,
+  logger = stderrLogger,
+}: GatewaySessionOptions): GatewaySession {
   const catalog = catalogFor(registry, {
     onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
@@ -136,12 +152,12 @@ export function createGatewayServer({
     return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}) };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    // Pipeline: resolve the name, check policy, forward, record, answer.
+  /** Pipeline: resolve the name, check policy, forward, record, answer. Called by the SDK server and by direct-tool-calls.ts. */
+  const callTool: ToolCaller = async (params, downstream) => {
     const started = performance.now();
-    const name = request.params.name;
+    const name = params.name;
     const target = await resolveTool(registry, catalog, visible, name);
-    const entry = (upstream: Upstream, tool: string) => ({ principal, upstream, tool, args: request.params.arguments });
+    const entry = (upstream: Upstream, tool: string) => ({ principal, upstream, tool, args: params.arguments });
     if (target.kind === 'hidden') {
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'not permitted for this user', durationMs: performance.now() - started });
     }
@@ -151,11 +167,13 @@ export function createGatewayServer({
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'the user has not connected this upstream', durationMs: performance.now() - started });
       return personal.askToConnect(target.upstream, connection.connect);
     }
-    const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, request.params, downstreamOf(request.params._meta, extra, server), connection);
+    const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, params, downstream, connection);
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
     if ('relay' in forwarded) throw forwarded.relay;
-    return forwarded.result as CallToolResult;
-  });
+    return forwarded.result;
+  };
+
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => callTool(request.params, downstreamOf(request.params._meta, extra, server)));
 
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
     const uri = request.params.uri;
@@ -210,7 +228,7 @@ export function createGatewayServer({
     unsubscribe();
     unfollow();
   };
-  return server;
+  return { server, callTool };
 }
 
 type Resolved =
@@ -283,7 +301,7 @@ function downstreamOf(meta: { progressToken?: string | number } | undefined, ext
     signal: extra.signal,
     progressToken: meta?.progressToken,
     sendProgress: (progressToken, progress) => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
-    sendRequest: serverRequestSender(extra, () => server.getClientCapabilities()),
+    sendRequest: serverRequestSender((request, schema, options) => extra.sendRequest(request, schema, options), () => server.getClientCapabilities()),
   };
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -7,7 +8,8 @@ import { allowCrossOriginCalls } from '../oauth/cors.js';
 import type { Runtime } from '../runtime.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
-import { createGatewayServer } from './gateway-server.js';
+import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } from './direct-tool-calls.js';
+import { createGatewaySession, type ToolCaller } from './gateway-server.js';
 import { guardRequest } from './guard.js';
 import { hostAllowed } from './host-check.js';
 import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
@@ -15,9 +17,9 @@ import { mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from 
 import { scopesRequiredFor } from './operation-scopes.js';
 import type { Principal } from './principal.js';
 
-/** What /mcp builds on: one gateway server per session, and the scopes each request needs. */
+/** What /mcp builds on: one gateway server per session (with its tool-call pipeline), and the scopes each request needs. */
 export interface GatewayBinding {
-  createServer(context: { principal: Principal; registry: UpstreamRegistry; runtime: Runtime }): Server;
+  createServer(context: { principal: Principal; registry: UpstreamRegistry; runtime: Runtime }): { server: Server; callTool?: ToolCaller };
   /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
   scopesRequiredFor(message: JSONRPCMessage, registry: UpstreamRegistry, principal: Principal): string[];
 }
@@ -44,13 +46,14 @@ const TRANSPORT_ERROR = -32000;
 
 /**
  * `POST|GET|DELETE /mcp`, the MCP Streamable HTTP endpoint. Per request: Host check (DNS rebinding), guard (bearer
- * token or API key, every time) → body at the edge (JSON-RPC shape) → scopes → the caller's own session → the SDK transport.
+ * token or API key, every time) → body at the edge (JSON-RPC shape) → scopes → the caller's own session → what
+ * belongs to direct calls → a `tools/call` answered directly (direct-tool-calls.ts), or else the SDK transport.
  */
 export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app, options) => {
   const { runtime } = options;
   const registry = options.upstreams ?? runtime.upstreams;
   const gateway = options.gateway ?? {
-    createServer: (context) => createGatewayServer({ ...context, logger: app.log }),
+    createServer: (context) => createGatewaySession({ ...context, logger: app.log }),
     scopesRequiredFor,
   };
   const sessions = options.sessions ?? mcpSessionTable({ onSweepError: (error) => app.log.error({ err: error }, 'closing idle MCP sessions failed') });
@@ -73,7 +76,12 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     if (!checkScopes(body.messages, principal, reply)) return reply;
     const session = await sessionFor(request, reply, principal, body.messages);
     if (!session) return reply;
-    return handOver(request, reply, session, body.raw);
+    const rest = takeDirectMessages(session.direct, body.messages);
+    if (rest.length === 0 && body.messages.length > 0) return reply.code(202).send();
+    const call = request.method === 'POST' ? directCallOf(session, request.headers, rest) : undefined;
+    if (call) return answer(reply, session, (response) => answerDirectly(session, call, response));
+    const forSdk = rest.length === body.messages.length ? body.raw : rest;
+    return answer(reply, session, (response) => session.transport.handleRequest(request.raw, response, forSdk));
   };
 
   /** POST carries JSON-RPC; GET (the server's stream) and DELETE (end of session) carry nothing. */
@@ -125,16 +133,20 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       sessionIdGenerator: () => id,
       onsessioninitialized: () => sessions.add(session),
     });
+    const { server, callTool } = gateway.createServer({ principal, registry, runtime });
+    const direct = directExchanges();
+    const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: Date.now(), inFlight: 0 };
     // Set before connect: the SDK's Protocol chains its own close handling onto this one.
-    transport.onclose = () => sessions.remove(id);
-    const server = gateway.createServer({ principal, registry, runtime });
-    const session: McpSession = { id, owner: ownerOf(principal), transport, server, lastSeenAt: Date.now(), inFlight: 0 };
+    transport.onclose = () => {
+      sessions.remove(id);
+      for (const call of direct.calls.values()) call.abort('the session ended');
+    };
     await server.connect(transport);
     return session;
   };
 
-  /** The SDK writes the response itself (JSON or SSE); Fastify's headers so far (CORS, request id) go along. */
-  const handOver = async (request: FastifyRequest, reply: FastifyReply, session: McpSession, body: unknown) => {
+  /** The SDK (or the direct path) writes the response itself, JSON or SSE; Fastify's headers so far (CORS, request id) go along. */
+  const answer = async (reply: FastifyReply, session: McpSession, write: (response: ServerResponse) => Promise<void>) => {
     reply.hijack();
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) reply.raw.setHeader(name, value);
@@ -142,9 +154,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     const done = sessions.begin(session);
     reply.raw.once('close', done);
     try {
-      await session.transport.handleRequest(request.raw, reply.raw, body);
+      await write(reply.raw);
     } catch (error) {
-      request.log.error({ err: error }, 'mcp transport failed');
+      reply.request.log.error({ err: error }, 'mcp transport failed');
       if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
       if (!reply.raw.writableEnded) reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
     }

@@ -1,5 +1,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { DirectExchanges } from './direct-tool-calls.js';
+import type { ToolCaller } from './gateway-server.js';
 import type { Principal } from './principal.js';
 
 /** Enough for a large deployment on one replica; beyond it new sessions are refused rather than memory exhausted. */
@@ -20,12 +22,15 @@ export interface SessionOwner {
   via: Principal['via'];
 }
 
-/** One MCP session: its transport and the gateway server connected to it. */
+/** One MCP session: its transport and the gateway server connected to it, and the calls answered directly. */
 export interface McpSession {
   readonly id: string;
   readonly owner: SessionOwner;
   readonly transport: StreamableHTTPServerTransport;
   readonly server: Server;
+  /** The server's tool-call pipeline, for calls answered without the SDK (direct-tool-calls.ts); absent: always the SDK. */
+  readonly callTool?: ToolCaller;
+  readonly direct: DirectExchanges;
   lastSeenAt: number;
   /** Requests (and GET streams) still open: a session serving one is never idle. */
   inFlight: number;

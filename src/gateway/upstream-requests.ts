@@ -1,5 +1,5 @@
 import { getSupportedElicitationModes } from '@modelcontextprotocol/sdk/client/index.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CreateMessageResultSchema,
   CreateMessageResultWithToolsSchema,
@@ -7,7 +7,7 @@ import {
   ErrorCode,
   McpError,
   type ClientCapabilities,
-  type ServerNotification,
+  type Result,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { JsonRpcError, type Downstream } from './forwarding.js';
@@ -18,15 +18,19 @@ import { JsonRpcError, type Downstream } from './forwarding.js';
  * related one). What the client did not declare it can do is refused here, as the client itself would refuse it.
  */
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** The schemas a relayed request's result is checked against. */
+export type RelayedResultSchema = typeof CreateMessageResultSchema | typeof CreateMessageResultWithToolsSchema | typeof ElicitResultSchema;
+
+/** Sends a request to the downstream client on the stream of the request being served (the SDK's `extra.sendRequest`, or direct-tool-calls.ts). */
+export type SendToClient = (request: ServerRequest, schema: RelayedResultSchema, options: RequestOptions) => Promise<Result>;
 
 const MCP_ERROR_PREFIX = /^MCP error -?\d+: /;
 
-export function serverRequestSender(extra: Extra, clientCapabilities: () => ClientCapabilities | undefined): Downstream['sendRequest'] {
+export function serverRequestSender(send: SendToClient, clientCapabilities: () => ClientCapabilities | undefined): Downstream['sendRequest'] {
   return async (request, options) => {
     const { schema, params } = admitted(request.method, request.params, clientCapabilities());
     try {
-      return await extra.sendRequest({ method: request.method, params } as ServerRequest, schema, options);
+      return await send({ method: request.method, params } as ServerRequest, schema, options);
     } catch (error) {
       // The client's own answer goes back as it was given, without the SDK's "MCP error <code>: " prefix.
       if (error instanceof McpError) throw new JsonRpcError(error.code, error.message.replace(MCP_ERROR_PREFIX, ''), error.data);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { directExchanges } from '../../src/gateway/direct-tool-calls.js';
 import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession } from '../../src/gateway/mcp-sessions.js';
 import type { Principal } from '../../src/gateway/principal.js';
 
@@ -16,7 +17,7 @@ async function sessionOf(id: string, principal: Principal, at: number): Promise<
     closed = true;
   };
   await server.connect(transport);
-  return { id, owner: ownerOf(principal), transport, server, lastSeenAt: at, inFlight: 0, closed: () => closed };
+  return { id, owner: ownerOf(principal), transport, server, direct: directExchanges(), lastSeenAt: at, inFlight: 0, closed: () => closed };
 }
 
 describe('MCP session ownership', () => {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { McpError, type ClientCapabilities, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, type ClientCapabilities, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { JsonRpcError } from '../../src/gateway/forwarding.js';
 import { serverRequestSender } from '../../src/gateway/upstream-requests.js';
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 const options = { signal: new AbortController().signal, timeout: 1000 };
 const sampling = { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 };
 const form = { message: 'Name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } };
@@ -13,13 +11,11 @@ const form = { message: 'Name?', requestedSchema: { type: 'object', properties: 
 /** A sender over a downstream session whose client declared `capabilities` and answers with `answer`. */
 function senderFor(capabilities: ClientCapabilities | undefined, answer: () => unknown = () => ({ action: 'decline' })) {
   const sent: Array<{ request: unknown; options: unknown }> = [];
-  const extra = {
-    sendRequest: async (request: unknown, _schema: unknown, given: unknown) => {
-      sent.push({ request, options: given });
-      return answer();
-    },
-  } as unknown as Extra;
-  return { send: serverRequestSender(extra, () => capabilities), sent };
+  const toClient = async (request: unknown, _schema: unknown, given: unknown) => {
+    sent.push({ request, options: given });
+    return answer() as Result;
+  };
+  return { send: serverRequestSender(toClient, () => capabilities), sent };
 }
 
 const refusal = (what: RegExp) => (error: unknown) => error instanceof JsonRpcError && error.code === -32601 && what.test(error.message);

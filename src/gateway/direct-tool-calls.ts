@@ -1,0 +1,211 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  McpError,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type CallToolRequest,
+  type JSONRPCMessage,
+  type RequestId,
+  type Result,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Downstream } from './forwarding.js';
+import type { ToolCaller } from './gateway-server.js';
+import { serverRequestSender, type SendToClient } from './upstream-requests.js';
+
+/**
+ * `tools/call` answered without the SDK's server transport and protocol layer, which cost more CPU per call than
+ * everything else the gateway does (bench/README.md). The session's own pipeline (resolve, policy, forward, audit)
+ * runs as it does under the SDK server; only the HTTP exchange around it is written here. The answer is JSON, as
+ * the Streamable HTTP transport allows, unless something must reach the client before the result (progress, or an
+ * upstream's sampling or elicitation request): then it becomes an SSE stream at that moment. Cancellations of these
+ * calls and the client's answers to requests sent on their streams arrive in later POSTs and are taken from them
+ * here, since the SDK server never saw these ids.
+ */
+
+/** A session's direct calls in flight, and the requests they sent the client that still wait for an answer. */
+export interface DirectExchanges {
+  calls: Map<RequestId, AbortController>;
+  asked: Map<RequestId, (answer: JSONRPCMessage) => void>;
+  /** For the ids of requests sent to the client: strings, so they never meet the SDK server's numeric ones. */
+  sent: number;
+}
+
+export const directExchanges = (): DirectExchanges => ({ calls: new Map(), asked: new Map(), sent: 0 });
+
+/** What a direct call needs of its session (an McpSession). */
+export interface DirectSession {
+  readonly id: string;
+  /** Absent: the session's calls always go through the SDK. */
+  readonly callTool?: ToolCaller;
+  readonly direct: DirectExchanges;
+  readonly server: Pick<Server, 'getClientVersion' | 'getClientCapabilities'>;
+}
+
+const SUPPORTED_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
+
+/**
+ * Settles what belongs to direct calls (a client's answer to one of their requests, a cancellation of one of them)
+ * and returns the messages left for the SDK.
+ */
+export function takeDirectMessages(direct: DirectExchanges, messages: JSONRPCMessage[]): JSONRPCMessage[] {
+  if (direct.calls.size === 0 && direct.asked.size === 0) return messages;
+  return messages.filter((message) => {
+    if ('method' in message) {
+      if (message.method !== 'notifications/cancelled' || 'id' in message) return true;
+      const requestId = message.params?.requestId as RequestId | undefined;
+      const call = requestId === undefined ? undefined : direct.calls.get(requestId);
+      if (!call) return true;
+      call.abort(message.params?.reason ?? 'cancelled by the client');
+      return false;
+    }
+    const settle = 'id' in message && message.id !== undefined && message.id !== null ? direct.asked.get(message.id) : undefined;
+    if (!settle) return true;
+    settle(message);
+    return false;
+  });
+}
+
+/** A call to answer directly: its id and validated params, and the pipeline that serves it. */
+export interface DirectCall {
+  id: RequestId;
+  params: CallToolRequest['params'];
+  callTool: ToolCaller;
+}
+
+/**
+ * The call `messages` make, when it can be answered directly: one valid `tools/call` on an initialized session, from
+ * a client that accepts both answer types (as the transport requires) and speaks a version it supports. Everything
+ * else, including every way of getting these wrong, goes to the SDK, which answers it as it always has.
+ */
+export function directCallOf(session: DirectSession, headers: IncomingHttpHeaders, messages: JSONRPCMessage[]): DirectCall | undefined {
+  if (messages.length !== 1 || !session.callTool) return undefined;
+  const message = messages[0]!;
+  if (!('method' in message) || message.method !== 'tools/call' || !('id' in message)) return undefined;
+  const accept = headers.accept ?? '';
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
+  const version = headers['mcp-protocol-version'];
+  if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_VERSIONS.has(version))) return undefined;
+  if (session.server.getClientVersion() === undefined) return undefined;
+  const parsed = CallToolRequestSchema.safeParse(message);
+  return parsed.success ? { id: message.id, params: parsed.data.params, callTool: session.callTool } : undefined;
+}
+
+/** Runs the call and writes its answer to `response`, whose headers so far (CORS, request id) are kept. */
+export async function answerDirectly(session: DirectSession, call: DirectCall, response: ServerResponse): Promise<void> {
+  const controller = new AbortController();
+  session.direct.calls.set(call.id, controller);
+  const answer = lazyEventStream(response, session.id);
+  const downstream: Downstream = {
+    signal: controller.signal,
+    progressToken: call.params._meta?.progressToken,
+    sendProgress: async (progressToken, progress) => answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } }),
+    sendRequest: serverRequestSender(askClient(session, answer, call.id), () => session.server.getClientCapabilities()),
+  };
+  try {
+    const result = await call.callTool(call.params, downstream);
+    if (controller.signal.aborted) answer.end();
+    else answer.end({ jsonrpc: '2.0', id: call.id, result });
+  } catch (error) {
+    // A cancelled request gets no answer (the client stopped waiting for one).
+    if (controller.signal.aborted) answer.end();
+    else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error) });
+  } finally {
+    session.direct.calls.delete(call.id);
+  }
+}
+
+/** The error object the SDK's Protocol would send for a handler that threw `error`. */
+function errorOf(error: unknown): { code: number; message: string; data?: unknown } {
+  const { code, message, data } = (error ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
+  return {
+    code: Number.isSafeInteger(code) ? (code as number) : ErrorCode.InternalError,
+    message: typeof message === 'string' && message !== '' ? message : 'Internal error',
+    ...(data === undefined ? {} : { data }),
+  };
+}
+
+interface LazyEventStream {
+  /** Sends `message` before the answer: the response becomes an SSE stream if it is not one yet. */
+  event(message: JSONRPCMessage): void;
+  /** Ends the response with `message` (JSON, or the last event of the stream), or with nothing. */
+  end(message?: JSONRPCMessage): void;
+  /** Whether the client can still be written to. */
+  open(): boolean;
+}
+
+function lazyEventStream(response: ServerResponse, sessionId: string): LazyEventStream {
+  let streaming = false;
+  const startStream = () => {
+    streaming = true;
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'mcp-session-id': sessionId });
+  };
+  const write = (message: JSONRPCMessage) => response.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  const open = () => !response.writableEnded && !response.destroyed;
+  return {
+    open,
+    event(message) {
+      if (!open()) return;
+      if (!streaming) startStream();
+      write(message);
+    },
+    end(message) {
+      if (!open()) return;
+      if (streaming) {
+        if (message) write(message);
+        response.end();
+      } else if (message) {
+        response.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': sessionId }).end(JSON.stringify(message));
+      } else {
+        startStream();
+        response.end();
+      }
+    },
+  };
+}
+
+/**
+ * Sends a request to the client on the call's stream and waits for the client's answer, which arrives in a later
+ * POST (`takeDirectMessages`). Timeouts and aborts cancel it at the client, as the SDK would.
+ */
+function askClient(session: DirectSession, stream: LazyEventStream, relatedId: RequestId): SendToClient {
+  return (request, schema, options) =>
+    new Promise<Result>((resolve, reject) => {
+      if (!stream.open()) {
+        reject(new McpError(ErrorCode.ConnectionClosed, `The client's stream for request ${String(relatedId)} is closed`));
+        return;
+      }
+      const id = `gatehouse-${++session.direct.sent}`;
+      const finish = () => {
+        session.direct.asked.delete(id);
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      const cancel = (reason: string) => {
+        finish();
+        stream.event({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } });
+      };
+      const onAbort = () => {
+        cancel(String(options.signal?.reason ?? 'cancelled'));
+        reject(options.signal?.reason ?? new McpError(ErrorCode.RequestTimeout, 'Request cancelled'));
+      };
+      const timeout = options.timeout;
+      const timer = timeout === undefined ? undefined : setTimeout(() => {
+        cancel('timed out');
+        reject(new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout }));
+      }, timeout);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      session.direct.asked.set(id, (answer) => {
+        finish();
+        if ('error' in answer) {
+          reject(new McpError(answer.error.code, answer.error.message, answer.error.data));
+          return;
+        }
+        const parsed = 'result' in answer ? schema.safeParse(answer.result) : undefined;
+        if (parsed?.success) resolve(parsed.data);
+        else reject(new McpError(ErrorCode.InvalidParams, `The client's answer to ${request.method} is not valid`));
+      });
+      stream.event({ jsonrpc: '2.0', id, method: request.method, params: request.params } as JSONRPCMessage);
+    });
+}
