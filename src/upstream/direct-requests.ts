@@ -1,0 +1,510 @@
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId, type Result } from '@modelcontextprotocol/sdk/types.js';
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import type { BearerSource } from './oauth/bearer-fetch.js';
+import type { ServerRequestRelay } from './upstream-client.js';
+
+/**
+ * The lean path for one request on an upstream's Streamable HTTP session (MCP 2025-06-18 / 2025-11-25 transport):
+ * the SDK client did the `initialize` handshake and keeps the session; this sends a request on that session with
+ * node:http and a keep-alive agent and reads the answer (JSON or SSE) itself, without fetch, web streams or zod.
+ * Requests the upstream sends on the request's stream go to the caller's relay; other notifications go to the SDK
+ * client (through its transport's `onmessage`), which relays list changes and log messages as usual.
+ */
+
+export interface DirectRequestHooks {
+  /** Aborting it cancels the request upstream (notifications/cancelled, see below) and rejects. */
+  signal: AbortSignal;
+  timeoutMs: number;
+  /** Present when the caller wants progress: each upstream notifications/progress for this request, without its token. */
+  onProgress?: (progress: Progress) => void;
+  /** Requests the upstream sends on this request's stream (sampling/createMessage, elicitation/create). */
+  onServerRequest: ServerRequestRelay;
+}
+
+export interface DirectRequests {
+  request(message: { method: string; params?: Record<string, unknown> }, hooks: DirectRequestHooks): Promise<Result>;
+  /** Destroys the keep-alive agent; later requests reject. */
+  close(): void;
+}
+
+export interface DirectRequestsOptions {
+  url: URL;
+  /** Static headers of the upstream (auth_type headers); sent on every request. */
+  headers: Record<string, string>;
+  /** OAuth upstreams: `authorization: Bearer <await bearer.token()>` on every request; on HTTP 401 renew once and resend once. */
+  bearer?: BearerSource;
+  /** The SDK transport of the same upstream connection, already connected (session id, protocol version, onmessage, onerror). */
+  transport: Pick<StreamableHTTPClientTransport, 'sessionId' | 'protocolVersion' | 'onmessage' | 'onerror'>;
+}
+
+/** The most of a JSON body or of one SSE event that is buffered; a bigger one counts as a lost connection. */
+const MAX_BUFFERED = 16 * 1024 * 1024;
+/** How much of an error response's body goes into the error. */
+const ERROR_TEXT_LIMIT = 4096;
+/** The SDK client's reconnection defaults for a stream that ends before its response. */
+const RESUME = { attempts: 2, initialDelay: 1000, growFactor: 1.5, maxDelay: 30_000 };
+/** How long a stream that delivered its response may take to end before its socket is given up (not reused). */
+const DRAIN_MS = 1000;
+/**
+ * Idle kept-alive sockets are closed after this, before a server's usual 5 s keep-alive timeout closes them under a
+ * request (Node also honours a shorter `Keep-Alive: timeout` hint). Sockets in use are not affected.
+ */
+const IDLE_SOCKET_MS = 4000;
+/** setTimeout's largest delay (a longer one would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const RELAYED_METHODS = new Set(['sampling/createMessage', 'elicitation/create']);
+
+type Json = Record<string, unknown>;
+interface Message {
+  id?: RequestId | null;
+  method?: unknown;
+  params?: Json;
+  result?: Result;
+  error?: { code?: unknown; message?: unknown; data?: unknown };
+}
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const connectionClosed = () => new McpError(ErrorCode.ConnectionClosed, 'Connection closed');
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+
+/** A socket or HTTP-level failure of a request (as opposed to the bearer source's own errors, which propagate). */
+class Broken extends Error {
+  constructor(readonly reason: unknown) {
+    super('Upstream request failed');
+  }
+}
+
+function mediaType(header: string | undefined): string | undefined {
+  if (header === 'text/event-stream' || header === 'application/json') return header;
+  return header?.split(';', 1)[0]?.trim().toLowerCase();
+}
+
+/** The start of a response's body as text; the rest is drained (or, past 64 KiB, the response destroyed). */
+function readText(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    let seen = 0;
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      if (text.length < ERROR_TEXT_LIMIT) text += chunk.slice(0, ERROR_TEXT_LIMIT - text.length);
+      if ((seen += chunk.length) > 16 * ERROR_TEXT_LIMIT) response.destroy();
+    });
+    response.on('error', () => undefined);
+    response.on('close', () => resolve(text));
+  });
+}
+
+/** `params` without `_meta.progressToken` (the upstream's tokens mean nothing downstream). */
+function withoutProgressToken(params: Json | undefined): Json {
+  if (!params) return {};
+  const meta = params._meta;
+  if (!isObject(meta) || !Object.hasOwn(meta, 'progressToken')) return params;
+  const { progressToken: _token, ...rest } = meta;
+  const { _meta: _old, ...others } = params;
+  return Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
+}
+
+/** The JSON-RPC error to answer a failed relay with: its own code and message when it has them (McpError unprefixed). */
+function errorAnswer(error: unknown): { code: number; message: string; data?: unknown } {
+  if (!isObject(error) || typeof error.code !== 'number' || typeof error.message !== 'string') {
+    return { code: ErrorCode.InternalError, message: 'Internal error' };
+  }
+  let message = error.message;
+  const prefix = `MCP error ${error.code}: `;
+  if (error instanceof McpError && message.startsWith(prefix)) message = message.slice(prefix.length);
+  return error.data === undefined ? { code: error.code, message } : { code: error.code, message, data: error.data };
+}
+
+/** What one DirectRequests instance shares between its calls. */
+class Upstream {
+  closed = false;
+  private counter = 0;
+  private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
+  private readonly target: RequestOptions;
+  readonly postBase: OutgoingHttpHeaders;
+  readonly getBase: OutgoingHttpHeaders;
+  private cached?: { sessionId?: string; protocolVersion?: string; token?: string; headers: OutgoingHttpHeaders };
+
+  constructor(readonly options: DirectRequestsOptions) {
+    const { url } = options;
+    const secure = url.protocol === 'https:';
+    const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_MS };
+    this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.send = secure ? httpsRequest : httpRequest;
+    this.target = {
+      agent: this.agent,
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port === '' ? undefined : url.port,
+      path: url.pathname + url.search,
+    };
+    const statics: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(options.headers)) statics[name.toLowerCase()] = value;
+    this.postBase = { ...statics, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    this.getBase = { ...statics, accept: 'text/event-stream' };
+  }
+
+  nextId(): string {
+    return `gatehouse-${++this.counter}`;
+  }
+
+  report(error: unknown): void {
+    if (!this.closed) this.options.transport.onerror?.(asError(error instanceof Broken ? error.reason : error));
+  }
+
+  /** POST headers with the session's current id and version and `token`; the same object while they stay the same. */
+  private postHeaders(token: string | undefined): OutgoingHttpHeaders {
+    const { sessionId, protocolVersion } = this.options.transport;
+    const cached = this.cached;
+    if (cached && cached.sessionId === sessionId && cached.protocolVersion === protocolVersion && cached.token === token) return cached.headers;
+    const headers = this.withSession({ ...this.postBase }, token);
+    this.cached = { sessionId, protocolVersion, token, headers };
+    return headers;
+  }
+
+  private withSession(headers: OutgoingHttpHeaders, token: string | undefined): OutgoingHttpHeaders {
+    const { sessionId, protocolVersion } = this.options.transport;
+    if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
+    if (protocolVersion !== undefined) headers['mcp-protocol-version'] = protocolVersion;
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    return headers;
+  }
+
+  /** One HTTP request. `track` gets the ClientRequest as soon as it is sent, so that a cancellation can destroy it. */
+  private issue(headers: OutgoingHttpHeaders, body: string | undefined, track?: (request: ClientRequest) => void): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const attempt = (retry: boolean) => {
+        const request = this.send({ ...this.target, method: body === undefined ? 'GET' : 'POST', headers }, resolve);
+        request.on('error', (error: NodeJS.ErrnoException) => {
+          // A kept-alive socket the server closed while idle, so the request did not reach it: Node's documented retry.
+          if (retry && request.reusedSocket && error.code === 'ECONNRESET') attempt(false);
+          else reject(new Broken(error));
+        });
+        request.end(body);
+        track?.(request);
+      };
+      attempt(true);
+    });
+  }
+
+  /** POSTs `body` (or GETs the stream after `lastEventId`), with the bearer token and its one renewal on 401. */
+  async open(body: string | undefined, track?: (request: ClientRequest) => void, lastEventId?: string): Promise<IncomingMessage> {
+    const bearer = this.options.bearer;
+    const headersFor = (token: string | undefined) =>
+      body !== undefined ? this.postHeaders(token) : this.withSession({ ...this.getBase, 'last-event-id': lastEventId }, token);
+    const token = bearer ? await bearer.token() : undefined;
+    const response = await this.issue(headersFor(token), body, track);
+    if (response.statusCode !== 401 || !bearer || token === undefined) return response;
+    response.resume();
+    return this.issue(headersFor(await bearer.renew(token)), body, track);
+  }
+
+  /** POSTs a message that expects no answer (a response to the upstream, a cancellation); throws when it is refused. */
+  async post(message: unknown): Promise<void> {
+    if (this.closed) return;
+    const response = await this.open(JSON.stringify(message));
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) return void response.resume();
+    throw new Error(`Error POSTing to endpoint (HTTP ${status}): ${await readText(response)}`);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.agent.destroy();
+  }
+}
+
+/** One request in flight: its HTTP exchange(s), timeout, cancellation, and the upstream's requests on its stream. */
+class Call {
+  readonly promise: Promise<Result>;
+  private resolve!: (result: Result) => void;
+  private reject!: (error: unknown) => void;
+  private done = false;
+  private request?: ClientRequest;
+  private response?: IncomingMessage;
+  private readonly timer: NodeJS.Timeout;
+  private resumeTimer?: NodeJS.Timeout;
+  private lastEventId?: string;
+  private retryMs?: number;
+  private resumes = 0;
+  /** The upstream's requests being relayed, by their id: aborted when the upstream cancels one or this call ends. */
+  private served?: Map<RequestId, AbortController>;
+
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly live: Set<Call>,
+    readonly id: string,
+    body: string,
+    private readonly hooks: DirectRequestHooks,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    hooks.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.timer = setTimeout(this.onTimeout, Math.min(hooks.timeoutMs, MAX_TIMER_MS));
+    live.add(this);
+    void this.start(body);
+  }
+
+  private readonly track = (request: ClientRequest) => {
+    this.request = request;
+    if (this.done) request.destroy();
+  };
+
+  private async start(body: string) {
+    try {
+      const response = await this.upstream.open(body, this.track);
+      if (this.done) return void response.destroy();
+      this.response = response;
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        const error = new Error(`Error POSTing to endpoint (HTTP ${status}): ${await readText(response)}`);
+        if (!this.done) this.upstream.report(error);
+        return this.fail(error);
+      }
+      const type = mediaType(response.headers['content-type']);
+      if (type === 'text/event-stream') this.readEvents(response);
+      else if (type === 'application/json') this.readJson(response);
+      else if (status === 202) this.lost(new Error('The upstream accepted a request without answering it'));
+      else {
+        const error = new Error(`Unexpected content type: ${response.headers['content-type']}`);
+        if (!this.done) this.upstream.report(error);
+        this.fail(error);
+      }
+    } catch (error) {
+      if (error instanceof Broken) this.lost(error.reason);
+      else this.fail(error);
+    }
+  }
+
+  private readJson(response: IncomingMessage) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      if ((size += chunk.length) > MAX_BUFFERED) this.lost(new Error('The upstream response exceeds 16 MiB'));
+      else chunks.push(chunk);
+    });
+    response.on('error', () => undefined);
+    response.on('close', () => {
+      if (this.done) return;
+      if (!response.complete) return this.lost(new Error('The upstream response broke off'));
+      try {
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+        for (const message of Array.isArray(parsed) ? parsed : [parsed]) this.handle(message);
+      } catch (error) {
+        return this.lost(error);
+      }
+      this.lost(new Error('The upstream answered without a response to the request'));
+    });
+  }
+
+  private readEvents(response: IncomingMessage) {
+    const parser = createParser({ onEvent: this.onEvent, onRetry: this.onRetry, onError: this.onParseError, maxBufferSize: MAX_BUFFERED });
+    response.setEncoding('utf8');
+    response.on('data', (text: string) => {
+      if (this.done) return;
+      try {
+        parser.feed(text);
+      } catch (error) {
+        this.fail(error);
+      }
+    });
+    response.on('error', () => undefined);
+    response.on('close', () => {
+      if (this.done || this.response !== response) return;
+      this.streamEnded(response.complete ? undefined : new Error('The upstream event stream broke off'));
+    });
+  }
+
+  private readonly onRetry = (ms: number) => {
+    this.retryMs = ms;
+  };
+
+  private readonly onParseError = (error: ParseError) => {
+    if (error.type === 'max-buffer-size-exceeded') this.lost(new Error('An upstream event exceeds 16 MiB'));
+  };
+
+  private readonly onEvent = (event: EventSourceMessage) => {
+    if (this.done) return;
+    if (event.id !== undefined && event.id !== this.lastEventId) {
+      this.lastEventId = event.id;
+      this.resumes = 0; // the stream moved on: a later break gets the full number of attempts again
+    }
+    if (!event.data || (event.event !== undefined && event.event !== 'message')) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(event.data);
+    } catch (error) {
+      return this.upstream.report(error);
+    }
+    this.handle(message);
+  };
+
+  private handle(message: unknown) {
+    if (!isObject(message)) return;
+    const { id, method, params, error } = message as Message;
+    if (typeof method === 'string') {
+      if (id === undefined || id === null) this.notified(method, params, message);
+      else void this.serve(id, method, params);
+    } else if (id === this.id) {
+      if (!error) return this.settle(message.result as Result, undefined);
+      const code = typeof error.code === 'number' ? error.code : ErrorCode.InternalError;
+      this.settle(undefined, McpError.fromError(code, typeof error.message === 'string' ? error.message : 'Unknown error', error.data));
+    }
+  }
+
+  private notified(method: string, params: Json | undefined, message: Json) {
+    if (method === 'notifications/progress') {
+      if (params?.progressToken !== this.id || !this.hooks.onProgress) return;
+      const { progressToken: _ours, ...progress } = params;
+      return this.hooks.onProgress(progress as Progress);
+    }
+    if (method === 'notifications/cancelled') {
+      const served = this.served?.get(params?.requestId as RequestId);
+      if (served) return void served.abort(new Error(typeof params?.reason === 'string' ? params.reason : 'Cancelled by the upstream'));
+    }
+    this.upstream.options.transport.onmessage?.(message as JSONRPCMessage);
+  }
+
+  /** Answers a request the upstream sent on this call's stream; relayed ones go to the caller. */
+  private async serve(id: RequestId, method: string, params: Json | undefined) {
+    let answer: Json;
+    if (method === 'ping') answer = { jsonrpc: '2.0', id, result: {} };
+    else if (!RELAYED_METHODS.has(method)) answer = { jsonrpc: '2.0', id, error: { code: ErrorCode.MethodNotFound, message: 'Method not found' } };
+    else {
+      const controller = new AbortController();
+      (this.served ??= new Map()).set(id, controller);
+      try {
+        const result = await this.hooks.onServerRequest({ method, params: withoutProgressToken(params) }, controller.signal);
+        answer = { jsonrpc: '2.0', id, result };
+      } catch (error) {
+        answer = { jsonrpc: '2.0', id, error: errorAnswer(error) };
+      } finally {
+        this.served.delete(id);
+      }
+      if (controller.signal.aborted) return; // cancelled, or this call is over: nobody upstream waits for it
+    }
+    await this.upstream.post(answer).catch((error: unknown) => this.upstream.report(error));
+  }
+
+  /** The stream ended or broke before the response: resume it after the last event id like the SDK client, or give up. */
+  private streamEnded(reason: unknown) {
+    this.response = undefined;
+    if (this.lastEventId === undefined || this.resumes >= RESUME.attempts) {
+      return this.lost(reason ?? new Error('The upstream event stream ended before the response'));
+    }
+    const delay = this.retryMs ?? Math.min(RESUME.initialDelay * RESUME.growFactor ** this.resumes, RESUME.maxDelay);
+    this.resumes++;
+    this.resumeTimer = setTimeout(() => void this.resume(), delay);
+  }
+
+  private async resume() {
+    try {
+      const response = await this.upstream.open(undefined, this.track, this.lastEventId);
+      if (this.done) return void response.destroy();
+      const status = response.statusCode ?? 0;
+      if (status >= 200 && status < 300 && mediaType(response.headers['content-type']) === 'text/event-stream') {
+        this.response = response;
+        return this.readEvents(response);
+      }
+      response.resume();
+      this.streamEnded(new Error(`Resuming the upstream event stream failed (HTTP ${status})`));
+    } catch (error) {
+      if (error instanceof Broken) this.streamEnded(error.reason);
+      else this.fail(error);
+    }
+  }
+
+  private readonly onAbort = () => {
+    const reason: unknown = this.hooks.signal.reason;
+    this.cancel(reason instanceof Error ? reason.message : String(reason), reason ?? new DOMException('This operation was aborted', 'AbortError'));
+  };
+
+  private readonly onTimeout = () => {
+    this.cancel('Request timed out', new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: this.hooks.timeoutMs }));
+  };
+
+  /** Marks the call over and releases what it holds; false when it already was. */
+  private end(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.resumeTimer);
+    this.hooks.signal.removeEventListener('abort', this.onAbort);
+    this.live.delete(this);
+    if (this.served) for (const controller of this.served.values()) controller.abort(new Error('The request is over'));
+    return true;
+  }
+
+  private destroy() {
+    this.response?.destroy();
+    this.request?.destroy();
+  }
+
+  /** Our response arrived: the stream is left to end by itself so its socket can be reused, unless it lingers. */
+  private settle(result: Result | undefined, error: McpError | undefined) {
+    if (!this.end()) return;
+    const response = this.response;
+    if (response && !response.complete) {
+      const drain = setTimeout(() => response.destroy(), DRAIN_MS).unref();
+      response.once('close', () => clearTimeout(drain));
+    }
+    if (error) this.reject(error);
+    else this.resolve(result ?? {});
+  }
+
+  private fail(error: unknown) {
+    if (!this.end()) return;
+    this.destroy();
+    this.reject(error);
+  }
+
+  /** A lost connection: reported to the SDK transport (the gateway then probes and reconnects) and rejected as the SDK does. */
+  private lost(reason: unknown) {
+    if (!this.end()) return;
+    this.destroy();
+    this.upstream.report(reason);
+    this.reject(connectionClosed());
+  }
+
+  /** Cancellation (abort, timeout): drop the exchange and tell the upstream, without waiting for it. */
+  private cancel(reason: string, error: unknown) {
+    if (!this.end()) return;
+    this.destroy();
+    if (this.request) this.upstream.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: this.id, reason } }).catch(() => undefined);
+    this.reject(error);
+  }
+
+  /** The instance was closed: reject without reporting (nothing to reconnect). */
+  closed() {
+    if (!this.end()) return;
+    this.destroy();
+    this.reject(connectionClosed());
+  }
+}
+
+export function directRequests(options: DirectRequestsOptions): DirectRequests {
+  const upstream = new Upstream(options);
+  const live = new Set<Call>();
+  return {
+    request(message, hooks) {
+      if (upstream.closed) return Promise.reject(connectionClosed());
+      if (hooks.signal.aborted) return Promise.reject(hooks.signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
+      const id = upstream.nextId();
+      let params = message.params;
+      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as Json | undefined), progressToken: id } };
+      const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method: message.method } : { jsonrpc: '2.0', id, method: message.method, params });
+      return new Call(upstream, live, id, body, hooks).promise;
+    },
+    close() {
+      if (upstream.closed) return;
+      for (const call of [...live]) call.closed();
+      upstream.close();
+    },
+  };
+}
