@@ -78,7 +78,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     if (!session) return reply;
     const rest = takeDirectMessages(session.direct, body.messages);
     if (rest.length === 0 && body.messages.length > 0) return reply.code(202).send();
-    const call = request.method === 'POST' ? directCallOf(session, request.headers, rest) : undefined;
+    // A batch is answered as one by the SDK, even a batch of one call.
+    const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;
     if (call) return answer(reply, session, (response) => answerDirectly(session, call, response));
     const forSdk = rest.length === body.messages.length ? body.raw : rest;
     return answer(reply, session, (response) => session.transport.handleRequest(request.raw, response, forSdk));

@@ -249,6 +249,15 @@ describe('tools/call answered directly', { timeout: 60_000 }, () => {
     );
   });
 
+  it('leaves a batch of one call to the SDK too: its answer is a batch, not a bare response', async () => {
+    const sessionId = await openSession();
+    const response = await post(sessionId, [{ jsonrpc: '2.0', id: 'only', method: 'tools/call', params: { name: 'direct_lookup', arguments: { q: 'alone' } } }]);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/event-stream');
+    const answers = await messagesOf(response);
+    assert.deepEqual(answers.map((answer) => [answer.id, firstText(answer.result)]), [['only', 'found alone']]);
+  });
+
   it('leaves a client whose Accept lacks text/event-stream (406) and an unsupported protocol version (400) to the SDK; the tool never runs', async () => {
     const sessionId = await openSession();
     const before = (await audited({ tool: 'lookup' })).length;
