@@ -4,7 +4,8 @@ import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Pr
 import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import type { Upstream } from '../upstream/types.js';
-import { withServerRequestRelay, type ServerRequestRelay } from '../upstream/upstream-client.js';
+import type { DirectRequests } from '../upstream/direct-requests.js';
+import { directRequestsOf, withServerRequestRelay, type ServerRequestRelay } from '../upstream/upstream-client.js';
 
 /**
  * Carrying one request to an upstream and its answer back: progress goes to the downstream client under the
@@ -84,9 +85,11 @@ export async function forwardToolCall(
     // `request`, not `callTool`: the gateway relays results as they are (the downstream client validates
     // structured output against the schema it was shown) and the client is shared by every session.
     const client = connection.client;
-    const result = await withServerRequestRelay(relayTo(upstream, downstream), () =>
-      client.request({ method: 'tools/call', params: { name: tool, ...upstreamParams(params) } }, CallToolResultSchema, requestOptions(upstream, downstream, progressSent)),
-    );
+    const message = { method: 'tools/call', params: { name: tool, ...upstreamParams(params) } };
+    const direct = directRequestsOf(client);
+    const result = direct
+      ? await directToolCall(direct, message, upstream, downstream, progressSent)
+      : await withServerRequestRelay(relayTo(upstream, downstream), () => client.request(message, CallToolResultSchema, requestOptions(upstream, downstream, progressSent)));
     await Promise.all(progressSent);
     return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };
   } catch (error) {
@@ -123,6 +126,23 @@ export async function forwardRequest<T>(
     if (error instanceof NeedsAuthorization) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, error.reason), upstream.settings.name);
     throw relayedError(upstream, error);
   }
+}
+
+/**
+ * The call over the connection's direct path (direct-requests.ts), without the SDK client: the same hooks, and the
+ * result checked against the same schema the SDK would check it with.
+ */
+async function directToolCall(direct: DirectRequests, message: { method: string; params: Record<string, unknown> }, upstream: Upstream, downstream: Downstream, progressSent: Promise<void>[]): Promise<CallToolResult> {
+  const options = requestOptions(upstream, downstream, progressSent);
+  const result = await direct.request(message, {
+    signal: downstream.signal,
+    timeoutMs: upstream.settings.timeout_ms,
+    onProgress: options.onprogress,
+    onServerRequest: relayTo(upstream, downstream),
+  });
+  const parsed = CallToolResultSchema.safeParse(result);
+  if (!parsed.success) throw new Error('invalid tools/call result');
+  return parsed.data;
 }
 
 /** The upstream's requests wait for the client's answer as long as the upstream waits for its own. */

@@ -132,7 +132,7 @@ export class UpstreamConnection implements Upstream {
       opened = await openTransport(this.settings, this.options.secrets, this.options.bearer);
       this.watch(client, generation, opened);
       this.pending = { client, opened };
-      await client.connect(track(opened.transport), { timeout: this.settings.timeout_ms });
+      await client.connect(track(opened.transport, opened.direct), { timeout: this.settings.timeout_ms });
       settleResponsesAfterNotifications(opened.transport);
     } catch (error) {
       if (this.pending?.client === client) this.pending = undefined;

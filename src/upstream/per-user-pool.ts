@@ -47,7 +47,7 @@ export function createPerUserPool(options: PerUserPoolOptions) {
       if (entry) entries.delete(key);
     };
     try {
-      await client.connect(track(opened.transport), { timeout: upstream.settings.timeout_ms });
+      await client.connect(track(opened.transport, opened.direct), { timeout: upstream.settings.timeout_ms });
     } catch (error) {
       await opened.release().catch(() => undefined);
       throw error;

@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createDemoUpstream } from './demo.js';
+import { directRequests, type DirectRequests } from './direct-requests.js';
 import { bearerFetch, type BearerSource } from './oauth/bearer-fetch.js';
 import { attributeServerRequests } from './request-attribution.js';
 import type { UpstreamSecrets } from './settings.js';
@@ -14,6 +15,8 @@ export interface OpenedTransport {
   transport: Transport;
   /** The last lines a stdio child wrote to stderr, to explain why it stopped. */
   stderrTail?: () => string;
+  /** Streamable HTTP: requests sent on the SDK client's session without the SDK (direct-requests.ts), for tool calls. */
+  direct?: DirectRequests;
   release(): Promise<void>;
 }
 
@@ -49,13 +52,14 @@ export async function openTransport(settings: UpstreamSettings, secrets: Upstrea
   const base = bearer ? bearerFetch(bearer) : fetch;
   const http = { requestInit: { headers: secrets.headers ?? {} }, fetch: withOwnSignal(base) };
   switch (settings.connection_type) {
-    case 'http':
+    case 'http': {
       // Server requests are marked with the request whose stream they came on (request-attribution.ts): only here,
       // since only Streamable HTTP upstreams are offered sampling and elicitation (upstream-client.ts).
-      return {
-        transport: new StreamableHTTPClientTransport(new URL(settings.connection_string!), { ...http, fetch: withOwnSignal(attributeServerRequests(base)) }),
-        release: nothing,
-      };
+      const url = new URL(settings.connection_string!);
+      const transport = new StreamableHTTPClientTransport(url, { ...http, fetch: withOwnSignal(attributeServerRequests(base)) });
+      const direct = directRequests({ url, headers: secrets.headers ?? {}, bearer, transport });
+      return { transport, direct, release: async () => direct.close() };
+    }
     case 'sse':
       // The legacy transport sends requestInit's headers on its event stream (GET) and on every POST.
       return { transport: new SSEClientTransport(new URL(settings.connection_string!), http), release: nothing };

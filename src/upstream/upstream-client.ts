@@ -11,6 +11,7 @@ import {
   type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { DirectRequests } from './direct-requests.js';
 import { RELATED_REQUEST_KEY } from './request-attribution.js';
 import type { UpstreamSettings } from './types.js';
 
@@ -57,15 +58,32 @@ const RELAYED_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } 
 
 export interface UpstreamClient {
   client: Client;
-  /** `transport` with its outgoing requests registered; connect the client to what this returns. */
-  track(transport: Transport): Transport;
+  /**
+   * `transport` with its outgoing requests registered; connect the client to what this returns. `direct` sends
+   * requests on the same session without the SDK (Streamable HTTP only), found again with `directRequestsOf`.
+   */
+  track(transport: Transport, direct?: DirectRequests): Transport;
 }
+
+const directPaths = new WeakMap<Client, DirectRequests>();
+
+/** The lean request path that goes with `client`'s connection, when it has one. */
+export const directRequestsOf = (client: Client): DirectRequests | undefined => directPaths.get(client);
 
 export function createUpstreamClient(clientVersion: string, connectionType: UpstreamSettings['connection_type']): UpstreamClient {
   const inFlight = new Map<RequestId, ServerRequestRelay>();
   const relays = connectionType === 'http';
   const client = new Client({ name: 'gatehouse', version: clientVersion }, { capabilities: relays ? RELAYED_CAPABILITIES : {} });
-  if (!relays) return { client, track: (transport) => transport };
+  const offer = (direct: DirectRequests | undefined) => direct && directPaths.set(client, direct);
+  if (!relays) {
+    return {
+      client,
+      track: (transport, direct) => {
+        offer(direct);
+        return transport;
+      },
+    };
+  }
 
   const relayed = async (request: { method: string; params: Record<string, unknown> & { _meta?: Record<string, unknown> } }, extra: { signal: AbortSignal }) => {
     const { [RELATED_REQUEST_KEY]: related, progressToken: _upstreamToken, ...meta } = request.params._meta ?? {};
@@ -82,7 +100,8 @@ export function createUpstreamClient(clientVersion: string, connectionType: Upst
 
   return {
     client,
-    track(transport) {
+    track(transport, direct) {
+      offer(direct);
       const send = transport.send.bind(transport);
       transport.send = (message, options) => {
         const scope = scopes.getStore();
