@@ -196,7 +196,8 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
     description: `sqlite:${file}`,
     all: (sql, params) => group.statement(() => inner.all(sql, params)),
     get: (sql, params) => group.statement(() => inner.get(sql, params)),
-    run: (sql, params) => group.statement(() => inner.run(sql, params)),
+    // A write on its own is a transaction of one: it shares the batch's COMMIT (one WAL append for the turn's writes).
+    run: (sql, params) => (options.readOnly ? group.statement(() => inner.run(sql, params)) : transaction((tx) => tx.run(sql, params))),
     transaction,
     async migrate() {
       connection.exec(migrationsTable);

@@ -83,3 +83,33 @@ it('a statement issued while transactions are open waits for their commit, then 
     await Promise.all([first, second]);
   });
 });
+
+it('writes issued on their own in one turn share one commit; one that fails (a duplicate key) fails alone', async () => {
+  const temp = tempDir();
+  const store = await openStore({ dataDir: temp.dir });
+  const walSize = () => statSync(`${sqliteFile(temp.dir)}-wal`).size;
+  const insert = 'INSERT INTO meta (key, value) VALUES (?, ?)';
+  try {
+    await store.database.run(insert, ['dup', '0']);
+    let before = walSize();
+    for (const key of ['s1', 's2', 's3']) await store.database.run(insert, [key, '1']);
+    const separately = walSize() - before;
+
+    before = walSize();
+    const outcomes = await Promise.allSettled([
+      store.database.run(insert, ['w1', '1']),
+      store.database.run(insert, ['dup', '1']),
+      store.database.run(insert, ['w2', '1']),
+      store.database.run(insert, ['w3', '1']),
+    ]);
+    const together = walSize() - before;
+
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(await Promise.all(['w1', 'dup', 'w2', 'w3'].map((key) => store.meta.get(key))), ['1', '0', '1', '1']);
+    // Each COMMIT appends every page it changed to the WAL: three commits append the same pages three times, one once.
+    assert.ok(together > 0 && together * 2 <= separately, `WAL growth: ${together} bytes together, ${separately} bytes separately`);
+  } finally {
+    await store.database.close();
+    temp.remove();
+  }
+});
