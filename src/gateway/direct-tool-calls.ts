@@ -156,7 +156,9 @@ function lazyEventStream(response: ServerResponse, sessionId: string): LazyEvent
         if (message) write(message);
         response.end();
       } else if (message) {
-        response.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': sessionId }).end(JSON.stringify(message));
+        // With its length the answer goes out in one write, headers and body together, not chunked.
+        const body = JSON.stringify(message);
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'mcp-session-id': sessionId }).end(body);
       } else {
         startStream();
         response.end();

@@ -23,10 +23,19 @@ export function camelRows<T>(rows: Record<string, unknown>[]): T[] {
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
+/** Insert statements by table, keys and conflict clause: the same few shapes are built on every write. */
+const inserts = new Map<string, string>();
+
 /** INSERT of a camelCase record into the snake_case columns of the same names. */
 export function insertSql(table: string, record: object, conflict = ''): { sql: string; params: unknown[] } {
   const keys = Object.keys(record);
-  const sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})${conflict ? ` ${conflict}` : ''}`;
+  const shape = `${table}\0${keys.join(',')}\0${conflict}`;
+  let sql = inserts.get(shape);
+  if (sql === undefined) {
+    sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})${conflict ? ` ${conflict}` : ''}`;
+    // Keys come from our own record types, so the shapes are few; the bound only guards against a mistake.
+    if (inserts.size < 1000) inserts.set(shape, sql);
+  }
   return { sql, params: Object.values(record) };
 }
 
