@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,10 +19,14 @@ import { BENCH_ADMIN_PASSWORD, startGatehouse, stopChild, type BenchServer } fro
  * connections; then the gateway's memory per idle MCP session. Prints numbers; asserts nothing (see README.md).
  */
 const CONNECTIONS = 32;
-const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
+const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 15);
+/** The timed load is split into rounds that take the routes in turn (see `measure`). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 /** Calls made one at a time to measure the latency the gateway adds when nothing queues. */
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
+/** Calls made first and not measured, so that neither server is measured while its JIT compiles the path. */
+const WARMUP_CALLS = 500;
 const TARGET = { throughputShare: 0.7, addedMedianMs: 1 };
 const ECHO_TEXT = 'hello through the gateway';
 
@@ -63,11 +67,44 @@ async function serveEchoUpstream(): Promise<void> {
   process.stdout.write(`${(http.address() as AddressInfo).port}\n`);
 }
 
-async function startEchoUpstream(): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'upstream'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { url: `http://127.0.0.1:${chunk.toString().trim()}/mcp`, pid: child.pid, stop: () => stopChild(child) };
+/**
+ * The floor of any gateway: a bare node:http proxy that forwards each POST's bytes to the upstream over a keep-alive
+ * agent and the answer back, checking nothing. What it adds to a call is the cost of one more HTTP hop on this machine.
+ */
+async function serveBareProxy(target: URL): Promise<void> {
+  const agent = new HttpAgent({ keepAlive: true });
+  const http = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
+      const forwarded = httpRequest({ hostname: target.hostname, port: target.port, path: target.pathname, method: req.method, headers, agent }, (answer) => {
+        const parts: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => parts.push(chunk));
+        answer.on('end', () => {
+          const copied = Object.fromEntries(['content-type', 'mcp-session-id'].flatMap((name) => (answer.headers[name] ? [[name, answer.headers[name]!]] : [])));
+          res.writeHead(answer.statusCode ?? 502, copied).end(Buffer.concat(parts));
+        });
+      });
+      forwarded.on('error', () => res.writeHead(502).end());
+      forwarded.end(body);
+    });
+  });
+  http.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`${(http.address() as AddressInfo).port}\n`);
 }
+
+/** `bench/gateway.ts <role> [args]` in its own process; it prints its port when it listens. */
+async function startChild(args: string[], path: string): Promise<BenchServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { url: `http://127.0.0.1:${chunk.toString().trim()}${path}`, pid: child.pid, stop: () => stopChild(child) };
+}
+
+const startEchoUpstream = () => startChild(['upstream'], '/mcp');
+const startBareProxy = (upstream: BenchServer) => startChild(['proxy', upstream.url], '/mcp');
 
 // ---------------------------------------------------------------------------------------------------------------
 // A minimal MCP client over plain HTTP: what autocannon sends must be the same bytes a real client sends.
@@ -136,19 +173,21 @@ async function createApiKey(gatehouse: BenchServer): Promise<string> {
 // ---------------------------------------------------------------------------------------------------------------
 // Measurements.
 
-interface CallRun {
+/** One timed load on one route: what autocannon measured, and the answers that were not the echo. */
+interface LoadRound {
   result: Result;
   /** 2xx answers that are not the echoed text (a tool error, a JSON-RPC error). */
   wrongAnswers: number;
+  calls: number;
 }
 
-async function loadTools(url: string, session: Record<string, string>, tool: string): Promise<CallRun> {
+async function loadTools(url: string, session: Record<string, string>, tool: string, seconds: number): Promise<LoadRound> {
   let wrongAnswers = 0;
   const target = new URL(url);
   const result = await autocannon({
     url: target.origin,
     connections: CONNECTIONS,
-    duration: DURATION_SECONDS,
+    duration: seconds,
     requests: [{
       method: 'POST',
       path: target.pathname,
@@ -160,20 +199,64 @@ async function loadTools(url: string, session: Record<string, string>, tool: str
       },
     }],
   });
-  return { result, wrongAnswers };
+  return { result, wrongAnswers, calls: result.requests.total };
+}
+
+/** The rounds of one route taken together: rates from the totals, latencies as the median of the rounds' own. */
+interface LoadRun {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  non2xx: number;
+  wrongAnswers: number;
+  errors: number;
+  cpuUsPerCall: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+function combined(rounds: Array<LoadRound & { cpuUsPerCall: number }>): LoadRun {
+  const calls = rounds.reduce((sum, round) => sum + round.calls, 0);
+  const seconds = rounds.reduce((sum, round) => sum + round.result.duration, 0);
+  const sum = (of: (round: LoadRound & { cpuUsPerCall: number }) => number) => rounds.reduce((total, round) => total + of(round), 0);
+  return {
+    perSecond: calls / seconds,
+    p50: median(rounds.map((round) => round.result.latency.p50)),
+    p99: median(rounds.map((round) => round.result.latency.p99)),
+    mean: sum((round) => round.result.latency.average * round.calls) / calls,
+    non2xx: sum((round) => round.result.non2xx),
+    wrongAnswers: sum((round) => round.wrongAnswers),
+    errors: sum((round) => round.result.errors + round.result.timeouts),
+    cpuUsPerCall: sum((round) => round.cpuUsPerCall * round.calls) / calls,
+  };
 }
 
 /** Median of calls made one at a time, in ms with µs resolution (autocannon's histogram counts whole ms). */
-async function sequentialMedianMs(url: string, session: Record<string, string>, tool: string): Promise<number> {
+async function sequentialMedianMs(url: string, session: Record<string, string>, tool: string, count = SEQUENTIAL_CALLS): Promise<{ medianMs: number; calls: number }> {
   const times: number[] = [];
-  for (let i = 0; i < SEQUENTIAL_CALLS; i += 1) {
+  for (let i = 0; i < count; i += 1) {
     const started = performance.now();
     const response = await fetch(url, { method: 'POST', headers: session, body: toolCall(tool) });
     await response.arrayBuffer();
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return { medianMs: times[Math.floor(times.length / 2)]!, calls: times.length };
+}
+
+/** CPU time (user + system) the process has used so far, in ms; the kernel counts it in ticks of 10 ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** `run`, and the CPU time `pid` spent per call during it (µs). */
+async function withCpuPerCall<T extends { calls: number }>(pid: number, run: () => Promise<T>): Promise<T & { cpuUsPerCall: number }> {
+  const before = cpuMs(pid);
+  const done = await run();
+  return { ...done, cpuUsPerCall: ((cpuMs(pid) - before) * 1000) / done.calls };
 }
 
 function rssKiB(pid: number): number {
@@ -194,22 +277,70 @@ async function openIdleSessions(url: string, headers: Record<string, string>, co
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const perSecond = (result: Result) => result.requests.total / result.duration;
 
-function printCalls(rows: { name: string; run: CallRun }[]): void {
+function printCalls(rows: { name: string; run: LoadRun }[]): void {
   const line = (cells: string[]) => `${cells[0]!.padEnd(28)}${cells.slice(1).map((cell) => cell.padStart(10)).join('')}`;
   process.stdout.write(`\n${line(['', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'non-2xx', 'wrong', 'errors'])}\n`);
-  for (const { name, run: { result, wrongAnswers } } of rows) {
+  for (const { name, run } of rows) {
     process.stdout.write(`${line([
-      name, perSecond(result).toFixed(0), String(result.latency.p50), String(result.latency.p99), result.latency.average.toFixed(2),
-      String(result.non2xx), String(wrongAnswers), String(result.errors + result.timeouts),
+      name, run.perSecond.toFixed(0), String(run.p50), String(run.p99), run.mean.toFixed(2), String(run.non2xx), String(run.wrongAnswers), String(run.errors),
     ])}\n`);
   }
 }
 
+/** One way of reaching the echo tool, and the process whose CPU time is its cost. */
+interface Route {
+  name: string;
+  url: string;
+  session: Record<string, string>;
+  tool: string;
+  pid: number;
+}
+
+interface Measured {
+  route: Route;
+  sequential: { medianMs: number; cpuUsPerCall: number };
+  load: LoadRun;
+}
+
+/**
+ * Warm-up, then the sequential calls, then the timed load in `ROUNDS` rounds that take the routes in turn, so that
+ * a machine that speeds up or slows down during the run (other tenants, CPU frequency) weighs on every route alike.
+ */
+async function measure(routes: Route[]): Promise<Measured[]> {
+  process.stdout.write(`- warming up: ${WARMUP_CALLS} calls each way\n`);
+  for (const route of routes) await sequentialMedianMs(route.url, route.session, route.tool, WARMUP_CALLS);
+  process.stdout.write(`- ${SEQUENTIAL_CALLS} sequential calls each way\n`);
+  const sequential: Measured['sequential'][] = [];
+  for (const route of routes) sequential.push(await withCpuPerCall(route.pid, () => sequentialMedianMs(route.url, route.session, route.tool)));
+  const rounds = routes.map(() => [] as Array<LoadRound & { cpuUsPerCall: number }>);
+  const seconds = Math.max(1, Math.round(DURATION_SECONDS / ROUNDS));
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    process.stdout.write(`- ${CONNECTIONS} connections, round ${round} of ${ROUNDS}: ${routes.map((route) => route.name).join(', ')} for ${seconds} s each\n`);
+    for (const [index, route] of routes.entries()) rounds[index]!.push(await withCpuPerCall(route.pid, () => loadTools(route.url, route.session, route.tool, seconds)));
+  }
+  return routes.map((route, index) => ({ route, sequential: sequential[index]!, load: combined(rounds[index]!) }));
+}
+
+function report([direct, proxy, gateway]: [Measured, Measured, Measured]): void {
+  printCalls([direct, proxy, gateway].map(({ route, load }) => ({ name: route.name, run: load })));
+  const rate = (measured: Measured) => measured.load.perSecond;
+  const share = rate(gateway) / rate(direct);
+  const addedMedian = gateway.load.p50 - direct.load.p50;
+  const added = (measured: Measured) => (measured.sequential.medianMs - direct.sequential.medianMs).toFixed(3);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out('');
+  out(`Throughput through the gateway: ${(share * 100).toFixed(1)}% of direct (target >= ${TARGET.throughputShare * 100}%): ${share >= TARGET.throughputShare ? 'met' : 'NOT met'}; the bare proxy keeps ${((rate(proxy) / rate(direct)) * 100).toFixed(1)}%`);
+  out(`Added median latency at ${CONNECTIONS} connections: ${addedMedian} ms (target <= ${TARGET.addedMedianMs} ms): ${addedMedian <= TARGET.addedMedianMs ? 'met' : 'NOT met'}; the bare proxy adds ${proxy.load.p50 - direct.load.p50} ms`);
+  out(`Added median latency one call at a time: gateway ${added(gateway)} ms, bare proxy ${added(proxy)} ms (medians: direct ${direct.sequential.medianMs.toFixed(3)} ms, proxy ${proxy.sequential.medianMs.toFixed(3)} ms, gateway ${gateway.sequential.medianMs.toFixed(3)} ms)`);
+  const cpu = (measured: Measured) => `${measured.route.name.split(' ')[0]} ${measured.load.cpuUsPerCall.toFixed(0)} / ${measured.sequential.cpuUsPerCall.toFixed(0)}`;
+  out(`CPU µs per call of the process each route adds, at ${CONNECTIONS} connections / one at a time: ${[direct, proxy, gateway].map(cpu).join(', ')}`);
+}
+
 async function main(): Promise<void> {
-  process.stdout.write(`tools/call through the gateway vs directly, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each; then ${IDLE_SESSIONS} idle sessions\n`);
+  process.stdout.write(`tools/call directly, through a bare proxy and through the gateway, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each in ${ROUNDS} rounds; then ${IDLE_SESSIONS} idle sessions\n`);
   const upstream = await startEchoUpstream();
+  const proxy = await startBareProxy(upstream);
   const configDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-config-'));
   const configFile = path.join(configDir, 'gatehouse.json');
   writeFileSync(configFile, JSON.stringify({ upstreams: [{ name: 'bench', connection_type: 'http', connection_string: upstream.url, auth_type: 'none' }] }));
@@ -221,21 +352,13 @@ async function main(): Promise<void> {
     const directSession = await openSession(upstream.url, {});
     const gatewaySession = await openSession(gatewayUrl, bearer);
     const gatewayTool = await gatewayEchoName(gatewayUrl, gatewaySession);
-
-    process.stdout.write(`- ${SEQUENTIAL_CALLS} sequential calls each way\n`);
-    const directSequential = await sequentialMedianMs(upstream.url, directSession, 'echo');
-    const gatewaySequential = await sequentialMedianMs(gatewayUrl, gatewaySession, gatewayTool);
-    process.stdout.write('- direct to the upstream\n');
-    const direct = await loadTools(upstream.url, directSession, 'echo');
-    process.stdout.write(`- through the gateway (${gatewayTool})\n`);
-    const gateway = await loadTools(gatewayUrl, gatewaySession, gatewayTool);
-
-    printCalls([{ name: 'direct (upstream)', run: direct }, { name: 'through the gateway', run: gateway }]);
-    const share = perSecond(gateway.result) / perSecond(direct.result);
-    const addedMedian = gateway.result.latency.p50 - direct.result.latency.p50;
-    process.stdout.write(`\nThroughput through the gateway: ${(share * 100).toFixed(1)}% of direct (target >= ${TARGET.throughputShare * 100}%): ${share >= TARGET.throughputShare ? 'met' : 'NOT met'}\n`);
-    process.stdout.write(`Added median latency at ${CONNECTIONS} connections: ${addedMedian} ms (target <= ${TARGET.addedMedianMs} ms): ${addedMedian <= TARGET.addedMedianMs ? 'met' : 'NOT met'}\n`);
-    process.stdout.write(`Added median latency one call at a time: ${(gatewaySequential - directSequential).toFixed(3)} ms (direct ${directSequential.toFixed(3)} ms, gateway ${gatewaySequential.toFixed(3)} ms)\n`);
+    report(
+      (await measure([
+        { name: 'direct (upstream)', url: upstream.url, session: directSession, tool: 'echo', pid: upstream.pid! },
+        { name: 'bare node:http proxy', url: proxy.url, session: directSession, tool: 'echo', pid: proxy.pid! },
+        { name: 'gateway', url: gatewayUrl, session: gatewaySession, tool: gatewayTool, pid: gatehouse.pid! },
+      ])) as [Measured, Measured, Measured],
+    );
 
     process.stdout.write(`- opening ${IDLE_SESSIONS} idle sessions through the gateway\n`);
     const before = rssKiB(gatehouse.pid!);
@@ -244,10 +367,11 @@ async function main(): Promise<void> {
     const after = rssKiB(gatehouse.pid!);
     process.stdout.write(`Gateway RSS: ${(before / 1024).toFixed(1)} MiB before, ${(after / 1024).toFixed(1)} MiB with ${IDLE_SESSIONS} more idle sessions: ${((after - before) / IDLE_SESSIONS).toFixed(1)} KiB per session\n`);
   } finally {
-    await Promise.all([upstream.stop(), gatehouse?.stop()]);
+    await Promise.all([upstream.stop(), proxy.stop(), gatehouse?.stop()]);
     rmSync(configDir, { recursive: true, force: true });
   }
 }
 
 if (process.argv[2] === 'upstream') await serveEchoUpstream();
+else if (process.argv[2] === 'proxy') await serveBareProxy(new URL(process.argv[3]!));
 else await main();

@@ -23,12 +23,15 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** `gatehouse serve` on SQLite in a temp dir, logging warnings only (request logs would measure the pipe). */
+/**
+ * `gatehouse serve` as `npm start` runs it (the build in dist/, which the npm scripts make first) on SQLite in a temp
+ * dir, logging warnings only (request logs would measure the pipe).
+ */
 export async function startGatehouse(extraArgs: string[] = []): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), '--import', 'tsx', 'src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
+  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), 'dist/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, GATEHOUSE_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
     stdio: ['ignore', 'ignore', 'inherit'],
