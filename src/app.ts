@@ -6,7 +6,7 @@ import { adminApi } from './admin/index.js';
 import { gatewayRoutes } from './gateway/mcp-routes.js';
 import { openApiRoute } from './admin/openapi.js';
 import { loginRoutes } from './web/login-routes.js';
-import { echoRequestId, requestIdFrom } from './log.js';
+import { echoRequestId, lazyChildLogger, requestIdFrom } from './log.js';
 import { scheduleHousekeeping } from './oauth/housekeeping.js';
 import { oauthServer } from './oauth/index.js';
 import { metricsPlugin } from './ops/metrics.js';
@@ -27,6 +27,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     genReqId: requestIdFrom,
+    childLoggerFactory: lazyChildLogger,
     // Idle keep-alive sockets close at shutdown; requests in flight are allowed to finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,

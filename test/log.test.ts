@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { it } from 'node:test';
-import { createLogger, redactQuerySecrets } from '../src/log.js';
+import { createLogger, lazyChildLogger, redactQuerySecrets } from '../src/log.js';
 import { TEST_ADMIN_PASSWORD, basicAuth, startTestApp } from './helpers/app.js';
 
 /** A pino destination that keeps every line in memory. */
@@ -101,4 +101,27 @@ it('credential query parameters are redacted from logged URLs, others kept', () 
   assert.equal(redactQuerySecrets('/plain/path'), '/plain/path');
   assert.equal(redactQuerySecrets('Route GET:/x?a=1&Access_Token=t not found'), 'Route GET:/x?a=1&Access_Token=[redacted] not found');
   assert.equal(redactQuerySecrets('/x?keys=1&mykey=2'), '/x?keys=1&mykey=2');
+});
+
+it('a request logger is made on its first message at an enabled level, and then logs with its bindings, redacted', () => {
+  const { stream, lines } = memoryDestination();
+  const logger = createLogger({ logLevel: 'warn' }, stream);
+  let made = 0;
+  const child = logger.child.bind(logger);
+  logger.child = ((...args: Parameters<typeof child>) => {
+    made += 1;
+    return child(...args);
+  }) as typeof logger.child;
+  const requestLog = lazyChildLogger.call(undefined, logger, { reqId: 'req-1' }, {});
+  requestLog.info('incoming request');
+  requestLog.debug({ password: 'not-logged' }, 'details');
+  assert.equal(made, 0, 'nothing at an enabled level: no child made');
+  assert.equal(lines.length, 0);
+  requestLog.warn({ password: 'hunter2-secret' }, 'something odd');
+  requestLog.error('and worse');
+  assert.equal(made, 1, 'one child, made once');
+  const logged = lines.map((line) => JSON.parse(line));
+  assert.deepEqual(logged.map((line) => [line.reqId, line.msg]), [['req-1', 'something odd'], ['req-1', 'and worse']]);
+  assert.equal(logged[0].password, '[redacted]');
+  assert.ok(!lines.join('').includes('hunter2-secret'));
 });

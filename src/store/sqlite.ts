@@ -6,6 +6,8 @@ import { applyPendingMigrations, migrationsTable } from './migrate.js';
 
 interface PendingTransaction {
   work: (tx: Db) => Promise<unknown>;
+  /** One statement: SQLite undoes a failed statement by itself, so it needs no savepoint of its own. */
+  single: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -39,9 +41,9 @@ class GroupCommit {
     return new Promise<T>((resolve, reject) => this.statements.push(() => settleNow(task).then(resolve, reject)));
   }
 
-  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: Db) => Promise<T>, single = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.transactions.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.transactions.push({ work, single, resolve: resolve as (value: unknown) => void, reject });
       if (!this.open) void this.runBatch();
     });
   }
@@ -77,15 +79,17 @@ class GroupCommit {
           entry = this.transactions.shift();
         }
         if (!entry) break;
-        sql.savepoint.run();
+        if (!entry.single) sql.savepoint.run();
         try {
           done.push({ entry, value: await entry.work(this.tx) });
-          sql.release.run();
+          if (!entry.single) sql.release.run();
         } catch (error) {
           entry.reject(error);
           if (this.connection.inTransaction) {
-            sql.rollbackTo.run();
-            sql.release.run();
+            if (!entry.single) {
+              sql.rollbackTo.run();
+              sql.release.run();
+            }
           } else {
             // SQLite ended the whole transaction (an I/O error, a full disk): the works before this one are lost too.
             failDone(error);
@@ -197,7 +201,7 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
     all: (sql, params) => group.statement(() => inner.all(sql, params)),
     get: (sql, params) => group.statement(() => inner.get(sql, params)),
     // A write on its own is a transaction of one: it shares the batch's COMMIT (one WAL append for the turn's writes).
-    run: (sql, params) => (options.readOnly ? group.statement(() => inner.run(sql, params)) : transaction((tx) => tx.run(sql, params))),
+    run: (sql, params) => (options.readOnly ? group.statement(() => inner.run(sql, params)) : group.transaction((tx) => tx.run(sql, params), true)),
     transaction,
     async migrate() {
       connection.exec(migrationsTable);
