@@ -4,9 +4,17 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Db, Row } from './db.js';
 import { applyPendingMigrations, migrationsTable } from './migrate.js';
 
+type RunResult = { changes: number };
+
+interface PendingWrite {
+  run(): RunResult;
+  resolve(value: RunResult): void;
+  reject(error: unknown): void;
+}
+
 interface PendingTransaction {
   work: (tx: Db) => Promise<unknown>;
-  /** One statement: SQLite undoes a failed statement by itself, so it needs no savepoint of its own. */
+  /** One statement (a write that joined the batch): SQLite undoes a failed statement by itself, so it needs no savepoint. */
   single: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -21,14 +29,15 @@ const MAX_BATCH = 64;
  * each in its own savepoint (a failing work rolls back only its own writes), and commit together once the event
  * loop has let every request of this turn join: one COMMIT and one WAL write of the pages they share, instead of
  * one each. Each transaction's promise settles only after the COMMIT that made it durable (or failed it).
- * Statements outside transactions never run inside an open one (they would see uncommitted writes): they wait
- * for the commit and run before the next batch begins. Nothing inside a transaction's work may wait for a
+ * Reads outside transactions never run inside an open one (they would see uncommitted writes): they wait for the
+ * commit and run before the next batch begins. Writes on their own (`run`) are gathered per turn as well (`write`). Nothing inside a transaction's work may wait for a
  * statement outside it (the work would wait for its own commit).
  */
 class GroupCommit {
   private open = false;
   private readonly transactions: PendingTransaction[] = [];
   private readonly statements: (() => void)[] = [];
+  private readonly writes: PendingWrite[] = [];
   private sql?: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', BetterSqlite3.Statement>;
 
   constructor(
@@ -41,11 +50,64 @@ class GroupCommit {
     return new Promise<T>((resolve, reject) => this.statements.push(() => settleNow(task).then(resolve, reject)));
   }
 
-  transaction<T>(work: (tx: Db) => Promise<T>, single = false): Promise<T> {
+  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.transactions.push({ work, single, resolve: resolve as (value: unknown) => void, reject });
+      this.transactions.push({ work, single: false, resolve: resolve as (value: unknown) => void, reject });
       if (!this.open) void this.runBatch();
     });
+  }
+
+  /**
+   * A write on its own (one statement). The writes of one event-loop turn commit together at its end: inside the
+   * open batch if there is one (it holds the write lock already), else in one BEGIN…COMMIT run without yielding, so
+   * no lock is held while other code runs. One COMMIT, one WAL append, for all of them.
+   */
+  write(run: () => RunResult): Promise<RunResult> {
+    return new Promise<RunResult>((resolve, reject) => {
+      this.writes.push({ run, resolve, reject });
+      if (this.writes.length === 1) setImmediate(() => this.flushWrites());
+    });
+  }
+
+  /** Waits until no write or transaction is pending (before the connection closes). */
+  async drain(): Promise<void> {
+    while (this.open || this.writes.length > 0 || this.transactions.length > 0) {
+      if (!this.open) this.flushWrites();
+      await nextTurn();
+    }
+  }
+
+  private flushWrites(): void {
+    const writes = this.writes.splice(0);
+    if (writes.length === 0) return;
+    if (this.open) {
+      for (const write of writes) this.transactions.push({ work: async () => write.run(), single: true, resolve: write.resolve as (value: unknown) => void, reject: write.reject });
+      return;
+    }
+    if (writes.length === 1) {
+      const [write] = writes as [PendingWrite];
+      void settleNow(write.run).then(write.resolve, write.reject);
+      return;
+    }
+    const sql = this.prepared();
+    const done: { write: PendingWrite; value: RunResult }[] = [];
+    try {
+      sql.begin.run();
+      for (const write of writes) {
+        try {
+          done.push({ write, value: write.run() });
+        } catch (error) {
+          // SQLite undid the failed statement alone; if it ended the transaction, the others fail below too.
+          if (!this.connection.inTransaction) throw error;
+          write.reject(error);
+        }
+      }
+      sql.commit.run();
+      for (const { write, value } of done) write.resolve(value);
+    } catch (error) {
+      if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
+      for (const write of writes) write.reject(error);
+    }
   }
 
   /** Prepared once: they run on every write path (the token endpoint's rotation among them). */
@@ -129,28 +191,36 @@ function bindable(params: readonly unknown[]): unknown[] {
 
 const STATEMENT_CACHE_LIMIT = 512;
 
+// Preparing costs more than running most of our statements; the SQL texts are constants, so cache them.
+const statementCaches = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
+
+function cachedStatement(connection: BetterSqlite3.Database, sql: string): BetterSqlite3.Statement {
+  let statements = statementCaches.get(connection);
+  if (!statements) statementCaches.set(connection, (statements = new Map()));
+  let statement = statements.get(sql);
+  if (!statement) {
+    if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
+    statement = connection.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
+function runNow(connection: BetterSqlite3.Database, sql: string, params: readonly unknown[] = []): RunResult {
+  return { changes: cachedStatement(connection, sql).run(...bindable(params)).changes };
+}
+
 function directDb(connection: BetterSqlite3.Database): Db {
-  // Preparing costs more than running most of our statements; the SQL texts are constants, so cache them.
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const prepare = (sql: string) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
-      statement = connection.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
   const db: Db = {
     dialect: 'sqlite',
     async all<T = Row>(sql: string, params: readonly unknown[] = []) {
-      return prepare(sql).all(...bindable(params)) as T[];
+      return cachedStatement(connection, sql).all(...bindable(params)) as T[];
     },
     async get<T = Row>(sql: string, params: readonly unknown[] = []) {
-      return prepare(sql).get(...bindable(params)) as T | undefined;
+      return cachedStatement(connection, sql).get(...bindable(params)) as T | undefined;
     },
     async run(sql: string, params: readonly unknown[] = []) {
-      return { changes: prepare(sql).run(...bindable(params)).changes };
+      return runNow(connection, sql, params);
     },
     // Already inside the one open transaction: nested work joins it.
     transaction: (work) => work(db),
@@ -201,7 +271,7 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
     all: (sql, params) => group.statement(() => inner.all(sql, params)),
     get: (sql, params) => group.statement(() => inner.get(sql, params)),
     // A write on its own is a transaction of one: it shares the batch's COMMIT (one WAL append for the turn's writes).
-    run: (sql, params) => (options.readOnly ? group.statement(() => inner.run(sql, params)) : group.transaction((tx) => tx.run(sql, params), true)),
+    run: (sql, params) => (options.readOnly ? group.statement(() => inner.run(sql, params)) : group.write(() => runNow(connection, sql, params))),
     transaction,
     async migrate() {
       connection.exec(migrationsTable);
@@ -212,6 +282,7 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
     },
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     async close() {
+      await group.drain();
       await group.statement(() => {
         if (connection.open) connection.close();
       });

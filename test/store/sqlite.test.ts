@@ -113,3 +113,18 @@ it('writes issued on their own in one turn share one commit; one that fails (a d
     temp.remove();
   }
 });
+
+it('writes still queued when the database closes are committed first', async () => {
+  const temp = tempDir();
+  const store = await openStore({ dataDir: temp.dir });
+  const writes = ['q1', 'q2', 'q3'].map((key) => store.database.run('INSERT INTO meta (key, value) VALUES (?, ?)', [key, '1']));
+  await store.database.close();
+  assert.deepEqual((await Promise.all(writes)).map((result) => result.changes), [1, 1, 1]);
+  const reopened = await openStore({ dataDir: temp.dir });
+  try {
+    assert.deepEqual(await Promise.all(['q1', 'q2', 'q3'].map((key) => reopened.meta.get(key))), ['1', '1', '1']);
+  } finally {
+    await reopened.database.close();
+    temp.remove();
+  }
+});
