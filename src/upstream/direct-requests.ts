@@ -1,10 +1,8 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import type { BearerSource } from './oauth/bearer-fetch.js';
 import type { ServerRequestRelay } from './upstream-client.js';
+import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
 /**
  * The lean path for one request on an upstream's Streamable HTTP session (MCP 2025-06-18 / 2025-11-25 transport):
@@ -30,29 +28,15 @@ export interface DirectRequests {
   close(): void;
 }
 
-export interface DirectRequestsOptions {
-  url: URL;
-  /** Static headers of the upstream (auth_type headers); sent on every request. */
-  headers: Record<string, string>;
-  /** OAuth upstreams: `authorization: Bearer <await bearer.token()>` on every request; on HTTP 401 renew once and resend once. */
-  bearer?: BearerSource;
-  /** The SDK transport of the same upstream connection, already connected (session id, protocol version, onmessage, onerror). */
-  transport: Pick<StreamableHTTPClientTransport, 'sessionId' | 'protocolVersion' | 'onmessage' | 'onerror'>;
-}
+/** Where to send, with what credentials, on which SDK client's session. */
+export type DirectRequestsOptions = UpstreamHttpOptions;
 
 /** The most of a JSON body or of one SSE event that is buffered; a bigger one counts as a lost connection. */
 const MAX_BUFFERED = 16 * 1024 * 1024;
-/** How much of an error response's body goes into the error. */
-const ERROR_TEXT_LIMIT = 4096;
 /** The SDK client's reconnection defaults for a stream that ends before its response. */
 const RESUME = { attempts: 2, initialDelay: 1000, growFactor: 1.5, maxDelay: 30_000 };
 /** How long a stream that delivered its response may take to end before its socket is given up (not reused). */
 const DRAIN_MS = 1000;
-/**
- * Idle kept-alive sockets are closed after this, before a server's usual 5 s keep-alive timeout closes them under a
- * request (Node also honours a shorter `Keep-Alive: timeout` hint). Sockets in use are not affected.
- */
-const IDLE_SOCKET_MS = 4000;
 /** setTimeout's largest delay (a longer one would fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RELAYED_METHODS = new Set(['sampling/createMessage', 'elicitation/create']);
@@ -68,33 +52,10 @@ interface Message {
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const connectionClosed = () => new McpError(ErrorCode.ConnectionClosed, 'Connection closed');
-const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
-
-/** A socket or HTTP-level failure of a request (as opposed to the bearer source's own errors, which propagate). */
-class Broken extends Error {
-  constructor(readonly reason: unknown) {
-    super('Upstream request failed');
-  }
-}
 
 function mediaType(header: string | undefined): string | undefined {
   if (header === 'text/event-stream' || header === 'application/json') return header;
   return header?.split(';', 1)[0]?.trim().toLowerCase();
-}
-
-/** The start of a response's body as text; the rest is drained (or, past 64 KiB, the response destroyed). */
-function readText(response: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    let seen = 0;
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      if (text.length < ERROR_TEXT_LIMIT) text += chunk.slice(0, ERROR_TEXT_LIMIT - text.length);
-      if ((seen += chunk.length) > 16 * ERROR_TEXT_LIMIT) response.destroy();
-    });
-    response.on('error', () => undefined);
-    response.on('close', () => resolve(text));
-  });
 }
 
 /** `params` without `_meta.progressToken` (the upstream's tokens mean nothing downstream). */
@@ -118,106 +79,6 @@ function errorAnswer(error: unknown): { code: number; message: string; data?: un
   return error.data === undefined ? { code: error.code, message } : { code: error.code, message, data: error.data };
 }
 
-/** What one DirectRequests instance shares between its calls. */
-class Upstream {
-  closed = false;
-  private counter = 0;
-  private readonly agent: HttpAgent;
-  private readonly send: typeof httpRequest;
-  private readonly target: RequestOptions;
-  readonly postBase: OutgoingHttpHeaders;
-  readonly getBase: OutgoingHttpHeaders;
-  private cached?: { sessionId?: string; protocolVersion?: string; token?: string; headers: OutgoingHttpHeaders };
-
-  constructor(readonly options: DirectRequestsOptions) {
-    const { url } = options;
-    const secure = url.protocol === 'https:';
-    const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_MS };
-    this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
-    this.send = secure ? httpsRequest : httpRequest;
-    this.target = {
-      agent: this.agent,
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port === '' ? undefined : url.port,
-      path: url.pathname + url.search,
-    };
-    const statics: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(options.headers)) statics[name.toLowerCase()] = value;
-    this.postBase = { ...statics, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    this.getBase = { ...statics, accept: 'text/event-stream' };
-  }
-
-  nextId(): string {
-    return `gatehouse-${++this.counter}`;
-  }
-
-  report(error: unknown): void {
-    if (!this.closed) this.options.transport.onerror?.(asError(error instanceof Broken ? error.reason : error));
-  }
-
-  /** POST headers with the session's current id and version and `token`; the same object while they stay the same. */
-  private postHeaders(token: string | undefined): OutgoingHttpHeaders {
-    const { sessionId, protocolVersion } = this.options.transport;
-    const cached = this.cached;
-    if (cached && cached.sessionId === sessionId && cached.protocolVersion === protocolVersion && cached.token === token) return cached.headers;
-    const headers = this.withSession({ ...this.postBase }, token);
-    this.cached = { sessionId, protocolVersion, token, headers };
-    return headers;
-  }
-
-  private withSession(headers: OutgoingHttpHeaders, token: string | undefined): OutgoingHttpHeaders {
-    const { sessionId, protocolVersion } = this.options.transport;
-    if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
-    if (protocolVersion !== undefined) headers['mcp-protocol-version'] = protocolVersion;
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    return headers;
-  }
-
-  /** One HTTP request. `track` gets the ClientRequest as soon as it is sent, so that a cancellation can destroy it. */
-  private issue(headers: OutgoingHttpHeaders, body: string | undefined, track?: (request: ClientRequest) => void): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const attempt = (retry: boolean) => {
-        const request = this.send({ ...this.target, method: body === undefined ? 'GET' : 'POST', headers }, resolve);
-        request.on('error', (error: NodeJS.ErrnoException) => {
-          // A kept-alive socket the server closed while idle, so the request did not reach it: Node's documented retry.
-          if (retry && request.reusedSocket && error.code === 'ECONNRESET') attempt(false);
-          else reject(new Broken(error));
-        });
-        request.end(body);
-        track?.(request);
-      };
-      attempt(true);
-    });
-  }
-
-  /** POSTs `body` (or GETs the stream after `lastEventId`), with the bearer token and its one renewal on 401. */
-  async open(body: string | undefined, track?: (request: ClientRequest) => void, lastEventId?: string): Promise<IncomingMessage> {
-    const bearer = this.options.bearer;
-    const headersFor = (token: string | undefined) =>
-      body !== undefined ? this.postHeaders(token) : this.withSession({ ...this.getBase, 'last-event-id': lastEventId }, token);
-    const token = bearer ? await bearer.token() : undefined;
-    const response = await this.issue(headersFor(token), body, track);
-    if (response.statusCode !== 401 || !bearer || token === undefined) return response;
-    response.resume();
-    return this.issue(headersFor(await bearer.renew(token)), body, track);
-  }
-
-  /** POSTs a message that expects no answer (a response to the upstream, a cancellation); throws when it is refused. */
-  async post(message: unknown): Promise<void> {
-    if (this.closed) return;
-    const response = await this.open(JSON.stringify(message));
-    const status = response.statusCode ?? 0;
-    if (status >= 200 && status < 300) return void response.resume();
-    throw new Error(`Error POSTing to endpoint (HTTP ${status}): ${await readText(response)}`);
-  }
-
-  close(): void {
-    this.closed = true;
-    this.agent.destroy();
-  }
-}
-
 /** One request in flight: its HTTP exchange(s), timeout, cancellation, and the upstream's requests on its stream. */
 class Call {
   readonly promise: Promise<Result>;
@@ -235,7 +96,7 @@ class Call {
   private served?: Map<RequestId, AbortController>;
 
   constructor(
-    private readonly upstream: Upstream,
+    private readonly upstream: UpstreamHttp,
     private readonly live: Set<Call>,
     readonly id: string,
     body: string,
@@ -490,7 +351,7 @@ class Call {
 }
 
 export function directRequests(options: DirectRequestsOptions): DirectRequests {
-  const upstream = new Upstream(options);
+  const upstream = new UpstreamHttp(options);
   const live = new Set<Call>();
   return {
     request(message, hooks) {
