@@ -12,6 +12,7 @@ import autocannon, { type Result } from 'autocannon';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, LATEST_PROTOCOL_VERSION, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { MAX_MCP_SESSIONS_PER_USER } from '../src/gateway/mcp-sessions.js';
 import { BENCH_ADMIN_PASSWORD, startGatehouse, stopChild, type BenchServer } from './servers.js';
 
 /**
@@ -160,14 +161,31 @@ async function gatewayEchoName(url: string, session: Record<string, string>): Pr
   throw new Error('the gateway never listed the upstream echo tool');
 }
 
-async function createApiKey(gatehouse: BenchServer): Promise<string> {
-  const response = await fetch(`${gatehouse.url}/api/apikeys`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`admin:${BENCH_ADMIN_PASSWORD}`).toString('base64')}` },
-    body: JSON.stringify({ name: 'bench' }),
-  });
-  if (response.status !== 201) throw new Error(`POST /api/apikeys answered ${response.status}: ${await response.text()}`);
-  return ((await response.json()) as { key: string }).key;
+const adminAuth = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`admin:${BENCH_ADMIN_PASSWORD}`).toString('base64')}` };
+
+async function adminPost(gatehouse: BenchServer, path: string, body: object): Promise<Record<string, unknown>> {
+  const response = await fetch(`${gatehouse.url}${path}`, { method: 'POST', headers: adminAuth, body: JSON.stringify(body) });
+  if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** An API key of `username` (the admin's when absent). */
+async function createApiKey(gatehouse: BenchServer, username?: string): Promise<string> {
+  return String((await adminPost(gatehouse, '/api/apikeys', { name: 'bench', ...(username ? { username } : {}) })).key);
+}
+
+/**
+ * Bearer headers of enough users to hold `count` idle sessions: one user keeps at most MAX_MCP_SESSIONS_PER_USER
+ * open (beyond it the least recently used of theirs closes), so the idle sessions are spread over several users.
+ */
+async function idleSessionOwners(gatehouse: BenchServer, count: number): Promise<Array<Record<string, string>>> {
+  const owners: Array<Record<string, string>> = [];
+  for (let index = 0; index * MAX_MCP_SESSIONS_PER_USER < count; index += 1) {
+    const username = `bench-idle-${index}`;
+    await adminPost(gatehouse, '/api/users', { username, password: `Bench-idle-${index}-${Date.now()}-pw`, is_admin: false });
+    owners.push({ authorization: `Bearer ${await createApiKey(gatehouse, username)}` });
+  }
+  return owners;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -264,13 +282,14 @@ function rssKiB(pid: number): number {
   return Number(line?.match(/(\d+)/)?.[1] ?? Number.NaN);
 }
 
-/** Opens `count` sessions through the gateway, 16 at a time, and leaves them open and idle. */
-async function openIdleSessions(url: string, headers: Record<string, string>, count: number): Promise<void> {
+/** Opens `count` sessions through the gateway, 16 at a time, each owner its share, and leaves them open and idle. */
+async function openIdleSessions(url: string, owners: Array<Record<string, string>>, count: number): Promise<void> {
   let opened = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (opened < count) {
+      const owner = owners[Math.floor(opened / MAX_MCP_SESSIONS_PER_USER)]!;
       opened += 1;
-      await openSession(url, headers);
+      await openSession(url, owner);
     }
   }));
 }
@@ -345,6 +364,7 @@ async function main(): Promise<void> {
   const configFile = path.join(configDir, 'gatehouse.json');
   writeFileSync(configFile, JSON.stringify({ upstreams: [{ name: 'bench', connection_type: 'http', connection_string: upstream.url, auth_type: 'none' }] }));
   let gatehouse: BenchServer | undefined;
+  let memory = '';
   try {
     gatehouse = await startGatehouse(['--config', configFile, '--allow-private-networks']);
     const gatewayUrl = `${gatehouse.url}/mcp`;
@@ -352,6 +372,14 @@ async function main(): Promise<void> {
     const directSession = await openSession(upstream.url, {});
     const gatewaySession = await openSession(gatewayUrl, bearer);
     const gatewayTool = await gatewayEchoName(gatewayUrl, gatewaySession);
+    // First, while the heap holds no garbage of the load runs: RSS then moves with the sessions, not the collector.
+    process.stdout.write(`- opening ${IDLE_SESSIONS} idle sessions through the gateway\n`);
+    const owners = await idleSessionOwners(gatehouse, IDLE_SESSIONS);
+    const before = rssKiB(gatehouse.pid!);
+    await openIdleSessions(gatewayUrl, owners, IDLE_SESSIONS);
+    await sleep(1000);
+    const after = rssKiB(gatehouse.pid!);
+    memory = `Gateway RSS: ${(before / 1024).toFixed(1)} MiB before, ${(after / 1024).toFixed(1)} MiB with ${IDLE_SESSIONS} more idle sessions: ${((after - before) / IDLE_SESSIONS).toFixed(1)} KiB per session`;
     report(
       (await measure([
         { name: 'direct (upstream)', url: upstream.url, session: directSession, tool: 'echo', pid: upstream.pid! },
@@ -359,13 +387,7 @@ async function main(): Promise<void> {
         { name: 'gateway', url: gatewayUrl, session: gatewaySession, tool: gatewayTool, pid: gatehouse.pid! },
       ])) as [Measured, Measured, Measured],
     );
-
-    process.stdout.write(`- opening ${IDLE_SESSIONS} idle sessions through the gateway\n`);
-    const before = rssKiB(gatehouse.pid!);
-    await openIdleSessions(gatewayUrl, bearer, IDLE_SESSIONS);
-    await sleep(1000);
-    const after = rssKiB(gatehouse.pid!);
-    process.stdout.write(`Gateway RSS: ${(before / 1024).toFixed(1)} MiB before, ${(after / 1024).toFixed(1)} MiB with ${IDLE_SESSIONS} more idle sessions: ${((after - before) / IDLE_SESSIONS).toFixed(1)} KiB per session\n`);
+    process.stdout.write(`${memory}\n`);
   } finally {
     await Promise.all([upstream.stop(), proxy.stop(), gatehouse?.stop()]);
     rmSync(configDir, { recursive: true, force: true });
