@@ -92,8 +92,11 @@ export function directCallOf(session: DirectSession, headers: IncomingHttpHeader
   return parsed.success ? { id: message.id, params: parsed.data.params, callTool: session.callTool } : undefined;
 }
 
-/** Runs the call and writes its answer to `response`, whose headers so far (CORS, request id) are kept. */
-export async function answerDirectly(session: DirectSession, call: DirectCall, response: ServerResponse): Promise<void> {
+/**
+ * Runs the call and writes its answer to `response`, whose headers so far (CORS, request id) are kept. `onFault` is
+ * told of an error the pipeline should never throw.
+ */
+export async function answerDirectly(session: DirectSession, call: DirectCall, response: ServerResponse, onFault: (error: unknown) => void): Promise<void> {
   const controller = new AbortController();
   session.direct.calls.set(call.id, controller);
   const answer = lazyEventStream(response, session.id);
@@ -110,20 +113,24 @@ export async function answerDirectly(session: DirectSession, call: DirectCall, r
   } catch (error) {
     // A cancelled request gets no answer (the client stopped waiting for one).
     if (controller.signal.aborted) answer.end();
-    else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error) });
+    else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, onFault) });
   } finally {
     session.direct.calls.delete(call.id);
   }
 }
 
-/** The error object the SDK's Protocol would send for a handler that threw `error`. */
-function errorOf(error: unknown): { code: number; message: string; data?: unknown } {
+/**
+ * The JSON-RPC error for what the pipeline threw: its own code, message and data when it is a JSON-RPC error (the
+ * pipeline's refusals, an upstream's relayed error); anything else is a fault of ours, logged and answered without
+ * details.
+ */
+function errorOf(error: unknown, onFault: (error: unknown) => void): { code: number; message: string; data?: unknown } {
   const { code, message, data } = (error ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
-  return {
-    code: Number.isSafeInteger(code) ? (code as number) : ErrorCode.InternalError,
-    message: typeof message === 'string' && message !== '' ? message : 'Internal error',
-    ...(data === undefined ? {} : { data }),
-  };
+  if (!Number.isSafeInteger(code) || typeof message !== 'string') {
+    onFault(error);
+    return { code: ErrorCode.InternalError, message: 'Internal error' };
+  }
+  return { code: code as number, message, ...(data === undefined ? {} : { data }) };
 }
 
 interface LazyEventStream {

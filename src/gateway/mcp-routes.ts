@@ -80,7 +80,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     if (rest.length === 0 && body.messages.length > 0) return reply.code(202).send();
     // A batch is answered as one by the SDK, even a batch of one call.
     const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;
-    if (call) return answer(reply, session, (response) => answerDirectly(session, call, response));
+    if (call) return answer(reply, session, (response) => answerDirectly(session, call, response, (error) => request.log.error({ err: error }, 'tools/call failed')));
     const forSdk = rest.length === body.messages.length ? body.raw : rest;
     return answer(reply, session, (response) => session.transport.handleRequest(request.raw, response, forSdk));
   };

@@ -7,7 +7,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { createGatewayServer } from '../../src/gateway/gateway-server.js';
 import { gatewayRoutes } from '../../src/gateway/mcp-routes.js';
+import { scopesRequiredFor } from '../../src/gateway/operation-scopes.js';
 import { mcpSessionTable, type McpSessionTable } from '../../src/gateway/mcp-sessions.js';
 import type { Upstream, UpstreamRegistry } from '../../src/upstream/types.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -325,6 +327,48 @@ describe('/mcp session limit', () => {
         payload: { jsonrpc: '2.0', id: 2, method: 'ping' },
       });
       assert.equal(ping.statusCode, 200, ping.body);
+    } finally {
+      await gw.close();
+      await tiny.close();
+      await t.close();
+    }
+  });
+});
+
+describe('/mcp tools/call faults', () => {
+  it('a fault of the pipeline (not a JSON-RPC error) is answered -32603 "Internal error" without its details, and logged', async () => {
+    const t = await startTestApp();
+    const tiny = await tinyRegistry();
+    const logged: unknown[] = [];
+    const gw = Fastify();
+    gw.addHook('onRequest', async (request) => {
+      request.log.error = ((details: unknown) => void logged.push(details)) as typeof request.log.error;
+    });
+    await gw.register(gatewayRoutes, {
+      runtime: t.runtime,
+      upstreams: tiny.registry,
+      gateway: {
+        createServer: (context) => ({
+          server: createGatewayServer(context),
+          callTool: async () => {
+            throw new Error('SQLITE_CORRUPT: database disk image is malformed at /srv/data/gatehouse.db');
+          },
+        }),
+        scopesRequiredFor,
+      },
+    });
+    try {
+      const { tokens } = await grantWithTokens(t);
+      const headers = { authorization: `Bearer ${tokens.access_token}`, accept: ACCEPT, 'content-type': 'application/json' };
+      const opened = await gw.inject({ method: 'POST', url: '/mcp', headers, payload: initialize() });
+      const session = { ...headers, 'mcp-session-id': String(opened.headers['mcp-session-id']), 'mcp-protocol-version': PROTOCOL };
+      await gw.inject({ method: 'POST', url: '/mcp', headers: session, payload: { jsonrpc: '2.0', method: 'notifications/initialized' } });
+      const res = await gw.inject({ method: 'POST', url: '/mcp', headers: session, payload: { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'tiny_lookup', arguments: { q: 'x' } } } });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { jsonrpc: '2.0', id: 7, error: { code: -32603, message: 'Internal error' } });
+      assert.ok(!res.body.includes('SQLITE'));
+      assert.equal(logged.length, 1);
+      assert.match(String((logged[0] as { err: Error }).err.message), /SQLITE_CORRUPT/);
     } finally {
       await gw.close();
       await tiny.close();
