@@ -20,14 +20,16 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Runtime } from '../runtime.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
 import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { forwardRequest, forwardToolCall, JsonRpcError, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
-import { isPersonal, personalConnections, type PersonalConnections } from './personal-connections.js';
+import { askToConnect, connectionFor, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
-import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
+import { sharedToolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
 import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
 import { serverRequestSender } from './upstream-requests.js';
 
@@ -66,33 +68,24 @@ interface GatewaySessionOptions {
 }
 
 export function createGatewaySession({
-  principal,
+  principal: opener,
   registry,
   runtime,
   pageSize = DEFAULT_PAGE_SIZE,
   logger = stderrLogger,
 }: GatewaySessionOptions): GatewaySession {
+  // What the session reads of the principal that opened it, copied: an idle session then keeps neither the initialize
+  // request's scope set nor its grant id.
+  const principal: Caller = { userId: opener.userId, username: opener.username, clientId: opener.clientId };
   const catalog = catalogFor(registry, {
     onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
   });
   catalog.warm();
-  const audit = toolCallAudit(runtime.store.toolCalls, runtime.config.audit);
-  const server = new Server(
-    { name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' },
-    {
-      capabilities: {
-        tools: { listChanged: true },
-        resources: { listChanged: true },
-        prompts: { listChanged: true },
-        logging: {},
-        completions: {},
-      },
-    },
-  );
+  const audit = sharedToolCallAudit(runtime.store.toolCalls, runtime.config.audit);
+  const server = new Server(SERVER_INFO, { capabilities: CAPABILITIES, jsonSchemaValidator: new LazyAjvValidator() });
 
   const visible = () => registry.all().filter((upstream) => upstreamVisibleTo(upstream.settings, principal));
-  const personal: PersonalConnections = personalConnections(runtime, principal, () => server.getClientCapabilities());
   /**
    * Resources (and their templates) of a per-user upstream name what one account holds, so they are listed with the
    * principal's own connection, never from the shared listing made with some other user's; the rest from the catalog.
@@ -103,7 +96,7 @@ export function createGatewaySession({
     const personalOnes = upstreams.filter(isPersonal);
     const [shared, own] = await Promise.all([
       catalog.list(kind, upstreams.filter((upstream) => !isPersonal(upstream))),
-      Promise.all(personalOnes.map((upstream) => personal.listOwn(upstream, kind, logger))),
+      Promise.all(personalOnes.map((upstream) => listOwn(runtime, principal, upstream, kind, logger))),
     ]);
     return [...shared, ...own.filter((entry) => entry !== undefined)];
   };
@@ -162,10 +155,10 @@ export function createGatewaySession({
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'not permitted for this user', durationMs: performance.now() - started });
     }
     if (target.kind !== 'found' && target.kind !== 'down') throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const connection = await personal.connectionFor(target.upstream);
+    const connection = await connectionFor(runtime, principal, target.upstream);
     if ('connect' in connection) {
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'the user has not connected this upstream', durationMs: performance.now() - started });
-      return personal.askToConnect(target.upstream, connection.connect);
+      return askToConnect(target.upstream, connection.connect, server.getClientCapabilities());
     }
     const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, params, downstream, connection);
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
@@ -183,7 +176,7 @@ export function createGatewaySession({
       upstream,
       (client, options) => client.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
       downstreamOf(request.params._meta, extra, server),
-      await personal.requestConnection(upstream),
+      await requestConnection(runtime, principal, upstream),
     );
   });
 
@@ -194,7 +187,7 @@ export function createGatewaySession({
       target.upstream,
       (client, options) => client.request({ method: 'prompts/get', params: { ...request.params, name: target.original } }, GetPromptResultSchema, options),
       downstreamOf(request.params._meta, extra, server),
-      await personal.requestConnection(target.upstream),
+      await requestConnection(runtime, principal, target.upstream),
     );
   });
 
@@ -204,7 +197,7 @@ export function createGatewaySession({
       ref.type === 'ref/prompt'
         ? await findPrompt(merged, namesOf, ref.name).then((found) => found && { upstream: found.upstream, ref: { ...ref, name: found.original } })
         : await templateOwner(merged, ref.uri).then((upstream) => upstream && { upstream, ref });
-    const connection = target && (await personal.requestConnection(target.upstream));
+    const connection = target && (await requestConnection(runtime, principal, target.upstream));
     // Nothing to complete from (unknown reference, or an upstream that offers no completions): no suggestions.
     if (!target || !connection || !('client' in connection) || !connection.client.getServerCapabilities()?.completions) {
       return { completion: { values: [] } };
@@ -217,19 +210,70 @@ export function createGatewaySession({
     );
   });
 
-  const unsubscribe = registry.subscribe((event) => relayEvent(server, registry, principal, event, logger));
-  // The user connected an upstream of their own (perhaps in the middle of this session): its tools work now.
-  const unfollow = runtime.outbound.subscribe((event) => {
-    if (event.kind === 'authorized' && event.subject === principal.userId && server.getClientVersion() !== undefined && server.transport) {
-      server.sendToolListChanged().catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
-    }
-  });
+  const relay: Relay = { server, principal, logger };
+  const toldOfUpstreams = registryRelays(registry);
+  const toldOfAuthorizations = outboundRelays(runtime.outbound);
+  toldOfUpstreams.add(relay);
+  toldOfAuthorizations.add(relay);
   server.onclose = () => {
-    unsubscribe();
-    unfollow();
+    toldOfUpstreams.delete(relay);
+    toldOfAuthorizations.delete(relay);
   };
   return { server, callTool };
 }
+
+/** What events of upstreams and of outbound OAuth reach: one session's server, for its principal. */
+interface Relay {
+  server: Server;
+  principal: Caller;
+  logger: GatewayLogger;
+}
+
+/**
+ * The open sessions of each registry, and of each outbound OAuth, with one subscription per source for all of them:
+ * two listeners and two unsubscribe functions of every session would cost each idle session a few hundred bytes.
+ */
+const relaysByRegistry = new WeakMap<UpstreamRegistry, Set<Relay>>();
+const relaysByOutbound = new WeakMap<Runtime['outbound'], Set<Relay>>();
+
+function registryRelays(registry: UpstreamRegistry): Set<Relay> {
+  let relays = relaysByRegistry.get(registry);
+  if (!relays) {
+    const sessions = new Set<Relay>();
+    registry.subscribe((event) => {
+      for (const relay of sessions) {
+        try {
+          relayEvent(relay, registry, event);
+        } catch {
+          // As the registry does for its listeners: one session's failure must not keep the event from the others.
+        }
+      }
+    });
+    relaysByRegistry.set(registry, (relays = sessions));
+  }
+  return relays;
+}
+
+function outboundRelays(outbound: Runtime['outbound']): Set<Relay> {
+  let relays = relaysByOutbound.get(outbound);
+  if (!relays) {
+    const sessions = new Set<Relay>();
+    // The user connected an upstream of their own (perhaps in the middle of a session): its tools work now.
+    outbound.subscribe((event) => {
+      if (event.kind !== 'authorized') return;
+      for (const { server, principal, logger } of sessions) {
+        if (event.subject === principal.userId && server.getClientVersion() !== undefined && server.transport) {
+          server.sendToolListChanged().catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
+        }
+      }
+    });
+    relaysByOutbound.set(outbound, (relays = sessions));
+  }
+  return relays;
+}
+
+/** The principal as a session uses it: who records, who sees which upstreams, whose own connections. */
+type Caller = Pick<Principal, 'userId' | 'username' | 'clientId'>;
 
 type Resolved =
   | { kind: 'found' | 'hidden' | 'down'; upstream: Upstream; original: string }
@@ -306,7 +350,7 @@ function downstreamOf(meta: { progressToken?: string | number } | undefined, ext
 }
 
 /** List changes and log messages of the upstreams this principal may use, to this session's client. */
-function relayEvent(server: Server, registry: UpstreamRegistry, principal: Principal, event: UpstreamEvent, logger: GatewayLogger): void {
+function relayEvent({ server, principal, logger }: Relay, registry: UpstreamRegistry, event: UpstreamEvent): void {
   // Nothing goes to a client that has not finished initializing (or to a closed session).
   if (server.getClientVersion() === undefined || !server.transport) return;
   const sent = (promise: Promise<void>) => void promise.catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
@@ -338,6 +382,30 @@ async function record(audit: ToolCallAudit, logger: GatewayLogger, entry: Parame
     await audit.record(entry);
   } catch (error) {
     logger.warn({ error: String(error), upstream: entry.upstream.settings.name, tool: entry.tool }, 'recording a tool call failed');
+  }
+}
+
+// Shared by every session's server, which keeps them by reference and never changes them; frozen so nothing can.
+const SERVER_INFO = Object.freeze({ name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' });
+const CAPABILITIES = Object.freeze({
+  tools: Object.freeze({ listChanged: true }),
+  resources: Object.freeze({ listChanged: true }),
+  prompts: Object.freeze({ listChanged: true }),
+  logging: Object.freeze({}),
+  completions: Object.freeze({}),
+});
+
+/**
+ * The SDK server's validator of form elicitation answers (it validates only those of its own `elicitInput`, which
+ * the gateway never calls). By default every server builds an Ajv with its formats up front, about 19 KB of heap
+ * per session; this one builds it on first use, still one per server as before.
+ */
+class LazyAjvValidator implements jsonSchemaValidator {
+  private ajv: AjvJsonSchemaValidator | undefined;
+
+  getValidator<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
+    this.ajv ??= new AjvJsonSchemaValidator();
+    return this.ajv.getValidator<T>(schema);
   }
 }
 

@@ -24,72 +24,74 @@ export const isPersonal = (upstream: Upstream) => upstream.settings.auth_type ==
 
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
-export function personalConnections(runtime: Pick<Runtime, 'outbound' | 'perUserPool'>, principal: Principal, clientCapabilities: () => ClientCapabilities | undefined) {
-  const prompt = async (upstream: Upstream): Promise<ConnectPrompt | { unavailable: string }> => {
-    try {
-      const flow = await runtime.outbound.startFlow(upstream.id, 'per_user', principal.userId, { reuseDiscovery: true });
-      return { url: runtime.outbound.connectLink(flow.flowId), elicitationId: flow.flowId };
-    } catch (error) {
-      if (error instanceof OAuthSetupError) return { unavailable: `its authorization cannot be started: ${error.message}` };
-      throw error;
-    }
-  };
+/** What the functions below use of the runtime. */
+type PersonalRuntime = Pick<Runtime, 'outbound' | 'perUserPool'>;
 
-  const connectionFor = async (upstream: Upstream): Promise<UpstreamConnection | { connect: ConnectPrompt }> => {
-    if (!isPersonal(upstream)) return upstreamClient(upstream);
-    try {
-      return { client: await runtime.perUserPool.clientFor(upstream, principal.userId) };
-    } catch (error) {
-      if (!(error instanceof NeedsAuthorization)) return { unavailable: reasonOf(error) };
-      const connect = await prompt(upstream);
-      return 'unavailable' in connect ? connect : { connect };
-    }
-  };
+// Plain functions of (runtime, principal) rather than a per-session object of closures: an idle MCP session holds
+// nothing for them.
 
-  const instructions = (upstream: Upstream) =>
-    `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
-
-  return {
-    connectionFor,
-
-    /** For requests other than tool calls (reads, prompts, completions): a missing connection is an unavailable upstream. */
-    async requestConnection(upstream: Upstream): Promise<UpstreamConnection> {
-      const connection = await connectionFor(upstream);
-      if (!('connect' in connection)) return connection;
-      return { unavailable: `you have not connected your account yet; open ${connection.connect.url} to connect it` };
-    },
-
-    /** `kind` as the principal's own connection lists it; nothing when they have none (or it fails, which is logged). */
-    async listOwn<K extends ListKind>(upstream: Upstream, kind: K, logger: { warn(details: object, message: string): void }): Promise<{ upstream: Upstream; listed: Listed<K> } | undefined> {
-      try {
-        // The pool, not connectionFor: a listing must not start a connect flow for every user who has none.
-        const client = await runtime.perUserPool.clientFor(upstream, principal.userId);
-        return { upstream, listed: await fetchAllPages(upstream, client, kind) };
-      } catch (error) {
-        if (!(error instanceof NeedsAuthorization)) logger.warn({ upstream: upstream.settings.name, kind, error: reasonOf(error) }, 'listing a per-user upstream failed');
-        return undefined;
-      }
-    },
-
-    /** The answer to a tool call whose user must connect the upstream first. */
-    askToConnect(upstream: Upstream, connect: ConnectPrompt): CallToolResult {
-      const message = instructions(upstream);
-      if (clientCapabilities()?.elicitation?.url) {
-        throw new JsonRpcError(ErrorCode.UrlElicitationRequired, message, {
-          elicitations: [{ mode: 'url', elicitationId: connect.elicitationId, url: connect.url, message }],
-        });
-      }
-      return {
-        isError: true,
-        content: [
-          {
-            type: 'text',
-            text: `${message} Open ${connect.url} in your browser, sign in to Gatehouse and approve access at "${upstream.settings.name}", then call the tool again.`,
-          },
-        ],
-      };
-    },
-  };
+async function prompt(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<ConnectPrompt | { unavailable: string }> {
+  try {
+    const flow = await runtime.outbound.startFlow(upstream.id, 'per_user', principal.userId, { reuseDiscovery: true });
+    return { url: runtime.outbound.connectLink(flow.flowId), elicitationId: flow.flowId };
+  } catch (error) {
+    if (error instanceof OAuthSetupError) return { unavailable: `its authorization cannot be started: ${error.message}` };
+    throw error;
+  }
 }
 
-export type PersonalConnections = ReturnType<typeof personalConnections>;
+/** The connection a tool call of `principal` to `upstream` goes through, or the prompt to connect their own account first. */
+export async function connectionFor(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamConnection | { connect: ConnectPrompt }> {
+  if (!isPersonal(upstream)) return upstreamClient(upstream);
+  try {
+    return { client: await runtime.perUserPool.clientFor(upstream, principal.userId) };
+  } catch (error) {
+    if (!(error instanceof NeedsAuthorization)) return { unavailable: reasonOf(error) };
+    const connect = await prompt(runtime, principal, upstream);
+    return 'unavailable' in connect ? connect : { connect };
+  }
+}
+
+/** For requests other than tool calls (reads, prompts, completions): a missing connection is an unavailable upstream. */
+export async function requestConnection(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamConnection> {
+  const connection = await connectionFor(runtime, principal, upstream);
+  if (!('connect' in connection)) return connection;
+  return { unavailable: `you have not connected your account yet; open ${connection.connect.url} to connect it` };
+}
+
+/** `kind` as the principal's own connection lists it; nothing when they have none (or it fails, which is logged). */
+export async function listOwn<K extends ListKind>(
+  runtime: PersonalRuntime,
+  principal: Pick<Principal, 'userId'>,
+  upstream: Upstream,
+  kind: K,
+  logger: { warn(details: object, message: string): void },
+): Promise<{ upstream: Upstream; listed: Listed<K> } | undefined> {
+  try {
+    // The pool, not connectionFor: a listing must not start a connect flow for every user who has none.
+    const client = await runtime.perUserPool.clientFor(upstream, principal.userId);
+    return { upstream, listed: await fetchAllPages(upstream, client, kind) };
+  } catch (error) {
+    if (!(error instanceof NeedsAuthorization)) logger.warn({ upstream: upstream.settings.name, kind, error: reasonOf(error) }, 'listing a per-user upstream failed');
+    return undefined;
+  }
+}
+
+/** The answer to a tool call whose user must connect the upstream first, given the capabilities the client declared. */
+export function askToConnect(upstream: Upstream, connect: ConnectPrompt, clientCapabilities: ClientCapabilities | undefined): CallToolResult {
+  const message = `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
+  if (clientCapabilities?.elicitation?.url) {
+    throw new JsonRpcError(ErrorCode.UrlElicitationRequired, message, {
+      elicitations: [{ mode: 'url', elicitationId: connect.elicitationId, url: connect.url, message }],
+    });
+  }
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `${message} Open ${connect.url} in your browser, sign in to Gatehouse and approve access at "${upstream.settings.name}", then call the tool again.`,
+      },
+    ],
+  };
+}

@@ -6,6 +6,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   CallToolRequestSchema,
+  ElicitRequestSchema,
   ListToolsRequestSchema,
   LoggingMessageNotificationSchema,
   McpError,
@@ -120,6 +121,17 @@ async function connectClient(principal: Principal, registry: TestRegistry, runti
   await server.connect(serverSide);
   await client.connect(clientSide);
   return client;
+}
+
+/** A gateway server and a client declaring form elicitation that answers every elicitation with `answer`. */
+async function elicitingPair(registry: TestRegistry, runtime: Runtime, answer: Record<string, unknown>) {
+  const server = createGatewayServer({ principal: ann, registry, runtime, logger: { warn: () => undefined } });
+  const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+  client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: answer }));
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  await client.connect(clientSide);
+  return { server, client };
 }
 
 async function allToolNames(client: Client): Promise<string[]> {
@@ -312,12 +324,52 @@ describe('the gateway server', () => {
     assert.ok((await allToolNames(client)).includes('alpha_added_later'));
   });
 
+  it('a session that closed is told nothing more, while the sessions still open get the list change', { timeout: 10_000 }, async () => {
+    const closing = await connectClient(ann, registry, runtime);
+    const open = await connectClient(bob, registry, runtime);
+    let toldClosed = 0;
+    closing.setNotificationHandler(ToolListChangedNotificationSchema, () => void (toldClosed += 1));
+    const changed = latch();
+    open.setNotificationHandler(ToolListChangedNotificationSchema, () => changed.fire());
+    await closing.close();
+    alpha.registerTool('added_after_close', { description: 'New' }, () => text('new'));
+    await changed.fired;
+    assert.equal(toldClosed, 0);
+    assert.ok((await allToolNames(open)).includes('alpha_added_after_close'));
+  });
+
   it('relays upstream log messages, named after the upstream, to sessions that may use it', { timeout: 10_000 }, async () => {
     const client = await connectClient(ann, registry, runtime);
     const received = latch<LoggingMessageNotification['params']>();
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => received.fire(notification.params));
     await alpha.sendLoggingMessage({ level: 'warning', logger: 'indexer', data: 'disk nearly full' });
     assert.deepEqual(await received.fired, { level: 'warning', logger: 'alpha/indexer', data: 'disk nearly full' });
+  });
+
+  it('declares the same name and capabilities to every client', async () => {
+    for (const { client } of [await elicitingPair(registry, runtime, {}), await elicitingPair(registry, runtime, {})]) {
+      assert.deepEqual(client.getServerCapabilities(), {
+        tools: { listChanged: true },
+        resources: { listChanged: true },
+        prompts: { listChanged: true },
+        logging: {},
+        completions: {},
+      });
+      assert.deepEqual(client.getServerVersion(), { name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' });
+    }
+  });
+
+  it('still checks form elicitation answers against the requested schema, formats included (its validator is built on first use)', async () => {
+    const requestedSchema = {
+      type: 'object' as const,
+      properties: { age: { type: 'number' as const }, email: { type: 'string' as const, format: 'email' as const } },
+      required: ['age'],
+    };
+    const elicit = async (answer: Record<string, unknown>) =>
+      (await elicitingPair(registry, runtime, answer)).server.elicitInput({ mode: 'form', message: 'Your age?', requestedSchema });
+    assert.deepEqual(await elicit({ age: 42, email: 'ann@example.com' }), { action: 'accept', content: { age: 42, email: 'ann@example.com' } });
+    await assert.rejects(elicit({ age: 'old' }), /does not match requested schema/);
+    await assert.rejects(elicit({ age: 42, email: 'not an address' }), /does not match requested schema/);
   });
 });
 
