@@ -133,11 +133,10 @@ export async function forwardRequest<T>(
  * result checked against the same schema the SDK would check it with.
  */
 async function directToolCall(direct: DirectRequests, message: { method: string; params: Record<string, unknown> }, upstream: Upstream, downstream: Downstream, progressSent: Promise<void>[]): Promise<CallToolResult> {
-  const options = requestOptions(upstream, downstream, progressSent);
   const result = await direct.request(message, {
     signal: downstream.signal,
     timeoutMs: upstream.settings.timeout_ms,
-    onProgress: options.onprogress,
+    onProgress: progressRelay(downstream, progressSent),
     onServerRequest: relayTo(upstream, downstream),
   });
   const parsed = CallToolResultSchema.safeParse(result);
@@ -151,21 +150,20 @@ const relayTo =
   (request, signal) =>
     downstream.sendRequest(request, { signal, timeout: upstream.settings.timeout_ms });
 
-/**
- * `progressSent` collects the relayed progress notifications; callers await them before answering, because a
- * notification relayed just before the result must reach the client first (it stops listening at the response).
- */
 function requestOptions(upstream: Upstream, downstream: Downstream, progressSent: Promise<void>[]): RequestOptions {
+  return { timeout: upstream.settings.timeout_ms, signal: downstream.signal, onprogress: progressRelay(downstream, progressSent) };
+}
+
+/**
+ * Progress of the upstream request to the downstream client, under the client's own token; only when the client asked
+ * for progress (the upstream then gets a token of the gateway's). `progressSent` collects the relayed notifications;
+ * callers await them before answering, because one relayed just before the result must reach the client first (it
+ * stops listening at the response).
+ */
+function progressRelay(downstream: Downstream, progressSent: Promise<void>[]): ((progress: Progress) => void) | undefined {
   const { progressToken, sendProgress } = downstream;
-  return {
-    timeout: upstream.settings.timeout_ms,
-    signal: downstream.signal,
-    // Only ask the upstream for progress when the downstream client asked for it; the SDK puts its own token upstream.
-    onprogress:
-      progressToken === undefined
-        ? undefined
-        : (progress) => void progressSent.push(sendProgress(progressToken, progress).catch(() => undefined)),
-  };
+  if (progressToken === undefined) return undefined;
+  return (progress) => void progressSent.push(sendProgress(progressToken, progress).catch(() => undefined));
 }
 
 /** The downstream `_meta` travels on, except the progress token, which belongs to the downstream connection. */

@@ -74,16 +74,8 @@ export function createUpstreamClient(clientVersion: string, connectionType: Upst
   const inFlight = new Map<RequestId, ServerRequestRelay>();
   const relays = connectionType === 'http';
   const client = new Client({ name: 'gatehouse', version: clientVersion }, { capabilities: relays ? RELAYED_CAPABILITIES : {} });
-  const offer = (direct: DirectRequests | undefined) => direct && directPaths.set(client, direct);
-  if (!relays) {
-    return {
-      client,
-      track: (transport, direct) => {
-        offer(direct);
-        return transport;
-      },
-    };
-  }
+  // Only Streamable HTTP connections have a direct path, and only they relay: the others' track is the identity.
+  if (!relays) return { client, track: (transport) => transport };
 
   const relayed = async (request: { method: string; params: Record<string, unknown> & { _meta?: Record<string, unknown> } }, extra: { signal: AbortSignal }) => {
     const { [RELATED_REQUEST_KEY]: related, progressToken: _upstreamToken, ...meta } = request.params._meta ?? {};
@@ -101,7 +93,7 @@ export function createUpstreamClient(clientVersion: string, connectionType: Upst
   return {
     client,
     track(transport, direct) {
-      offer(direct);
+      if (direct) directPaths.set(client, direct);
       const send = transport.send.bind(transport);
       transport.send = (message, options) => {
         const scope = scopes.getStore();
