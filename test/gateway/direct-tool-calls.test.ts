@@ -136,12 +136,12 @@ describe('tools/call answered directly', { timeout: 60_000 }, () => {
     });
 
   /** initialize + notifications/initialized: a session ready for direct calls. */
-  const openSession = async (): Promise<string> => {
+  const openSession = async (capabilities: Record<string, unknown> = {}): Promise<string> => {
     const init = await post(undefined, {
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
-      params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'direct-test', version: '1.0.0' } },
+      params: { protocolVersion: PROTOCOL, capabilities, clientInfo: { name: 'direct-test', version: '1.0.0' } },
     });
     assert.equal(init.status, 200);
     await init.text();
@@ -309,6 +309,30 @@ describe('tools/call answered directly', { timeout: 60_000 }, () => {
     assert.equal((await post(sessionId, stray)).status, 202);
     gate('stray').release.fire();
     assert.deepEqual(await (await pending).json(), { jsonrpc: '2.0', id: 'stray-call', result: text('released stray') });
+  });
+
+  it('the answer to a request sent on a call’s stream settles it only on that session: posted on another session of the same user it is not taken', async () => {
+    const owner = await openSession({ sampling: {} });
+    const other = await openSession({ sampling: {} });
+    const response = await callTool(owner, 'sampled', 'direct_sample', { prompt: 'whose answer?' });
+    assert.equal(response.headers.get('content-type'), 'text/event-stream');
+    // Read the stream until the upstream's sampling request arrives on it.
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const seen: Message[] = [];
+    const parser = createParser({ onEvent: (event) => void (event.data && seen.push(JSON.parse(event.data))) });
+    while (!seen.some((message) => message.method === 'sampling/createMessage')) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, 'the stream ended before the sampling request');
+      parser.feed(value);
+    }
+    const asked = seen.find((message) => message.method === 'sampling/createMessage')!;
+    const answer = (said: string) => ({ jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'test', content: { type: 'text', text: said } } });
+    // The other session's POST goes to its own SDK server, which knows no such request: accepted, and nothing settles.
+    assert.equal((await post(other, answer('from the other session'))).status, 202);
+    assert.equal((await post(owner, answer('from the owner'))).status, 202);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parser.feed(chunk.value);
+    const final = seen.find((message) => message.id === 'sampled');
+    assert.deepEqual(final?.result, text('LLM said: from the owner'));
   });
 
   it('ending the session (DELETE /mcp) while a call streams aborts it upstream and ends its stream without a result', async () => {
