@@ -25,6 +25,12 @@ async function orConflict<T>(action: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Bifrost's messages for a completed authorization, per kind of upstream. */
+const completedMessage = {
+  oauth: 'MCP client connected successfully with OAuth',
+  per_user_oauth: 'OAuth configuration verified successfully. Each user will authenticate individually when using this MCP server.',
+} as const;
+
 const configIdParams = z.strictObject({ id: z.string().min(1).max(100) });
 const callerOf = (request: FastifyRequest) => ({ userId: request.apiCaller?.user.id ?? null });
 
@@ -79,17 +85,28 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
   });
 
   /**
-   * After the admin authorized: connects the upstream with its tokens (Bifrost's semantics). The id is the
-   * upstream's or its oauth_config_id. 400 while nobody has authorized it yet, 404 when there is no such OAuth setup.
+   * After the admin authorized: connects the upstream with its tokens and answers Bifrost's SuccessResponse
+   * (`{status: "success", message}`; the upstream itself is `GET /api/mcp/client/{id}`). The id is the upstream's or
+   * its oauth_config_id. 400 while nobody has authorized it yet or when its authorization failed (with the reason),
+   * 404 when there is no such OAuth setup.
    */
   api.post('/mcp/client/:id/complete-oauth', async (request) => {
     const { id } = upstreamIdParams.parse(request.params);
     const setup = await runtime.outbound.configOf(id);
     const upstream = setup && (await upstreams.get(setup.upstreamId));
     if (!setup || !upstream) throw new ApiError(404, 'not_found', 'no OAuth upstream or oauth_config has this id', { param: 'id' });
+    if (setup.status === 'failed') {
+      const reason = setup.error ?? 'no reason was recorded';
+      throw new ApiError(400, 'oauth_failed', `the authorization of upstream "${upstream.name}" failed: ${reason}. Start a new one with POST /api/mcp/client/${upstream.id}/reconnect`, {
+        param: 'id',
+        extraFields: { oauth_status: 'failed', reason },
+      });
+    }
     if (setup.status !== 'authorized') {
-      const why = setup.status === 'failed' && setup.error ? `its setup failed: ${setup.error}` : 'open its authorize_url and approve access first';
-      throw new ApiError(400, 'oauth_not_authorized', `upstream "${upstream.name}" is not authorized yet; ${why}`, { param: 'id' });
+      throw new ApiError(400, 'oauth_not_authorized', `upstream "${upstream.name}" is not authorized yet; open its authorize_url and approve access first`, {
+        param: 'id',
+        extraFields: { oauth_status: setup.status },
+      });
     }
     // A reconnect waits for its attempt, which is bounded by the upstream's timeout.
     const status = await upstreams.reconnect(setup.upstreamId);
@@ -99,7 +116,7 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
         extraFields: { status },
       });
     }
-    return upstreams.get(setup.upstreamId);
+    return { status: 'success', message: completedMessage[upstream.auth_type === 'per_user_oauth' ? 'per_user_oauth' : 'oauth'] };
   });
 
   /** Polling the OAuth setup of an upstream (optional: the callback page tells the admin when it is done). */

@@ -71,9 +71,14 @@ const setupStatus = {
   properties: {
     id: { type: 'string' }, upstream_id: { type: 'string' },
     status: { type: 'string', enum: ['pending', 'authorized', 'failed'] },
-    error: { type: 'string', description: 'Which document or step failed, and how' },
+    error: { type: 'string', description: 'When `failed`: which document or step failed, and how (e.g. the upstream refused the code at the callback)' },
     updated_at: isoTime,
   },
+};
+const successResponse = {
+  type: 'object', required: ['status', 'message'], description: 'Bifrost’s SuccessResponse',
+  properties: { status: { type: 'string', enum: ['success'] }, message: { type: 'string' } },
+  example: { status: 'success', message: 'MCP client connected successfully with OAuth' },
 };
 const oauthSetupFailed = {
   description: 'Invalid settings, or `oauth_setup_failed`: discovery or registration at the upstream failed; the message names the document and the problem',
@@ -137,10 +142,17 @@ export const mcpClientPaths: Paths = {
   '/api/mcp/client/{id}/complete-oauth': {
     post: {
       summary: 'Connect an OAuth upstream after its authorization', tags, operationId: 'completeMcpClientOAuth', security: apiSecurity, parameters: idParam,
-      description: 'The id is the upstream’s or its `oauth_config_id`. Reconnects the upstream with its new tokens and answers when the attempt has finished.',
+      description:
+        'The id is the upstream’s or its `oauth_config_id`. Reconnects the upstream with its new tokens and answers when the attempt has finished, ' +
+        'with Bifrost’s SuccessResponse; the upstream itself is `GET /api/mcp/client/{id}`.',
       responses: {
-        '200': { description: 'Connected', content: json(upstream) },
-        '400': { description: '`oauth_not_authorized`: nobody has completed the authorization yet (or its setup failed)', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } },
+        '200': { description: 'Connected', content: json(successResponse) },
+        '400': {
+          description:
+            '`oauth_not_authorized`: nobody has completed the authorization yet; `oauth_failed`: the last authorization failed (at the callback, or its setup), ' +
+            'the message and `extra_fields.reason` say why',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
+        },
         '404': errorResponse('NotFound'),
         '502': { description: '`upstream_unavailable`: authorized, but the upstream did not connect', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } },
         ...apiErrors,

@@ -95,7 +95,8 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
 
     const completed = await api('POST', `/api/mcp/client/${pending.oauth_config_id}/complete-oauth`);
     assert.equal(completed.status, 200, JSON.stringify(completed.body));
-    assert.equal((completed.body.status as { state: string }).state, 'connected');
+    assert.deepEqual(completed.body, { status: 'success', message: 'MCP client connected successfully with OAuth' });
+    assert.equal((await upstreamState(pending.id)).state, 'connected');
 
     const { client } = await connectWithOAuth(gatehouse.url, ALICE);
     try {
@@ -115,7 +116,10 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
     const adminBrowser = await followConnectLink(pending.authorize_url, ADMIN);
     const adminLanded = await landOnCallback(await sdk.authorizeHeadlessly(adminBrowser.upstreamAuthorizeUrl, { login: 'admin-account' }), adminBrowser.jar);
     assert.equal(adminLanded.status, 200, adminLanded.page);
-    assert.equal((await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`)).status, 200);
+    const completed = await api('POST', `/api/mcp/client/${pending.id}/complete-oauth`);
+    assert.equal(completed.status, 200, JSON.stringify(completed.body));
+    assert.equal(completed.body.status, 'success');
+    assert.match(String(completed.body.message), /Each user will authenticate individually/);
 
     // Alice's client declares no elicitation: she gets a tool error result holding her link.
     const { client: alice } = await connectWithOAuth(gatehouse.url, ALICE);

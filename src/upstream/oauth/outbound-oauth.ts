@@ -105,8 +105,10 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
         http,
       });
     } catch (error) {
-      if (error instanceof OAuthSetupError || error instanceof TokenRequestError) throw new FlowRefused('upstream_refused', error.message);
-      throw error;
+      if (!(error instanceof OAuthSetupError || error instanceof TokenRequestError)) throw error;
+      // The admin polls the setup's status and calls complete-oauth: both say why (a user's own flow is not the setup's).
+      if (flow.purpose === 'shared') await saveConfig(flow.upstreamId, { discovered: null, status: 'failed', error: error.message });
+      throw new FlowRefused('upstream_refused', error.message);
     }
     const subject = flow.purpose === 'shared' ? SHARED_SUBJECT : flow.userId!;
     await vault.save(flow.upstreamId, subject, discovered.issuer, tokens);

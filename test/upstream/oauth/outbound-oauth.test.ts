@@ -134,6 +134,21 @@ for (const backend of backends) describe(`outbound OAuth on ${backend}: flows, c
     assert.equal(as1.tokenRequests().length, 0);
   });
 
+  it('a code the authorization server refuses marks the shared setup failed with the reason; a user’s own failed flow leaves the setup alone', async () => {
+    as1.route('POST', '/token', { status: 400, json: { error: 'invalid_grant', error_description: 'the code has expired' } });
+    const oauth = outbound();
+    const shared = await oauth.startFlow(UPSTREAM_ID, 'shared', 'usr_admin');
+    await assert.rejects(oauth.completeCallback(callbackFor(shared.authorizeUrl), null), (error: unknown) => error instanceof FlowRefused && error.code === 'upstream_refused');
+    const failed = await oauth.configOf(UPSTREAM_ID);
+    assert.equal(failed?.status, 'failed');
+    assert.match(failed?.error ?? '', /token endpoint .*"invalid_grant"/);
+    assert.ok(failed?.discovered, 'the discovered metadata is kept for the next authorization');
+
+    const personal = await oauth.startFlow(UPSTREAM_ID, 'per_user', 'usr_alice', { reuseDiscovery: true });
+    await oauth.completeCallback(callbackFor(personal.authorizeUrl), 'usr_alice').catch(() => undefined);
+    assert.equal((await oauth.configOf(UPSTREAM_ID))?.status, 'failed', 'a per-user failure does not overwrite what the admin polls');
+  });
+
   it('a per-user authorization completes only in the browser of the user it was issued for', async () => {
     const oauth = outbound();
     const first = await oauth.startFlow(UPSTREAM_ID, 'per_user', 'usr_alice');
