@@ -76,6 +76,8 @@ function zodMessage(error: ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'the request is not valid';
   if (issue.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  // The body as a whole: missing (or empty) where this route needs one, or not an object.
+  if (issue.code === 'invalid_type' && issue.path.length === 0 && issue.expected === 'object') return 'this request needs a JSON object as its body';
   return issue.message;
 }
 
@@ -92,8 +94,6 @@ function fastifyValidationParam(error: FastifyError): string | null {
 /** Fastify's body-parsing refusals, each a client mistake with a fixed answer. */
 const parseErrors: Record<string, () => ApiError> = {
   FST_ERR_CTP_INVALID_JSON_BODY: () => new ApiError(400, 'invalid_json', 'the body is not valid JSON'),
-  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
-    new ApiError(400, 'invalid_json', 'the body is empty but content-type is application/json; send a JSON object'),
   FST_ERR_CTP_BODY_TOO_LARGE: () => new ApiError(413, 'body_too_large', 'the body is larger than this server accepts'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
     new ApiError(415, 'unsupported_media_type', 'send the body as JSON with content-type: application/json'),

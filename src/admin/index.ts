@@ -9,10 +9,18 @@ import { oauthGrantRoutes } from './oauth-grants.js';
 import { mcpClientRoutes } from './mcp-clients.js';
 import { userRoutes } from './users.js';
 
-/** /api reads JSON only: every other media type (forms, text) is refused with 415 instead of being half-parsed. */
+/**
+ * /api reads JSON only: every other media type (forms, text) is refused with 415 instead of being half-parsed.
+ * An empty body labelled JSON (browser UIs and many scripts send one on bodiless actions such as complete-oauth)
+ * is no body: routes that take none go ahead, routes that need one refuse it as missing.
+ */
 function acceptJsonOnly(api: FastifyInstance): void {
+  const parseJson = api.getDefaultJsonParser('error', 'error');
   api.removeAllContentTypeParsers();
-  api.addContentTypeParser('application/json', { parseAs: 'string' }, api.getDefaultJsonParser('error', 'error'));
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
 }
 
 /**

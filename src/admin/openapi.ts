@@ -415,7 +415,8 @@ export function openApiDocument(version: string): OpenApiDocument {
       },
       responses: {
         BadRequest: envelopeResponse(
-          'Malformed JSON (`invalid_json`), a field that fails validation (`validation_failed`, `param` names it), ' +
+          'Malformed JSON (`invalid_json`), a field that fails validation (`validation_failed`, `param` names it; also a missing or empty body ' +
+            'where the route needs one: an empty `application/json` body counts as none), ' +
             'or a key for an unknown or disabled user (`unknown_user`, `user_disabled`)',
         ),
         Unauthorized: envelopeResponse('No or bad credentials (`unauthorized`)', {

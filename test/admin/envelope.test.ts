@@ -23,8 +23,23 @@ describe('/api answers client mistakes with 4xx envelopes, never 500', () => {
     assertEnvelope(await post({ 'content-type': 'application/json' }, '{"name": "ci"'), { ...BAD_REQUEST, code: 'invalid_json' });
   });
 
-  it('an empty body declared as JSON gets 400 invalid_json', async () => {
-    assertEnvelope(await post({ 'content-type': 'application/json' }, ''), { ...BAD_REQUEST, code: 'invalid_json' });
+  it('an empty body declared as JSON, where the route needs a body, gets 400 saying a JSON object is needed', async () => {
+    const refused = assertEnvelope(await post({ 'content-type': 'application/json' }, ''), { ...BAD_REQUEST, code: 'validation_failed', param: null });
+    assert.equal((refused.error as { message: string }).message, 'this request needs a JSON object as its body');
+    assertEnvelope(await post({ 'content-type': 'application/json' }, '  '), { ...BAD_REQUEST, code: 'invalid_json' });
+  });
+
+  it('an empty body declared as JSON counts as no body on routes that take none', async () => {
+    const emptyJson = (method: 'POST' | 'DELETE', url: string) =>
+      t.app.inject({ method, url, headers: { ...ADMIN_AUTH, 'content-type': 'application/json' }, payload: '' });
+    // Each answers as it does without a body: the route's own outcome, never invalid_json.
+    assertEnvelope(await emptyJson('POST', '/api/mcp/client/ups_none/complete-oauth'), { status: 404, type: 'not_found_error', code: 'not_found', param: 'id' });
+    assertEnvelope(await emptyJson('POST', '/api/mcp/client/ups_none/reconnect'), { status: 404, type: 'not_found_error', code: 'not_found', param: 'id' });
+    assertEnvelope(await emptyJson('DELETE', '/api/oauth/grants/grt_none'), { status: 404, type: 'not_found_error', code: 'not_found', param: 'id' });
+    const key = (await sendJson(t, 'POST', '/api/apikeys', { name: 'to-revoke' })).json() as { id: string };
+    assert.equal((await emptyJson('DELETE', `/api/apikeys/${key.id}`)).statusCode, 204);
+    const token = await emptyJson('POST', '/api/oauth/initial-access-tokens');
+    assert.equal(token.statusCode, 201, token.body);
   });
 
   it('a body over the configured limit gets 413', async () => {
