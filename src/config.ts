@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_SCOPES, formatScope, KNOWN_SCOPES, parseScope } from './oauth/scopes.js';
 
 /** A setting that is wrong, with the fix to offer; the CLI prints it on one line and exits 2. */
 export class ConfigError extends Error {
@@ -87,6 +88,14 @@ const settingsSchema = z
       .object({
         /** open: anyone may register; strict: https or http://127.0.0.1 redirects, public clients, default scope; closed: initial access token needed. */
         registrationPolicy: z.enum(['open', 'strict', 'closed']).default('open'),
+        /** The scope the strict policy grants every client (`mcp` answers as Bifrost-shaped deployments do). */
+        strictScope: z
+          .string()
+          .transform((value) => formatScope(parseScope(value)))
+          .refine((value) => value !== '' && parseScope(value).every((scope) => KNOWN_SCOPES.includes(scope)), {
+            message: `must be one or more of ${KNOWN_SCOPES.join(', ')}, separated by spaces`,
+          })
+          .default(formatScope(DEFAULT_SCOPES)),
         registrationsPerIpPerDay: z.coerce.number().int().min(1).default(50),
         registrationsPerDay: z.coerce.number().int().min(1).default(5000),
         /** Custom URI schemes accepted as redirect URIs (native apps such as Cursor). */

@@ -1,7 +1,7 @@
 import { hasTokenShape } from '../crypto/random.js';
 import { liveGrant } from '../oauth/access-tokens.js';
 import { canonicalResource } from '../oauth/resource.js';
-import { parseScope, SUPPORTED_SCOPES } from '../oauth/scopes.js';
+import { heldScopes, SUPPORTED_SCOPES } from '../oauth/scopes.js';
 import type { Runtime } from '../runtime.js';
 import type { Principal } from './principal.js';
 
@@ -70,7 +70,7 @@ async function accessTokenCaller(runtime: Runtime, token: string, at: number): P
     username: user.username,
     clientId: claims.client_id,
     grantId: grant.id,
-    scopes: new Set(parseScope(claims.scope)),
+    scopes: heldScopes(claims.scope),
     via: 'access_token',
   };
   return { kind: 'caller', principal, token, expiresAt: claims.exp };

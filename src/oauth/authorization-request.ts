@@ -2,7 +2,7 @@ import type { AuthorizationFlowRecord } from '../store/index.js';
 import type { ClientDirectory, RegisteredClient } from './clients.js';
 import { OAuthError, type OAuthErrorCode } from './errors.js';
 import { resolveResource } from './resource.js';
-import { DEFAULT_SCOPES, formatScope, grantableScopes } from './scopes.js';
+import { formatScope, grantableScopes } from './scopes.js';
 
 /** Raw parameters of an authorization request, from the query or a form body; a repeated one is an array. */
 export type RawParameters = Record<string, string | string[] | undefined>;
@@ -26,6 +26,8 @@ export interface AuthorizationRequestDeps {
   clients: ClientDirectory;
   publicUrl: string;
   registrationPolicy: 'open' | 'strict' | 'closed';
+  /** The scope the strict policy grants (`oauth.strictScope`). */
+  strictScope: string;
   redirectUriMatches(registered: readonly string[], requested: string): boolean;
 }
 
@@ -96,9 +98,9 @@ function checkPkce(params: RawParameters): string {
   return challenge;
 }
 
-/** Step (e): unknown scopes are dropped and an absent scope gets the default; the strict policy always grants the default. */
-function reduceScope(params: RawParameters, client: RegisteredClient, policy: AuthorizationRequestDeps['registrationPolicy']): string {
-  if (policy === 'strict') return formatScope(DEFAULT_SCOPES);
+/** Step (e): unknown scopes are dropped and an absent scope gets the default; the strict policy always grants its configured scope. */
+function reduceScope(params: RawParameters, client: RegisteredClient, deps: Pick<AuthorizationRequestDeps, 'registrationPolicy' | 'strictScope'>): string {
+  if (deps.registrationPolicy === 'strict') return deps.strictScope;
   return formatScope(grantableScopes(single(params, 'scope'), client.metadata.scope));
 }
 
@@ -126,7 +128,7 @@ export async function validateAuthorizationRequest(params: RawParameters, deps: 
     refuseDuplicates(params);
     checkResponseType(params);
     const codeChallenge = checkPkce(params);
-    const scope = reduceScope(params, client, deps.registrationPolicy);
+    const scope = reduceScope(params, client, deps);
     const resource = checkResource(params, deps.publicUrl);
     return {
       kind: 'valid',

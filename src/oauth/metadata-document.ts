@@ -21,7 +21,7 @@ export const MAX_CACHE_MS = 24 * 3600_000;
 
 export interface MetadataDocumentDeps {
   clients: OAuthClientStore;
-  config: Pick<Config, 'allowPrivateNetworks'> & { oauth: Pick<Config['oauth'], 'registrationPolicy' | 'allowedRedirectSchemes'> };
+  config: Pick<Config, 'allowPrivateNetworks'> & { oauth: Pick<Config['oauth'], 'registrationPolicy' | 'allowedRedirectSchemes' | 'strictScope'> };
   now?: () => number;
   /** Test seams of the fetch (a self-signed CA, an address policy); production uses the defaults. */
   fetchOptions?: Pick<GuardedFetchOptions, 'ca' | 'isAllowedAddress' | 'resolveHost'>;

@@ -2,13 +2,15 @@ import { OAuthError } from './errors.js';
 
 /** What decides which redirect URIs a client may register (config.oauth). */
 export interface RedirectUriPolicy {
-  /** `strict`: only https and http://127.0.0.1[:port]. */
+  /** `strict`: only https and http://127.0.0.1[:port], and at most 5 of them. */
   strict: boolean;
   /** Custom schemes of native apps (e.g. `cursor`), honoured outside the strict policy. */
   allowedSchemes: readonly string[];
 }
 
 export const MAX_REDIRECT_URIS = 10;
+/** The strict policy's narrower cap (seed 004). */
+export const MAX_STRICT_REDIRECT_URIS = 5;
 const MAX_REDIRECT_URI_LENGTH = 2000;
 
 /** Schemes that run code or read local files when a browser follows them; refused even if configured. */
@@ -54,12 +56,13 @@ export function redirectUriProblem(uri: string, policy: RedirectUriPolicy): stri
 }
 
 /**
- * The redirect URIs of a registration: 1 to 10, each allowed by the policy. The first refused URI is named
- * in the error, so a client sending several (Cursor sends three) learns which one to drop.
+ * The redirect URIs of a registration: 1 to 10 (1 to 5 under the strict policy), each allowed by the policy. The
+ * first refused URI is named in the error, so a client sending several (Cursor sends three) learns which one to drop.
  */
 export function checkRedirectUris(uris: readonly string[], policy: RedirectUriPolicy): string[] {
+  const max = policy.strict ? MAX_STRICT_REDIRECT_URIS : MAX_REDIRECT_URIS;
   if (uris.length === 0) throw new OAuthError('invalid_redirect_uri', 'redirect_uris must list at least one URI');
-  if (uris.length > MAX_REDIRECT_URIS) throw new OAuthError('invalid_redirect_uri', `redirect_uris may list at most ${MAX_REDIRECT_URIS} URIs`);
+  if (uris.length > max) throw new OAuthError('invalid_redirect_uri', `redirect_uris may list at most ${max} URIs`);
   for (const uri of uris) {
     const problem = redirectUriProblem(uri, policy);
     if (problem) throw new OAuthError('invalid_redirect_uri', `redirect URI ${JSON.stringify(uri)} ${problem}`);

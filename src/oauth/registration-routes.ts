@@ -11,7 +11,7 @@ import {
 } from './client-registry.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
-import { metadataOf, normaliseClientMetadata, registrationPolicyOf } from './registration.js';
+import { metadataOf, normaliseClientMetadata, REGISTRATION_PROFILES, registrationPolicyOf, type RegistrationProfile } from './registration.js';
 import { registrationLimits } from './registration-limits.js';
 
 /** Client metadata is a few hundred bytes; a far smaller limit than the app's keeps junk cheap to refuse. */
@@ -37,8 +37,9 @@ function acceptJsonOnly(app: FastifyInstance): void {
 }
 
 /**
- * Dynamic client registration: `POST /oauth/register` (RFC 7591) and its Bifrost alias
- * `POST /api/oauth/per-user/register` (registered here, outside /api, so no API credentials apply), and
+ * Dynamic client registration: `POST /oauth/register` (RFC 7591), Bifrost's `POST /api/oauth/per-user/register`
+ * (public clients only) and seed 003's `POST /v1/provider-mcp/oauth/register` (named confidential clients), all
+ * outside /api so no API credentials apply, under one policy and one set of caps; and
  * `GET|PUT|DELETE /oauth/register/{client_id}` (RFC 7592) with the registration access token.
  */
 export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
@@ -60,14 +61,15 @@ export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asyn
   allowCrossOriginCalls(app);
   acceptJsonOnly(app);
 
-  async function register(request: FastifyRequest, reply: FastifyReply) {
+  /** One registration pipeline; the endpoints differ only in the profile of the client they issue. */
+  const register = (profile: RegistrationProfile) => async (request: FastifyRequest, reply: FastifyReply) => {
     const now = Date.now();
-    const metadata = metadataOf(normaliseClientMetadata(request.body, policy)); // validate
+    const metadata = metadataOf(normaliseClientMetadata(request.body, policy, profile)); // validate
     if (config.oauth.registrationPolicy === 'closed') await limits.spendInitialAccessToken(request.headers.authorization, now); // check
     await limits.countRegistration(request.ip, now); // check
     const created = await createDynamicClient(registry, metadata, { ip: request.ip, now }); // act
     return reply.code(201).send(clientInformation(created.record, config.publicUrl, created)); // respond
-  }
+  };
 
   /** Step shared by the RFC 7592 routes: the token decides access before anything about the client is read out. */
   async function authorizedClient(request: FastifyRequest) {
@@ -75,8 +77,9 @@ export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asyn
     return clientForRegistrationAccess(registry, clientId, request.headers.authorization);
   }
 
-  app.post('/oauth/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register);
-  app.post('/api/oauth/per-user/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register);
+  app.post('/oauth/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register(REGISTRATION_PROFILES.rfc7591));
+  app.post('/api/oauth/per-user/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register(REGISTRATION_PROFILES.publicOnly));
+  app.post('/v1/provider-mcp/oauth/register', { bodyLimit: REGISTRATION_BODY_LIMIT }, register(REGISTRATION_PROFILES.confidential));
 
   app.get('/oauth/register/:client_id', async (request) => {
     const { record, registrationAccessToken } = await authorizedClient(request);

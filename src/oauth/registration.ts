@@ -1,16 +1,49 @@
 import { z } from 'zod';
+import type { Config } from '../config.js';
 import type { ClientAuthMethod } from '../store/index.js';
 import type { ClientMetadata } from './clients.js';
 import { OAuthError } from './errors.js';
 import { checkRedirectUris, type RedirectUriPolicy } from './redirect-uris.js';
 import { DEFAULT_SCOPES, formatScope, supportedScopeString } from './scopes.js';
 
-/** The registration rules from config.oauth: `strict` also means public clients only, with the default scope. */
-export type RegistrationPolicy = RedirectUriPolicy;
-
-export function registrationPolicyOf(oauth: { registrationPolicy: string; allowedRedirectSchemes: readonly string[] }): RegistrationPolicy {
-  return { strict: oauth.registrationPolicy === 'strict', allowedSchemes: oauth.allowedRedirectSchemes };
+/** The registration rules from config.oauth: `strict` also means public clients only, with the configured scope. */
+export interface RegistrationPolicy extends RedirectUriPolicy {
+  /** The scope every client gets under the strict policy (`oauth.strictScope`). */
+  strictScope: string;
 }
+
+export function registrationPolicyOf(oauth: Pick<Config['oauth'], 'registrationPolicy' | 'allowedRedirectSchemes' | 'strictScope'>): RegistrationPolicy {
+  return { strict: oauth.registrationPolicy === 'strict', allowedSchemes: oauth.allowedRedirectSchemes, strictScope: oauth.strictScope };
+}
+
+type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/**
+ * What one registration endpoint issues within the policy; the endpoints differ only in this. `authMethod` turns
+ * the requested `token_endpoint_auth_method` (undefined when absent) into the client's, or refuses it.
+ */
+export interface RegistrationProfile {
+  authMethod(requested: AuthMethod | undefined): AuthMethod;
+  clientNameRequired: boolean;
+}
+
+export const REGISTRATION_PROFILES = {
+  /** RFC 7591 (`/oauth/register`, RFC 7592 updates, metadata documents): public unless the client asks for a secret. */
+  rfc7591: { authMethod: (requested) => requested ?? 'none', clientNameRequired: false },
+  /** Bifrost's `/api/oauth/per-user/register` (seed 000): always a public client; a request for a secret gets none. */
+  publicOnly: { authMethod: () => 'none', clientNameRequired: false },
+  /**
+   * Seed 003's `/v1/provider-mcp/oauth/register`: a named, confidential client whose secret is returned once;
+   * `client_secret_basic` unless it asks for `client_secret_post`, and `none` is refused.
+   */
+  confidential: {
+    authMethod: (requested) => {
+      if (requested === 'none') throw new OAuthError('invalid_client_metadata', 'this endpoint registers confidential clients: token_endpoint_auth_method must be client_secret_basic or client_secret_post');
+      return requested ?? 'client_secret_basic';
+    },
+    clientNameRequired: true,
+  },
+} as const satisfies Record<string, RegistrationProfile>;
 
 const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 const SUPPORTED_RESPONSE_TYPES = ['code'] as const;
@@ -83,15 +116,17 @@ function dropUndefined<T extends object>(value: T): T {
 }
 
 /**
- * Validates and normalises registration metadata (RFC 7591 §2) under the policy. Grant and response types and
- * scopes are filtered to what Gatehouse supports; the strict policy makes every client public with the default scope.
+ * Validates and normalises registration metadata (RFC 7591 §2) under the policy and the endpoint's profile. Grant
+ * and response types and scopes are filtered to what Gatehouse supports, and the granted scope is always stated;
+ * the strict policy makes every client public with its configured scope.
  */
-export function normaliseClientMetadata(body: unknown, policy: RegistrationPolicy): RegistrationRequest {
+export function normaliseClientMetadata(body: unknown, policy: RegistrationPolicy, profile: RegistrationProfile = REGISTRATION_PROFILES.rfc7591): RegistrationRequest {
   const cleaned = withoutAbsentValues(body);
   const parsed = registrationRequest.safeParse(cleaned);
   if (!parsed.success) throw metadataError(parsed.error);
   const input = parsed.data;
-  const method = input.token_endpoint_auth_method ?? 'none';
+  if (profile.clientNameRequired && input.client_name === undefined) throw new OAuthError('invalid_client_metadata', 'client_name is required');
+  const method = profile.authMethod(input.token_endpoint_auth_method);
   if (policy.strict && method !== 'none') {
     throw new OAuthError('invalid_client_metadata', 'this server registers public clients only: token_endpoint_auth_method must be none');
   }
@@ -110,7 +145,7 @@ export function normaliseClientMetadata(body: unknown, policy: RegistrationPolic
     software_id: input.software_id,
     software_version: input.software_version,
     application_type: input.application_type,
-    scope: policy.strict ? formatScope(DEFAULT_SCOPES) : supportedScopeString(input.scope),
+    scope: policy.strict ? policy.strictScope : (supportedScopeString(input.scope) ?? formatScope(DEFAULT_SCOPES)),
   };
   return dropUndefined({ ...metadata, client_id: input.client_id, client_secret: input.client_secret });
 }

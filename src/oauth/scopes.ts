@@ -7,6 +7,21 @@ export const DEFAULT_SCOPES: readonly Scope[] = ['mcp:read', 'mcp:write'];
 
 const supported = new Set<string>(SUPPORTED_SCOPES);
 
+/**
+ * Bifrost's one scope, standing for every supported scope. Only granted when a deployment's strict policy is
+ * configured to answer it (`oauth.strictScope`), for clients that expect exactly `mcp`.
+ */
+export const ALL_SCOPES_ALIAS = 'mcp';
+
+/** Every scope Gatehouse understands in a granted scope string (and accepts in `oauth.strictScope`). */
+export const KNOWN_SCOPES: readonly string[] = [...SUPPORTED_SCOPES, ALL_SCOPES_ALIAS];
+
+/** What a granted scope string allows: its scopes, the alias expanded to every supported scope. */
+export function heldScopes(granted: string | undefined | null): Set<string> {
+  const held = parseScope(granted);
+  return new Set(held.includes(ALL_SCOPES_ALIAS) ? [...held, ...SUPPORTED_SCOPES] : held);
+}
+
 /** Splits a scope string (RFC 6749 §3.3) into distinct tokens, in order of first appearance. */
 export function parseScope(value: string | undefined | null): string[] {
   return [...new Set((value ?? '').split(' ').filter(Boolean))];
@@ -34,8 +49,8 @@ export function supportedScopeString(value: string | undefined): string | undefi
   return kept.length > 0 ? formatScope(kept) : undefined;
 }
 
-/** True when every scope of `needed` is in `held`. */
+/** True when every scope of `needed` is allowed by `held`. */
 export function scopesCover(held: string, needed: readonly string[]): boolean {
-  const have = new Set(parseScope(held));
+  const have = heldScopes(held);
   return needed.every((s) => have.has(s));
 }

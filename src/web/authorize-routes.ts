@@ -19,6 +19,7 @@ export const authorizeRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     clients: runtime.clients,
     publicUrl: config.publicUrl,
     registrationPolicy: config.oauth.registrationPolicy,
+    strictScope: config.oauth.strictScope,
     redirectUriMatches,
   };
 

@@ -4,6 +4,7 @@ import type { RegisteredClient } from '../oauth/clients.js';
 export const SCOPE_WORDS: Readonly<Record<string, string>> = {
   'mcp:read': 'See the tools, resources and prompts available to you, and use read-only tools',
   'mcp:write': 'Use tools that can change things on your behalf',
+  mcp: 'See and use the tools, resources and prompts available to you, including tools that can change things on your behalf',
 };
 
 export function scopeInWords(scope: string): string {

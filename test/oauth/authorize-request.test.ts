@@ -8,6 +8,7 @@ const deps = (clients: AuthorizationRequestDeps['clients']): AuthorizationReques
   clients,
   publicUrl: 'https://gw.example',
   registrationPolicy: 'open',
+  strictScope: 'mcp:read mcp:write',
   redirectUriMatches,
 });
 

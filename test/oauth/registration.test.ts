@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OAuthError } from '../../src/oauth/errors.js';
-import { normaliseClientMetadata, type RegistrationPolicy } from '../../src/oauth/registration.js';
+import { normaliseClientMetadata, REGISTRATION_PROFILES, type RegistrationPolicy } from '../../src/oauth/registration.js';
 
-const open: RegistrationPolicy = { strict: false, allowedSchemes: ['cursor', 'vscode'] };
-const strict: RegistrationPolicy = { strict: true, allowedSchemes: ['cursor', 'vscode'] };
+const open: RegistrationPolicy = { strict: false, allowedSchemes: ['cursor', 'vscode'], strictScope: 'mcp:read mcp:write' };
+const strict: RegistrationPolicy = { strict: true, allowedSchemes: ['cursor', 'vscode'], strictScope: 'mcp:read mcp:write' };
 const redirect_uris = ['https://app.example.com/cb'];
 
 function refusal(body: unknown, policy = open): OAuthError {
@@ -18,12 +18,13 @@ function refusal(body: unknown, policy = open): OAuthError {
 }
 
 describe('registration metadata', () => {
-  it('makes a public client with both supported grants and the code response type by default', () => {
+  it('makes a public client with both supported grants, the code response type and the default scope by default', () => {
     assert.deepEqual(normaliseClientMetadata({ redirect_uris }, open), {
       redirect_uris,
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
+      scope: 'mcp:read mcp:write',
     });
   });
 
@@ -51,7 +52,7 @@ describe('registration metadata', () => {
     );
     assert.deepEqual(Object.keys(metadata).sort(), [
       'application_type', 'client_name', 'client_uri', 'contacts', 'grant_types', 'logo_uri', 'policy_uri', 'redirect_uris',
-      'response_types', 'software_id', 'software_version', 'token_endpoint_auth_method', 'tos_uri',
+      'response_types', 'scope', 'software_id', 'software_version', 'token_endpoint_auth_method', 'tos_uri',
     ]);
     assert.equal(metadata.client_name, 'Claude Code');
     assert.equal(metadata.application_type, 'native');
@@ -82,9 +83,9 @@ describe('registration metadata', () => {
     assert.match(responses.description, /response_types must include code/);
   });
 
-  it('filters the scope to the supported scopes and drops it when none remain', () => {
+  it('filters the scope to the supported scopes and states the default when none remain', () => {
     assert.equal(normaliseClientMetadata({ redirect_uris, scope: 'offline_access mcp:read openid' }, open).scope, 'mcp:read');
-    assert.equal('scope' in normaliseClientMetadata({ redirect_uris, scope: 'offline_access openid' }, open), false);
+    assert.equal(normaliseClientMetadata({ redirect_uris, scope: 'offline_access openid' }, open).scope, 'mcp:read mcp:write');
   });
 
   it('accepts confidential clients asking for client_secret_basic or client_secret_post', () => {
@@ -141,12 +142,46 @@ describe('registration metadata under the strict policy', () => {
     assert.match(error.description, /public clients only/);
   });
 
-  it('forces the scope to the default', () => {
+  it('forces the scope to the configured one (by default every supported scope)', () => {
     assert.equal(normaliseClientMetadata({ redirect_uris, scope: 'mcp:read' }, strict).scope, 'mcp:read mcp:write');
     assert.equal(normaliseClientMetadata({ redirect_uris }, strict).scope, 'mcp:read mcp:write');
+    assert.equal(normaliseClientMetadata({ redirect_uris, scope: 'mcp:read' }, { ...strict, strictScope: 'mcp' }).scope, 'mcp');
   });
 
   it('applies the strict redirect URI rules', () => {
     assert.match(refusal({ redirect_uris: ['http://localhost:54321/callback'] }, strict).description, /localhost/);
+  });
+
+  it('takes 1 to 5 redirect URIs: a sixth is invalid_redirect_uri', () => {
+    const uris = (n: number) => Array.from({ length: n }, (_, i) => `https://app.example.com/cb${i}`);
+    assert.equal(normaliseClientMetadata({ redirect_uris: uris(5) }, strict).redirect_uris.length, 5);
+    const six = refusal({ redirect_uris: uris(6) }, strict);
+    assert.equal(six.error, 'invalid_redirect_uri');
+    assert.match(six.description, /at most 5/);
+    assert.equal(refusal({ redirect_uris: [] }, strict).error, 'invalid_redirect_uri');
+    assert.equal(normaliseClientMetadata({ redirect_uris: uris(6) }, open).redirect_uris.length, 6, 'the open policy keeps its cap of 10');
+  });
+});
+
+describe('registration profiles of the endpoints', () => {
+  it('publicOnly (/api/oauth/per-user/register) makes a public client even when a secret is asked for', () => {
+    for (const method of ['client_secret_basic', 'client_secret_post', 'none', undefined]) {
+      const metadata = normaliseClientMetadata({ redirect_uris, token_endpoint_auth_method: method }, open, REGISTRATION_PROFILES.publicOnly);
+      assert.equal(metadata.token_endpoint_auth_method, 'none', String(method));
+    }
+  });
+
+  it('confidential (/v1/provider-mcp/oauth/register) defaults to client_secret_basic, allows client_secret_post, refuses none', () => {
+    const confidential = (fields: Record<string, unknown>) => normaliseClientMetadata({ redirect_uris, client_name: 'Agent', ...fields }, open, REGISTRATION_PROFILES.confidential);
+    assert.equal(confidential({}).token_endpoint_auth_method, 'client_secret_basic');
+    assert.equal(confidential({ token_endpoint_auth_method: 'client_secret_post' }).token_endpoint_auth_method, 'client_secret_post');
+    assert.throws(() => confidential({ token_endpoint_auth_method: 'none' }), (error: unknown) => error instanceof OAuthError && error.error === 'invalid_client_metadata');
+  });
+
+  it('confidential requires client_name', () => {
+    assert.throws(
+      () => normaliseClientMetadata({ redirect_uris }, open, REGISTRATION_PROFILES.confidential),
+      (error: unknown) => error instanceof OAuthError && error.error === 'invalid_client_metadata' && /client_name is required/.test(error.description),
+    );
   });
 });
