@@ -131,6 +131,14 @@ describe('config values', () => {
     assertRefused(() => loadConfig({}, { GATEHOUSE_NO_DEMO: 'maybe' }), 'GATEHOUSE_NO_DEMO');
   });
 
+  it('oauth.strictScope defaults to every supported scope, takes known scopes (mcp included) and refuses others naming the setting', () => {
+    assert.equal(loadConfig({}, {}).oauth.strictScope, 'mcp:read mcp:write');
+    assert.equal(loadConfig({ config: configFile('strict.yaml', 'oauth:\n  registrationPolicy: strict\n  strictScope: mcp\n') }, {}).oauth.strictScope, 'mcp');
+    assert.equal(loadConfig({ oauth: { strictScope: ' mcp:read  mcp:read ' } }, {}).oauth.strictScope, 'mcp:read');
+    assertRefused(() => loadConfig({ oauth: { strictScope: 'mcp admin' } }, {}), 'oauth.strictScope', 'mcp:read, mcp:write, mcp');
+    assertRefused(() => loadConfig({ oauth: { strictScope: '  ' } }, {}), 'oauth.strictScope');
+  });
+
   it('an idle session timeout longer than the absolute one is refused', () => {
     const file = configFile('sessions.yaml', 'sessions:\n  idleTimeoutSeconds: 100\n  absoluteTimeoutSeconds: 50\n');
     assertRefused(() => loadConfig({ config: file }, {}), 'sessions.idleTimeoutSeconds');

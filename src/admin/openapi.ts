@@ -72,12 +72,13 @@ const registrationErrors = {
   '400': oauthError('`invalid_redirect_uri` (names the refused URI), `invalid_client_metadata` or `invalid_request` (RFC 7591 §3.2.2)'),
   '413': oauthError('The body is over 64 KiB (`invalid_request`)'),
 };
-const registerOperation = (operationId: string, summary: string): Operation => ({
+/** The registration endpoints share everything but which clients they issue (`clients`, one sentence). */
+const registerOperation = (operationId: string, summary: string, clients: string): Operation => ({
   summary, tags: ['oauth registration'], operationId,
   description:
-    'RFC 7591 dynamic client registration, open to anyone (no API credentials), cross-origin callable. Public clients unless ' +
-    '`token_endpoint_auth_method` asks for a secret, which is returned this once. The `closed` policy needs ' +
-    '`Authorization: Bearer <initial access token>`; registrations are capped per client address and overall per UTC day.',
+    `RFC 7591 dynamic client registration, open to anyone (no API credentials), cross-origin callable. ${clients} ` +
+    'The response always states the granted `scope`. The `strict` policy takes 1 to 5 redirect URIs and public clients only; the `closed` policy needs ' +
+    '`Authorization: Bearer <initial access token>`; registrations are capped per client address and overall per UTC day, all endpoints together.',
   requestBody: registrationBody,
   responses: {
     '201': { description: 'The registered client, its registration access token and, for confidential clients, its secret', content: json(ref('ClientInformation')) },
@@ -219,9 +220,21 @@ export function openApiDocument(version: string): OpenApiDocument {
           responses: { '204': { description: 'Revoked (again, if it was)' }, '404': errorResponse('NotFound'), ...apiErrors },
         },
       },
-      '/oauth/register': { post: registerOperation('registerClient', 'Register an OAuth client') },
+      '/oauth/register': {
+        post: registerOperation('registerClient', 'Register an OAuth client', 'Public clients unless `token_endpoint_auth_method` asks for a secret, which is returned this once.'),
+      },
+      '/v1/provider-mcp/oauth/register': {
+        post: registerOperation(
+          'registerConfidentialClient', 'Register a confidential OAuth client (seed 003 path)',
+          '`client_name` is required. Confidential clients only: `token_endpoint_auth_method` is `client_secret_basic` unless `client_secret_post` is asked for ' +
+            '(`none` is refused with `invalid_client_metadata`); the secret is returned this once, with `client_secret_expires_at: 0`.',
+        ),
+      },
       '/api/oauth/per-user/register': {
-        post: registerOperation('registerClientBifrostAlias', 'Register an OAuth client (Bifrost path)'),
+        post: registerOperation(
+          'registerClientBifrostAlias', 'Register an OAuth client (Bifrost path)',
+          'Public clients only: a request for a secret is registered with `token_endpoint_auth_method: none` and gets no secret.',
+        ),
         options: {
           summary: 'CORS preflight', tags: ['oauth registration'], operationId: 'registerClientBifrostAliasPreflight',
           responses: { '204': { description: 'Allowed methods and headers for cross-origin calls' } },
