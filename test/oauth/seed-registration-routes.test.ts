@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { s256Challenge } from '../../src/oauth/pkce.js';
+import { scopeInWords } from '../../src/web/client-labels.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { authorizeHeadlessly } from '../helpers/headless-consent.js';
 import { assertOAuthError, register } from './registration-client.js';
@@ -163,6 +164,7 @@ describe('seed 004: the strict policy with oauth.strictScope "mcp"', () => {
     const { code, verifier } = await authorizationCode(t, client.client_id);
     const tokens = (await (await exchange(t, { code, code_verifier: verifier, client_id: client.client_id })).json()) as { access_token: string; scope: string };
     assert.equal(tokens.scope, 'mcp');
+    assert.match(scopeInWords('mcp'), /change things on your behalf/, 'the consent page says what mcp allows');
 
     // `mcp` stands for every scope: listing (mcp:read) and the demo's tools are reachable.
     const mcp = new Client({ name: 'strict-client', version: '1.0.0' });
