@@ -86,7 +86,7 @@ const settingsSchema = z
       .default({ accountFreeFailures: 5, ipFreeFailures: 20, maxDelaySeconds: 900 }),
     oauth: z
       .object({
-        /** open: anyone may register; strict: https or http://127.0.0.1 redirects, public clients, default scope; closed: initial access token needed. */
+        /** open: anyone may register; strict: 1 to 5 https or http://127.0.0.1 redirects, public clients, strictScope; closed: initial access token needed. */
         registrationPolicy: z.enum(['open', 'strict', 'closed']).default('open'),
         /** The scope the strict policy grants every client (`mcp` answers as Bifrost-shaped deployments do). */
         strictScope: z
