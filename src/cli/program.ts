@@ -7,6 +7,7 @@ import { doctorCommand } from './doctor.js';
 import { describeFailure } from './failures.js';
 import { keysCommand } from './keys-commands.js';
 import { userCommand } from './user-commands.js';
+import { VERSION } from '../version.js';
 
 function serveCommand(): Command {
   return withConfigOptions(
@@ -22,6 +23,7 @@ function serveCommand(): Command {
 export function buildProgram(): Command {
   const program = new CommandGroup('gatehouse')
     .description('An MCP gateway that is its own OAuth 2.1 authorization server')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .addCommand(serveCommand())
     .addCommand(userCommand())
     .addCommand(apikeyCommand())

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/program.js';
 import { tempDir } from '../helpers/backends.js';
 import { runCli } from './run-cli.js';
+import packageJson from '../../package.json' with { type: 'json' };
 
 function commandPaths(command: Command, prefix: string[] = []): string[][] {
   const here = [...prefix, ...(command.parent ? [command.name()] : [])];
@@ -30,6 +31,14 @@ describe('gatehouse arguments', () => {
       assert.equal(result.code, 0, `gatehouse ${path} --help: ${result.stderr}`);
       assert.match(result.stdout, new RegExp(`^Usage: gatehouse${path ? ` ${path}` : ''} `), path);
     });
+  });
+
+  it('--version and -V print the package version and exit 0', async () => {
+    for (const flag of ['--version', '-V']) {
+      const result = await runCli([flag]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, `${packageJson.version}\n`);
+    }
   });
 
   it('an unknown command exits 2 with one line on stderr', async () => {
