@@ -82,7 +82,7 @@ const booleanish = z.union([
 ]);
 
 /** Everything a setting may be, before defaults that depend on other settings are filled in. */
-const settingsSchema = z
+export const settingsSchema = z
   .object({
     host: z.string().trim().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8080),

@@ -3,6 +3,7 @@ import { startServer, stopOnSignals } from '../server.js';
 import { apikeyCommand } from './apikey-commands.js';
 import { CommandGroup, parserExitCode, routeParserErrors } from './command.js';
 import { configOf, withConfigOptions } from './config-options.js';
+import { configSchemaCommand } from './config-schema.js';
 import { doctorCommand } from './doctor.js';
 import { describeFailure } from './failures.js';
 import { keysCommand } from './keys-commands.js';
@@ -28,7 +29,8 @@ export function buildProgram(): Command {
     .addCommand(userCommand())
     .addCommand(apikeyCommand())
     .addCommand(keysCommand())
-    .addCommand(doctorCommand());
+    .addCommand(doctorCommand())
+    .addCommand(configSchemaCommand());
   routeParserErrors(program);
   return program;
 }
