@@ -4,15 +4,43 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SCOPES, formatScope, KNOWN_SCOPES, parseScope } from './oauth/scopes.js';
 
-/** A setting that is wrong, with the fix to offer; the CLI prints it on one line and exits 2. */
+/** One wrong setting: where it came from, what is wrong, and the fix to offer. */
+export interface ConfigProblem {
+  setting: string;
+  problem: string;
+  fix: string;
+}
+
+const describeProblem = (p: ConfigProblem) => `${p.setting}: ${p.problem}. ${p.fix}`;
+
+/**
+ * The configuration is wrong; every problem found is listed, so one run shows them all. The CLI prints them
+ * (one line each) and exits 2. `setting`, `problem` and `fix` are the first problem's.
+ */
 export class ConfigError extends Error {
-  constructor(
-    readonly setting: string,
-    readonly problem: string,
-    readonly fix: string,
-  ) {
-    super(`${setting}: ${problem}. ${fix}`);
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(setting: string, problem: string, fix: string);
+  constructor(problems: readonly ConfigProblem[]);
+  constructor(...args: [string, string, string] | [readonly ConfigProblem[]]) {
+    const problems = args.length === 1 ? args[0] : [{ setting: args[0], problem: args[1], fix: args[2] }];
+    super(
+      problems.length === 1
+        ? describeProblem(problems[0]!)
+        : `${problems.length} problems in the configuration:\n${problems.map((p) => `  ${describeProblem(p)}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
+    this.problems = problems;
+  }
+
+  get setting(): string {
+    return this.problems[0]!.setting;
+  }
+  get problem(): string {
+    return this.problems[0]!.problem;
+  }
+  get fix(): string {
+    return this.problems[0]!.fix;
   }
 }
 
@@ -55,7 +83,7 @@ const booleanish = z.union([
 ]);
 
 /** Everything a setting may be, before defaults that depend on other settings are filled in. */
-const settingsSchema = z
+export const settingsSchema = z
   .object({
     host: z.string().trim().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -168,22 +196,31 @@ const environmentNames: Record<string, keyof Settings> = {
 
 export const environmentSettings = Object.freeze({ ...environmentNames });
 
-function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
+/** A layer of values (flags, environment or the file) and how to name one of its settings in an error. */
+interface Layer {
+  values: Record<string, unknown>;
+  label(path: string): string;
+}
+
+function environmentLayer(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Layer {
   const values: Record<string, unknown> = {};
+  const names = new Map<string, string>();
   for (const [name, key] of Object.entries(environmentNames)) {
     const value = env[name];
-    if (value !== undefined && value !== '') values[key] = value;
+    if (value === undefined || value === '') continue;
+    values[key] = value;
+    names.set(key, name);
   }
   const noDemo = env.GATEHOUSE_NO_DEMO;
   if (noDemo !== undefined && noDemo !== '') {
     const parsed = booleanish.safeParse(noDemo);
-    if (!parsed.success) throw new ConfigError('--no-demo (GATEHOUSE_NO_DEMO)', `${JSON.stringify(noDemo)} is not a yes/no value`, 'Set it to true or false');
-    values.demo = !parsed.data;
+    if (parsed.success) values.demo = !parsed.data;
+    else problems.push({ setting: 'GATEHOUSE_NO_DEMO', problem: `${JSON.stringify(noDemo)} is not a yes/no value`, fix: 'Set it to true or false' });
   }
-  return values;
+  return { values, label: (key) => names.get(key) ?? key };
 }
 
-function fromFlags(flags: ConfigFlags): Record<string, unknown> {
+function flagLayer(flags: ConfigFlags): Layer {
   const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(flags)) {
     if (value === undefined || key === 'config' || key === 'noDemo') continue;
@@ -191,7 +228,7 @@ function fromFlags(flags: ConfigFlags): Record<string, unknown> {
   }
   // commander turns `--no-demo` into demo=false, but only when the flag was given.
   if (flags.noDemo === true) values.demo = false;
-  return values;
+  return { values, label: (key) => (key === 'demo' ? '--no-demo' : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`) };
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -214,16 +251,6 @@ function readConfigFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Settings that also have a command-line flag; the others come from the environment or the config file. */
-const settingsWithFlags = new Set<string>(['host', 'port', 'publicUrl', 'dataDir', 'databaseUrl', 'demo', 'allowPrivateNetworks', 'logLevel']);
-
-function settingLabel(key: string): string {
-  const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  const env = Object.entries(environmentNames).find(([, k]) => k === key)?.[0];
-  if (env && settingsWithFlags.has(key)) return `${flag} (${env})`;
-  return env ? `${env} (config key ${key})` : key;
-}
-
 /** Deep-merges plain objects so a config file may set one nested value and keep the others' defaults. */
 function merge(...layers: Record<string, unknown>[]): Record<string, unknown> {
   const result: Record<string, unknown> = {};
@@ -241,33 +268,67 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Flags > GATEHOUSE_* environment > config file > defaults, validated into one Config. */
-export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const configFile = (flags.config as string | undefined) ?? (env.GATEHOUSE_CONFIG || undefined);
-  const fileValues = configFile ? readConfigFile(configFile) : {};
-  const merged = merge(fileValues, fromEnvironment(env), fromFlags(flags));
-  const result = settingsSchema.safeParse(merged);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const key = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      const where = key ? `${key}.` : '';
-      throw new ConfigError(
-        `${where}${issue.keys.join(', ')}`,
-        'is not a known setting',
-        'Remove it or check its spelling against docs/configuration.md',
-      );
-    }
-    throw new ConfigError(settingLabel(key || 'config'), issue.message, 'Fix the value or leave it unset for the default');
+function hasValueAt(values: Record<string, unknown>, path: readonly string[]): boolean {
+  let at: unknown = values;
+  for (const key of path) {
+    if (!isPlainObject(at) || !(key in at)) return false;
+    at = at[key];
   }
+  return true;
+}
+
+/** Names a setting by the layer its value came from: `--port`, `GATEHOUSE_PORT`, or `gatehouse.yaml: port`. */
+function labelOf(path: readonly string[], layers: readonly Layer[]): string {
+  const key = path.join('.');
+  // The first element of the path names a top-level setting; nested ones have no flag or variable twin.
+  const source = [...layers].reverse().find((layer) => hasValueAt(layer.values, path));
+  return source ? source.label(key) : key || 'config';
+}
+
+function issueProblems(issues: readonly z.core.$ZodIssue[], layers: readonly Layer[]): ConfigProblem[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        setting: labelOf([...path, key], layers),
+        problem: 'is not a known setting',
+        fix: 'Remove it or check its spelling against docs/configuration.md',
+      }));
+    }
+    return [{ setting: labelOf(path, layers), problem: issue.message, fix: 'Fix the value or leave it unset for the default' }];
+  });
+}
+
+/** Checks of parts of the config that other modules own (the upstreams), handed in so that config stays a leaf. */
+export interface ConfigChecks {
+  /** Problems of the `upstreams` entries, each `setting` relative to the file (`upstreams[0].name`). */
+  upstreams?(raw: readonly Record<string, unknown>[]): ConfigProblem[];
+}
+
+/**
+ * Flags > GATEHOUSE_* environment > config file > defaults, validated whole into one Config. Every problem is
+ * collected before anything is refused, so an operator fixes them all in one round.
+ */
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, checks: ConfigChecks = {}): Config {
+  const configFile = (flags.config as string | undefined) ?? (env.GATEHOUSE_CONFIG || undefined);
+  const problems: ConfigProblem[] = [];
+  const file: Layer = { values: configFile ? readConfigFile(configFile) : {}, label: (key) => `${configFile}: ${key}` };
+  const layers = [file, environmentLayer(env, problems), flagLayer(flags)];
+  const merged = merge(...layers.map((layer) => layer.values));
+  const upstreams = Array.isArray(merged.upstreams) && merged.upstreams.every(isPlainObject) ? merged.upstreams : [];
+  for (const problem of checks.upstreams?.(upstreams) ?? []) problems.push({ ...problem, setting: file.label(problem.setting) });
+  const result = settingsSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError([...problems, ...issueProblems(result.error.issues, layers)]);
   const settings = result.data;
-  const publicUrl = settings.publicUrl ?? defaultPublicUrl(settings.host, settings.port);
+  const refuse = (path: string, problem: string, fix: string) => problems.push({ setting: labelOf(path.split('.'), layers), problem, fix });
   if (settings.oauth.refreshTokenIdleSeconds > settings.oauth.refreshTokenAbsoluteSeconds) {
-    throw new ConfigError('oauth.refreshTokenIdleSeconds', 'is longer than oauth.refreshTokenAbsoluteSeconds', 'Make the idle lifetime the shorter of the two');
+    refuse('oauth.refreshTokenIdleSeconds', 'is longer than oauth.refreshTokenAbsoluteSeconds', 'Make the idle lifetime the shorter of the two');
   }
   if (settings.sessions.idleTimeoutSeconds > settings.sessions.absoluteTimeoutSeconds) {
-    throw new ConfigError('sessions.idleTimeoutSeconds', 'is longer than sessions.absoluteTimeoutSeconds', 'Make the idle timeout the shorter of the two');
+    refuse('sessions.idleTimeoutSeconds', 'is longer than sessions.absoluteTimeoutSeconds', 'Make the idle timeout the shorter of the two');
   }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const publicUrl = settings.publicUrl ?? defaultPublicUrl(settings.host, settings.port);
   return {
     ...settings,
     dataDir: path.resolve(settings.dataDir),

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import { announceInitialAdminPassword, type PasswordAnnouncement } from './identity/initial-admin-password.js';
 import { createLogger } from './log.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
@@ -13,17 +14,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Printed once, on stdout and never into the JSON log: logs are shipped and kept, this password must not be. */
-export function adminPasswordNotice(password: string): string {
-  const lines = [
-    `Created user admin with password ${password}`,
-    'It is shown only this once; change it with: gatehouse user passwd admin',
-  ];
-  const width = Math.max(...lines.map((line) => line.length));
-  const rule = `+${'-'.repeat(width + 2)}+`;
-  return [rule, ...lines.map((line) => `| ${line.padEnd(width)} |`), rule, ''].join('\n');
-}
-
 function listenAddress(app: FastifyInstance): string {
   const address = app.server.address();
   if (!address || typeof address === 'string') return String(address);
@@ -32,13 +22,14 @@ function listenAddress(app: FastifyInstance): string {
 }
 
 /** Opens the runtime, makes sure an admin exists, and serves the app on config.host:config.port. */
-export async function startServer(config: Config, output: { write(text: string): unknown } = process.stdout): Promise<RunningServer> {
+export async function startServer(config: Config, terminal: PasswordAnnouncement['terminal'] = process.stdout): Promise<RunningServer> {
   const runtime = await openRuntime(config);
   let app: FastifyInstance | undefined;
   try {
+    const log = createLogger(config);
     const admin = await runtime.users.ensureInitialAdmin(config.adminPassword);
-    if (admin.generatedPassword) output.write(adminPasswordNotice(admin.generatedPassword));
-    app = await buildApp(runtime, createLogger(config));
+    if (admin.generatedPassword) announceInitialAdminPassword(admin.generatedPassword, { terminal, dataDir: config.dataDir, log });
+    app = await buildApp(runtime, log);
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await app?.close().catch(() => undefined);

@@ -99,14 +99,14 @@ describe('config values', () => {
 
   it('a malformed database URL is refused with a ConfigError naming --database-url', () => {
     for (const bad of ['not a url', 'mysql://u@h/db', 'postgres://']) {
-      assertRefused(() => loadConfig({ databaseUrl: bad }, {}), '--database-url', 'GATEHOUSE_DATABASE_URL');
+      assertRefused(() => loadConfig({ databaseUrl: bad }, {}), '--database-url: must be a postgres://');
     }
-    assertRefused(() => loadConfig({}, { GATEHOUSE_DATABASE_URL: 'sqlite:./x.db' }), '--database-url');
+    assertRefused(() => loadConfig({}, { GATEHOUSE_DATABASE_URL: 'sqlite:./x.db' }), 'GATEHOUSE_DATABASE_URL: must be');
   });
 
   it('a bad port is refused naming --port', () => {
     for (const bad of ['http', '70000', '-1', '80.5']) assertRefused(() => loadConfig({ port: bad }, {}), '--port');
-    assertRefused(() => loadConfig({}, { GATEHOUSE_PORT: 'eighty' }), '--port', 'GATEHOUSE_PORT');
+    assertRefused(() => loadConfig({}, { GATEHOUSE_PORT: 'eighty' }), 'GATEHOUSE_PORT: ');
   });
 
   it('unknown keys in the config file are refused, naming them', () => {
@@ -142,6 +142,50 @@ describe('config values', () => {
   it('an idle session timeout longer than the absolute one is refused', () => {
     const file = configFile('sessions.yaml', 'sessions:\n  idleTimeoutSeconds: 100\n  absoluteTimeoutSeconds: 50\n');
     assertRefused(() => loadConfig({ config: file }, {}), 'sessions.idleTimeoutSeconds');
+  });
+});
+
+describe('every mistake at once, each named by its source', () => {
+  it('a file, a variable and a flag with mistakes are all reported, each as the place it came from', () => {
+    const file = configFile('many.yaml', 'port: eighty\nprot: 1\noauth:\n  accessTokenTtlSeconds: -5\n');
+    assert.throws(
+      () => loadConfig({ config: file, publicUrl: 'ftp://x' }, { GATEHOUSE_BODY_LIMIT_BYTES: 'lots', GATEHOUSE_NO_DEMO: 'maybe' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        const settings = error.problems.map((p) => p.setting).sort();
+        assert.deepEqual(settings, [
+          '--public-url',
+          'GATEHOUSE_BODY_LIMIT_BYTES',
+          'GATEHOUSE_NO_DEMO',
+          `${file}: oauth.accessTokenTtlSeconds`,
+          `${file}: port`,
+          `${file}: prot`,
+        ].sort());
+        assert.match(error.message, /^6 problems in the configuration:\n/);
+        assert.equal(error.message.split('\n').length, 7);
+        return true;
+      },
+    );
+  });
+
+  it('a value from the file is named as the file\'s key, not as a flag or variable', () => {
+    const file = configFile('port.yaml', 'port: eighty\n');
+    assert.throws(() => loadConfig({ config: file }, {}), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.message.startsWith(`${file}: port: `), true, error.message);
+      assert.doesNotMatch(error.message, /--port|GATEHOUSE_PORT/);
+      return true;
+    });
+  });
+
+  it('cross-setting checks and the upstream checks handed in are reported with the rest', () => {
+    const file = configFile('cross.yaml', 'sessions:\n  idleTimeoutSeconds: 100\n  absoluteTimeoutSeconds: 50\noauth:\n  refreshTokenIdleSeconds: 100\n  refreshTokenAbsoluteSeconds: 50\nupstreams:\n  - { name: x }\n');
+    const upstreams = (raw: readonly Record<string, unknown>[]) => raw.map((_, index) => ({ setting: `upstreams[${index}].connection_type`, problem: 'is required', fix: 'Add it' }));
+    assert.throws(() => loadConfig({ config: file }, {}, { upstreams }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems.map((p) => p.setting).sort(), [`${file}: oauth.refreshTokenIdleSeconds`, `${file}: sessions.idleTimeoutSeconds`, `${file}: upstreams[0].connection_type`].sort());
+      return true;
+    });
   });
 });
 

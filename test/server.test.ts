@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { openRuntime } from '../src/runtime.js';
@@ -9,7 +11,6 @@ import { freshPostgresSchema, tempDir } from './helpers/backends.js';
 import { runCli, startServe, stopServe } from './cli/run-cli.js';
 
 const ADMIN_PASSWORD = 'serve-Admin-pw-1';
-const NOTICE = /Created user admin with password (\S+)/g;
 
 async function getHealth(address: string): Promise<number> {
   return (await fetch(`${address}/health`)).status;
@@ -37,18 +38,24 @@ describe('gatehouse serve', () => {
   const temp = tempDir();
   after(() => temp.remove());
 
-  it('prints the generated admin password exactly once across two starts, and that password signs in', async () => {
+  it('without a terminal, writes the generated admin password to a 0600 file in the data dir, never to stdout, once across two starts; passwd admin removes it', async () => {
     const dataDir = `${temp.dir}/first-start`;
+    const passwordFile = path.join(dataDir, 'initial-admin-password');
     const first = await startServe(['--data-dir', dataDir]);
     assert.equal(await stopServe(first), 0);
+    const password = readFileSync(passwordFile, 'utf8').trim();
+    assert.ok(password.length >= 20);
+    assert.equal(statSync(passwordFile).mode & 0o777, 0o600);
+    const written = statSync(passwordFile).mtimeMs;
     const second = await startServe(['--data-dir', dataDir]);
     assert.equal(await stopServe(second), 0);
+    assert.equal(statSync(passwordFile).mtimeMs, written);
 
-    const notices = [...first.stdout().matchAll(NOTICE), ...second.stdout().matchAll(NOTICE)];
-    assert.equal(notices.length, 1);
-    const password = notices[0]![1]!;
-    assert.equal([...first.logLines(), ...second.logLines()].some((line) => JSON.stringify(line).includes(password)), false);
-    assert.match(first.stdout(), /gatehouse user passwd admin/);
+    for (const serving of [first, second]) {
+      assert.equal(serving.stdout().includes(password), false);
+      assert.equal(serving.stderr().includes(password), false);
+    }
+    assert.ok(first.logLines().some((line) => line.file === passwordFile && String(line.msg).includes('gatehouse user passwd admin')));
 
     const runtime = await openRuntime(loadConfig({ dataDir }, {}));
     try {
@@ -56,6 +63,9 @@ describe('gatehouse serve', () => {
     } finally {
       await runtime.close();
     }
+    const passwd = await runCli(['user', 'passwd', 'admin', '--password-stdin', '--data-dir', dataDir], { input: 'changed-Admin-pw-1\n' });
+    assert.equal(passwd.code, 0, passwd.stderr);
+    assert.equal(existsSync(passwordFile), false);
   });
 
   it('answers /health and logs its address and the normalised public URL', async () => {

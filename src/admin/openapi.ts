@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { apiKeyIdParams, createApiKeyBody } from './api-keys.js';
 import { auditPaths } from './openapi-audit.js';
@@ -8,6 +7,7 @@ import { mcpClientPaths } from './openapi-mcp-clients.js';
 import { registrationRequest } from '../oauth/registration.js';
 import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
+import { VERSION } from '../version.js';
 import {
   apiErrors,
   apiSecurity,
@@ -259,7 +259,9 @@ export function openApiDocument(version: string): OpenApiDocument {
       '/health': {
         get: {
           summary: 'Liveness', tags: ['operations'], operationId: 'health',
-          responses: { '200': { description: 'The server accepts requests', content: json(statusBody('ok')) } },
+          responses: {
+            '200': { description: 'The server accepts requests; `version` is the package version', content: json(statusBody('ok', { version: { type: 'string' } })) },
+          },
         },
       },
       '/ready': {
@@ -447,14 +449,8 @@ export function openApiDocument(version: string): OpenApiDocument {
   };
 }
 
-function packageVersion(): string {
-  // Two levels up from both src/admin and dist/admin.
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
 /** `GET /openapi.json`, without credentials: describing the API reveals nothing a client may not know. */
 export const openApiRoute: FastifyPluginAsync = async (app) => {
-  const document = openApiDocument(packageVersion());
+  const document = openApiDocument(VERSION);
   app.get('/openapi.json', async () => document);
 };

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
+import { configUpstreamProblems } from '../upstream/upstream-service.js';
 
 /** The settings every command accepts; each has a GATEHOUSE_* twin that loadConfig reads. */
 const configOptions: readonly [flags: string, description: string][] = [
@@ -35,8 +36,9 @@ export function configFlagsOf(command: Command): ConfigFlags {
   return flags;
 }
 
+/** The whole config, its upstreams included, validated before any command opens or creates anything. */
 export function configOf(command: Command): Config {
-  return loadConfig(configFlagsOf(command), process.env);
+  return loadConfig(configFlagsOf(command), process.env, { upstreams: configUpstreamProblems });
 }
 
 /** Runs one CLI command against an open runtime and always closes the database afterwards. */

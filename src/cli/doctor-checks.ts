@@ -7,6 +7,8 @@ import { storeOn, type Database } from '../store/index.js';
 import { migrations } from '../store/migrations/index.js';
 import { openPostgres } from '../store/postgres.js';
 import { openSqlite, sqliteFile } from '../store/sqlite.js';
+import { openSecrets, settingsOf, type UpstreamSecrets } from '../upstream/settings.js';
+import type { UpstreamToProbe } from './doctor-upstreams.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'FAIL';
 
@@ -113,6 +115,24 @@ export async function checkKeyMatchesDatabase(database: Database, master: Master
     if (!(error instanceof KeyError)) throw error;
     return fail(name, error.message);
   }
+}
+
+/**
+ * Upstreams created through the API (the config file's are probed from the file), with their secrets when the
+ * master key opens them; without it they are probed bare and may be refused.
+ */
+export async function storedApiUpstreams(database: Database, master: MasterKey | undefined): Promise<UpstreamToProbe[]> {
+  const encryptionKey = master ? deriveKeyRing(master.key).encryptionKey : undefined;
+  const records = (await storeOn(database).upstreams.list()).filter((record) => record.source !== 'config');
+  return records.map((record) => {
+    let secrets: UpstreamSecrets = {};
+    try {
+      if (encryptionKey) secrets = openSecrets(encryptionKey, record.id, record.sealedSecrets);
+    } catch {
+      // A key that does not match is reported by the key check; probe without the secrets.
+    }
+    return { settings: settingsOf(record), secrets, origin: 'database' };
+  });
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);

@@ -3,10 +3,12 @@ import { startServer, stopOnSignals } from '../server.js';
 import { apikeyCommand } from './apikey-commands.js';
 import { CommandGroup, parserExitCode, routeParserErrors } from './command.js';
 import { configOf, withConfigOptions } from './config-options.js';
+import { configSchemaCommand } from './config-schema.js';
 import { doctorCommand } from './doctor.js';
 import { describeFailure } from './failures.js';
 import { keysCommand } from './keys-commands.js';
 import { userCommand } from './user-commands.js';
+import { VERSION } from '../version.js';
 
 function serveCommand(): Command {
   return withConfigOptions(
@@ -22,11 +24,13 @@ function serveCommand(): Command {
 export function buildProgram(): Command {
   const program = new CommandGroup('gatehouse')
     .description('An MCP gateway that is its own OAuth 2.1 authorization server')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .addCommand(serveCommand())
     .addCommand(userCommand())
     .addCommand(apikeyCommand())
     .addCommand(keysCommand())
-    .addCommand(doctorCommand());
+    .addCommand(doctorCommand())
+    .addCommand(configSchemaCommand());
   routeParserErrors(program);
   return program;
 }

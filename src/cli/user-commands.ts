@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
+import { forgetInitialAdminPassword } from '../identity/initial-admin-password.js';
 import { publicUser } from '../identity/users.js';
 import { CommandGroup } from './command.js';
-import { withConfigOptions, withRuntime } from './config-options.js';
+import { configOf, withConfigOptions, withRuntime } from './config-options.js';
 import { CliError } from './failures.js';
 import { readNewPassword } from './password-input.js';
 import { formatTable, printJson } from './table.js';
@@ -46,6 +47,7 @@ const passwd = withConfigOptions(
       refuseArgvPassword(options);
       const password = await readNewPassword(options);
       const user = await withRuntime(command, (runtime) => runtime.users.setPassword(username, password));
+      if (user.username === 'admin') forgetInitialAdminPassword(configOf(command).dataDir);
       process.stdout.write(`Changed the password of ${user.username}; their browser sessions were signed out.\n`);
     }),
 );

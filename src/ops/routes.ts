@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../store/index.js';
+import { VERSION } from '../version.js';
 
 export interface OpsOptions {
   database: Pick<Database, 'ping'>;
@@ -29,7 +30,7 @@ export const opsRoutes: FastifyPluginAsync<OpsOptions> = async (app, options) =>
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
 
   // Liveness: answering at all is the signal, so no database call here.
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', async () => ({ status: 'ok', version: VERSION }));
 
   app.get('/ready', async (request, reply) => {
     try {

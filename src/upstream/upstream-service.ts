@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
+import { ConfigError, type ConfigProblem } from '../config.js';
 import { newId } from '../crypto/random.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { isUniqueViolation, type UpstreamRecord, type UpstreamStore } from '../store/index.js';
@@ -227,24 +227,49 @@ export type UpstreamService = ReturnType<typeof upstreamService>;
 const managedByConfig = (name: string) =>
   new UpstreamConflict('managed_by_config', `upstream "${name}" is declared in the config file; change or remove it there and restart`);
 
-/** Validates the config file's upstreams; the first mistake stops the start, naming `upstreams[i].field`. */
-export function parseConfigUpstreams(raw: readonly Record<string, unknown>[]): { settings: UpstreamSettings; secrets: UpstreamSecrets }[] {
+type ParsedUpstream = { settings: UpstreamSettings; secrets: UpstreamSecrets };
+
+function upstreamIssueProblems(index: number, error: z.ZodError): ConfigProblem[] {
+  return error.issues.flatMap((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    return keys.map((key) => {
+      const path = key === undefined ? issue.path : [...issue.path, key];
+      const field = path.length > 0 ? `.${path.map(String).join('.')}` : '';
+      const problem = key === undefined ? issue.message : 'is not a known upstream setting';
+      return { setting: `upstreams[${index}]${field}`, problem, fix: 'Fix this upstream in the config file (see docs/configuration.md)' };
+    });
+  });
+}
+
+/** Every mistake in the config file's upstreams (each named `upstreams[i].field`), with the entries that are valid. */
+function checkConfigUpstreams(raw: readonly Record<string, unknown>[]): { parsed: ParsedUpstream[]; problems: ConfigProblem[] } {
   const seen = new Set<string>();
-  return raw.map((entry, index) => {
+  const parsed: ParsedUpstream[] = [];
+  const problems: ConfigProblem[] = [];
+  raw.forEach((entry, index) => {
     try {
-      const parsed = settingsFromInput(upstreamInput.parse(entry));
-      if (seen.has(parsed.settings.name)) throw new ConfigError(`upstreams[${index}].name`, `"${parsed.settings.name}" is used twice`, 'Give each upstream its own name');
-      seen.add(parsed.settings.name);
-      return parsed;
+      const upstream = settingsFromInput(upstreamInput.parse(entry));
+      if (seen.has(upstream.settings.name)) {
+        problems.push({ setting: `upstreams[${index}].name`, problem: `"${upstream.settings.name}" is used twice`, fix: 'Give each upstream its own name' });
+      }
+      seen.add(upstream.settings.name);
+      parsed.push(upstream);
     } catch (error) {
       if (!(error instanceof z.ZodError)) throw error;
-      const issue = error.issues[0]!;
-      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-      const field = path.length > 0 ? `.${path.map(String).join('.')}` : '';
-      const problem = issue.code === 'unrecognized_keys' ? 'is not a known upstream setting' : issue.message;
-      throw new ConfigError(`upstreams[${index}]${field}`, problem, 'Fix this upstream in the config file (see docs/configuration.md)');
+      problems.push(...upstreamIssueProblems(index, error));
     }
   });
+  return { parsed, problems };
+}
+
+/** For `loadConfig`'s checks: the config file's upstream mistakes, all of them. */
+export const configUpstreamProblems = (raw: readonly Record<string, unknown>[]): ConfigProblem[] => checkConfigUpstreams(raw).problems;
+
+/** Validates the config file's upstreams; any mistake stops the start, every one named `upstreams[i].field`. */
+export function parseConfigUpstreams(raw: readonly Record<string, unknown>[]): ParsedUpstream[] {
+  const { parsed, problems } = checkConfigUpstreams(raw);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parsed;
 }
 
 /**

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/program.js';
 import { tempDir } from '../helpers/backends.js';
 import { runCli } from './run-cli.js';
+import packageJson from '../../package.json' with { type: 'json' };
 
 function commandPaths(command: Command, prefix: string[] = []): string[][] {
   const here = [...prefix, ...(command.parent ? [command.name()] : [])];
@@ -30,6 +33,27 @@ describe('gatehouse arguments', () => {
       assert.equal(result.code, 0, `gatehouse ${path} --help: ${result.stderr}`);
       assert.match(result.stdout, new RegExp(`^Usage: gatehouse${path ? ` ${path}` : ''} `), path);
     });
+  });
+
+  it('--version and -V print the package version and exit 0', async () => {
+    for (const flag of ['--version', '-V']) {
+      const result = await runCli([flag]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, `${packageJson.version}\n`);
+    }
+  });
+
+  it('serve with a config of several mistakes exits 2 listing them all, upstreams included, and creates nothing', async () => {
+    const dataDir = path.join(temp.dir, 'never-created');
+    const config = path.join(temp.dir, 'mistakes.yaml');
+    writeFileSync(config, 'port: eighty\nupstreams:\n  - { name: ok-one, connection_type: http }\n  - { name: Bad_Name, connection_type: stdio, stdio_config: { command: x } }\n');
+    const result = await runCli(['serve', '--data-dir', dataDir, '--config', config]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^gatehouse: 3 problems in the configuration:\n/);
+    assert.match(result.stderr, /: port: /);
+    assert.match(result.stderr, /: upstreams\[0\]\.connection_string: is required/);
+    assert.match(result.stderr, /: upstreams\[1\]\.name: /);
+    assert.equal(existsSync(dataDir), false);
   });
 
   it('an unknown command exits 2 with one line on stderr', async () => {

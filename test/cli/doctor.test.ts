@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startHttpUpstream } from '../fixtures/upstreams/http-server.js';
+import { freePort } from '../helpers/app.js';
 import { freshPostgresSchema, tempDir } from '../helpers/backends.js';
 import { runCli } from './run-cli.js';
 
@@ -95,6 +97,44 @@ describe('gatehouse doctor', () => {
     const unreachable = await runCli(['doctor', '--data-dir', pgDir, '--database-url', 'postgres://postgres@127.0.0.1:1/test', '--port', '0']);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stdout, /^FAIL\s+database: .*unreachable[\s\S]*fix: check --database-url/m);
+  });
+
+  it('reaches every upstream: an MCP server answers, an unreachable one and a missing stdio command fail, each named', async () => {
+    const upstream = await startHttpUpstream();
+    const closedPort = await freePort();
+    const config = path.join(temp.dir, 'upstreams.yaml');
+    writeFileSync(
+      config,
+      [
+        'upstreams:',
+        `  - { name: live, connection_type: http, connection_string: "${upstream.url}" }`,
+        `  - { name: gone, connection_type: http, connection_string: "http://127.0.0.1:${closedPort}/mcp" }`,
+        `  - { name: local, connection_type: stdio, stdio_config: { command: "${process.execPath}" } }`,
+        '  - { name: missing, connection_type: stdio, stdio_config: { command: gatehouse-no-such-command } }',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const result = await runCli([...args, '--config', config]);
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(result.stdout, /^ok\s+upstream live: http:\/\/127\.0\.0\.1:\d+\/mcp \(config file\) answers MCP \(HTTP 200\)/m);
+      assert.match(result.stdout, /^FAIL\s+upstream gone: .* is unreachable \(ECONNREFUSED\)[\s\S]*fix: check connection_string/m);
+      assert.match(result.stdout, /^ok\s+upstream local: command \S+ \(config file\) is /m);
+      assert.match(result.stdout, /^FAIL\s+upstream missing: command gatehouse-no-such-command \(config file\) is not on the PATH/m);
+      assert.ok(upstream.requests.length >= 1, 'the live upstream was asked');
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('reports every mistake of the config at once, upstreams included, each naming where it came from', async () => {
+    const config = path.join(temp.dir, 'three-mistakes.yaml');
+    writeFileSync(config, 'port: eighty\nupstreams:\n  - { name: Bad_Name, connection_type: http, connection_string: "http://127.0.0.1:1/mcp" }\n');
+    const result = await runCli(['doctor', '--data-dir', dataDir, '--config', config], { env: { GATEHOUSE_LOG_LEVEL: 'loud' } });
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`^FAIL\\s+config: ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: port: `, 'm'));
+    assert.match(result.stdout, /^FAIL\s+config: GATEHOUSE_LOG_LEVEL: /m);
+    assert.match(result.stdout, /^FAIL\s+config: .*: upstreams\[0\]\.name: /m);
   });
 
   it('reports a bad setting as a failed config check, naming the setting', async () => {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { metricsPlugin } from '../../src/ops/metrics.js';
 import { opsRoutes } from '../../src/ops/routes.js';
+import packageJson from '../../package.json' with { type: 'json' };
 import { openPostgres } from '../../src/store/postgres.js';
 import { startTestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
@@ -14,7 +15,7 @@ for (const backend of backends) {
       try {
         const health = await t.app.inject({ method: 'GET', url: '/health' });
         assert.equal(health.statusCode, 200);
-        assert.deepEqual(health.json(), { status: 'ok' });
+        assert.deepEqual(health.json(), { status: 'ok', version: packageJson.version });
         const ready = await t.app.inject({ method: 'GET', url: '/ready' });
         assert.equal(ready.statusCode, 200);
         assert.deepEqual(ready.json(), { status: 'ready' });
