@@ -228,7 +228,10 @@ function flagLayer(flags: ConfigFlags): Layer {
   }
   // commander turns `--no-demo` into demo=false, but only when the flag was given.
   if (flags.noDemo === true) values.demo = false;
-  return { values, label: (key) => (key === 'demo' ? '--no-demo' : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`) };
+  // Nested settings have no flag (programmatic callers pass them here): they are named by their key.
+  const label = (key: string) =>
+    key === 'demo' ? '--no-demo' : key.includes('.') ? key : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return { values, label };
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
