@@ -58,7 +58,13 @@ for (const backend of backends) {
       assert.equal(res.json().active, true);
       assert.equal(res.json().token_type, 'refresh_token');
       assert.equal(res.json().client_id, confidential.clientId);
-      await t.runtime.store.refreshTokens.markRotated(t.runtime.keys.tokenHasher.hash(minted.refreshToken), Date.now(), null);
+      await t.runtime.store.refreshTokens.rotate({
+        tokenHash: t.runtime.keys.tokenHasher.hash(minted.refreshToken),
+        now: Date.now(),
+        replayResponse: null,
+        successor: null,
+        grant: { id: minted.grantId, lastUsedAt: null },
+      });
       assert.deepEqual((await introspect(minted.refreshToken)).json(), { active: false });
     });
 
