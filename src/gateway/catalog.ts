@@ -1,4 +1,3 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   ErrorCode,
   ListPromptsResultSchema,
@@ -11,6 +10,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { JsonRpcError } from './forwarding.js';
 import { exposedNames, type ExposedNames, type NameCollision } from './tool-names.js';
 
@@ -50,7 +50,7 @@ export interface Listed<K extends ListKind> {
 export type NamedKind = 'tools' | 'prompts';
 
 interface Entry {
-  client: Client;
+  client: UpstreamClient;
   lists: { [K in ListKind]?: Promise<Listed<K>> };
   /** The settled tools, for synchronous lookups. Kept while the upstream is down, so calls can name it. */
   tools?: Listed<'tools'>;
@@ -96,7 +96,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
   const lastPersonalTools = new Map<string, Listed<'tools'>>();
   const isPersonal = (upstream: Upstream) => upstream.settings.auth_type === 'per_user_oauth';
 
-  const entryFor = (upstream: Upstream, client: Client): Entry => {
+  const entryFor = (upstream: Upstream, client: UpstreamClient): Entry => {
     let entry = entries.get(upstream.id);
     if (!entry || entry.client !== client) {
       entry = { client, lists: {}, tools: entry?.tools, prompts: entry?.prompts };
@@ -127,7 +127,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
     return pending;
   };
 
-  const connectedClient = (upstream: Upstream): Client | undefined =>
+  const connectedClient = (upstream: Upstream): UpstreamClient | undefined =>
     upstream.status().state === 'connected' ? upstream.client() : undefined;
 
   const refetchTools = (upstream: Upstream | undefined) => {
@@ -206,7 +206,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
 }
 
 /** Every page of one list of one upstream, each page and the whole within the upstream's timeout. */
-export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: Client, kind: K): Promise<Listed<K>> {
+export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: UpstreamClient, kind: K): Promise<Listed<K>> {
   const { method, schema, capability } = listing[kind];
   const items: unknown[] = [];
   if (client.getServerCapabilities()?.[capability]) {
@@ -214,7 +214,7 @@ export async function fetchAllPages<K extends ListKind>(upstream: Upstream, clie
     const signal = AbortSignal.timeout(timeout);
     let cursor: string | undefined;
     for (let page = 0; page < MAX_UPSTREAM_PAGES; page++) {
-      const result = await client.request({ method, params: cursor === undefined ? {} : { cursor } }, schema, { timeout, signal });
+      const result = await client.forward({ method, params: cursor === undefined ? {} : { cursor } }, schema, { timeoutMs: timeout, signal });
       items.push(...((result as Record<string, unknown>)[kind] as unknown[]));
       cursor = result.nextCursor;
       if (cursor === undefined) break;

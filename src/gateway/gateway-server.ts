@@ -25,7 +25,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import type { Runtime } from '../runtime.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
 import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
-import { forwardRequest, forwardToolCall, JsonRpcError, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
+import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
 import { askToConnect, connectionFor, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
@@ -174,7 +174,8 @@ export function createGatewaySession({
     if (!upstream) throw new JsonRpcError(-32002, 'Resource not found', { uri });
     return forwardRequest(
       upstream,
-      (client, options) => client.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
+      { method: 'resources/read', params: request.params },
+      ReadResourceResultSchema,
       downstreamOf(request.params._meta, extra, server),
       await requestConnection(runtime, principal, upstream),
     );
@@ -185,7 +186,8 @@ export function createGatewaySession({
     if (!target) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
     return forwardRequest(
       target.upstream,
-      (client, options) => client.request({ method: 'prompts/get', params: { ...request.params, name: target.original } }, GetPromptResultSchema, options),
+      { method: 'prompts/get', params: { ...request.params, name: target.original } },
+      GetPromptResultSchema,
       downstreamOf(request.params._meta, extra, server),
       await requestConnection(runtime, principal, target.upstream),
     );
@@ -204,7 +206,8 @@ export function createGatewaySession({
     }
     return forwardRequest(
       target.upstream,
-      (client, options) => client.request({ method: 'completion/complete', params: { ...request.params, ref: target.ref } }, CompleteResultSchema, options),
+      { method: 'completion/complete', params: { ...request.params, ref: target.ref } },
+      CompleteResultSchema,
       downstreamOf(request.params._meta, extra, server),
       connection,
     );
@@ -293,7 +296,7 @@ async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible
   const permitted = (upstream: Upstream, original: string) =>
     visible().some((item) => item.id === upstream.id) && toolPermitted(upstream.settings, original);
   if (found) return { kind: permitted(found.upstream, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original };
-  const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in upstreamClient(upstream));
+  const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in availabilityOf(upstream));
   const original = down && name.slice(down.settings.name.length + NAME_SEPARATOR.length);
   if (down && original && permitted(down, original)) return { kind: 'down', upstream: down, original };
   return { kind: 'unknown' };

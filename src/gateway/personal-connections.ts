@@ -4,7 +4,7 @@ import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
 import type { Upstream } from '../upstream/types.js';
 import { fetchAllPages, type ListKind, type Listed } from './catalog.js';
-import { JsonRpcError, upstreamClient, type UpstreamConnection } from './forwarding.js';
+import { availabilityOf, JsonRpcError, type UpstreamAvailability } from './forwarding.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -41,8 +41,8 @@ async function prompt(runtime: PersonalRuntime, principal: Pick<Principal, 'user
 }
 
 /** The connection a tool call of `principal` to `upstream` goes through, or the prompt to connect their own account first. */
-export async function connectionFor(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamConnection | { connect: ConnectPrompt }> {
-  if (!isPersonal(upstream)) return upstreamClient(upstream);
+export async function connectionFor(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamAvailability | { connect: ConnectPrompt }> {
+  if (!isPersonal(upstream)) return availabilityOf(upstream);
   try {
     return { client: await runtime.perUserPool.clientFor(upstream, principal.userId) };
   } catch (error) {
@@ -53,7 +53,7 @@ export async function connectionFor(runtime: PersonalRuntime, principal: Pick<Pr
 }
 
 /** For requests other than tool calls (reads, prompts, completions): a missing connection is an unavailable upstream. */
-export async function requestConnection(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamConnection> {
+export async function requestConnection(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamAvailability> {
   const connection = await connectionFor(runtime, principal, upstream);
   if (!('connect' in connection)) return connection;
   return { unavailable: `you have not connected your account yet; open ${connection.connect.url} to connect it` };
