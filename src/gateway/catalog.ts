@@ -16,7 +16,7 @@ import { exposedNames, type ExposedNames, type NameCollision } from './tool-name
 
 /**
  * What each upstream lists (tools, resources, resource templates, prompts), fetched in full (every page of
- * the upstream's own pagination) and cached per registry, so that every session shares one copy and the
+ * the upstream's own pagination) and cached once per gateway, so that every session shares one copy and the
  * scope check can read tool annotations synchronously. An upstream's entry is dropped when it reports a
  * list change, when upstreams change, or when it reconnects with a new client; tools are then fetched again
  * at once, since the scope check depends on them. Exposed names of tools and prompts are worked out here over
@@ -67,6 +67,8 @@ export interface Catalog {
   warm(): void;
   /** The exposed names of every upstream's last fetched tools or prompts, without waiting. */
   names(kind: NamedKind): ExposedNames;
+  /** Stops following the registry's events. */
+  close(): void;
 }
 
 export interface CatalogOptions {
@@ -75,19 +77,8 @@ export interface CatalogOptions {
   onNameCollisions?: (kind: NamedKind, collisions: NameCollision[]) => void;
 }
 
-const catalogs = new WeakMap<UpstreamRegistry, Catalog>();
-
-/** The one catalog of `registry` (created on first use and kept as long as the registry lives). */
-export function catalogFor(registry: UpstreamRegistry, options: CatalogOptions = {}): Catalog {
-  let catalog = catalogs.get(registry);
-  if (!catalog) {
-    catalog = createCatalog(registry, options);
-    catalogs.set(registry, catalog);
-  }
-  return catalog;
-}
-
-function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, onNameCollisions = () => undefined }: CatalogOptions): Catalog {
+/** The catalog of `registry`: one per gateway (gateway-state.ts), shared by all its sessions. */
+export function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, onNameCollisions = () => undefined }: CatalogOptions = {}): Catalog {
   const entries = new Map<string, Entry>();
   /**
    * The last tools each per-user upstream listed, with whichever user's tokens: users without a connection of
@@ -135,7 +126,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
     if (upstream && client) void fetchList(upstream, entryFor(upstream, client), 'tools');
   };
 
-  registry.subscribe((event) => {
+  const unsubscribe = registry.subscribe((event) => {
     if (event.kind === 'upstreams_changed') {
       entries.clear();
       for (const id of lastPersonalTools.keys()) if (!registry.get(id)) lastPersonalTools.delete(id);
@@ -202,6 +193,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
         if (!entry?.lists.tools || entry.client !== upstream.client()) refetchTools(upstream);
       }
     },
+    close: unsubscribe,
   };
 }
 
