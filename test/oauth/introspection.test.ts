@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { accessTokenService } from '../../src/oauth/access-tokens.js';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { basicAuth, startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { mintTokens, postForm } from './revocation-fixtures.js';
@@ -41,7 +41,7 @@ for (const backend of backends) {
           scope: 'mcp:read',
           client_id: confidential.clientId,
           sub: await adminUserId(t),
-          aud: canonicalResource(t.config.publicUrl),
+          aud: gatewayResource(t.config.publicUrl),
           iss: t.config.publicUrl,
           exp: undefined,
           iat: undefined,
@@ -80,7 +80,7 @@ for (const backend of backends) {
       const client = { clientId: confidential.clientId };
       const past = accessTokenService({ config: t.config, signingKeys: t.runtime.signingKeys }, () => Date.now() - 3_600_000);
       const minted = await mintTokens(t, client);
-      const expired = await past.issue({ grantId: minted.grantId, userId: await adminUserId(t), clientId: client.clientId, scope: 'mcp:read', resource: canonicalResource(t.config.publicUrl) });
+      const expired = await past.issue({ grantId: minted.grantId, userId: await adminUserId(t), clientId: client.clientId, scope: 'mcp:read', resource: gatewayResource(t.config.publicUrl) });
       for (const token of [expired.token, 'gth_rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'garbage']) {
         const res = await introspect(token);
         assert.equal(res.statusCode, 200);
