@@ -24,8 +24,8 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
 import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
-import { askToConnect, connectionFor, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import type { GatewayState } from './gateway-state.js';
+import { askToConnect, connectionFor, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import type { GatewayLogger } from './session-events.js';
