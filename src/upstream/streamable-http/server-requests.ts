@@ -35,7 +35,7 @@ export type ServerRequestRelay = (request: { method: string; params: Record<stri
 export const RELAYED_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} } };
 
 /** The answer to an upstream request that belongs to no request the gateway sent for a client. */
-export const unattributed = (method: string) =>
+const unattributed = (method: string) =>
   new McpError(ErrorCode.InvalidRequest, `${method} is only accepted on the stream of a request the gateway sent for a client`);
 
 /** The relay of a request sent without one: every request of the upstream is refused. */
