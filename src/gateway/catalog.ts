@@ -1,4 +1,3 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   ErrorCode,
   ListPromptsResultSchema,
@@ -11,12 +10,13 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { JsonRpcError } from './forwarding.js';
 import { exposedNames, type ExposedNames, type NameCollision } from './tool-names.js';
 
 /**
  * What each upstream lists (tools, resources, resource templates, prompts), fetched in full (every page of
- * the upstream's own pagination) and cached per registry, so that every session shares one copy and the
+ * the upstream's own pagination) and cached once per gateway, so that every session shares one copy and the
  * scope check can read tool annotations synchronously. An upstream's entry is dropped when it reports a
  * list change, when upstreams change, or when it reconnects with a new client; tools are then fetched again
  * at once, since the scope check depends on them. Exposed names of tools and prompts are worked out here over
@@ -50,7 +50,7 @@ export interface Listed<K extends ListKind> {
 export type NamedKind = 'tools' | 'prompts';
 
 interface Entry {
-  client: Client;
+  client: UpstreamClient;
   lists: { [K in ListKind]?: Promise<Listed<K>> };
   /** The settled tools, for synchronous lookups. Kept while the upstream is down, so calls can name it. */
   tools?: Listed<'tools'>;
@@ -67,6 +67,8 @@ export interface Catalog {
   warm(): void;
   /** The exposed names of every upstream's last fetched tools or prompts, without waiting. */
   names(kind: NamedKind): ExposedNames;
+  /** Stops following the registry's events. */
+  close(): void;
 }
 
 export interface CatalogOptions {
@@ -75,19 +77,8 @@ export interface CatalogOptions {
   onNameCollisions?: (kind: NamedKind, collisions: NameCollision[]) => void;
 }
 
-const catalogs = new WeakMap<UpstreamRegistry, Catalog>();
-
-/** The one catalog of `registry` (created on first use and kept as long as the registry lives). */
-export function catalogFor(registry: UpstreamRegistry, options: CatalogOptions = {}): Catalog {
-  let catalog = catalogs.get(registry);
-  if (!catalog) {
-    catalog = createCatalog(registry, options);
-    catalogs.set(registry, catalog);
-  }
-  return catalog;
-}
-
-function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, onNameCollisions = () => undefined }: CatalogOptions): Catalog {
+/** The catalog of `registry`: one per gateway (gateway-state.ts), shared by all its sessions. */
+export function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, onNameCollisions = () => undefined }: CatalogOptions = {}): Catalog {
   const entries = new Map<string, Entry>();
   /**
    * The last tools each per-user upstream listed, with whichever user's tokens: users without a connection of
@@ -96,7 +87,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
   const lastPersonalTools = new Map<string, Listed<'tools'>>();
   const isPersonal = (upstream: Upstream) => upstream.settings.auth_type === 'per_user_oauth';
 
-  const entryFor = (upstream: Upstream, client: Client): Entry => {
+  const entryFor = (upstream: Upstream, client: UpstreamClient): Entry => {
     let entry = entries.get(upstream.id);
     if (!entry || entry.client !== client) {
       entry = { client, lists: {}, tools: entry?.tools, prompts: entry?.prompts };
@@ -127,7 +118,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
     return pending;
   };
 
-  const connectedClient = (upstream: Upstream): Client | undefined =>
+  const connectedClient = (upstream: Upstream): UpstreamClient | undefined =>
     upstream.status().state === 'connected' ? upstream.client() : undefined;
 
   const refetchTools = (upstream: Upstream | undefined) => {
@@ -135,7 +126,7 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
     if (upstream && client) void fetchList(upstream, entryFor(upstream, client), 'tools');
   };
 
-  registry.subscribe((event) => {
+  const unsubscribe = registry.subscribe((event) => {
     if (event.kind === 'upstreams_changed') {
       entries.clear();
       for (const id of lastPersonalTools.keys()) if (!registry.get(id)) lastPersonalTools.delete(id);
@@ -202,11 +193,12 @@ function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, 
         if (!entry?.lists.tools || entry.client !== upstream.client()) refetchTools(upstream);
       }
     },
+    close: unsubscribe,
   };
 }
 
 /** Every page of one list of one upstream, each page and the whole within the upstream's timeout. */
-export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: Client, kind: K): Promise<Listed<K>> {
+export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: UpstreamClient, kind: K): Promise<Listed<K>> {
   const { method, schema, capability } = listing[kind];
   const items: unknown[] = [];
   if (client.getServerCapabilities()?.[capability]) {
@@ -214,7 +206,7 @@ export async function fetchAllPages<K extends ListKind>(upstream: Upstream, clie
     const signal = AbortSignal.timeout(timeout);
     let cursor: string | undefined;
     for (let page = 0; page < MAX_UPSTREAM_PAGES; page++) {
-      const result = await client.request({ method, params: cursor === undefined ? {} : { cursor } }, schema, { timeout, signal });
+      const result = await client.forward({ method, params: cursor === undefined ? {} : { cursor } }, schema, { timeoutMs: timeout, signal });
       items.push(...((result as Record<string, unknown>)[kind] as unknown[]));
       cursor = result.nextCursor;
       if (cursor === undefined) break;

@@ -1,11 +1,10 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Progress, type ProgressToken, type Result } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
+import type { ServerRequestRelay } from '../upstream/streamable-http/server-requests.js';
 import type { Upstream } from '../upstream/types.js';
-import type { DirectRequests } from '../upstream/direct-requests.js';
-import { directRequestsOf, withServerRequestRelay, type ServerRequestRelay } from '../upstream/upstream-client.js';
+import type { UpstreamClient, UpstreamRequestOptions } from '../upstream/upstream-client.js';
 
 /**
  * Carrying one request to an upstream and its answer back: progress goes to the downstream client under the
@@ -53,8 +52,11 @@ export type ForwardedCall =
 
 const MCP_ERROR_PREFIX = /^MCP error -?\d+: /;
 
+/** A connection to call through: the upstream's own, or a user's (per-user upstreams); or why there is none. */
+export type UpstreamAvailability = { client: UpstreamClient } | { unavailable: string };
+
 /** The connected client of `upstream`, or why there is none. */
-export function upstreamClient(upstream: Upstream): { client: Client } | { unavailable: string } {
+export function availabilityOf(upstream: Upstream): UpstreamAvailability {
   const status = upstream.status();
   const client = upstream.client();
   if (status.state === 'connected' && client) return { client };
@@ -66,30 +68,23 @@ const errorResult = (text: string): CallToolResult => ({ isError: true, content:
 const unavailableText = (upstream: Upstream, reason: string) => `Upstream "${upstream.settings.name}" is unavailable: ${reason}`;
 const timeoutText = (upstream: Upstream) => `Upstream "${upstream.settings.name}" did not answer within ${upstream.settings.timeout_ms} ms`;
 
-/** A connection to call through: the upstream's own, or a user's (per-user upstreams); or why there is none. */
-export type UpstreamConnection = ReturnType<typeof upstreamClient>;
-
 /** Calls `tool` (its upstream name) on `upstream`; never throws. */
 export async function forwardToolCall(
   upstream: Upstream,
   tool: string,
   params: { arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
   downstream: Downstream,
-  connection: UpstreamConnection = upstreamClient(upstream),
+  connection: UpstreamAvailability = availabilityOf(upstream),
 ): Promise<ForwardedCall> {
   if ('unavailable' in connection) {
     return { result: errorResult(unavailableText(upstream, connection.unavailable)), outcome: 'upstream_error', error: `unavailable: ${connection.unavailable}` };
   }
   const progressSent: Promise<void>[] = [];
   try {
-    // `request`, not `callTool`: the gateway relays results as they are (the downstream client validates
-    // structured output against the schema it was shown) and the client is shared by every session.
-    const client = connection.client;
+    // Relayed as it is, not through `callTool`: the downstream client validates structured output against the schema
+    // it was shown, and the client is shared by every session.
     const message = { method: 'tools/call', params: { name: tool, ...upstreamParams(params) } };
-    const direct = directRequestsOf(client);
-    const result = direct
-      ? await directToolCall(direct, message, upstream, downstream, progressSent)
-      : await withServerRequestRelay(relayTo(upstream, downstream), () => client.request(message, CallToolResultSchema, requestOptions(upstream, downstream, progressSent)));
+    const result = await connection.client.forward(message, CallToolResultSchema, requestOptions(upstream, downstream, progressSent));
     await Promise.all(progressSent);
     return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };
   } catch (error) {
@@ -107,17 +102,17 @@ export async function forwardToolCall(
 }
 
 /** Sends any other request (resources/read, prompts/get, completion/complete) to `upstream`; failures become MCP errors. */
-export async function forwardRequest<T>(
+export async function forwardRequest<S extends z.ZodType>(
   upstream: Upstream,
-  send: (client: Client, options: RequestOptions) => Promise<T>,
+  message: { method: string; params: Record<string, unknown> },
+  resultSchema: S,
   downstream: Downstream,
-  connection: UpstreamConnection = upstreamClient(upstream),
-): Promise<T> {
+  connection: UpstreamAvailability = availabilityOf(upstream),
+): Promise<z.output<S>> {
   if ('unavailable' in connection) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, connection.unavailable), upstream.settings.name);
   const progressSent: Promise<void>[] = [];
   try {
-    const client = connection.client;
-    const result = await withServerRequestRelay(relayTo(upstream, downstream), () => send(client, requestOptions(upstream, downstream, progressSent)));
+    const result = await connection.client.forward(message, resultSchema, requestOptions(upstream, downstream, progressSent));
     await Promise.all(progressSent);
     return result;
   } catch (error) {
@@ -128,30 +123,19 @@ export async function forwardRequest<T>(
   }
 }
 
-/**
- * The call over the connection's direct path (direct-requests.ts), without the SDK client: the same hooks, and the
- * result checked against the same schema the SDK would check it with.
- */
-async function directToolCall(direct: DirectRequests, message: { method: string; params: Record<string, unknown> }, upstream: Upstream, downstream: Downstream, progressSent: Promise<void>[]): Promise<CallToolResult> {
-  const result = await direct.request(message, {
-    signal: downstream.signal,
-    timeoutMs: upstream.settings.timeout_ms,
-    onProgress: progressRelay(downstream, progressSent),
-    onServerRequest: relayTo(upstream, downstream),
-  });
-  const parsed = CallToolResultSchema.safeParse(result);
-  if (!parsed.success) throw new Error('invalid tools/call result');
-  return parsed.data;
-}
-
 /** The upstream's requests wait for the client's answer as long as the upstream waits for its own. */
 const relayTo =
   (upstream: Upstream, downstream: Downstream): ServerRequestRelay =>
   (request, signal) =>
     downstream.sendRequest(request, { signal, timeout: upstream.settings.timeout_ms });
 
-function requestOptions(upstream: Upstream, downstream: Downstream, progressSent: Promise<void>[]): RequestOptions {
-  return { timeout: upstream.settings.timeout_ms, signal: downstream.signal, onprogress: progressRelay(downstream, progressSent) };
+function requestOptions(upstream: Upstream, downstream: Downstream, progressSent: Promise<void>[]): UpstreamRequestOptions {
+  return {
+    signal: downstream.signal,
+    timeoutMs: upstream.settings.timeout_ms,
+    onProgress: progressRelay(downstream, progressSent),
+    onServerRequest: relayTo(upstream, downstream),
+  };
 }
 
 /**

@@ -11,7 +11,6 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  LoggingMessageNotificationSchema,
   ReadResourceRequestSchema,
   ReadResourceResultSchema,
   type CallToolRequest,
@@ -22,14 +21,15 @@ import {
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import type { Runtime } from '../runtime.js';
-import type { Upstream, UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
-import { catalogFor, DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
-import { forwardRequest, forwardToolCall, JsonRpcError, upstreamClient, type Downstream, type ForwardedCall } from './forwarding.js';
+import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
+import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
+import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
+import type { GatewayState } from './gateway-state.js';
 import { askToConnect, connectionFor, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
-import { sharedToolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
+import type { GatewayLogger } from './session-events.js';
+import type { ToolCallAudit } from './tool-call-audit.js';
 import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
 import { serverRequestSender } from './upstream-requests.js';
 
@@ -38,10 +38,6 @@ import { serverRequestSender } from './upstream-requests.js';
  * upstream this principal may use, behind one SDK Server. Lists come from the shared catalog; calls go to the
  * upstream that listed the item; list changes, log messages and progress flow back to this session's client.
  */
-
-export interface GatewayLogger {
-  warn(details: object, message: string): void;
-}
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -60,29 +56,18 @@ export function createGatewayServer(options: GatewaySessionOptions): Server {
 
 interface GatewaySessionOptions {
   principal: Principal;
-  registry: UpstreamRegistry;
-  runtime: Runtime;
+  /** What the gateway's sessions share (gateway-state.ts). */
+  gateway: GatewayState;
   /** Items per page of the merged lists (tests use small pages). */
   pageSize?: number;
-  logger?: GatewayLogger;
 }
 
-export function createGatewaySession({
-  principal: opener,
-  registry,
-  runtime,
-  pageSize = DEFAULT_PAGE_SIZE,
-  logger = stderrLogger,
-}: GatewaySessionOptions): GatewaySession {
+export function createGatewaySession({ principal: opener, gateway, pageSize = DEFAULT_PAGE_SIZE }: GatewaySessionOptions): GatewaySession {
+  const { registry, catalog, audit, personal, logger } = gateway;
   // What the session reads of the principal that opened it, copied: an idle session then keeps neither the initialize
   // request's scope set nor its grant id.
   const principal: Caller = { userId: opener.userId, username: opener.username, clientId: opener.clientId };
-  const catalog = catalogFor(registry, {
-    onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
-    onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
-  });
   catalog.warm();
-  const audit = sharedToolCallAudit(runtime.store.toolCalls, runtime.config.audit);
   const server = new Server(SERVER_INFO, { capabilities: CAPABILITIES, jsonSchemaValidator: new LazyAjvValidator() });
 
   const visible = () => registry.all().filter((upstream) => upstreamVisibleTo(upstream.settings, principal));
@@ -96,7 +81,7 @@ export function createGatewaySession({
     const personalOnes = upstreams.filter(isPersonal);
     const [shared, own] = await Promise.all([
       catalog.list(kind, upstreams.filter((upstream) => !isPersonal(upstream))),
-      Promise.all(personalOnes.map((upstream) => listOwn(runtime, principal, upstream, kind, logger))),
+      Promise.all(personalOnes.map((upstream) => listOwn(personal, principal, upstream, kind, logger))),
     ]);
     return [...shared, ...own.filter((entry) => entry !== undefined)];
   };
@@ -155,7 +140,7 @@ export function createGatewaySession({
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'not permitted for this user', durationMs: performance.now() - started });
     }
     if (target.kind !== 'found' && target.kind !== 'down') throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const connection = await connectionFor(runtime, principal, target.upstream);
+    const connection = await connectionFor(personal, principal, target.upstream);
     if ('connect' in connection) {
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'the user has not connected this upstream', durationMs: performance.now() - started });
       return askToConnect(target.upstream, connection.connect, server.getClientCapabilities());
@@ -174,9 +159,10 @@ export function createGatewaySession({
     if (!upstream) throw new JsonRpcError(-32002, 'Resource not found', { uri });
     return forwardRequest(
       upstream,
-      (client, options) => client.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
+      { method: 'resources/read', params: request.params },
+      ReadResourceResultSchema,
       downstreamOf(request.params._meta, extra, server),
-      await requestConnection(runtime, principal, upstream),
+      await requestConnection(personal, principal, upstream),
     );
   });
 
@@ -185,9 +171,10 @@ export function createGatewaySession({
     if (!target) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
     return forwardRequest(
       target.upstream,
-      (client, options) => client.request({ method: 'prompts/get', params: { ...request.params, name: target.original } }, GetPromptResultSchema, options),
+      { method: 'prompts/get', params: { ...request.params, name: target.original } },
+      GetPromptResultSchema,
       downstreamOf(request.params._meta, extra, server),
-      await requestConnection(runtime, principal, target.upstream),
+      await requestConnection(personal, principal, target.upstream),
     );
   });
 
@@ -197,79 +184,24 @@ export function createGatewaySession({
       ref.type === 'ref/prompt'
         ? await findPrompt(merged, namesOf, ref.name).then((found) => found && { upstream: found.upstream, ref: { ...ref, name: found.original } })
         : await templateOwner(merged, ref.uri).then((upstream) => upstream && { upstream, ref });
-    const connection = target && (await requestConnection(runtime, principal, target.upstream));
+    const connection = target && (await requestConnection(personal, principal, target.upstream));
     // Nothing to complete from (unknown reference, or an upstream that offers no completions): no suggestions.
     if (!target || !connection || !('client' in connection) || !connection.client.getServerCapabilities()?.completions) {
       return { completion: { values: [] } };
     }
     return forwardRequest(
       target.upstream,
-      (client, options) => client.request({ method: 'completion/complete', params: { ...request.params, ref: target.ref } }, CompleteResultSchema, options),
+      { method: 'completion/complete', params: { ...request.params, ref: target.ref } },
+      CompleteResultSchema,
       downstreamOf(request.params._meta, extra, server),
       connection,
     );
   });
 
-  const relay: Relay = { server, principal, logger };
-  const toldOfUpstreams = registryRelays(registry);
-  const toldOfAuthorizations = outboundRelays(runtime.outbound);
-  toldOfUpstreams.add(relay);
-  toldOfAuthorizations.add(relay);
-  server.onclose = () => {
-    toldOfUpstreams.delete(relay);
-    toldOfAuthorizations.delete(relay);
-  };
+  const listener = { server, principal };
+  gateway.events.add(listener);
+  server.onclose = () => gateway.events.delete(listener);
   return { server, callTool };
-}
-
-/** What events of upstreams and of outbound OAuth reach: one session's server, for its principal. */
-interface Relay {
-  server: Server;
-  principal: Caller;
-  logger: GatewayLogger;
-}
-
-/**
- * The open sessions of each registry, and of each outbound OAuth, with one subscription per source for all of them:
- * two listeners and two unsubscribe functions of every session would cost each idle session a few hundred bytes.
- */
-const relaysByRegistry = new WeakMap<UpstreamRegistry, Set<Relay>>();
-const relaysByOutbound = new WeakMap<Runtime['outbound'], Set<Relay>>();
-
-function registryRelays(registry: UpstreamRegistry): Set<Relay> {
-  let relays = relaysByRegistry.get(registry);
-  if (!relays) {
-    const sessions = new Set<Relay>();
-    registry.subscribe((event) => {
-      for (const relay of sessions) {
-        try {
-          relayEvent(relay, registry, event);
-        } catch {
-          // As the registry does for its listeners: one session's failure must not keep the event from the others.
-        }
-      }
-    });
-    relaysByRegistry.set(registry, (relays = sessions));
-  }
-  return relays;
-}
-
-function outboundRelays(outbound: Runtime['outbound']): Set<Relay> {
-  let relays = relaysByOutbound.get(outbound);
-  if (!relays) {
-    const sessions = new Set<Relay>();
-    // The user connected an upstream of their own (perhaps in the middle of a session): its tools work now.
-    outbound.subscribe((event) => {
-      if (event.kind !== 'authorized') return;
-      for (const { server, principal, logger } of sessions) {
-        if (event.subject === principal.userId && server.getClientVersion() !== undefined && server.transport) {
-          server.sendToolListChanged().catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
-        }
-      }
-    });
-    relaysByOutbound.set(outbound, (relays = sessions));
-  }
-  return relays;
 }
 
 /** The principal as a session uses it: who records, who sees which upstreams, whose own connections. */
@@ -293,7 +225,7 @@ async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible
   const permitted = (upstream: Upstream, original: string) =>
     visible().some((item) => item.id === upstream.id) && toolPermitted(upstream.settings, original);
   if (found) return { kind: permitted(found.upstream, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original };
-  const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in upstreamClient(upstream));
+  const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in availabilityOf(upstream));
   const original = down && name.slice(down.settings.name.length + NAME_SEPARATOR.length);
   if (down && original && permitted(down, original)) return { kind: 'down', upstream: down, original };
   return { kind: 'unknown' };
@@ -349,33 +281,6 @@ function downstreamOf(meta: { progressToken?: string | number } | undefined, ext
   };
 }
 
-/** List changes and log messages of the upstreams this principal may use, to this session's client. */
-function relayEvent({ server, principal, logger }: Relay, registry: UpstreamRegistry, event: UpstreamEvent): void {
-  // Nothing goes to a client that has not finished initializing (or to a closed session).
-  if (server.getClientVersion() === undefined || !server.transport) return;
-  const sent = (promise: Promise<void>) => void promise.catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
-  if (event.kind === 'upstreams_changed') {
-    sent(server.sendToolListChanged());
-    sent(server.sendResourceListChanged());
-    sent(server.sendPromptListChanged());
-    return;
-  }
-  const upstream = registry.get(event.upstreamId);
-  if (!upstream || !upstreamVisibleTo(upstream.settings, principal)) return;
-  if (event.kind === 'tools_changed') sent(server.sendToolListChanged());
-  else if (event.kind === 'resources_changed') sent(server.sendResourceListChanged());
-  else if (event.kind === 'prompts_changed') sent(server.sendPromptListChanged());
-  // A per-user upstream's shared connection lists with some user's own account: its messages may be about that
-  // user, so they go to nobody.
-  else if (event.kind === 'log' && upstream.settings.auth_type !== 'per_user_oauth') {
-    const params = LoggingMessageNotificationSchema.shape.params.safeParse(event.params);
-    if (!params.success) return;
-    // The logger names the upstream, so the client can tell whose message it is.
-    const origin = params.data.logger === undefined ? upstream.settings.name : `${upstream.settings.name}/${params.data.logger}`;
-    sent(server.sendLoggingMessage({ ...params.data, logger: origin }, server.transport.sessionId));
-  }
-}
-
 /** Records one call; a failing audit store is logged, never turned into a failed call. */
 async function record(audit: ToolCallAudit, logger: GatewayLogger, entry: Parameters<ToolCallAudit['record']>[0]): Promise<void> {
   try {
@@ -409,6 +314,3 @@ class LazyAjvValidator implements jsonSchemaValidator {
   }
 }
 
-const stderrLogger: GatewayLogger = {
-  warn: (details, message) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message, ...details })}\n`),
-};

@@ -1,6 +1,6 @@
 import { hasTokenShape } from '../crypto/random.js';
 import { liveGrant } from '../oauth/access-tokens.js';
-import { canonicalResource } from '../oauth/resource.js';
+import { gatewayResource } from '../oauth/resource.js';
 import { heldScopes, SUPPORTED_SCOPES } from '../oauth/scopes.js';
 import type { Runtime } from '../runtime.js';
 import type { Principal } from './principal.js';
@@ -59,7 +59,7 @@ async function apiKeyCaller(runtime: Runtime, token: string): Promise<GuardOutco
 async function accessTokenCaller(runtime: Runtime, token: string, at: number): Promise<GuardOutcome> {
   const invalid: GuardOutcome = { kind: 'invalid_token', description: 'the access token is invalid, expired, revoked, or not for this resource' };
   // Signature against our key ring, iss, aud = this endpoint, exp/nbf, typ at+jwt.
-  const claims = await runtime.accessTokens.verify(token, canonicalResource(runtime.config.publicUrl));
+  const claims = await runtime.accessTokens.verify(token, gatewayResource(runtime.config.publicUrl));
   if (!claims) return invalid;
   const grant = await liveGrant(runtime.store, claims.gid, at);
   if (!grant || grant.userId !== claims.sub || grant.clientId !== claims.client_id) return invalid;

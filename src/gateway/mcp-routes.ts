@@ -10,6 +10,7 @@ import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
 import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } from './direct-tool-calls.js';
 import { createGatewaySession, type ToolCaller } from './gateway-server.js';
+import { createGatewayState, type GatewayState } from './gateway-state.js';
 import { guardRequest } from './guard.js';
 import { hostAllowed } from './host-check.js';
 import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
@@ -19,9 +20,9 @@ import type { Principal } from './principal.js';
 
 /** What /mcp builds on: one gateway server per session (with its tool-call pipeline), and the scopes each request needs. */
 export interface GatewayBinding {
-  createServer(context: { principal: Principal; registry: UpstreamRegistry; runtime: Runtime }): { server: Server; callTool?: ToolCaller };
+  createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller };
   /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
-  scopesRequiredFor(message: JSONRPCMessage, registry: UpstreamRegistry, principal: Principal): string[];
+  scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): string[];
 }
 
 export interface GatewayRouteOptions {
@@ -52,10 +53,10 @@ const TRANSPORT_ERROR = -32000;
 export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app, options) => {
   const { runtime } = options;
   const registry = options.upstreams ?? runtime.upstreams;
-  const gateway = options.gateway ?? {
-    createServer: (context) => createGatewaySession({ ...context, logger: app.log }),
-    scopesRequiredFor,
-  };
+  const binding = options.gateway ?? { createServer: createGatewaySession, scopesRequiredFor };
+  // Built once here and shared by every session of this gateway.
+  const gateway = createGatewayState({ registry, runtime, logger: app.log });
+  app.addHook('onClose', async () => gateway.close());
   const sessions = options.sessions ?? mcpSessionTable({ onSweepError: (error) => app.log.error({ err: error }, 'closing idle MCP sessions failed') });
   const stopSweeping = sessions.startSweeping();
   // Open GET streams never end on their own: close the sessions before the server waits for its connections.
@@ -102,7 +103,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
 
   /** Every scope any request of the body needs, in one 403 challenge when the caller lacks one of them. */
   const checkScopes = (messages: JSONRPCMessage[], principal: Principal, reply: FastifyReply): boolean => {
-    const needed = new Set(messages.filter(isJSONRPCRequest).flatMap((message) => gateway.scopesRequiredFor(message, registry, principal)));
+    const needed = new Set(messages.filter(isJSONRPCRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
     if ([...needed].every((scope) => principal.scopes.has(scope))) return true;
     sendInsufficientScope(reply, runtime.config.publicUrl, [...needed]);
     return false;
@@ -134,7 +135,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       sessionIdGenerator: () => id,
       onsessioninitialized: () => sessions.add(session),
     });
-    const { server, callTool } = gateway.createServer({ principal, registry, runtime });
+    const { server, callTool } = binding.createServer({ principal, gateway });
     const direct = directExchanges();
     const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: Date.now(), inFlight: 0 };
     // Set before connect: the SDK's Protocol chains its own close handling onto this one.

@@ -1,6 +1,6 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import type { UpstreamRegistry } from '../upstream/types.js';
-import { catalogFor, findTool } from './catalog.js';
+import { findTool } from './catalog.js';
+import type { GatewayState } from './gateway-state.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 
@@ -18,14 +18,14 @@ export const WRITE_SCOPE = 'mcp:write';
 
 const needNothing = new Set(['initialize', 'ping']);
 
-export function scopesRequiredFor(message: JSONRPCMessage, registry: UpstreamRegistry, principal?: Pick<Principal, 'username'>): string[] {
+export function scopesRequiredFor(message: JSONRPCMessage, gateway: Pick<GatewayState, 'registry' | 'catalog'>, principal?: Pick<Principal, 'username'>): string[] {
   // Notifications and responses carry no `id` + `method` pair.
   if (!('method' in message) || !('id' in message)) return [];
   if (needNothing.has(message.method)) return [];
   if (message.method !== 'tools/call') return [READ_SCOPE];
   const name = (message.params as { name?: unknown } | undefined)?.name;
   if (typeof name !== 'string') return [WRITE_SCOPE];
-  const found = findTool(registry, catalogFor(registry), name);
+  const found = findTool(gateway.registry, gateway.catalog, name);
   if (!found) return [WRITE_SCOPE];
   // A tool hidden from this user must answer like an unknown one, scopes included.
   if (principal && !(upstreamVisibleTo(found.upstream.settings, principal) && toolPermitted(found.upstream.settings, found.original))) {

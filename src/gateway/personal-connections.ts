@@ -4,7 +4,7 @@ import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
 import type { Upstream } from '../upstream/types.js';
 import { fetchAllPages, type ListKind, type Listed } from './catalog.js';
-import { JsonRpcError, upstreamClient, type UpstreamConnection } from './forwarding.js';
+import { availabilityOf, JsonRpcError, type UpstreamAvailability } from './forwarding.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -24,16 +24,16 @@ export const isPersonal = (upstream: Upstream) => upstream.settings.auth_type ==
 
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
-/** What the functions below use of the runtime. */
-type PersonalRuntime = Pick<Runtime, 'outbound' | 'perUserPool'>;
+/** What the functions below use: outbound OAuth (to ask a user to connect) and the per-user pool. */
+export type PersonalConnections = Pick<Runtime, 'outbound' | 'perUserPool'>;
 
-// Plain functions of (runtime, principal) rather than a per-session object of closures: an idle MCP session holds
+// Plain functions of (personal, principal) rather than a per-session object of closures: an idle MCP session holds
 // nothing for them.
 
-async function prompt(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<ConnectPrompt | { unavailable: string }> {
+async function prompt(personal: PersonalConnections, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<ConnectPrompt | { unavailable: string }> {
   try {
-    const flow = await runtime.outbound.startFlow(upstream.id, 'per_user', principal.userId, { reuseDiscovery: true });
-    return { url: runtime.outbound.connectLink(flow.flowId), elicitationId: flow.flowId };
+    const flow = await personal.outbound.startFlow(upstream.id, 'per_user', principal.userId, { reuseDiscovery: true });
+    return { url: personal.outbound.connectLink(flow.flowId), elicitationId: flow.flowId };
   } catch (error) {
     if (error instanceof OAuthSetupError) return { unavailable: `its authorization cannot be started: ${error.message}` };
     throw error;
@@ -41,27 +41,27 @@ async function prompt(runtime: PersonalRuntime, principal: Pick<Principal, 'user
 }
 
 /** The connection a tool call of `principal` to `upstream` goes through, or the prompt to connect their own account first. */
-export async function connectionFor(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamConnection | { connect: ConnectPrompt }> {
-  if (!isPersonal(upstream)) return upstreamClient(upstream);
+export async function connectionFor(personal: PersonalConnections, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamAvailability | { connect: ConnectPrompt }> {
+  if (!isPersonal(upstream)) return availabilityOf(upstream);
   try {
-    return { client: await runtime.perUserPool.clientFor(upstream, principal.userId) };
+    return { client: await personal.perUserPool.clientFor(upstream, principal.userId) };
   } catch (error) {
     if (!(error instanceof NeedsAuthorization)) return { unavailable: reasonOf(error) };
-    const connect = await prompt(runtime, principal, upstream);
+    const connect = await prompt(personal, principal, upstream);
     return 'unavailable' in connect ? connect : { connect };
   }
 }
 
 /** For requests other than tool calls (reads, prompts, completions): a missing connection is an unavailable upstream. */
-export async function requestConnection(runtime: PersonalRuntime, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamConnection> {
-  const connection = await connectionFor(runtime, principal, upstream);
+export async function requestConnection(personal: PersonalConnections, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamAvailability> {
+  const connection = await connectionFor(personal, principal, upstream);
   if (!('connect' in connection)) return connection;
   return { unavailable: `you have not connected your account yet; open ${connection.connect.url} to connect it` };
 }
 
 /** `kind` as the principal's own connection lists it; nothing when they have none (or it fails, which is logged). */
 export async function listOwn<K extends ListKind>(
-  runtime: PersonalRuntime,
+  personal: PersonalConnections,
   principal: Pick<Principal, 'userId'>,
   upstream: Upstream,
   kind: K,
@@ -69,7 +69,7 @@ export async function listOwn<K extends ListKind>(
 ): Promise<{ upstream: Upstream; listed: Listed<K> } | undefined> {
   try {
     // The pool, not connectionFor: a listing must not start a connect flow for every user who has none.
-    const client = await runtime.perUserPool.clientFor(upstream, principal.userId);
+    const client = await personal.perUserPool.clientFor(upstream, principal.userId);
     return { upstream, listed: await fetchAllPages(upstream, client, kind) };
   } catch (error) {
     if (!(error instanceof NeedsAuthorization)) logger.warn({ upstream: upstream.settings.name, kind, error: reasonOf(error) }, 'listing a per-user upstream failed');

@@ -59,17 +59,3 @@ export function toolCallAudit(store: ToolCallStore, config: Config['audit'], now
     },
   };
 }
-
-const shared = new WeakMap<ToolCallStore, WeakMap<Config['audit'], ToolCallAudit>>();
-
-/**
- * The audit of `store` under `config`, made once and shared: every MCP session records through the same one, so an
- * idle session holds no redaction matcher of its own.
- */
-export function sharedToolCallAudit(store: ToolCallStore, config: Config['audit']): ToolCallAudit {
-  let byConfig = shared.get(store);
-  if (!byConfig) shared.set(store, (byConfig = new WeakMap()));
-  let audit = byConfig.get(config);
-  if (!audit) byConfig.set(config, (audit = toolCallAudit(store, config)));
-  return audit;
-}

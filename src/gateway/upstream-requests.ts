@@ -13,9 +13,10 @@ import {
 import { JsonRpcError, type Downstream } from './forwarding.js';
 
 /**
- * An upstream's own requests (sampling, elicitation), sent on to the downstream client whose request the upstream
- * is serving, on that request's stream (the SDK sends `extra.sendRequest` with the downstream request's id as the
- * related one). What the client did not declare it can do is refused here, as the client itself would refuse it.
+ * The gateway's side of relaying an upstream's own requests (sampling, elicitation; the upstream's side, and the
+ * whole way, is upstream/streamable-http/server-requests.ts): sent on to the downstream client whose request the
+ * upstream is serving, on that request's stream (the SDK sends `extra.sendRequest` with the downstream request's id
+ * as the related one). What the client did not declare it can do is refused here, as the client itself would refuse it.
  */
 
 /** The schemas a relayed request's result is checked against. */

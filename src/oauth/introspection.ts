@@ -2,7 +2,7 @@ import { hasTokenShape } from '../crypto/random.js';
 import type { Runtime } from '../runtime.js';
 import type { RefreshTokenRecord } from '../store/index.js';
 import { liveGrant, type AccessTokenClaims } from './access-tokens.js';
-import { canonicalResource } from './resource.js';
+import { gatewayResource } from './resource.js';
 
 /** A token presented to revocation or introspection, as this server knows it. */
 export type PresentedToken =
@@ -29,7 +29,7 @@ export async function identifyToken(runtime: Runtime, token: string): Promise<Pr
     const grant = refreshToken && (await runtime.store.grants.find(refreshToken.grantId));
     return refreshToken && grant ? { type: 'refresh_token', refreshToken, clientId: grant.clientId, grantId: grant.id } : undefined;
   }
-  const claims = await runtime.accessTokens.verify(token, canonicalResource(runtime.config.publicUrl));
+  const claims = await runtime.accessTokens.verify(token, gatewayResource(runtime.config.publicUrl));
   return claims && { type: 'access_token', claims, clientId: claims.client_id, grantId: claims.gid };
 }
 

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { canonicalResource } from './resource.js';
+import { gatewayResource } from './resource.js';
 import { SUPPORTED_SCOPES } from './scopes.js';
 
 /** The client authentication methods the token and revocation endpoints accept (RFC 6749 §2.3). */
@@ -41,7 +41,7 @@ export function authorizationServerMetadata(config: Pick<Config, 'publicUrl'> & 
  */
 export function protectedResourceMetadata(config: Pick<Config, 'publicUrl'>) {
   return {
-    resource: canonicalResource(config.publicUrl),
+    resource: gatewayResource(config.publicUrl),
     authorization_servers: [config.publicUrl],
     scopes_supported: [...SUPPORTED_SCOPES],
     bearer_methods_supported: ['header'],
@@ -56,7 +56,7 @@ export function protectedResourceMetadata(config: Pick<Config, 'publicUrl'>) {
  */
 export function metadataPaths(config: Pick<Config, 'publicUrl'>): { authorizationServer: string[]; protectedResource: string[] } {
   const issuerPath = new URL(config.publicUrl).pathname.replace(/\/$/, '');
-  const resourcePath = new URL(canonicalResource(config.publicUrl)).pathname;
+  const resourcePath = new URL(gatewayResource(config.publicUrl)).pathname;
   const authorizationServer = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'];
   const protectedResource = ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'];
   if (issuerPath) authorizationServer.push(...authorizationServer.map((base) => `${base}${issuerPath}`));

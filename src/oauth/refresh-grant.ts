@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { open, seal } from '../crypto/aead.js';
 import type { Runtime } from '../runtime.js';
-import type { GrantRecord, RefreshTokenRecord } from '../store/index.js';
-import { grantTouchDue, sqlGrantStore } from '../store/sql/grants.js';
-import { findRefreshTokenWithGrant, sqlRefreshTokenStore } from '../store/sql/refresh-tokens.js';
+import type { GrantRecord, RefreshTokenRecord, RotationOutcome } from '../store/index.js';
 import { OAuthError } from './errors.js';
 import { resolveResource } from './resource.js';
 import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
@@ -22,7 +20,7 @@ const replayContext = (tokenHash: string) => `refresh-replay:${tokenHash}`;
 /** The token's row with its grant's, in one read per pepper candidate. */
 async function findRefreshToken(runtime: Runtime, token: string): Promise<{ record: RefreshTokenRecord; grant: GrantRecord }> {
   for (const hash of runtime.keys.tokenHasher.candidates(token)) {
-    const found = await findRefreshTokenWithGrant(runtime.store.database, hash);
+    const found = await runtime.store.refreshTokens.findWithGrant(hash);
     if (found) return { record: found.token, grant: found.grant };
   }
   throw new OAuthError('invalid_grant', 'unknown refresh token');
@@ -75,20 +73,14 @@ function checkResource(runtime: Runtime, params: RefreshGrantParams, grant: Gran
   }
 }
 
-/**
- * One transaction: the compare-and-set that retires the presented token (storing the sealed successor response
- * for the grace replay), then the successor's row. A caller that loses the compare-and-set stores nothing, so
- * the refresh token it minted never becomes live. Only the transaction's own Db is used inside it.
- */
-async function rotate(runtime: Runtime, record: RefreshTokenRecord, grant: GrantRecord, issued: IssuedTokens, now: number): Promise<boolean> {
-  const sealedReplay = seal(runtime.keys.encryptionKey, issued.json, replayContext(record.tokenHash));
-  return runtime.store.database.transaction(async (tx) => {
-    const tokens = sqlRefreshTokenStore(tx);
-    if (!(await tokens.markRotated(record.tokenHash, now, sealedReplay))) return false;
-    if (issued.refreshToken) await tokens.create(issued.refreshToken);
-    // The grant row read with the token says whether the last-use write is due; usually it is not.
-    if (grantTouchDue(grant.lastUsedAt, now)) await sqlGrantStore(tx).touch(record.grantId, now);
-    return true;
+/** Retires the presented token for its successor, keeping the successor's response sealed for the grace replay. */
+function rotate(runtime: Runtime, record: RefreshTokenRecord, grant: GrantRecord, issued: IssuedTokens, now: number): Promise<RotationOutcome> {
+  return runtime.store.refreshTokens.rotate({
+    tokenHash: record.tokenHash,
+    now,
+    replayResponse: seal(runtime.keys.encryptionKey, issued.json, replayContext(record.tokenHash)),
+    successor: issued.refreshToken ?? null,
+    grant,
   });
 }
 
@@ -103,7 +95,7 @@ export const refreshAccessToken: GrantHandler = async (runtime, client, body, co
   checkResource(runtime, params, grant);
 
   const issued = await issueTokens(runtime, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now });
-  if (await rotate(runtime, record, grant, issued, context.now)) return issued.json;
-  // Lost the race to a concurrent refresh with the same token: answer as a retry of it.
+  if ((await rotate(runtime, record, grant, issued, context.now)) === 'won') return issued.json;
+  // Lost the race to a concurrent refresh with the same token: our successor never became live; answer as a retry of theirs.
   return replayOrRevoke(runtime, (await findRefreshToken(runtime, params.refresh_token)).record, grant, context);
 };

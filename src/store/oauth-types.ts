@@ -133,11 +133,30 @@ export interface RefreshTokenRecord {
   replayResponse: string | null;
 }
 
+/** What one refresh writes: the presented token retired, its successor stored, the grant's use recorded. */
+export interface RefreshRotation {
+  tokenHash: string;
+  now: number;
+  /** AEAD-sealed successor response, for the grace replay. */
+  replayResponse: string | null;
+  successor: RefreshTokenRecord | null;
+  /** The grant as read with the token: its last use says whether recording this one is due (usually not). */
+  grant: Pick<GrantRecord, 'id' | 'lastUsedAt'>;
+}
+
+/** `won`: this caller retired the token and its successor is live. `lost`: a concurrent caller did; nothing was written. */
+export type RotationOutcome = 'won' | 'lost';
+
 export interface RefreshTokenStore {
   create(token: RefreshTokenRecord): Promise<void>;
   find(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
-  /** Compare-and-set: marks an unrotated token rotated; true only for the one caller that did so. */
-  markRotated(tokenHash: string, now: number, replayResponse: string | null): Promise<boolean>;
+  /** The token and its grant in one read (the token endpoint needs both on every refresh). */
+  findWithGrant(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined>;
+  /**
+   * One transaction: a compare-and-set retires the presented token (only if it is still unrotated), then the
+   * successor is stored and the grant touched. Exactly one of concurrent callers with the same token wins.
+   */
+  rotate(rotation: RefreshRotation): Promise<RotationOutcome>;
 }
 
 export interface ConsentRecord {

@@ -1,5 +1,4 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
@@ -11,7 +10,7 @@ import { NeedsAuthorization } from './oauth/token-vault.js';
 import type { UpstreamSecrets } from './settings.js';
 import { openTransport, type OpenedTransport } from './transports.js';
 import type { Upstream, UpstreamEvent, UpstreamSettings, UpstreamStatus } from './types.js';
-import { createUpstreamClient } from './upstream-client.js';
+import { UpstreamClient } from './upstream-client.js';
 
 export interface Backoff {
   /** First retry delay; each failure doubles it up to maxMs. */
@@ -51,9 +50,9 @@ function reasonOf(error: unknown): string {
  * connection schedules the next attempt with exponential backoff and jitter; `close` stops everything.
  */
 export class UpstreamConnection implements Upstream {
-  private current: { client: Client; opened: OpenedTransport } | undefined;
+  private current: { client: UpstreamClient; opened: OpenedTransport } | undefined;
   /** The client of the attempt in progress, so that close and reconnect can abort a hanging one. */
-  private pending: { client: Client; opened: OpenedTransport } | undefined;
+  private pending: { client: UpstreamClient; opened: OpenedTransport } | undefined;
   private state: UpstreamStatus = { state: 'connecting' };
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -77,7 +76,7 @@ export class UpstreamConnection implements Upstream {
     return this.state;
   }
 
-  client(): Client | undefined {
+  client(): UpstreamClient | undefined {
     return this.state.state === 'connected' ? this.current?.client : undefined;
   }
 
@@ -125,14 +124,14 @@ export class UpstreamConnection implements Upstream {
     const generation = ++this.generation;
     this.setState({ state: 'connecting' });
     let opened: OpenedTransport | undefined;
-    const { client, track } = createUpstreamClient(this.options.clientVersion, this.settings.connection_type);
+    const client = new UpstreamClient(this.options.clientVersion, { streamableHttp: this.settings.connection_type === 'http' });
     try {
       // A token first: an upstream nobody has authorized yet is not an error to retry, it waits for an authorization.
       await this.options.bearer?.token();
       opened = await openTransport(this.settings, this.options.secrets, this.options.bearer);
       this.watch(client, generation, opened);
       this.pending = { client, opened };
-      await client.connect(track(opened.transport, opened.direct), { timeout: this.settings.timeout_ms });
+      await client.connect(client.attach(opened), { timeout: this.settings.timeout_ms });
       settleResponsesAfterNotifications(opened.transport);
     } catch (error) {
       if (this.pending?.client === client) this.pending = undefined;
@@ -156,7 +155,7 @@ export class UpstreamConnection implements Upstream {
     this.announceLists();
   }
 
-  private watch(client: Client, generation: number, opened: OpenedTransport): void {
+  private watch(client: UpstreamClient, generation: number, opened: OpenedTransport): void {
     const live = () => generation === this.generation && !this.closed;
     const relay = (kind: 'tools_changed' | 'resources_changed' | 'prompts_changed') => () => {
       if (live()) this.options.emit({ kind, upstreamId: this.id });
@@ -178,7 +177,7 @@ export class UpstreamConnection implements Upstream {
     };
   }
 
-  private async probe(client: Client, generation: number): Promise<void> {
+  private async probe(client: UpstreamClient, generation: number): Promise<void> {
     if (this.probing) return;
     this.probing = true;
     try {

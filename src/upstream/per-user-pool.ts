@@ -1,8 +1,7 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { BearerSource } from './oauth/bearer-fetch.js';
 import { openTransport, type OpenedTransport } from './transports.js';
 import type { Upstream, UpstreamSettings } from './types.js';
-import { createUpstreamClient } from './upstream-client.js';
+import { UpstreamClient } from './upstream-client.js';
 
 /**
  * Connections of per-user upstreams, one per (upstream, user), each carrying that user's own upstream token, kept
@@ -23,7 +22,7 @@ interface Entry {
   /** The settings the connection was made with: a changed upstream gets a new connection. */
   settings: UpstreamSettings;
   bearer: BearerSource;
-  ready: Promise<{ client: Client; opened: OpenedTransport }>;
+  ready: Promise<{ client: UpstreamClient; opened: OpenedTransport }>;
   lastUsed: number;
 }
 
@@ -41,13 +40,13 @@ export function createPerUserPool(options: PerUserPoolOptions) {
 
   const connect = async (key: string, upstream: Upstream, bearer: BearerSource) => {
     const opened = await openTransport(upstream.settings, {}, bearer);
-    const { client, track } = createUpstreamClient(options.clientVersion, upstream.settings.connection_type);
+    const client = new UpstreamClient(options.clientVersion, { streamableHttp: upstream.settings.connection_type === 'http' });
     client.onclose = () => {
       const entry = entries.get(key);
       if (entry) entries.delete(key);
     };
     try {
-      await client.connect(track(opened.transport, opened.direct), { timeout: upstream.settings.timeout_ms });
+      await client.connect(client.attach(opened), { timeout: upstream.settings.timeout_ms });
     } catch (error) {
       await opened.release().catch(() => undefined);
       throw error;
@@ -69,7 +68,7 @@ export function createPerUserPool(options: PerUserPoolOptions) {
 
   return {
     /** `userId`'s connected client for `upstream`, reused when open; throws NeedsAuthorization when the user has no tokens. */
-    async clientFor(upstream: Upstream, userId: string): Promise<Client> {
+    async clientFor(upstream: Upstream, userId: string): Promise<UpstreamClient> {
       const key = keyOf(upstream.id, userId);
       let entry = entries.get(key);
       if (entry && entry.settings !== upstream.settings) {

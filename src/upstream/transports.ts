@@ -1,12 +1,11 @@
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createDemoUpstream } from './demo.js';
-import { directRequests, type DirectRequests } from './direct-requests.js';
 import { bearerFetch, type BearerSource } from './oauth/bearer-fetch.js';
-import { attributeServerRequests } from './request-attribution.js';
+import type { DirectRequests } from './streamable-http/direct-requests.js';
+import { openStreamableHttp } from './streamable-http/transport.js';
 import type { UpstreamSecrets } from './settings.js';
 import type { UpstreamSettings } from './types.js';
 
@@ -15,7 +14,7 @@ export interface OpenedTransport {
   transport: Transport;
   /** The last lines a stdio child wrote to stderr, to explain why it stopped. */
   stderrTail?: () => string;
-  /** Streamable HTTP: requests sent on the SDK client's session without the SDK (direct-requests.ts), for tool calls. */
+  /** Streamable HTTP: requests sent on the SDK client's session without the SDK (streamable-http/), for tool calls. */
   direct?: DirectRequests;
   release(): Promise<void>;
 }
@@ -53,11 +52,8 @@ export async function openTransport(settings: UpstreamSettings, secrets: Upstrea
   const http = { requestInit: { headers: secrets.headers ?? {} }, fetch: withOwnSignal(base) };
   switch (settings.connection_type) {
     case 'http': {
-      // Server requests are marked with the request whose stream they came on (request-attribution.ts): only here,
-      // since only Streamable HTTP upstreams are offered sampling and elicitation (upstream-client.ts).
       const url = new URL(settings.connection_string!);
-      const transport = new StreamableHTTPClientTransport(url, { ...http, fetch: withOwnSignal(attributeServerRequests(base)) });
-      const direct = directRequests({ url, headers: secrets.headers ?? {}, bearer, transport });
+      const { transport, direct } = openStreamableHttp({ url, headers: secrets.headers ?? {}, fetch: base, wrapFetch: withOwnSignal, bearer });
       return { transport, direct, release: async () => direct.close() };
     }
     case 'sse':

@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { UpstreamClient } from './upstream-client.js';
 
 export type ConnectionType = 'http' | 'sse' | 'stdio' | 'in_process';
 /** `oauth`: one connection an admin authorized; `per_user_oauth`: each user authorizes with their own account. */
@@ -47,8 +47,8 @@ export interface Upstream {
   readonly id: string;
   readonly settings: UpstreamSettings;
   status(): UpstreamStatus;
-  /** The connected SDK client, or undefined while not connected. */
-  client(): Client | undefined;
+  /** The connected client (its `forward` is how requests are sent), or undefined while not connected. */
+  client(): UpstreamClient | undefined;
 }
 
 export type UpstreamEvent =

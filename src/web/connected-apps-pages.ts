@@ -19,7 +19,7 @@ export interface ConnectedApp {
 }
 
 /** A per-user upstream and this person's connection to it. */
-export interface UpstreamConnection {
+export interface UpstreamAccountView {
   id: string;
   name: string;
   state: 'active' | 'needs_auth' | 'none';
@@ -33,7 +33,7 @@ export interface ConnectedAppsPageInput {
   username: string;
   apps: ConnectedApp[];
   /** Omitted from the page when empty (no per-user upstream concerns this person). */
-  upstreams?: UpstreamConnection[];
+  upstreams?: UpstreamAccountView[];
   csrfToken: string;
   /** Set right after a revocation or a disconnection, so the person sees it took effect. */
   notice?: 'revoked' | 'disconnected';
@@ -72,14 +72,14 @@ ${app.grants.map((grant) => grantItem(grant, csrfToken))}</ul>
 `;
 }
 
-function connectionState(connection: UpstreamConnection): SafeHtml {
+function connectionState(connection: UpstreamAccountView): SafeHtml {
   if (!connection.connectable) return html`<p>No longer available to you. Gatehouse still holds your tokens for it until you disconnect.</p>`;
   if (connection.state === 'active') return html`<p><strong>Connected.</strong></p>`;
   if (connection.state === 'needs_auth') return html`<p class="alert" role="note"><strong>Needs reconnecting:</strong> ${connection.reason ?? 'authorize again'}</p>`;
   return html`<p>Not connected.</p>`;
 }
 
-function upstreamForm(action: 'connect' | 'disconnect', connection: UpstreamConnection, csrfToken: string, label: string, primary: boolean): SafeHtml {
+function upstreamForm(action: 'connect' | 'disconnect', connection: UpstreamAccountView, csrfToken: string, label: string, primary: boolean): SafeHtml {
   return html`<form method="post" action="/account/upstreams/${action}">
 <input type="hidden" name="upstream_id" value="${connection.id}">
 <input type="hidden" name="csrf_token" value="${csrfToken}">
@@ -88,7 +88,7 @@ function upstreamForm(action: 'connect' | 'disconnect', connection: UpstreamConn
 `;
 }
 
-function connectionItem(connection: UpstreamConnection, csrfToken: string): SafeHtml {
+function connectionItem(connection: UpstreamAccountView, csrfToken: string): SafeHtml {
   const connected = connection.state !== 'none';
   return html`<li class="upstream-connection">
 <h3>${connection.name}</h3>
@@ -97,7 +97,7 @@ ${connection.connectable && upstreamForm('connect', connection, csrfToken, conne
 `;
 }
 
-function upstreamSection(upstreams: UpstreamConnection[], csrfToken: string): SafeHtml {
+function upstreamSection(upstreams: UpstreamAccountView[], csrfToken: string): SafeHtml {
   return html`<section class="upstream-connections">
 <h2>Upstream connections</h2>
 <p>Servers Gatehouse reaches with your own account there. Disconnecting revokes Gatehouse's access at the server and forgets it here.</p>

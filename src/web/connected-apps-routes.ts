@@ -12,7 +12,7 @@ import { OAuthSetupError } from '../upstream/oauth/types.js';
 import { settingsOf } from '../upstream/settings.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
 import { describeClient } from './client-labels.js';
-import { connectedAppsPage, grantNotFoundPage, type ConnectedApp, type UpstreamConnection } from './connected-apps-pages.js';
+import { connectedAppsPage, grantNotFoundPage, type ConnectedApp, type UpstreamAccountView } from './connected-apps-pages.js';
 import { messagePage } from './login-pages.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
@@ -94,9 +94,9 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
   }
 
   /** The per-user upstreams this person may connect, and any other they still hold tokens for (to disconnect). */
-  async function upstreamConnections(user: UserRecord): Promise<UpstreamConnection[]> {
+  async function upstreamConnections(user: UserRecord): Promise<UpstreamAccountView[]> {
     const held = new Set((await store.upstreamTokens.listForSubject(user.id)).map((row) => row.upstreamId));
-    const connections: UpstreamConnection[] = [];
+    const connections: UpstreamAccountView[] = [];
     for (const record of await store.upstreams.list()) {
       const connectable = connectableBy(settingsOf(record), user);
       if (!connectable && !held.has(record.id)) continue;

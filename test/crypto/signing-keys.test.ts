@@ -5,11 +5,11 @@ import { loadConfig } from '../../src/config.js';
 import { open } from '../../src/crypto/aead.js';
 import { KEY_CACHE_MS, signingKeyRing, type SigningKeyRing } from '../../src/crypto/signing-keys.js';
 import { accessTokenService, retiredKeyLifetimeMs } from '../../src/oauth/access-tokens.js';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { backends, openTestStore } from '../helpers/backends.js';
 
 const config = loadConfig({ dataDir: '/nonexistent', publicUrl: 'https://gate.example.com' }, {});
-const resource = canonicalResource(config.publicUrl);
+const resource = gatewayResource(config.publicUrl);
 const retention = retiredKeyLifetimeMs(config);
 const sharedKey = randomBytes(32);
 

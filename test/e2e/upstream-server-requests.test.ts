@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CreateMessageRequestSchema, CreateMessageResultSchema, type CallToolResult, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { RELATED_REQUEST_KEY } from '../../src/upstream/request-attribution.js';
+import { RELATED_REQUEST_KEY } from '../../src/upstream/streamable-http/request-attribution.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
 import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';

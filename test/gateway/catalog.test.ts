@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { catalogFor, findTool, type NamedKind } from '../../src/gateway/catalog.js';
+import { createCatalog, findTool, type NamedKind } from '../../src/gateway/catalog.js';
 import type { NameCollision } from '../../src/gateway/tool-names.js';
 import { testUpstreamRegistry } from '../helpers/upstream-registry.js';
 
@@ -19,7 +19,7 @@ describe('the catalog’s exposed names', () => {
     t.after(() => registry.close());
     const plain = await registry.add({ name: 'plain', server: server(['search', 'web_fetch']), settings: { tool_name_prefix: false } });
     const web = await registry.add({ name: 'web', server: server(['search', 'fetch']) });
-    const catalog = catalogFor(registry);
+    const catalog = createCatalog(registry);
     await catalog.list('tools', registry.all());
 
     const resolved = (name: string) => {
@@ -37,7 +37,7 @@ describe('the catalog’s exposed names', () => {
     const registry = testUpstreamRegistry();
     t.after(() => registry.close());
     const reports: Array<[NamedKind, NameCollision[]]> = [];
-    const catalog = catalogFor(registry, { onNameCollisions: (kind, collisions) => reports.push([kind, collisions]) });
+    const catalog = createCatalog(registry, { onNameCollisions: (kind, collisions) => reports.push([kind, collisions]) });
     const first = await registry.add({ name: 'first', server: server(['search'], ['summarize']), settings: { tool_name_prefix: false } });
     await catalog.list('tools', registry.all());
     assert.equal(findTool(registry, catalog, 'search')?.upstream.id, first.id);

@@ -19,6 +19,7 @@ import {
 import { z } from 'zod';
 import { loadConfig } from '../../src/config.js';
 import { createGatewayServer } from '../../src/gateway/gateway-server.js';
+import { createGatewayState, type GatewayState } from '../../src/gateway/gateway-state.js';
 import type { Principal } from '../../src/gateway/principal.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { ToolCallRecord } from '../../src/store/gateway-types.js';
@@ -114,8 +115,16 @@ function pagingServer() {
   return server;
 }
 
+/** The gateway state of `registry`, one per registry as the app makes one per gateway: sessions of a test share it. */
+const gateways = new Map<TestRegistry, GatewayState>();
+function gatewayOf(registry: TestRegistry, runtime: Runtime): GatewayState {
+  let gateway = gateways.get(registry);
+  if (!gateway) gateways.set(registry, (gateway = createGatewayState({ registry, runtime, logger: { warn: () => undefined } })));
+  return gateway;
+}
+
 async function connectClient(principal: Principal, registry: TestRegistry, runtime: Runtime, pageSize?: number) {
-  const server = createGatewayServer({ principal, registry, runtime, pageSize, logger: { warn: () => undefined } });
+  const server = createGatewayServer({ principal, gateway: gatewayOf(registry, runtime), pageSize });
   const client = new Client({ name: 'test-client', version: '1.0.0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
@@ -125,7 +134,7 @@ async function connectClient(principal: Principal, registry: TestRegistry, runti
 
 /** A gateway server and a client declaring form elicitation that answers every elicitation with `answer`. */
 async function elicitingPair(registry: TestRegistry, runtime: Runtime, answer: Record<string, unknown>) {
-  const server = createGatewayServer({ principal: ann, registry, runtime, logger: { warn: () => undefined } });
+  const server = createGatewayServer({ principal: ann, gateway: gatewayOf(registry, runtime) });
   const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
   client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: answer }));
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -173,6 +182,7 @@ describe('the gateway server', () => {
   });
 
   after(async () => {
+    gateways.get(registry)?.close();
     await registry.close();
     await runtime.close();
     dir.remove();
@@ -391,6 +401,7 @@ describe('gateway policy as clients see it', () => {
   });
 
   after(async () => {
+    gateways.get(registry)?.close();
     await registry.close();
     await runtime.close();
     dir.remove();
@@ -452,6 +463,7 @@ describe('log messages of a per-user upstream', () => {
   });
 
   after(async () => {
+    gateways.get(registry)?.close();
     await registry.close();
     await runtime.close();
     dir.remove();
@@ -489,6 +501,7 @@ describe('an upstream that does not answer its listing', () => {
   });
 
   after(async () => {
+    gateways.get(registry)?.close();
     await registry.close();
     await runtime.close();
     dir.remove();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearerToken, guardRequest, type GuardOutcome } from '../../src/gateway/guard.js';
 import { accessTokenService } from '../../src/oauth/access-tokens.js';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { backends } from '../helpers/backends.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { adminUserId, createClient, grantWithTokens } from '../oauth/token-fixtures.js';
@@ -84,7 +84,7 @@ for (const backend of backends) {
         userId: await adminUserId(t),
         clientId: client.clientId,
         scope: 'mcp:read',
-        resource: canonicalResource(t.config.publicUrl),
+        resource: gatewayResource(t.config.publicUrl),
       });
       assertInvalid(await guard(bearer(token)));
     });
@@ -104,7 +104,7 @@ for (const backend of backends) {
         userId: await adminUserId(t),
         clientId: other.clientId,
         scope: 'mcp:read',
-        resource: canonicalResource(t.config.publicUrl),
+        resource: gatewayResource(t.config.publicUrl),
       });
       assertInvalid(await guard(bearer(token)));
     });
@@ -143,13 +143,13 @@ async function tokenFor(t: TestApp, userId: string, clientId: string): Promise<{
     userId,
     clientId,
     scope: 'mcp:read mcp:write',
-    resource: canonicalResource(t.config.publicUrl),
+    resource: gatewayResource(t.config.publicUrl),
     createdAt: at,
     expiresAt: at + 3600_000,
     lastUsedAt: null,
     revokedAt: null,
     revokedReason: null,
   });
-  const { token } = await t.runtime.accessTokens.issue({ grantId, userId, clientId, scope: 'mcp:read mcp:write', resource: canonicalResource(t.config.publicUrl) });
+  const { token } = await t.runtime.accessTokens.issue({ grantId, userId, clientId, scope: 'mcp:read mcp:write', resource: gatewayResource(t.config.publicUrl) });
   return { grantId, token };
 }

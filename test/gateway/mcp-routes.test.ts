@@ -12,6 +12,7 @@ import { gatewayRoutes } from '../../src/gateway/mcp-routes.js';
 import { scopesRequiredFor } from '../../src/gateway/operation-scopes.js';
 import { mcpSessionTable, type McpSessionTable } from '../../src/gateway/mcp-sessions.js';
 import type { Upstream, UpstreamRegistry } from '../../src/upstream/types.js';
+import { UpstreamClient } from '../../src/upstream/upstream-client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { adminUserId, createClient, grantWithTokens } from '../oauth/token-fixtures.js';
 
@@ -28,7 +29,7 @@ async function tinyRegistry(): Promise<{ registry: UpstreamRegistry; erased: () 
   });
   const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
-  const client = new Client({ name: 'gatehouse-test', version: '1.0.0' });
+  const client = new UpstreamClient('1.0.0', { streamableHttp: false });
   await client.connect(clientSide);
   const since = Date.now();
   const upstream: Upstream = {

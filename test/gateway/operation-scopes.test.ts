@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { catalogFor } from '../../src/gateway/catalog.js';
+import { createCatalog, type Catalog } from '../../src/gateway/catalog.js';
 import { scopesRequiredFor } from '../../src/gateway/operation-scopes.js';
 import { testUpstreamRegistry, type TestRegistry } from '../helpers/upstream-registry.js';
 
@@ -11,6 +11,8 @@ const call = (name: string) => request('tools/call', { name, arguments: {} });
 
 describe('scopes each MCP operation needs', () => {
   let registry: TestRegistry;
+  let catalog: Catalog;
+  let gateway: { registry: TestRegistry; catalog: Catalog };
   let upstream: McpServer;
 
   before(async () => {
@@ -23,41 +25,45 @@ describe('scopes each MCP operation needs', () => {
     await registry.add({ name: 'files', server: upstream, settings: { tools_to_skip: ['secret_read'] } });
     await registry.add({ name: 'team', server: teamServer(), settings: { allowed_users: ['ann'] } });
     // The scope check reads the catalog's cache; a listing fills it.
-    const catalog = catalogFor(registry);
+    catalog = createCatalog(registry);
+    gateway = { registry, catalog };
     await catalog.list('tools', registry.all());
   });
 
-  after(() => registry.close());
+  after(() => {
+    catalog.close();
+    return registry.close();
+  });
 
   it('session plumbing needs no scope', () => {
-    assert.deepEqual(scopesRequiredFor(request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } }), registry), []);
-    assert.deepEqual(scopesRequiredFor(request('ping'), registry), []);
-    assert.deepEqual(scopesRequiredFor({ jsonrpc: '2.0', method: 'notifications/initialized' }, registry), []);
-    assert.deepEqual(scopesRequiredFor({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }, registry), []);
-    assert.deepEqual(scopesRequiredFor({ jsonrpc: '2.0', id: 7, result: {} }, registry), []);
+    assert.deepEqual(scopesRequiredFor(request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } }), gateway), []);
+    assert.deepEqual(scopesRequiredFor(request('ping'), gateway), []);
+    assert.deepEqual(scopesRequiredFor({ jsonrpc: '2.0', method: 'notifications/initialized' }, gateway), []);
+    assert.deepEqual(scopesRequiredFor({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }, gateway), []);
+    assert.deepEqual(scopesRequiredFor({ jsonrpc: '2.0', id: 7, result: {} }, gateway), []);
   });
 
   it('listing, reading, prompts, completion and log level need mcp:read', () => {
     for (const method of ['tools/list', 'resources/list', 'resources/read', 'resources/templates/list', 'prompts/list', 'prompts/get', 'completion/complete', 'logging/setLevel']) {
-      assert.deepEqual(scopesRequiredFor(request(method, {}), registry), ['mcp:read'], method);
+      assert.deepEqual(scopesRequiredFor(request(method, {}), gateway), ['mcp:read'], method);
     }
   });
 
   it('calling a tool annotated readOnlyHint: true needs mcp:read', () => {
-    assert.deepEqual(scopesRequiredFor(call('files_read'), registry), ['mcp:read']);
+    assert.deepEqual(scopesRequiredFor(call('files_read'), gateway), ['mcp:read']);
   });
 
   it('calling any other tool needs mcp:write: read-only false, no annotation, unknown, or no name', () => {
-    assert.deepEqual(scopesRequiredFor(call('files_write'), registry), ['mcp:write']);
-    assert.deepEqual(scopesRequiredFor(call('files_unannotated'), registry), ['mcp:write']);
-    assert.deepEqual(scopesRequiredFor(call('files_missing'), registry), ['mcp:write']);
-    assert.deepEqual(scopesRequiredFor(request('tools/call', {}), registry), ['mcp:write']);
+    assert.deepEqual(scopesRequiredFor(call('files_write'), gateway), ['mcp:write']);
+    assert.deepEqual(scopesRequiredFor(call('files_unannotated'), gateway), ['mcp:write']);
+    assert.deepEqual(scopesRequiredFor(call('files_missing'), gateway), ['mcp:write']);
+    assert.deepEqual(scopesRequiredFor(request('tools/call', {}), gateway), ['mcp:write']);
   });
 
   it('a read-only tool the user may not use needs the same scope as an unknown tool, so the answer reveals nothing', () => {
-    assert.deepEqual(scopesRequiredFor(call('files_secret_read'), registry, { username: 'ann' }), ['mcp:write']);
-    assert.deepEqual(scopesRequiredFor(call('team_lookup'), registry, { username: 'bob' }), ['mcp:write']);
-    assert.deepEqual(scopesRequiredFor(call('team_lookup'), registry, { username: 'ann' }), ['mcp:read']);
+    assert.deepEqual(scopesRequiredFor(call('files_secret_read'), gateway, { username: 'ann' }), ['mcp:write']);
+    assert.deepEqual(scopesRequiredFor(call('team_lookup'), gateway, { username: 'bob' }), ['mcp:write']);
+    assert.deepEqual(scopesRequiredFor(call('team_lookup'), gateway, { username: 'ann' }), ['mcp:read']);
   });
 
   it('after an upstream’s tool list changes, the new tool’s annotations decide', { timeout: 10_000 }, async () => {
@@ -67,8 +73,8 @@ describe('scopes each MCP operation needs', () => {
     upstream.registerTool('peek', { annotations: { readOnlyHint: true } }, () => ({ content: [] }));
     await changed;
     // The catalog refetches on the event; a listing waits for that fetch.
-    await catalogFor(registry).list('tools', registry.all());
-    assert.deepEqual(scopesRequiredFor(call('files_peek'), registry), ['mcp:read']);
+    await catalog.list('tools', registry.all());
+    assert.deepEqual(scopesRequiredFor(call('files_peek'), gateway), ['mcp:read']);
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { MAX_RECORDED_ARGUMENT_BYTES, REDACTED } from '../../src/gateway/argument-redaction.js';
-import { MAX_RECORDED_ERROR_LENGTH, sharedToolCallAudit, toolCallAudit, type ToolCallEntry } from '../../src/gateway/tool-call-audit.js';
+import { MAX_RECORDED_ERROR_LENGTH, toolCallAudit, type ToolCallEntry } from '../../src/gateway/tool-call-audit.js';
 import type { ToolCallRecord } from '../../src/store/gateway-types.js';
 import { backends, openTestStore } from '../helpers/backends.js';
 
@@ -75,19 +75,6 @@ for (const backend of backends) {
       assert.ok(Buffer.byteLength(call.arguments!, 'utf8') <= MAX_RECORDED_ARGUMENT_BYTES);
       assert.equal((JSON.parse(call.arguments!) as { truncated: boolean }).truncated, true);
       assert.doesNotMatch(call.arguments!, /never-stored/);
-    });
-
-    it('shared: one audit per store and config for every session, another config its own, each recording as its config says', async () => {
-      const recording = { ...defaults, recordArguments: true };
-      const plain = sharedToolCallAudit(store.toolCalls, defaults);
-      assert.equal(sharedToolCallAudit(store.toolCalls, defaults), plain);
-      const withArgs = sharedToolCallAudit(store.toolCalls, recording);
-      assert.notEqual(withArgs, plain);
-      assert.equal(sharedToolCallAudit(store.toolCalls, recording), withArgs);
-      await plain.record(entry({ tool: 'shared_plain', args: { path: '/a' } }));
-      await withArgs.record(entry({ tool: 'shared_args', args: { path: '/b', token: 'never-stored' } }));
-      assert.equal((await recorded((all) => all.find((c) => c.tool === 'shared_plain'))).arguments, null);
-      assert.deepEqual(JSON.parse((await recorded((all) => all.find((c) => c.tool === 'shared_args'))).arguments!), { path: '/b', token: REDACTED });
     });
 
     it('lets a store failure reach the caller', async () => {

@@ -1,4 +1,3 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -9,6 +8,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry, UpstreamSettings, UpstreamStatus } from '../../src/upstream/types.js';
+import { UpstreamClient } from '../../src/upstream/upstream-client.js';
 
 /**
  * A small but real upstream registry for tests: each upstream is an SDK server (McpServer or low-level
@@ -29,7 +29,7 @@ export interface TestRegistry extends UpstreamRegistry {
 
 export function testUpstreamRegistry(): TestRegistry {
   const upstreams = new Map<string, TestUpstream>();
-  const clients = new Map<string, { client: Client; server: McpServer | Server }>();
+  const clients = new Map<string, { client: UpstreamClient; server: McpServer | Server }>();
   const listeners = new Set<(event: UpstreamEvent) => void>();
   const emit = (event: UpstreamEvent) => {
     for (const listener of listeners) listener(event);
@@ -37,7 +37,7 @@ export function testUpstreamRegistry(): TestRegistry {
 
   return {
     async add({ id = `up_${upstreams.size + 1}_${Math.random().toString(36).slice(2, 8)}`, name, server, settings = {} }) {
-      const client = new Client({ name: 'gatehouse-test-registry', version: '1.0.0' });
+      const client = new UpstreamClient('1.0.0', { streamableHttp: false });
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => emit({ kind: 'tools_changed', upstreamId: id }));
       client.setNotificationHandler(ResourceListChangedNotificationSchema, () => emit({ kind: 'resources_changed', upstreamId: id }));
       client.setNotificationHandler(PromptListChangedNotificationSchema, () => emit({ kind: 'prompts_changed', upstreamId: id }));

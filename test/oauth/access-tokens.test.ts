@@ -12,11 +12,11 @@ import {
   type AccessTokenRequest,
   type AccessTokenService,
 } from '../../src/oauth/access-tokens.js';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { backends, openTestStore } from '../helpers/backends.js';
 
 const config = loadConfig({ dataDir: '/nonexistent', publicUrl: 'https://gate.example.com' }, {});
-const resource = canonicalResource(config.publicUrl);
+const resource = gatewayResource(config.publicUrl);
 const request: AccessTokenRequest = { grantId: 'grt_1', userId: 'usr_1', clientId: 'cli_1', scope: 'mcp:read mcp:write', resource };
 
 function base64url(value: unknown): string {

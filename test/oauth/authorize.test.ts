@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { PAGE_SECURITY_HEADERS } from '../../src/web/page.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { authorizeQuery, registerTestClient } from '../helpers/browserless.js';
@@ -114,9 +114,9 @@ describe('GET /oauth/authorize', () => {
   });
 
   it('an absent resource defaults to the canonical /mcp URL; the canonical one is accepted', async () => {
-    assert.equal((await flowOf(t, await get({ redirect_uri: CALLBACK }))).resource, canonicalResource(t.config.publicUrl));
-    const given = await flowOf(t, await get({ redirect_uri: CALLBACK, resource: canonicalResource(t.config.publicUrl) }));
-    assert.equal(given.resource, canonicalResource(t.config.publicUrl));
+    assert.equal((await flowOf(t, await get({ redirect_uri: CALLBACK }))).resource, gatewayResource(t.config.publicUrl));
+    const given = await flowOf(t, await get({ redirect_uri: CALLBACK, resource: gatewayResource(t.config.publicUrl) }));
+    assert.equal(given.resource, gatewayResource(t.config.publicUrl));
   });
 
   it('a parameter given twice is invalid_request', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { adminUserId, assertOAuthError, createClient, exchangeCode, issueCode, postToken, REDIRECT_URI, refresh, shiftPast, type IssuedCode } from './token-fixtures.js';
@@ -11,7 +11,7 @@ for (const backend of backends) {
     let resource: string;
     before(async () => {
       t = await startTestApp({ backend });
-      resource = canonicalResource(t.config.publicUrl);
+      resource = gatewayResource(t.config.publicUrl);
     });
     after(() => t.close());
 

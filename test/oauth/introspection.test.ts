@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { accessTokenService } from '../../src/oauth/access-tokens.js';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { basicAuth, startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { mintTokens, postForm } from './revocation-fixtures.js';
@@ -41,7 +41,7 @@ for (const backend of backends) {
           scope: 'mcp:read',
           client_id: confidential.clientId,
           sub: await adminUserId(t),
-          aud: canonicalResource(t.config.publicUrl),
+          aud: gatewayResource(t.config.publicUrl),
           iss: t.config.publicUrl,
           exp: undefined,
           iat: undefined,
@@ -58,7 +58,13 @@ for (const backend of backends) {
       assert.equal(res.json().active, true);
       assert.equal(res.json().token_type, 'refresh_token');
       assert.equal(res.json().client_id, confidential.clientId);
-      await t.runtime.store.refreshTokens.markRotated(t.runtime.keys.tokenHasher.hash(minted.refreshToken), Date.now(), null);
+      await t.runtime.store.refreshTokens.rotate({
+        tokenHash: t.runtime.keys.tokenHasher.hash(minted.refreshToken),
+        now: Date.now(),
+        replayResponse: null,
+        successor: null,
+        grant: { id: minted.grantId, lastUsedAt: null },
+      });
       assert.deepEqual((await introspect(minted.refreshToken)).json(), { active: false });
     });
 
@@ -74,7 +80,7 @@ for (const backend of backends) {
       const client = { clientId: confidential.clientId };
       const past = accessTokenService({ config: t.config, signingKeys: t.runtime.signingKeys }, () => Date.now() - 3_600_000);
       const minted = await mintTokens(t, client);
-      const expired = await past.issue({ grantId: minted.grantId, userId: await adminUserId(t), clientId: client.clientId, scope: 'mcp:read', resource: canonicalResource(t.config.publicUrl) });
+      const expired = await past.issue({ grantId: minted.grantId, userId: await adminUserId(t), clientId: client.clientId, scope: 'mcp:read', resource: gatewayResource(t.config.publicUrl) });
       for (const token of [expired.token, 'gth_rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'garbage']) {
         const res = await introspect(token);
         assert.equal(res.statusCode, 200);

@@ -1,5 +1,5 @@
 import { issueToken, newId } from '../../src/crypto/random.js';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import type { TestApp } from '../helpers/app.js';
 import { adminUserId, type TestClient } from './token-fixtures.js';
 
@@ -14,7 +14,7 @@ export async function mintTokens(t: TestApp, client: TestClient, options: { user
   const now = Date.now();
   const userId = options.userId ?? (await adminUserId(t));
   const scope = options.scope ?? 'mcp:read mcp:write';
-  const resource = canonicalResource(t.config.publicUrl);
+  const resource = gatewayResource(t.config.publicUrl);
   const grantId = newId('grt');
   await t.runtime.store.grants.create({
     id: grantId,

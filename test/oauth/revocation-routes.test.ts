@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { basicAuth, startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { mintTokens, postForm } from './revocation-fixtures.js';
@@ -119,7 +119,7 @@ for (const backend of backends) {
       for (const key of jwks.keys) assert.equal(key.d, undefined, 'no private member is published');
       const { payload } = await jwtVerify(accessToken, createLocalJWKSet(jwks), {
         issuer: t.config.publicUrl,
-        audience: canonicalResource(t.config.publicUrl),
+        audience: gatewayResource(t.config.publicUrl),
         typ: 'at+jwt',
       });
       assert.equal(payload.client_id, client.clientId);

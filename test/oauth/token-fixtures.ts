@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { newId } from '../../src/crypto/random.js';
 import { s256Challenge } from '../../src/oauth/pkce.js';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import type { ClientAuthMethod } from '../../src/store/index.js';
 import type { TestApp } from '../helpers/app.js';
 
@@ -62,7 +62,7 @@ export async function issueCode(t: TestApp, client: TestClient, options: { scope
     userId: await adminUserId(t),
     clientId: client.clientId,
     scope: options.scope ?? 'mcp:read mcp:write',
-    resource: canonicalResource(t.config.publicUrl),
+    resource: gatewayResource(t.config.publicUrl),
     redirectUri: REDIRECT_URI,
     codeChallenge: s256Challenge(verifier),
     ip: null,
@@ -106,7 +106,7 @@ export async function grantWithTokens(t: TestApp, options: { scope?: string } = 
   const res = await exchangeCode(t, await issueCode(t, client, options));
   assert.equal(res.statusCode, 200, res.body);
   const tokens = res.json() as TokenPair;
-  const claims = await t.runtime.accessTokens.verify(tokens.access_token, canonicalResource(t.config.publicUrl));
+  const claims = await t.runtime.accessTokens.verify(tokens.access_token, gatewayResource(t.config.publicUrl));
   assert.ok(claims);
   return { client, tokens, grantId: claims.gid };
 }

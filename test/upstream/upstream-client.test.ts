@@ -2,82 +2,61 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, CallToolResultSchema, CreateMessageResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { RELATED_REQUEST_KEY } from '../../src/upstream/request-attribution.js';
-import { createUpstreamClient, withServerRequestRelay, type ServerRequestRelay } from '../../src/upstream/upstream-client.js';
+import { CallToolRequestSchema, CallToolResultSchema, ListToolsRequestSchema, ListToolsResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { DirectRequests } from '../../src/upstream/streamable-http/direct-requests.js';
+import { UpstreamClient } from '../../src/upstream/upstream-client.js';
 
-/**
- * The upstream side of the relay, over an in-memory pair: the upstream here sets the mark itself (over HTTP,
- * request-attribution.ts sets it), so each test chooses which request a sampling request claims to belong to.
- */
+const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+const options = () => ({ signal: new AbortController().signal, timeoutMs: 5_000 });
 
-const sampling = { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: 'hi' } }], maxTokens: 5 };
-const answer = (text: string) => ({ role: 'assistant' as const, model: 'm', content: { type: 'text' as const, text } });
-
-/** An upstream whose tool `ask` samples with the mark `claim(its own request id)` and reports the answer or the refusal. */
-async function connected(claim: (callId: string | number) => unknown) {
+/** An upstream over an in-memory pair whose tool call answers "via the SDK"; `direct` stands in for the direct path. */
+async function connected(streamableHttp: boolean, direct?: DirectRequests) {
   const server = new Server({ name: 'upstream', version: '1' }, { capabilities: { tools: {} } });
-  server.setRequestHandler(CallToolRequestSchema, async (_request, extra): Promise<CallToolResult> => {
-    try {
-      const result = await extra.sendRequest(
-        { method: 'sampling/createMessage', params: { ...sampling, _meta: { [RELATED_REQUEST_KEY]: claim(extra.requestId), progressToken: 'upstream-token' } } },
-        CreateMessageResultSchema,
-      );
-      return { content: [{ type: 'text', text: `answered: ${(result.content as { text: string }).text}` }] };
-    } catch (error) {
-      return { content: [{ type: 'text', text: `refused: ${(error as Error).message}` }] };
-    }
-  });
-  const { client, track } = createUpstreamClient('1.0.0', 'http');
+  server.setRequestHandler(CallToolRequestSchema, async () => text('via the SDK'));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: 'listed', inputSchema: { type: 'object' as const } }] }));
+  const client = new UpstreamClient('1', { streamableHttp });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
-  await client.connect(track(clientSide));
-  const call = () => client.request({ method: 'tools/call', params: { name: 'ask' } }, CallToolResultSchema);
-  return { client, server, call };
+  await client.connect(client.attach({ transport: clientSide, direct }));
+  return { client, server };
 }
 
-const textOf = (result: CallToolResult) => (result.content[0] as { text: string }).text;
+/** A direct path that answers every request itself and remembers the methods it was given. */
+function fakeDirect(result: unknown = text('via the direct path')): DirectRequests & { methods: string[] } {
+  const methods: string[] = [];
+  return { methods, request: async (message) => (methods.push(message.method), result as never), close: () => undefined };
+}
 
 describe('upstream clients', () => {
   it('offer sampling and elicitation over Streamable HTTP only, where requests can be attributed', async () => {
-    const offered = async (type: 'http' | 'stdio' | 'sse' | 'in_process') => {
-      const server = new Server({ name: 'upstream', version: '1' }, { capabilities: {} });
-      const { client, track } = createUpstreamClient('1', type);
-      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      await server.connect(serverSide);
-      await client.connect(track(clientSide));
-      return server.getClientCapabilities();
-    };
-    assert.deepEqual(await offered('http'), { sampling: {}, elicitation: { form: {}, url: {} } });
-    for (const type of ['stdio', 'sse', 'in_process'] as const) assert.deepEqual(await offered(type), {}, type);
+    assert.deepEqual((await connected(true)).server.getClientCapabilities(), { sampling: {}, elicitation: { form: {}, url: {} } });
+    assert.deepEqual((await connected(false)).server.getClientCapabilities(), {});
   });
 
-  it('relay a request marked with the id of a call in flight to that call’s relay, without the mark and the upstream’s progress token', async () => {
-    const { call } = await connected((callId) => callId);
-    const seen: Array<Parameters<ServerRequestRelay>[0]> = [];
-    const result = await withServerRequestRelay(async (request) => {
-      seen.push(request);
-      return answer('from the right client');
-    }, call);
-    assert.equal(textOf(result), 'answered: from the right client');
-    assert.deepEqual(seen, [{ method: 'sampling/createMessage', params: sampling }]);
+  it('send tool calls on the direct path when the connection has one, and every other request through the SDK', async () => {
+    const direct = fakeDirect();
+    const { client } = await connected(true, direct);
+    const called = await client.forward({ method: 'tools/call', params: { name: 'echo' } }, CallToolResultSchema, options());
+    assert.deepEqual(called.content, text('via the direct path').content);
+    const listed = await client.forward({ method: 'tools/list', params: {} }, ListToolsResultSchema, options());
+    assert.deepEqual(listed.tools.map((tool) => tool.name), ['listed']);
+    assert.deepEqual(direct.methods, ['tools/call']);
   });
 
-  it('refuse a request that names no call in flight, or none at all, and never ask the relay', async () => {
-    for (const claim of [(callId: string | number) => Number(callId) + 1000, () => undefined, () => ({ id: 1 })]) {
-      const { call } = await connected(claim);
-      let asked = false;
-      const result = await withServerRequestRelay(async () => {
-        asked = true;
-        return answer('wrong');
-      }, call);
-      assert.match(textOf(result), /^refused: .*only accepted on the stream of a request the gateway sent/);
-      assert.equal(asked, false);
-    }
+  it('send tool calls through the SDK when the connection has no direct path', async () => {
+    const { client } = await connected(true);
+    assert.deepEqual((await client.forward({ method: 'tools/call', params: { name: 'echo' } }, CallToolResultSchema, options())).content, text('via the SDK').content);
   });
 
-  it('refuse a request for a call sent outside any relay scope', async () => {
-    const { call } = await connected((callId) => callId);
-    assert.match(textOf(await call()), /^refused: /);
+  it('check a direct answer against the result schema, as the SDK does', async () => {
+    const { client } = await connected(true, fakeDirect({ content: 'not a list' }));
+    await assert.rejects(client.forward({ method: 'tools/call', params: { name: 'echo' } }, CallToolResultSchema, options()), /invalid tools\/call result/);
+  });
+
+  it('ignore a direct path on connections other than Streamable HTTP', async () => {
+    const direct = fakeDirect();
+    const { client } = await connected(false, direct);
+    assert.deepEqual((await client.forward({ method: 'tools/call', params: { name: 'echo' } }, CallToolResultSchema, options())).content, text('via the SDK').content);
+    assert.deepEqual(direct.methods, []);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { canonicalResource } from '../../src/oauth/resource.js';
+import { gatewayResource } from '../../src/oauth/resource.js';
 import { startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { authorizeQuery, Browserless, hiddenInputs, registerTestClient } from '../helpers/browserless.js';
 
@@ -210,7 +210,7 @@ describe('consent pages over http', () => {
     const grown = await start({ scope: 'mcp:read mcp:write' });
     assert.equal(grown.response.statusCode, 200, 'asked again for more scope');
     assert.ok(callbackQuery(await decide(b, hiddenInputs(grown.response.body), 'approve')).code);
-    const consent = await t.runtime.store.consents.find((await t.runtime.users.list())[0]!.id, own, canonicalResource(t.config.publicUrl));
+    const consent = await t.runtime.store.consents.find((await t.runtime.users.list())[0]!.id, own, gatewayResource(t.config.publicUrl));
     assert.equal(consent?.scope, 'mcp:read mcp:write');
 
     assert.ok((await start({ scope: 'mcp:write' })).external, 'a subset of the remembered scopes is covered');

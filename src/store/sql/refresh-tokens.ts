@@ -1,5 +1,6 @@
 import type { Db } from '../db.js';
 import type { GrantRecord, RefreshTokenRecord, RefreshTokenStore } from '../oauth-types.js';
+import { grantTouchDue, sqlGrantStore } from './grants.js';
 import { camelRow, insertSql } from './rows.js';
 
 export function sqlRefreshTokenStore(db: Db): RefreshTokenStore {
@@ -11,13 +12,23 @@ export function sqlRefreshTokenStore(db: Db): RefreshTokenStore {
     async find(tokenHash) {
       return camelRow<RefreshTokenRecord>(await db.get('SELECT * FROM refresh_tokens WHERE token_hash = ?', [tokenHash]));
     },
-    async markRotated(tokenHash, now, replayResponse) {
-      const result = await db.run(
-        'UPDATE refresh_tokens SET rotated_at = ?, replay_response = ? WHERE token_hash = ? AND rotated_at IS NULL',
-        [now, replayResponse, tokenHash],
-      );
-      return result.changes === 1;
-    },
+    findWithGrant: (tokenHash) => findRefreshTokenWithGrant(db, tokenHash),
+    // A caller that loses the compare-and-set writes nothing, so the refresh token it minted never becomes live.
+    // Only the transaction's own Db is used inside it (SQLite's group commit would otherwise wait on itself).
+    rotate: ({ tokenHash, now, replayResponse, successor, grant }) =>
+      db.transaction(async (tx) => {
+        const retired = await tx.run(
+          'UPDATE refresh_tokens SET rotated_at = ?, replay_response = ? WHERE token_hash = ? AND rotated_at IS NULL',
+          [now, replayResponse, tokenHash],
+        );
+        if (retired.changes !== 1) return 'lost';
+        if (successor) {
+          const { sql, params } = insertSql('refresh_tokens', successor);
+          await tx.run(sql, params);
+        }
+        if (grantTouchDue(grant.lastUsedAt, now)) await sqlGrantStore(tx).touch(grant.id, now);
+        return 'won';
+      }),
   };
 }
 
@@ -41,8 +52,7 @@ type TokenWithGrantRow = RefreshTokenRecord & {
   grantRevokedReason: string | null;
 };
 
-/** A refresh token and its grant in one read (the token endpoint needs both on every refresh). */
-export async function findRefreshTokenWithGrant(db: Db, tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined> {
+async function findRefreshTokenWithGrant(db: Db, tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined> {
   const row = await db.get<TokenWithGrantRow>(TOKEN_WITH_GRANT_SQL, [tokenHash]);
   if (!row) return undefined;
   return {

@@ -1,5 +1,6 @@
 import { processDiscoveryResponse, type AuthorizationServer } from 'oauth4webapi';
 import { GuardedFetchError } from '../../net/guarded-fetch.js';
+import { canonicalResource } from '../../net/resource-uri.js';
 import { outboundFetch, type OutboundFetch } from './outbound-fetch.js';
 import {
   OAuthSetupError,
@@ -178,13 +179,6 @@ export function resourceIdentifiesUpstream(resource: string, upstreamUrl: string
   if (published.hash || published.origin !== upstream.origin) return false;
   const path = withoutTrailingSlash(published.pathname);
   return path === '' || (path === withoutTrailingSlash(upstream.pathname) && published.search === upstream.search);
-}
-
-/** The upstream URL as a resource identifier: no fragment, no trailing slash on a bare origin (MCP "Canonical Server URI"). */
-export function canonicalResource(upstreamUrl: string): string {
-  const url = new URL(upstreamUrl);
-  url.hash = '';
-  return url.pathname === '/' && !url.search ? url.origin : url.href;
 }
 
 function checkResourceMetadata(body: Record<string, unknown>, url: string, upstreamUrl: string): ResourceMetadata {

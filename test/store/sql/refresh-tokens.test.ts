@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { GrantRecord, RefreshTokenRecord } from '../../../src/store/index.js';
 import { grantTouchDue } from '../../../src/store/sql/grants.js';
-import { findRefreshTokenWithGrant } from '../../../src/store/sql/refresh-tokens.js';
 import { backends, createTestUsers, openTestStore } from '../../helpers/backends.js';
 
 const grant: GrantRecord = {
@@ -39,13 +38,50 @@ for (const backend of backends) {
     afterEach(() => store.close());
 
     it('reads the token and its grant in one query, every field as the stores read them', async () => {
-      const found = await findRefreshTokenWithGrant(store.database, 'p1.hash');
+      const found = await store.refreshTokens.findWithGrant('p1.hash');
       assert.deepEqual(found, { token: await store.refreshTokens.find('p1.hash'), grant: await store.grants.find('grt_1') });
       assert.deepEqual(found, { token, grant });
     });
 
     it('an unknown hash finds nothing', async () => {
-      assert.equal(await findRefreshTokenWithGrant(store.database, 'p1.other'), undefined);
+      assert.equal(await store.refreshTokens.findWithGrant('p1.other'), undefined);
+    });
+  });
+
+  describe(`refresh token rotation on ${backend}`, () => {
+    let store: Awaited<ReturnType<typeof openTestStore>>;
+    const live: RefreshTokenRecord = { ...token, tokenHash: 'p1.live', rotatedAt: null, replayResponse: null };
+    const successor: RefreshTokenRecord = { ...live, tokenHash: 'p1.next', createdAt: 5_000 };
+    const rotation = { tokenHash: 'p1.live', now: 5_000, replayResponse: 'v1.replay', successor, grant: { id: 'grt_1', lastUsedAt: null } };
+    beforeEach(async () => {
+      store = await openTestStore(backend);
+      await createTestUsers(store, [['usr_1', 'alice']]);
+      await store.grants.create({ ...grant, lastUsedAt: null, revokedAt: null, revokedReason: null });
+      await store.refreshTokens.create(live);
+    });
+    afterEach(() => store.close());
+
+    it('the winner retires the token with its replay copy, stores the successor and records the grant\'s use', async () => {
+      assert.equal(await store.refreshTokens.rotate(rotation), 'won');
+      assert.deepEqual(await store.refreshTokens.find('p1.live'), { ...live, rotatedAt: 5_000, replayResponse: 'v1.replay' });
+      assert.deepEqual(await store.refreshTokens.find('p1.next'), successor);
+      assert.equal((await store.grants.find('grt_1'))?.lastUsedAt, 5_000);
+    });
+
+    it('of concurrent rotations of one token exactly one wins, and a loser\'s successor never becomes live', async () => {
+      const outcomes = await Promise.all(
+        [1, 2, 3, 4].map((n) => store.refreshTokens.rotate({ ...rotation, replayResponse: `v1.replay${n}`, successor: { ...successor, tokenHash: `p1.next${n}` } })),
+      );
+      assert.deepEqual(outcomes.filter((outcome) => outcome === 'won').length, 1);
+      const winner = outcomes.indexOf('won') + 1;
+      assert.equal((await store.refreshTokens.find('p1.live'))?.replayResponse, `v1.replay${winner}`);
+      for (const n of [1, 2, 3, 4]) assert.equal(Boolean(await store.refreshTokens.find(`p1.next${n}`)), n === winner);
+    });
+
+    it('an already rotated token loses and nothing is written', async () => {
+      assert.equal(await store.refreshTokens.rotate({ ...rotation, successor: null }), 'won');
+      assert.equal(await store.refreshTokens.rotate(rotation), 'lost');
+      assert.equal(await store.refreshTokens.find('p1.next'), undefined);
     });
   });
 }

@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import type { ServerRequestRelay } from './upstream-client.js';
+import type { ServerRequestRelay } from './server-requests.js';
 import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
 /**

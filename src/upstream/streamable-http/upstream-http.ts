@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { BearerSource } from './oauth/bearer-fetch.js';
+import type { BearerSource } from '../oauth/bearer-fetch.js';
 
 /**
  * The HTTP side of direct-requests.ts: requests on an upstream's Streamable HTTP session (its SDK client's session id

@@ -20,8 +20,8 @@ import {
   type Progress,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
-import { directRequests, type DirectRequestHooks, type DirectRequests } from '../../src/upstream/direct-requests.js';
-import type { BearerSource } from '../../src/upstream/oauth/bearer-fetch.js';
+import { directRequests, type DirectRequestHooks, type DirectRequests } from '../../../src/upstream/streamable-http/direct-requests.js';
+import type { BearerSource } from '../../../src/upstream/oauth/bearer-fetch.js';
 
 /**
  * The direct client against real SDK upstreams over node:http: each test starts an upstream, connects a real SDK

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createParser } from 'eventsource-parser';
-import { attributeServerRequests, RELATED_REQUEST_KEY, remarkEventStream } from '../../src/upstream/request-attribution.js';
+import { attributeServerRequests, RELATED_REQUEST_KEY, remarkEventStream } from '../../../src/upstream/streamable-http/request-attribution.js';
 
 const encoder = new TextEncoder();
 

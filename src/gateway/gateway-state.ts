@@ -1,0 +1,48 @@
+import type { Runtime } from '../runtime.js';
+import type { UpstreamRegistry } from '../upstream/types.js';
+import { createCatalog, type Catalog } from './catalog.js';
+import type { PersonalConnections } from './personal-connections.js';
+import { sessionEvents, type GatewayLogger, type SessionEvents } from './session-events.js';
+import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
+
+/**
+ * What every MCP session of one gateway shares, built once where the gateway is wired (mcp-routes.ts) and handed to
+ * each session: the catalog of the upstreams' lists, the tool-call audit, the per-user connections, and the events
+ * that reach open sessions. An idle session holds none of it, only a reference.
+ */
+export interface GatewayState {
+  registry: UpstreamRegistry;
+  catalog: Catalog;
+  audit: ToolCallAudit;
+  personal: PersonalConnections;
+  events: SessionEvents;
+  logger: GatewayLogger;
+  /** Ends the subscriptions to the registry and to outbound OAuth. */
+  close(): void;
+}
+
+export interface GatewayStateOptions {
+  registry: UpstreamRegistry;
+  runtime: Pick<Runtime, 'store' | 'config' | 'outbound' | 'perUserPool'>;
+  logger: GatewayLogger;
+}
+
+export function createGatewayState({ registry, runtime, logger }: GatewayStateOptions): GatewayState {
+  const catalog = createCatalog(registry, {
+    onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
+    onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
+  });
+  const events = sessionEvents(registry, runtime.outbound, logger);
+  return {
+    registry,
+    catalog,
+    audit: toolCallAudit(runtime.store.toolCalls, runtime.config.audit),
+    personal: { outbound: runtime.outbound, perUserPool: runtime.perUserPool },
+    events,
+    logger,
+    close() {
+      catalog.close();
+      events.close();
+    },
+  };
+}
