@@ -12,7 +12,8 @@ import { metadataDocumentResolver } from './oauth/metadata-document.js';
 import { openStore, type OpenedStore } from './store/index.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';
 import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
-import { createUpstreamRegistry, packageVersion } from './upstream/registry.js';
+import { createUpstreamRegistry } from './upstream/registry.js';
+import { VERSION } from './version.js';
 import type { UpstreamRegistry } from './upstream/types.js';
 import { upstreamService, type UpstreamService } from './upstream/upstream-service.js';
 
@@ -65,7 +66,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     bearer: (upstreamId, userId) => outbound.bearer(upstreamId, userId),
     maxSize: config.outboundOAuth.perUserPoolSize,
     idleMs: config.outboundOAuth.perUserIdleSeconds * 1000,
-    clientVersion: packageVersion(),
+    clientVersion: VERSION,
   });
   followOutboundEvents(outbound, upstreams, perUserPool);
   const signingKeys = signingKeyRing({ store: store.signingKeys, encryptionKey: keys.encryptionKey, retiredKeyLifetimeMs: retiredKeyLifetimeMs(config) });

@@ -32,6 +32,7 @@ import type { GatewayLogger } from './session-events.js';
 import type { ToolCallAudit } from './tool-call-audit.js';
 import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
 import { serverRequestSender } from './upstream-requests.js';
+import { VERSION } from '../version.js';
 
 /**
  * The MCP server one /mcp session talks to: the tools, resources, resource templates and prompts of every
@@ -291,7 +292,7 @@ async function record(audit: ToolCallAudit, logger: GatewayLogger, entry: Parame
 }
 
 // Shared by every session's server, which keeps them by reference and never changes them; frozen so nothing can.
-const SERVER_INFO = Object.freeze({ name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' });
+const SERVER_INFO = Object.freeze({ name: 'gatehouse', title: 'Gatehouse', version: VERSION });
 const CAPABILITIES = Object.freeze({
   tools: Object.freeze({ listChanged: true }),
   resources: Object.freeze({ listChanged: true }),

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../version.js';
 import type { UpstreamStore } from '../store/index.js';
 import { DEFAULT_BACKOFF, UpstreamConnection, type Backoff } from './connection.js';
 import type { BearerSource } from './oauth/bearer-fetch.js';
@@ -33,18 +33,13 @@ export interface ManagedUpstreamRegistry extends UpstreamRegistry, RegistryContr
   whenState(id: string, state: UpstreamStatus['state']): Promise<Upstream>;
 }
 
-export function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
 export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstreamRegistry {
   const { store, encryptionKey } = options;
   const now = options.now ?? Date.now;
   const connections = new Map<string, { connection: UpstreamConnection; fingerprint: string }>();
   const listeners = new Set<(event: UpstreamEvent) => void>();
   const waiters = new Set<() => void>();
-  const clientVersion = packageVersion();
+  const clientVersion = VERSION;
   let started = false;
   let closed = false;
   let syncTimer: NodeJS.Timeout | undefined;
