@@ -75,7 +75,13 @@ const publicUrl = z
       }
     },
     { message: 'must be an absolute http(s) URL without query, fragment or credentials, e.g. https://gatehouse.example.com' },
-  );
+  )
+  // The issuer and the resource (`<public URL>/mcp`) are compared byte for byte by clients, which derive them
+  // with a URL parser: so the configured URL is kept in that normal form (lower-case host, no default port).
+  .transform((value) => {
+    const url = new URL(value);
+    return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  });
 
 const booleanish = z.union([
   z.boolean(),

@@ -81,6 +81,8 @@ describe('config values', () => {
   it('a public URL loses its trailing slash', () => {
     assert.equal(loadConfig({ publicUrl: 'https://gate.example.com/' }, {}).publicUrl, 'https://gate.example.com');
     assert.equal(loadConfig({}, { GATEHOUSE_PUBLIC_URL: 'https://gate.example.com/base//' }).publicUrl, 'https://gate.example.com/base');
+    assert.equal(loadConfig({ publicUrl: 'HTTPS://Gate.Example.COM:443/Base/' }, {}).publicUrl, 'https://gate.example.com/Base', 'normal form: lower-case scheme and host, no default port');
+    assert.equal(loadConfig({ publicUrl: 'http://127.0.0.1:80' }, {}).publicUrl, 'http://127.0.0.1');
   });
 
   it('an https public URL turns on secure cookies, http does not', () => {
