@@ -75,6 +75,16 @@ describe('sign-in pages over http', () => {
     assert.equal(res.headers.location, '/somewhere');
   });
 
+  for (const next of ['/a/..//evil.example/x', '/.//evil.example/x', '/.%2e//evil.example/x', '/%2e%2e//evil.example/x', '/%5c/evil.example']) {
+    it(`a signed-in browser is never sent off-site by next=${next}`, async () => {
+      const cookie = sessionCookie(await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD }));
+      const res = await t.app.inject({ method: 'GET', url: `/login?next=${encodeURIComponent(next)}`, cookies: { [cookie.name]: cookie.value } });
+      assert.equal(res.statusCode, 303);
+      const location = res.headers.location as string;
+      assert.equal(new URL(location, 'https://gh.example/login').origin, 'https://gh.example', location);
+    });
+  }
+
   it('signing out revokes the session server-side, clears the cookie and redirects to /login', async () => {
     const cookie = sessionCookie(await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD }));
     const res = await t.app.inject({ method: 'POST', url: '/logout', cookies: { [cookie.name]: cookie.value } });
@@ -110,7 +120,7 @@ describe('sign-in pages over http', () => {
     assert.equal(res.headers.location, '/oauth/consent?flow_id=abc');
   });
 
-  for (const next of ['//evil.example', 'https://evil.example', '/\\evil.example', '/\t/evil.example', 'javascript:alert(1)']) {
+  for (const next of ['//evil.example', 'https://evil.example', '/\\evil.example', '/\t/evil.example', 'javascript:alert(1)', '/a/..//evil.example/x', '/.%2e//evil.example/x']) {
     it(`an open-redirect attempt in next (${JSON.stringify(next)}) lands on /`, async () => {
       const res = await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD, next });
       assert.equal(res.statusCode, 303);
