@@ -43,7 +43,7 @@ function charged(record: LoginFailureRecord, at: number, free: number, policy: P
  * of both at once; a right password gives it back (`settleSuccess`). So parallel guesses cannot all pass one check
  * before the first of them is counted.
  */
-export function reserveAttempt(policy: Policy, at: number) {
+function reserveAttempt(policy: Policy, at: number) {
   return ([addressRecord, accountRecord]: LoginFailureRecord[]): { records: LoginFailureRecord[]; result: Reservation } => {
     const address = current(addressRecord!, at);
     const account = current(accountRecord!, at);
@@ -62,7 +62,7 @@ export function reserveAttempt(policy: Policy, at: number) {
  * A reserved attempt had the right password: the account's count is cleared, and the address gets its attempt back
  * with the block its count would have had without it (never a longer one).
  */
-export function settleSuccess(policy: Policy, reservedAt: number) {
+function settleSuccess(policy: Policy, reservedAt: number) {
   return ([address, account]: LoginFailureRecord[]): { records: LoginFailureRecord[]; result: void } => {
     const failures = Math.max(0, address!.failures - 1);
     const blockedUntil = Math.min(address!.blockedUntil, reservedAt + throttleDelayMs(failures, policy.ipFreeFailures, policy.maxDelaySeconds));
