@@ -132,6 +132,10 @@ export const settingsSchema = z
           .default(formatScope(DEFAULT_SCOPES)),
         registrationsPerIpPerDay: z.coerce.number().int().min(1).default(50),
         registrationsPerDay: z.coerce.number().int().min(1).default(5000),
+        /** Client ID Metadata Documents fetched on behalf of one client IP per hour (first-time ones also count as registrations). */
+        metadataDocumentFetchesPerIpPerHour: z.coerce.number().int().min(1).default(60),
+        /** A metadata-document client not fetched for this long and holding no live grant is forgotten. */
+        metadataDocumentClientRetentionSeconds: durationSeconds.min(24 * 3600).default(30 * 24 * 3600),
         /** Custom URI schemes accepted as redirect URIs (native apps such as Cursor). */
         allowedRedirectSchemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).default(['cursor', 'vscode']),
         accessTokenTtlSeconds: durationSeconds.max(24 * 3600).default(600),

@@ -9,6 +9,7 @@ import { accessTokenService, retiredKeyLifetimeMs, type AccessTokenService } fro
 import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
 import { grantService, type GrantService } from './oauth/grants.js';
 import { metadataDocumentResolver } from './oauth/metadata-document.js';
+import { registrationLimits } from './oauth/registration-limits.js';
 import { openStore, type OpenedStore } from './store/index.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';
 import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
@@ -75,7 +76,14 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     store,
     keys,
     audit,
-    clients: clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, config })),
+    clients: clientDirectory(
+      store.clients,
+      metadataDocumentResolver({
+        clients: store.clients,
+        limits: registrationLimits({ rateWindows: store.rateWindows, initialAccessTokens: store.initialAccessTokens, hasher: keys.tokenHasher, oauth: config.oauth }),
+        config,
+      }),
+    ),
     grants: grantService({ store, keys, config, audit }),
     signingKeys,
     accessTokens: accessTokenService({ config, signingKeys }),

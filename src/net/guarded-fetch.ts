@@ -40,6 +40,26 @@ export class GuardedFetchError extends Error {
   }
 }
 
+const FAILURE_SUMMARIES: Record<GuardedFetchFailure, string> = {
+  bad_url: 'the URL is not usable',
+  bad_scheme: 'only https URLs are fetched',
+  dns_failure: 'a host could not be resolved',
+  blocked_address: 'it leads to an address that is not allowed',
+  connection_failed: 'the connection failed',
+  too_many_redirects: 'it redirected where it may not',
+  http_status: 'it answered with an error status',
+  too_large: 'the answer was too large',
+  timeout: 'it took too long',
+};
+
+/**
+ * The failure in words that name no host, address or fetched value (a redirect's target is one): for messages that
+ * leave the server. The error's own message, with the host, is for the log.
+ */
+export function fetchFailureSummary(error: GuardedFetchError): string {
+  return FAILURE_SUMMARIES[error.reason];
+}
+
 export interface GuardedFetchOptions {
   /** Development and tests only: permits `http:` and, unless `isAllowedAddress` says otherwise, any address. */
   allowPrivateNetworks?: boolean;
@@ -59,6 +79,11 @@ export interface GuardedFetchOptions {
   redirect?: 'follow' | 'manual';
   /** Answer a non-2xx status with its (size-bounded) body instead of failing with `http_status`. */
   acceptAnyStatus?: boolean;
+  /**
+   * Origins an admin chose (an upstream's own): reached over http and on any address. Checked on every hop, so a
+   * redirect off a trusted origin is vetted like any other URL.
+   */
+  trustedOrigins?: readonly string[];
   /** Overrides the address policy (default: public addresses only, or anything with allowPrivateNetworks). */
   isAllowedAddress?: (address: string) => boolean;
   /** Hostname resolution, default `dns.lookup` with all addresses. */
@@ -81,13 +106,18 @@ async function systemResolve(hostname: string): Promise<string[]> {
   return (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 }
 
-function parseTarget(target: string, allowHttp: boolean, base?: URL): URL {
+function isTrustedOrigin(url: URL, options: GuardedFetchOptions): boolean {
+  return options.trustedOrigins?.some((trusted) => URL.canParse(trusted) && new URL(trusted).origin === url.origin) ?? false;
+}
+
+function parseTarget(target: string, options: GuardedFetchOptions, base?: URL): URL {
   let url: URL;
   try {
     url = new URL(target, base);
   } catch {
     throw new GuardedFetchError('bad_url', 'the URL is not an absolute URL');
   }
+  const allowHttp = options.allowPrivateNetworks === true || isTrustedOrigin(url, options);
   if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
     throw new GuardedFetchError('bad_scheme', `${url.protocol} URLs are not fetched${allowHttp ? '' : ': https is required'}`);
   }
@@ -110,7 +140,7 @@ async function vettedAddress(url: URL, options: GuardedFetchOptions, signal: Abo
       throw new GuardedFetchError('dns_failure', `the host ${url.hostname} could not be resolved`, undefined, { cause: error });
     }
   }
-  const allowed = options.isAllowedAddress ?? (options.allowPrivateNetworks ? () => true : isPublicAddress);
+  const allowed = isTrustedOrigin(url, options) ? () => true : (options.isAllowedAddress ?? (options.allowPrivateNetworks ? () => true : isPublicAddress));
   if (addresses.length === 0 || !addresses.every(allowed)) {
     throw new GuardedFetchError('blocked_address', `the host ${url.hostname} resolves to a private or special-purpose address`);
   }
@@ -195,7 +225,7 @@ function isRedirect(status: number): boolean {
 
 async function fetchHops(target: string, options: GuardedFetchOptions, signal: AbortSignal): Promise<GuardedResponse> {
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
-  let url = parseTarget(target, options.allowPrivateNetworks === true);
+  let url = parseTarget(target, options);
   let hopRequest: HopRequest = { method: options.method ?? 'GET', ...(options.body !== undefined ? { body: options.body } : {}) };
   for (let hop = 0; ; hop++) {
     const address = await vettedAddress(url, options, signal);
@@ -210,7 +240,7 @@ async function fetchHops(target: string, options: GuardedFetchOptions, signal: A
       if (hop >= maxRedirects) {
         throw new GuardedFetchError('too_many_redirects', maxRedirects === 0 ? `${url.host} answered with a redirect, which is not followed` : `${url.host} redirected more than ${maxRedirects} times`);
       }
-      url = parseTarget(location, options.allowPrivateNetworks === true, url);
+      url = parseTarget(location, options, url);
       if (status !== 307 && status !== 308) hopRequest = { method: hopRequest.method === 'HEAD' ? 'HEAD' : 'GET' };
       continue;
     }

@@ -1,5 +1,5 @@
 import type { AuthorizationFlowRecord } from '../store/index.js';
-import type { ClientDirectory, RegisteredClient } from './clients.js';
+import type { ClientCaller, ClientDirectory, RegisteredClient } from './clients.js';
 import { OAuthError, type OAuthErrorCode } from './errors.js';
 import { resolveResource } from './resource.js';
 import { formatScope, grantableScopes } from './scopes.js';
@@ -50,11 +50,11 @@ function refuse(error: OAuthErrorCode, description: string): never {
 }
 
 /** Step (a): the client must exist; a metadata-document client is fetched here and may fail with its own reason. */
-async function loadClient(params: RawParameters, clients: ClientDirectory): Promise<RegisteredClient> {
+async function loadClient(params: RawParameters, clients: ClientDirectory, caller: ClientCaller): Promise<RegisteredClient> {
   if (Array.isArray(params.client_id)) throw new OAuthError('invalid_request', 'client_id was given more than once');
   const clientId = single(params, 'client_id');
   if (!clientId) throw new OAuthError('invalid_request', 'client_id is required');
-  const client = await clients.find(clientId);
+  const client = await clients.find(clientId, caller);
   if (!client) throw new OAuthError('invalid_client', 'this application is not registered here');
   return client;
 }
@@ -112,11 +112,15 @@ function checkResource(params: RawParameters, publicUrl: string): string {
 }
 
 /** Validates an authorization request in the order that decides where an error may be sent. */
-export async function validateAuthorizationRequest(params: RawParameters, deps: AuthorizationRequestDeps): Promise<AuthorizationOutcome> {
+export async function validateAuthorizationRequest(
+  params: RawParameters,
+  deps: AuthorizationRequestDeps,
+  caller: ClientCaller,
+): Promise<AuthorizationOutcome> {
   let client: RegisteredClient;
   let redirectUri: string;
   try {
-    client = await loadClient(params, deps.clients);
+    client = await loadClient(params, deps.clients, caller);
     redirectUri = checkRedirectUri(params, client, deps);
   } catch (error) {
     if (error instanceof OAuthError) return { kind: 'page', error };

@@ -31,12 +31,17 @@ export function registeredClient(record: OAuthClientRecord): RegisteredClient {
   return { clientId: record.clientId, kind: record.kind, metadata: JSON.parse(record.metadata) as ClientMetadata, record };
 }
 
+/** Who is asking for a client: a metadata document fetched on their behalf is charged to their address. */
+export interface ClientCaller {
+  ip: string;
+}
+
 /** Fetches, validates and caches the Client ID Metadata Document behind an https `client_id`. */
-export type MetadataDocumentResolver = (clientId: string) => Promise<RegisteredClient>;
+export type MetadataDocumentResolver = (clientId: string, caller: ClientCaller) => Promise<RegisteredClient>;
 
 export interface ClientDirectory {
   /** The client, or undefined when unknown; a URL client_id is resolved through its metadata document. */
-  find(clientId: string): Promise<RegisteredClient | undefined>;
+  find(clientId: string, caller: ClientCaller): Promise<RegisteredClient | undefined>;
 }
 
 export function isMetadataDocumentClientId(clientId: string): boolean {
@@ -45,10 +50,10 @@ export function isMetadataDocumentClientId(clientId: string): boolean {
 
 export function clientDirectory(store: OAuthClientStore, resolveDocument?: MetadataDocumentResolver): ClientDirectory {
   return {
-    async find(clientId) {
+    async find(clientId, caller) {
       if (isMetadataDocumentClientId(clientId)) {
         if (!resolveDocument) return undefined;
-        return resolveDocument(clientId);
+        return resolveDocument(clientId, caller);
       }
       const record = await store.find(clientId);
       return record && record.kind === 'dynamic' ? registeredClient(record) : undefined;
@@ -60,6 +65,8 @@ interface PresentedCredentials {
   authorization?: string;
   clientId?: string;
   clientSecret?: string;
+  /** The caller's address, charged for a metadata document fetched to authenticate it. */
+  ip: string;
 }
 
 /** RFC 6749 §2.3.1: Basic credentials are form-urlencoded first; clients that skip it (the MCP SDK) still work. */
@@ -108,7 +115,7 @@ export async function authenticateClient(
   if (!clientId) throw new OAuthError('invalid_client', 'client authentication is required', 401, basicChallenge);
   const secret = basic?.clientSecret ?? presented.clientSecret;
 
-  const client = await clients.find(clientId);
+  const client = await clients.find(clientId, { ip: presented.ip });
   const fail = () => new OAuthError('invalid_client', 'unknown client or wrong credentials', 401, basic ? basicChallenge : {});
   if (!client) throw fail();
   if (client.record.authMethod === 'none') {

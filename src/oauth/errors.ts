@@ -36,6 +36,8 @@ export class OAuthError extends Error {
     status?: number,
     /** Extra response headers, e.g. WWW-Authenticate for invalid_client or Retry-After for 429. */
     readonly headers: Record<string, string> = {},
+    /** For the operator's log only, never sent (e.g. why a fetch failed, which may describe the network). */
+    readonly logDetail?: string,
   ) {
     super(`${error}: ${description}`);
     this.name = 'OAuthError';
@@ -60,7 +62,10 @@ export function oauthErrorHandler(
   request: FastifyRequest,
   reply: FastifyReply,
 ): FastifyReply {
-  if (error instanceof OAuthError) return sendOAuthError(reply, error);
+  if (error instanceof OAuthError) {
+    if (error.logDetail) request.log.warn({ error: error.error, detail: error.logDetail }, 'oauth request refused');
+    return sendOAuthError(reply, error);
+  }
   if (error instanceof ZodError) {
     const issue = error.issues[0];
     const field = issue?.path.join('.') || 'request';

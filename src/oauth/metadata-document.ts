@@ -1,8 +1,9 @@
 import type { Config } from '../config.js';
-import { guardedFetch, GuardedFetchError, type GuardedFetchOptions } from '../net/guarded-fetch.js';
+import { guardedFetch, GuardedFetchError, type GuardedFetchFailure, type GuardedFetchOptions } from '../net/guarded-fetch.js';
 import type { OAuthClientRecord, OAuthClientStore } from '../store/index.js';
-import { registeredClient, type MetadataDocumentResolver, type RegisteredClient } from './clients.js';
+import { registeredClient, type ClientCaller, type MetadataDocumentResolver, type RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
+import type { RegistrationLimits } from './registration-limits.js';
 import { metadataOf, normaliseClientMetadata, registrationPolicyOf } from './registration.js';
 
 /**
@@ -10,7 +11,8 @@ import { metadataOf, normaliseClientMetadata, registrationPolicyOf } from './reg
  * `client_id` names a JSON document that stands in for a registration. It is fetched under the SSRF guard,
  * checked like an RFC 7591 registration, and cached in the client store for as long as its Cache-Control
  * allows within [1 minute, 24 hours]. Errors and invalid documents are never cached, and an expired copy is
- * never served: if the refetch fails, the client is refused.
+ * never served: if the refetch fails, the client is refused. Every fetch is charged to the caller's address, and
+ * the first one of a client_id to the registration caps too, since it makes a client here as a registration would.
  */
 
 /** The draft's recommended read limit (§ Maximum Response Size) and the issue's time limit. */
@@ -21,18 +23,22 @@ export const MAX_CACHE_MS = 24 * 3600_000;
 
 export interface MetadataDocumentDeps {
   clients: OAuthClientStore;
+  limits: Pick<RegistrationLimits, 'countMetadataDocumentFetch'>;
   config: Pick<Config, 'allowPrivateNetworks'> & { oauth: Pick<Config['oauth'], 'registrationPolicy' | 'allowedRedirectSchemes' | 'strictScope'> };
   now?: () => number;
   /** Test seams of the fetch (a self-signed CA, an address policy); production uses the defaults. */
   fetchOptions?: Pick<GuardedFetchOptions, 'ca' | 'isAllowedAddress' | 'resolveHost'>;
 }
 
+/** Failures that would tell a stranger how a host resolves or whether it listens. */
+const ADDRESS_FAILURES: ReadonlySet<GuardedFetchFailure> = new Set(['dns_failure', 'blocked_address', 'connection_failed']);
+
 function refuse(clientId: string, problem: string): OAuthError {
   return new OAuthError('invalid_client', `client_id ${clientId} ${problem}`);
 }
 
-function refuseDocument(clientId: string, problem: string): OAuthError {
-  return new OAuthError('invalid_client', `the client metadata document at ${clientId} ${problem}`);
+function refuseDocument(clientId: string, problem: string, logDetail?: string): OAuthError {
+  return new OAuthError('invalid_client', `the client metadata document at ${clientId} ${problem}`, undefined, {}, logDetail);
 }
 
 /** The draft's Client Identifier URL rules (§3), plus canonical form, since client ids compare as plain strings. */
@@ -75,7 +81,11 @@ async function fetchDocument(clientId: string, deps: MetadataDocumentDeps): Prom
     if (response.status !== 200) throw refuseDocument(clientId, `answered with HTTP ${response.status}, not 200`);
     return { body: response.body, lifetimeMs: cacheLifetimeMs(response.headers['cache-control']) };
   } catch (error) {
-    if (error instanceof GuardedFetchError) throw refuseDocument(clientId, `could not be fetched (${error.message})`);
+    if (error instanceof GuardedFetchError) {
+      // Anyone can name any URL here: whether its host resolves, to what, and whether it answers is for the log only.
+      const shown = ADDRESS_FAILURES.has(error.reason) ? 'could not be fetched' : `could not be fetched (${error.message})`;
+      throw refuseDocument(clientId, shown, error.message);
+    }
     throw error;
   }
 }
@@ -132,11 +142,12 @@ export function metadataDocumentResolver(deps: MetadataDocumentDeps): MetadataDo
   // lookup is inside the shared work, so a request whose lookup ran before another's fetch finished cannot refetch.
   const inFlight = new Map<string, Promise<RegisteredClient>>();
 
-  async function cachedOrFetched(clientId: string): Promise<RegisteredClient> {
+  async function cachedOrFetched(clientId: string, caller: ClientCaller): Promise<RegisteredClient> {
     const cached = await deps.clients.find(clientId);
     if (cached?.kind === 'metadata_document' && cached.metadataExpiresAt !== null && cached.metadataExpiresAt > now()) {
       return registeredClient(cached);
     }
+    await deps.limits.countMetadataDocumentFetch(caller.ip, now(), cached === undefined);
     return fetchAndCache(clientId);
   }
 
@@ -149,13 +160,13 @@ export function metadataDocumentResolver(deps: MetadataDocumentDeps): MetadataDo
     return registeredClient(record);
   }
 
-  return async function resolveMetadataDocument(clientId) {
+  return async function resolveMetadataDocument(clientId, caller) {
     // `closed` admits only clients an admin let register; an outsider's document would walk around that.
     if (deps.config.oauth.registrationPolicy === 'closed') {
       throw refuse(clientId, 'is a metadata document URL, but this server admits only registered clients (registration policy "closed")');
     }
     checkClientIdUrl(clientId);
-    const pending = inFlight.get(clientId) ?? cachedOrFetched(clientId).finally(() => inFlight.delete(clientId));
+    const pending = inFlight.get(clientId) ?? cachedOrFetched(clientId, caller).finally(() => inFlight.delete(clientId));
     inFlight.set(clientId, pending);
     return pending;
   };

@@ -4,7 +4,8 @@ import { issueToken, newId } from '../crypto/random.js';
 import type { InitialAccessTokenStore, RateWindowStore } from '../store/index.js';
 import { OAuthError } from './errors.js';
 
-const DAY_MS = 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 export const DEFAULT_INITIAL_ACCESS_TOKEN_SECONDS = 24 * 3600;
 
 /** The token of `Authorization: Bearer <token>`, or undefined when the header is absent or another scheme. */
@@ -19,19 +20,37 @@ export interface RegistrationLimits {
   spendInitialAccessToken(authorization: string | undefined, now: number): Promise<void>;
   /** Counts one registration from `ip`; over either cap, a 429 with Retry-After until the day's window ends. */
   countRegistration(ip: string, now: number): Promise<void>;
+  /**
+   * Counts one Client ID Metadata Document fetch made for `ip` (per hour), and, when the client_id is new here
+   * (`firstTime`), one registration too: a document stands in for a registration, so it is capped like one.
+   */
+  countMetadataDocumentFetch(ip: string, now: number, firstTime: boolean): Promise<void>;
 }
+
+export type RegistrationLimitSettings = Pick<Config['oauth'], 'registrationsPerIpPerDay' | 'registrationsPerDay' | 'metadataDocumentFetchesPerIpPerHour'>;
 
 export function registrationLimits(deps: {
   rateWindows: RateWindowStore;
   initialAccessTokens: InitialAccessTokenStore;
   hasher: KeyedHasher;
-  oauth: Pick<Config['oauth'], 'registrationsPerIpPerDay' | 'registrationsPerDay'>;
+  oauth: RegistrationLimitSettings;
 }): RegistrationLimits {
   const { rateWindows, initialAccessTokens, hasher, oauth } = deps;
 
-  function limitReached(what: string, windowStart: number, now: number): OAuthError {
-    const retryAfter = Math.max(1, Math.ceil((windowStart + DAY_MS - now) / 1000));
-    return new OAuthError('invalid_request', `registration limit reached (${what}); try again later`, 429, { 'retry-after': String(retryAfter) });
+  function limitReached(what: string, windowStart: number, windowMs: number, now: number): OAuthError {
+    const retryAfter = Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000));
+    return new OAuthError('invalid_request', `${what}; try again later`, 429, { 'retry-after': String(retryAfter) });
+  }
+
+  async function countRegistration(ip: string, now: number): Promise<void> {
+    const windowStart = Math.floor(now / DAY_MS) * DAY_MS;
+    // The per-IP cap is checked first, so one address cannot use up the global allowance beyond its own share.
+    if ((await rateWindows.hit(`registration:ip:${ip}`, windowStart)) > oauth.registrationsPerIpPerDay) {
+      throw limitReached('registration limit reached (per client address per day)', windowStart, DAY_MS, now);
+    }
+    if ((await rateWindows.hit('registration:all', windowStart)) > oauth.registrationsPerDay) {
+      throw limitReached('registration limit reached (for this server per day)', windowStart, DAY_MS, now);
+    }
   }
 
   return {
@@ -49,15 +68,14 @@ export function registrationLimits(deps: {
       throw refused();
     },
 
-    async countRegistration(ip, now) {
-      const windowStart = Math.floor(now / DAY_MS) * DAY_MS;
-      // The per-IP cap is checked first, so one address cannot use up the global allowance beyond its own share.
-      if ((await rateWindows.hit(`registration:ip:${ip}`, windowStart)) > oauth.registrationsPerIpPerDay) {
-        throw limitReached('per client address per day', windowStart, now);
+    countRegistration,
+
+    async countMetadataDocumentFetch(ip, now, firstTime) {
+      const windowStart = Math.floor(now / HOUR_MS) * HOUR_MS;
+      if ((await rateWindows.hit(`metadata-document-fetch:ip:${ip}`, windowStart)) > oauth.metadataDocumentFetchesPerIpPerHour) {
+        throw limitReached('client metadata document fetch limit reached (per client address per hour)', windowStart, HOUR_MS, now);
       }
-      if ((await rateWindows.hit('registration:all', windowStart)) > oauth.registrationsPerDay) {
-        throw limitReached('for this server per day', windowStart, now);
-      }
+      if (firstTime) await countRegistration(ip, now);
     },
   };
 }

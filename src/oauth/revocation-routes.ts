@@ -23,7 +23,7 @@ function formFields(request: FastifyRequest): TokenRequest {
 }
 
 function clientCredentials(request: FastifyRequest, fields: TokenRequest) {
-  return { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret };
+  return { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret, ip: request.ip };
 }
 
 const bearerPattern = /^Bearer\s+(\S+)$/i;

@@ -44,7 +44,7 @@ export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
     const body = formBody(request);
     const fields = tokenRequest.parse(body);
     const client = await authenticateClient(
-      { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret },
+      { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret, ip: request.ip },
       runtime.clients,
       runtime.keys.tokenHasher,
     );

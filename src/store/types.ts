@@ -74,11 +74,14 @@ export interface ApiKeyStore {
 export interface LoginFailureStore {
   find(subject: string): Promise<LoginFailureRecord | undefined>;
   /**
-   * Counts one more failure (restarting the count when the last one is older than `forgetBefore`)
-   * and sets the block computed from the new count, atomically.
+   * Reads the records of `subjects` (a missing one as zero failures) and stores the records `decide` returns for
+   * them (one with zero failures is deleted), in one transaction holding those subjects: concurrent updates of a
+   * subject run one after another, so a check and the count it leads to cannot be split by a race.
    */
-  recordFailure(subject: string, now: number, forgetBefore: number, blockFor: (failures: number) => number): Promise<LoginFailureRecord>;
-  clear(subject: string): Promise<void>;
+  update<T>(
+    subjects: readonly string[],
+    decide: (records: LoginFailureRecord[]) => { records: readonly LoginFailureRecord[]; result: T },
+  ): Promise<T>;
 }
 
 export interface Store {

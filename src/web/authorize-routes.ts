@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { sendPage } from './page.js';
-import { authorizationErrorPage } from './oauth-error-page.js';
+import { authorizationErrorPage, sendAuthorizationErrorPage } from './oauth-error-page.js';
 import { errorResponseUrl, validateAuthorizationRequest, type RawParameters } from '../oauth/authorization-request.js';
 import { OAuthError } from '../oauth/errors.js';
 import { pendingFlows } from '../oauth/flows.js';
@@ -27,8 +27,8 @@ export const authorizeRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     // POSTed forms answer with 303 so the browser follows with a GET.
     const redirectStatus = request.method === 'POST' ? 303 : 302;
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-    const outcome = await validateAuthorizationRequest(params, deps);
-    if (outcome.kind === 'page') return sendPage(reply, 400, authorizationErrorPage(outcome.error));
+    const outcome = await validateAuthorizationRequest(params, deps, { ip: request.ip });
+    if (outcome.kind === 'page') return sendAuthorizationErrorPage(request, reply, outcome.error);
     if (outcome.kind === 'redirect') {
       return reply.redirect(errorResponseUrl(outcome.redirectUri, outcome.error, outcome.state, config.publicUrl), redirectStatus);
     }

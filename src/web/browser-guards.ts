@@ -6,11 +6,13 @@ const PROBE_ORIGIN = 'http://gatehouse.invalid';
 /**
  * `next` as a path on this site, or undefined. It must start with one `/`; `//host` and `/\host` are
  * other hosts to a browser, and browsers drop tabs and newlines, so control characters and backslashes are refused.
- * The result is re-serialised by URL so it is always a valid, ASCII Location header.
+ * The result is re-serialised by URL so it is always a valid, ASCII Location header; since that resolves dot
+ * segments (`/a/..//host`, `/.%2e//host` become `//host`), the rule is checked again on what is sent, not only
+ * on what came in.
  */
 export function safeLocalPath(next: unknown): string | undefined {
   if (typeof next !== 'string' || next.length > MAX_NEXT_LENGTH) return undefined;
-  if (!next.startsWith('/') || next.startsWith('//')) return undefined;
+  if (!isPathOnThisSite(next)) return undefined;
   // eslint-disable-next-line no-control-regex
   if (/[\\\u0000-\u001f\u007f]/.test(next)) return undefined;
   let url: URL;
@@ -19,8 +21,13 @@ export function safeLocalPath(next: unknown): string | undefined {
   } catch {
     return undefined;
   }
-  if (url.origin !== PROBE_ORIGIN) return undefined;
-  return url.pathname + url.search + url.hash;
+  const path = url.pathname + url.search + url.hash;
+  return url.origin === PROBE_ORIGIN && isPathOnThisSite(path) ? path : undefined;
+}
+
+/** A Location a browser resolves on this origin: one leading `/`, not followed by another `/` or a backslash. */
+function isPathOnThisSite(path: string): boolean {
+  return path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/\\');
 }
 
 /**

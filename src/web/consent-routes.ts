@@ -14,7 +14,7 @@ import { OAuthSetupError } from '../upstream/oauth/types.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
 import { connectUpstreamStepPage, consentPage, consentPageHeaders, flowExpiredPage, flowRefusedPage, unknownUpstreamPage } from './consent-pages.js';
 import { messagePage } from './login-pages.js';
-import { authorizationErrorPage } from './oauth-error-page.js';
+import { authorizationErrorPage, sendAuthorizationErrorPage } from './oauth-error-page.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
 import { connectableUpstream, unconnectedUpstreams, type ConnectableUpstream } from './upstream-connect-routes.js';
@@ -63,12 +63,12 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
   }
 
   /** Step: the application may have been deleted, or its metadata document may have gone bad, since the flow began. */
-  async function loadClient(flow: AuthorizationFlowRecord, reply: FastifyReply): Promise<RegisteredClient | undefined> {
-    const client = await runtime.clients.find(flow.clientId).catch((error: unknown) => {
+  async function loadClient(flow: AuthorizationFlowRecord, request: FastifyRequest, reply: FastifyReply): Promise<RegisteredClient | undefined> {
+    const client = await runtime.clients.find(flow.clientId, { ip: request.ip }).catch((error: unknown) => {
       if (error instanceof OAuthError) return error;
       throw error;
     });
-    if (client instanceof OAuthError) sendPage(reply, 400, authorizationErrorPage(client));
+    if (client instanceof OAuthError) sendAuthorizationErrorPage(request, reply, client);
     else if (!client) sendPage(reply, 400, authorizationErrorPage(new OAuthError('invalid_client', 'this application is no longer registered here')));
     else return client;
     return undefined;
@@ -126,7 +126,7 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
     const silent = parseScope(opened.flow.prompt).includes('none');
     if (!user && silent) return refuseSilently(reply, opened.flow, new OAuthError('login_required', 'the user is not signed in'));
     if (!user) return reply.redirect(`/login?next=${encodeURIComponent(`/oauth/consent?flow_id=${opened.flow.id}&signed_in=1`)}`, 303);
-    const client = await loadClient(opened.flow, reply);
+    const client = await loadClient(opened.flow, request, reply);
     if (!client) return reply;
     const remembered = await consentAlreadyGiven(decisionDeps.memory, opened.flow, user.id);
     if (!remembered && silent) return refuseSilently(reply, opened.flow, new OAuthError('consent_required', 'the user has not consented to this access'));

@@ -1,6 +1,7 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthError } from '../oauth/errors.js';
 import { html, type SafeHtml } from './html.js';
-import { layout } from './page.js';
+import { layout, sendPage } from './page.js';
 
 /**
  * Shown instead of redirecting when the application or its redirect URI cannot be trusted: sending the
@@ -14,4 +15,14 @@ export function authorizationErrorPage(error: OAuthError): SafeHtml {
 <p class="alert" role="alert">${error.description}</p>
 <footer>Error code for the developer: <code>${error.error}</code></footer>`,
   });
+}
+
+/**
+ * Sends that page: 400, or 429 with the error's Retry-After when a limit refused the request. What the error holds
+ * for the operator (e.g. why a metadata document could not be fetched) goes to the log, never onto the page.
+ */
+export function sendAuthorizationErrorPage(request: FastifyRequest, reply: FastifyReply, error: OAuthError): FastifyReply {
+  if (error.logDetail) request.log.warn({ error: error.error, detail: error.logDetail }, 'authorization request refused');
+  if (error.status === 429) reply.headers(error.headers);
+  return sendPage(reply, error.status === 429 ? 429 : 400, authorizationErrorPage(error));
 }

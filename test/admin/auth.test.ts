@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { adminApi } from '../../src/admin/index.js';
+import { passwordLogin } from '../../src/identity/login.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { ADMIN_AUTH, assertEnvelope, sendJson } from './api-client.js';
 
@@ -30,6 +31,11 @@ describe('/api authentication', () => {
     const res = await sendJson(t, 'POST', '/api/apikeys', { name: `key of ${username}`, username });
     assert.equal(res.statusCode, 201, res.body);
     return res.json() as { id: string; key: string };
+  };
+  /** The throttle's clock stands still for the rest of this suite, so a block never runs out while a test runs. */
+  const freezeLoginClock = () => {
+    const frozen = Date.now();
+    t.runtime.login = passwordLogin(t.runtime.store.users, t.runtime.store.loginFailures, t.config.loginThrottle, { now: () => frozen });
   };
   const listUsers = (headers: Record<string, string>) => t.app.inject({ method: 'GET', url: '/api/users', headers });
 
@@ -104,15 +110,28 @@ describe('/api authentication', () => {
   });
 
   it('Basic auth is throttled like the sign-in page: 429 with Retry-After, even with the right password', async () => {
+    freezeLoginClock();
     await t.runtime.users.create({ username: 'target', password: 'target-password', isAdmin: true });
-    // A block of an hour on the account, as repeated failures would set it.
-    const now = Date.now();
-    await t.runtime.store.loginFailures.recordFailure('user:target', now, now - 1000, () => 3600_000);
-    const res = await listUsers({ authorization: basicAuth('target', 'target-password') });
+    const fromAttacker = (password: string) =>
+      t.app.inject({ method: 'GET', url: '/api/users', remoteAddress: '203.0.113.50', headers: { authorization: basicAuth('target', password) } });
+    for (let i = 0; i < t.config.loginThrottle.accountFreeFailures; i++) assertEnvelope(await fromAttacker('wrong-guess'), UNAUTHORIZED);
+    const res = await fromAttacker('target-password');
     const body = assertEnvelope(res, { status: 429, type: 'rate_limit_error', code: 'too_many_attempts' });
     const retryAfter = Number(res.headers['retry-after']);
     assert.ok(retryAfter > 0 && retryAfter <= 3600, String(res.headers['retry-after']));
     assert.deepEqual(body.extra_fields, { retry_after_seconds: retryAfter });
+  });
+
+  it('parallel wrong Basic passwords: only the free attempts are checked, the others get 429', async () => {
+    freezeLoginClock();
+    await t.runtime.users.create({ username: 'raced', password: 'raced-password', isAdmin: true });
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        t.app.inject({ method: 'GET', url: '/api/users', remoteAddress: '203.0.113.51', headers: { authorization: basicAuth('raced', `guess-${i}`) } }),
+      ),
+    );
+    const free = t.config.loginThrottle.accountFreeFailures;
+    assert.deepEqual(guesses.map((res) => res.statusCode).sort(), [...Array(free).fill(401), ...Array(12 - free).fill(429)]);
   });
 
   it('failed Basic attempts count toward the same throttle as the sign-in page', async () => {

@@ -15,7 +15,30 @@ async function setup(backend: Backend) {
   const now = () => clock.at;
   const users = userService(store, now);
   await users.create({ username: 'ada', password: 'ada-password-1' });
-  return { store, clock, users, login: passwordLogin(store.users, store.loginFailures, POLICY, now) };
+  return { store, clock, users, login: passwordLogin(store.users, store.loginFailures, POLICY, { now }) };
+}
+
+/** A password check that counts its calls and holds every answer until `release`, as a slow scrypt would. */
+function heldVerifier() {
+  const held: (() => void)[] = [];
+  let calls = 0;
+  return {
+    get calls() {
+      return calls;
+    },
+    verify: async (password: string, hash: string) => {
+      calls++;
+      const hold = new Promise<void>((resolve) => held.push(resolve));
+      const answer = await verifyPassword(password, hash);
+      await hold;
+      return answer;
+    },
+    release: () => held.splice(0).forEach((resolve) => resolve()),
+  };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('throttle delay', () => {
@@ -82,7 +105,7 @@ for (const backend of backends) {
       const t = await setup(backend);
       try {
         for (let i = 0; i < POLICY.accountFreeFailures; i++) await t.login.attempt('nobody', 'guess', `10.0.0.${i}`);
-        assert.deepEqual(await t.login.attempt('nobody', 'guess', '10.0.1.1'), { ok: false, reason: 'throttled', retryAfterSeconds: 1 });
+        assert.deepEqual(await t.login.attempt('nobody', 'guess', '10.0.0.0'), { ok: false, reason: 'throttled', retryAfterSeconds: 1 });
       } finally {
         await t.store.close();
       }
@@ -99,13 +122,89 @@ for (const backend of backends) {
       }
     });
 
+    it('parallel guesses: only the free attempts reach the password check, and the right password after them is refused', async () => {
+      const store = await openTestStore(backend);
+      try {
+        await userService(store).create({ username: 'ada', password: 'ada-password-1' });
+        const held = heldVerifier();
+        const frozen = Date.now();
+        const login = passwordLogin(store.users, store.loginFailures, POLICY, { now: () => frozen, verify: held.verify });
+        const guesses = Array.from({ length: 12 }, (_, i) => login.attempt('ada', `wrong-guess-${i}`, IP));
+        const throttled: unknown[] = [];
+        for (const guess of guesses) void guess.then((outcome) => !outcome.ok && outcome.reason === 'throttled' && throttled.push(outcome));
+        // Every guess has been let through to the (held) password check or refused before it.
+        await until(() => held.calls + throttled.length === guesses.length);
+        // The right password, while the guesses are still being checked: refused at once, or (before the fix) checked too.
+        let rightSettled = false;
+        const rightAttempt = login.attempt('ada', 'ada-password-1', IP).finally(() => (rightSettled = true));
+        await until(() => rightSettled || held.calls > POLICY.accountFreeFailures);
+        held.release();
+        const right = await rightAttempt;
+        const outcomes = await Promise.all(guesses);
+        assert.equal(held.calls, POLICY.accountFreeFailures, 'only the free attempts were checked');
+        assert.equal(outcomes.filter((o) => !o.ok && o.reason === 'invalid').length, POLICY.accountFreeFailures);
+        assert.deepEqual(right, { ok: false, reason: 'throttled', retryAfterSeconds: 1 });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('parallel guesses from many addresses at one account: each address gets at most one past the account block', async () => {
+      const t = await setup(backend);
+      try {
+        for (let i = 0; i < POLICY.accountFreeFailures; i++) await t.login.attempt('ada', 'wrong-password', IP);
+        const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => t.login.attempt('ada', `guess-${i}`, `10.0.${i % 3}.1`)));
+        assert.equal(outcomes.filter((o) => !o.ok && o.reason === 'invalid').length, 3);
+      } finally {
+        await t.store.close();
+      }
+    });
+
+    it('a blocked account still lets its owner in from an address without recent failures; the failing address stays blocked', async () => {
+      const t = await setup(backend);
+      const attacker = '203.0.113.66';
+      try {
+        for (let i = 0; i < POLICY.accountFreeFailures; i++) await t.login.attempt('ada', 'wrong-password', attacker);
+        assert.equal((await t.login.attempt('ada', 'ada-password-1', attacker)).ok, false, 'the attacking address is held by the account block');
+        const owner = await t.login.attempt('ada', 'ada-password-1', '198.51.100.2');
+        assert.equal(owner.ok && owner.user.username, 'ada');
+        // The owner's sign-in cleared the account; the attacker's address keeps its own count and gets blocked by it.
+        for (let i = 0; i < POLICY.ipFreeFailures - POLICY.accountFreeFailures; i++) await t.login.attempt(`other${i}`, 'guess', attacker);
+        assert.deepEqual(await t.login.attempt('ada', 'ada-password-1', attacker), { ok: false, reason: 'throttled', retryAfterSeconds: 1 });
+        assert.equal((await t.login.attempt('ada', 'ada-password-1', '198.51.100.3')).ok, true);
+      } finally {
+        await t.store.close();
+      }
+    });
+
+    it('a fresh address that fails once comes under the account block', async () => {
+      const t = await setup(backend);
+      try {
+        for (let i = 0; i < POLICY.accountFreeFailures; i++) await t.login.attempt('ada', 'wrong-password', IP);
+        assert.deepEqual(await t.login.attempt('ada', 'wrong-password', '198.51.100.4'), { ok: false, reason: 'invalid' });
+        assert.equal((await t.login.attempt('ada', 'ada-password-1', '198.51.100.4')).ok, false);
+      } finally {
+        await t.store.close();
+      }
+    });
+
+    it("a right password gives the address its attempt back: an address's sign-ins never add up to a block", async () => {
+      const t = await setup(backend);
+      try {
+        for (let i = 0; i < POLICY.ipFreeFailures * 2; i++) assert.equal((await t.login.attempt('ada', 'ada-password-1', IP)).ok, true);
+        assert.equal(await t.store.loginFailures.find(`ip:${IP}`), undefined);
+      } finally {
+        await t.store.close();
+      }
+    });
+
     it('failures older than a day are forgotten', async () => {
       const t = await setup(backend);
       try {
         for (let i = 0; i < POLICY.accountFreeFailures - 1; i++) await t.login.attempt('ada', 'wrong-password', `10.0.0.${i}`);
         t.clock.at += 24 * 3600 * 1000 + 1;
         await t.login.attempt('ada', 'wrong-password', '10.0.1.1');
-        assert.equal((await t.login.attempt('ada', 'ada-password-1', '10.0.1.2')).ok, true, 'the count started again at one');
+        assert.equal((await t.login.attempt('ada', 'ada-password-1', '10.0.1.1')).ok, true, 'the count started again at one');
       } finally {
         await t.store.close();
       }

@@ -110,6 +110,16 @@ describe('guarded fetch', () => {
       assert.equal(blocked.connections, 0, 'the blocked host saw nothing');
     });
 
+    it('a trusted origin is reached on a private address over http, but its redirect elsewhere is vetted like any URL', async () => {
+      const trustedOnly = { ...limits, isAllowedAddress: () => false };
+      const own = await serve((req, res) => (req.url === '/doc' ? res.writeHead(302, { location: '/moved' }).end() : res.end('own')));
+      assert.equal((await guardedFetch(`${own.origin}/doc`, { ...trustedOnly, trustedOrigins: [own.origin] })).body.toString(), 'own');
+      const bouncing = await serve((_req, res) => res.writeHead(302, { location: `${blocked.origin}/admin` }).end());
+      await assertRefused(`${bouncing.origin}/doc`, { ...trustedOnly, allowPrivateNetworks: true, trustedOrigins: [bouncing.origin] }, 'blocked_address');
+      await assertRefused(`${bouncing.origin}/doc`, { ...trustedOnly, trustedOrigins: [bouncing.origin] }, 'bad_scheme');
+      assert.equal(blocked.connections, 0, 'the host the trusted origin pointed at saw nothing');
+    });
+
     it('follows a redirect to an allowed host', async () => {
       const final = await serve((_req, res) => res.end('final'));
       const first = await serve((_req, res) => res.writeHead(307, { location: `${final.origin}/there` }).end());

@@ -18,6 +18,7 @@ describe('authorization request validation', () => {
     const outcome = await validateAuthorizationRequest(
       { client_id: 'https://client.example/meta.json', redirect_uri: 'https://client.example/cb', response_type: 'code' },
       deps(failing),
+      { ip: '198.51.100.1' },
     );
     assert.equal(outcome.kind, 'page');
     assert.equal(outcome.kind === 'page' && outcome.error.description, 'the client metadata document could not be fetched');
@@ -25,7 +26,7 @@ describe('authorization request validation', () => {
 
   it('an unexpected failure while loading the client is not turned into an OAuth error', async () => {
     const broken = { find: async () => Promise.reject(new Error('database down')) };
-    await assert.rejects(validateAuthorizationRequest({ client_id: 'cli_1' }, deps(broken)), /database down/);
+    await assert.rejects(validateAuthorizationRequest({ client_id: 'cli_1' }, deps(broken), { ip: '198.51.100.1' }), /database down/);
   });
 
   it('response parameters are appended after ?, & or an existing query, keeping its bytes', () => {

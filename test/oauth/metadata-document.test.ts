@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import pino from 'pino';
 import { validateAuthorizationRequest } from '../../src/oauth/authorization-request.js';
 import { clientDirectory, type ClientDirectory, type MetadataDocumentResolver } from '../../src/oauth/clients.js';
 import { OAuthError } from '../../src/oauth/errors.js';
@@ -14,6 +16,9 @@ import { localServer, selfSignedCertificate, type LocalServer, type SelfSignedCe
 type Answer = { status?: number; headers?: Record<string, string>; body: string } | ((res: ServerResponse) => void);
 
 const HOUR = 3600_000;
+const CALLER = { ip: '198.51.100.20' };
+/** The caps have their own tests (metadata-document-limits.test.ts); here every fetch is allowed. */
+const NO_LIMITS = { countMetadataDocumentFetch: async () => undefined };
 
 function document(clientId: string, extra: Record<string, unknown> = {}) {
   return JSON.stringify({
@@ -74,13 +79,13 @@ describe('client ID metadata documents', () => {
       after(() => store.close());
       beforeEach(() => {
         clock = Date.UTC(2030, 0, 1);
-        clients = clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, config, now: () => clock, fetchOptions: { ca: tls.cert } }));
+        clients = clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, limits: NO_LIMITS, config, now: () => clock, fetchOptions: { ca: tls.cert } }));
       });
 
       it('resolves a document into a public client, cached so that a second find does not refetch', async () => {
         const clientId = url(`/${backend}/happy`);
         answers.set(`/${backend}/happy`, { body: document(clientId, { jwks_uri: 'https://agent.example/jwks' }) });
-        const client = await clients.find(clientId);
+        const client = await clients.find(clientId, CALLER);
         assert.ok(client);
         assert.equal(client.kind, 'metadata_document');
         assert.equal(client.record.authMethod, 'none');
@@ -88,7 +93,7 @@ describe('client ID metadata documents', () => {
         assert.deepEqual(client.metadata.redirect_uris, ['http://127.0.0.1/callback', 'https://agent.example/oauth/callback']);
         assert.deepEqual(client.metadata.grant_types, ['authorization_code', 'refresh_token'], 'unsupported grant types are filtered out');
         assert.equal((client.metadata as unknown as Record<string, unknown>).jwks_uri, undefined, 'unknown fields are not kept');
-        const again = await clients.find(clientId);
+        const again = await clients.find(clientId, CALLER);
         assert.deepEqual(again?.metadata, client.metadata);
         assert.equal(hits(`/${backend}/happy`), 1, 'served from the cache');
         const row = await store.clients.find(clientId);
@@ -100,13 +105,13 @@ describe('client ID metadata documents', () => {
         const path = `/${backend}/max-age`;
         const clientId = url(path);
         answers.set(path, { headers: { 'cache-control': 'public, max-age=600' }, body: document(clientId) });
-        await clients.find(clientId);
+        await clients.find(clientId, CALLER);
         clock += 599_000;
-        await clients.find(clientId);
+        await clients.find(clientId, CALLER);
         assert.equal(hits(path), 1);
         clock += 2_000;
         answers.set(path, { headers: { 'cache-control': 'max-age=600' }, body: document(clientId, { client_name: 'Renamed Agent' }) });
-        const refreshed = await clients.find(clientId);
+        const refreshed = await clients.find(clientId, CALLER);
         assert.equal(hits(path), 2);
         assert.equal(refreshed?.metadata.client_name, 'Renamed Agent');
         assert.equal((await store.clients.find(clientId))?.metadataExpiresAt, clock + 600_000);
@@ -117,12 +122,12 @@ describe('client ID metadata documents', () => {
         answers.set(`/${backend}/short`, { headers: { 'cache-control': 'max-age=5' }, body: document(short) });
         const long = url(`/${backend}/long`);
         answers.set(`/${backend}/long`, { headers: { 'cache-control': 'max-age=31536000' }, body: document(long) });
-        await clients.find(short);
-        await clients.find(long);
+        await clients.find(short, CALLER);
+        await clients.find(long, CALLER);
         assert.equal((await store.clients.find(short))?.metadataExpiresAt, clock + MIN_CACHE_MS);
         assert.equal((await store.clients.find(long))?.metadataExpiresAt, clock + MAX_CACHE_MS);
         clock += 30_000;
-        await clients.find(short);
+        await clients.find(short, CALLER);
         assert.equal(hits(`/${backend}/short`), 1, 'max-age=5 still caches for a minute');
       });
 
@@ -130,10 +135,10 @@ describe('client ID metadata documents', () => {
         const path = `/${backend}/stale`;
         const clientId = url(path);
         answers.set(path, { body: document(clientId) });
-        assert.ok(await clients.find(clientId));
+        assert.ok(await clients.find(clientId, CALLER));
         clock += MIN_CACHE_MS + 1;
         answers.set(path, { status: 500, body: 'down' });
-        await assert.rejects(clients.find(clientId), refusedWith(/answered with HTTP 500|could not be fetched/));
+        await assert.rejects(clients.find(clientId, CALLER), refusedWith(/answered with HTTP 500|could not be fetched/));
         assert.equal(hits(path), 2);
       });
 
@@ -141,10 +146,10 @@ describe('client ID metadata documents', () => {
         const path = `/${backend}/fixed-later`;
         const clientId = url(path);
         answers.set(path, { body: document('https://other.example/client') });
-        await assert.rejects(clients.find(clientId), refusedWith(/names another client_id/));
+        await assert.rejects(clients.find(clientId, CALLER), refusedWith(/names another client_id/));
         assert.equal(await store.clients.find(clientId), undefined);
         answers.set(path, { body: document(clientId) });
-        assert.ok(await clients.find(clientId));
+        assert.ok(await clients.find(clientId, CALLER));
         assert.equal(hits(path), 2);
       });
 
@@ -152,7 +157,7 @@ describe('client ID metadata documents', () => {
         const path = `/${backend}/concurrent`;
         const clientId = url(path);
         answers.set(path, { body: document(clientId) });
-        const found = await Promise.all([clients.find(clientId), clients.find(clientId), clients.find(clientId)]);
+        const found = await Promise.all([clients.find(clientId, CALLER), clients.find(clientId, CALLER), clients.find(clientId, CALLER)]);
         assert.ok(found.every((c) => c?.clientId === clientId));
         assert.equal(hits(path), 1);
       });
@@ -165,7 +170,7 @@ describe('client ID metadata documents', () => {
     let clients: ClientDirectory;
     before(async () => {
       store = await openTestStore('sqlite');
-      resolve = metadataDocumentResolver({ clients: store.clients, config, fetchOptions: { ca: tls.cert } });
+      resolve = metadataDocumentResolver({ clients: store.clients, limits: NO_LIMITS, config, fetchOptions: { ca: tls.cert } });
       clients = clientDirectory(store.clients, resolve);
     });
     after(() => store.close());
@@ -192,7 +197,7 @@ describe('client ID metadata documents', () => {
         const clientId = url(path);
         answers.set(path, answer(clientId));
         answers.set(`${path}-moved`, { body: document(`${clientId}-moved`) });
-        await assert.rejects(clients.find(clientId), refusedWith(pattern));
+        await assert.rejects(clients.find(clientId, CALLER), refusedWith(pattern));
         assert.equal(hits(`${path}-moved`), 0);
         assert.equal(await store.clients.find(clientId), undefined, 'nothing is cached');
       });
@@ -213,7 +218,7 @@ describe('client ID metadata documents', () => {
         [`https://127.0.0.1:443/client`, /canonical form/],
         ['https://', /not a URL/],
       ];
-      for (const [clientId, pattern] of bad) await assert.rejects(resolve(clientId), refusedWith(pattern), clientId);
+      for (const [clientId, pattern] of bad) await assert.rejects(resolve(clientId, CALLER), refusedWith(pattern), clientId);
       assert.equal(server.requests.length, before);
     });
 
@@ -221,8 +226,8 @@ describe('client ID metadata documents', () => {
       const path = '/private-network';
       const clientId = url(path);
       answers.set(path, { body: document(clientId) });
-      const guarded = clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, config: { ...config, allowPrivateNetworks: false }, fetchOptions: { ca: tls.cert } }));
-      await assert.rejects(guarded.find(clientId), refusedWith(/private or special-purpose address/));
+      const guarded = clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, limits: NO_LIMITS, config: { ...config, allowPrivateNetworks: false }, fetchOptions: { ca: tls.cert } }));
+      await assert.rejects(guarded.find(clientId, CALLER), refusedWith(/could not be fetched$/));
       assert.equal(hits(path), 0);
     });
 
@@ -231,8 +236,8 @@ describe('client ID metadata documents', () => {
       const clientId = url(path);
       answers.set(path, { body: document(clientId) });
       const closed = { ...config, oauth: { ...config.oauth, registrationPolicy: 'closed' as const } };
-      const guarded = clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, config: closed, fetchOptions: { ca: tls.cert } }));
-      await assert.rejects(guarded.find(clientId), refusedWith(/registration policy "closed"/));
+      const guarded = clientDirectory(store.clients, metadataDocumentResolver({ clients: store.clients, limits: NO_LIMITS, config: closed, fetchOptions: { ca: tls.cert } }));
+      await assert.rejects(guarded.find(clientId, CALLER), refusedWith(/registration policy "closed"/));
       assert.equal(hits(path), 0);
     });
 
@@ -242,9 +247,9 @@ describe('client ID metadata documents', () => {
       answers.set(path, { body: document(clientId) });
       const deps = { clients, publicUrl: 'https://gatehouse.example', registrationPolicy: 'open' as const, strictScope: 'mcp:read mcp:write', redirectUriMatches };
       const params = { response_type: 'code', client_id: clientId, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' };
-      const unlisted = await validateAuthorizationRequest({ ...params, redirect_uri: 'https://evil.example/callback' }, deps);
+      const unlisted = await validateAuthorizationRequest({ ...params, redirect_uri: 'https://evil.example/callback' }, deps, CALLER);
       assert.equal(unlisted.kind, 'page');
-      const listed = await validateAuthorizationRequest({ ...params, redirect_uri: 'http://127.0.0.1:53124/callback' }, deps);
+      const listed = await validateAuthorizationRequest({ ...params, redirect_uri: 'http://127.0.0.1:53124/callback' }, deps, CALLER);
       assert.equal(listed.kind, 'valid', 'a listed loopback URI matches on any port');
     });
   });
@@ -254,8 +259,26 @@ describe('client ID metadata documents', () => {
     try {
       const clientId = url('/runtime');
       answers.set('/runtime', { body: document(clientId) });
-      await assert.rejects(t.runtime.clients.find(clientId), refusedWith(/private or special-purpose address/));
+      await assert.rejects(t.runtime.clients.find(clientId, CALLER), refusedWith(/could not be fetched$/));
       assert.equal(hits('/runtime'), 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the authorization error page says a document could not be fetched, never how its host resolves; the log says why', async () => {
+    const logged: string[] = [];
+    const sink = new Writable({ write: (chunk, _encoding, done) => (logged.push(String(chunk)), done()) });
+    const t = await startTestApp({ logger: pino({ level: 'warn' }, sink) });
+    try {
+      const clientId = url('/authorize-page');
+      answers.set('/authorize-page', { body: document(clientId) });
+      const query = new URLSearchParams({ response_type: 'code', client_id: clientId, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' });
+      const res = await t.app.inject({ method: 'GET', url: `/oauth/authorize?${query}` });
+      assert.equal(res.statusCode, 400);
+      assert.match(res.body, /could not be fetched/);
+      assert.doesNotMatch(res.body, /resolves|private|special-purpose/);
+      assert.match(logged.join(''), /resolves to a private or special-purpose address/);
     } finally {
       await t.close();
     }

@@ -40,8 +40,13 @@ for (const backend of backends) {
     });
     after(() => store.close());
 
-    const limitsWith = (perIp: number, total: number) =>
-      registrationLimits({ rateWindows: store.rateWindows, initialAccessTokens: store.initialAccessTokens, hasher, oauth: { registrationsPerIpPerDay: perIp, registrationsPerDay: total } });
+    const limitsWith = (perIp: number, total: number, fetchesPerIpPerHour = 1000) =>
+      registrationLimits({
+        rateWindows: store.rateWindows,
+        initialAccessTokens: store.initialAccessTokens,
+        hasher,
+        oauth: { registrationsPerIpPerDay: perIp, registrationsPerDay: total, metadataDocumentFetchesPerIpPerHour: fetchesPerIpPerHour },
+      });
 
     it('caps registrations per client address per UTC day, with Retry-After until the day ends', async () => {
       const limits = limitsWith(2, 1000);

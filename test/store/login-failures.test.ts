@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { LoginFailureRecord } from '../../src/store/index.js';
 import { backends, openTestStore } from '../helpers/backends.js';
 
-const tenSecondsPerFailure = (failures: number) => failures * 10_000;
+/** One more failure on each subject, blocked ten seconds per failure. */
+const countFailure = (at: number) => (records: LoginFailureRecord[]) => ({
+  records: records.map((r) => ({ ...r, failures: r.failures + 1, lastFailureAt: at, blockedUntil: at + (r.failures + 1) * 10_000 })),
+  result: records.map((r) => r.failures),
+});
 
 for (const backend of backends) {
   describe(`login failure store on ${backend}`, () => {
@@ -12,33 +17,35 @@ for (const backend of backends) {
     });
     afterEach(() => store.close());
 
-    it('counts failures and applies the block computed from the new count', async () => {
-      const first = await store.loginFailures.recordFailure('user:ada', 1000, 0, tenSecondsPerFailure);
-      assert.deepEqual(first, { subject: 'user:ada', failures: 1, lastFailureAt: 1000, blockedUntil: 11_000 });
-      const second = await store.loginFailures.recordFailure('user:ada', 2000, 0, tenSecondsPerFailure);
-      assert.deepEqual(second, { subject: 'user:ada', failures: 2, lastFailureAt: 2000, blockedUntil: 22_000 });
-      assert.deepEqual(await store.loginFailures.find('user:ada'), second);
+    it('hands absent subjects over as zero failures and stores what the decision returns', async () => {
+      const seen = await store.loginFailures.update(['ip:1.2.3.4', 'user:ada'], countFailure(1000));
+      assert.deepEqual(seen, [0, 0]);
+      assert.deepEqual(await store.loginFailures.find('user:ada'), { subject: 'user:ada', failures: 1, lastFailureAt: 1000, blockedUntil: 11_000 });
+      assert.deepEqual(await store.loginFailures.update(['user:ada', 'ip:1.2.3.4'], countFailure(2000)), [1, 1], 'records come in the order asked');
     });
 
-    it('restarts the count when the last failure is older than forgetBefore', async () => {
-      await store.loginFailures.recordFailure('ip:1.2.3.4', 1000, 0, tenSecondsPerFailure);
-      await store.loginFailures.recordFailure('ip:1.2.3.4', 2000, 0, tenSecondsPerFailure);
-      const fresh = await store.loginFailures.recordFailure('ip:1.2.3.4', 90_000, 5000, tenSecondsPerFailure);
-      assert.equal(fresh.failures, 1);
-      assert.equal(fresh.blockedUntil, 100_000);
-    });
-
-    it('counts every one of many concurrent failures', async () => {
-      await Promise.all(Array.from({ length: 10 }, () => store.loginFailures.recordFailure('user:bob', 1000, 0, () => 0)));
-      assert.equal((await store.loginFailures.find('user:bob'))!.failures, 10);
-    });
-
-    it('keeps subjects apart and clear forgets one', async () => {
-      await store.loginFailures.recordFailure('user:ada', 1000, 0, tenSecondsPerFailure);
-      await store.loginFailures.recordFailure('user:bob', 1000, 0, tenSecondsPerFailure);
-      await store.loginFailures.clear('user:ada');
+    it('deletes a subject whose decided count is zero, and keeps nothing for a subject only read', async () => {
+      await store.loginFailures.update(['user:ada', 'user:bob'], countFailure(1000));
+      await store.loginFailures.update(['user:ada', 'user:carol'], (records) => ({ records: [{ ...records[0]!, failures: 0 }, records[1]!], result: undefined }));
       assert.equal(await store.loginFailures.find('user:ada'), undefined);
+      assert.equal(await store.loginFailures.find('user:carol'), undefined);
       assert.equal((await store.loginFailures.find('user:bob'))!.failures, 1);
+    });
+
+    it('runs concurrent updates of one subject one after another: each sees the count the one before left', async () => {
+      const seen = await Promise.all(Array.from({ length: 12 }, (_, i) => store.loginFailures.update([`ip:10.0.0.${i % 3}`, 'user:bob'], countFailure(1000))));
+      assert.deepEqual(seen.map(([, account]) => account).sort((a, b) => a! - b!), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      assert.equal((await store.loginFailures.find('user:bob'))!.failures, 12);
+      assert.equal((await store.loginFailures.find('ip:10.0.0.1'))!.failures, 4);
+    });
+
+    it('a decision that throws changes nothing', async () => {
+      await store.loginFailures.update(['user:ada'], countFailure(1000));
+      await assert.rejects(store.loginFailures.update(['user:ada', 'user:dan'], () => {
+        throw new Error('no');
+      }));
+      assert.equal((await store.loginFailures.find('user:ada'))!.failures, 1);
+      assert.equal(await store.loginFailures.find('user:dan'), undefined);
     });
   });
 }

@@ -19,6 +19,34 @@ describe('safe local paths for next', () => {
     }
   });
 
+  it('refuses what becomes another host once dot segments are resolved', () => {
+    for (const next of [
+      '/a/..//evil.example/x',
+      '/.//evil.example/x',
+      '/.%2e//evil.example/x',
+      '/%2e%2E//evil.example/x',
+      '/%2e/%2e%2e//evil.example',
+      '/a/b/../..//evil.example',
+      '/./%2e/..//evil.example',
+      '/..//evil.example',
+    ]) {
+      assert.equal(safeLocalPath(next), undefined, JSON.stringify(next));
+    }
+  });
+
+  it('refuses backslashes, tabs, newlines and absolute URLs in any spelling', () => {
+    for (const next of ['/\\evil.example', '/a/..\\evil.example', '/\r\n/evil.example', '/a\t/..//evil.example', 'http:evil.example', 'HTTPS://evil.example', '\u0000/x', '/x\u007f']) {
+      assert.equal(safeLocalPath(next), undefined, JSON.stringify(next));
+    }
+  });
+
+  it('keeps encoded slashes and backslashes as one path segment on this site', () => {
+    assert.equal(safeLocalPath('/%2f%2fevil.example'), '/%2f%2fevil.example');
+    assert.equal(safeLocalPath('/%5cevil.example'), '/%5cevil.example');
+    assert.equal(safeLocalPath('/%5C%5Cevil.example/x'), '/%5C%5Cevil.example/x');
+    assert.equal(safeLocalPath('/a/../b'), '/b');
+  });
+
   it('refuses values that are not strings or are too long', () => {
     assert.equal(safeLocalPath(undefined), undefined);
     assert.equal(safeLocalPath(['/a']), undefined);

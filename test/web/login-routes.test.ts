@@ -22,7 +22,7 @@ function homeWith(t: TestApp, cookie: { name: string; value: string }) {
 /** The throttle's clock stands still, so a block never runs out while the test runs. */
 function freezeLoginClock(t: TestApp) {
   const frozen = Date.now();
-  t.runtime.login = passwordLogin(t.runtime.store.users, t.runtime.store.loginFailures, t.config.loginThrottle, () => frozen);
+  t.runtime.login = passwordLogin(t.runtime.store.users, t.runtime.store.loginFailures, t.config.loginThrottle, { now: () => frozen });
 }
 
 describe('sign-in pages over http', () => {
@@ -75,6 +75,16 @@ describe('sign-in pages over http', () => {
     assert.equal(res.headers.location, '/somewhere');
   });
 
+  for (const next of ['/a/..//evil.example/x', '/.//evil.example/x', '/.%2e//evil.example/x', '/%2e%2e//evil.example/x', '/%5c/evil.example']) {
+    it(`a signed-in browser is never sent off-site by next=${next}`, async () => {
+      const cookie = sessionCookie(await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD }));
+      const res = await t.app.inject({ method: 'GET', url: `/login?next=${encodeURIComponent(next)}`, cookies: { [cookie.name]: cookie.value } });
+      assert.equal(res.statusCode, 303);
+      const location = res.headers.location as string;
+      assert.equal(new URL(location, 'https://gh.example/login').origin, 'https://gh.example', location);
+    });
+  }
+
   it('signing out revokes the session server-side, clears the cookie and redirects to /login', async () => {
     const cookie = sessionCookie(await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD }));
     const res = await t.app.inject({ method: 'POST', url: '/logout', cookies: { [cookie.name]: cookie.value } });
@@ -110,7 +120,7 @@ describe('sign-in pages over http', () => {
     assert.equal(res.headers.location, '/oauth/consent?flow_id=abc');
   });
 
-  for (const next of ['//evil.example', 'https://evil.example', '/\\evil.example', '/\t/evil.example', 'javascript:alert(1)']) {
+  for (const next of ['//evil.example', 'https://evil.example', '/\\evil.example', '/\t/evil.example', 'javascript:alert(1)', '/a/..//evil.example/x', '/.%2e//evil.example/x']) {
     it(`an open-redirect attempt in next (${JSON.stringify(next)}) lands on /`, async () => {
       const res = await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD, next });
       assert.equal(res.statusCode, 303);
@@ -201,6 +211,30 @@ describe('wrong credentials and throttling', () => {
       // Another account from the same address is not affected.
       await t.runtime.users.create({ username: 'bob', password: 'bob-password-1' });
       assert.equal((await signIn(t, { username: 'bob', password: 'bob-password-1' })).statusCode, 303);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('parallel wrong passwords: only the free attempts are checked (401), the rest and the right password after them get 429', async () => {
+    const t = await startTestApp({ flags: { loginThrottle: { accountFreeFailures: 3, ipFreeFailures: 100 } } });
+    try {
+      freezeLoginClock(t);
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(t, { username: 'admin', password: `wrong-guess-${i}` })));
+      assert.deepEqual(answers.map((res) => res.statusCode).sort(), [...Array(3).fill(401), ...Array(9).fill(429)]);
+      assert.equal((await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD })).statusCode, 429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an account kept blocked from one address still signs in from another; the blocking address stays refused', async () => {
+    const t = await startTestApp({ flags: { loginThrottle: { accountFreeFailures: 2, ipFreeFailures: 100 } } });
+    try {
+      freezeLoginClock(t);
+      for (let i = 0; i < 3; i++) await signIn(t, { username: 'admin', password: 'wrong-password' }, {}, '203.0.113.66');
+      assert.equal((await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD }, {}, '203.0.113.66')).statusCode, 429);
+      assert.equal((await signIn(t, { username: 'admin', password: TEST_ADMIN_PASSWORD }, {}, '198.51.100.7')).statusCode, 303);
     } finally {
       await t.close();
     }

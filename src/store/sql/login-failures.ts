@@ -3,27 +3,39 @@ import type { LoginFailureRecord, LoginFailureStore } from '../types.js';
 import { camelRow } from './rows.js';
 
 export function sqlLoginFailureStore(db: Db): LoginFailureStore {
-  const find = async (subject: string, tx: Db = db) =>
-    camelRow<LoginFailureRecord>(await tx.get('SELECT * FROM login_failures WHERE subject = ?', [subject]));
   return {
-    find,
-    recordFailure(subject, now, forgetBefore, blockFor) {
-      return db.transaction(async (tx) => {
-        await tx.run(
-          `INSERT INTO login_failures (subject, failures, last_failure_at, blocked_until) VALUES (?, 1, ?, 0)
-           ON CONFLICT (subject) DO UPDATE SET
-             failures = CASE WHEN login_failures.last_failure_at < ? THEN 1 ELSE login_failures.failures + 1 END,
-             last_failure_at = excluded.last_failure_at`,
-          [subject, now, forgetBefore],
-        );
-        const row = (await find(subject, tx))!;
-        const blockedUntil = now + blockFor(row.failures);
-        await tx.run('UPDATE login_failures SET blocked_until = ? WHERE subject = ?', [blockedUntil, subject]);
-        return { ...row, blockedUntil };
-      });
+    async find(subject) {
+      return camelRow<LoginFailureRecord>(await db.get('SELECT * FROM login_failures WHERE subject = ?', [subject]));
     },
-    async clear(subject) {
-      await db.run('DELETE FROM login_failures WHERE subject = ?', [subject]);
+    update(subjects, decide) {
+      return db.transaction(async (tx) => {
+        // The upsert locks each row (PostgreSQL holds it to COMMIT; SQLite runs one transaction at a time), so the
+        // decision below sees every earlier attempt on these subjects. Rows are locked in one order: no deadlock.
+        const locked = new Map<string, LoginFailureRecord>();
+        for (const subject of [...new Set(subjects)].sort()) {
+          const row = await tx.get(
+            `INSERT INTO login_failures (subject, failures, last_failure_at, blocked_until) VALUES (?, 0, 0, 0)
+             ON CONFLICT (subject) DO UPDATE SET failures = login_failures.failures
+             RETURNING *`,
+            [subject],
+          );
+          locked.set(subject, camelRow<LoginFailureRecord>(row)!);
+        }
+        const { records, result } = decide(subjects.map((subject) => locked.get(subject)!));
+        for (const record of records) {
+          // A subject with nothing against it is not kept: its row would only be a placeholder.
+          if (record.failures === 0) await tx.run('DELETE FROM login_failures WHERE subject = ?', [record.subject]);
+          else {
+            await tx.run('UPDATE login_failures SET failures = ?, last_failure_at = ?, blocked_until = ? WHERE subject = ?', [
+              record.failures,
+              record.lastFailureAt,
+              record.blockedUntil,
+              record.subject,
+            ]);
+          }
+        }
+        return result;
+      });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { processDiscoveryResponse, type AuthorizationServer } from 'oauth4webapi';
-import { GuardedFetchError } from '../../net/guarded-fetch.js';
+import { fetchFailureSummary, GuardedFetchError } from '../../net/guarded-fetch.js';
 import { canonicalResource } from '../../net/resource-uri.js';
 import { outboundFetch, type OutboundFetch } from './outbound-fetch.js';
 import {
@@ -16,7 +16,7 @@ import {
  * 2026-07-28, "Authorization Server Discovery"): the 401 challenge, the Protected Resource Metadata (RFC 9728),
  * the authorization server's metadata (RFC 8414 / OIDC Discovery), and, for servers that publish no PRM, the
  * 2025-03-26 fallback. Each document is checked before it is believed; every refusal is an OAuthSetupError that
- * says which document was wrong and how.
+ * says which document was wrong and how, without quoting what the document or a redirect said.
  */
 
 const PROBE_TIMEOUT_MS = 10_000;
@@ -129,7 +129,8 @@ async function fetchDocument(fetchJson: OutboundFetch, url: string, step: OAuthS
   try {
     response = await fetchJson(url, { headers: { accept: 'application/json' } });
   } catch (error) {
-    const reason = error instanceof GuardedFetchError ? error.message : 'the request failed';
+    // The detail (hosts a redirect led to, how they resolve) stays in `cause`: it may describe a private network.
+    const reason = error instanceof GuardedFetchError ? fetchFailureSummary(error) : 'the request failed';
     throw new OAuthSetupError(step, `the ${what} at ${url} could not be fetched: ${reason}`, url, { cause: error });
   }
   if (response.status === 200) return { found: true, response };
@@ -185,7 +186,7 @@ function checkResourceMetadata(body: Record<string, unknown>, url: string, upstr
   const refuse = (how: string) => new OAuthSetupError('protected_resource_metadata', `the protected resource metadata at ${url} ${how}`, url);
   if (typeof body.resource !== 'string') throw refuse('has no "resource"');
   if (!resourceIdentifiesUpstream(body.resource, upstreamUrl)) {
-    throw refuse(`names resource "${body.resource}", which is not the upstream ${upstreamUrl}`);
+    throw refuse(`names another resource, not the upstream ${upstreamUrl}`);
   }
   const servers = body.authorization_servers;
   if (!Array.isArray(servers) || typeof servers[0] !== 'string' || !URL.canParse(servers[0])) {
@@ -226,7 +227,7 @@ async function readServerMetadata(response: Response, url: string, issuer: strin
   try {
     return await processDiscoveryResponse(new URL(issuer), response);
   } catch (error) {
-    const how = typeof claimed?.issuer === 'string' ? `names issuer "${claimed.issuer}", expected "${issuer}"` : 'is not valid authorization server metadata (it needs a JSON object with an "issuer")';
+    const how = typeof claimed?.issuer === 'string' ? `names another issuer, expected "${issuer}"` : 'is not valid authorization server metadata (it needs a JSON object with an "issuer")';
     throw new OAuthSetupError('authorization_server_metadata', `the authorization server metadata at ${url} ${how}`, url, { cause: error });
   }
 }

@@ -17,12 +17,6 @@ export type OutboundFetchInit = Partial<Pick<CustomFetchOptions<string, unknown>
 
 export type OutboundFetch = (url: string, init?: OutboundFetchInit) => Promise<Response>;
 
-function isTrusted(url: string, trustedOrigins: readonly string[] | undefined): boolean {
-  if (!trustedOrigins?.length) return false;
-  const origin = URL.canParse(url) ? new URL(url).origin : undefined;
-  return origin !== undefined && trustedOrigins.some((trusted) => URL.canParse(trusted) && new URL(trusted).origin === origin);
-}
-
 function requestBody(body: unknown): string | undefined {
   if (body === undefined || body === null) return undefined;
   if (body instanceof URLSearchParams || typeof body === 'string') return body.toString();
@@ -44,12 +38,12 @@ function toResponse(answer: GuardedResponse): Response {
 /** A fetch-compatible function over the guarded fetch, per `http`. Refusals and failures reject with GuardedFetchError. */
 export function outboundFetch(http: OutboundHttpOptions): OutboundFetch {
   return async (url, init = {}) => {
-    const trusted = isTrusted(url, http.trustedOrigins);
     const body = requestBody(init.body);
     const answer = await guardedFetch(url, {
       ...http.fetchOptions,
-      allowPrivateNetworks: http.allowPrivateNetworks || trusted,
-      ...(trusted ? { isAllowedAddress: () => true } : {}),
+      allowPrivateNetworks: http.allowPrivateNetworks,
+      // Trust is per hop: a trusted origin's redirect elsewhere is vetted like any discovered URL.
+      ...(http.trustedOrigins ? { trustedOrigins: http.trustedOrigins } : {}),
       maxBytes: OUTBOUND_MAX_BYTES,
       timeoutMs: http.timeoutMs ?? OUTBOUND_TIMEOUT_MS,
       method: init.method ?? 'GET',

@@ -57,6 +57,13 @@ describe('the outbound OAuth fetch', () => {
     assert.equal((await fetch(`${server.origin}/.well-known/oauth-protected-resource`)).status, 200);
   });
 
+  it("does not carry a trusted origin's exemption through its redirect to another host", async () => {
+    const server = await serve();
+    server.route('GET', '/.well-known/oauth-protected-resource', { status: 302, headers: { location: 'https://metadata.internal.test/latest' } });
+    const fetch = outboundFetch({ allowPrivateNetworks: false, trustedOrigins: [server.origin], fetchOptions: { resolveHost: async () => ['169.254.169.254'] } });
+    assert.equal((await refusal(fetch(`${server.origin}/.well-known/oauth-protected-resource`))).reason, 'blocked_address');
+  });
+
   it('bounds the size of an answer', async () => {
     const server = await serve();
     server.route('GET', '/big', { body: 'x'.repeat(OUTBOUND_MAX_BYTES + 1) });
