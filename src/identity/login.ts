@@ -13,7 +13,8 @@ export interface PasswordLogin {
   attempt(username: string, password: string, ip: string): Promise<LoginOutcome>;
 }
 
-const FORGET_AFTER_MS = 24 * 3600 * 1000;
+/** A failure older than this no longer counts; its row may then go. */
+export const FORGET_AFTER_MS = 24 * 3600 * 1000;
 
 /** Failures up to `free` cost nothing; each one after doubles the wait, up to `maxSeconds`. */
 export function throttleDelayMs(failures: number, free: number, maxSeconds: number): number {

@@ -4,7 +4,8 @@ import { issueToken, newId } from '../crypto/random.js';
 import type { InitialAccessTokenStore, RateWindowStore } from '../store/index.js';
 import { OAuthError } from './errors.js';
 
-const DAY_MS = 24 * 3600 * 1000;
+/** Registrations are counted per calendar day (UTC); an older window is dead. */
+export const REGISTRATION_WINDOW_MS = 24 * 3600 * 1000;
 export const DEFAULT_INITIAL_ACCESS_TOKEN_SECONDS = 24 * 3600;
 
 /** The token of `Authorization: Bearer <token>`, or undefined when the header is absent or another scheme. */
@@ -30,7 +31,7 @@ export function registrationLimits(deps: {
   const { rateWindows, initialAccessTokens, hasher, oauth } = deps;
 
   function limitReached(what: string, windowStart: number, now: number): OAuthError {
-    const retryAfter = Math.max(1, Math.ceil((windowStart + DAY_MS - now) / 1000));
+    const retryAfter = Math.max(1, Math.ceil((windowStart + REGISTRATION_WINDOW_MS - now) / 1000));
     return new OAuthError('invalid_request', `registration limit reached (${what}); try again later`, 429, { 'retry-after': String(retryAfter) });
   }
 
@@ -50,7 +51,7 @@ export function registrationLimits(deps: {
     },
 
     async countRegistration(ip, now) {
-      const windowStart = Math.floor(now / DAY_MS) * DAY_MS;
+      const windowStart = Math.floor(now / REGISTRATION_WINDOW_MS) * REGISTRATION_WINDOW_MS;
       // The per-IP cap is checked first, so one address cannot use up the global allowance beyond its own share.
       if ((await rateWindows.hit(`registration:ip:${ip}`, windowStart)) > oauth.registrationsPerIpPerDay) {
         throw limitReached('per client address per day', windowStart, now);

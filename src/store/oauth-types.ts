@@ -76,7 +76,6 @@ export interface AuthorizationFlowStore {
   find(id: string): Promise<AuthorizationFlowRecord | undefined>;
   /** Compare-and-set: true only for the first completion of a live flow. */
   complete(id: string, now: number): Promise<boolean>;
-  deleteExpired(now: number): Promise<number>;
 }
 
 export interface GrantRecord {
