@@ -6,6 +6,7 @@ import { configOf, withConfigOptions } from './config-options.js';
 import { doctorCommand } from './doctor.js';
 import { describeFailure } from './failures.js';
 import { keysCommand } from './keys-commands.js';
+import { maintenanceCommands } from './maintenance-commands.js';
 import { userCommand } from './user-commands.js';
 
 function serveCommand(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .addCommand(apikeyCommand())
     .addCommand(keysCommand())
     .addCommand(doctorCommand());
+  for (const command of maintenanceCommands()) program.addCommand(command);
   routeParserErrors(program);
   return program;
 }
