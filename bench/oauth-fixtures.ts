@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Request } from 'autocannon';
 import { authorizeHeadlessly, CookieJar } from '../test/helpers/headless-consent.js';
 import { BENCH_ADMIN_PASSWORD } from './servers.js';
 
@@ -63,6 +64,27 @@ export function codeExchangeBody(client: BenchClient, code: string): string {
 /** The form body of a refresh-token grant. */
 export function refreshBody(client: BenchClient, refreshToken: string): string {
   return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.clientId, resource: client.resource }).toString();
+}
+
+/**
+ * Each connection follows its own refresh chain: a request takes a token from the pool and its response puts the
+ * rotated one back, so the pool always holds one live token per idle connection. A failed refresh puts back
+ * the token it used (it is counted in non-2xx; the chain then keeps failing, which the table shows).
+ */
+export function refreshChainRequest(client: BenchClient, pool: string[]): Request {
+  return {
+    method: 'POST',
+    path: '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    setupRequest: (request, context) => {
+      const token = pool.pop() ?? 'gth_rt_pool_empty';
+      context.token = token;
+      return { ...request, body: refreshBody(client, token) };
+    },
+    onResponse: (status, body, context) => {
+      pool.push(status === 200 ? (JSON.parse(body) as { refresh_token: string }).refresh_token : String(context.token));
+    },
+  };
 }
 
 /** Up to `count` codes, minting stops early at `deadline` (epoch ms) so that none expires before it is used. */

@@ -2,7 +2,7 @@ import { statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
-import { mintRefreshTokens, prepareClient, refreshBody, type BenchClient } from './oauth-fixtures.js';
+import { mintRefreshTokens, prepareClient, refreshChainRequest, type BenchClient } from './oauth-fixtures.js';
 import { startGatehouse, type BenchServer } from './servers.js';
 
 /**
@@ -17,7 +17,6 @@ const LOAD_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const WARMUP_SECONDS = 5;
 const SAMPLE_EVERY_MS = 10_000;
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /** Short horizons so that a few minutes show the steady state: rotated tokens go 30 s after rotation. */
 const SWEEPING = { retention: { sweepIntervalSeconds: 5, rotatedRefreshTokenSeconds: 30, authorizationCodeSeconds: 30, endedGrantSeconds: 30 } };
@@ -32,27 +31,9 @@ interface Contender {
   rounds: Result[];
 }
 
-/** One connection per refresh chain: a response puts the rotated token back in the pool (bench/run.ts does the same). */
+/** One connection per refresh chain, as in bench/run.ts. */
 function refreshLoad(contender: Contender, seconds: number): Promise<Result> {
-  const { client, pool } = contender;
-  return autocannon({
-    url: client.issuer,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [{
-      method: 'POST',
-      path: '/oauth/token',
-      headers: FORM,
-      setupRequest: (request, context) => {
-        const token = pool.pop() ?? 'gth_rt_pool_empty';
-        context.token = token;
-        return { ...request, body: refreshBody(client, token) };
-      },
-      onResponse: (status, body, context) => {
-        pool.push(status === 200 ? (JSON.parse(body) as { refresh_token: string }).refresh_token : String(context.token));
-      },
-    }],
-  });
+  return autocannon({ url: contender.client.issuer, connections: CONNECTIONS, duration: seconds, requests: [refreshChainRequest(contender.client, contender.pool)] });
 }
 
 /** The main file plus its write-ahead log, in MB. */
