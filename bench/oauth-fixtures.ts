@@ -69,20 +69,24 @@ export function refreshBody(client: BenchClient, refreshToken: string): string {
 /**
  * Each connection follows its own refresh chain: a request takes a token from the pool and its response puts the
  * rotated one back, so the pool always holds one live token per idle connection. A failed refresh puts back
- * the token it used (it is counted in non-2xx; the chain then keeps failing, which the table shows).
+ * the token it used (it is counted in non-2xx; the chain then keeps failing, which the table shows). A run that
+ * ends drops the answers in flight, and with them their chains: `topUpRefreshTokens` before the next run.
  */
+const EMPTY_POOL = 'gth_rt_pool_empty';
+
 export function refreshChainRequest(client: BenchClient, pool: string[]): Request {
   return {
     method: 'POST',
     path: '/oauth/token',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     setupRequest: (request, context) => {
-      const token = pool.pop() ?? 'gth_rt_pool_empty';
+      const token = pool.pop() ?? EMPTY_POOL;
       context.token = token;
       return { ...request, body: refreshBody(client, token) };
     },
     onResponse: (status, body, context) => {
-      pool.push(status === 200 ? (JSON.parse(body) as { refresh_token: string }).refresh_token : String(context.token));
+      const next = status === 200 ? (JSON.parse(body) as { refresh_token: string }).refresh_token : String(context.token);
+      if (next !== EMPTY_POOL) pool.push(next);
     },
   };
 }
@@ -114,4 +118,9 @@ export async function mintRefreshTokens(client: BenchClient, count: number): Pro
     tokens.push(body.refresh_token);
   }
   return tokens;
+}
+
+/** Refills `pool` with new chains up to `count` (the chains of answers a finished run dropped). */
+export async function topUpRefreshTokens(client: BenchClient, pool: string[], count: number): Promise<void> {
+  if (pool.length < count) pool.push(...(await mintRefreshTokens(client, count - pool.length)));
 }
