@@ -21,8 +21,8 @@ export function backgroundJobs(runtime: Runtime, app: Pick<FastifyInstance, 'met
     {
       name: 'retention',
       intervalMs: runtime.config.retention.sweepIntervalSeconds * 1000,
-      async run() {
-        if (await retention.sweep()) metrics.sweep(Date.now());
+      async run(stopping) {
+        if (await retention.sweep(undefined, stopping)) metrics.sweep(Date.now());
       },
     },
     { name: 'upstream-token-keeper', intervalMs: TOKEN_KEEPER_INTERVAL_MS, run: () => runtime.outbound.refreshDue() },

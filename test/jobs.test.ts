@@ -26,7 +26,7 @@ describe('background jobs of the server', () => {
 
   it('a retention run reports rows deleted per table and rule, and the time of the sweep, on /metrics', async () => {
     await t.runtime.store.rateWindows.hit('registration:old', 0);
-    await jobs.find((job) => job.name === 'retention')!.run();
+    await jobs.find((job) => job.name === 'retention')!.run(new AbortController().signal);
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /gatehouse_retention_rows_deleted_total\{table="rate_windows",rule="past"\} 1/);
     assert.match(metrics, /gatehouse_retention_last_sweep_rows\{table="refresh_tokens",rule="rotated"\} 0/);

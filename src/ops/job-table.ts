@@ -1,14 +1,17 @@
-/** A background job: run every `intervalMs` (counted from the end of the previous run, so runs never overlap). */
+/**
+ * A background job: run every `intervalMs` (counted from the end of the previous run, so runs never overlap).
+ * `stopping` is aborted when the table stops: a long run should end at its next safe point.
+ */
 export interface Job {
   name: string;
   intervalMs: number;
-  run(): Promise<unknown>;
+  run(stopping: AbortSignal): Promise<unknown>;
 }
 
 export interface JobTable {
   readonly jobs: readonly Job[];
   start(): void;
-  /** Clears every timer and waits for runs in progress; after it no timer of the table is left. */
+  /** Clears every timer, asks runs in progress to end and waits for them; after it no timer of the table is left. */
   stop(): Promise<void>;
 }
 
@@ -32,6 +35,7 @@ export function jobTable(jobs: readonly Job[], options: { onError(job: string, e
   const pending = new Map<string, unknown>();
   const running = new Set<Promise<void>>();
   let stopped = true;
+  let stopping = new AbortController();
 
   const schedule = (job: Job) => {
     pending.set(
@@ -39,7 +43,7 @@ export function jobTable(jobs: readonly Job[], options: { onError(job: string, e
       timers.set(() => {
         pending.delete(job.name);
         const run = Promise.resolve()
-          .then(() => job.run())
+          .then(() => job.run(stopping.signal))
           .then(
             () => undefined,
             (error: unknown) => options.onError(job.name, error),
@@ -58,10 +62,12 @@ export function jobTable(jobs: readonly Job[], options: { onError(job: string, e
     start() {
       if (!stopped) return;
       stopped = false;
+      stopping = new AbortController();
       for (const job of jobs) schedule(job);
     },
     async stop() {
       stopped = true;
+      stopping.abort();
       for (const handle of pending.values()) timers.clear(handle);
       pending.clear();
       await Promise.all(running);

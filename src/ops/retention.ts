@@ -63,13 +63,13 @@ export function retentionRules(store: RetentionStore, config: RetentionConfig): 
 /** Lets requests waiting for the database in (SQLite's group commit runs them between our batches). */
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Runs one rule in batches until a batch comes back short. */
-async function sweepRule(rule: RetentionRule, now: number, batchSize: number): Promise<number> {
+/** Runs one rule in batches until a batch comes back short, or until `stopping` is aborted (between batches). */
+async function sweepRule(rule: RetentionRule, now: number, batchSize: number, stopping?: AbortSignal): Promise<number> {
   let total = 0;
   for (;;) {
     const rows = await rule.batch(now, batchSize);
     total += rows;
-    if (rows < batchSize) return total;
+    if (rows < batchSize || stopping?.aborted) return total;
     await yieldToRequests();
   }
 }
@@ -79,8 +79,11 @@ export const RETENTION_LEASE = 'retention';
 const LEASE_MS = 10 * 60 * 1000;
 
 export interface RetentionSweeper {
-  /** Every rule once, unless another process holds the lease (then `undefined`). */
-  sweep(now?: number): Promise<SweepResult[] | undefined>;
+  /**
+   * Every rule once, unless another process holds the lease (then `undefined`). An aborted `stopping` ends the
+   * sweep after the batch in progress (a server shutting down); the next sweep picks up where it left off.
+   */
+  sweep(now?: number, stopping?: AbortSignal): Promise<SweepResult[] | undefined>;
 }
 
 /**
@@ -98,12 +101,13 @@ export function retentionSweeper(options: {
   const rules = retentionRules(options.store.retention, options.config);
   const { leases } = options.store;
   return {
-    async sweep(now = clock()) {
+    async sweep(now = clock(), stopping) {
       const results: SweepResult[] = [];
       try {
         for (const rule of rules) {
+          if (stopping?.aborted) break;
           if (!(await leases.tryAcquire(RETENTION_LEASE, holder, clock(), clock() + LEASE_MS))) return results.length > 0 ? results : undefined;
-          const result = { table: rule.table, rule: rule.rule, rows: await sweepRule(rule, now, options.config.retention.batchSize) };
+          const result = { table: rule.table, rule: rule.rule, rows: await sweepRule(rule, now, options.config.retention.batchSize, stopping) };
           options.onRule?.(result);
           results.push(result);
         }

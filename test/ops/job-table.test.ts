@@ -62,13 +62,21 @@ describe('job table', () => {
     await table.stop();
   });
 
-  it('stop leaves no timer pending and waits for a run in progress, which schedules nothing after it', async () => {
+  it('stop leaves no timer pending, tells a run in progress to end and waits for it; nothing is scheduled after it', async () => {
     const timers = manualTimers();
     let finish!: () => void;
     let finished = false;
+    let signal: AbortSignal | undefined;
     const table = jobTable(
       [
-        { name: 'slow', intervalMs: 1000, run: () => new Promise<void>((resolve) => (finish = resolve)).then(() => void (finished = true)) },
+        {
+          name: 'slow',
+          intervalMs: 1000,
+          run: (stopping) => {
+            signal = stopping;
+            return new Promise<void>((resolve) => (finish = resolve)).then(() => void (finished = true));
+          },
+        },
         { name: 'idle', intervalMs: 60_000, run: async () => undefined },
       ],
       { onError: () => assert.fail('no error'), timers },
@@ -82,6 +90,7 @@ describe('job table', () => {
     void stopped.then(() => (stopDone = true));
     await settle();
     assert.equal(stopDone, false, 'stop waits for the running job');
+    assert.equal(signal?.aborted, true, 'the running job is told to end');
     finish();
     await stopped;
     assert.equal(finished, true);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { retentionSweeper } from '../../src/ops/retention.js';
 import { backends, openTestStore } from '../helpers/backends.js';
 import { DAY, HOUR, keysIn, NOW, retentionConfig, SECOND, storeCode, storeGrantRow, storeRefreshToken, storeUser, sweepAt } from './retention-fixtures.js';
 
@@ -73,6 +74,17 @@ for (const backend of backends) {
       const config = retentionConfig({ retention: { batchSize: 3 } });
       assert.equal((await sweepAt(store, NOW, config))['refresh_tokens/rotated'], 7);
       assert.equal((await sweepAt(store, NOW, config))['refresh_tokens/rotated'], 0);
+    });
+
+    it('a sweep told to stop ends after the batch in progress and leaves the rest for the next sweep', async () => {
+      for (let i = 0; i < 7; i++) await storeRefreshToken(store, `rt_old_${i}`, 'grt_live', { rotatedAt: NOW - 8 * DAY });
+      const stopping = new AbortController();
+      const config = retentionConfig({ retention: { batchSize: 3 } });
+      const sweeper = retentionSweeper({ store, config, clock: () => NOW, onRule: () => stopping.abort() });
+      // The first rule (replay copies) finds nothing; the abort after it stops the sweep before the rotated tokens.
+      assert.deepEqual(await sweeper.sweep(NOW, stopping.signal), [{ table: 'refresh_tokens', rule: 'replay_copy', rows: 0 }]);
+      assert.equal((await keysIn(store, 'refresh_tokens', 'token_hash')).length, 7);
+      assert.equal((await sweepAt(store, NOW, config))['refresh_tokens/rotated'], 7);
     });
   });
 }
