@@ -71,16 +71,16 @@ interface Sample {
   refreshes: number[];
 }
 
-/** One row per bar: the total of db and wal, scaled to `width` characters. */
+/** One line per sample, a bar per server side by side: the total of db and wal, scaled to `width` characters. */
 function chart(samples: Sample[], contenders: Contender[], width = 50): string {
   const largest = Math.max(...samples.flatMap((sample) => sample.sizes.map((size) => size.db + size.wal)), 1);
-  const lines: string[] = [];
-  for (const [index, contender] of contenders.entries()) {
-    lines.push(`${contender.name}: database + WAL (MB), one bar per ${SAMPLE_EVERY_MS / 1000} s; full width = ${largest.toFixed(1)} MB`);
-    for (const sample of samples) {
-      const total = sample.sizes[index]!.db + sample.sizes[index]!.wal;
-      lines.push(`${String(sample.seconds).padStart(5)} s |${'#'.repeat(Math.round((total / largest) * width)).padEnd(width)}| ${total.toFixed(1)}`);
-    }
+  const bar = (megabytes: number) => `|${'#'.repeat(Math.round((megabytes / largest) * width)).padEnd(width)}| ${megabytes.toFixed(1).padStart(5)}`;
+  const lines = [
+    `database + WAL (MB), one line per ${SAMPLE_EVERY_MS / 1000} s; full width = ${largest.toFixed(1)} MB`,
+    `${' '.repeat(8)}${contenders.map((contender) => ` ${contender.name}`.padEnd(width + 13)).join('')}`,
+  ];
+  for (const sample of samples) {
+    lines.push(`${String(sample.seconds).padStart(5)} s ${sample.sizes.map((size) => bar(size.db + size.wal)).join('    ')}`);
   }
   return lines.join('\n');
 }
