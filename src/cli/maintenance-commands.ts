@@ -45,7 +45,7 @@ async function runMaintenance(config: Config, options: { vacuum?: boolean }): Pr
 const maintenance = withConfigOptions(
   new Command('maintenance')
     .description('run every retention sweep once against the configured database and exit (safe while servers run; for cron)')
-    .option('--vacuum', 'SQLite: rewrite the file (VACUUM) to give all free space back and turn on incremental auto_vacuum for an older database; writers wait meanwhile')
+    .option('--vacuum', 'SQLite: rewrite the file (VACUUM) to give all free space back and turn on incremental auto_vacuum for an older database; best with the servers stopped (their writes wait for it)')
     .action(async (options: { vacuum?: boolean }, command: Command) => runMaintenance(configOf(command), options)),
 );
 
