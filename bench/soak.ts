@@ -14,7 +14,8 @@ import { startGatehouse, type BenchServer } from './servers.js';
 const CONNECTIONS = 32;
 /** Seconds of load per server, split into rounds. */
 const LOAD_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+/** Short rounds: on a shared machine a load swing during one long round would decide the comparison. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const WARMUP_SECONDS = 5;
 const SAMPLE_EVERY_MS = 10_000;
 
