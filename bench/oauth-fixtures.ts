@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Request } from 'autocannon';
 import { authorizeHeadlessly, CookieJar } from '../test/helpers/headless-consent.js';
 import { BENCH_ADMIN_PASSWORD } from './servers.js';
 
@@ -65,6 +66,31 @@ export function refreshBody(client: BenchClient, refreshToken: string): string {
   return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.clientId, resource: client.resource }).toString();
 }
 
+/**
+ * Each connection follows its own refresh chain: a request takes a token from the pool and its response puts the
+ * rotated one back, so the pool always holds one live token per idle connection. A failed refresh puts back
+ * the token it used (it is counted in non-2xx; the chain then keeps failing, which the table shows). A run that
+ * ends drops the answers in flight, and with them their chains: `topUpRefreshTokens` before the next run.
+ */
+const EMPTY_POOL = 'gth_rt_pool_empty';
+
+export function refreshChainRequest(client: BenchClient, pool: string[]): Request {
+  return {
+    method: 'POST',
+    path: '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    setupRequest: (request, context) => {
+      const token = pool.pop() ?? EMPTY_POOL;
+      context.token = token;
+      return { ...request, body: refreshBody(client, token) };
+    },
+    onResponse: (status, body, context) => {
+      const next = status === 200 ? (JSON.parse(body) as { refresh_token: string }).refresh_token : String(context.token);
+      if (next !== EMPTY_POOL) pool.push(next);
+    },
+  };
+}
+
 /** Up to `count` codes, minting stops early at `deadline` (epoch ms) so that none expires before it is used. */
 export async function mintCodes(client: BenchClient, count: number, deadline = Infinity): Promise<string[]> {
   const codes: string[] = [];
@@ -92,4 +118,9 @@ export async function mintRefreshTokens(client: BenchClient, count: number): Pro
     tokens.push(body.refresh_token);
   }
   return tokens;
+}
+
+/** Refills `pool` with new chains up to `count` (the chains of answers a finished run dropped). */
+export async function topUpRefreshTokens(client: BenchClient, pool: string[], count: number): Promise<void> {
+  if (pool.length < count) pool.push(...(await mintRefreshTokens(client, count - pool.length)));
 }

@@ -1,5 +1,5 @@
 import autocannon, { type Result } from 'autocannon';
-import { codeExchangeBody, mintCodes, mintRefreshTokens, prepareClient, refreshBody, type BenchClient } from './oauth-fixtures.js';
+import { codeExchangeBody, mintCodes, mintRefreshTokens, prepareClient, refreshBody, refreshChainRequest, type BenchClient } from './oauth-fixtures.js';
 import { startBareServer, startGatehouse, type BenchServer } from './servers.js';
 
 /**
@@ -35,32 +35,11 @@ async function bareCeiling(bare: BenchServer, client: BenchClient): Promise<Resu
   });
 }
 
-/**
- * Each connection follows its own refresh chain: a request takes a token from the pool and its response puts the
- * rotated one back, so the pool always holds one live token per idle connection. A failed refresh puts back
- * the token it used (it is counted in non-2xx; the chain then keeps failing, which the table shows).
- */
+/** Each connection follows its own refresh chain (`refreshChainRequest`). */
 async function refreshGrants(client: BenchClient): Promise<Result> {
   process.stdout.write('- refresh_token grants\n');
   const pool = await mintRefreshTokens(client, CONNECTIONS);
-  return autocannon({
-    url: client.issuer,
-    connections: CONNECTIONS,
-    duration: DURATION_SECONDS,
-    requests: [{
-      method: 'POST',
-      path: '/oauth/token',
-      headers: FORM,
-      setupRequest: (request, context) => {
-        const token = pool.pop() ?? 'gth_rt_pool_empty';
-        context.token = token;
-        return { ...request, body: refreshBody(client, token) };
-      },
-      onResponse: (status, body, context) => {
-        pool.push(status === 200 ? (JSON.parse(body) as { refresh_token: string }).refresh_token : String(context.token));
-      },
-    }],
-  });
+  return autocannon({ url: client.issuer, connections: CONNECTIONS, duration: DURATION_SECONDS, requests: [refreshChainRequest(client, pool)] });
 }
 
 async function codeExchanges(client: BenchClient): Promise<Result> {

@@ -11,6 +11,8 @@ export interface BenchServer {
   url: string;
   /** The server's process id (to read its memory from /proc). */
   pid?: number;
+  /** Gatehouse's data directory (its SQLite files). */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ export async function startGatehouse(extraArgs: string[] = []): Promise<BenchSer
   for (let attempt = 0; attempt < 300; attempt += 1) {
     if (child.exitCode !== null) break;
     const healthy = await fetch(`${url}/health`).then((response) => response.ok, () => false);
-    if (healthy) return { url, pid: child.pid, stop };
+    if (healthy) return { url, pid: child.pid, dataDir, stop };
     await sleep(100);
   }
   await stop();

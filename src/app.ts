@@ -7,7 +7,6 @@ import { gatewayRoutes } from './gateway/mcp-routes.js';
 import { openApiRoute } from './admin/openapi.js';
 import { loginRoutes } from './web/login-routes.js';
 import { echoRequestId, lazyChildLogger, requestIdFrom } from './log.js';
-import { scheduleHousekeeping } from './oauth/housekeeping.js';
 import { oauthServer } from './oauth/index.js';
 import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
@@ -48,7 +47,6 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(gatewayRoutes, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });
   await app.register(openApiRoute);
-  scheduleHousekeeping(app, runtime);
   // Upstreams connect when the server starts (never for CLI commands) and disconnect when it stops.
   app.addHook('onReady', () => runtime.upstreams.start());
   app.addHook('onClose', () => runtime.upstreams.close());

@@ -163,12 +163,31 @@ export const settingsSchema = z
       .prefault({}),
     /** Upstream MCP servers declared in the config file; each entry is validated by upstream/settings.ts at start. */
     upstreams: z.array(z.record(z.string(), z.unknown())).default([]),
+    /** How long rows that only grow are kept; the sweep runs in the server and in `gatehouse maintenance`. */
+    retention: z
+      .object({
+        sweepIntervalSeconds: durationSeconds.max(24 * 3600).default(300),
+        /** Rows per DELETE: small enough that no batch holds SQLite's write lock or one PostgreSQL transaction long. */
+        batchSize: z.coerce.number().int().min(1).max(100_000).default(500),
+        /** A rotated refresh token is kept this long for reuse detection (a replay revokes its grant), then deleted. */
+        rotatedRefreshTokenSeconds: durationSeconds.default(7 * 24 * 3600),
+        /** An authorization code is kept this long past its expiry (a reuse revokes its grant), then deleted. */
+        authorizationCodeSeconds: durationSeconds.default(3600),
+        /** A revoked or expired grant is kept this long (for the connected-apps and admin views), then deleted with its tokens. */
+        endedGrantSeconds: durationSeconds.default(7 * 24 * 3600),
+      })
+      .strict()
+      .prefault({}),
     audit: z
       .object({
         /** Tool-call arguments are left out of the audit unless this is on. */
         recordArguments: booleanish.default(false),
         /** Argument keys (any depth, case-insensitive) whose values are replaced before recording. */
         redactKeys: z.array(z.string().min(1)).default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'cookie']),
+        /** Tool calls and security events older than this are deleted by the retention sweep; 0 keeps them forever. */
+        retentionDays: z.coerce.number().int().min(0).default(90),
+        /** When set, rows are appended to JSON Lines files here before the sweep deletes them. */
+        exportDir: z.string().trim().min(1).optional(),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { startBackgroundJobs } from './jobs.js';
 import type { Config } from './config.js';
 import { announceInitialAdminPassword, type PasswordAnnouncement } from './identity/initial-admin-password.js';
 import { createLogger } from './log.js';
@@ -10,7 +11,7 @@ export interface RunningServer {
   runtime: Runtime;
   /** Where the socket actually listens (the real port when 0 was asked for). */
   address: string;
-  /** Stops accepting, lets requests in flight finish, then closes the database. */
+  /** Stops the background jobs, stops accepting, lets requests in flight finish, then closes the database. */
   stop(): Promise<void>;
 }
 
@@ -37,6 +38,7 @@ export async function startServer(config: Config, terminal: PasswordAnnouncement
     throw error;
   }
   const started = app;
+  const jobs = startBackgroundJobs(runtime, started);
   const address = listenAddress(started);
   started.log.info({ address, publicUrl: config.publicUrl }, `Gatehouse is listening on ${address}; public URL ${config.publicUrl}`);
   return {
@@ -44,6 +46,7 @@ export async function startServer(config: Config, terminal: PasswordAnnouncement
     runtime,
     address,
     async stop() {
+      await jobs.stop();
       await started.close();
       await runtime.close();
     },

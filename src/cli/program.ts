@@ -7,6 +7,7 @@ import { configSchemaCommand } from './config-schema.js';
 import { doctorCommand } from './doctor.js';
 import { describeFailure } from './failures.js';
 import { keysCommand } from './keys-commands.js';
+import { maintenanceCommands } from './maintenance-commands.js';
 import { userCommand } from './user-commands.js';
 import { VERSION } from '../version.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .addCommand(keysCommand())
     .addCommand(doctorCommand())
     .addCommand(configSchemaCommand());
+  for (const command of maintenanceCommands()) program.addCommand(command);
   routeParserErrors(program);
   return program;
 }

@@ -16,7 +16,8 @@ export interface PasswordLogin {
 type Policy = Config['loginThrottle'];
 type Reservation = { ok: true } | { ok: false; retryAfterSeconds: number };
 
-const FORGET_AFTER_MS = 24 * 3600 * 1000;
+/** A failure older than this no longer counts; its row may then go. */
+export const FORGET_AFTER_MS = 24 * 3600 * 1000;
 
 /** Failures up to `free` cost nothing; each one after doubles the wait, up to `maxSeconds`. */
 export function throttleDelayMs(failures: number, free: number, maxSeconds: number): number {

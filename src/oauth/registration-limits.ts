@@ -6,6 +6,8 @@ import { OAuthError } from './errors.js';
 
 const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
+/** The longest counting window (registrations, per UTC day); a rate window older than this is dead. */
+export const REGISTRATION_WINDOW_MS = DAY_MS;
 export const DEFAULT_INITIAL_ACCESS_TOKEN_SECONDS = 24 * 3600;
 
 /** The token of `Authorization: Bearer <token>`, or undefined when the header is absent or another scheme. */

@@ -26,6 +26,16 @@ export interface Database extends Db {
   close(): Promise<void>;
   /** Where it lives, without credentials, for logs and `doctor`. */
   readonly description: string;
+  /** The database's size on disk in bytes (SQLite: the file's pages; PostgreSQL: the whole database). */
+  sizeBytes(): Promise<number>;
+  /**
+   * Gives freed space back to the file system. SQLite: `incremental` returns the free pages of an auto_vacuum
+   * database (no-op otherwise); `full` rewrites the file (VACUUM), which also turns on incremental auto_vacuum for
+   * a database created before it. PostgreSQL: nothing to do, autovacuum reuses the space.
+   */
+  reclaimSpace(mode: 'incremental' | 'full'): Promise<void>;
+  /** SQLite only: an online, consistent copy to `file` (the backup API, pages copied while writers go on). */
+  backup?(file: string): Promise<void>;
 }
 
 /**

@@ -15,6 +15,8 @@ import { sqlInitialAccessTokenStore } from './sql/initial-access-tokens.js';
 import { sqlOAuthClientStore } from './sql/oauth-clients.js';
 import { sqlRateWindowStore } from './sql/rate-windows.js';
 import { sqlRefreshTokenStore } from './sql/refresh-tokens.js';
+import { sqlLeaseStore, sqlRetentionStore } from './sql/retention.js';
+import type { LeaseStore, RetentionStore } from './retention-types.js';
 import { sqlSigningKeyStore } from './sql/signing-keys.js';
 import type { GatewayStore } from './gateway-types.js';
 import type { OAuthStore } from './oauth-types.js';
@@ -33,9 +35,12 @@ export type * from './types.js';
 export type * from './oauth-types.js';
 export type * from './gateway-types.js';
 export type * from './outbound-types.js';
+export type * from './retention-types.js';
 
 export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundStore {
   database: Database;
+  retention: RetentionStore;
+  leases: LeaseStore;
 }
 
 /** The stores for one database; SQLite and PostgreSQL share the SQL, only the driver differs. */
@@ -63,6 +68,8 @@ export function storeOn(database: Database): OpenedStore {
     upstreamOAuthClients: sqlUpstreamOAuthClientStore(database),
     upstreamOAuthFlows: sqlUpstreamOAuthFlowStore(database),
     upstreamTokens: sqlUpstreamTokenStore(database),
+    retention: sqlRetentionStore(database),
+    leases: sqlLeaseStore(database),
   };
 }
 

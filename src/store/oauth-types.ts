@@ -29,12 +29,6 @@ export interface OAuthClientStore {
   update(clientId: string, patch: Pick<OAuthClientRecord, 'metadata' | 'authMethod' | 'updatedAt'>): Promise<boolean>;
   delete(clientId: string): Promise<boolean>;
   list(): Promise<OAuthClientRecord[]>;
-  /**
-   * Deletes the metadata-document clients last fetched before `fetchedBefore` that hold no grant live at `now`;
-   * returns how many. A document is refetched whenever its cached copy has expired and someone uses the client,
-   * so the last fetch is the last use to within the cache lifetime (at most a day).
-   */
-  deleteUnusedMetadataDocumentClients(fetchedBefore: number, now: number): Promise<number>;
 }
 
 export interface RateWindowStore {
@@ -82,7 +76,6 @@ export interface AuthorizationFlowStore {
   find(id: string): Promise<AuthorizationFlowRecord | undefined>;
   /** Compare-and-set: true only for the first completion of a live flow. */
   complete(id: string, now: number): Promise<boolean>;
-  deleteExpired(now: number): Promise<number>;
 }
 
 export interface GrantRecord {

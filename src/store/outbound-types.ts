@@ -69,7 +69,6 @@ export interface UpstreamOAuthFlowStore {
   /** Deletes and returns the unexpired flow with this state hash: a state is good for one callback only. */
   consumeByState(stateHash: string, now: number): Promise<UpstreamOAuthFlowRecord | undefined>;
   deleteForUpstream(upstreamId: string): Promise<number>;
-  deleteExpired(now: number): Promise<number>;
 }
 
 /** Tokens of one upstream connection: the shared one (subject '') or one user's (subject = user id). */

@@ -109,6 +109,12 @@ export function openPostgres(databaseUrl: string, options: { max?: number } = {}
       await pool.query('SELECT 1');
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async sizeBytes() {
+      return Number((await pool.query('SELECT pg_database_size(current_database()) AS size')).rows[0].size);
+    },
+    async reclaimSpace() {
+      // Autovacuum makes deleted rows' space reusable; giving it back to the OS takes VACUUM FULL, an operator's call.
+    },
     close: () => pool.end(),
   };
 }

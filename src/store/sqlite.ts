@@ -238,6 +238,9 @@ function openWritable(dataDir: string, file: string, sync: SqliteSync): BetterSq
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   const connection = new BetterSqlite3(file);
+  // Takes effect on a new database (before its first table) and at the next VACUUM of an older one; it lets
+  // `gatehouse maintenance` hand the pages freed by retention back to the file system.
+  connection.pragma('auto_vacuum = INCREMENTAL');
   connection.pragma('journal_mode = WAL');
   // With WAL, NORMAL keeps every answered write across a crash of the process (the WAL is written before
   // COMMIT returns) and fsyncs only at checkpoints; FULL also survives a power cut, at one fsync per commit.
@@ -281,6 +284,21 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
       await group.statement(() => connection.prepare('SELECT 1').get());
     },
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    async sizeBytes() {
+      return group.statement(() => {
+        const pages = Number(connection.pragma('page_count', { simple: true }));
+        return pages * Number(connection.pragma('page_size', { simple: true }));
+      });
+    },
+    async reclaimSpace(mode) {
+      if (options.readOnly) throw new Error('the database is open read-only');
+      await group.drain();
+      // Outside the group commit (neither may run inside a transaction); other connections wait on busy_timeout.
+      await group.statement(() => void connection.exec(mode === 'full' ? 'VACUUM' : 'PRAGMA incremental_vacuum'));
+    },
+    async backup(destination) {
+      await connection.backup(destination);
+    },
     async close() {
       await group.drain();
       await group.statement(() => {

@@ -18,8 +18,5 @@ export function sqlAuthorizationFlowStore(db: Db): AuthorizationFlowStore {
       );
       return result.changes === 1;
     },
-    async deleteExpired(now) {
-      return (await db.run('DELETE FROM authorization_flows WHERE expires_at <= ?', [now])).changes;
-    },
   };
 }

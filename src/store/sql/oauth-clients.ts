@@ -35,13 +35,5 @@ export function sqlOAuthClientStore(db: Db): OAuthClientStore {
     async list() {
       return camelRows<OAuthClientRecord>(await db.all('SELECT * FROM oauth_clients ORDER BY created_at, client_id'));
     },
-    async deleteUnusedMetadataDocumentClients(fetchedBefore, now) {
-      const result = await db.run(
-        `DELETE FROM oauth_clients WHERE kind = 'metadata_document' AND updated_at < ?
-           AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.client_id AND g.revoked_at IS NULL AND g.expires_at > ?)`,
-        [fetchedBefore, now],
-      );
-      return result.changes;
-    },
   };
 }

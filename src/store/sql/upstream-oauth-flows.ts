@@ -19,8 +19,5 @@ export function sqlUpstreamOAuthFlowStore(db: Db): UpstreamOAuthFlowStore {
     async deleteForUpstream(upstreamId) {
       return (await db.run('DELETE FROM upstream_oauth_flows WHERE upstream_id = ?', [upstreamId])).changes;
     },
-    async deleteExpired(now) {
-      return (await db.run('DELETE FROM upstream_oauth_flows WHERE expires_at <= ?', [now])).changes;
-    },
   };
 }

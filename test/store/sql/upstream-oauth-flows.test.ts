@@ -45,12 +45,12 @@ for (const backend of backends) {
       assert.equal(await store.upstreamOAuthFlows.consumeByState('hash_uof_1', 1000), undefined);
     });
 
-    it('deleteExpired sweeps expired flows only and counts them', async () => {
+    it('the retention sweep deletes expired flows only and counts them', async () => {
       await store.upstreamOAuthFlows.create(flow('uof_old1', { expiresAt: 100 }));
       await store.upstreamOAuthFlows.create(flow('uof_old2', { expiresAt: 200 }));
       await store.upstreamOAuthFlows.create(flow('uof_live', { expiresAt: 300 }));
-      assert.equal(await store.upstreamOAuthFlows.deleteExpired(200), 2);
-      assert.equal(await store.upstreamOAuthFlows.deleteExpired(200), 0);
+      assert.equal(await store.retention.deleteExpiredUpstreamFlows(200, 10), 2);
+      assert.equal(await store.retention.deleteExpiredUpstreamFlows(200, 10), 0);
       assert.ok(await store.upstreamOAuthFlows.find('uof_live', 200));
     });
 

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import { jobTable, type Job, type JobTable } from './ops/job-table.js';
+import { retentionSweeper } from './ops/retention.js';
+import { retentionMetrics } from './ops/retention-metrics.js';
+import type { Runtime } from './runtime.js';
+
+/** How often connections whose upstream tokens are about to expire are refreshed, used or not. */
+const TOKEN_KEEPER_INTERVAL_MS = 60_000;
+/** How often authorizations completed on other replicas are picked up (as often as the registry re-reads upstreams). */
+const FOLLOW_INTERVAL_MS = 5_000;
+
+/**
+ * Every background job of a running server, in one list. Timers that belong to an object's own lifetime stay
+ * with it: the MCP session idle sweep (gateway routes), the per-user pool's idle sweep, the upstream registry's
+ * re-read of shared upstreams.
+ */
+export function backgroundJobs(runtime: Runtime, app: Pick<FastifyInstance, 'metricsRegistry'>): Job[] {
+  const metrics = retentionMetrics(app.metricsRegistry);
+  const retention = retentionSweeper({ store: runtime.store, config: runtime.config, onRule: metrics.rule });
+  return [
+    {
+      name: 'retention',
+      intervalMs: runtime.config.retention.sweepIntervalSeconds * 1000,
+      async run(stopping) {
+        if (await retention.sweep(undefined, stopping)) metrics.sweep(Date.now());
+      },
+    },
+    { name: 'upstream-token-keeper', intervalMs: TOKEN_KEEPER_INTERVAL_MS, run: () => runtime.outbound.refreshDue() },
+    { name: 'upstream-authorization-follower', intervalMs: FOLLOW_INTERVAL_MS, run: () => runtime.outbound.followAuthorizations() },
+  ];
+}
+
+/** The server's jobs, started once it listens; `stop()` comes first when it closes. */
+export function startBackgroundJobs(runtime: Runtime, app: FastifyInstance): JobTable {
+  const table = jobTable(backgroundJobs(runtime, app), { onError: (job, error) => app.log.warn({ err: error, job }, `background job ${job} failed`) });
+  table.start();
+  return table;
+}
