@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { booleanish, ssoFromEnvironment, ssoSettings, type SsoSettings } from './config-sso.js';
 
 /** A setting that is wrong, with the fix to offer; the CLI prints it on one line and exits 2. */
 export class ConfigError extends Error {
@@ -47,11 +48,6 @@ const publicUrl = z
     },
     { message: 'must be an absolute http(s) URL without query, fragment or credentials, e.g. https://gatehouse.example.com' },
   );
-
-const booleanish = z.union([
-  z.boolean(),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
-]);
 
 /** Everything a setting may be, before defaults that depend on other settings are filled in. */
 const settingsSchema = z
@@ -125,6 +121,8 @@ const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Company sign-in (OpenID Connect providers): config-sso.ts. */
+    sso: ssoSettings,
   })
   .strict();
 
@@ -171,6 +169,8 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (!parsed.success) throw new ConfigError('--no-demo (GATEHOUSE_NO_DEMO)', `${JSON.stringify(noDemo)} is not a yes/no value`, 'Set it to true or false');
     values.demo = !parsed.data;
   }
+  const sso = ssoFromEnvironment(env);
+  if (sso) values.sso = sso;
   return values;
 }
 
@@ -259,6 +259,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (settings.sessions.idleTimeoutSeconds > settings.sessions.absoluteTimeoutSeconds) {
     throw new ConfigError('sessions.idleTimeoutSeconds', 'is longer than sessions.absoluteTimeoutSeconds', 'Make the idle timeout the shorter of the two');
   }
+  checkSsoIssuers(settings.sso, settings.allowPrivateNetworks);
   return {
     ...settings,
     dataDir: path.resolve(settings.dataDir),
@@ -268,6 +269,18 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     secretKey: env.GATEHOUSE_SECRET_KEY || undefined,
     adminPassword: env.GATEHOUSE_ADMIN_PASSWORD || undefined,
   };
+}
+
+/** An IdP is reached over https; plain http only on loopback and only with --allow-private-networks (development, tests). */
+function checkSsoIssuers(sso: SsoSettings, allowPrivateNetworks: boolean): void {
+  sso.providers.forEach((provider, index) => {
+    const issuer = new URL(provider.issuer);
+    if (issuer.protocol === 'https:') return;
+    const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(issuer.hostname);
+    if (!loopback || !allowPrivateNetworks) {
+      throw new ConfigError(`sso.providers.${index}.issuer`, `${provider.issuer} is not https`, 'Use the https issuer of the identity provider (http only for a loopback IdP with --allow-private-networks)');
+    }
+  });
 }
 
 function defaultPublicUrl(host: string, port: number): string {

@@ -8,7 +8,7 @@ const SWEEP_INTERVAL_MS = 5 * 60 * 1000;
  * abandoned sign-ins would otherwise pile up.
  */
 export async function sweepExpiredFlows(runtime: Pick<Runtime, 'store'>, now: number = Date.now()): Promise<number> {
-  return (await runtime.store.flows.deleteExpired(now)) + (await runtime.store.upstreamOAuthFlows.deleteExpired(now));
+  return (await runtime.store.flows.deleteExpired(now)) + (await runtime.store.upstreamOAuthFlows.deleteExpired(now)) + (await runtime.store.ssoSignIns.deleteExpired(now));
 }
 
 /** Runs the sweep every few minutes while the app is up; the timer never keeps the process alive. */

@@ -6,6 +6,7 @@ import { sqlLoginFailureStore } from './sql/login-failures.js';
 import { sqlMetaStore } from './sql/meta.js';
 import { sqlBrowserSessionStore } from './sql/sessions.js';
 import { sqlUserStore } from './sql/users.js';
+import { sqlSsoSignInStore } from './sql/sso-sign-ins.js';
 import { sqlAuditStore } from './sql/audit.js';
 import { sqlAuthorizationCodeStore } from './sql/authorization-codes.js';
 import { sqlAuthorizationFlowStore } from './sql/authorization-flows.js';
@@ -47,6 +48,7 @@ export function storeOn(database: Database): OpenedStore {
     sessions: sqlBrowserSessionStore(database),
     apiKeys: sqlApiKeyStore(database),
     loginFailures: sqlLoginFailureStore(database),
+    ssoSignIns: sqlSsoSignInStore(database),
     clients: sqlOAuthClientStore(database),
     rateWindows: sqlRateWindowStore(database),
     initialAccessTokens: sqlInitialAccessTokenStore(database),

@@ -2,6 +2,7 @@ import { foundation } from './001_foundation.js';
 import { oauth } from './002_oauth.js';
 import { gateway } from './003_gateway.js';
 import { outbound } from './004_outbound.js';
+import { identity } from './007_identity.js';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,5 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: 'oauth', sql: oauth },
   { version: 3, name: 'gateway', sql: gateway },
   { version: 4, name: 'outbound', sql: outbound },
+  { version: 7, name: 'identity', sql: identity },
 ];
