@@ -166,6 +166,13 @@ export function openApiDocument(version: string): OpenApiDocument {
           responses: { '204': { description: 'Revoked' }, '404': errorResponse('NotFound'), ...apiErrors },
         },
       },
+      '/api/me': {
+        get: {
+          summary: 'The calling user', tags: ['users'], operationId: 'getMe', security: apiSecurity,
+          description: 'Any user may call it: who the credentials belong to, with their groups and where the account comes from.',
+          responses: { '200': { description: 'The caller', content: json(ref('User')) }, ...apiErrors },
+        },
+      },
       '/api/me/grants': {
         get: {
           summary: "List the caller's own grants (connected apps)", tags: ['oauth grants'], operationId: 'listMyGrants', security: apiSecurity,
@@ -311,10 +318,12 @@ export function openApiDocument(version: string): OpenApiDocument {
       },
       schemas: {
         User: {
-          type: 'object', required: ['id', 'username', 'is_admin', 'disabled', 'created_at'],
+          type: 'object', required: ['id', 'username', 'is_admin', 'disabled', 'created_at', 'source', 'groups'],
           properties: {
             id: { type: 'string' }, username: { type: 'string' }, is_admin: { type: 'boolean' }, disabled: { type: 'boolean' },
             created_at: isoTime,
+            source: { type: 'string', description: '`local`, or `sso:<provider id>` for a user created by company sign-in' },
+            groups: { type: 'array', items: { type: 'string' }, description: 'Groups the identity provider gave at the last sign-in; empty for local users' },
           },
         },
         ApiKey: {

@@ -76,7 +76,7 @@ export function createGatewaySession({
 }: GatewaySessionOptions): GatewaySession {
   // What the session reads of the principal that opened it, copied: an idle session then keeps neither the initialize
   // request's scope set nor its grant id.
-  const principal: Caller = { userId: opener.userId, username: opener.username, clientId: opener.clientId };
+  const principal: Caller = { userId: opener.userId, username: opener.username, groups: opener.groups, clientId: opener.clientId };
   const catalog = catalogFor(registry, {
     onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
@@ -273,7 +273,7 @@ function outboundRelays(outbound: Runtime['outbound']): Set<Relay> {
 }
 
 /** The principal as a session uses it: who records, who sees which upstreams, whose own connections. */
-type Caller = Pick<Principal, 'userId' | 'username' | 'clientId'>;
+type Caller = Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId'>;
 
 type Resolved =
   | { kind: 'found' | 'hidden' | 'down'; upstream: Upstream; original: string }
