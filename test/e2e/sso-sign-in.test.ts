@@ -3,7 +3,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { CompanyIdp } from '../fixtures/sso/company-idp.js';
 import { basicAuth, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { browse, PROVIDER_ID, startAppWithCompanyIdp } from '../helpers/company-sign-in.js';
-import { CookieJar } from '../helpers/headless-consent.js';
+import { CookieJar, type Credentials } from '../helpers/headless-consent.js';
+import { startHttpUpstream } from '../fixtures/upstreams/http-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { connectWithOAuth } from '../helpers/mcp-session.js';
 
 const ADMIN = { authorization: basicAuth('admin', TEST_ADMIN_PASSWORD) };
@@ -181,5 +183,27 @@ describe('company sign-in against a real OpenID Provider', () => {
     it('an unknown provider id is a 404 page', async () => {
       await assertRefused(() => browse(`${t.url}/login/oidc/nope`, { idp }), 404, /Unknown sign-in provider/);
     });
+  });
+
+  it('an upstream with allowed_groups serves members of the group signed in through the IdP, not others', async () => {
+    const upstream = await startHttpUpstream({ name: 'staff-tools' });
+    try {
+      const created = await fetch(`${t.url}/api/mcp/client`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'stafftools', connection_type: 'http', connection_string: upstream.url, allowed_groups: ['staff'] }),
+      });
+      assert.equal(created.status, 201, await created.text());
+      const toolsOf = async (credentials: Credentials) => {
+        const { client } = await connectWithOAuth(t.url!, credentials);
+        const names = (await client.listTools()).tools.map((tool) => tool.name);
+        await client.close();
+        return names;
+      };
+      await waitFor('the group member to see the tools', async () => (await toolsOf({ provider: PROVIDER_ID, username: 'sub-carol' })).some((name) => name.startsWith('stafftools')) || undefined, 200);
+      assert.ok(!(await toolsOf({ username: 'admin', password: TEST_ADMIN_PASSWORD })).some((name) => name.startsWith('stafftools')), 'an admin outside the group');
+    } finally {
+      await upstream.close();
+    }
   });
 });
