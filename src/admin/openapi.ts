@@ -5,6 +5,7 @@ import { auditPaths } from './openapi-audit.js';
 import { ERROR_TYPES } from './envelope.js';
 import { grantIdParams, grantListQuery } from './oauth-grants.js';
 import { mcpClientPaths } from './openapi-mcp-clients.js';
+import { serviceAccountPaths } from './openapi-service-accounts.js';
 import { registrationRequest } from '../oauth/registration.js';
 import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
@@ -104,6 +105,7 @@ export function openApiDocument(version: string): OpenApiDocument {
     paths: {
       ...auditPaths,
       ...mcpClientPaths,
+      ...serviceAccountPaths,
       '/api/users': {
         get: {
           summary: 'List users', tags: ['users'], operationId: 'listUsers', security: apiSecurity,

@@ -1,3 +1,5 @@
+import type { OAuthClientRecord } from './oauth-types.js';
+
 /** Records as the store keeps them: times are epoch milliseconds, secrets only as keyed hashes. */
 export interface UserRecord {
   id: string;
@@ -103,6 +105,28 @@ export interface LoginFailureStore {
    */
   recordFailure(subject: string, now: number, forgetBefore: number, blockFor: (failures: number) => number): Promise<LoginFailureRecord>;
   clear(subject: string): Promise<void>;
+}
+
+/** A machine identity: its user (name, groups) and its OAuth client (client_credentials) joined. */
+export interface ServiceAccountRecord {
+  id: string;
+  name: string;
+  userId: string;
+  clientId: string;
+  /** The scopes its tokens may carry at most. */
+  scopes: string[];
+  createdAt: number;
+}
+
+export interface ServiceAccountStore {
+  /** The account, its user and its OAuth client, all or nothing. */
+  create(parts: { account: ServiceAccountRecord; user: NewUserRecord; client: OAuthClientRecord }): Promise<void>;
+  findById(id: string): Promise<ServiceAccountRecord | undefined>;
+  findByClientId(clientId: string): Promise<ServiceAccountRecord | undefined>;
+  list(): Promise<ServiceAccountRecord[]>;
+  setSecretHash(clientId: string, secretHash: string, now: number): Promise<boolean>;
+  /** Deletes the client and the user; the user's grants (so every token) and the account go with it. */
+  delete(account: ServiceAccountRecord): Promise<boolean>;
 }
 
 export interface SsoSignInStore {
