@@ -385,7 +385,7 @@ export function openApiDocument(version: string): OpenApiDocument {
         OAuthClient: {
           type: 'object', required: ['client_id', 'kind', 'token_endpoint_auth_method', 'metadata', 'created_ip', 'created_at', 'updated_at'],
           properties: {
-            client_id: { type: 'string' }, kind: { type: 'string', enum: ['dynamic', 'metadata_document'] },
+            client_id: { type: 'string' }, kind: { type: 'string', enum: ['dynamic', 'metadata_document', 'service_account'] },
             token_endpoint_auth_method: { type: 'string' }, metadata: ref('ClientMetadata'),
             created_ip: { type: ['string', 'null'] }, created_at: isoTime, updated_at: isoTime,
           },

@@ -128,6 +128,13 @@ describe('service accounts and client_credentials', () => {
     assert.ok(!(await api('GET', '/users')).body.users.some((user: { username: string }) => user.username === 'short-lived'), 'the name is free again');
   });
 
+  it('the account\u2019s OAuth client cannot be deleted on its own through /api/oauth/clients', async () => {
+    const account = await create({ name: 'kept-whole' });
+    const refused = await api('DELETE', `/oauth/clients/${account.client_id}`);
+    assert.deepEqual([refused.status, refused.body.error.code], [409, 'service_account_client']);
+    assert.equal((await tokenFor(account)).status, 200);
+  });
+
   it('an ordinary OAuth client may not use client_credentials', async () => {
     const registered = await fetch(`${url}/oauth/register`, {
       method: 'POST',
