@@ -1,5 +1,6 @@
 import { issueToken, newId } from '../crypto/random.js';
 import type { KeyRing } from '../crypto/key-ring.js';
+import { unusablePasswordHash } from '../identity/password.js';
 import { normaliseUsername, USERNAME_PATTERN } from '../identity/users.js';
 import type { OpenedStore, ServiceAccountRecord } from '../store/index.js';
 import { DEFAULT_SCOPES, formatScope, SUPPORTED_SCOPES } from './scopes.js';
@@ -77,7 +78,7 @@ export function serviceAccountService(
       try {
         await store.serviceAccounts.create({
           account,
-          user: { id: account.userId, username: name, passwordHash: '', isAdmin: false, disabledAt: null, createdAt: at, updatedAt: at, source: SERVICE_ACCOUNT_SOURCE, groups: [...new Set(groups)] },
+          user: { id: account.userId, username: name, passwordHash: await unusablePasswordHash(), isAdmin: false, disabledAt: null, createdAt: at, updatedAt: at, source: SERVICE_ACCOUNT_SOURCE, groups: [...new Set(groups)] },
           client: {
             clientId: account.clientId,
             kind: 'service_account',

@@ -1,5 +1,6 @@
 import type { SsoProviderSettings } from '../config-sso.js';
 import { newId } from '../crypto/random.js';
+import { unusablePasswordHash } from '../identity/password.js';
 import { normaliseUsername, USERNAME_PATTERN } from '../identity/users.js';
 import type { UserRecord, UserStore } from '../store/index.js';
 import type { IdentityClaims } from './relying-party.js';
@@ -85,8 +86,8 @@ async function createUser(users: UserStore, provider: SsoProviderSettings, claim
     const user: UserRecord = {
       id: newId('usr'),
       username,
-      // No password: this account signs in through its IdP only.
-      passwordHash: '',
+      // This account signs in through its IdP only.
+      passwordHash: await unusablePasswordHash(),
       isAdmin: adminFlag(provider, groups, false),
       disabledAt: null,
       createdAt: at,

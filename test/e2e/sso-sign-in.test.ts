@@ -56,6 +56,11 @@ describe('company sign-in against a real OpenID Provider', () => {
     assert.equal(stored.id, alice.id);
   });
 
+  it('an SSO account cannot sign in with a password', async () => {
+    const outcome = await t.runtime.login.attempt('alice', 'any-password-at-all', '192.0.2.9');
+    assert.equal(outcome.ok, false);
+  });
+
   it('admin by group is taken away at the next sign-in when the IdP drops the group, on the same account', async () => {
     idp.accounts.set('sub-alice', { preferred_username: 'alice', groups: ['staff'] });
     const before = (await users()).length;
@@ -170,6 +175,13 @@ describe('company sign-in against a real OpenID Provider', () => {
         const jar = new CookieJar();
         return requestWith(await callbackOf('sub-erin', jar), jar);
       }, 400, /could not be verified/);
+    });
+
+    it('a disabled account signs in no more', async () => {
+      idp.accounts.set('sub-frank', { preferred_username: 'frank', groups: ['staff'] });
+      assert.equal((await signIn('sub-frank')).status, 200);
+      await t.runtime.users.disable('frank');
+      await assertRefused(() => signIn('sub-frank'), 403, /Account disabled/);
     });
 
     it('an unreachable IdP is a 502 page', async () => {
