@@ -3,7 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { startHttpUpstream } from '../fixtures/upstreams/http-server.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
+import { connectWithToken } from '../helpers/mcp-session.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const ADMIN = { authorization: basicAuth('admin', TEST_ADMIN_PASSWORD) };
 
@@ -147,4 +150,26 @@ describe('service accounts and client_credentials', () => {
     const response = await tokenRequest({ grant_type: 'client_credentials', resource: `${url}/mcp` }, basicAuth(client.client_id, client.client_secret));
     assert.deepEqual([response.status, (await response.json()).error], [400, 'unauthorized_client']);
   });
+
+  it('an upstream\u2019s allowed_groups admit a service account of the group, not one outside it', async () => {
+    const upstream = await startHttpUpstream({ name: 'robot-tools' });
+    try {
+      const created = await api('POST', '/mcp/client', { name: 'robottools', connection_type: 'http', connection_string: upstream.url, allowed_groups: ['robots'] });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const toolsOf = async (account: CreatedAccount) => {
+        const token = (await tokenFor(account)).body.access_token as string;
+        const { client } = await connectWithToken(`${url}/mcp`, token);
+        const names = (await client.listTools()).tools.map((tool) => tool.name);
+        await client.close();
+        return names;
+      };
+      const member = await create({ name: 'robot-member', groups: ['robots'] });
+      const outsider = await create({ name: 'robot-outsider', groups: ['humans'] });
+      await waitFor('the member to see the tools', async () => (await toolsOf(member)).some((name) => name.startsWith('robottools')) || undefined, 200);
+      assert.ok(!(await toolsOf(outsider)).some((name) => name.startsWith('robottools')));
+    } finally {
+      await upstream.close();
+    }
+  });
 });
+
