@@ -259,7 +259,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (settings.sessions.idleTimeoutSeconds > settings.sessions.absoluteTimeoutSeconds) {
     throw new ConfigError('sessions.idleTimeoutSeconds', 'is longer than sessions.absoluteTimeoutSeconds', 'Make the idle timeout the shorter of the two');
   }
-  checkSsoIssuers(settings.sso, settings.allowPrivateNetworks);
+  checkSsoSettings(settings.sso, settings.allowPrivateNetworks);
   return {
     ...settings,
     dataDir: path.resolve(settings.dataDir),
@@ -271,8 +271,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   };
 }
 
-/** An IdP is reached over https; plain http only on loopback and only with --allow-private-networks (development, tests). */
-function checkSsoIssuers(sso: SsoSettings, allowPrivateNetworks: boolean): void {
+/**
+ * An IdP is reached over https; plain http only on loopback and only with --allow-private-networks (development, tests).
+ * Without a provider, turning password sign-in off would leave the sign-in page with no way in.
+ */
+function checkSsoSettings(sso: SsoSettings, allowPrivateNetworks: boolean): void {
+  if (!sso.password_login && sso.providers.length === 0) {
+    throw new ConfigError('sso.password_login', 'is false but no sso.providers are configured', 'Configure a provider, or keep password sign-in on');
+  }
   sso.providers.forEach((provider, index) => {
     const issuer = new URL(provider.issuer);
     if (issuer.protocol === 'https:') return;

@@ -56,6 +56,10 @@ describe('company sign-in settings', () => {
     assert.equal(loadConfig({ allowPrivateNetworks: true, sso: { providers: [loopback] } }, {}).sso.providers[0]!.issuer, 'http://127.0.0.1:9000');
   });
 
+  it('refuse turning password sign-in off without a provider', () => {
+    assert.match(refusal(() => loadConfig({}, { GATEHOUSE_SSO_PASSWORD_LOGIN: 'false' })), /sso\.password_login.*no sso\.providers/);
+  });
+
   it('refuse duplicate ids, ids unfit for a URL, scopes without openid, and unknown keys', () => {
     assert.match(refusal(() => loadConfig({ sso: { providers: [provider, provider] } }, {})), /unique/);
     assert.match(refusal(() => loadConfig({ sso: { providers: [{ ...provider, id: 'Okta/1' }] } }, {})), /lowercase/);
