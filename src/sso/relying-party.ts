@@ -44,8 +44,6 @@ export type IdentityClaims = Record<string, unknown> & { iss: string; sub: strin
 
 export interface RelyingParty {
   readonly provider: SsoProviderSettings;
-  /** `<public URL>/login/oidc/{id}/callback`: what the IdP must have registered. */
-  readonly redirectUri: string;
   /** The IdP's authorization URL for this sign-in (discovering the IdP first when needed). */
   authorizationUrl(secrets: SignInSecrets): Promise<URL>;
   /** Checks the callback, redeems the code and validates the ID token; the person's claims. */
@@ -60,6 +58,7 @@ export function relyingParty(
   setup: { publicUrl: string; http: OutboundHttpOptions },
   now: () => number = Date.now,
 ): RelyingParty {
+  // What the IdP must have registered.
   const redirectUri = `${setup.publicUrl}/login/oidc/${provider.id}/callback`;
   const options = oauthRequestOptions(setup.http);
   const client: Client = { client_id: provider.client_id };
@@ -99,7 +98,6 @@ export function relyingParty(
 
   return {
     provider,
-    redirectUri,
     async authorizationUrl({ state, nonce, codeVerifier }) {
       const as = await server();
       const url = new URL(as.authorization_endpoint!);
