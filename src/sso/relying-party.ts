@@ -86,10 +86,10 @@ export function relyingParty(
     return ClientSecretPost(provider.client_secret);
   }
 
-  /** OIDC Core §5.3: the claims the ID token lacks, when the IdP has a userinfo endpoint. */
+  /** OIDC Core §5.3: when the ID token lacks the groups or every username claim, userinfo (if the IdP has one) completes it. */
   async function completedClaims(as: AuthorizationServer, idClaims: IdentityClaims, accessToken: string): Promise<IdentityClaims> {
-    const wanted = [provider.groups_claim, ...usernameClaims(provider)];
-    if (!as.userinfo_endpoint || wanted.every((claim) => claim in idClaims)) return idClaims;
+    const complete = provider.groups_claim in idClaims && usernameClaims(provider).some((claim) => claim in idClaims);
+    if (complete || !as.userinfo_endpoint) return idClaims;
     const userinfo = await step('userinfo', 'invalid_response', async () =>
       processUserInfoResponse(as, client, idClaims.sub, await userInfoRequest(as, client, accessToken, options)),
     );

@@ -219,3 +219,26 @@ describe('company sign-in against a real OpenID Provider', () => {
     }
   });
 });
+
+describe('company sign-in with the claims in the ID token', () => {
+  let t: TestApp;
+  let idp: CompanyIdp;
+  let close: () => Promise<void>;
+  before(async () => {
+    ({ t, idp, close } = await startAppWithCompanyIdp({
+      accounts: { 'sub-gina': { preferred_username: 'gina', groups: ['ops'] } },
+      provider: { admin_groups: ['ops'] },
+      claimsInIdToken: true,
+    }));
+  });
+  after(() => close());
+
+  it('reads groups and username from the ID token and asks userinfo nothing', async () => {
+    const page = await browse(`${t.url}/login/oidc/${PROVIDER_ID}`, { idp, account: 'sub-gina' });
+    assert.equal(page.status, 200, page.text);
+    const gina = (await t.runtime.store.users.findByExternalIdentity(idp.issuer, 'sub-gina'))!;
+    assert.deepEqual([gina.username, gina.groups, gina.isAdmin], ['gina', ['ops'], true]);
+    assert.equal(idp.userinfoRequests, 0);
+  });
+});
+

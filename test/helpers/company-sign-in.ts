@@ -11,9 +11,10 @@ export async function startAppWithCompanyIdp(options: {
   /** More providers, given the IdP's issuer. */
   extraProviders?: (idpIssuer: string) => Record<string, unknown>[];
   passwordLogin?: boolean;
+  claimsInIdToken?: boolean;
 }): Promise<{ t: TestApp; idp: CompanyIdp; close(): Promise<void> }> {
   const port = await freePort();
-  const idp = await startCompanyIdp({ redirectUri: `http://127.0.0.1:${port}/login/oidc/${PROVIDER_ID}/callback`, accounts: options.accounts });
+  const idp = await startCompanyIdp({ redirectUri: `http://127.0.0.1:${port}/login/oidc/${PROVIDER_ID}/callback`, accounts: options.accounts, claimsInIdToken: options.claimsInIdToken });
   const provider = {
     id: PROVIDER_ID,
     name: 'Acme',
