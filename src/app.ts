@@ -6,6 +6,7 @@ import { adminApi } from './admin/index.js';
 import { gatewayRoutes } from './gateway/mcp-routes.js';
 import { openApiRoute } from './admin/openapi.js';
 import { loginRoutes } from './web/login-routes.js';
+import { oidcLoginRoutes } from './web/oidc-login-routes.js';
 import { echoRequestId, lazyChildLogger, requestIdFrom } from './log.js';
 import { oauthServer } from './oauth/index.js';
 import { metricsPlugin } from './ops/metrics.js';
@@ -38,6 +39,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(opsRoutes, { database: runtime.store.database });
   await app.register(webAssets);
   await app.register(loginRoutes, { runtime });
+  await app.register(oidcLoginRoutes, { runtime });
   await app.register(authorizeRoutes, { runtime });
   await app.register(consentRoutes, { runtime });
   await app.register(connectedAppsRoutes, { runtime });

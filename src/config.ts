@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SCOPES, formatScope, KNOWN_SCOPES, parseScope } from './oauth/scopes.js';
+import { booleanish, ssoFromEnvironment, ssoSettings, type SsoSettings } from './config-sso.js';
 
 /** One wrong setting: where it came from, what is wrong, and the fix to offer. */
 export interface ConfigProblem {
@@ -82,11 +83,6 @@ const publicUrl = z
     const url = new URL(value);
     return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
   });
-
-const booleanish = z.union([
-  z.boolean(),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
-]);
 
 /** Everything a setting may be, before defaults that depend on other settings are filled in. */
 export const settingsSchema = z
@@ -191,6 +187,8 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Company sign-in (OpenID Connect providers): config-sso.ts. */
+    sso: ssoSettings,
   })
   .strict();
 
@@ -246,6 +244,8 @@ function environmentLayer(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): La
     if (parsed.success) values.demo = !parsed.data;
     else problems.push({ setting: 'GATEHOUSE_NO_DEMO', problem: `${JSON.stringify(noDemo)} is not a yes/no value`, fix: 'Set it to true or false' });
   }
+  const sso = ssoFromEnvironment(env);
+  if (sso) values.sso = sso;
   return { values, label: (key) => names.get(key) ?? key };
 }
 
@@ -359,6 +359,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (settings.sessions.idleTimeoutSeconds > settings.sessions.absoluteTimeoutSeconds) {
     refuse('sessions.idleTimeoutSeconds', 'is longer than sessions.absoluteTimeoutSeconds', 'Make the idle timeout the shorter of the two');
   }
+  for (const problem of ssoProblems(settings.sso, settings.allowPrivateNetworks)) problems.push({ ...problem, setting: labelOf(problem.setting.split('.'), layers) });
   if (problems.length > 0) throw new ConfigError(problems);
   const publicUrl = settings.publicUrl ?? defaultPublicUrl(settings.host, settings.port);
   return {
@@ -370,6 +371,30 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     secretKey: env.GATEHOUSE_SECRET_KEY || undefined,
     adminPassword: env.GATEHOUSE_ADMIN_PASSWORD || undefined,
   };
+}
+
+/**
+ * An IdP is reached over https; plain http only on loopback and only with --allow-private-networks (development, tests).
+ * Without a provider, turning password sign-in off would leave the sign-in page with no way in.
+ */
+function ssoProblems(sso: SsoSettings, allowPrivateNetworks: boolean): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (!sso.password_login && sso.providers.length === 0) {
+    problems.push({ setting: 'sso.password_login', problem: 'is false but no sso.providers are configured', fix: 'Configure a provider, or keep password sign-in on' });
+  }
+  sso.providers.forEach((provider, index) => {
+    const issuer = new URL(provider.issuer);
+    if (issuer.protocol === 'https:') return;
+    const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(issuer.hostname);
+    if (!loopback || !allowPrivateNetworks) {
+      problems.push({
+        setting: `sso.providers.${index}.issuer`,
+        problem: `${provider.issuer} is not https`,
+        fix: 'Use the https issuer of the identity provider (http only for a loopback IdP with --allow-private-networks)',
+      });
+    }
+  });
+  return problems;
 }
 
 function defaultPublicUrl(host: string, port: number): string {

@@ -42,7 +42,7 @@ const upstream = {
     },
     tools_to_execute: { type: 'array', items: { type: 'string' } }, tools_to_skip: { type: 'array', items: { type: 'string' } },
     tool_name_prefix: { type: 'boolean', description: 'false: tools and prompts keep their own names where no other upstream can claim them; absent on upstreams stored before the setting existed (true)' },
-    allowed_users: { type: 'array', items: { type: 'string' } }, timeout_ms: { type: 'integer' },
+    allowed_users: { type: 'array', items: { type: 'string' } }, allowed_groups: { type: 'array', items: { type: 'string' } }, timeout_ms: { type: 'integer' },
     status, created_at: isoTime, updated_at: isoTime,
   },
 };

@@ -67,7 +67,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
   const { registry, catalog, audit, personal, logger } = gateway;
   // What the session reads of the principal that opened it, copied: an idle session then keeps neither the initialize
   // request's scope set nor its grant id.
-  const principal: Caller = { userId: opener.userId, username: opener.username, clientId: opener.clientId };
+  const principal: Caller = { userId: opener.userId, username: opener.username, groups: opener.groups, clientId: opener.clientId };
   catalog.warm();
   const server = new Server(SERVER_INFO, { capabilities: CAPABILITIES, jsonSchemaValidator: new LazyAjvValidator() });
 
@@ -206,7 +206,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
 }
 
 /** The principal as a session uses it: who records, who sees which upstreams, whose own connections. */
-type Caller = Pick<Principal, 'userId' | 'username' | 'clientId'>;
+type Caller = Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId'>;
 
 type Resolved =
   | { kind: 'found' | 'hidden' | 'down'; upstream: Upstream; original: string }

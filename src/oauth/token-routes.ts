@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
 import { authenticateClient, type RegisteredClient } from './clients.js';
+import { issueClientCredentialsToken } from './client-credentials-grant.js';
 import { exchangeAuthorizationCode } from './code-grant.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
@@ -12,6 +13,7 @@ import { sendTokenResponse, type GrantHandler } from './token-response.js';
 const grantHandlers: Record<string, GrantHandler> = {
   authorization_code: exchangeAuthorizationCode,
   refresh_token: refreshAccessToken,
+  client_credentials: issueClientCredentialsToken,
 };
 
 /** The fields every grant shares; each grant validates its own. Strings only, so duplicates are invalid_request. */

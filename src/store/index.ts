@@ -6,6 +6,8 @@ import { sqlLoginFailureStore } from './sql/login-failures.js';
 import { sqlMetaStore } from './sql/meta.js';
 import { sqlBrowserSessionStore } from './sql/sessions.js';
 import { sqlUserStore } from './sql/users.js';
+import { sqlSsoSignInStore } from './sql/sso-sign-ins.js';
+import { sqlServiceAccountStore } from './sql/service-accounts.js';
 import { sqlAuditStore } from './sql/audit.js';
 import { sqlAuthorizationCodeStore } from './sql/authorization-codes.js';
 import { sqlAuthorizationFlowStore } from './sql/authorization-flows.js';
@@ -27,7 +29,7 @@ import { sqlUpstreamOAuthClientStore } from './sql/upstream-oauth-clients.js';
 import { sqlUpstreamOAuthConfigStore } from './sql/upstream-oauth-configs.js';
 import { sqlUpstreamOAuthFlowStore } from './sql/upstream-oauth-flows.js';
 import { sqlUpstreamTokenStore } from './sql/upstream-tokens.js';
-import type { Store } from './types.js';
+import type { ServiceAccountStore, Store } from './types.js';
 
 export type { Database } from './db.js';
 export { isUniqueViolation } from './db.js';
@@ -41,6 +43,7 @@ export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundSt
   database: Database;
   retention: RetentionStore;
   leases: LeaseStore;
+  serviceAccounts: ServiceAccountStore;
 }
 
 /** The stores for one database; SQLite and PostgreSQL share the SQL, only the driver differs. */
@@ -52,6 +55,8 @@ export function storeOn(database: Database): OpenedStore {
     sessions: sqlBrowserSessionStore(database),
     apiKeys: sqlApiKeyStore(database),
     loginFailures: sqlLoginFailureStore(database),
+    ssoSignIns: sqlSsoSignInStore(database),
+    serviceAccounts: sqlServiceAccountStore(database),
     clients: sqlOAuthClientStore(database),
     rateWindows: sqlRateWindowStore(database),
     initialAccessTokens: sqlInitialAccessTokenStore(database),

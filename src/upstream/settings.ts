@@ -69,6 +69,7 @@ export const upstreamInput = z
       .default(true)
       .describe('false: expose tools and prompts under their own names; a name another upstream could claim is still prefixed'),
     allowed_users: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+    allowed_groups: z.array(z.string().min(1).max(256)).max(10_000).optional(),
     timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
   })
   .superRefine((input, ctx) => {
@@ -114,6 +115,7 @@ export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = 
     tools_to_skip: input.tools_to_skip,
     tool_name_prefix: input.tool_name_prefix,
     ...(input.allowed_users !== undefined ? { allowed_users: input.allowed_users } : {}),
+    ...(input.allowed_groups !== undefined ? { allowed_groups: input.allowed_groups } : {}),
     timeout_ms: input.timeout_ms,
     ...(input.oauth_config ? { oauth_config: withoutSecret(input.oauth_config) } : {}),
   };

@@ -31,6 +31,8 @@ export interface UpstreamSettings {
   tool_name_prefix?: boolean;
   /** Usernames that may use this upstream; absent: every user. */
   allowed_users?: string[];
+  /** Groups (from company sign-in) whose members may use this upstream; with allowed_users, either grants. */
+  allowed_groups?: string[];
   /** Per-request timeout towards this upstream. */
   timeout_ms: number;
   oauth_config?: UpstreamOAuthSettings;
