@@ -68,6 +68,8 @@ const settingsSchema = z
     bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** SQLite durability: `normal` survives a crash of the process, `full` also a power cut (one fsync per write). */
     sqliteSync: z.enum(['normal', 'full']).default('normal'),
+    /** SIGTERM/SIGINT: how long a graceful stop may take before what is pending is abandoned (below an orchestrator's usual 30 s). */
+    shutdownTimeoutSeconds: durationSeconds.max(3600).default(25),
     sessions: z
       .object({
         idleTimeoutSeconds: durationSeconds.default(12 * 3600),
@@ -155,6 +157,7 @@ const environmentNames: Record<string, keyof Settings> = {
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   GATEHOUSE_SQLITE_SYNC: 'sqliteSync',
+  GATEHOUSE_SHUTDOWN_TIMEOUT_SECONDS: 'shutdownTimeoutSeconds',
 };
 
 export const environmentSettings = Object.freeze({ ...environmentNames });
@@ -206,7 +209,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 /** Settings that also have a command-line flag; the others come from the environment or the config file. */
-const settingsWithFlags = new Set<string>(['host', 'port', 'publicUrl', 'dataDir', 'databaseUrl', 'demo', 'allowPrivateNetworks', 'logLevel']);
+const settingsWithFlags = new Set<string>(['host', 'port', 'publicUrl', 'dataDir', 'databaseUrl', 'demo', 'allowPrivateNetworks', 'logLevel', 'shutdownTimeoutSeconds']);
 
 function settingLabel(key: string): string {
   const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
