@@ -35,6 +35,12 @@ async function exitCode(serving: ServingChild, withinMs: number): Promise<number
   return outcome;
 }
 
+/** Ends a child that a failed test left running (SIGKILL: its own shutdown is what is under test) and removes its data. */
+async function removeChild(gatehouse: GatehouseChild): Promise<void> {
+  gatehouse.serving.child.kill('SIGKILL');
+  await gatehouse.stop();
+}
+
 /** Everything the child wrote on stderr, once it is gone (its stderr may have been left unread until now). */
 async function stderrAfterExit(serving: ServingChild): Promise<string> {
   serving.child.stderr!.resume();
@@ -160,7 +166,7 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
       assert.equal(await exitCode(gatehouse.serving, DEADLINE_SECONDS * 1000 + EXIT_SLACK_MS), 1);
       assert.match(await stderrAfterExit(gatehouse.serving), /^gatehouse: shutdown did not finish within 2 s \(at: flush logs\); exiting with code 1$/m);
     } finally {
-      await gatehouse.stop();
+      await removeChild(gatehouse);
     }
   });
 
@@ -189,7 +195,7 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
       gatehouse.serving.child.kill('SIGTERM');
       assert.equal(await exitCode(gatehouse.serving, DEADLINE_SECONDS * 1000 + EXIT_SLACK_MS), 0, 'drained again, the log flushes and it exits cleanly');
     } finally {
-      await gatehouse.stop();
+      await removeChild(gatehouse);
     }
   });
 
@@ -203,7 +209,7 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
       assert.match(await stderrAfterExit(gatehouse.serving), /^gatehouse: shutdown did not finish within 2 s \(at: stop accepting and finish requests in flight\); exiting with code 1$/m);
     } finally {
       await client.close().catch(() => undefined);
-      await gatehouse.stop();
+      await removeChild(gatehouse);
     }
   });
 
@@ -215,7 +221,7 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
       assert.equal(await exitCode(gatehouse.serving, EXIT_SLACK_MS), 0, 'a clean exit: the stream ended before the deadline');
       await stream.ended;
     } finally {
-      await gatehouse.stop();
+      await removeChild(gatehouse);
     }
   });
 
@@ -228,7 +234,7 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
         gatehouse.serving.child.kill('SIGTERM');
         assert.equal(await exitCode(gatehouse.serving, EXIT_SLACK_MS), 0);
       } finally {
-        await gatehouse.stop();
+        await removeChild(gatehouse);
       }
     } finally {
       await silent.close();
@@ -247,7 +253,7 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
       assert.match(await stderrAfterExit(gatehouse.serving), /^gatehouse: second signal \(SIGTERM\) while shutting down \(at: stop accepting and finish requests in flight\); exiting with code 1$/m);
     } finally {
       await client.close().catch(() => undefined);
-      await gatehouse.stop();
+      await removeChild(gatehouse);
     }
   });
 });
