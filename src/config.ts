@@ -99,6 +99,8 @@ export const settingsSchema = z
     bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** SQLite durability: `normal` survives a crash of the process, `full` also a power cut (one fsync per write). */
     sqliteSync: z.enum(['normal', 'full']).default('normal'),
+    /** SIGTERM/SIGINT: how long a graceful stop may take before what is pending is abandoned (below an orchestrator's usual 30 s). */
+    shutdownTimeoutSeconds: durationSeconds.max(3600).default(25),
     sessions: z
       .object({
         idleTimeoutSeconds: durationSeconds.default(12 * 3600),
@@ -219,6 +221,7 @@ const environmentNames: Record<string, keyof Settings> = {
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   GATEHOUSE_SQLITE_SYNC: 'sqliteSync',
+  GATEHOUSE_SHUTDOWN_TIMEOUT_SECONDS: 'shutdownTimeoutSeconds',
 };
 
 export const environmentSettings = Object.freeze({ ...environmentNames });

@@ -65,6 +65,31 @@ export function createMetricsRegistry(database: MetricsOptions['database']): {
   };
 }
 
+/**
+ * The server's log output (log-output.ts): lines dropped because stdout did not drain, and what waits for it. Read
+ * at scrape time from the output's own counts, so logging a line costs no metric update.
+ */
+export function registerLogOutputMetrics(registry: Registry, output: { readonly droppedLines: number; readonly bufferedChars: number }): void {
+  let counted = 0;
+  new Counter({
+    name: 'gatehouse_log_lines_dropped_total',
+    help: 'Log lines dropped because the log reader (stdout) did not keep up and the bounded buffer was full.',
+    registers: [registry],
+    collect() {
+      this.inc(output.droppedLines - counted);
+      counted = output.droppedLines;
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_log_buffered_chars',
+    help: 'Log output accepted but not yet taken by the log reader (stdout), in characters.',
+    registers: [registry],
+    collect() {
+      this.set(output.bufferedChars);
+    },
+  });
+}
+
 /** Counts and times every response of the app; the registry is decorated onto the app for `GET /metrics`. */
 export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, options) => {
   const metrics = createMetricsRegistry(options.database);
