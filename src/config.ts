@@ -180,6 +180,8 @@ export const settingsSchema = z
       .object({
         /** Tool-call arguments are left out of the audit unless this is on. */
         recordArguments: booleanish.default(false),
+        /** Each tool call also as a log line (upstream, tool, outcome, who, duration; never its arguments). */
+        logToolCalls: booleanish.default(false),
         /** Argument keys (any depth, case-insensitive) whose values are replaced before recording. */
         redactKeys: z.array(z.string().min(1)).default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'cookie']),
         /** Tool calls and security events older than this are deleted by the retention sweep; 0 keeps them forever. */

@@ -13,9 +13,8 @@ import { registrationLimits } from './oauth/registration-limits.js';
 import { openStore, type OpenedStore } from './store/index.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';
 import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
-import { createUpstreamRegistry } from './upstream/registry.js';
+import { createUpstreamRegistry, type ManagedUpstreamRegistry } from './upstream/registry.js';
 import { VERSION } from './version.js';
-import type { UpstreamRegistry } from './upstream/types.js';
 import { upstreamService, type UpstreamService } from './upstream/upstream-service.js';
 
 /** What every surface of the app is handed: config, store, keys and the services built on them. */
@@ -32,7 +31,7 @@ export interface Runtime {
   signingKeys: SigningKeyRing;
   accessTokens: AccessTokenService;
   /** Upstream MCP servers, built here but connected only when the server starts (`upstreams.start()`). */
-  upstreams: UpstreamRegistry;
+  upstreams: ManagedUpstreamRegistry;
   /** Create/update/delete of upstreams for /api/mcp/client*, applied to `upstreams` at once. */
   upstreamService: UpstreamService;
   /** Gatehouse as the OAuth client of upstreams: flows, callback, token vault. */

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { Counter } from 'prom-client';
 import { z } from 'zod';
+import { registryOf } from '../ops/metrics.js';
 import type { Runtime } from '../runtime.js';
 import { authenticateClient, type RegisteredClient } from './clients.js';
 import { issueClientCredentialsToken } from './client-credentials-grant.js';
@@ -41,6 +43,12 @@ export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
     reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
   });
   allowCrossOriginCalls(app);
+  const issued = new Counter({
+    name: 'gatehouse_oauth_tokens_issued_total',
+    help: 'Token responses issued by /oauth/token, by grant type.',
+    labelNames: ['grant_type'] as const,
+    registers: [registryOf(app)],
+  });
 
   app.post('/oauth/token', async (request, reply) => {
     const body = formBody(request);
@@ -52,6 +60,8 @@ export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
     );
     const grant = grantFor(fields.grant_type, client);
     const json = await grant(runtime, client, body, { ip: request.ip, now: Date.now() });
+    // Only known grant types get here (grantFor refused the others), so the label stays bounded.
+    issued.inc({ grant_type: fields.grant_type });
     return sendTokenResponse(reply, json);
   });
 };

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../store/index.js';
 
@@ -88,6 +88,14 @@ export function registerLogOutputMetrics(registry: Registry, output: { readonly 
       this.set(output.bufferedChars);
     },
   });
+}
+
+/**
+ * The app's registry, where a surface registers its own metrics; a surface mounted alone (in a test) gets a
+ * registry of its own, so it never depends on the order plugins were registered in.
+ */
+export function registryOf(app: FastifyInstance): Registry {
+  return app.hasDecorator('metricsRegistry') ? app.metricsRegistry : new Registry();
 }
 
 /** Counts and times every response of the app; the registry is decorated onto the app for `GET /metrics`. */
