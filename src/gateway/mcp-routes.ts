@@ -55,7 +55,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const registry = options.upstreams ?? runtime.upstreams;
   const binding = options.gateway ?? { createServer: createGatewaySession, scopesRequiredFor };
   // Built once here and shared by every session of this gateway.
-  const gateway = createGatewayState({ registry, runtime, logger: app.log });
+  const metricsRegistry = app.hasDecorator('metricsRegistry') ? app.metricsRegistry : undefined;
+  const gateway = createGatewayState({ registry, runtime, logger: app.log, metricsRegistry });
   app.addHook('onClose', async () => gateway.close());
   const sessions = options.sessions ?? mcpSessionTable({ onSweepError: (error) => app.log.error({ err: error }, 'closing idle MCP sessions failed') });
   const stopSweeping = sessions.startSweeping();
