@@ -164,4 +164,22 @@ describe('tool governance through the gateway', () => {
     await runtime.toolPins.approve(upstream, refund, 'user_admin');
     assert.deepEqual(await names(client), ['shop_price', 'shop_refund', 'shop_search']);
   });
+
+  it('rate limits: N calls pass, the next is refused with the time to wait and is counted; another user is unaffected', async () => {
+    const { connect, metrics } = await setup({ rate_limit: { calls: 3, per_seconds: 3600 }, tool_rate_limits: { search: { calls: 2, per_seconds: 3600 } } });
+    const annClient = await connect(ann);
+    for (let call = 0; call < 2; call++) assert.equal(text(await annClient.callTool({ name: 'shop_search', arguments: { query: 'q' } })), 'found q');
+    const refused = (await annClient.callTool({ name: 'shop_search', arguments: { query: 'q' } })) as CallToolResult;
+    assert.equal(refused.isError, true);
+    assert.match(text(refused), /Rate limit reached: 2 calls per 3600 s to tool "shop_search"\. Retry after \d+ seconds \(Retry-After: \d+\)/);
+    const wait = (refused._meta as Record<string, number>)['gatehouse/retry_after_seconds']!;
+    assert.ok(wait >= 1 && wait <= 3600, String(wait));
+    // The refused call counted towards the upstream's limit too (3): the next call of another tool is refused.
+    assert.match(text(await annClient.callTool({ name: 'shop_price', arguments: {} })), /Rate limit reached: 3 calls per 3600 s to its upstream/);
+    const limited = (await metrics.getSingleMetric('gatehouse_tool_calls_rate_limited_total')!.get()).values;
+    assert.deepEqual(limited.map((value) => [value.labels.tool, value.value]).sort(), [['price', 1], ['search', 1]]);
+
+    const bobClient = await connect(bob);
+    assert.equal(text(await bobClient.callTool({ name: 'shop_search', arguments: { query: 'b' } })), 'found b');
+  });
 });
