@@ -20,6 +20,7 @@ export interface UpstreamStore {
   findByName(name: string): Promise<UpstreamRecord | undefined>;
   create(upstream: UpstreamRecord): Promise<void>;
   update(id: string, patch: Pick<UpstreamRecord, 'name' | 'config' | 'sealedSecrets' | 'updatedAt'>): Promise<boolean>;
+  /** Deletes the upstream and its tool pins. */
   delete(id: string): Promise<boolean>;
 }
 

@@ -43,5 +43,12 @@ for (const backend of backends) {
       await store.toolPins.replace(pin('ups_a', 'search', { definitionHash: 'h3' }));
       assert.equal(await store.toolPins.noteChange('ups_a', 'search', 'h2'), true);
     });
+
+    it('deleting an upstream deletes its pins, not those of others', async () => {
+      await store.upstreams.create({ id: 'ups_a', name: 'a', source: 'api', config: '{}', sealedSecrets: null, createdAt: 1, updatedAt: 1 });
+      await store.toolPins.pinIfAbsent([pin('ups_a', 'search'), pin('ups_b', 'search')]);
+      assert.equal(await store.upstreams.delete('ups_a'), true);
+      assert.deepEqual(await store.toolPins.list(['ups_a', 'ups_b']), [pin('ups_b', 'search')]);
+    });
   });
 }
