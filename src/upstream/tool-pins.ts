@@ -81,8 +81,8 @@ export function toolPins({ store, audit, now = Date.now }: ToolPinsOptions): Too
 
   return {
     async review(upstream, tools) {
-      if (pinningOf(upstream) === 'off') return;
       await refresh([upstream.id]);
+      if (pinningOf(upstream) === 'off') return;
       const known = pins.get(upstream.id)!;
       // The first listing pins everything; later newcomers wait for approval when the upstream says so.
       const pinNew = known.size === 0 || upstream.settings.new_tools !== 'approve';
