@@ -14,6 +14,7 @@ import { openStore, type OpenedStore } from './store/index.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';
 import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
 import { createUpstreamRegistry, type ManagedUpstreamRegistry } from './upstream/registry.js';
+import { toolPins, type ToolPins } from './upstream/tool-pins.js';
 import { VERSION } from './version.js';
 import { upstreamService, type UpstreamService } from './upstream/upstream-service.js';
 
@@ -38,6 +39,8 @@ export interface Runtime {
   outbound: OutboundOAuth;
   /** Per-user upstream connections, each with its user's own token. */
   perUserPool: PerUserPool;
+  /** The pinned definitions of upstream tools, shared by the gateway (which enforces them) and the API (which approves). */
+  toolPins: ToolPins;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     upstreamService: upstreamService({ store: store.upstreams, encryptionKey: keys.encryptionKey, registry: upstreams, outbound, audit }),
     outbound,
     perUserPool,
+    toolPins: toolPins({ store: store.toolPins, audit }),
     close: async () => {
       await perUserPool.close();
       await store.database.close();

@@ -8,6 +8,7 @@ import { oauthClientRoutes } from './oauth-clients.js';
 import { oauthGrantRoutes } from './oauth-grants.js';
 import { mcpClientRoutes } from './mcp-clients.js';
 import { serviceAccountRoutes } from './service-accounts.js';
+import { toolPinRoutes } from './tool-pins.js';
 import { userRoutes } from './users.js';
 
 /**
@@ -47,4 +48,5 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
   await api.register(securityEventRoutes, { runtime });
   await api.register(mcpClientRoutes, { runtime });
   await api.register(serviceAccountRoutes, { runtime });
+  await api.register(toolPinRoutes, { runtime });
 };

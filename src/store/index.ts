@@ -24,6 +24,7 @@ import type { GatewayStore } from './gateway-types.js';
 import type { OAuthStore } from './oauth-types.js';
 import type { OutboundStore } from './outbound-types.js';
 import { sqlToolCallStore } from './sql/tool-calls.js';
+import { sqlToolPinStore } from './sql/tool-pins.js';
 import { sqlUpstreamStore } from './sql/upstreams.js';
 import { sqlUpstreamOAuthClientStore } from './sql/upstream-oauth-clients.js';
 import { sqlUpstreamOAuthConfigStore } from './sql/upstream-oauth-configs.js';
@@ -69,6 +70,7 @@ export function storeOn(database: Database): OpenedStore {
     audit: sqlAuditStore(database),
     upstreams: sqlUpstreamStore(database),
     toolCalls: sqlToolCallStore(database),
+    toolPins: sqlToolPinStore(database),
     upstreamOAuthConfigs: sqlUpstreamOAuthConfigStore(database),
     upstreamOAuthClients: sqlUpstreamOAuthClientStore(database),
     upstreamOAuthFlows: sqlUpstreamOAuthFlowStore(database),

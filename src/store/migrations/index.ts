@@ -4,6 +4,7 @@ import { gateway } from './003_gateway.js';
 import { outbound } from './004_outbound.js';
 import { retention } from './006_retention.js';
 import { identity } from './007_identity.js';
+import { toolPins } from './009_tool_pins.js';
 
 export interface Migration {
   version: number;
@@ -19,4 +20,5 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'outbound', sql: outbound },
   { version: 6, name: 'retention', sql: retention },
   { version: 7, name: 'identity', sql: identity },
+  { version: 9, name: 'tool_pins', sql: toolPins },
 ];
