@@ -4,6 +4,7 @@ import type { PasswordLogin } from '../identity/login.js';
 import { PASSWORD_MAX_LENGTH } from '../identity/password.js';
 import type { UserRecord } from '../store/index.js';
 import { ApiError } from './envelope.js';
+import { decodeBasic, parseAuthorization } from '../http/authorization-header.js';
 
 /** Who is calling /api and with what. */
 export interface ApiCaller {
@@ -34,20 +35,18 @@ function unauthorized(message: string): ApiError {
   return new ApiError(401, 'unauthorized', message, { headers: CHALLENGE });
 }
 
-function decodeBasic(encoded: string): Credential {
-  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 1) throw unauthorized('the Basic credentials are not username:password in base64');
-  return { kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+function basicCredential(encoded: string): Credential {
+  const basic = decodeBasic(encoded);
+  if (!basic || basic.user === '') throw unauthorized('the Basic credentials are not username:password in base64');
+  return { kind: 'basic', username: basic.user, password: basic.password };
 }
 
 /** Reads the credential: `Authorization: Basic|Bearer …` first, else `x-api-key`. */
 export function credentialFrom(headers: FastifyRequest['headers']): Credential {
-  const authorization = headers.authorization?.trim();
-  if (authorization) {
-    const [scheme = '', value = ''] = authorization.split(/\s+/, 2);
-    if (/^basic$/i.test(scheme) && value) return decodeBasic(value);
-    if (/^bearer$/i.test(scheme) && value) return { kind: 'api_key', token: value };
+  if (headers.authorization?.trim()) {
+    const authorization = parseAuthorization(headers.authorization);
+    if (authorization?.scheme === 'basic' && authorization.credentials) return basicCredential(authorization.credentials);
+    if (authorization?.scheme === 'bearer' && authorization.credentials) return { kind: 'api_key', token: authorization.credentials };
     throw unauthorized('use Authorization: Basic (an admin) or Bearer <api key>, or x-api-key');
   }
   const apiKey = headers['x-api-key'];

@@ -4,6 +4,7 @@ import { gatewayResource } from '../oauth/resource.js';
 import { heldScopes, SUPPORTED_SCOPES } from '../oauth/scopes.js';
 import type { Runtime } from '../runtime.js';
 import type { Principal } from './principal.js';
+import { bearerToken } from '../http/authorization-header.js';
 
 /** What the guard concluded about one /mcp request, before anything else looked at it. */
 export type GuardOutcome =
@@ -18,12 +19,6 @@ export interface GuardInput {
   authorization: string | undefined;
   /** The request URL's query string (without `?`), or '' when there is none. */
   query: string;
-}
-
-/** The token of an `Authorization: Bearer <token>` header; undefined for no header or another scheme. */
-export function bearerToken(authorization: string | undefined): string | undefined {
-  const match = /^Bearer(?:\s+(.*))?$/i.exec(authorization?.trim() ?? '');
-  return match ? (match[1] ?? '').trim() : undefined;
 }
 
 /** Everything an API key may do at /mcp: it stands for its user, like a token with every scope. */

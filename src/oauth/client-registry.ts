@@ -4,7 +4,7 @@ import { issueToken, newId } from '../crypto/random.js';
 import type { OAuthClientRecord, OpenedStore } from '../store/index.js';
 import type { ClientMetadata } from './clients.js';
 import { OAuthError } from './errors.js';
-import { bearerToken } from './registration-limits.js';
+import { bearerToken } from '../http/authorization-header.js';
 
 /** What the registry needs from the runtime. */
 export interface ClientRegistryDeps {

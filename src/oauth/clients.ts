@@ -1,6 +1,7 @@
 import { secretsEqual, type KeyedHasher } from '../crypto/keyed-hash.js';
 import type { ClientAuthMethod, ClientKind, OAuthClientRecord, OAuthClientStore } from '../store/index.js';
 import { OAuthError } from './errors.js';
+import { decodeBasic, parseAuthorization } from '../http/authorization-header.js';
 
 /** Client metadata as registered (RFC 7591 §2) or fetched (CIMD), already validated and filtered. */
 export interface ClientMetadata {
@@ -78,14 +79,10 @@ function decodeBasicPart(value: string): string {
   }
 }
 
-function parseBasic(header: string): { clientId: string; clientSecret: string; rawSecret: string } | undefined {
-  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const rawSecret = decoded.slice(colon + 1);
-  return { clientId: decodeBasicPart(decoded.slice(0, colon)), clientSecret: decodeBasicPart(rawSecret), rawSecret };
+function parseBasic(credentials: string): { clientId: string; clientSecret: string; rawSecret: string } | undefined {
+  const basic = decodeBasic(credentials);
+  if (!basic) return undefined;
+  return { clientId: decodeBasicPart(basic.user), clientSecret: decodeBasicPart(basic.password), rawSecret: basic.password };
 }
 
 const basicChallenge = { 'www-authenticate': 'Basic realm="gatehouse"' };
@@ -101,8 +98,9 @@ export async function authenticateClient(
   hasher: KeyedHasher,
   now: number = Date.now(),
 ): Promise<RegisteredClient> {
-  const basic = presented.authorization?.toLowerCase().startsWith('basic ') ? parseBasic(presented.authorization) : undefined;
-  if (presented.authorization?.toLowerCase().startsWith('basic ') && !basic) {
+  const authorization = parseAuthorization(presented.authorization);
+  const basic = authorization?.scheme === 'basic' ? parseBasic(authorization.credentials) : undefined;
+  if (authorization?.scheme === 'basic' && !basic) {
     throw new OAuthError('invalid_client', 'malformed Basic credentials', 401, basicChallenge);
   }
   if (basic && presented.clientSecret !== undefined) {

@@ -3,18 +3,13 @@ import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import { issueToken, newId } from '../crypto/random.js';
 import type { InitialAccessTokenStore, RateWindowStore } from '../store/index.js';
 import { OAuthError } from './errors.js';
+import { bearerToken } from '../http/authorization-header.js';
 
 const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 /** The longest counting window (registrations, per UTC day); a rate window older than this is dead. */
 export const REGISTRATION_WINDOW_MS = DAY_MS;
 export const DEFAULT_INITIAL_ACCESS_TOKEN_SECONDS = 24 * 3600;
-
-/** The token of `Authorization: Bearer <token>`, or undefined when the header is absent or another scheme. */
-export function bearerToken(authorization: string | undefined): string | undefined {
-  const match = /^Bearer +(\S+) *$/i.exec(authorization ?? '');
-  return match?.[1];
-}
 
 /** Caps on registration (per client IP and overall, per UTC day) and the closed policy's initial access tokens. */
 export interface RegistrationLimits {

@@ -6,6 +6,7 @@ import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
 import { formBody } from './form-body.js';
 import { identifyToken, introspect } from './introspection.js';
+import { bearerToken } from '../http/authorization-header.js';
 
 /** RFC 7009 §2.1 / RFC 7662 §2.1 request. Strings only, so a repeated parameter is invalid_request. */
 const tokenRequest = z.object({
@@ -26,17 +27,15 @@ function clientCredentials(request: FastifyRequest, fields: TokenRequest) {
   return { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret, ip: request.ip };
 }
 
-const bearerPattern = /^Bearer\s+(\S+)$/i;
-
 /**
  * RFC 7662 §2.1: the caller must be authorized to introspect. Either an admin's API key (sees every token) or
  * a confidential client (sees only its own tokens); public clients have no credential worth the name.
  * Returns the client the answer is limited to, or undefined for an admin.
  */
 async function introspectionCaller(runtime: Runtime, request: FastifyRequest, fields: TokenRequest): Promise<string | undefined> {
-  const bearer = bearerPattern.exec(request.headers.authorization?.trim() ?? '');
+  const bearer = bearerToken(request.headers.authorization);
   if (bearer) {
-    const found = await runtime.apiKeys.authenticate(bearer[1]!);
+    const found = await runtime.apiKeys.authenticate(bearer);
     if (!found || !found.user.isAdmin) {
       throw new OAuthError('invalid_client', 'introspection needs an admin API key or a confidential client', 401, {
         'www-authenticate': 'Bearer realm="gatehouse"',

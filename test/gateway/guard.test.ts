@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bearerToken, guardRequest, type GuardOutcome } from '../../src/gateway/guard.js';
+import { guardRequest, type GuardOutcome } from '../../src/gateway/guard.js';
 import { accessTokenService } from '../../src/oauth/access-tokens.js';
 import { gatewayResource } from '../../src/oauth/resource.js';
 import { backends } from '../helpers/backends.js';
@@ -12,17 +12,6 @@ const bearer = (token: string) => `Bearer ${token}`;
 function assertInvalid(outcome: GuardOutcome): void {
   assert.equal(outcome.kind, 'invalid_token', JSON.stringify(outcome));
 }
-
-describe('bearerToken', () => {
-  it('reads the Bearer scheme case-insensitively and ignores other schemes', () => {
-    assert.equal(bearerToken('Bearer abc'), 'abc');
-    assert.equal(bearerToken('bearer   abc '), 'abc');
-    assert.equal(bearerToken('Bearer'), '');
-    assert.equal(bearerToken('Basic YWRtaW46eA=='), undefined);
-    assert.equal(bearerToken('Bearerabc'), undefined);
-    assert.equal(bearerToken(undefined), undefined);
-  });
-});
 
 for (const backend of backends) {
   describe(`the /mcp guard (${backend})`, () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { keyedHasher } from '../../src/crypto/keyed-hash.js';
 import { OAuthError } from '../../src/oauth/errors.js';
-import { bearerToken, issueInitialAccessToken, registrationLimits } from '../../src/oauth/registration-limits.js';
+import { issueInitialAccessToken, registrationLimits } from '../../src/oauth/registration-limits.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends, openTestStore } from '../helpers/backends.js';
 import { assertOAuthError, register } from './registration-client.js';
@@ -20,17 +20,6 @@ async function refusalOf(work: Promise<unknown>): Promise<OAuthError> {
   }
   assert.fail('not refused');
 }
-
-describe('bearerToken', () => {
-  it('reads only the Bearer scheme', () => {
-    assert.equal(bearerToken('Bearer gth_iat_abc'), 'gth_iat_abc');
-    assert.equal(bearerToken('bearer gth_iat_abc'), 'gth_iat_abc');
-    assert.equal(bearerToken('Basic Z3Q6eA=='), undefined);
-    assert.equal(bearerToken('Bearer '), undefined);
-    assert.equal(bearerToken('Bearer a b'), undefined);
-    assert.equal(bearerToken(undefined), undefined);
-  });
-});
 
 for (const backend of backends) {
   describe(`registration limits on ${backend}`, () => {
