@@ -8,7 +8,7 @@ import { userService, type UserService } from './identity/users.js';
 import { accessTokenService, retiredKeyLifetimeMs, type AccessTokenService } from './oauth/access-tokens.js';
 import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
 import { grantService, type GrantService } from './oauth/grants.js';
-import { metadataDocumentResolver } from './oauth/metadata-document.js';
+import { metadataDocumentResolver } from './oauth/client-id-metadata-document.js';
 import { registrationLimits } from './oauth/registration-limits.js';
 import { openStore, type OpenedStore } from './store/index.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../runtime.js';
-import { metadataRoutes } from './metadata-routes.js';
+import { metadataRoutes } from './discovery-routes.js';
 import { registrationRoutes } from './registration-routes.js';
 import { revocationRoutes } from './revocation-routes.js';
 import { tokenRoutes } from './token-routes.js';

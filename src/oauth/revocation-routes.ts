@@ -50,16 +50,10 @@ async function introspectionCaller(runtime: Runtime, request: FastifyRequest, fi
   return client.clientId;
 }
 
-/** `GET /oauth/jwks`, `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). */
+/** `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). */
 export const revocationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
   app.setErrorHandler(oauthErrorHandler);
   allowCrossOriginCalls(app);
-
-  // Verifiers may cache the set for 5 minutes: a rotation publishes the next key well before it signs.
-  app.get('/oauth/jwks', async (_request, reply) => {
-    reply.header('cache-control', 'public, max-age=300');
-    return runtime.signingKeys.publicJwks();
-  });
 
   // Validate, authenticate the client, identify the token, revoke its grant if it is this client's, answer 200.
   app.post('/oauth/revoke', async (request, reply) => {

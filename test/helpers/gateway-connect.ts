@@ -9,7 +9,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { finishAuthorization, startAuthorization } from '../../src/upstream/oauth/authorization.js';
+import { finishAuthorization, startAuthorization } from '../../src/upstream/oauth/code-flow.js';
 import { clientMetadataDocumentUrl, obtainClient, OAUTH_CALLBACK_PATH } from '../../src/upstream/oauth/client-registration.js';
 import { discover, parseBearerChallenge, probeChallenge } from '../../src/upstream/oauth/discovery.js';
 import type { BearerChallenge, ClientCredentials, ConfiguredOAuth, OutboundHttpOptions, TokenSet } from '../../src/upstream/oauth/types.js';

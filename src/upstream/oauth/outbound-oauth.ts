@@ -3,7 +3,7 @@ import type { KeyedHasher } from '../../crypto/keyed-hash.js';
 import { newId } from '../../crypto/random.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { OutboundStore, UpstreamOAuthConfigRecord, UpstreamOAuthFlowRecord, UpstreamStore } from '../../store/index.js';
-import { finishAuthorization, startAuthorization } from './authorization.js';
+import { finishAuthorization, startAuthorization } from './code-flow.js';
 import type { BearerSource } from './bearer-fetch.js';
 import { createTokenVault, NeedsAuthorization, type RefreshOutcome, type TokenVault } from './token-vault.js';
 import { upstreamAuthorization } from './upstream-authorization.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OAuthMetadataSchema, OAuthProtectedResourceMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { loadConfig } from '../../src/config.js';
-import { authorizationServerMetadata, metadataPaths, protectedResourceMetadata } from '../../src/oauth/metadata.js';
+import { authorizationServerMetadata, metadataPaths, protectedResourceMetadata } from '../../src/oauth/discovery-documents.js';
 
 const configWith = (publicUrl: string) => loadConfig({ publicUrl }, {});
 

@@ -2,13 +2,13 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { oauthErrorHandler } from './errors.js';
-import { authorizationServerMetadata, metadataPaths, protectedResourceMetadata } from './metadata.js';
+import { authorizationServerMetadata, metadataPaths, protectedResourceMetadata } from './discovery-documents.js';
 
 // The documents change only with the config, so shared caches and clients may keep them a while.
 const CACHE_CONTROL = 'public, max-age=300';
 
 /**
- * Discovery: RFC 8414 / OpenID metadata and RFC 9728 protected resource metadata, readable cross-origin by
+ * Discovery: RFC 8414 / OpenID metadata, RFC 9728 protected resource metadata and the signing keys, readable cross-origin by
  * browser-based clients. Any other /.well-known path is a JSON 404, so a probing client never mistakes a page
  * or a 5xx for an answer.
  */
@@ -24,6 +24,9 @@ export const metadataRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (a
   for (const path of paths.authorizationServer) app.get(path, serve(authorizationServer));
   const protectedResource = protectedResourceMetadata(runtime.config);
   for (const path of paths.protectedResource) app.get(path, serve(protectedResource));
+
+  // Verifiers may cache the set for 5 minutes: a rotation publishes the next key well before it signs.
+  app.get('/oauth/jwks', async (_request, reply) => reply.header('cache-control', CACHE_CONTROL).send(await runtime.signingKeys.publicJwks()));
 
   app.all('/.well-known/*', async (_request, reply) =>
     reply.code(404).send({ error: 'not_found', error_description: 'no metadata document at this path' }),

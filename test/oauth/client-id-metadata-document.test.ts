@@ -6,7 +6,7 @@ import pino from 'pino';
 import { validateAuthorizationRequest } from '../../src/oauth/authorization-request.js';
 import { clientDirectory, type ClientDirectory, type MetadataDocumentResolver } from '../../src/oauth/clients.js';
 import { OAuthError } from '../../src/oauth/errors.js';
-import { cacheLifetimeMs, MAX_CACHE_MS, metadataDocumentResolver, MIN_CACHE_MS, type MetadataDocumentDeps } from '../../src/oauth/metadata-document.js';
+import { cacheLifetimeMs, MAX_CACHE_MS, metadataDocumentResolver, MIN_CACHE_MS, type MetadataDocumentDeps } from '../../src/oauth/client-id-metadata-document.js';
 import { redirectUriMatches } from '../../src/oauth/redirect-uris.js';
 import { startTestApp } from '../helpers/app.js';
 import { backends, openTestStore } from '../helpers/backends.js';

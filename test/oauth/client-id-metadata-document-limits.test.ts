@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { keyedHasher } from '../../src/crypto/keyed-hash.js';
 import { clientDirectory } from '../../src/oauth/clients.js';
 import { OAuthError } from '../../src/oauth/errors.js';
-import { metadataDocumentResolver, MIN_CACHE_MS, type MetadataDocumentDeps } from '../../src/oauth/metadata-document.js';
+import { metadataDocumentResolver, MIN_CACHE_MS, type MetadataDocumentDeps } from '../../src/oauth/client-id-metadata-document.js';
 import { registrationLimits, type RegistrationLimitSettings } from '../../src/oauth/registration-limits.js';
 import { startTestApp } from '../helpers/app.js';
 import { backends, openTestStore } from '../helpers/backends.js';

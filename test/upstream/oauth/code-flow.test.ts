@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { AuthorizationServer } from 'oauth4webapi';
-import { finishAuthorization, startAuthorization } from '../../../src/upstream/oauth/authorization.js';
+import { finishAuthorization, startAuthorization } from '../../../src/upstream/oauth/code-flow.js';
 import { OAuthSetupError, TokenRequestError, type ClientCredentials, type OutboundHttpOptions } from '../../../src/upstream/oauth/types.js';
 import { authorizationServer, s256, type MockAuthorizationServer } from './mock-authorization-server.js';
 
