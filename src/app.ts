@@ -37,7 +37,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(cookie, { secret: runtime.keys.cookieKey });
   await app.register(formbody);
   await app.register(metricsPlugin, { database: runtime.store.database });
-  await app.register(opsRoutes, { database: runtime.store.database });
+  await app.register(opsRoutes, { database: runtime.store.database, metricsToken: config.metricsToken });
   await app.register(webAssets);
   await app.register(loginRoutes, { runtime });
   await app.register(oidcLoginRoutes, { runtime });

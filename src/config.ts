@@ -206,6 +206,8 @@ export type Config = Omit<Settings, 'publicUrl'> & {
   /** Secrets come from the environment only, never from argv or the config file. */
   secretKey?: string;
   adminPassword?: string;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <this>`. */
+  metricsToken?: string;
 };
 
 /** Flag names as commander hands them over (camelCase), all optional. */
@@ -375,6 +377,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     configFile,
     secretKey: env.GATEHOUSE_SECRET_KEY || undefined,
     adminPassword: env.GATEHOUSE_ADMIN_PASSWORD || undefined,
+    metricsToken: env.GATEHOUSE_METRICS_TOKEN || undefined,
   };
 }
 

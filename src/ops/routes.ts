@@ -1,11 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../store/index.js';
 import { VERSION } from '../version.js';
+import { secretsEqual } from '../crypto/keyed-hash.js';
+import { bearerToken } from '../http/authorization-header.js';
 
 export interface OpsOptions {
   database: Pick<Database, 'ping'>;
   /** How long `/ready` waits for the database before calling it unavailable. */
   readyTimeoutMs?: number;
+  /** When set, `/metrics` answers only `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 2000;
@@ -44,7 +48,11 @@ export const opsRoutes: FastifyPluginAsync<OpsOptions> = async (app, options) =>
     }
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
+    const presented = bearerToken(request.headers.authorization);
+    if (options.metricsToken !== undefined && (presented === undefined || !secretsEqual(presented, options.metricsToken))) {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="gatehouse-metrics"').send({ error: 'unauthorized', error_description: 'the metrics need Authorization: Bearer <GATEHOUSE_METRICS_TOKEN>' });
+    }
     const registry = app.metricsRegistry;
     reply.header('content-type', registry.contentType);
     return registry.metrics();

@@ -88,3 +88,21 @@ it('/metrics answers Prometheus text with the registry content type', async () =
     await t.close();
   }
 });
+
+it('with GATEHOUSE_METRICS_TOKEN set, /metrics answers only that bearer token; /health and /ready stay open', async () => {
+  const t = await startTestApp({ env: { GATEHOUSE_METRICS_TOKEN: 'scrape-Token-1' } });
+  try {
+    for (const authorization of [undefined, 'Bearer wrong-token', 'Basic c2NyYXBlOnNjcmFwZS1Ub2tlbi0x', 'Bearer scrape-Token-1x']) {
+      const refused = await t.app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
+      assert.equal(refused.statusCode, 401, String(authorization));
+      assert.match(String(refused.headers['www-authenticate']), /^Bearer /);
+      assert.doesNotMatch(refused.body, /gatehouse_http_requests_total/);
+    }
+    const scraped = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer scrape-Token-1' } });
+    assert.equal(scraped.statusCode, 200);
+    assert.match(scraped.body, /gatehouse_http_requests_total/);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+  } finally {
+    await t.close();
+  }
+});
