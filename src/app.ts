@@ -11,6 +11,7 @@ import { echoRequestId, lazyChildLogger, requestIdFrom } from './log.js';
 import { oauthServer } from './oauth/index.js';
 import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
+import { requestTracing } from './ops/tracing.js';
 import { observeUpstreams } from './ops/upstream-observers.js';
 import type { Runtime } from './runtime.js';
 import { webAssets } from './web/assets.js';
@@ -36,6 +37,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   app.addHook('onRequest', echoRequestId);
   await app.register(cookie, { secret: runtime.keys.cookieKey });
   await app.register(formbody);
+  await app.register(requestTracing);
   await app.register(metricsPlugin, { database: runtime.store.database });
   await app.register(opsRoutes, { database: runtime.store.database, metricsToken: config.metricsToken });
   await app.register(webAssets);

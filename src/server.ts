@@ -8,6 +8,7 @@ import { createServerLog, type ServerLog } from './log.js';
 import { registerLogOutputMetrics } from './ops/metrics.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { gracefulShutdown, runCloseSteps, type CloseStep } from './shutdown.js';
+import { setUpTracing, type Tracing } from './ops/tracing.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -37,18 +38,23 @@ function listenAddress(app: FastifyInstance): string {
  * 4. The database closes.
  * The log is flushed after these (`stopOnSignals`), so that the last lines say how stopping went.
  */
-function closeSequence(app: FastifyInstance, runtime: Runtime, jobs: JobTable): CloseStep[] {
+function closeSequence(app: FastifyInstance, runtime: Runtime, jobs: JobTable, tracing?: Tracing): CloseStep[] {
   return [
     { name: 'stop accepting and finish requests in flight', run: () => app.close() },
     // The job table (src/jobs.ts): a running job is asked to finish and waited for; no timer is left.
     { name: 'stop background jobs', run: () => jobs.stop() },
     { name: 'close upstream connections', run: () => Promise.all([runtime.upstreams.close(), runtime.perUserPool.close()]) },
     { name: 'close the database', run: () => runtime.close() },
+    ...(tracing?.exporting ? [{ name: 'export pending traces', run: () => tracing.shutdown() }] : []),
   ];
 }
 
 /** Opens the runtime, makes sure an admin exists, and serves the app on config.host:config.port. */
-export async function startServer(config: Config, terminal: PasswordAnnouncement['terminal'] = process.stdout): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  terminal: PasswordAnnouncement['terminal'] = process.stdout,
+  tracing?: Tracing,
+): Promise<RunningServer> {
   const runtime = await openRuntime(config);
   const log = createServerLog(config);
   let app: FastifyInstance | undefined;
@@ -66,7 +72,7 @@ export async function startServer(config: Config, terminal: PasswordAnnouncement
   const started = app;
   const jobs = startBackgroundJobs(runtime, started);
   const address = listenAddress(started);
-  const closeSteps = closeSequence(started, runtime, jobs);
+  const closeSteps = closeSequence(started, runtime, jobs, tracing);
   return {
     app: started,
     runtime,
@@ -84,7 +90,8 @@ export async function startServer(config: Config, terminal: PasswordAnnouncement
  * line, and a signal sent before the handlers exist would kill the process without the close sequence.
  */
 export async function serve(config: Config): Promise<RunningServer> {
-  const server = await startServer(config);
+  // Process-wide, so here rather than in startServer: trace context always flows; spans export when OTEL_* say where.
+  const server = await startServer(config, process.stdout, setUpTracing(process.env));
   stopOnSignals(server);
   server.app.log.info({ address: server.address, publicUrl: config.publicUrl }, `Gatehouse is listening on ${server.address}; public URL ${config.publicUrl}`);
   return server;

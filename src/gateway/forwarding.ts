@@ -5,6 +5,8 @@ import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import type { ServerRequestRelay } from '../upstream/streamable-http/server-requests.js';
 import type { Upstream } from '../upstream/types.js';
 import type { UpstreamClient, UpstreamRequestOptions } from '../upstream/upstream-client.js';
+import { SpanKind } from '@opentelemetry/api';
+import { inSpan } from '../ops/tracing.js';
 
 /**
  * Carrying one request to an upstream and its answer back: progress goes to the downstream client under the
@@ -68,6 +70,10 @@ const errorResult = (text: string): CallToolResult => ({ isError: true, content:
 const unavailableText = (upstream: Upstream, reason: string) => `Upstream "${upstream.settings.name}" is unavailable: ${reason}`;
 const timeoutText = (upstream: Upstream) => `Upstream "${upstream.settings.name}" did not answer within ${upstream.settings.timeout_ms} ms`;
 
+/** An upstream request as a client span of the active one: its context is the trace the request carries upstream. */
+const inUpstreamSpan = <T>(upstream: Upstream, method: string, work: () => Promise<T>): Promise<T> =>
+  inSpan(`upstream ${upstream.settings.name} ${method}`, { 'mcp.method.name': method, 'gatehouse.upstream': upstream.settings.name }, work, { kind: SpanKind.CLIENT });
+
 /** Calls `tool` (its upstream name) on `upstream`; never throws. */
 export async function forwardToolCall(
   upstream: Upstream,
@@ -84,7 +90,8 @@ export async function forwardToolCall(
     // Relayed as it is, not through `callTool`: the downstream client validates structured output against the schema
     // it was shown, and the client is shared by every session.
     const message = { method: 'tools/call', params: { name: tool, ...upstreamParams(params) } };
-    const result = await connection.client.forward(message, CallToolResultSchema, requestOptions(upstream, downstream, progressSent));
+    const { client } = connection;
+    const result = await inUpstreamSpan(upstream, 'tools/call', () => client.forward(message, CallToolResultSchema, requestOptions(upstream, downstream, progressSent)));
     await Promise.all(progressSent);
     return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };
   } catch (error) {
@@ -112,7 +119,8 @@ export async function forwardRequest<S extends z.ZodType>(
   if ('unavailable' in connection) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, connection.unavailable), upstream.settings.name);
   const progressSent: Promise<void>[] = [];
   try {
-    const result = await connection.client.forward(message, resultSchema, requestOptions(upstream, downstream, progressSent));
+    const { client } = connection;
+    const result = await inUpstreamSpan(upstream, message.method, () => client.forward(message, resultSchema, requestOptions(upstream, downstream, progressSent)));
     await Promise.all(progressSent);
     return result;
   } catch (error) {

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -19,6 +20,8 @@ import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.
 import { mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
 import type { Principal } from './principal.js';
+import { clientTraceContext } from '../http/trace-context.js';
+import { inSpan } from '../ops/tracing.js';
 
 /** What /mcp builds on: one gateway server per session (with its tool-call pipeline), and the scopes each request needs. */
 export interface GatewayBinding {
@@ -92,9 +95,25 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     if (rest.length === 0 && body.messages.length > 0) return reply.code(202).send();
     // A batch is answered as one by the SDK, even a batch of one call.
     const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;
-    if (call) return answer(reply, session, (response) => answerDirectly(session, call, response, (error) => request.log.error({ err: error }, 'tools/call failed')));
-    const forSdk = rest.length === body.messages.length ? body.raw : rest;
-    return answer(reply, session, (response) => session.transport.handleRequest(request.raw, response, forSdk));
+    return inMcpSpan(request, rest, () => {
+      if (call) return answer(reply, session, (response) => answerDirectly(session, call, response, (error) => request.log.error({ err: error }, 'tools/call failed')));
+      const forSdk = rest.length === body.messages.length ? body.raw : rest;
+      return answer(reply, session, (response) => session.transport.handleRequest(request.raw, response, forSdk));
+    });
+  };
+
+  /**
+   * A span per MCP request (its method, and the tool of a call), child of the HTTP request's span, or, when the
+   * client sent no traceparent header, of the trace context in the request's `_meta` (MCP 2026-07-28).
+   */
+  const inMcpSpan = <T>(request: FastifyRequest, messages: JSONRPCMessage[], work: () => Promise<T>): Promise<T> => {
+    const first = messages.find(isJSONRPCRequest);
+    if (!first) return work();
+    const params = (first.params ?? {}) as { name?: unknown; _meta?: Record<string, unknown> };
+    const attributes: Record<string, string> = { 'mcp.method.name': first.method };
+    if (first.method === 'tools/call' && typeof params.name === 'string') attributes['gen_ai.tool.name'] = params.name;
+    const parent = typeof request.headers.traceparent === 'string' ? undefined : clientTraceContext({}, params._meta);
+    return inSpan(`MCP ${first.method}`, attributes, work, parent && trace.getSpan(parent) ? { parent } : {});
   };
 
   /** POST carries JSON-RPC; GET (the server's stream) and DELETE (end of session) carry nothing. */

@@ -11,6 +11,7 @@ import { OAuthError, oauthErrorHandler } from './errors.js';
 import { formBody } from './form-body.js';
 import { refreshAccessToken } from './refresh-grant.js';
 import { sendTokenResponse, type GrantHandler } from './token-response.js';
+import { inSpan } from '../ops/tracing.js';
 
 const grantHandlers: Record<string, GrantHandler> = {
   authorization_code: exchangeAuthorizationCode,
@@ -59,7 +60,9 @@ export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
       runtime.keys.tokenHasher,
     );
     const grant = grantFor(fields.grant_type, client);
-    const json = await grant(runtime, client, body, { ip: request.ip, now: Date.now() });
+    const json = await inSpan('oauth token', { 'oauth.grant_type': fields.grant_type, 'oauth.client_id': client.clientId }, () =>
+      grant(runtime, client, body, { ip: request.ip, now: Date.now() }),
+    );
     // Only known grant types get here (grantFor refused the others), so the label stays bounded.
     issued.inc({ grant_type: fields.grant_type });
     return sendTokenResponse(reply, json);

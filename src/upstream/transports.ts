@@ -8,6 +8,7 @@ import type { DirectRequests } from './streamable-http/direct-requests.js';
 import { openStreamableHttp } from './streamable-http/transport.js';
 import type { UpstreamSecrets } from './settings.js';
 import type { UpstreamSettings } from './types.js';
+import { withTraceContext } from '../http/trace-context.js';
 
 /** A transport for one connection attempt, and what to release with it. */
 export interface OpenedTransport {
@@ -48,7 +49,8 @@ function tailOf(stream: NodeJS.ReadableStream | null, keep = 2048): () => string
  */
 export async function openTransport(settings: UpstreamSettings, secrets: UpstreamSecrets, bearer?: BearerSource): Promise<OpenedTransport> {
   const nothing = async () => undefined;
-  const base = bearer ? bearerFetch(bearer) : fetch;
+  // Every request carries the caller's trace context: the upstream's spans join the client's trace.
+  const base = withTraceContext(bearer ? bearerFetch(bearer) : fetch);
   const http = { requestInit: { headers: secrets.headers ?? {} }, fetch: withOwnSignal(base) };
   switch (settings.connection_type) {
     case 'http': {

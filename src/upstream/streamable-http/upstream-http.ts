@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { BearerSource } from '../oauth/bearer-fetch.js';
+import { withTraceHeaders } from '../../http/trace-context.js';
 
 /**
  * The HTTP side of direct-requests.ts: requests on an upstream's Streamable HTTP session (its SDK client's session id
@@ -110,7 +111,7 @@ export class UpstreamHttp {
   private issue(headers: OutgoingHttpHeaders, body: string | undefined, track?: (request: ClientRequest) => void): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const attempt = (retry: boolean) => {
-        const request = this.send({ ...this.target, method: body === undefined ? 'GET' : 'POST', headers }, resolve);
+        const request = this.send({ ...this.target, method: body === undefined ? 'GET' : 'POST', headers: withTraceHeaders(headers) }, resolve);
         request.on('error', (error: NodeJS.ErrnoException) => {
           // A kept-alive socket the server closed while idle, so the request did not reach it: Node's documented retry.
           if (retry && request.reusedSocket && error.code === 'ECONNRESET') attempt(false);

@@ -1,0 +1,101 @@
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { clientTraceContext } from '../http/trace-context.js';
+import { VERSION } from '../version.js';
+
+export const tracer = () => trace.getTracer('gatehouse', VERSION);
+
+export interface Tracing {
+  /** True when spans are recorded and exported (an OTLP endpoint is configured). */
+  exporting: boolean;
+  /** Exports what is pending and stops; bounded by the caller's shutdown deadline. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * OpenTelemetry for the process. The W3C trace context is always propagated (taken from clients, sent on to
+ * upstreams), exporter or not; spans are recorded and exported only when the standard variables name an OTLP
+ * endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; `OTEL_SDK_DISABLED=true` turns
+ * it off). The exporter reads the other `OTEL_*` variables itself (headers, timeout, protocol details).
+ */
+export function setUpTracing(env: NodeJS.ProcessEnv, processor?: SpanProcessor): Tracing {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const configured = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const spanProcessor = processor ?? (configured && env.OTEL_SDK_DISABLED !== 'true' ? new BatchSpanProcessor(new OTLPTraceExporter()) : undefined);
+  if (!spanProcessor) return { exporting: false, shutdown: async () => undefined };
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'gatehouse', 'service.version': VERSION }),
+    spanProcessors: [spanProcessor],
+  });
+  trace.setGlobalTracerProvider(provider);
+  return { exporting: true, shutdown: () => provider.shutdown() };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The span of this HTTP request (a non-recording one while nothing exports). */
+    traceSpan: Span | null;
+    /** The context that makes it the active span. */
+    traceContext: Context | null;
+  }
+}
+
+/**
+ * A server span per HTTP request, child of the client's `traceparent`; the rest of the request runs in its context,
+ * so spans and upstream calls made while answering it join the client's trace.
+ */
+export const requestTracing: FastifyPluginAsync = async (app: FastifyInstance) => {
+  app.decorateRequest('traceSpan', null);
+  app.decorateRequest('traceContext', null);
+  app.addHook('onRequest', (request, reply, done) => {
+    const parent = clientTraceContext(request.headers);
+    const span = tracer().startSpan(`${request.method} ${request.routeOptions.url ?? 'unmatched'}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': request.method, 'url.path': request.url.split('?')[0]! },
+    }, parent);
+    request.traceSpan = span;
+    // On the socket's response, not in onResponse: /mcp hijacks its replies, and hijacked replies skip that hook.
+    reply.raw.once('close', () => {
+      const status = reply.raw.statusCode;
+      span.setAttribute('http.response.status_code', status);
+      if (request.routeOptions.url) span.setAttribute('http.route', request.routeOptions.url);
+      if (status >= 500 || !reply.raw.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+    request.traceContext = trace.setSpan(parent, span);
+    // Continuing the hook chain inside the context makes it the active one for what the hooks await.
+    context.with(request.traceContext, done);
+  });
+  // Reading the body continues from the socket's events, outside that context: the handler is entered in it again.
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.traceContext) context.with(request.traceContext, done);
+    else done();
+  });
+};
+(requestTracing as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+/** Runs `work` in a child span of the active one, ending it with the outcome; errors are recorded and rethrown. */
+export async function inSpan<T>(
+  name: string,
+  attributes: Record<string, string | number | boolean>,
+  work: () => Promise<T>,
+  options: { kind?: SpanKind; parent?: Context } = {},
+): Promise<T> {
+  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes }, options.parent ?? context.active(), async (span) => {
+    try {
+      return await work();
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
