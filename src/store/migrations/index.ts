@@ -3,6 +3,7 @@ import { oauth } from './002_oauth.js';
 import { gateway } from './003_gateway.js';
 import { outbound } from './004_outbound.js';
 import { retention } from './006_retention.js';
+import { mcpSessions } from './008_mcp_sessions.js';
 
 export interface Migration {
   version: number;
@@ -17,4 +18,5 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: 'gateway', sql: gateway },
   { version: 4, name: 'outbound', sql: outbound },
   { version: 6, name: 'retention', sql: retention },
+  { version: 8, name: 'mcp_sessions', sql: mcpSessions },
 ];
