@@ -96,6 +96,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     perUserPool,
     close: async () => {
       await perUserPool.close();
+      await store.notifications.close();
       await store.database.close();
     },
   };
