@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { announceInitialAdminPassword, type PasswordAnnouncement } from './identity/initial-admin-password.js';
 import { createLogger } from './log.js';
 import { openRuntime, type Runtime } from './runtime.js';
+import { followFleetChanges } from './upstream/fleet-changes.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -26,13 +27,21 @@ function listenAddress(app: FastifyInstance): string {
 export async function startServer(config: Config, terminal: PasswordAnnouncement['terminal'] = process.stdout): Promise<RunningServer> {
   const runtime = await openRuntime(config);
   let app: FastifyInstance | undefined;
+  let stopFollowing = () => {};
   try {
     const log = createLogger(config);
     const admin = await runtime.users.ensureInitialAdmin(config.adminPassword);
     if (admin.generatedPassword) announceInitialAdminPassword(admin.generatedPassword, { terminal, dataDir: config.dataDir, log });
     app = await buildApp(runtime, log);
+    const fleetLog = app.log;
+    stopFollowing = followFleetChanges(runtime.store.notifications, runtime.upstreams, runtime.outbound, (error) =>
+      fleetLog.warn({ err: error }, 'following a change made on another replica failed'),
+    );
+    // Listening only once the other replicas' announcements reach this one.
+    await runtime.store.notifications.ready();
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    stopFollowing();
     await app?.close().catch(() => undefined);
     await runtime.close().catch(() => undefined);
     throw error;
@@ -46,6 +55,7 @@ export async function startServer(config: Config, terminal: PasswordAnnouncement
     runtime,
     address,
     async stop() {
+      stopFollowing();
       await jobs.stop();
       await started.close();
       await runtime.close();
