@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { basicAuth, freePort } from '../helpers/app.js';
+import { freshPostgresSchema } from '../helpers/backends.js';
+import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
+import { connectWithToken, obtainAccessToken } from '../helpers/mcp-session.js';
+import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
+
+/**
+ * A fleet as users run it: two `gatehouse serve` processes on one PostgreSQL schema with one master key, behind a
+ * round-robin balancer without session affinity, driven by the MCP SDK client. Bounds are functional (a change
+ * must arrive), generous for a shared machine; the design aims at well under a second.
+ */
+
+const ADMIN = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
+const ARRIVAL_BOUND_MS = 10_000;
+const ACCEPT = 'application/json, text/event-stream';
+
+/** Forwards each request to the next live replica in turn, as a load balancer without affinity does. */
+async function roundRobinBalancer(port: number, replicas: () => string[]): Promise<{ server: Server; servedBy: string[] }> {
+  const servedBy: string[] = [];
+  let turn = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const forward = (attempt: number) => {
+        const targets = replicas();
+        const target = targets[turn++ % targets.length]!;
+        const out = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+          servedBy.push(target);
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        // A replica that is gone (refused or reset before answering): the next one, as a health-checked balancer does.
+        out.on('error', () => (res.headersSent || attempt >= targets.length ? res.destroy() : forward(attempt + 1)));
+        res.on('close', () => out.destroy());
+        out.end(Buffer.concat(chunks));
+      };
+      forward(1);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { server, servedBy };
+}
+
+/** MCP over plain fetch at one replica, for requests that must land there. */
+function mcpAt(replica: GatehouseChild, token: string, transport: StreamableHTTPClientTransport) {
+  const headers = (extra: Record<string, string> = {}) => ({
+    authorization: `Bearer ${token}`,
+    accept: ACCEPT,
+    'mcp-session-id': transport.sessionId!,
+    'mcp-protocol-version': transport.protocolVersion!,
+    ...extra,
+  });
+  return {
+    post: (message: object) => fetch(`${replica.url}/mcp`, { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify(message) }),
+    delete: () => fetch(`${replica.url}/mcp`, { method: 'DELETE', headers: headers() }),
+    /** Opens the session's GET stream here; `messages` collects what arrives on it. */
+    async stream() {
+      const controller = new AbortController();
+      const response = await fetch(`${replica.url}/mcp`, { headers: headers({ accept: 'text/event-stream' }), signal: controller.signal });
+      assert.equal(response.status, 200, 'the stream opens');
+      const messages: Array<{ method?: string }> = [];
+      void (async () => {
+        const decoder = new TextDecoder();
+        let buffered = '';
+        for await (const chunk of response.body!) {
+          buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+          for (const line of buffered.split('\n').slice(0, -1)) if (line.startsWith('data: ')) messages.push(JSON.parse(line.slice(6)));
+          buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+        }
+      })().catch(() => undefined);
+      return { messages, close: () => controller.abort() };
+    },
+  };
+}
+
+async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + ARRIVAL_BOUND_MS;
+  for (;;) {
+    const found = await check();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ARRIVAL_BOUND_MS} ms`);
+    await sleep(50);
+  }
+}
+
+const listStatus = async (response: Response) => {
+  await response.body?.cancel();
+  return response.status;
+};
+
+describe('a fleet of two gatehouse serve replicas behind a balancer without affinity', { timeout: 180_000 }, () => {
+  let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
+  let replicaA: GatehouseChild;
+  let replicaB: GatehouseChild;
+  let balancer: Awaited<ReturnType<typeof roundRobinBalancer>>;
+  let publicUrl: string;
+  let upstream: HttpUpstream;
+  let token: string;
+  const dead = new Set<string>();
+  const clients: Client[] = [];
+
+  before(async () => {
+    schema = await freshPostgresSchema();
+    upstream = await startHttpUpstream({ name: 'fleet-upstream' });
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    const env = { GATEHOUSE_SECRET_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATABASE_URL: schema.url };
+    const args = ['--public-url', publicUrl, '--allow-private-networks'];
+    // One after the other: the first start migrates the schema and creates the admin, the second finds both.
+    replicaA = await startGatehouseChild(args, env);
+    replicaB = await startGatehouseChild(args, env);
+    balancer = await roundRobinBalancer(port, () => [replicaA.url, replicaB.url].filter((url) => !dead.has(url)));
+    token = (await obtainAccessToken(publicUrl, ADMIN)).access_token;
+  });
+  after(async () => {
+    await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+    balancer?.server.closeAllConnections();
+    balancer?.server.close();
+    await replicaB?.stop();
+    await replicaA?.stop().catch(() => undefined);
+    await upstream?.close();
+    await schema?.drop();
+  });
+
+  const connect = async () => {
+    const connected = await connectWithToken(`${publicUrl}/mcp`, token);
+    clients.push(connected.client);
+    return connected;
+  };
+
+  it('one session is initialized, listed and called with its requests landing on both replicas', async () => {
+    const { client, transport } = await connect();
+    const sessionId = transport.sessionId;
+    const servedBefore = balancer.servedBy.length;
+    const echo = (await client.listTools()).tools.find((tool) => tool.name.endsWith('echo'));
+    assert.ok(echo, 'the demo echo tool is listed');
+    for (let i = 0; i < 4; i++) {
+      const result = await client.callTool({ name: echo.name, arguments: { text: `call ${i}` } });
+      assert.deepEqual(result.content, [{ type: 'text', text: `call ${i}` }]);
+    }
+    assert.equal(transport.sessionId, sessionId, 'the same session throughout');
+    const served = new Set(balancer.servedBy.slice(servedBefore));
+    assert.deepEqual([...served].sort(), [replicaA.url, replicaB.url].sort(), 'both replicas served the session');
+  });
+
+  it('a session ended (DELETE) through one replica is gone on the other, which held it too', async () => {
+    const { transport } = await connect();
+    const atA = mcpAt(replicaA, token, transport);
+    const atB = mcpAt(replicaB, token, transport);
+    const list = { jsonrpc: '2.0', id: 7, method: 'tools/list' };
+    assert.equal(await listStatus(await atA.post(list)), 200);
+    assert.equal(await listStatus(await atB.post(list)), 200, 'B holds the session in memory now');
+    assert.equal(await listStatus(await atA.delete()), 200);
+    await eventually('B to drop the session', async () => ((await listStatus(await atB.post(list))) === 404 ? true : undefined));
+    assert.equal(await listStatus(await atA.post(list)), 404);
+  });
+
+  it('another user’s token cannot use the session on a replica that does not hold it', async () => {
+    const { transport } = await connect();
+    const other = await fetch(`${publicUrl}/api/users`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(ADMIN.username, ADMIN.password), 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'mallory', password: 'mallory-Pw-12345' }),
+    });
+    assert.equal(other.status, 201, await other.text());
+    const otherToken = (await obtainAccessToken(publicUrl, { username: 'mallory', password: 'mallory-Pw-12345' })).access_token;
+    for (const replica of [replicaA, replicaB]) {
+      const response = await mcpAt(replica, otherToken, transport).post({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+      assert.equal(await listStatus(response), 404, 'answered like an unknown session');
+    }
+  });
+
+  it('an upstream added through replica A is in B’s tools/list, and a stream held at B hears tools/list_changed', async () => {
+    const { transport } = await connect();
+    const atB = mcpAt(replicaB, token, transport);
+    const stream = await atB.stream();
+    try {
+      const created = await fetch(`${replicaA.url}/api/mcp/client`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(ADMIN.username, ADMIN.password), 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'added', connection_type: 'http', connection_string: upstream.url }),
+      });
+      assert.equal(created.status, 201, await created.text());
+      const addedAt = Date.now();
+      await eventually('tools/list_changed on the stream at B', () => (stream.messages.some((m) => m.method === 'notifications/tools/list_changed') ? true : undefined));
+      const heardAfter = Date.now() - addedAt;
+      await eventually('the new upstream’s tools in B’s tools/list', async () => {
+        const response = await atB.post({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+        const text = await response.text();
+        return text.includes('added_echo') ? true : undefined;
+      });
+      console.log(`# the stream at B heard tools/list_changed ${heardAfter} ms after the upstream was added through A`);
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('a replica killed (SIGKILL) mid-session: the session goes on through the other', async () => {
+    const { client, transport } = await connect();
+    const sessionId = transport.sessionId;
+    const echo = (await client.listTools()).tools.find((tool) => tool.name.endsWith('echo'))!;
+    replicaA.serving.child.kill('SIGKILL');
+    await replicaA.serving.exited;
+    dead.add(replicaA.url);
+    for (let i = 0; i < 3; i++) {
+      const result = await client.callTool({ name: echo.name, arguments: { text: `after ${i}` } });
+      assert.deepEqual(result.content, [{ type: 'text', text: `after ${i}` }]);
+    }
+    assert.equal(transport.sessionId, sessionId);
+  });
+});
