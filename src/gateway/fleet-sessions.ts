@@ -8,6 +8,7 @@ import {
   type LoggingLevel,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpSessionRecord, McpSessionStore, Notifications } from '../store/index.js';
+import { GATEWAY_REQUEST_ID_PREFIX, takeDirectMessages } from './direct-tool-calls.js';
 import type { McpSession, McpSessionTable } from './mcp-sessions.js';
 import type { Principal } from './principal.js';
 import { setLogLevel } from './session-resume.js';
@@ -19,8 +20,12 @@ import { setLogLevel } from './session-resume.js';
 
 /** The channel of session changes between replicas. */
 export const SESSIONS_CHANNEL = 'mcp_sessions';
+/** The channel of clients' answers to requests another replica sent them (sampling, elicitation). */
+export const ANSWERS_CHANNEL = 'mcp_answers';
 /** Ids per message: a UUID takes 39 bytes of JSON, so this stays far below the notification limit. */
 const IDS_PER_MESSAGE = 150;
+
+const RelayedAnswer = z.object({ session: z.string(), message: z.object({ jsonrpc: z.literal('2.0'), id: z.string() }).passthrough() });
 
 const SessionMessage = z.union([
   z.object({ ended: z.array(z.string()).max(IDS_PER_MESSAGE) }),
@@ -76,9 +81,35 @@ export async function recordSessionChanges(session: McpSession, messages: readon
   }
 }
 
+/**
+ * The client's answers to requests the gateway sent it (ids GATEWAY_REQUEST_ID_PREFIX…) that no call of this replica
+ * waits for, sent to the others: the balancer may bring an answer to another replica than the asking call's. The
+ * rest is returned. An answer too large for a notification is dropped (and reported); the call waiting for it
+ * times out.
+ */
+export async function relayAnswers(
+  session: McpSession,
+  messages: JSONRPCMessage[],
+  notifications: Pick<Notifications, 'publish'>,
+  onError: (error: unknown) => void,
+): Promise<JSONRPCMessage[]> {
+  const isAnswer = (message: JSONRPCMessage) =>
+    !('method' in message) && 'id' in message && typeof message.id === 'string' && message.id.startsWith(GATEWAY_REQUEST_ID_PREFIX);
+  const answers = messages.filter(isAnswer);
+  if (answers.length === 0) return messages;
+  await Promise.all(answers.map((message) => notifications.publish(ANSWERS_CHANNEL, { session: session.id, message }).catch(onError)));
+  return messages.filter((message) => !isAnswer(message));
+}
+
 /** Applies other replicas' session changes to the copies this one holds; returns the unsubscribe function. */
 export function followFleetSessions(notifications: Notifications, sessions: McpSessionTable, onError: (error: unknown) => void): () => void {
-  return notifications.subscribe(SESSIONS_CHANNEL, (payload, { fromThisProcess }) => {
+  const fromAnswers = notifications.subscribe(ANSWERS_CHANNEL, (payload, { fromThisProcess }) => {
+    const relayed = RelayedAnswer.safeParse(payload);
+    const session = !fromThisProcess && relayed.success ? sessions.held(relayed.data.session) : undefined;
+    // Only the copy whose call asked takes it; the others find no such id.
+    if (session && relayed.success) takeDirectMessages(session.direct, [relayed.data.message as JSONRPCMessage]);
+  });
+  const fromSessions = notifications.subscribe(SESSIONS_CHANNEL, (payload, { fromThisProcess }) => {
     if (fromThisProcess) return;
     const message = SessionMessage.safeParse(payload);
     if (!message.success) return;
@@ -88,4 +119,8 @@ export function followFleetSessions(notifications: Notifications, sessions: McpS
       if (session) setLogLevel(session.server, session.id, message.data.logLevel as LoggingLevel);
     }
   });
+  return () => {
+    fromAnswers();
+    fromSessions();
+  };
 }

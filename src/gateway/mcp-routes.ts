@@ -14,7 +14,7 @@ import { createGatewayState, type GatewayState } from './gateway-state.js';
 import { guardRequest } from './guard.js';
 import { hostAllowed } from './host-check.js';
 import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
-import { announceEnded, followFleetSessions, recordSessionChanges, sessionRecordOf } from './fleet-sessions.js';
+import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
 import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
 import type { Principal } from './principal.js';
@@ -86,7 +86,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     const session = await sessionFor(request, reply, principal, body.messages);
     if (!session) return reply;
     await recordSessionChanges(session, body.messages, sessionStore, runtime.store.notifications);
-    const rest = takeDirectMessages(session.direct, body.messages);
+    const rest = await relayAnswers(session, takeDirectMessages(session.direct, body.messages), runtime.store.notifications, onSessionError);
     if (rest.length === 0 && body.messages.length > 0) return reply.code(202).send();
     // A batch is answered as one by the SDK, even a batch of one call.
     const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;

@@ -3,12 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { CreateMessageRequestSchema, CreateMessageResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { basicAuth, freePort } from '../helpers/app.js';
 import { freshPostgresSchema } from '../helpers/backends.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
 import { connectWithToken, obtainAccessToken } from '../helpers/mcp-session.js';
+import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
 
 /**
@@ -22,8 +26,9 @@ const ARRIVAL_BOUND_MS = 10_000;
 const ACCEPT = 'application/json, text/event-stream';
 
 /** Forwards each request to the next live replica in turn, as a load balancer without affinity does. */
-async function roundRobinBalancer(port: number, replicas: () => string[]): Promise<{ server: Server; servedBy: string[] }> {
+async function roundRobinBalancer(port: number, replicas: () => string[]): Promise<{ server: Server; servedBy: string[]; posts: Array<{ target: string; body: string }> }> {
   const servedBy: string[] = [];
+  const posts: Array<{ target: string; body: string }> = [];
   let turn = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -34,6 +39,7 @@ async function roundRobinBalancer(port: number, replicas: () => string[]): Promi
         const target = targets[turn++ % targets.length]!;
         const out = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
           servedBy.push(target);
+          if (req.method === 'POST') posts.push({ target, body: Buffer.concat(chunks).toString() });
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
         });
@@ -46,7 +52,18 @@ async function roundRobinBalancer(port: number, replicas: () => string[]): Promi
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { server, servedBy };
+  return { server, servedBy, posts };
+}
+
+/** An upstream whose tool asks the client to sample (sampling/createMessage) and answers with what it got. */
+function samplingUpstream(): McpServer {
+  const server = new McpServer({ name: 'sampler', version: '1.0.0' });
+  server.registerTool('ask_llm', { description: 'Asks the client to sample', inputSchema: { prompt: z.string() } }, async ({ prompt }, extra) => {
+    const params = { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt } }], maxTokens: 50 };
+    const answer = await extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, { timeout: 5_000 });
+    return { content: [{ type: 'text' as const, text: `LLM response: ${answer.content.type === 'text' ? answer.content.text : answer.content.type}` }] };
+  });
+  return server;
 }
 
 /** MCP over plain fetch at one replica, for requests that must land there. */
@@ -103,6 +120,7 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
   let balancer: Awaited<ReturnType<typeof roundRobinBalancer>>;
   let publicUrl: string;
   let upstream: HttpUpstream;
+  let sampler: ConformanceUpstream;
   let token: string;
   const dead = new Set<string>();
   const clients: Client[] = [];
@@ -110,6 +128,7 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
   before(async () => {
     schema = await freshPostgresSchema();
     upstream = await startHttpUpstream({ name: 'fleet-upstream' });
+    sampler = await startConformanceUpstream(samplingUpstream);
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
     const env = { GATEHOUSE_SECRET_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATABASE_URL: schema.url };
@@ -127,6 +146,7 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
     await replicaB?.stop();
     await replicaA?.stop().catch(() => undefined);
     await upstream?.close();
+    await sampler?.close();
     await schema?.drop();
   });
 
@@ -201,6 +221,39 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
     } finally {
       stream.close();
     }
+  });
+
+  it('a sampling request reaches the client, and its answer reaches the waiting call whichever replica it lands on', async () => {
+    const added = await fetch(`${replicaA.url}/api/mcp/client`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(ADMIN.username, ADMIN.password), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'sampler', connection_type: 'http', connection_string: sampler.url, timeout_ms: 10_000 }),
+    });
+    assert.equal(added.status, 201, await added.text());
+    const transport = new StreamableHTTPClientTransport(new URL(`${publicUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    const client = new Client({ name: 'sampling-client', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      const prompt = request.params.messages[0]?.content;
+      return { role: 'assistant', model: 'test-model', content: { type: 'text', text: `echo of ${prompt && 'text' in prompt ? prompt.text : '?'}` } };
+    });
+    await client.connect(transport);
+    clients.push(client);
+    await eventually('the sampler on both replicas', async () => {
+      const listed = await Promise.all([replicaA, replicaB].map(async (replica) => (await mcpAt(replica, token, transport).post({ jsonrpc: '2.0', id: 9, method: 'tools/list' })).text()));
+      return listed.every((text) => text.includes('sampler_ask_llm')) ? true : undefined;
+    });
+    const postsBefore = balancer.posts.length;
+    for (let i = 0; i < 4; i++) {
+      const result = await client.callTool({ name: 'sampler_ask_llm', arguments: { prompt: `question ${i}` } });
+      assert.deepEqual(result.content, [{ type: 'text', text: `LLM response: echo of question ${i}` }]);
+    }
+    // Each call's POST and the POST carrying the client's answer to it, with the replica that took each.
+    const posts = balancer.posts.slice(postsBefore);
+    const crossed = posts.filter(({ body }) => body.includes('"tools/call"')).some((call) => {
+      const answer = posts[posts.indexOf(call) + 1];
+      return answer !== undefined && answer.body.includes('"result"') && answer.target !== call.target;
+    });
+    assert.ok(crossed, 'at least one answer landed on the other replica than its call');
   });
 
   it('a replica killed (SIGKILL) mid-session: the session goes on through the other', async () => {

@@ -371,7 +371,7 @@ describe('tools/call answered directly', { timeout: 60_000 }, () => {
       // Sent on the direct call's stream: its requests have string ids, apart from the SDK server's numeric ones.
       assert.equal(asked.length, 1);
       assert.equal(asked[0]!.prompt, 'the answer?');
-      assert.match(String(asked[0]!.id), /^gatehouse-\d+$/);
+      assert.match(String(asked[0]!.id), /^gatehouse-[\w-]{8}-\d+$/);
       // The call's answer became a stream for the request; the client's answer to it was taken with 202.
       assert.ok(contentTypes.some(([what, status, type]) => what === 'tools/call' && status === 200 && type === 'text/event-stream'), JSON.stringify(contentTypes));
       assert.ok(contentTypes.some(([what, status]) => what === 'answer' && status === 202), JSON.stringify(contentTypes));

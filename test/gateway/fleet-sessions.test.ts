@@ -4,7 +4,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { directExchanges } from '../../src/gateway/direct-tool-calls.js';
-import { announceEnded, followFleetSessions, recordSessionChanges, sessionRecordOf, SESSIONS_CHANNEL } from '../../src/gateway/fleet-sessions.js';
+import { announceEnded, ANSWERS_CHANNEL, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf, SESSIONS_CHANNEL } from '../../src/gateway/fleet-sessions.js';
 import { ownerOf, type McpSession, type McpSessionTable } from '../../src/gateway/mcp-sessions.js';
 import type { Principal } from '../../src/gateway/principal.js';
 import type { NotificationHandler, Notifications } from '../../src/store/index.js';
@@ -106,5 +106,28 @@ describe('session changes across replicas', () => {
     assert.equal(published.length, 3);
     assert.deepEqual(published.flatMap(({ payload }) => (payload as { ended: string[] }).ended), ids);
     for (const { payload } of published) assert.ok(JSON.stringify(payload).length < 7900);
+  });
+
+  it("sends the client's answers to requests no call here asked on to the other replicas, where the asking call takes its own", async () => {
+    const here = recordingNotifications();
+    const asking = await heldSession('s1');
+    const answer: JSONRPCMessage = { jsonrpc: '2.0', id: `${asking.direct.idPrefix}1`, result: { role: 'assistant', content: { type: 'text', text: 'hi' }, model: 'm' } };
+    const other: JSONRPCMessage = { jsonrpc: '2.0', id: 5, result: {} };
+    const receiving = await heldSession('s1');
+    const left = await relayAnswers(receiving, [answer, other, { jsonrpc: '2.0', method: 'notifications/initialized' }], here.notifications, assert.ifError);
+    assert.deepEqual(left, [other, { jsonrpc: '2.0', method: 'notifications/initialized' }], 'the SDK keeps its own numeric ids');
+    assert.deepEqual(here.published, [{ channel: ANSWERS_CHANNEL, payload: { session: 's1', message: answer } }]);
+
+    const there = recordingNotifications();
+    const got: JSONRPCMessage[] = [];
+    asking.direct.asked.set(answer.id as string, (message) => void got.push(message));
+    const table = { held: (id: string) => (id === 's1' ? asking : undefined), drop: async () => undefined } as unknown as McpSessionTable;
+    followFleetSessions(there.notifications, table, assert.ifError);
+    there.deliver(ANSWERS_CHANNEL, { session: 's1', message: answer }, true);
+    assert.deepEqual(got, [], 'its own relays are not for it');
+    there.deliver(ANSWERS_CHANNEL, { session: 's1', message: answer });
+    assert.deepEqual(got, [answer]);
+    await asking.server.close();
+    await receiving.server.close();
   });
 });
