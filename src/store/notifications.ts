@@ -99,7 +99,13 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: { on
   /** LISTENs under way, for `ready`. */
   const pending = new Set<Promise<unknown>>();
 
-  const listen = async (target: pg.Client, channel: string) => target.query(`LISTEN "${(await prefixOf()) + channel}"`);
+  // One statement at a time on the listening connection (pg queues concurrent ones, and deprecates doing so).
+  let statements: Promise<unknown> = Promise.resolve();
+  const listen = (target: pg.Client, channel: string) => {
+    const done = statements.then(async () => target.query(`LISTEN "${(await prefixOf()) + channel}"`));
+    statements = done.catch(() => undefined);
+    return done;
+  };
 
   const connect = async () => {
     const fresh = new pg.Client({ connectionString: databaseUrl, application_name: 'gatehouse-notifications' });
