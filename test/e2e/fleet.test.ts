@@ -16,7 +16,7 @@ import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
 
 /**
- * A fleet as users run it: two `gatehouse serve` processes on one PostgreSQL schema with one master key, behind a
+ * A fleet as users run it: three `gatehouse serve` processes on one PostgreSQL schema with one master key, behind a
  * round-robin balancer without session affinity, driven by the MCP SDK client. Bounds are functional (a change
  * must arrive), generous for a shared machine; the design aims at well under a second.
  */
@@ -113,10 +113,11 @@ const listStatus = async (response: Response) => {
   return response.status;
 };
 
-describe('a fleet of two gatehouse serve replicas behind a balancer without affinity', { timeout: 180_000 }, () => {
+describe('a fleet of three gatehouse serve replicas behind a balancer without affinity', { timeout: 180_000 }, () => {
   let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
   let replicaA: GatehouseChild;
   let replicaB: GatehouseChild;
+  let replicaC: GatehouseChild;
   let balancer: Awaited<ReturnType<typeof roundRobinBalancer>>;
   let publicUrl: string;
   let upstream: HttpUpstream;
@@ -136,13 +137,15 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
     // One after the other: the first start migrates the schema and creates the admin, the second finds both.
     replicaA = await startGatehouseChild(args, env);
     replicaB = await startGatehouseChild(args, env);
-    balancer = await roundRobinBalancer(port, () => [replicaA.url, replicaB.url].filter((url) => !dead.has(url)));
+    replicaC = await startGatehouseChild(args, env);
+    balancer = await roundRobinBalancer(port, () => [replicaA.url, replicaB.url, replicaC.url].filter((url) => !dead.has(url)));
     token = (await obtainAccessToken(publicUrl, ADMIN)).access_token;
   });
   after(async () => {
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
     balancer?.server.closeAllConnections();
     balancer?.server.close();
+    await replicaC?.stop();
     await replicaB?.stop();
     await replicaA?.stop().catch(() => undefined);
     await upstream?.close();
@@ -156,30 +159,30 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
     return connected;
   };
 
-  it('one session is initialized, listed and called with its requests landing on both replicas', async () => {
+  it('one session is initialized, listed and called with its requests landing on every replica', async () => {
     const { client, transport } = await connect();
     const sessionId = transport.sessionId;
     const servedBefore = balancer.servedBy.length;
     const echo = (await client.listTools()).tools.find((tool) => tool.name.endsWith('echo'));
     assert.ok(echo, 'the demo echo tool is listed');
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 6; i++) {
       const result = await client.callTool({ name: echo.name, arguments: { text: `call ${i}` } });
       assert.deepEqual(result.content, [{ type: 'text', text: `call ${i}` }]);
     }
     assert.equal(transport.sessionId, sessionId, 'the same session throughout');
     const served = new Set(balancer.servedBy.slice(servedBefore));
-    assert.deepEqual([...served].sort(), [replicaA.url, replicaB.url].sort(), 'both replicas served the session');
+    assert.deepEqual([...served].sort(), [replicaA.url, replicaB.url, replicaC.url].sort(), 'every replica served the session');
   });
 
-  it('a session ended (DELETE) through one replica is gone on the other, which held it too', async () => {
+  it('a session ended (DELETE) through one replica is gone on the others, which held it too', async () => {
     const { transport } = await connect();
-    const atA = mcpAt(replicaA, token, transport);
-    const atB = mcpAt(replicaB, token, transport);
+    const [atA, atB, atC] = [replicaA, replicaB, replicaC].map((replica) => mcpAt(replica, token, transport)) as [ReturnType<typeof mcpAt>, ReturnType<typeof mcpAt>, ReturnType<typeof mcpAt>];
     const list = { jsonrpc: '2.0', id: 7, method: 'tools/list' };
-    assert.equal(await listStatus(await atA.post(list)), 200);
-    assert.equal(await listStatus(await atB.post(list)), 200, 'B holds the session in memory now');
+    for (const at of [atA, atB, atC]) assert.equal(await listStatus(await at.post(list)), 200, 'every replica holds the session in memory now');
     assert.equal(await listStatus(await atA.delete()), 200);
-    await eventually('B to drop the session', async () => ((await listStatus(await atB.post(list))) === 404 ? true : undefined));
+    for (const [name, at] of [['B', atB], ['C', atC]] as const) {
+      await eventually(`${name} to drop the session`, async () => ((await listStatus(await at.post(list))) === 404 ? true : undefined));
+    }
     assert.equal(await listStatus(await atA.post(list)), 404);
   });
 
@@ -192,7 +195,7 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
     });
     assert.equal(other.status, 201, await other.text());
     const otherToken = (await obtainAccessToken(publicUrl, { username: 'mallory', password: 'mallory-Pw-12345' })).access_token;
-    for (const replica of [replicaA, replicaB]) {
+    for (const replica of [replicaA, replicaB, replicaC]) {
       const response = await mcpAt(replica, otherToken, transport).post({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
       assert.equal(await listStatus(response), 404, 'answered like an unknown session');
     }
@@ -203,21 +206,23 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
     const atB = mcpAt(replicaB, token, transport);
     const stream = await atB.stream();
     try {
+      const listChanged = () => stream.messages.some((m) => m.method === 'notifications/tools/list_changed');
+      assert.equal(listChanged(), false);
+      const addedAt = Date.now();
       const created = await fetch(`${replicaA.url}/api/mcp/client`, {
         method: 'POST',
         headers: { authorization: basicAuth(ADMIN.username, ADMIN.password), 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'added', connection_type: 'http', connection_string: upstream.url }),
       });
       assert.equal(created.status, 201, await created.text());
-      const addedAt = Date.now();
-      await eventually('tools/list_changed on the stream at B', () => (stream.messages.some((m) => m.method === 'notifications/tools/list_changed') ? true : undefined));
+      await eventually('tools/list_changed on the stream at B', () => (listChanged() ? true : undefined));
       const heardAfter = Date.now() - addedAt;
       await eventually('the new upstream’s tools in B’s tools/list', async () => {
         const response = await atB.post({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
         const text = await response.text();
         return text.includes('added_echo') ? true : undefined;
       });
-      console.log(`# the stream at B heard tools/list_changed ${heardAfter} ms after the upstream was added through A`);
+      console.log(`# the stream at B heard tools/list_changed ${heardAfter} ms after the request adding the upstream through A was sent`);
     } finally {
       stream.close();
     }
@@ -239,7 +244,7 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
     await client.connect(transport);
     clients.push(client);
     await eventually('the sampler on both replicas', async () => {
-      const listed = await Promise.all([replicaA, replicaB].map(async (replica) => (await mcpAt(replica, token, transport).post({ jsonrpc: '2.0', id: 9, method: 'tools/list' })).text()));
+      const listed = await Promise.all([replicaA, replicaB, replicaC].map(async (replica) => (await mcpAt(replica, token, transport).post({ jsonrpc: '2.0', id: 9, method: 'tools/list' })).text()));
       return listed.every((text) => text.includes('sampler_ask_llm')) ? true : undefined;
     });
     const postsBefore = balancer.posts.length;
@@ -256,14 +261,14 @@ describe('a fleet of two gatehouse serve replicas behind a balancer without affi
     assert.ok(crossed, 'at least one answer landed on the other replica than its call');
   });
 
-  it('a replica killed (SIGKILL) mid-session: the session goes on through the other', async () => {
+  it('a replica killed (SIGKILL) mid-session: the session goes on through the others', async () => {
     const { client, transport } = await connect();
     const sessionId = transport.sessionId;
     const echo = (await client.listTools()).tools.find((tool) => tool.name.endsWith('echo'))!;
     replicaA.serving.child.kill('SIGKILL');
     await replicaA.serving.exited;
     dead.add(replicaA.url);
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       const result = await client.callTool({ name: echo.name, arguments: { text: `after ${i}` } });
       assert.deepEqual(result.content, [{ type: 'text', text: `after ${i}` }]);
     }
