@@ -6,10 +6,12 @@ import { adminApi } from './admin/index.js';
 import { gatewayRoutes } from './gateway/mcp-routes.js';
 import { openApiRoute } from './admin/openapi.js';
 import { loginRoutes } from './web/login-routes.js';
+import { oidcLoginRoutes } from './web/oidc-login-routes.js';
 import { echoRequestId, lazyChildLogger, requestIdFrom } from './log.js';
 import { oauthServer } from './oauth/index.js';
 import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
+import { observeUpstreams } from './ops/upstream-observers.js';
 import type { Runtime } from './runtime.js';
 import { webAssets } from './web/assets.js';
 import { authorizeRoutes } from './web/authorize-routes.js';
@@ -38,6 +40,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(opsRoutes, { database: runtime.store.database });
   await app.register(webAssets);
   await app.register(loginRoutes, { runtime });
+  await app.register(oidcLoginRoutes, { runtime });
   await app.register(authorizeRoutes, { runtime });
   await app.register(consentRoutes, { runtime });
   await app.register(connectedAppsRoutes, { runtime });
@@ -47,6 +50,8 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(gatewayRoutes, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });
   await app.register(openApiRoute);
+  const stopObserving = observeUpstreams({ registry: runtime.upstreams, outbound: runtime.outbound, log: app.log, metrics: app.metricsRegistry });
+  app.addHook('onClose', async () => stopObserving());
   // Upstreams connect when the server starts (never for CLI commands) and disconnect when it stops.
   app.addHook('onReady', () => runtime.upstreams.start());
   app.addHook('onClose', () => runtime.upstreams.close());

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SCOPES, formatScope, KNOWN_SCOPES, parseScope } from './oauth/scopes.js';
+import { booleanish, ssoFromEnvironment, ssoSettings, type SsoSettings } from './config-sso.js';
 
 /** One wrong setting: where it came from, what is wrong, and the fix to offer. */
 export interface ConfigProblem {
@@ -83,11 +84,6 @@ const publicUrl = z
     return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
   });
 
-const booleanish = z.union([
-  z.boolean(),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
-]);
-
 /** Everything a setting may be, before defaults that depend on other settings are filled in. */
 export const settingsSchema = z
   .object({
@@ -103,6 +99,8 @@ export const settingsSchema = z
     bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** SQLite durability: `normal` survives a crash of the process, `full` also a power cut (one fsync per write). */
     sqliteSync: z.enum(['normal', 'full']).default('normal'),
+    /** SIGTERM/SIGINT: how long a graceful stop may take before what is pending is abandoned (below an orchestrator's usual 30 s). */
+    shutdownTimeoutSeconds: durationSeconds.max(3600).default(25),
     sessions: z
       .object({
         idleTimeoutSeconds: durationSeconds.default(12 * 3600),
@@ -182,6 +180,8 @@ export const settingsSchema = z
       .object({
         /** Tool-call arguments are left out of the audit unless this is on. */
         recordArguments: booleanish.default(false),
+        /** Each tool call also as a log line (upstream, tool, outcome, who, duration; never its arguments). */
+        logToolCalls: booleanish.default(false),
         /** Argument keys (any depth, case-insensitive) whose values are replaced before recording. */
         redactKeys: z.array(z.string().min(1)).default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'cookie']),
         /** Tool calls and security events older than this are deleted by the retention sweep; 0 keeps them forever. */
@@ -191,6 +191,8 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Company sign-in (OpenID Connect providers): config-sso.ts. */
+    sso: ssoSettings,
   })
   .strict();
 
@@ -221,6 +223,7 @@ const environmentNames: Record<string, keyof Settings> = {
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   GATEHOUSE_SQLITE_SYNC: 'sqliteSync',
+  GATEHOUSE_SHUTDOWN_TIMEOUT_SECONDS: 'shutdownTimeoutSeconds',
 };
 
 export const environmentSettings = Object.freeze({ ...environmentNames });
@@ -246,6 +249,8 @@ function environmentLayer(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): La
     if (parsed.success) values.demo = !parsed.data;
     else problems.push({ setting: 'GATEHOUSE_NO_DEMO', problem: `${JSON.stringify(noDemo)} is not a yes/no value`, fix: 'Set it to true or false' });
   }
+  const sso = ssoFromEnvironment(env);
+  if (sso) values.sso = sso;
   return { values, label: (key) => names.get(key) ?? key };
 }
 
@@ -359,6 +364,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (settings.sessions.idleTimeoutSeconds > settings.sessions.absoluteTimeoutSeconds) {
     refuse('sessions.idleTimeoutSeconds', 'is longer than sessions.absoluteTimeoutSeconds', 'Make the idle timeout the shorter of the two');
   }
+  for (const problem of ssoProblems(settings.sso, settings.allowPrivateNetworks)) problems.push({ ...problem, setting: labelOf(problem.setting.split('.'), layers) });
   if (problems.length > 0) throw new ConfigError(problems);
   const publicUrl = settings.publicUrl ?? defaultPublicUrl(settings.host, settings.port);
   return {
@@ -370,6 +376,30 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     secretKey: env.GATEHOUSE_SECRET_KEY || undefined,
     adminPassword: env.GATEHOUSE_ADMIN_PASSWORD || undefined,
   };
+}
+
+/**
+ * An IdP is reached over https; plain http only on loopback and only with --allow-private-networks (development, tests).
+ * Without a provider, turning password sign-in off would leave the sign-in page with no way in.
+ */
+function ssoProblems(sso: SsoSettings, allowPrivateNetworks: boolean): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (!sso.password_login && sso.providers.length === 0) {
+    problems.push({ setting: 'sso.password_login', problem: 'is false but no sso.providers are configured', fix: 'Configure a provider, or keep password sign-in on' });
+  }
+  sso.providers.forEach((provider, index) => {
+    const issuer = new URL(provider.issuer);
+    if (issuer.protocol === 'https:') return;
+    const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(issuer.hostname);
+    if (!loopback || !allowPrivateNetworks) {
+      problems.push({
+        setting: `sso.providers.${index}.issuer`,
+        problem: `${provider.issuer} is not https`,
+        fix: 'Use the https issuer of the identity provider (http only for a loopback IdP with --allow-private-networks)',
+      });
+    }
+  });
+  return problems;
 }
 
 function defaultPublicUrl(host: string, port: number): string {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'fastify/types/logger.js';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.js';
+import { boundedLogOutput, type LogOutput, type LogOutputOptions } from './log-output.js';
 
 /** Headers that carry credentials. */
 const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
@@ -77,6 +79,27 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
     },
     destination,
   );
+}
+
+/** The server's logger and the bounded output it writes to (read for metrics, drained at shutdown). */
+export interface ServerLog {
+  logger: Logger;
+  output: LogOutput;
+}
+
+/** JSON lines on stdout that never block the process nor pile up in memory: see log-output.ts. */
+export function createServerLog(
+  config: Pick<Config, 'logLevel'>,
+  stream: Writable = process.stdout,
+  options: Pick<LogOutputOptions, 'maxBufferedChars'> = {},
+): ServerLog {
+  let logger: Logger | undefined;
+  const output = boundedLogOutput(stream, {
+    ...options,
+    onRecovered: (droppedLines) => logger?.warn({ droppedLines }, `log output was blocked: ${droppedLines} lines were dropped`),
+  });
+  logger = createLogger(config, output);
+  return { logger, output };
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;

@@ -15,6 +15,7 @@ import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstr
 import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
 import { announcingRegistry, FLEET_RECONCILE_MS } from './upstream/fleet-changes.js';
 import { createUpstreamRegistry, type ManagedUpstreamRegistry } from './upstream/registry.js';
+import { toolPins, type ToolPins } from './upstream/tool-pins.js';
 import { VERSION } from './version.js';
 import { upstreamService, type UpstreamService } from './upstream/upstream-service.js';
 
@@ -39,6 +40,8 @@ export interface Runtime {
   outbound: OutboundOAuth;
   /** Per-user upstream connections, each with its user's own token. */
   perUserPool: PerUserPool;
+  /** The pinned definitions of upstream tools, shared by the gateway (which enforces them) and the API (which approves). */
+  toolPins: ToolPins;
   close(): Promise<void>;
 }
 
@@ -101,6 +104,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     }),
     outbound,
     perUserPool,
+    toolPins: toolPins({ store: store.toolPins, audit }),
     close: async () => {
       await perUserPool.close();
       await store.notifications.close();

@@ -111,6 +111,18 @@ describe('config values', () => {
     assertRefused(() => loadConfig({}, { GATEHOUSE_PORT: 'eighty' }), 'GATEHOUSE_PORT: ');
   });
 
+  it('the shutdown timeout defaults to 25 s, comes from its flag, variable or file, and is refused naming where it came from when not a whole positive number', () => {
+    assert.equal(loadConfig({}, {}).shutdownTimeoutSeconds, 25);
+    assert.equal(loadConfig({ shutdownTimeoutSeconds: '3' }, { GATEHOUSE_SHUTDOWN_TIMEOUT_SECONDS: '9' }).shutdownTimeoutSeconds, 3);
+    assert.equal(loadConfig({}, { GATEHOUSE_SHUTDOWN_TIMEOUT_SECONDS: '9' }).shutdownTimeoutSeconds, 9);
+    const file = configFile('shutdown.yaml', 'shutdownTimeoutSeconds: 40\n');
+    assert.equal(loadConfig({ config: file }, {}).shutdownTimeoutSeconds, 40);
+    for (const bad of ['0', '-5', '2.5', 'soon', '86400']) {
+      assertRefused(() => loadConfig({ shutdownTimeoutSeconds: bad }, {}), '--shutdown-timeout-seconds: ');
+      assertRefused(() => loadConfig({}, { GATEHOUSE_SHUTDOWN_TIMEOUT_SECONDS: bad }), 'GATEHOUSE_SHUTDOWN_TIMEOUT_SECONDS: ');
+    }
+  });
+
   it('unknown keys in the config file are refused, naming them', () => {
     const file = configFile('typo.json', JSON.stringify({ prot: 8080, host: '127.0.0.1' }));
     assertRefused(() => loadConfig({ config: file }, {}), 'prot', 'not a known setting');

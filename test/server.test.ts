@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { openRuntime } from '../src/runtime.js';
 import { freshPostgresSchema, tempDir } from './helpers/backends.js';
 import { runCli, startServe, stopServe } from './cli/run-cli.js';
+import { startHttpUpstream } from './fixtures/upstreams/http-server.js';
 
 const ADMIN_PASSWORD = 'serve-Admin-pw-1';
 
@@ -101,6 +103,33 @@ describe('gatehouse serve', () => {
     assert.equal(await serving.exited, 0);
     assert.ok(serving.logLines().some((line) => line.msg === 'shut down cleanly'));
   });
+
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    it(`after stop(), nothing is left referenced: the process ends by itself (${backend}, with an HTTP upstream)`, async () => {
+      const schema = backend === 'postgres' ? await freshPostgresSchema() : undefined;
+      const upstream = await startHttpUpstream();
+      const configFile = `${temp.dir}/ends-${backend}.json`;
+      writeFileSync(configFile, JSON.stringify({ upstreams: [{ name: 'web', connection_type: 'http', connection_string: upstream.url, auth_type: 'none' }] }));
+      try {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'test/fixtures/start-and-stop-server.ts', '--data-dir', `${temp.dir}/ends-${backend}`, '--config', configFile, ...(schema ? ['--database-url', schema.url] : [])],
+          { env: { ...process.env, GATEHOUSE_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+        clearTimeout(timer);
+        assert.equal(signal, null, `the process did not end by itself; ${stderr}`);
+        assert.equal(code, 0, stderr);
+        assert.match(stderr, /^stopped; still active:/m);
+      } finally {
+        await upstream.close();
+        await schema?.drop();
+      }
+    });
+  }
 
   it('serves on PostgreSQL with --database-url and answers /health', async () => {
     const schema = await freshPostgresSchema();

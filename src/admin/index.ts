@@ -7,6 +7,8 @@ import { apiErrorHandler, apiNotFoundHandler } from './envelope.js';
 import { oauthClientRoutes } from './oauth-clients.js';
 import { oauthGrantRoutes } from './oauth-grants.js';
 import { mcpClientRoutes } from './mcp-clients.js';
+import { serviceAccountRoutes } from './service-accounts.js';
+import { toolPinRoutes } from './tool-pins.js';
 import { userRoutes } from './users.js';
 
 /**
@@ -45,4 +47,6 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
   await api.register(auditRoutes, { runtime });
   await api.register(securityEventRoutes, { runtime });
   await api.register(mcpClientRoutes, { runtime });
+  await api.register(serviceAccountRoutes, { runtime });
+  await api.register(toolPinRoutes, { runtime });
 };

@@ -80,6 +80,10 @@ export const oauthClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async
 
   api.delete('/oauth/clients/:id', async (request, reply) => {
     const { id } = clientIdParams.parse(request.params);
+    // A service account's client goes with its account, so that neither is left without the other.
+    if ((await runtime.store.clients.find(id))?.kind === 'service_account') {
+      throw new ApiError(409, 'service_account_client', 'this client belongs to a service account: DELETE /api/service-accounts/{id} removes both', { param: 'id' });
+    }
     const removed = await removeClient(runtime, id, { userId: callerId(request), ip: request.ip, reason: 'client deleted by an admin', now: Date.now() });
     if (!removed) throw clientNotFound();
     return reply.code(204).send();

@@ -1,5 +1,6 @@
 import { upstreamInput } from '../upstream/settings.js';
 import { upstreamIdParams } from './mcp-clients.js';
+import { toolNameParams } from './tool-pins.js';
 import { apiErrors, apiSecurity, bodyErrors, errorResponse, isoTime, json, schemaOf, type OpenApiDocument } from './openapi-parts.js';
 
 /** The upstream management paths (`/api/mcp/client*`), merged into the OpenAPI document by openapi.ts. */
@@ -22,6 +23,7 @@ const status = {
     retry_at: { ...isoTime, description: 'When the next connection attempt is due' },
   },
 };
+const rateLimit = { type: 'object', required: ['calls', 'per_seconds'], properties: { calls: { type: 'integer' }, per_seconds: { type: 'integer' } } };
 const upstream = {
   type: 'object',
   required: ['id', 'name', 'source', 'connection_type', 'auth_type', 'tools_to_execute', 'tools_to_skip', 'timeout_ms', 'status', 'created_at', 'updated_at'],
@@ -42,7 +44,10 @@ const upstream = {
     },
     tools_to_execute: { type: 'array', items: { type: 'string' } }, tools_to_skip: { type: 'array', items: { type: 'string' } },
     tool_name_prefix: { type: 'boolean', description: 'false: tools and prompts keep their own names where no other upstream can claim them; absent on upstreams stored before the setting existed (true)' },
-    allowed_users: { type: 'array', items: { type: 'string' } }, timeout_ms: { type: 'integer' },
+    allowed_users: { type: 'array', items: { type: 'string' } }, allowed_groups: { type: 'array', items: { type: 'string' } }, timeout_ms: { type: 'integer' },
+    tool_pinning: { type: 'string', enum: ['enforce', 'warn', 'off'], description: 'Absent on upstreams stored before the setting existed (enforce)' },
+    new_tools: { type: 'string', enum: ['auto', 'approve'], description: 'Absent on upstreams stored before the setting existed (auto)' },
+    rate_limit: rateLimit, tool_rate_limits: { type: 'object', additionalProperties: rateLimit },
     status, created_at: isoTime, updated_at: isoTime,
   },
 };
@@ -84,6 +89,23 @@ const oauthSetupFailed = {
   description: 'Invalid settings, or `oauth_setup_failed`: discovery or registration at the upstream failed; the message names the document and the problem',
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
 };
+
+const definition = { type: 'object', description: 'name, title, description, inputSchema, outputSchema and annotations, as the upstream lists them' };
+const pinnedTool = {
+  type: 'object', required: ['name', 'status', 'pinned_at', 'definition'],
+  properties: {
+    name: { type: 'string', description: 'The tool’s own name at the upstream (without the gateway’s prefix)' },
+    status: {
+      type: 'string', enum: ['approved', 'changed', 'pending'],
+      description: '`approved`: matches its pin; `changed`: differs from its pin (withheld under `enforce`); `pending`: new and not pinned (`new_tools: approve`, or pinning `off`)',
+    },
+    pinned_at: { ...isoTime, type: ['string', 'null'] }, pinned_by: { type: 'string', description: 'The user who approved it; absent when pinned on first sight' },
+    definition: { ...definition, description: 'The definition the upstream presents now' },
+    previous_definition: { ...definition, description: 'When `changed`: the pinned (approved) definition' },
+  },
+};
+const toolParams = [...idParam, { name: 'name', in: 'path' as const, required: true, schema: schemaOf(toolNameParams.shape.name) }];
+const unavailable = { description: '`upstream_unavailable`: the upstream is not connected or did not list its tools', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } };
 
 export const mcpClientPaths: Paths = {
   '/api/mcp/clients': {
@@ -157,6 +179,29 @@ export const mcpClientPaths: Paths = {
         '502': { description: '`upstream_unavailable`: authorized, but the upstream did not connect', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } },
         ...apiErrors,
       },
+    },
+  },
+  '/api/mcp/client/{id}/tools': {
+    get: {
+      summary: 'An upstream’s tools against their pinned definitions', tags, operationId: 'listMcpClientTools', security: apiSecurity, parameters: idParam,
+      description: 'Asks the upstream for its tools now. A tool seen for the first time is pinned (unless `new_tools` is `approve` after the first listing).',
+      responses: {
+        '200': {
+          description: 'The upstream’s pinning settings and every tool it lists',
+          content: json({
+            type: 'object', required: ['tool_pinning', 'new_tools', 'tools'],
+            properties: { tool_pinning: { type: 'string', enum: ['enforce', 'warn', 'off'] }, new_tools: { type: 'string', enum: ['auto', 'approve'] }, tools: { type: 'array', items: pinnedTool } },
+          }),
+        },
+        '404': errorResponse('NotFound'), '502': unavailable, ...apiErrors,
+      },
+    },
+  },
+  '/api/mcp/client/{id}/tools/{name}/approve': {
+    post: {
+      summary: 'Approve a tool’s present definition', tags, operationId: 'approveMcpClientTool', security: apiSecurity, parameters: toolParams,
+      description: 'Pins the definition the upstream presents now (audited as `tool.approved` with the caller); open MCP sessions are told the tool list changed.',
+      responses: { '200': { description: 'The tool, now `approved`', content: json(pinnedTool) }, '404': errorResponse('NotFound'), '502': unavailable, ...apiErrors },
     },
   },
   '/api/oauth/config/{id}/status': {

@@ -4,6 +4,7 @@ import { auditPaths } from './openapi-audit.js';
 import { ERROR_TYPES } from './envelope.js';
 import { grantIdParams, grantListQuery } from './oauth-grants.js';
 import { mcpClientPaths } from './openapi-mcp-clients.js';
+import { serviceAccountPaths } from './openapi-service-accounts.js';
 import { registrationRequest } from '../oauth/registration.js';
 import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
@@ -105,6 +106,7 @@ export function openApiDocument(version: string): OpenApiDocument {
     paths: {
       ...auditPaths,
       ...mcpClientPaths,
+      ...serviceAccountPaths,
       '/api/users': {
         get: {
           summary: 'List users', tags: ['users'], operationId: 'listUsers', security: apiSecurity,
@@ -165,6 +167,13 @@ export function openApiDocument(version: string): OpenApiDocument {
           description: 'Every code, refresh token and access token of the grant stops working at once. Revoking a revoked grant succeeds again.',
           parameters: grantIdParam,
           responses: { '204': { description: 'Revoked' }, '404': errorResponse('NotFound'), ...apiErrors },
+        },
+      },
+      '/api/me': {
+        get: {
+          summary: 'The calling user', tags: ['users'], operationId: 'getMe', security: apiSecurity,
+          description: 'Any user may call it: who the credentials belong to, with their groups and where the account comes from.',
+          responses: { '200': { description: 'The caller', content: json(ref('User')) }, ...apiErrors },
         },
       },
       '/api/me/grants': {
@@ -326,10 +335,12 @@ export function openApiDocument(version: string): OpenApiDocument {
       },
       schemas: {
         User: {
-          type: 'object', required: ['id', 'username', 'is_admin', 'disabled', 'created_at'],
+          type: 'object', required: ['id', 'username', 'is_admin', 'disabled', 'created_at', 'source', 'groups'],
           properties: {
             id: { type: 'string' }, username: { type: 'string' }, is_admin: { type: 'boolean' }, disabled: { type: 'boolean' },
             created_at: isoTime,
+            source: { type: 'string', description: '`local`, or `sso:<provider id>` for a user created by company sign-in' },
+            groups: { type: 'array', items: { type: 'string' }, description: 'Groups the identity provider gave at the last sign-in; empty for local users' },
           },
         },
         ApiKey: {
@@ -389,7 +400,7 @@ export function openApiDocument(version: string): OpenApiDocument {
         OAuthClient: {
           type: 'object', required: ['client_id', 'kind', 'token_endpoint_auth_method', 'metadata', 'created_ip', 'created_at', 'updated_at'],
           properties: {
-            client_id: { type: 'string' }, kind: { type: 'string', enum: ['dynamic', 'metadata_document'] },
+            client_id: { type: 'string' }, kind: { type: 'string', enum: ['dynamic', 'metadata_document', 'service_account'] },
             token_endpoint_auth_method: { type: 'string' }, metadata: ref('ClientMetadata'),
             created_ip: { type: ['string', 'null'] }, created_at: isoTime, updated_at: isoTime,
           },

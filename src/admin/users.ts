@@ -17,8 +17,10 @@ function toApiError(error: UserInputError): ApiError {
     : new ApiError(400, 'validation_failed', error.message, { param: error.field });
 }
 
-/** `GET|POST /api/users`. */
+/** `GET|POST /api/users`; `GET /api/me` for any user. */
 export const userRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
+  api.get('/me', { config: { apiAuth: 'user' } }, async (request) => publicUser(request.apiCaller!.user));
+
   api.get('/users', async () => {
     const users = await runtime.users.list();
     return { users: users.map(publicUser) };

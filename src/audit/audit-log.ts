@@ -16,7 +16,9 @@ export type AuditKind =
   | 'upstream.deleted'
   | 'upstream.authorized'
   | 'upstream.needs_auth'
-  | 'upstream.disconnected';
+  | 'upstream.disconnected'
+  | 'tool.definition_changed'
+  | 'tool.approved';
 
 export interface AuditEntry {
   userId?: string | null;

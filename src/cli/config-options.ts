@@ -14,10 +14,11 @@ const configOptions: readonly [flags: string, description: string][] = [
   ['--no-demo', 'do not expose the built-in demo upstream (GATEHOUSE_NO_DEMO)'],
   ['--allow-private-networks', 'let outbound fetches reach loopback and private addresses (GATEHOUSE_ALLOW_PRIVATE_NETWORKS)'],
   ['--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (GATEHOUSE_LOG_LEVEL, default info)'],
+  ['--shutdown-timeout-seconds <seconds>', 'on SIGTERM/SIGINT, exit 1 if stopping takes longer (GATEHOUSE_SHUTDOWN_TIMEOUT_SECONDS, default 25)'],
 ];
 
 /** Option names as commander stores them, mapped to loadConfig's flag names. */
-const valueFlags = ['host', 'port', 'publicUrl', 'dataDir', 'databaseUrl', 'config', 'allowPrivateNetworks', 'logLevel'] as const;
+const valueFlags = ['host', 'port', 'publicUrl', 'dataDir', 'databaseUrl', 'config', 'allowPrivateNetworks', 'logLevel', 'shutdownTimeoutSeconds'] as const;
 
 /** Adds the settings under their own heading in --help; call it last so the command's own options come first. */
 export function withConfigOptions(command: Command): Command {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { startServer, stopOnSignals } from '../server.js';
+import { serve } from '../server.js';
 import { apikeyCommand } from './apikey-commands.js';
 import { CommandGroup, parserExitCode, routeParserErrors } from './command.js';
 import { configOf, withConfigOptions } from './config-options.js';
@@ -16,8 +16,7 @@ function serveCommand(): Command {
     new Command('serve')
       .description('run the gateway until SIGTERM or SIGINT')
       .action(async (_options: unknown, command: Command) => {
-        const server = await startServer(configOf(command));
-        stopOnSignals(server);
+        await serve(configOf(command));
       }),
   );
 }

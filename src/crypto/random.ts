@@ -11,6 +11,7 @@ export const tokenPrefixes = {
   initialAccessToken: 'gth_iat_',
   flowSecret: 'gth_fs_',
   csrfToken: 'gth_csrf_',
+  ssoSignIn: 'gth_sso_',
 } as const;
 
 export type TokenKind = keyof typeof tokenPrefixes;

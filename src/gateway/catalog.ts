@@ -75,10 +75,15 @@ export interface CatalogOptions {
   onError?: (upstream: Upstream, kind: ListKind, error: unknown) => void;
   /** Bare names that could not be used (tool-names.ts), each time the set of them changes. */
   onNameCollisions?: (kind: NamedKind, collisions: NameCollision[]) => void;
+  /** Sees every fresh tool listing before it is used (tool pinning); a failure fails the listing. */
+  reviewTools?: (upstream: Upstream, tools: Tool[]) => Promise<void>;
 }
 
 /** The catalog of `registry`: one per gateway (gateway-state.ts), shared by all its sessions. */
-export function createCatalog(registry: UpstreamRegistry, { onError = () => undefined, onNameCollisions = () => undefined }: CatalogOptions = {}): Catalog {
+export function createCatalog(
+  registry: UpstreamRegistry,
+  { onError = () => undefined, onNameCollisions = () => undefined, reviewTools = async () => undefined }: CatalogOptions = {},
+): Catalog {
   const entries = new Map<string, Entry>();
   /**
    * The last tools each per-user upstream listed, with whichever user's tokens: users without a connection of
@@ -99,7 +104,12 @@ export function createCatalog(registry: UpstreamRegistry, { onError = () => unde
   const fetchList = <K extends ListKind>(upstream: Upstream, entry: Entry, kind: K): Promise<Listed<K>> => {
     const cached = entry.lists[kind] as Promise<Listed<K>> | undefined;
     if (cached) return cached;
-    const pending = fetchAllPages(upstream, entry.client, kind).then(
+    const reviewed = async () => {
+      const listed = await fetchAllPages(upstream, entry.client, kind);
+      if (kind === 'tools') await reviewTools(upstream, listed.items as Tool[]);
+      return listed;
+    };
+    const pending = reviewed().then(
       (listed) => {
         const current = entries.get(upstream.id) === entry && entry.lists[kind] === pending;
         if (kind === 'tools' && current) entry.tools = listed as Listed<'tools'>;

@@ -17,10 +17,12 @@ import {
   type CallToolResult,
   type ServerNotification,
   type ServerRequest,
+  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { ToolPins, ToolStatus } from '../upstream/tool-pins.js';
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
 import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
@@ -28,6 +30,7 @@ import type { GatewayState } from './gateway-state.js';
 import { askToConnect, connectionFor, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
+import type { QuotaRefusal } from './quotas.js';
 import type { GatewayLogger } from './session-events.js';
 import type { ToolCallAudit } from './tool-call-audit.js';
 import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
@@ -64,10 +67,10 @@ interface GatewaySessionOptions {
 }
 
 export function createGatewaySession({ principal: opener, gateway, pageSize = DEFAULT_PAGE_SIZE }: GatewaySessionOptions): GatewaySession {
-  const { registry, catalog, audit, personal, logger } = gateway;
+  const { registry, catalog, audit, personal, logger, pins, quotas } = gateway;
   // What the session reads of the principal that opened it, copied: an idle session then keeps neither the initialize
   // request's scope set nor its grant id.
-  const principal: Caller = { userId: opener.userId, username: opener.username, clientId: opener.clientId };
+  const principal: Caller = { userId: opener.userId, username: opener.username, groups: opener.groups, clientId: opener.clientId };
   catalog.warm();
   const server = new Server(SERVER_INFO, { capabilities: CAPABILITIES, jsonSchemaValidator: new LazyAjvValidator() });
 
@@ -95,11 +98,13 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
   server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     const lists = await merged('tools');
     const names = await namesOf('tools');
+    // Approvals made through another replica count from this listing on.
+    await pins.refresh(lists.map(({ upstream }) => upstream.id));
     const tools = lists.flatMap(({ upstream, listed }) =>
       listed.items.flatMap((tool) => {
         const name = names.exposed(upstream.id, tool.name);
-        // Only what a call resolves: a permitted tool with an exposed name.
-        return name !== undefined && toolPermitted(upstream.settings, tool.name) ? [{ ...tool, name }] : [];
+        // Only what a call resolves: a permitted tool with an exposed name, not withheld by its pin.
+        return name !== undefined && toolPermitted(upstream.settings, tool.name) && !pins.withheld(upstream, tool) ? [{ ...tool, name }] : [];
       }),
     );
     const { page, nextCursor } = pageOf('tools', tools, request.params?.cursor, pageSize);
@@ -131,16 +136,29 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
     return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}) };
   });
 
-  /** Pipeline: resolve the name, check policy, forward, record, answer. Called by the SDK server and by direct-tool-calls.ts. */
+  /**
+   * Pipeline: resolve the name, check policy, the tool's pin and the quotas, forward, record, answer. Called by the SDK
+   * server and by direct-tool-calls.ts.
+   */
   const callTool: ToolCaller = async (params, downstream) => {
     const started = performance.now();
     const name = params.name;
     const target = await resolveTool(registry, catalog, visible, name);
     const entry = (upstream: Upstream, tool: string) => ({ principal, upstream, tool, args: params.arguments });
-    if (target.kind === 'hidden') {
-      await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'not permitted for this user', durationMs: performance.now() - started });
-    }
+    const refuse = async (upstream: Upstream, tool: string, reason: string) =>
+      record(audit, logger, { ...entry(upstream, tool), outcome: 'denied', error: reason, durationMs: performance.now() - started });
+    if (target.kind === 'hidden') await refuse(target.upstream, target.original, 'not permitted for this user');
     if (target.kind !== 'found' && target.kind !== 'down') throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (target.tool && (await awaitsApproval(pins, target.upstream, target.tool))) {
+      await refuse(target.upstream, target.original, 'the tool definition awaits approval');
+      return toolError(awaitingApprovalText(name, target.upstream, pins.status(target.upstream.id, target.tool)));
+    }
+    const overQuota = await quotas.take(target.upstream, target.original, principal.userId);
+    if (overQuota) {
+      gateway.metrics.rateLimited(target.upstream.settings.name, target.original);
+      await refuse(target.upstream, target.original, `rate limit of the ${overQuota.scope} reached`);
+      return { ...toolError(rateLimitedText(name, overQuota)), _meta: { 'gatehouse/retry_after_seconds': overQuota.retryAfterSeconds } };
+    }
     const connection = await connectionFor(personal, principal, target.upstream);
     if ('connect' in connection) {
       await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'the user has not connected this upstream', durationMs: performance.now() - started });
@@ -206,10 +224,11 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
 }
 
 /** The principal as a session uses it: who records, who sees which upstreams, whose own connections. */
-type Caller = Pick<Principal, 'userId' | 'username' | 'clientId'>;
+type Caller = Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId'>;
 
 type Resolved =
-  | { kind: 'found' | 'hidden' | 'down'; upstream: Upstream; original: string }
+  /** `tool`: the listed definition, absent for a tool of an upstream that is down and was never listed. */
+  | { kind: 'found' | 'hidden' | 'down'; upstream: Upstream; original: string; tool?: Tool }
   | { kind: 'unknown' };
 
 /**
@@ -225,11 +244,34 @@ async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible
   }
   const permitted = (upstream: Upstream, original: string) =>
     visible().some((item) => item.id === upstream.id) && toolPermitted(upstream.settings, original);
-  if (found) return { kind: permitted(found.upstream, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original };
+  if (found) return { kind: permitted(found.upstream, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original, tool: found.tool };
   const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in availabilityOf(upstream));
   const original = down && name.slice(down.settings.name.length + NAME_SEPARATOR.length);
   if (down && original && permitted(down, original)) return { kind: 'down', upstream: down, original };
   return { kind: 'unknown' };
+}
+
+/**
+ * Whether the tool is withheld by its pin. The verdict in memory decides a call that may go on; a refusal is checked
+ * once more against the store, so an approval made through another replica takes effect at once.
+ */
+async function awaitsApproval(pins: ToolPins, upstream: Upstream, tool: Tool): Promise<boolean> {
+  if (!pins.withheld(upstream, tool)) return false;
+  await pins.refresh([upstream.id]);
+  return pins.withheld(upstream, tool);
+}
+
+const toolError = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
+
+function awaitingApprovalText(name: string, upstream: Upstream, status: ToolStatus): string {
+  const why = status === 'changed' ? 'changed its definition since it was approved' : 'is new';
+  return `Tool "${name}" of upstream "${upstream.settings.name}" ${why} and awaits approval by a Gatehouse administrator; it cannot be called until then.`;
+}
+
+function rateLimitedText(name: string, refusal: QuotaRefusal): string {
+  const { calls, per_seconds } = refusal.limit;
+  const what = refusal.scope === 'tool' ? `tool "${name}"` : 'its upstream';
+  return `Rate limit reached: ${calls} calls per ${per_seconds} s to ${what}. Retry after ${refusal.retryAfterSeconds} seconds (Retry-After: ${refusal.retryAfterSeconds}).`;
 }
 
 type Merged = <K extends ListKind>(kind: K) => ReturnType<Catalog['list']>;

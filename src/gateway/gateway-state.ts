@@ -1,9 +1,14 @@
+import { Registry } from 'prom-client';
 import type { Runtime } from '../runtime.js';
+import type { ToolPins } from '../upstream/tool-pins.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { createCatalog, type Catalog } from './catalog.js';
+import { governanceMetrics, type GovernanceMetrics } from './governance-metrics.js';
 import type { PersonalConnections } from './personal-connections.js';
 import { sessionEvents, type GatewayLogger, type SessionEvents } from './session-events.js';
+import { callQuotas, type CallQuotas } from './quotas.js';
 import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
+import { withToolCallMetrics, type ToolCallLogger } from './tool-call-metrics.js';
 
 /**
  * What every MCP session of one gateway shares, built once where the gateway is wired (mcp-routes.ts) and handed to
@@ -16,33 +21,55 @@ export interface GatewayState {
   audit: ToolCallAudit;
   personal: PersonalConnections;
   events: SessionEvents;
+  /** Pinned tool definitions: which listed tools are withheld. */
+  pins: ToolPins;
+  quotas: CallQuotas;
+  metrics: GovernanceMetrics;
   logger: GatewayLogger;
-  /** Ends the subscriptions to the registry and to outbound OAuth. */
+  /** Ends the subscriptions to the registry, to outbound OAuth and to the pins. */
   close(): void;
 }
 
 export interface GatewayStateOptions {
   registry: UpstreamRegistry;
-  runtime: Pick<Runtime, 'store' | 'config' | 'outbound' | 'perUserPool'>;
-  logger: GatewayLogger;
+  runtime: Pick<Runtime, 'store' | 'config' | 'outbound' | 'perUserPool' | 'toolPins'>;
+  logger: GatewayLogger & Partial<ToolCallLogger>;
+  /** Where the gateway's metrics go (the app's registry); a gateway built alone in a test gets its own. */
+  metrics?: Registry;
 }
 
-export function createGatewayState({ registry, runtime, logger }: GatewayStateOptions): GatewayState {
+export function createGatewayState({ registry, runtime, logger, metrics: metricsRegistry = new Registry() }: GatewayStateOptions): GatewayState {
+  const pins = runtime.toolPins;
   const catalog = createCatalog(registry, {
     onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
+    reviewTools: (upstream, tools) => pins.review(upstream, tools),
   });
-  const events = sessionEvents(registry, runtime.outbound, logger);
+  const events = sessionEvents(registry, runtime.outbound, pins, logger);
+  const metrics = governanceMetrics(metricsRegistry);
+  const stopCounting = pins.subscribe((event) => {
+    if (event.kind !== 'definition_changed') return;
+    metrics.definitionChanged(event.upstream.settings.name);
+    logger.warn({ upstream: event.upstream.settings.name, tool: event.tool, fields: Object.keys(event.diff) }, 'an upstream tool changed its pinned definition');
+  });
   return {
     registry,
     catalog,
-    audit: toolCallAudit(runtime.store.toolCalls, runtime.config.audit),
+    audit: withToolCallMetrics(
+      toolCallAudit(runtime.store.toolCalls, runtime.config.audit),
+      metricsRegistry,
+      logger.info ? { logger: logger as ToolCallLogger, everyCall: runtime.config.audit.logToolCalls } : undefined,
+    ),
     personal: { outbound: runtime.outbound, perUserPool: runtime.perUserPool },
     events,
+    pins,
+    quotas: callQuotas(runtime.store.rateWindows),
+    metrics,
     logger,
     close() {
       catalog.close();
       events.close();
+      stopCounting();
     },
   };
 }

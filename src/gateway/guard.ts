@@ -48,6 +48,7 @@ async function apiKeyCaller(runtime: Runtime, token: string): Promise<GuardOutco
   const principal: Principal = {
     userId: found.user.id,
     username: found.user.username,
+    groups: found.user.groups,
     clientId: null,
     grantId: null,
     scopes: API_KEY_SCOPES,
@@ -68,6 +69,7 @@ async function accessTokenCaller(runtime: Runtime, token: string, at: number): P
   const principal: Principal = {
     userId: user.id,
     username: user.username,
+    groups: user.groups,
     clientId: claims.client_id,
     grantId: grant.id,
     scopes: heldScopes(claims.scope),

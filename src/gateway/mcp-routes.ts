@@ -1,3 +1,4 @@
+import { Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +12,7 @@ import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
 import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } from './direct-tool-calls.js';
 import { createGatewaySession, type ToolCaller } from './gateway-server.js';
 import { createGatewayState, type GatewayState } from './gateway-state.js';
+import { registryOf } from '../ops/metrics.js';
 import { guardRequest } from './guard.js';
 import { hostAllowed } from './host-check.js';
 import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
@@ -58,12 +60,21 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const registry = options.upstreams ?? runtime.upstreams;
   const binding = options.gateway ?? { createServer: createGatewaySession, scopesRequiredFor };
   // Built once here and shared by every session of this gateway.
-  const gateway = createGatewayState({ registry, runtime, logger: app.log });
+  const metrics = registryOf(app);
+  const gateway = createGatewayState({ registry, runtime, logger: app.log, metrics });
   app.addHook('onClose', async () => gateway.close());
   const { mcpSessions: sessionStore } = runtime.store;
   const onSessionError = (error: unknown) => app.log.error({ err: error }, 'keeping MCP sessions in the store failed');
   const sessions =
     options.sessions ?? mcpSessionTable({ store: sessionStore, announceEnded: announceEnded(runtime.store.notifications), onError: onSessionError });
+  new Gauge({
+    name: 'gatehouse_mcp_sessions',
+    help: 'MCP sessions held in memory by this replica (each session may have copies on several replicas).',
+    registers: [metrics],
+    collect() {
+      this.set(sessions.size);
+    },
+  });
   const stopSweeping = sessions.startSweeping();
   const stopFollowing = followFleetSessions(runtime.store.notifications, sessions, onSessionError);
   // Open GET streams never end on their own: close the sessions before the server waits for its connections.

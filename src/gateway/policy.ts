@@ -6,9 +6,14 @@ import type { UpstreamSettings } from '../upstream/types.js';
  * when it may be called.
  */
 
-/** An upstream is visible when it names no users, or names this principal's. */
-export function upstreamVisibleTo(settings: Pick<UpstreamSettings, 'allowed_users'>, principal: Pick<Principal, 'username'>): boolean {
-  return settings.allowed_users === undefined || settings.allowed_users.includes(principal.username);
+/** An upstream is visible when it names neither users nor groups, or names this principal's user or one of its groups. */
+export function upstreamVisibleTo(
+  settings: Pick<UpstreamSettings, 'allowed_users' | 'allowed_groups'>,
+  principal: Pick<Principal, 'username' | 'groups'>,
+): boolean {
+  const { allowed_users: users, allowed_groups: groups } = settings;
+  if (users === undefined && groups === undefined) return true;
+  return (users?.includes(principal.username) ?? false) || (principal.groups?.some((group) => groups?.includes(group)) ?? false);
 }
 
 /** A tool (by its upstream name) passes the allow list (absent or `*`: all) and is not on the deny list, which wins. */

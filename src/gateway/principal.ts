@@ -2,6 +2,8 @@
 export interface Principal {
   userId: string;
   username: string;
+  /** The user's groups from company sign-in (absent: none), for upstreams' `allowed_groups`. */
+  groups?: readonly string[];
   /** The OAuth client the token was issued to; null for an API key. */
   clientId: string | null;
   /** The grant behind the token; null for an API key. */

@@ -1,13 +1,14 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
+import type { ToolPins } from '../upstream/tool-pins.js';
 import type { UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
 import { upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 
 /**
- * What reaches open MCP sessions of the events of upstreams (list changes, log messages) and of outbound OAuth (a
- * user connected an upstream of their own). One subscription per source for all sessions: two listeners and two
+ * What reaches open MCP sessions of the events of upstreams (list changes, log messages), of outbound OAuth (a
+ * user connected an upstream of their own) and of tool pins (a tool withheld or approved). One subscription per source for all sessions: two listeners and two
  * unsubscribe functions of every session would cost each idle session a few hundred bytes.
  */
 
@@ -24,15 +25,20 @@ export interface SessionListener {
 export interface SessionEvents {
   add(listener: SessionListener): void;
   delete(listener: SessionListener): void;
-  /** Ends both subscriptions (when the gateway closes). */
+  /** Ends the subscriptions (when the gateway closes). */
   close(): void;
 }
 
-export function sessionEvents(registry: UpstreamRegistry, outbound: Pick<OutboundOAuth, 'subscribe'>, logger: GatewayLogger): SessionEvents {
+export function sessionEvents(
+  registry: UpstreamRegistry,
+  outbound: Pick<OutboundOAuth, 'subscribe'>,
+  pins: Pick<ToolPins, 'subscribe'>,
+  logger: GatewayLogger,
+): SessionEvents {
   const listeners = new Set<SessionListener>();
   const sent = (promise: Promise<void>) => void promise.catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
 
-  const fromRegistry = registry.subscribe((event) => {
+  const relay = (event: UpstreamEvent) => {
     for (const listener of listeners) {
       try {
         relayEvent(listener, registry, event, sent);
@@ -40,7 +46,10 @@ export function sessionEvents(registry: UpstreamRegistry, outbound: Pick<Outboun
         // As the registry does for its listeners: one session's failure must not keep the event from the others.
       }
     }
-  });
+  };
+  const fromRegistry = registry.subscribe(relay);
+  // A tool withheld or approved changes what the upstream's users may list.
+  const fromPins = pins.subscribe((event) => relay({ kind: 'tools_changed', upstreamId: event.upstream.id }));
   // The user connected an upstream of their own (perhaps in the middle of a session): its tools work now.
   const fromOutbound = outbound.subscribe((event) => {
     if (event.kind !== 'authorized') return;
@@ -55,6 +64,7 @@ export function sessionEvents(registry: UpstreamRegistry, outbound: Pick<Outboun
     close() {
       fromRegistry();
       fromOutbound();
+      fromPins();
       listeners.clear();
     },
   };

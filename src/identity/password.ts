@@ -26,6 +26,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
+/**
+ * The hash of a password nobody knows, for accounts that sign in otherwise (company sign-in, service accounts): a
+ * password sign-in as one of them fails after the same scrypt work as for anyone else, so timing reveals nothing.
+ */
+export function unusablePasswordHash(): Promise<string> {
+  return hashPassword(randomBytes(32).toString('base64url'));
+}
+
 let decoy: Promise<string> | undefined;
 /** A real hash to verify against for unknown users, so they take as long as wrong passwords. */
 export function decoyHash(): Promise<string> {

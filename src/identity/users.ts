@@ -22,13 +22,18 @@ export function normaliseUsername(username: string): string {
   return username.trim().toLowerCase();
 }
 
-/** The user as the API and CLI show it: never the password hash. */
+export const LOCAL_SOURCE = 'local';
+
+/** The user as the API and CLI show it: never the password hash, nor the IdP identity it is keyed by. */
 export interface PublicUser {
   id: string;
   username: string;
   is_admin: boolean;
   disabled: boolean;
   created_at: string;
+  /** `local` or `sso:<provider id>`. */
+  source: string;
+  groups: string[];
 }
 
 export function publicUser(user: UserRecord): PublicUser {
@@ -38,6 +43,8 @@ export function publicUser(user: UserRecord): PublicUser {
     is_admin: user.isAdmin,
     disabled: user.disabledAt !== null,
     created_at: new Date(user.createdAt).toISOString(),
+    source: user.source,
+    groups: user.groups,
   };
 }
 
@@ -79,6 +86,10 @@ export function userService(store: Pick<Store, 'users' | 'sessions' | 'apiKeys'>
         disabledAt: null,
         createdAt: at,
         updatedAt: at,
+        source: LOCAL_SOURCE,
+        externalIssuer: null,
+        externalSubject: null,
+        groups: [],
       };
       try {
         await store.users.create(user);

@@ -56,7 +56,7 @@ export function clientDirectory(store: OAuthClientStore, resolveDocument?: Metad
         return resolveDocument(clientId, caller);
       }
       const record = await store.find(clientId);
-      return record && record.kind === 'dynamic' ? registeredClient(record) : undefined;
+      return record && record.kind !== 'metadata_document' ? registeredClient(record) : undefined;
     },
   };
 }

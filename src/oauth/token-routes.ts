@@ -1,7 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { Counter } from 'prom-client';
 import { z } from 'zod';
+import { registryOf } from '../ops/metrics.js';
 import type { Runtime } from '../runtime.js';
 import { authenticateClient, type RegisteredClient } from './clients.js';
+import { issueClientCredentialsToken } from './client-credentials-grant.js';
 import { exchangeAuthorizationCode } from './code-grant.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
@@ -12,6 +15,7 @@ import { sendTokenResponse, type GrantHandler } from './token-response.js';
 const grantHandlers: Record<string, GrantHandler> = {
   authorization_code: exchangeAuthorizationCode,
   refresh_token: refreshAccessToken,
+  client_credentials: issueClientCredentialsToken,
 };
 
 /** The fields every grant shares; each grant validates its own. Strings only, so duplicates are invalid_request. */
@@ -39,6 +43,12 @@ export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
     reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
   });
   allowCrossOriginCalls(app);
+  const issued = new Counter({
+    name: 'gatehouse_oauth_tokens_issued_total',
+    help: 'Token responses issued by /oauth/token, by grant type.',
+    labelNames: ['grant_type'] as const,
+    registers: [registryOf(app)],
+  });
 
   app.post('/oauth/token', async (request, reply) => {
     const body = formBody(request);
@@ -50,6 +60,8 @@ export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
     );
     const grant = grantFor(fields.grant_type, client);
     const json = await grant(runtime, client, body, { ip: request.ip, now: Date.now() });
+    // Only known grant types get here (grantFor refused the others), so the label stays bounded.
+    issued.inc({ grant_type: fields.grant_type });
     return sendTokenResponse(reply, json);
   });
 };

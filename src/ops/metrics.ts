@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../store/index.js';
 
@@ -63,6 +63,39 @@ export function createMetricsRegistry(database: MetricsOptions['database']): {
       duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     },
   };
+}
+
+/**
+ * The server's log output (log-output.ts): lines dropped because stdout did not drain, and what waits for it. Read
+ * at scrape time from the output's own counts, so logging a line costs no metric update.
+ */
+export function registerLogOutputMetrics(registry: Registry, output: { readonly droppedLines: number; readonly bufferedChars: number }): void {
+  let counted = 0;
+  new Counter({
+    name: 'gatehouse_log_lines_dropped_total',
+    help: 'Log lines dropped because the log reader (stdout) did not keep up and the bounded buffer was full.',
+    registers: [registry],
+    collect() {
+      this.inc(output.droppedLines - counted);
+      counted = output.droppedLines;
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_log_buffered_chars',
+    help: 'Log output accepted but not yet taken by the log reader (stdout), in characters.',
+    registers: [registry],
+    collect() {
+      this.set(output.bufferedChars);
+    },
+  });
+}
+
+/**
+ * The app's registry, where a surface registers its own metrics; a surface mounted alone (in a test) gets a
+ * registry of its own, so it never depends on the order plugins were registered in.
+ */
+export function registryOf(app: FastifyInstance): Registry {
+  return app.hasDecorator('metricsRegistry') ? app.metricsRegistry : new Registry();
 }
 
 /** Counts and times every response of the app; the registry is decorated onto the app for `GET /metrics`. */

@@ -41,6 +41,7 @@ export function retentionRules(store: RetentionStore, config: RetentionConfig): 
     { table: 'rate_windows', rule: 'past', batch: (now, n) => store.deleteRateWindows(now - REGISTRATION_WINDOW_MS, n) },
     { table: 'authorization_flows', rule: 'expired', batch: (now, n) => store.deleteExpiredFlows(now, n) },
     { table: 'upstream_oauth_flows', rule: 'expired', batch: (now, n) => store.deleteExpiredUpstreamFlows(now, n) },
+    { table: 'sso_sign_ins', rule: 'expired', batch: (now, n) => store.deleteExpiredSsoSignIns(now, n) },
     // Anyone can create one by naming a new https client_id, so they must not pile up; used again, one is fetched
     // again (and counted as a new registration).
     {

@@ -20,6 +20,7 @@ export interface UpstreamStore {
   findByName(name: string): Promise<UpstreamRecord | undefined>;
   create(upstream: UpstreamRecord): Promise<void>;
   update(id: string, patch: Pick<UpstreamRecord, 'name' | 'config' | 'sealedSecrets' | 'updatedAt'>): Promise<boolean>;
+  /** Deletes the upstream and its tool pins. */
   delete(id: string): Promise<boolean>;
 }
 
@@ -60,10 +61,36 @@ export interface ToolCallStore {
   list(filter: ToolCallFilter): Promise<ToolCallRecord[]>;
 }
 
+/** An upstream tool's definition as it was approved (pinned). */
+export interface ToolPinRecord {
+  upstreamId: string;
+  /** The tool's name at the upstream (unprefixed). */
+  tool: string;
+  /** SHA-256 (hex) of the definition's canonical JSON. */
+  definitionHash: string;
+  /** The pinned definition as canonical JSON text. */
+  definition: string;
+  pinnedAt: number;
+  /** The user who approved it; null when pinned on first sight. */
+  pinnedBy: string | null;
+}
+
+export interface ToolPinStore {
+  /** Every pin of these upstreams. */
+  list(upstreamIds: readonly string[]): Promise<ToolPinRecord[]>;
+  /** Pins each tool not pinned yet; an existing pin is kept (the first replica to see a tool wins). */
+  pinIfAbsent(pins: readonly ToolPinRecord[]): Promise<void>;
+  /** Pins this definition, replacing the tool's pin (an approval). */
+  replace(pin: ToolPinRecord): Promise<void>;
+  /** Notes that a pinned tool now shows the definition `hash`; true only for the first to note that hash. */
+  noteChange(upstreamId: string, tool: string, hash: string): Promise<boolean>;
+}
+
 export interface GatewayStore {
   upstreams: UpstreamStore;
   toolCalls: ToolCallStore;
   mcpSessions: McpSessionStore;
+  toolPins: ToolPinStore;
 }
 
 /** What a replica needs to serve an MCP session it did not open (gateway/mcp-sessions.ts). */

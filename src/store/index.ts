@@ -6,6 +6,8 @@ import { sqlLoginFailureStore } from './sql/login-failures.js';
 import { sqlMetaStore } from './sql/meta.js';
 import { sqlBrowserSessionStore } from './sql/sessions.js';
 import { sqlUserStore } from './sql/users.js';
+import { sqlSsoSignInStore } from './sql/sso-sign-ins.js';
+import { sqlServiceAccountStore } from './sql/service-accounts.js';
 import { sqlAuditStore } from './sql/audit.js';
 import { sqlAuthorizationCodeStore } from './sql/authorization-codes.js';
 import { sqlAuthorizationFlowStore } from './sql/authorization-flows.js';
@@ -24,12 +26,13 @@ import type { OutboundStore } from './outbound-types.js';
 import { sqlMcpSessionStore } from './sql/mcp-sessions.js';
 import { inProcessNotifications, postgresNotifications, type Notifications } from './notifications.js';
 import { sqlToolCallStore } from './sql/tool-calls.js';
+import { sqlToolPinStore } from './sql/tool-pins.js';
 import { sqlUpstreamStore } from './sql/upstreams.js';
 import { sqlUpstreamOAuthClientStore } from './sql/upstream-oauth-clients.js';
 import { sqlUpstreamOAuthConfigStore } from './sql/upstream-oauth-configs.js';
 import { sqlUpstreamOAuthFlowStore } from './sql/upstream-oauth-flows.js';
 import { sqlUpstreamTokenStore } from './sql/upstream-tokens.js';
-import type { Store } from './types.js';
+import type { ServiceAccountStore, Store } from './types.js';
 
 export type { Database } from './db.js';
 export { isUniqueViolation } from './db.js';
@@ -46,6 +49,7 @@ export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundSt
   notifications: Notifications;
   retention: RetentionStore;
   leases: LeaseStore;
+  serviceAccounts: ServiceAccountStore;
 }
 
 /** The stores for one database; SQLite and PostgreSQL share the SQL, only the driver differs. */
@@ -58,6 +62,8 @@ export function storeOn(database: Database, notifications: Notifications = inPro
     sessions: sqlBrowserSessionStore(database),
     apiKeys: sqlApiKeyStore(database),
     loginFailures: sqlLoginFailureStore(database),
+    ssoSignIns: sqlSsoSignInStore(database),
+    serviceAccounts: sqlServiceAccountStore(database),
     clients: sqlOAuthClientStore(database),
     rateWindows: sqlRateWindowStore(database),
     initialAccessTokens: sqlInitialAccessTokenStore(database),
@@ -71,6 +77,7 @@ export function storeOn(database: Database, notifications: Notifications = inPro
     upstreams: sqlUpstreamStore(database),
     toolCalls: sqlToolCallStore(database),
     mcpSessions: sqlMcpSessionStore(database),
+    toolPins: sqlToolPinStore(database),
     upstreamOAuthConfigs: sqlUpstreamOAuthConfigStore(database),
     upstreamOAuthClients: sqlUpstreamOAuthClientStore(database),
     upstreamOAuthFlows: sqlUpstreamOAuthFlowStore(database),

@@ -1,11 +1,14 @@
 /** Records and store contracts of the authorization server. Times are epoch ms; secrets only as keyed hashes. */
 
-export type ClientKind = 'dynamic' | 'metadata_document';
+export type ClientKind = 'dynamic' | 'metadata_document' | 'service_account';
 export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 
 export interface OAuthClientRecord {
   clientId: string;
-  /** `dynamic`: RFC 7591 registration; `metadata_document`: a fetched Client ID Metadata Document (cache row). */
+  /**
+   * `dynamic`: RFC 7591 registration; `metadata_document`: a fetched Client ID Metadata Document (cache row);
+   * `service_account`: the credentials of a service account (client_credentials only).
+   */
   kind: ClientKind;
   authMethod: ClientAuthMethod;
   secretHash: string | null;

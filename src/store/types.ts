@@ -1,3 +1,5 @@
+import type { OAuthClientRecord } from './oauth-types.js';
+
 /** Records as the store keeps them: times are epoch milliseconds, secrets only as keyed hashes. */
 export interface UserRecord {
   id: string;
@@ -7,6 +9,27 @@ export interface UserRecord {
   disabledAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** `local`, or `sso:<provider id>` for a user provisioned by company sign-in. */
+  source: string;
+  /** The IdP identity an SSO user is keyed by (never the email); null for local users. */
+  externalIssuer: string | null;
+  externalSubject: string | null;
+  /** The groups the IdP gave at the last sign-in; empty for local users. */
+  groups: string[];
+}
+
+/** A user to create: local unless the identity fields are given. */
+export type NewUserRecord = Omit<UserRecord, 'source' | 'externalIssuer' | 'externalSubject' | 'groups'> &
+  Partial<Pick<UserRecord, 'source' | 'externalIssuer' | 'externalSubject' | 'groups'>>;
+
+/** A sign-in at an identity provider in progress, bound to one browser by the keyed hash of its cookie. */
+export interface SsoSignInRecord {
+  browserHash: string;
+  providerId: string;
+  /** state, nonce, PKCE verifier and `next`, sealed. */
+  sealed: string;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export interface BrowserSessionRecord {
@@ -45,9 +68,12 @@ export interface MetaStore {
 }
 
 export interface UserStore {
-  create(user: UserRecord): Promise<void>;
+  create(user: NewUserRecord): Promise<void>;
   findById(id: string): Promise<UserRecord | undefined>;
   findByUsername(username: string): Promise<UserRecord | undefined>;
+  findByExternalIdentity(issuer: string, subject: string): Promise<UserRecord | undefined>;
+  /** What the IdP says at each sign-in: the groups and the admin flag derived from them. */
+  updateIdentityProviderFacts(id: string, facts: { groups: string[]; isAdmin: boolean }, now: number): Promise<boolean>;
   list(): Promise<UserRecord[]>;
   count(): Promise<number>;
   updatePasswordHash(id: string, passwordHash: string, now: number): Promise<boolean>;
@@ -84,10 +110,40 @@ export interface LoginFailureStore {
   ): Promise<T>;
 }
 
+/** A machine identity: its user (name, groups) and its OAuth client (client_credentials) joined. */
+export interface ServiceAccountRecord {
+  id: string;
+  name: string;
+  userId: string;
+  clientId: string;
+  /** The scopes its tokens may carry at most. */
+  scopes: string[];
+  createdAt: number;
+}
+
+export interface ServiceAccountStore {
+  /** The account, its user and its OAuth client, all or nothing. */
+  create(parts: { account: ServiceAccountRecord; user: NewUserRecord; client: OAuthClientRecord }): Promise<void>;
+  findById(id: string): Promise<ServiceAccountRecord | undefined>;
+  findByClientId(clientId: string): Promise<ServiceAccountRecord | undefined>;
+  list(): Promise<ServiceAccountRecord[]>;
+  setSecretHash(clientId: string, secretHash: string, now: number): Promise<boolean>;
+  /** Deletes the client and the user; the user's grants (so every token) and the account go with it. */
+  delete(account: ServiceAccountRecord): Promise<boolean>;
+}
+
+export interface SsoSignInStore {
+  /** Replaces the browser's earlier pending sign-in, if any: one per browser. */
+  put(signIn: SsoSignInRecord): Promise<void>;
+  /** Deletes and returns the live sign-in: single use, even under concurrent callbacks. */
+  consume(browserHash: string, now: number): Promise<SsoSignInRecord | undefined>;
+}
+
 export interface Store {
   meta: MetaStore;
   users: UserStore;
   sessions: BrowserSessionStore;
   apiKeys: ApiKeyStore;
   loginFailures: LoginFailureStore;
+  ssoSignIns: SsoSignInStore;
 }

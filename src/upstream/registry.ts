@@ -31,6 +31,17 @@ export interface RegistryOptions {
 export interface ManagedUpstreamRegistry extends UpstreamRegistry, RegistryControl {
   /** Resolves once upstream `id` is in `state` (at once if it is already). */
   whenState(id: string, state: UpstreamStatus['state']): Promise<Upstream>;
+  /** Told of every state change of every connection (logs, metrics); returns the unsubscribe. */
+  observeStatus(listener: (change: UpstreamStatusChange) => void): () => void;
+}
+
+/** One connection's move from one state to another. */
+export interface UpstreamStatusChange {
+  id: string;
+  name: string;
+  status: UpstreamStatus;
+  /** Absent for a connection's first state. */
+  previous?: UpstreamStatus['state'];
 }
 
 export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstreamRegistry {
@@ -61,13 +72,31 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
     }
   };
 
+  const statusListeners = new Set<(change: UpstreamStatusChange) => void>();
+  // Weak: a closed connection's last state goes with it.
+  const lastStates = new WeakMap<UpstreamConnection, UpstreamStatus['state']>();
+  const reportStatus = (connection: UpstreamConnection) => {
+    const status = connection.status();
+    const previous = lastStates.get(connection);
+    lastStates.set(connection, status.state);
+    const change = { id: connection.id, name: connection.settings.name, status, ...(previous ? { previous } : {}) };
+    for (const listener of statusListeners) {
+      try {
+        listener(change);
+      } catch {
+        // An observer's failure must not disturb the connection.
+      }
+    }
+  };
+
   const connectionFor = (id: string, settings: UpstreamSettings, secrets: ReturnType<typeof openSecrets>) =>
     new UpstreamConnection({
       id, settings, secrets, clientVersion, now, emit,
       bearer: options.bearerFor?.(id, settings),
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       random: options.random ?? Math.random,
-      onStatus: () => {
+      onStatus: (connection) => {
+        reportStatus(connection);
         for (const wake of [...waiters]) wake();
       },
     });
@@ -172,6 +201,11 @@ export function createUpstreamRegistry(options: RegistryOptions): ManagedUpstrea
     },
 
     statusOf: (id) => connections.get(id)?.connection.status(),
+
+    observeStatus(listener) {
+      statusListeners.add(listener);
+      return () => statusListeners.delete(listener);
+    },
 
     whenState(id, state) {
       return new Promise((resolve, reject) => {

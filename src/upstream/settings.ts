@@ -33,6 +33,12 @@ const httpUrl = z
 
 const toolNames = z.array(z.string().min(1).max(128)).max(1000);
 
+// Windows end within a day: the retention sweep drops rate windows older than that.
+const rateLimit = z.strictObject({
+  calls: z.number().int().min(1).max(1_000_000),
+  per_seconds: z.number().int().min(1).max(86_400),
+});
+
 const oauthAuthTypes = ['oauth', 'per_user_oauth'] as const;
 
 /** `oauth_config` (Bifrost's name): explicit credentials and endpoints, each optional; discovery fills the rest. */
@@ -69,7 +75,15 @@ export const upstreamInput = z
       .default(true)
       .describe('false: expose tools and prompts under their own names; a name another upstream could claim is still prefixed'),
     allowed_users: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+    allowed_groups: z.array(z.string().min(1).max(256)).max(10_000).optional(),
     timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+    tool_pinning: z
+      .enum(['enforce', 'warn', 'off'])
+      .default('enforce')
+      .describe('A tool whose definition changed since it was pinned: enforce withholds it until approved; warn lists it, logs and audits; off ignores pins'),
+    new_tools: z.enum(['auto', 'approve']).default('auto').describe('Tools new after the first listing: auto pins them; approve holds them as pending until approved'),
+    rate_limit: rateLimit.optional().describe('Calls per user (or service account) to this upstream per window of per_seconds'),
+    tool_rate_limits: z.record(z.string().min(1).max(128), rateLimit).optional().describe('Calls per user to one tool (its upstream name) per window'),
   })
   .superRefine((input, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -114,8 +128,13 @@ export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = 
     tools_to_skip: input.tools_to_skip,
     tool_name_prefix: input.tool_name_prefix,
     ...(input.allowed_users !== undefined ? { allowed_users: input.allowed_users } : {}),
+    ...(input.allowed_groups !== undefined ? { allowed_groups: input.allowed_groups } : {}),
     timeout_ms: input.timeout_ms,
     ...(input.oauth_config ? { oauth_config: withoutSecret(input.oauth_config) } : {}),
+    tool_pinning: input.tool_pinning,
+    new_tools: input.new_tools,
+    ...(input.rate_limit ? { rate_limit: input.rate_limit } : {}),
+    ...(input.tool_rate_limits ? { tool_rate_limits: input.tool_rate_limits } : {}),
   };
   const secrets: UpstreamSecrets = {};
   if (settings.auth_type === 'headers') secrets.headers = input.headers ?? kept.headers ?? {};

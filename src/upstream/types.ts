@@ -31,9 +31,26 @@ export interface UpstreamSettings {
   tool_name_prefix?: boolean;
   /** Usernames that may use this upstream; absent: every user. */
   allowed_users?: string[];
+  /** Groups (from company sign-in) whose members may use this upstream; with allowed_users, either grants. */
+  allowed_groups?: string[];
   /** Per-request timeout towards this upstream. */
   timeout_ms: number;
   oauth_config?: UpstreamOAuthSettings;
+  /** What a changed tool definition does: `enforce` withholds it until approved, `warn` lists it and audits; absent: `enforce`. */
+  tool_pinning?: ToolPinning;
+  /** Tools that appear after the first listing: `auto` pins them, `approve` holds them until approved; absent: `auto`. */
+  new_tools?: NewTools;
+  /** Calls per principal to this upstream, in fixed windows. */
+  rate_limit?: RateLimit;
+  /** Calls per principal to one tool (by its upstream name), in fixed windows. */
+  tool_rate_limits?: Record<string, RateLimit>;
+}
+
+export type ToolPinning = 'enforce' | 'warn' | 'off';
+export type NewTools = 'auto' | 'approve';
+export interface RateLimit {
+  calls: number;
+  per_seconds: number;
 }
 
 export type UpstreamStatus =

@@ -8,10 +8,27 @@ export interface SignInPageInput {
   next?: string;
   /** `alert` for a failure, `notice` for a wait. */
   message?: { kind: 'alert' | 'notice'; text: string };
+  /** Company sign-in options, each a link to `/login/oidc/{id}` carrying `next`. */
+  providers?: readonly { id: string; name: string }[];
+  /** false hides the password form (`sso.password_login`). */
+  passwordLogin?: boolean;
+}
+
+/** The sign-in page with the configured company sign-in options, for a surface that renders it several ways. */
+export function signInPageFor(sso: { providers: readonly { id: string; name: string }[]; password_login: boolean }) {
+  const providers = sso.providers.map(({ id, name }) => ({ id, name }));
+  return (input: SignInPageInput) => signInPage({ ...input, providers, passwordLogin: sso.password_login });
+}
+
+function providerLinks(providers: readonly { id: string; name: string }[], next: string | undefined): SafeHtml {
+  const query = next ? `?next=${encodeURIComponent(next)}` : '';
+  return html`<ul class="sso-providers">
+${providers.map(({ id, name }) => html`<li><a class="button" href="/login/oidc/${encodeURIComponent(id)}${query}">Sign in with ${name}</a></li>
+`)}</ul>`;
 }
 
 /** The sign-in form: fields `username` and `password`, hidden `next`; headless clients post the same names. */
-export function signInPage({ username, next, message }: SignInPageInput): SafeHtml {
+export function signInPage({ username, next, message, providers = [], passwordLogin = true }: SignInPageInput): SafeHtml {
   const failed = message?.kind === 'alert';
   // Focus goes where the person has to type next: the password when the username is already filled in.
   const focusPassword = Boolean(username);
@@ -19,9 +36,10 @@ export function signInPage({ username, next, message }: SignInPageInput): SafeHt
   return layout({
     title: 'Sign in',
     body: html`<h1>Sign in</h1>
-<p class="lead">Use your Gatehouse account to continue.</p>
+<p class="lead">${passwordLogin ? 'Use your Gatehouse account to continue.' : 'Use your company account to continue.'}</p>
 ${message && html`<p class="${message.kind}" role="${failed ? 'alert' : 'status'}" id="form-message">${message.text}</p>`}
-<form method="post" action="/login">
+${providers.length > 0 && providerLinks(providers, next)}
+${passwordLogin && html`<form method="post" action="/login">
 ${next && html`<input type="hidden" name="next" value="${next}">`}
 <div class="field">
 <label for="username">Username</label>
@@ -32,7 +50,7 @@ ${next && html`<input type="hidden" name="next" value="${next}">`}
 <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024"${attributes({ autofocus: focusPassword, ...describedBy })}>
 </div>
 <button type="submit">Sign in</button>
-</form>`,
+</form>`}`,
   });
 }
 

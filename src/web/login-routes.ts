@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
 import { isCrossSiteFormPost, safeLocalPath } from './browser-guards.js';
-import { describeWait, messagePage, signedInPage, signInPage } from './login-pages.js';
+import { describeWait, messagePage, signedInPage, signInPageFor } from './login-pages.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
 import { PASSWORD_MAX_LENGTH } from '../identity/password.js';
@@ -10,6 +10,8 @@ import { browserSessions } from '../identity/sessions.js';
 
 /** The one answer for unknown users, wrong passwords and disabled accounts alike. */
 export const WRONG_CREDENTIALS = 'Wrong username or password.';
+
+export const PASSWORD_LOGIN_OFF = 'Sign-in with a password is turned off here. Use your company sign-in.';
 
 const loginForm = z.object({
   username: z.string().min(1).max(256),
@@ -23,6 +25,7 @@ const loginQuery = z.object({ next: z.string().optional() });
 export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
   const sessions = browserSessions(runtime);
   const ownOrigin = new URL(runtime.config.publicUrl).origin;
+  const signInPage = signInPageFor(runtime.config.sso);
 
   /** Step: refuse form posts a browser made on behalf of another site (login CSRF, forced logout). */
   function refuseCrossSite(request: FastifyRequest, reply: FastifyReply): boolean {
@@ -49,6 +52,7 @@ export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
 
   app.post('/login', async (request, reply) => {
     if (refuseCrossSite(request, reply)) return reply;
+    if (!runtime.config.sso.password_login) return sendPage(reply, 403, signInPage({ message: { kind: 'alert', text: PASSWORD_LOGIN_OFF } }));
     const form = loginForm.safeParse(request.body);
     if (!form.success) {
       const next = safeLocalPath((request.body as { next?: unknown } | undefined)?.next);

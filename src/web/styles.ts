@@ -104,6 +104,19 @@ button.secondary {
   border: 1px solid var(--border);
 }
 button.secondary:hover { background: var(--bg); }
+.sso-providers { list-style: none; margin: 0 0 1.25rem; padding: 0; }
+.sso-providers li + li { margin-top: 0.5rem; }
+a.button {
+  display: block;
+  padding: 0.675rem 1rem;
+  text-align: center;
+  font-weight: 600;
+  color: var(--text);
+  text-decoration: none;
+  border: 1px solid var(--border);
+  border-radius: 0.5rem;
+}
+a.button:hover { background: var(--bg); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 .alert, .notice {
   margin: 0 0 1.25rem;

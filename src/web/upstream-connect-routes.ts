@@ -25,7 +25,7 @@ const connectQuery = z.object({ confirm: z.literal('1').optional() });
 export const connectLinkAfterForm = (flowId: string) => `/connect/${encodeURIComponent(flowId)}?confirm=1`;
 
 /** A per-user upstream this person may use, so may connect to. */
-export function connectableBy(settings: UpstreamSettings, user: Pick<UserRecord, 'username'>): boolean {
+export function connectableBy(settings: UpstreamSettings, user: Pick<UserRecord, 'username' | 'groups'>): boolean {
   return settings.auth_type === 'per_user_oauth' && upstreamVisibleTo(settings, user);
 }
 

@@ -70,7 +70,7 @@ describe('GET /openapi.json', () => {
   });
 
   it('the request examples in the document are accepted by the API', async () => {
-    for (const path of ['/api/users', '/api/apikeys']) {
+    for (const path of ['/api/users', '/api/apikeys', '/api/service-accounts']) {
       const example = document.paths[path]!.post!.requestBody!.content['application/json']!.example;
       const res = await sendJson(t, 'POST', path, example);
       assert.equal(res.statusCode, 201, `${path}: ${res.body}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../helpers/backends.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { basicAuth, startTestApp, type TestApp } from '../helpers/app.js';
 import { assertEnvelope, sendJson } from './api-client.js';
 
 for (const backend of backends) {
@@ -16,7 +16,8 @@ for (const backend of backends) {
       const res = await sendJson(t, 'POST', '/api/users', { username: 'Alice', password: 'alices-password', is_admin: true });
       assert.equal(res.statusCode, 201, res.body);
       const user = res.json();
-      assert.deepEqual(Object.keys(user).sort(), ['created_at', 'disabled', 'id', 'is_admin', 'username']);
+      assert.deepEqual(Object.keys(user).sort(), ['created_at', 'disabled', 'groups', 'id', 'is_admin', 'source', 'username']);
+      assert.deepEqual([user.source, user.groups], ['local', []], 'a user created here is local and has no groups');
       assert.equal(user.username, 'alice');
       assert.equal(user.is_admin, true);
       assert.equal(user.disabled, false);
@@ -36,6 +37,13 @@ for (const backend of backends) {
       const names = res.json().users.map((user: { username: string }) => user.username);
       assert.deepEqual(names.sort(), ['admin', 'alice', 'bob']);
       assert.doesNotMatch(res.body, /scrypt|password/i);
+    });
+
+    it('/api/me shows any user who they are, with source and groups', async () => {
+      const res = await sendJson(t, 'GET', '/api/me', undefined, { authorization: basicAuth('bob', 'bobs-password') });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual([res.json().username, res.json().is_admin, res.json().source, res.json().groups], ['bob', false, 'local', []]);
+      assert.equal((await sendJson(t, 'GET', '/api/me', undefined, {})).statusCode, 401);
     });
 
     it('a taken username gets 409, whatever its case', async () => {

@@ -50,9 +50,11 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
   let stdout = '';
   let stderr = '';
   const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  // Only whole lines: the last piece may be a line still being written.
   const logLines = () =>
     stdout
       .split('\n')
+      .slice(0, -1)
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   child.stdout!.on('data', (chunk: Buffer) => {

@@ -10,7 +10,7 @@ import { basicAuth } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
 import type { PendingOAuth } from '../../src/upstream/upstream-service.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
-import { authorizeHeadlessly, CookieJar, type Credentials } from '../helpers/headless-consent.js';
+import { authorizeHeadlessly, CookieJar, type PasswordCredentials as Credentials } from '../helpers/headless-consent.js';
 import { connectWithOAuth, obtainAccessToken } from '../helpers/mcp-session.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 

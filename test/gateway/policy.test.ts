@@ -14,6 +14,17 @@ describe('gateway policy', () => {
     assert.equal(upstreamVisibleTo({ allowed_users: [] }, { username: 'ann' }), false);
   });
 
+  it('an upstream with allowed_groups is visible to members of one of them, and either list grants', () => {
+    const settings = { allowed_groups: ['eng', 'ops'] };
+    assert.equal(upstreamVisibleTo(settings, { username: 'ann', groups: ['sales', 'ops'] }), true);
+    assert.equal(upstreamVisibleTo(settings, { username: 'bob', groups: ['sales'] }), false);
+    assert.equal(upstreamVisibleTo(settings, { username: 'cy' }), false, 'a user without groups');
+    const both = { allowed_users: ['ann'], allowed_groups: ['eng'] };
+    assert.equal(upstreamVisibleTo(both, { username: 'ann', groups: [] }), true, 'named user');
+    assert.equal(upstreamVisibleTo(both, { username: 'bob', groups: ['eng'] }), true, 'member of a named group');
+    assert.equal(upstreamVisibleTo(both, { username: 'cy', groups: ['ops'] }), false);
+  });
+
   it('every tool passes when the allow list is absent or a star', () => {
     assert.equal(toolPermitted({}, 'anything'), true);
     assert.equal(toolPermitted({ tools_to_execute: ['*'] }, 'anything'), true);

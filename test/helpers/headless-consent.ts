@@ -8,9 +8,20 @@ import { hiddenInputs } from './browserless.js';
  * the consent form carries hidden fields and a submit button `decision` valued `approve` or `deny`.
  */
 
-export interface Credentials {
+export type Credentials = PasswordCredentials | CompanyCredentials;
+
+export interface PasswordCredentials {
   username: string;
   password: string;
+}
+
+/**
+ * Company sign-in: follow the sign-in page's link to `provider` (`/login/oidc/{provider}`), then fill the IdP's
+ * sign-in form, one `username` field without a password (the test IdP's, test/fixtures/sso/company-idp.ts).
+ */
+export interface CompanyCredentials {
+  provider: string;
+  username: string;
 }
 
 /** What came back to the client's redirect URI. */
@@ -81,7 +92,7 @@ export async function authorizeHeadlessly(authorizationUrl: string | URL, option
       continue;
     }
     const page = await response.text();
-    const form = response.ok ? nextForm(page, request.url, options) : undefined;
+    const form = response.ok ? (providerLink(page, request.url, options.credentials) ?? nextForm(page, request.url, options)) : undefined;
     if (!form) throw new Error(`Headless consent stopped at ${request.url.pathname} (${response.status}): ${pageText(page)}\n  steps: ${seen.join(' -> ')}`);
     request = form;
   }
@@ -125,6 +136,13 @@ async function send(request: { url: URL; form?: URLSearchParams }, jar: CookieJa
   return response;
 }
 
+/** The sign-in page's link to the company sign-in of the credentials' provider. */
+function providerLink(page: string, pageUrl: URL, credentials: Credentials): { url: URL } | undefined {
+  if (!('provider' in credentials)) return undefined;
+  const href = new RegExp(`<a\\b[^>]*\\bhref="(/login/oidc/${credentials.provider}\\b[^"]*)"`, 'i').exec(page)?.[1];
+  return href ? { url: new URL(href.replaceAll('&amp;', '&'), pageUrl) } : undefined;
+}
+
 /**
  * The sign-in form (it has a password field) or the consent form (it has `decision` buttons), filled in.
  * Hidden fields are read with the in-process driver's parser, so both drivers read forms the same way.
@@ -134,9 +152,14 @@ function nextForm(page: string, pageUrl: URL, options: HeadlessConsentOptions): 
   for (const formHtml of page.match(/<form\b[\s\S]*?<\/form>/gi) ?? []) {
     const action = new URL(/<form\b[^>]*\baction="([^"]*)"/i.exec(formHtml)?.[1] ?? pageUrl.href, pageUrl);
     const form = new URLSearchParams(hiddenInputs(formHtml));
-    if (/<input\b[^>]*\btype="password"/i.test(formHtml)) {
+    const hasPassword = /<input\b[^>]*\btype="password"/i.test(formHtml);
+    if (hasPassword && 'password' in options.credentials) {
       form.set('username', options.credentials.username);
       form.set('password', options.credentials.password);
+      return { url: action, form };
+    }
+    if (!hasPassword && 'provider' in options.credentials && /<input\b[^>]*\bname="username"/i.test(formHtml)) {
+      form.set('username', options.credentials.username);
       return { url: action, form };
     }
     if (new RegExp(`<button\\b[^>]*\\bname="decision"[^>]*\\bvalue="${decision}"`, 'i').test(formHtml)) {

@@ -258,7 +258,7 @@ describe('user service on sqlite', () => {
     const t = await setup('sqlite');
     try {
       const view = publicUser((await t.users.find('ada'))!);
-      assert.deepEqual(Object.keys(view).sort(), ['created_at', 'disabled', 'id', 'is_admin', 'username']);
+      assert.deepEqual(Object.keys(view).sort(), ['created_at', 'disabled', 'groups', 'id', 'is_admin', 'source', 'username']);
       assert.ok(!JSON.stringify(view).includes('scrypt'));
     } finally {
       await t.store.close();

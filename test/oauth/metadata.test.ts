@@ -36,7 +36,7 @@ describe('metadata documents', () => {
     assert.equal(document.authorization_response_iss_parameter_supported, true);
     assert.equal(document.client_id_metadata_document_supported, true);
     assert.deepEqual(document.response_types_supported, ['code']);
-    assert.deepEqual(document.grant_types_supported, ['authorization_code', 'refresh_token']);
+    assert.deepEqual(document.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
     assert.deepEqual(document.token_endpoint_auth_methods_supported, ['none', 'client_secret_basic', 'client_secret_post']);
     assert.ok(!document.introspection_endpoint_auth_methods_supported.includes('none'), 'introspection needs a confidential client');
   });

@@ -69,7 +69,7 @@ describe('upstream registry', () => {
     const [web, local] = await Promise.all([registry.whenState(http.id, 'connected'), registry.whenState(stdio.id, 'connected')]);
     for (const upstream of [web, local]) {
       const names = (await upstream.client()!.listTools()).tools.map((tool) => tool.name);
-      assert.deepEqual(names.filter((name) => name !== 'crash').sort(), ['add_tool', 'echo', 'env_has', 'fail', 'log', 'slow']);
+      assert.deepEqual(names.filter((name) => name !== 'crash').sort(), ['add_tool', 'echo', 'env_has', 'fail', 'log', 'redescribe_echo', 'slow']);
     }
     assert.equal(textOf(await local.client()!.callTool({ name: 'echo', arguments: { text: 'hi' } })), 'hi');
     assert.ok(fixture.requests.length > 0);

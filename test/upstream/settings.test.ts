@@ -21,9 +21,18 @@ function refusal(body: unknown): { field: string; message: string } {
 }
 
 describe('upstream settings', () => {
-  it('fills in the defaults: auth none, every tool, 30 s timeout', () => {
+  it('fills in the defaults: auth none, every tool, 30 s timeout, pinning enforced, new tools pinned', () => {
     const { settings, secrets } = settingsFromInput(upstreamInput.parse(http));
-    assert.deepEqual(settings, { ...http, auth_type: 'none', tools_to_execute: ['*'], tools_to_skip: [], tool_name_prefix: true, timeout_ms: 30_000 });
+    assert.deepEqual(settings, {
+      ...http,
+      auth_type: 'none',
+      tools_to_execute: ['*'],
+      tools_to_skip: [],
+      tool_name_prefix: true,
+      timeout_ms: 30_000,
+      tool_pinning: 'enforce',
+      new_tools: 'auto',
+    });
     assert.deepEqual(secrets, {});
   });
 
@@ -32,7 +41,16 @@ describe('upstream settings', () => {
     assert.equal(refusal({ ...http, tool_name_prefix: 'no' }).field, 'tool_name_prefix');
   });
 
+  it('keeps the governance settings: pinning mode, new tools, rate limits', () => {
+    const governed = { tool_pinning: 'warn', new_tools: 'approve', rate_limit: { calls: 100, per_seconds: 60 }, tool_rate_limits: { search: { calls: 5, per_seconds: 1 } } };
+    const { settings } = settingsFromInput(upstreamInput.parse({ ...http, ...governed }));
+    assert.deepEqual({ tool_pinning: settings.tool_pinning, new_tools: settings.new_tools, rate_limit: settings.rate_limit, tool_rate_limits: settings.tool_rate_limits }, governed);
+  });
+
   const refusals: [string, Record<string, unknown>, string][] = [
+    ['an unknown pinning mode', { ...http, tool_pinning: 'strict' }, 'tool_pinning'],
+    ['a rate limit of zero calls', { ...http, rate_limit: { calls: 0, per_seconds: 60 } }, 'rate_limit.calls'],
+    ['a rate window longer than a day', { ...http, tool_rate_limits: { search: { calls: 1, per_seconds: 86_401 } } }, 'tool_rate_limits.search.per_seconds'],
     ['a name with capitals', { ...http, name: 'Web' }, 'name'],
     ['a name longer than 24 characters', { ...http, name: 'a'.repeat(25) }, 'name'],
     ['an unknown connection type', { ...http, connection_type: 'websocket' }, 'connection_type'],

@@ -28,7 +28,11 @@ export function sqlUpstreamStore(db: Db): UpstreamStore {
       return result.changes > 0;
     },
     async delete(id) {
-      return (await db.run('DELETE FROM upstreams WHERE id = ?', [id])).changes > 0;
+      // Its pinned tool definitions go with it: an upstream added later under the same name starts unpinned.
+      return db.transaction(async (tx) => {
+        await tx.run('DELETE FROM tool_pins WHERE upstream_id = ?', [id]);
+        return (await tx.run('DELETE FROM upstreams WHERE id = ?', [id])).changes > 0;
+      });
     },
   };
 }

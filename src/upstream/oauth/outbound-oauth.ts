@@ -5,7 +5,7 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import type { OutboundStore, UpstreamOAuthConfigRecord, UpstreamOAuthFlowRecord, UpstreamStore } from '../../store/index.js';
 import { finishAuthorization, startAuthorization } from './authorization.js';
 import type { BearerSource } from './bearer-fetch.js';
-import { createTokenVault, NeedsAuthorization, type TokenVault } from './token-vault.js';
+import { createTokenVault, NeedsAuthorization, type RefreshOutcome, type TokenVault } from './token-vault.js';
 import { upstreamAuthorization } from './upstream-authorization.js';
 import { FlowRefused, OAuthSetupError, TokenRequestError, type TokenSet } from './types.js';
 
@@ -35,6 +35,12 @@ export interface OutboundOAuthOptions {
   now?: () => number;
 }
 
+export interface RefreshReport {
+  upstreamId: string;
+  subject: string;
+  outcome: RefreshOutcome;
+}
+
 export type OutboundEvent =
   /** `elsewhere`: completed on another replica (announced to this one, or found in the store). */
   | { kind: 'authorized'; upstreamId: string; subject: string; elsewhere?: boolean }
@@ -62,6 +68,8 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
   const { redirectUri, httpFor, upstreamOf, configuredOf, credentialsAt, saveConfig, discoveredOf, prepare, prepared, refresh, revokeAtUpstream } =
     upstreamAuthorization({ store, encryptionKey, config, now });
   const listeners = new Set<(event: OutboundEvent) => void>();
+  // Apart from the events: a refresh changes no connection, so the gateway's followers must not react to it.
+  const refreshListeners = new Set<(refresh: RefreshReport) => void>();
   const emit = (event: OutboundEvent) => {
     for (const listener of listeners) listener(event);
   };
@@ -78,6 +86,9 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     refresh,
     refreshMarginMs: config.outboundOAuth.refreshMarginSeconds * 1000,
     now,
+    onRefresh: (upstreamId, subject, outcome) => {
+      for (const listener of refreshListeners) listener({ upstreamId, subject, outcome });
+    },
     onNeedsAuth: (upstreamId, subject, reason) => {
       void audit.record('upstream.needs_auth', { userId: subject || null, detail: { upstream_id: upstreamId, reason } }).catch(() => undefined);
       emit({ kind: 'needs_auth', upstreamId, subject, reason });
@@ -127,6 +138,12 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     subscribe(listener: (event: OutboundEvent) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+
+    /** Told of each token refresh at an upstream (metrics, logs); returns the unsubscribe. */
+    observeRefreshes(listener: (refresh: RefreshReport) => void): () => void {
+      refreshListeners.add(listener);
+      return () => refreshListeners.delete(listener);
     },
 
     /**

@@ -8,6 +8,8 @@ import { TokenRequestError, type TokenSet } from './types.js';
  * version, then a compare-and-set write), so an upstream that rotates refresh tokens never sees one used twice
  * by us. Transient failures keep the tokens; a refused grant or client marks the connection `needs_auth`.
  */
+export type RefreshOutcome = 'ok' | 'refused' | 'failed';
+
 export interface TokenVaultOptions {
   store: UpstreamTokenStore;
   /** Seals the token sets at rest; the context binds each to its upstream, subject and issuer. */
@@ -16,6 +18,8 @@ export interface TokenVaultOptions {
   refresh(upstreamId: string, issuer: string, refreshToken: string): Promise<TokenSet>;
   /** Told when a connection needs authorization again (for audit, status and events). */
   onNeedsAuth?(upstreamId: string, subject: string, reason: string): void;
+  /** Told of each refresh at an upstream: it worked, the upstream refused it, or it failed for now (metrics, logs). */
+  onRefresh?(upstreamId: string, subject: string, outcome: RefreshOutcome): void;
   /** Refresh this long before expiry (at most half the token's lifetime, so short-lived tokens are not refreshed on every use). */
   refreshMarginMs: number;
   /** How long a replica may hold the refresh lease; default 30 s. */
@@ -159,7 +163,9 @@ export function createTokenVault(options: TokenVaultOptions): TokenVault {
       let fresh: TokenSet;
       try {
         fresh = await refreshWithRetry(row, current.refreshToken);
+        options.onRefresh?.(upstreamId, subject, 'ok');
       } catch (error) {
+        options.onRefresh?.(upstreamId, subject, error instanceof TokenRequestError && error.kind !== 'transient' ? 'refused' : 'failed');
         if (error instanceof TokenRequestError && error.kind !== 'transient') {
           const reason = refusalReason(error);
           // A lost compare-and-set means another writer (a new authorization) came first: re-read and use that.

@@ -189,6 +189,20 @@ for (const backend of backends) {
       assert.equal(needsAuth.length, 1);
     });
 
+    it('reports each refresh attempt that ends to onRefresh: ok, failed for now (after the retries), refused', async () => {
+      const outcomes: string[] = [];
+      const v = vault({ onRefresh: (upstreamId, subject, outcome) => void outcomes.push(`${upstreamId}/${subject}/${outcome}`) });
+      await v.save('ups_a', 'usr_a', ISSUER, initial(LATER));
+      clock += DUE;
+      assert.equal(await v.accessToken('ups_a', 'usr_a'), 'at2');
+      upstream.failNext(transient(), transient(), transient());
+      clock += 11 * MINUTE;
+      await assert.rejects(v.accessToken('ups_a', 'usr_a'), TokensUnavailable);
+      upstream.failNext(new TokenRequestError('invalid_grant', 'refresh token revoked'));
+      await assert.rejects(v.accessToken('ups_a', 'usr_a'), NeedsAuthorization);
+      assert.deepEqual(outcomes, ['ups_a/usr_a/ok', 'ups_a/usr_a/failed', 'ups_a/usr_a/refused']);
+    });
+
     it('invalid_client marks needs_auth and hands the caller the error to re-register once', async () => {
       const refused = new TokenRequestError('invalid_client', 'client unknown');
       upstream.failNext(refused);

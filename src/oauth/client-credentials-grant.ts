@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { newId } from '../crypto/random.js';
+import type { Runtime } from '../runtime.js';
+import type { GrantRecord, ServiceAccountRecord } from '../store/index.js';
+import { isGrantRecordLive } from './access-tokens.js';
+import { OAuthError } from './errors.js';
+import { resolveResource } from './resource.js';
+import { formatScope, parseScope } from './scopes.js';
+import { issueTokens, type GrantContext, type GrantHandler } from './token-response.js';
+
+/** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
+const clientCredentialsParams = z.object({
+  scope: z.string().optional(),
+  resource: z.string().optional(),
+});
+
+/** RFC 8707 §2: the MCP client credentials extension asks for the resource; here it must be Gatehouse's /mcp. */
+function requireResource(runtime: Runtime, requested: string | undefined): string {
+  if (requested === undefined) throw new OAuthError('invalid_target', 'resource is required: the /mcp URL of this server');
+  const resource = resolveResource(requested, runtime.config.publicUrl);
+  if (!resource) throw new OAuthError('invalid_target', 'resource is not this server\u2019s /mcp URL');
+  return resource;
+}
+
+/** Only a service account's client may use this grant (RFC 6749 §4.4.2: the client acts for itself). */
+async function requireServiceAccount(runtime: Runtime, clientId: string): Promise<ServiceAccountRecord> {
+  const account = await runtime.store.serviceAccounts.findByClientId(clientId);
+  if (!account) throw new OAuthError('unauthorized_client', 'only service accounts may use client_credentials');
+  return account;
+}
+
+/** RFC 6749 §3.3: the requested scope must be within the account's; none asked means all of it. */
+function scopeWithin(requested: string | undefined, account: ServiceAccountRecord): string {
+  const asked = parseScope(requested);
+  if (asked.length === 0) return formatScope(account.scopes);
+  const outside = asked.filter((scope) => !account.scopes.includes(scope));
+  if (outside.length > 0) throw new OAuthError('invalid_scope', `not within the service account's scopes: ${outside.join(' ')}`);
+  return formatScope(asked);
+}
+
+/** The account's live grant for the resource, or a new one: revoking it (or deleting the account) ends its tokens at once. */
+async function accountGrant(runtime: Runtime, account: ServiceAccountRecord, resource: string, context: GrantContext): Promise<GrantRecord> {
+  const grants = await runtime.store.grants.list({ userId: account.userId, clientId: account.clientId });
+  const live = grants.find((grant) => grant.resource === resource && isGrantRecordLive(grant, context.now));
+  if (live) return live;
+  const grant: GrantRecord = {
+    id: newId('grt'),
+    userId: account.userId,
+    clientId: account.clientId,
+    scope: formatScope(account.scopes),
+    resource,
+    createdAt: context.now,
+    expiresAt: context.now + runtime.config.oauth.refreshTokenAbsoluteSeconds * 1000,
+    lastUsedAt: null,
+    revokedAt: null,
+    revokedReason: null,
+  };
+  await runtime.store.grants.create(grant);
+  await runtime.audit.record('grant.created', { userId: account.userId, clientId: account.clientId, grantId: grant.id, ip: context.ip, detail: { grant_type: 'client_credentials' } });
+  return grant;
+}
+
+/** The client_credentials grant (RFC 6749 §4.4; MCP "OAuth Client Credentials" extension): an access token, never a refresh token. */
+export const issueClientCredentialsToken: GrantHandler = async (runtime, client, body, context) => {
+  const params = clientCredentialsParams.parse(body);
+  const resource = requireResource(runtime, params.resource);
+  const account = await requireServiceAccount(runtime, client.clientId);
+  const scope = scopeWithin(params.scope, account);
+  const grant = await accountGrant(runtime, account, resource, context);
+  const issued = await issueTokens(runtime, { grant, scope, refreshScope: scope, withRefreshToken: false, now: context.now });
+  await runtime.store.grants.touch(grant.id, context.now);
+  return issued.json;
+};

@@ -1,0 +1,78 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { browserSessions } from '../identity/sessions.js';
+import type { Runtime } from '../runtime.js';
+import { pendingSignIns, type PendingSignIn } from '../sso/pending-sign-ins.js';
+import { provisionUser } from '../sso/provisioning.js';
+import { relyingParty, type RelyingParty } from '../sso/relying-party.js';
+import { SsoSignInError } from '../sso/sign-in-errors.js';
+import { safeLocalPath } from './browser-guards.js';
+import { ssoFailurePage } from './oidc-login-pages.js';
+import { pageErrorHandler } from './page-errors.js';
+import { sendPage } from './page.js';
+
+const startQuery = z.object({ next: z.string().optional() });
+const providerParams = z.object({ id: z.string() });
+
+/**
+ * Company sign-in: `GET /login/oidc/{id}` sends the browser to the IdP, `GET /login/oidc/{id}/callback` brings it
+ * back, signed in as the user keyed by the IdP's (issuer, sub). A failure at any step is a page that says whose
+ * mistake it was; nothing is created before every check has passed.
+ */
+export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+  const { config } = runtime;
+  const http = { allowPrivateNetworks: config.allowPrivateNetworks };
+  const parties = new Map<string, RelyingParty>(config.sso.providers.map((provider) => [provider.id, relyingParty(provider, { publicUrl: config.publicUrl, http })]));
+  const sessions = browserSessions(runtime);
+  const pending = pendingSignIns(runtime);
+
+  /** Step: the configured provider named in the path. */
+  function providerOf(request: FastifyRequest): RelyingParty {
+    const party = parties.get(providerParams.parse(request.params).id);
+    if (!party) throw new SsoSignInError('unknown_provider', 'no such provider id');
+    return party;
+  }
+
+  /** Step: this browser's pending sign-in, taken once, and for this provider. */
+  async function takePending(request: FastifyRequest, reply: FastifyReply, party: RelyingParty): Promise<PendingSignIn> {
+    const signIn = await pending.take(request, reply);
+    if (!signIn) throw new SsoSignInError('no_pending_sign_in', 'no live sign-in for this browser');
+    if (signIn.providerId !== party.provider.id) throw new SsoSignInError('invalid_response', `callback of ${party.provider.id} for a sign-in at ${signIn.providerId}`);
+    return signIn;
+  }
+
+  function fail(request: FastifyRequest, reply: FastifyReply, error: unknown, next: string | undefined): FastifyReply {
+    if (!(error instanceof SsoSignInError)) throw error;
+    request.log.warn({ sso: { kind: error.kind, detail: error.detail } }, 'company sign-in failed');
+    const { status, page } = ssoFailurePage(error.kind, next);
+    return sendPage(reply, status, page);
+  }
+
+  app.get('/login/oidc/:id', async (request, reply) => {
+    const next = safeLocalPath(startQuery.safeParse(request.query).data?.next);
+    try {
+      const party = providerOf(request);
+      const signIn = await pending.begin(reply, party.provider.id, next);
+      return reply.redirect((await party.authorizationUrl(signIn)).href, 303);
+    } catch (error) {
+      return fail(request, reply, error, next);
+    }
+  });
+
+  app.get('/login/oidc/:id/callback', async (request, reply) => {
+    let next: string | undefined;
+    try {
+      const party = providerOf(request);
+      const signIn = await takePending(request, reply, party);
+      next = signIn.next;
+      const claims = await party.redeem(new URL(request.url, config.publicUrl), signIn);
+      const user = await provisionUser(runtime.store.users, party.provider, claims);
+      await sessions.startSession(request, reply, user);
+      return reply.redirect(next ?? '/', 303);
+    } catch (error) {
+      return fail(request, reply, error, next);
+    }
+  });
+
+  app.setErrorHandler(pageErrorHandler('company sign-in route', { retry: 'Start again from the sign-in page.', link: { href: '/login', label: 'Go to sign-in' } }));
+};
