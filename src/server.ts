@@ -60,7 +60,7 @@ export async function startServer(config: Config, terminal: PasswordAnnouncement
     registerLogOutputMetrics(app.metricsRegistry, log.output);
     const fleetLog = app.log;
     // Its subscriptions end when the runtime closes (the last close step, or below when starting fails).
-    followFleetChanges(runtime.store.notifications, runtime.upstreams, runtime.outbound, (error) =>
+    followFleetChanges(runtime.store.notifications, { registry: runtime.upstreams, outbound: runtime.outbound, toolPins: runtime.toolPins }, (error) =>
       fleetLog.warn({ err: error }, 'following a change made on another replica failed'),
     );
     // Listening only once the other replicas' announcements reach this one.
