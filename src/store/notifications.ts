@@ -121,7 +121,7 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: { on
     fresh.on('notification', (message) => void receive(message));
     await fresh.connect();
     for (const channel of table.handlers.keys()) await listen(fresh, channel);
-    if (closed) return void (await fresh.end());
+    if (closed || !listening()) return void (await fresh.end());
     client = fresh;
     retryMs = RECONNECT_MIN_MS;
   };
@@ -147,6 +147,16 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: { on
     retryMs = Math.min(retryMs * 2, RECONNECT_MAX_MS);
   };
 
+  /** Whether anything still listens: the dedicated connection is open only while something does. */
+  const listening = () => [...table.handlers.values()].some((handlers) => handlers.size > 0);
+  const disconnect = () => {
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    const last = client;
+    client = undefined;
+    void last?.end().catch(() => undefined);
+  };
+
   const receive = async (message: pg.Notification) => {
     const start = await prefixOf();
     if (!message.channel.startsWith(start) || message.payload === undefined) return;
@@ -165,10 +175,13 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: { on
       await db.get('SELECT pg_notify(?, ?)', [(await prefixOf()) + channel, text]);
     },
     subscribe(channel, handler) {
-      const isNew = !table.handlers.has(channel);
-      const unsubscribe = table.add(channel, handler);
+      const remove = table.add(channel, handler);
+      const unsubscribe = () => {
+        remove();
+        if (!listening()) disconnect();
+      };
       // LISTEN twice is harmless: a connection being opened may or may not have seen this channel yet.
-      if (isNew) pending.add(ensureConnected().then(() => client && listen(client, channel)).catch((error: unknown) => options.onError?.(error)));
+      pending.add(ensureConnected().then(() => client && listen(client, channel)).catch((error: unknown) => options.onError?.(error)));
       return unsubscribe;
     },
     async ready() {
@@ -177,12 +190,9 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: { on
     },
     async close() {
       closed = true;
-      clearTimeout(retryTimer);
       await connecting;
-      const last = client;
-      client = undefined;
-      await last?.end().catch(() => undefined);
       table.handlers.clear();
+      disconnect();
     },
   };
 }

@@ -115,4 +115,26 @@ describe('PostgreSQL notifications (LISTEN/NOTIFY)', () => {
       clearInterval(timer);
     }
   });
+
+  it('holds its listening connection only while something listens', async () => {
+    const notifications = processOn(schema.url);
+    const connections = async () => {
+      const admin = new pg.Client({ connectionString: schema.url });
+      await admin.connect();
+      try {
+        const found = await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'gatehouse-notifications' AND query LIKE '%idle-test%'");
+        return found.rowCount;
+      } finally {
+        await admin.end();
+      }
+    };
+    const unsubscribe = notifications.subscribe('idle-test', () => undefined);
+    await notifications.ready();
+    assert.equal(await connections(), 1);
+    unsubscribe();
+    for (let attempt = 0; (await connections()) !== 0; attempt++) {
+      assert.ok(attempt < 100, 'the connection closes');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
 });
