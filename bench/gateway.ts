@@ -11,9 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type Result } from 'autocannon';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, LATEST_PROTOCOL_VERSION, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { MAX_MCP_SESSIONS_PER_USER } from '../src/gateway/mcp-sessions.js';
-import { BENCH_ADMIN_PASSWORD, startGatehouse, stopChild, type BenchServer } from './servers.js';
+import { adminPost, createApiKey, openSession, rpcResult } from './mcp-http.js';
+import { startGatehouse, stopChild, type BenchServer } from './servers.js';
 
 /**
  * `tools/call` through the gateway against the same call made directly to the upstream, in one run at 32
@@ -108,43 +109,7 @@ const startEchoUpstream = () => startChild(['upstream'], '/mcp');
 const startBareProxy = (upstream: BenchServer) => startChild(['proxy', upstream.url], '/mcp');
 
 // ---------------------------------------------------------------------------------------------------------------
-// A minimal MCP client over plain HTTP: what autocannon sends must be the same bytes a real client sends.
-
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
-/** The JSON-RPC response of a POST, whether it came as JSON or as one SSE event. */
-async function rpcResult(response: Response): Promise<{ result?: Record<string, unknown>; error?: unknown }> {
-  const text = await response.text();
-  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300)}`);
-  if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return JSON.parse(text);
-  const data = text.split('\n').find((line) => line.startsWith('data: ') && line.includes('"id"'));
-  if (!data) throw new Error(`no JSON-RPC response in the event stream: ${text.slice(0, 300)}`);
-  return JSON.parse(data.slice('data: '.length));
-}
-
-/** initialize + notifications/initialized; returns the headers every later request of the session carries. */
-async function openSession(url: string, headers: Record<string, string>): Promise<Record<string, string>> {
-  const initialize = await fetch(url, {
-    method: 'POST',
-    headers: { ...MCP_HEADERS, ...headers },
-    body: JSON.stringify({
-      jsonrpc: '2.0', id: 0, method: 'initialize',
-      params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'gatehouse-bench', version: '1.0.0' } },
-    }),
-  });
-  const sessionId = initialize.headers.get('mcp-session-id');
-  const { result, error } = await rpcResult(initialize);
-  if (!result) throw new Error(`initialize failed: ${JSON.stringify(error)}`);
-  const session = {
-    ...MCP_HEADERS, ...headers,
-    'mcp-protocol-version': String(result.protocolVersion),
-    ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
-  };
-  const initialized = await fetch(url, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-  await initialized.arrayBuffer();
-  if (initialized.status !== 202) throw new Error(`notifications/initialized answered ${initialized.status}`);
-  return session;
-}
+// What autocannon sends must be the same bytes a real client sends (bench/mcp-http.ts).
 
 let nextId = 1;
 const toolCall = (name: string) => JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'tools/call', params: { name, arguments: { text: ECHO_TEXT } } });
@@ -159,19 +124,6 @@ async function gatewayEchoName(url: string, session: Record<string, string>): Pr
     await sleep(100);
   }
   throw new Error('the gateway never listed the upstream echo tool');
-}
-
-const adminAuth = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`admin:${BENCH_ADMIN_PASSWORD}`).toString('base64')}` };
-
-async function adminPost(gatehouse: BenchServer, path: string, body: object): Promise<Record<string, unknown>> {
-  const response = await fetch(`${gatehouse.url}${path}`, { method: 'POST', headers: adminAuth, body: JSON.stringify(body) });
-  if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as Record<string, unknown>;
-}
-
-/** An API key of `username` (the admin's when absent). */
-async function createApiKey(gatehouse: BenchServer, username?: string): Promise<string> {
-  return String((await adminPost(gatehouse, '/api/apikeys', { name: 'bench', ...(username ? { username } : {}) })).key);
 }
 
 /**

@@ -3,11 +3,10 @@ import { jobTable, type Job, type JobTable } from './ops/job-table.js';
 import { retentionSweeper } from './ops/retention.js';
 import { retentionMetrics } from './ops/retention-metrics.js';
 import type { Runtime } from './runtime.js';
+import { FLEET_RECONCILE_MS } from './upstream/fleet-changes.js';
 
 /** How often connections whose upstream tokens are about to expire are refreshed, used or not. */
 const TOKEN_KEEPER_INTERVAL_MS = 60_000;
-/** How often authorizations completed on other replicas are picked up (as often as the registry re-reads upstreams). */
-const FOLLOW_INTERVAL_MS = 5_000;
 
 /**
  * Every background job of a running server, in one list. Timers that belong to an object's own lifetime stay
@@ -26,7 +25,8 @@ export function backgroundJobs(runtime: Runtime, app: Pick<FastifyInstance, 'met
       },
     },
     { name: 'upstream-token-keeper', intervalMs: TOKEN_KEEPER_INTERVAL_MS, run: () => runtime.outbound.refreshDue() },
-    { name: 'upstream-authorization-follower', intervalMs: FOLLOW_INTERVAL_MS, run: () => runtime.outbound.followAuthorizations() },
+    // Other replicas announce their authorizations at once (upstream/fleet-changes.ts); this catches a missed one.
+    { name: 'upstream-authorization-follower', intervalMs: FLEET_RECONCILE_MS, run: () => runtime.outbound.followAuthorizations() },
   ];
 }
 

@@ -13,6 +13,7 @@ import { registrationLimits } from './oauth/registration-limits.js';
 import { openStore, type OpenedStore } from './store/index.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';
 import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
+import { announcingRegistry, FLEET_RECONCILE_MS } from './upstream/fleet-changes.js';
 import { createUpstreamRegistry, type ManagedUpstreamRegistry } from './upstream/registry.js';
 import { toolPins, type ToolPins } from './upstream/tool-pins.js';
 import { VERSION } from './version.js';
@@ -62,6 +63,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     encryptionKey: keys.encryptionKey,
     configUpstreams: config.upstreams,
     demo: config.demo,
+    syncIntervalMs: FLEET_RECONCILE_MS,
     bearerFor: (id, settings) =>
       settings.auth_type === 'oauth' ? outbound.bearer(id, SHARED_SUBJECT) : settings.auth_type === 'per_user_oauth' ? outbound.listingBearer(id) : undefined,
   });
@@ -93,12 +95,19 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
     apiKeys: apiKeyService(store, keys.tokenHasher),
     upstreams,
-    upstreamService: upstreamService({ store: store.upstreams, encryptionKey: keys.encryptionKey, registry: upstreams, outbound, audit }),
+    upstreamService: upstreamService({
+      store: store.upstreams,
+      encryptionKey: keys.encryptionKey,
+      registry: announcingRegistry(upstreams, store.notifications),
+      outbound,
+      audit,
+    }),
     outbound,
     perUserPool,
     toolPins: toolPins({ store: store.toolPins, audit }),
     close: async () => {
       await perUserPool.close();
+      await store.notifications.close();
       await store.database.close();
     },
   };
@@ -108,7 +117,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
  * A new authorization or a lost one changes which connections can work: the shared (or listing) connection
  * reconnects with the new tokens or settles in `needs_auth`, and a user's pooled connection is dropped.
  */
-function followOutboundEvents(outbound: OutboundOAuth, upstreams: ReturnType<typeof createUpstreamRegistry>, pool: PerUserPool): void {
+function followOutboundEvents(outbound: OutboundOAuth, upstreams: ManagedUpstreamRegistry, pool: PerUserPool): void {
   outbound.subscribe((event) => {
     if (event.subject !== SHARED_SUBJECT) void pool.drop(event.upstreamId, event.subject);
     const state = upstreams.statusOf(event.upstreamId)?.state;

@@ -9,6 +9,7 @@ import { registerLogOutputMetrics } from './ops/metrics.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { gracefulShutdown, runCloseSteps, type CloseStep } from './shutdown.js';
 import { setUpTracing, type Tracing } from './ops/tracing.js';
+import { followFleetChanges } from './upstream/fleet-changes.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -63,6 +64,13 @@ export async function startServer(
     if (admin.generatedPassword) announceInitialAdminPassword(admin.generatedPassword, { terminal, dataDir: config.dataDir, log: log.logger });
     app = await buildApp(runtime, log.logger);
     registerLogOutputMetrics(app.metricsRegistry, log.output);
+    const fleetLog = app.log;
+    // Its subscriptions end when the runtime closes (the last close step, or below when starting fails).
+    followFleetChanges(runtime.store.notifications, { registry: runtime.upstreams, outbound: runtime.outbound, toolPins: runtime.toolPins }, (error) =>
+      fleetLog.warn({ err: error }, 'following a change made on another replica failed'),
+    );
+    // Listening only once the other replicas' announcements reach this one.
+    await runtime.store.notifications.ready();
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await app?.close().catch(() => undefined);

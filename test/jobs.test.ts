@@ -19,7 +19,7 @@ describe('background jobs of the server', () => {
       [
         ['retention', t.config.retention.sweepIntervalSeconds * 1000],
         ['upstream-token-keeper', 60_000],
-        ['upstream-authorization-follower', 5_000],
+        ['upstream-authorization-follower', 30_000],
       ],
     );
   });

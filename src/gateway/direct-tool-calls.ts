@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
@@ -30,9 +31,21 @@ export interface DirectExchanges {
   asked: Map<RequestId, (answer: JSONRPCMessage) => void>;
   /** For the ids of requests sent to the client: strings, so they never meet the SDK server's numeric ones. */
   sent: number;
+  /**
+   * Starts every such id: GATEWAY_REQUEST_ID_PREFIX and a random part, so that ids of copies of one session on
+   * several replicas never meet and an answer that reaches another replica can be sent back to this one.
+   */
+  idPrefix: string;
 }
 
-export const directExchanges = (): DirectExchanges => ({ calls: new Map(), asked: new Map(), sent: 0 });
+export const GATEWAY_REQUEST_ID_PREFIX = 'gatehouse-';
+
+export const directExchanges = (): DirectExchanges => ({
+  calls: new Map(),
+  asked: new Map(),
+  sent: 0,
+  idPrefix: `${GATEWAY_REQUEST_ID_PREFIX}${randomBytes(6).toString('base64url')}-`,
+});
 
 /** What a direct call needs of its session (an McpSession). */
 export interface DirectSession {
@@ -185,7 +198,7 @@ function askClient(session: DirectSession, stream: LazyEventStream, relatedId: R
         reject(new McpError(ErrorCode.ConnectionClosed, `The client's stream for request ${String(relatedId)} is closed`));
         return;
       }
-      const id = `gatehouse-${++session.direct.sent}`;
+      const id = `${session.direct.idPrefix}${++session.direct.sent}`;
       const finish = () => {
         session.direct.asked.delete(id);
         clearTimeout(timer);

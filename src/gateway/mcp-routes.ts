@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { allowCrossOriginCalls } from '../oauth/cors.js';
 import type { Runtime } from '../runtime.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
@@ -17,11 +17,14 @@ import { registryOf } from '../ops/metrics.js';
 import { guardRequest } from './guard.js';
 import { hostAllowed } from './host-check.js';
 import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
-import { mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
+import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
+import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
 import type { Principal } from './principal.js';
 import { clientTraceContext } from '../http/trace-context.js';
 import { inSpan } from '../ops/tracing.js';
+import { resumeInitialized } from './session-resume.js';
+import type { McpSessionRecord } from '../store/index.js';
 
 /** What /mcp builds on: one gateway server per session (with its tool-call pipeline), and the scopes each request needs. */
 export interface GatewayBinding {
@@ -63,19 +66,24 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const metrics = registryOf(app);
   const gateway = createGatewayState({ registry, runtime, logger: app.log, metrics });
   app.addHook('onClose', async () => gateway.close());
-  const sessions = options.sessions ?? mcpSessionTable({ onSweepError: (error) => app.log.error({ err: error }, 'closing idle MCP sessions failed') });
+  const { mcpSessions: sessionStore } = runtime.store;
+  const onSessionError = (error: unknown) => app.log.error({ err: error }, 'keeping MCP sessions in the store failed');
+  const sessions =
+    options.sessions ?? mcpSessionTable({ store: sessionStore, announceEnded: announceEnded(runtime.store.notifications), onError: onSessionError });
   new Gauge({
     name: 'gatehouse_mcp_sessions',
-    help: 'MCP sessions open on this server.',
+    help: 'MCP sessions held in memory by this replica (each session may have copies on several replicas).',
     registers: [metrics],
     collect() {
       this.set(sessions.size);
     },
   });
   const stopSweeping = sessions.startSweeping();
+  const stopFollowing = followFleetSessions(runtime.store.notifications, sessions, onSessionError);
   // Open GET streams never end on their own: close the sessions before the server waits for its connections.
   app.addHook('preClose', async () => {
     stopSweeping();
+    stopFollowing();
     await sessions.closeAll();
   });
 
@@ -91,7 +99,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     if (!checkScopes(body.messages, principal, reply)) return reply;
     const session = await sessionFor(request, reply, principal, body.messages);
     if (!session) return reply;
-    const rest = takeDirectMessages(session.direct, body.messages);
+    await recordSessionChanges(session, body.messages, sessionStore, runtime.store.notifications);
+    const rest = await relayAnswers(session, takeDirectMessages(session.direct, body.messages), runtime.store.notifications, onSessionError);
     if (rest.length === 0 && body.messages.length > 0) return reply.code(202).send();
     // A batch is answered as one by the SDK, even a batch of one call.
     const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;
@@ -142,7 +151,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const sessionFor = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, messages: JSONRPCMessage[]) => {
     const sessionId = request.headers['mcp-session-id'];
     if (typeof sessionId === 'string' && sessionId !== '') {
-      const session = sessions.findFor(sessionId, principal);
+      const session = sessions.findFor(sessionId, principal) ?? (await resumeSession(sessionId, principal));
       if (!session) sendJsonRpcError(reply, 404, SESSION_NOT_FOUND, 'Session not found');
       return session;
     }
@@ -155,19 +164,67 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       sendJsonRpcError(reply, 503, TRANSPORT_ERROR, 'Too many open MCP sessions; end unused ones (DELETE /mcp) or try again later');
       return undefined;
     }
-    return openSession(principal);
+    const id = randomUUID();
+    const record = sessionRecordOf(id, principal, messages, Date.now());
+    // Stored when the SDK has accepted the initialize request, before its answer gives the client the id.
+    return openSession(principal, id, async (session) => {
+      if (record) await sessionStore.create(record);
+      sessions.add(session);
+    });
   };
 
-  /** A transport and a gateway server for a new session; it joins the table once the SDK has initialized it. */
-  const openSession = async (principal: Principal): Promise<McpSession> => {
-    const id = randomUUID();
+  /**
+   * A session this replica does not hold, rebuilt from the store (another replica opened it, or this one dropped
+   * its copy): only for its owner, and once however many of its requests arrive together.
+   */
+  const resuming = new Map<string, Promise<McpSession | undefined>>();
+  const resumeSession = (id: string, principal: Principal): Promise<McpSession | undefined> => {
+    let pending = resuming.get(id);
+    if (!pending) {
+      pending = sessionStore
+        .find(id)
+        .then(async (record) => (record && isOwnedBy(record, principal) && sessions.hasRoom() ? resumed(record, principal) : undefined))
+        .finally(() => resuming.delete(id));
+      resuming.set(id, pending);
+    }
+    return pending.then((session) => session && sessions.findFor(id, principal));
+  };
+
+  const resumed = async (record: McpSessionRecord, principal: Principal): Promise<McpSession> => {
+    const session = await openSession(principal, record.id, async () => undefined, (transport, server) =>
+      resumeInitialized(transport, server, {
+        sessionId: record.id,
+        clientCapabilities: JSON.parse(record.clientCapabilities),
+        clientInfo: JSON.parse(record.clientInfo),
+        logLevel: record.logLevel as LoggingLevel | null,
+      }),
+    );
+    session.initialized = record.initialized;
+    sessions.add(session);
+    return session;
+  };
+
+  /**
+   * A transport and a gateway server for a session: a new one joins the table once the SDK has initialized it
+   * (`initialized`); a resumed one is put in its initialized state (`prepare`) before it serves anything.
+   */
+  const openSession = async (
+    principal: Principal,
+    id: string,
+    initialized: (session: McpSession) => Promise<void>,
+    prepare?: (transport: StreamableHTTPServerTransport, server: Server) => void,
+  ): Promise<McpSession> => {
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
-      onsessioninitialized: () => sessions.add(session),
+      onsessioninitialized: () => initialized(session),
+      // DELETE: the SDK closes this copy; the others go with the row.
+      onsessionclosed: () => sessions.end(id),
     });
     const { server, callTool } = binding.createServer({ principal, gateway });
+    prepare?.(transport, server);
     const direct = directExchanges();
-    const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: Date.now(), inFlight: 0 };
+    const now = Date.now();
+    const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: now, inFlight: 0, touchedAt: now, initialized: false };
     // Set before connect: the SDK's Protocol chains its own close handling onto this one.
     transport.onclose = () => {
       sessions.remove(id);

@@ -1,4 +1,5 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { McpSessionStore } from '../store/index.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { DirectExchanges } from './direct-tool-calls.js';
 import type { ToolCaller } from './gateway-server.js';
@@ -14,6 +15,10 @@ export const MAX_MCP_SESSIONS_PER_USER = 100;
 /** A session with no request for this long is closed; clients re-initialize transparently. */
 export const MCP_SESSION_IDLE_MS = 30 * 60_000;
 export const MCP_SESSION_SWEEP_MS = 60_000;
+/** A session's last use is written to the store at most this often (idle expiry needs no finer grain). */
+export const MCP_SESSION_TOUCH_MS = 60_000;
+/** Sessions idle in the store (on no replica any more) deleted per sweep. */
+const STORE_SWEEP_BATCH = 500;
 
 /** Who opened a session: only the same user through the same client (or API keys of the same user) may use it. */
 export interface SessionOwner {
@@ -34,6 +39,10 @@ export interface McpSession {
   lastSeenAt: number;
   /** Requests (and GET streams) still open: a session serving one is never idle. */
   inFlight: number;
+  /** When this replica last wrote the session's last use to the store. */
+  touchedAt: number;
+  /** Whether the client's `notifications/initialized` is recorded. */
+  initialized: boolean;
 }
 
 export function ownerOf(principal: Principal): SessionOwner {
@@ -44,36 +53,63 @@ export function isOwnedBy(owner: SessionOwner, principal: Principal): boolean {
   return owner.userId === principal.userId && owner.clientId === principal.clientId && owner.via === principal.via;
 }
 
+/**
+ * The MCP sessions this replica holds in memory, over the store that every replica shares: a session lives in the
+ * store (created at initialize, gateway/mcp-routes.ts) and any replica may hold a copy. Ending one (DELETE, the
+ * per-user cap, idle expiry) deletes its row and announces it, so every replica drops its copy.
+ */
 export interface McpSessionTable {
   readonly size: number;
   /**
-   * Whether `principal` may open one more session: within the table's bound and the user's share. A user at their
-   * share gets room by closing their own least recently used idle session; with none idle, no room.
+   * Whether `principal` may open one more session: within this replica's bound and the user's share across the
+   * fleet. A user at their share gets room by ending their own least recently used sessions not serving a request
+   * here; with none, no room.
    */
   makeRoomFor(principal: Principal): Promise<boolean>;
+  /** Whether this replica may hold one more session (its memory bound; the per-user share is `makeRoomFor`'s). */
+  hasRoom(): boolean;
   add(session: McpSession): void;
   /**
-   * The session if `principal` may use it. A session of someone else is answered exactly like an unknown one,
-   * so a guessed or leaked id reveals nothing.
+   * The session if this replica holds it and `principal` may use it. A session of someone else is answered exactly
+   * like an unknown one, so a guessed or leaked id reveals nothing.
    */
   findFor(id: string, principal: Principal): McpSession | undefined;
+  /** This replica's copy of the session, whoever owns it: for changes announced by other replicas. */
+  held(id: string): McpSession | undefined;
+  /** Forgets this replica's copy (its transport closed); the session goes on elsewhere. */
   remove(id: string): void;
+  /** Ends the session on every other replica (its row goes, they drop their copies); the caller closes this one's. */
+  end(id: string): Promise<void>;
+  /** Closes this replica's copies of sessions ended elsewhere. */
+  drop(ids: readonly string[]): Promise<void>;
   /** Marks a request in flight on the session; call the returned function once, when its response has ended. */
   begin(session: McpSession): () => void;
-  /** Closes every idle session; resolves with how many were closed. */
+  /** Ends every idle session (here and, in the store, those no replica holds); resolves with how many ended. */
   sweepIdle(): Promise<number>;
   /** Sweeps every `intervalMs` on an unref'd timer (it never keeps the process alive); returns the stop function. */
   startSweeping(intervalMs?: number): () => void;
+  /** Closes this replica's copies (at shutdown); the sessions go on through the other replicas. */
   closeAll(): Promise<void>;
 }
 
-export function mcpSessionTable(
-  options: { maxSessions?: number; maxSessionsPerUser?: number; idleMs?: number; now?: () => number; onSweepError?: (error: unknown) => void } = {},
-): McpSessionTable {
+export interface McpSessionTableOptions {
+  store: McpSessionStore;
+  /** Tells every replica these sessions ended. */
+  announceEnded(ids: readonly string[]): Promise<void>;
+  maxSessions?: number;
+  maxSessionsPerUser?: number;
+  idleMs?: number;
+  now?: () => number;
+  onError?: (error: unknown) => void;
+}
+
+export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTable {
+  const { store } = options;
   const maxSessions = options.maxSessions ?? MAX_MCP_SESSIONS;
   const maxPerUser = options.maxSessionsPerUser ?? MAX_MCP_SESSIONS_PER_USER;
   const idleMs = options.idleMs ?? MCP_SESSION_IDLE_MS;
   const now = options.now ?? Date.now;
+  const reportError = (error: unknown) => options.onError?.(error);
   const sessions = new Map<string, McpSession>();
 
   // Closing the server closes its transport, whose onclose removes the session from the table.
@@ -81,12 +117,27 @@ export function mcpSessionTable(
     sessions.delete(session.id);
     await session.server.close();
   };
+  const drop = async (ids: readonly string[]) => {
+    await Promise.all(ids.flatMap((id) => (sessions.has(id) ? [close(sessions.get(id)!)] : [])));
+  };
+  const ended = async (ids: string[]) => {
+    await drop(ids);
+    if (ids.length > 0) await options.announceEnded(ids);
+  };
 
   const sweepIdle = async () => {
-    const cutoff = now() - idleMs;
+    const at = now();
+    const cutoff = at - idleMs;
+    // Streams and long calls held here keep their sessions alive for the other replicas' sweeps too.
+    await store.touch([...sessions.values()].filter((s) => s.inFlight > 0).map((s) => s.id), at);
     const idle = [...sessions.values()].filter((s) => s.inFlight === 0 && s.lastSeenAt <= cutoff);
+    // A copy idle here may be in use through another replica: then only the copy goes.
+    const endedHere = (await Promise.all(idle.map(async (s) => ((await store.deleteIfIdle(s.id, cutoff)) ? [s.id] : [])))).flat();
     await Promise.all(idle.map(close));
-    return idle.length;
+    const endedInStore = await store.deleteIdle(cutoff - MCP_SESSION_TOUCH_MS, STORE_SWEEP_BATCH);
+    const all = [...new Set([...endedHere, ...endedInStore])];
+    await ended(all);
+    return all.length;
   };
 
   return {
@@ -94,13 +145,16 @@ export function mcpSessionTable(
       return sessions.size;
     },
     async makeRoomFor(principal) {
-      const own = [...sessions.values()].filter((session) => session.owner.userId === principal.userId);
-      if (own.length < maxPerUser) return sessions.size < maxSessions;
-      const idle = own.filter((session) => session.inFlight === 0).sort((a, b) => a.lastSeenAt - b.lastSeenAt);
-      if (idle.length === 0) return false;
-      await Promise.all(idle.slice(0, own.length - maxPerUser + 1).map(close));
+      if (sessions.size >= maxSessions) return false;
+      const own = await store.listForUser(principal.userId);
+      if (own.length < maxPerUser) return true;
+      const evictable = own.filter(({ id }) => (sessions.get(id)?.inFlight ?? 0) === 0).slice(0, own.length - maxPerUser + 1);
+      if (evictable.length < own.length - maxPerUser + 1) return false;
+      const gone = (await Promise.all(evictable.map(async ({ id }) => ((await store.delete(id)) ? [id] : [])))).flat();
+      await ended(gone);
       return sessions.size < maxSessions;
     },
+    hasRoom: () => sessions.size < maxSessions,
     add(session) {
       sessions.set(session.id, session);
     },
@@ -108,23 +162,33 @@ export function mcpSessionTable(
       const session = sessions.get(id);
       return session && isOwnedBy(session.owner, principal) ? session : undefined;
     },
+    held: (id) => sessions.get(id),
     remove(id) {
       sessions.delete(id);
     },
+    async end(id) {
+      await store.delete(id);
+      await options.announceEnded([id]);
+    },
+    drop,
     begin(session) {
       session.inFlight += 1;
       session.lastSeenAt = now();
-      let ended = false;
+      if (session.lastSeenAt - session.touchedAt >= MCP_SESSION_TOUCH_MS) {
+        session.touchedAt = session.lastSeenAt;
+        void store.touch([session.id], session.lastSeenAt).catch(reportError);
+      }
+      let done = false;
       return () => {
-        if (ended) return;
-        ended = true;
+        if (done) return;
+        done = true;
         session.inFlight -= 1;
         session.lastSeenAt = now();
       };
     },
     sweepIdle,
     startSweeping(intervalMs = MCP_SESSION_SWEEP_MS) {
-      const timer = setInterval(() => void sweepIdle().catch((error: unknown) => options.onSweepError?.(error)), intervalMs);
+      const timer = setInterval(() => void sweepIdle().catch(reportError), intervalMs);
       timer.unref();
       return () => clearInterval(timer);
     },

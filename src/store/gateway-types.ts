@@ -89,5 +89,42 @@ export interface ToolPinStore {
 export interface GatewayStore {
   upstreams: UpstreamStore;
   toolCalls: ToolCallStore;
+  mcpSessions: McpSessionStore;
   toolPins: ToolPinStore;
+}
+
+/** What a replica needs to serve an MCP session it did not open (gateway/mcp-sessions.ts). */
+export interface McpSessionRecord {
+  id: string;
+  userId: string;
+  username: string;
+  /** The OAuth client of the opener's token; null for an API key. */
+  clientId: string | null;
+  via: 'access_token' | 'api_key';
+  /** The version agreed at initialize. */
+  protocolVersion: string;
+  /** JSON of the client's `capabilities` and `clientInfo` as declared at initialize. */
+  clientCapabilities: string;
+  clientInfo: string;
+  /** Whether the client has sent `notifications/initialized`. */
+  initialized: boolean;
+  /** Set by `logging/setLevel`; null until then. */
+  logLevel: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export interface McpSessionStore {
+  create(session: McpSessionRecord): Promise<void>;
+  find(id: string): Promise<McpSessionRecord | undefined>;
+  update(id: string, patch: Partial<Pick<McpSessionRecord, 'initialized' | 'logLevel'>>): Promise<void>;
+  /** Marks sessions used at `at` (never moving a later time back). */
+  touch(ids: readonly string[], at: number): Promise<void>;
+  delete(id: string): Promise<boolean>;
+  /** Deletes `id` only if it was last used at or before `cutoff`; whether it did. */
+  deleteIfIdle(id: string, cutoff: number): Promise<boolean>;
+  /** Up to `limit` sessions last used at or before `cutoff`, deleted; their ids. */
+  deleteIdle(cutoff: number, limit: number): Promise<string[]>;
+  /** A user's sessions on every replica, least recently used first (id and last use only). */
+  listForUser(userId: string): Promise<Array<Pick<McpSessionRecord, 'id' | 'lastSeenAt'>>>;
 }

@@ -23,6 +23,8 @@ import { sqlSigningKeyStore } from './sql/signing-keys.js';
 import type { GatewayStore } from './gateway-types.js';
 import type { OAuthStore } from './oauth-types.js';
 import type { OutboundStore } from './outbound-types.js';
+import { sqlMcpSessionStore } from './sql/mcp-sessions.js';
+import { inProcessNotifications, postgresNotifications, type Notifications } from './notifications.js';
 import { sqlToolCallStore } from './sql/tool-calls.js';
 import { sqlToolPinStore } from './sql/tool-pins.js';
 import { sqlUpstreamStore } from './sql/upstreams.js';
@@ -39,18 +41,22 @@ export type * from './oauth-types.js';
 export type * from './gateway-types.js';
 export type * from './outbound-types.js';
 export type * from './retention-types.js';
+export type { Notifications, NotificationHandler } from './notifications.js';
 
 export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundStore {
   database: Database;
+  /** Change messages between the processes sharing this database (LISTEN/NOTIFY on PostgreSQL). */
+  notifications: Notifications;
   retention: RetentionStore;
   leases: LeaseStore;
   serviceAccounts: ServiceAccountStore;
 }
 
 /** The stores for one database; SQLite and PostgreSQL share the SQL, only the driver differs. */
-export function storeOn(database: Database): OpenedStore {
+export function storeOn(database: Database, notifications: Notifications = inProcessNotifications()): OpenedStore {
   return {
     database,
+    notifications,
     meta: sqlMetaStore(database),
     users: sqlUserStore(database),
     sessions: sqlBrowserSessionStore(database),
@@ -70,6 +76,7 @@ export function storeOn(database: Database): OpenedStore {
     audit: sqlAuditStore(database),
     upstreams: sqlUpstreamStore(database),
     toolCalls: sqlToolCallStore(database),
+    mcpSessions: sqlMcpSessionStore(database),
     toolPins: sqlToolPinStore(database),
     upstreamOAuthConfigs: sqlUpstreamOAuthConfigStore(database),
     upstreamOAuthClients: sqlUpstreamOAuthClientStore(database),
@@ -89,5 +96,5 @@ export async function openStore(options: { dataDir: string; databaseUrl?: string
     await database.close().catch(() => undefined);
     throw error;
   }
-  return storeOn(database);
+  return storeOn(database, options.databaseUrl ? postgresNotifications(database, options.databaseUrl) : inProcessNotifications());
 }

@@ -15,7 +15,8 @@ export type ToolStatus = 'approved' | 'changed' | 'pending';
 
 export type ToolPinEvent =
   | { kind: 'definition_changed'; upstream: Upstream; tool: string; diff: Record<string, unknown> }
-  | { kind: 'approved'; upstream: Upstream; tool: string };
+  /** `elsewhere`: approved through another replica, whose announcement this one followed. */
+  | { kind: 'approved'; upstream: Upstream; tool: string; elsewhere?: boolean };
 
 export interface ToolPins {
   /** Takes in a fresh listing of an upstream: pins what is seen first, notes and audits changed definitions. */
@@ -30,6 +31,8 @@ export interface ToolPins {
   pinOf(upstreamId: string, tool: string): ToolPinRecord | undefined;
   /** Pins the tool's present definition (audited as `tool.approved`, by `userId`). */
   approve(upstream: Upstream, tool: Tool, userId: string | null): Promise<ToolPinRecord>;
+  /** An approval another replica announced: its pins read again and the approval told as this one's would be. */
+  approvedElsewhere(upstream: Upstream, tool: string): Promise<void>;
   subscribe(listener: (event: ToolPinEvent) => void): () => void;
 }
 
@@ -107,6 +110,10 @@ export function toolPins({ store, audit, now = Date.now }: ToolPinsOptions): Too
       await audit.record('tool.approved', { userId, detail: { upstream_id: upstream.id, upstream: upstream.settings.name, tool: tool.name, hash: record.definitionHash } });
       emit({ kind: 'approved', upstream, tool: tool.name });
       return record;
+    },
+    async approvedElsewhere(upstream, tool) {
+      await refresh([upstream.id]);
+      emit({ kind: 'approved', upstream, tool, elsewhere: true });
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -110,7 +110,7 @@ describe('tools/call answered directly', { timeout: 60_000 }, () => {
     t = await startTestApp({ flags: { config: configFile, noDemo: true } });
     await waitFor('the upstream to connect', () => (t.runtime.upstreams.all()[0]?.status().state === 'connected' ? true : undefined));
     gw = Fastify();
-    await gw.register(gatewayRoutes, { runtime: t.runtime, sessions: mcpSessionTable({ maxSessions: 50 }) });
+    await gw.register(gatewayRoutes, { runtime: t.runtime, sessions: mcpSessionTable({ maxSessions: 50, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined }) });
     await gw.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(gw.server.address() as AddressInfo).port}/mcp`;
     token = (await grantWithTokens(t)).tokens.access_token;
@@ -371,7 +371,7 @@ describe('tools/call answered directly', { timeout: 60_000 }, () => {
       // Sent on the direct call's stream: its requests have string ids, apart from the SDK server's numeric ones.
       assert.equal(asked.length, 1);
       assert.equal(asked[0]!.prompt, 'the answer?');
-      assert.match(String(asked[0]!.id), /^gatehouse-\d+$/);
+      assert.match(String(asked[0]!.id), /^gatehouse-[\w-]{8}-\d+$/);
       // The call's answer became a stream for the request; the client's answer to it was taken with 202.
       assert.ok(contentTypes.some(([what, status, type]) => what === 'tools/call' && status === 200 && type === 'text/event-stream'), JSON.stringify(contentTypes));
       assert.ok(contentTypes.some(([what, status]) => what === 'answer' && status === 202), JSON.stringify(contentTypes));

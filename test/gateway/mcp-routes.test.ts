@@ -84,7 +84,7 @@ describe('/mcp over HTTP', () => {
   before(async () => {
     t = await startTestApp();
     tiny = await tinyRegistry();
-    sessions = mcpSessionTable({ maxSessions: 50 });
+    sessions = mcpSessionTable({ maxSessions: 50, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined });
     // The real plugin and runtime over the tiny registry (the app's own /mcp serves the demo upstream).
     gw = Fastify({ bodyLimit: 2048 });
     await gw.register(gatewayRoutes, { runtime: t.runtime, upstreams: tiny.registry, sessions });
@@ -312,7 +312,7 @@ describe('/mcp session limit', () => {
     const t = await startTestApp();
     const tiny = await tinyRegistry();
     const gw = Fastify();
-    await gw.register(gatewayRoutes, { runtime: t.runtime, upstreams: tiny.registry, sessions: mcpSessionTable({ maxSessions: 1 }) });
+    await gw.register(gatewayRoutes, { runtime: t.runtime, upstreams: tiny.registry, sessions: mcpSessionTable({ maxSessions: 1, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined }) });
     try {
       const { tokens } = await grantWithTokens(t);
       const headers = { authorization: `Bearer ${tokens.access_token}`, accept: ACCEPT, 'content-type': 'application/json' };

@@ -1,15 +1,46 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { directExchanges } from '../../src/gateway/direct-tool-calls.js';
-import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession } from '../../src/gateway/mcp-sessions.js';
+import { isOwnedBy, MCP_SESSION_TOUCH_MS, mcpSessionTable, ownerOf, type McpSession } from '../../src/gateway/mcp-sessions.js';
 import type { Principal } from '../../src/gateway/principal.js';
+import type { McpSessionStore } from '../../src/store/index.js';
+import { createTestUsers, openTestStore } from '../helpers/backends.js';
 
 const alice: Principal = { userId: 'usr_a', username: 'alice', clientId: 'cli_1', grantId: 'grt_1', scopes: new Set(['mcp:read']), via: 'access_token' };
 
-/** A real SDK server connected to a real (unused) transport, as the route builds them; `closed` tells when it closed. */
+let store: Awaited<ReturnType<typeof openTestStore>>;
+/** Sessions every table of a test announced as ended. */
+let announced: string[];
+beforeEach(async () => {
+  store = await openTestStore('sqlite');
+  await createTestUsers(store, [['usr_a', 'alice'], ['usr_b', 'bob']]);
+  announced = [];
+});
+afterEach(() => store.close());
+
+const tableOptions = () => ({ store: store.mcpSessions as McpSessionStore, announceEnded: async (ids: readonly string[]) => void announced.push(...ids) });
+
+/**
+ * A real SDK server connected to a real (unused) transport, as the route builds them, and its row in the store;
+ * `closed` tells when it closed.
+ */
 async function sessionOf(id: string, principal: Principal, at: number): Promise<McpSession & { closed: () => boolean }> {
+  await store.mcpSessions.create({
+    id,
+    userId: principal.userId,
+    username: principal.username,
+    clientId: principal.clientId,
+    via: principal.via,
+    protocolVersion: '2025-11-25',
+    clientCapabilities: '{}',
+    clientInfo: '{"name":"t","version":"1"}',
+    initialized: true,
+    logLevel: null,
+    createdAt: at,
+    lastSeenAt: at,
+  });
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => id });
   const server = new Server({ name: 'session-test', version: '1.0.0' }, { capabilities: {} });
   let closed = false;
@@ -17,7 +48,7 @@ async function sessionOf(id: string, principal: Principal, at: number): Promise<
     closed = true;
   };
   await server.connect(transport);
-  return { id, owner: ownerOf(principal), transport, server, direct: directExchanges(), lastSeenAt: at, inFlight: 0, closed: () => closed };
+  return { id, owner: ownerOf(principal), transport, server, direct: directExchanges(), lastSeenAt: at, inFlight: 0, touchedAt: at, initialized: true, closed: () => closed };
 }
 
 describe('MCP session ownership', () => {
@@ -31,7 +62,7 @@ describe('MCP session ownership', () => {
   });
 
   it('findFor answers a foreign session exactly like an unknown one', async () => {
-    const table = mcpSessionTable();
+    const table = mcpSessionTable(tableOptions());
     const session = await sessionOf('s-1', alice, 0);
     table.add(session);
     assert.equal(table.findFor('s-1', alice), session);
@@ -44,7 +75,7 @@ describe('MCP session ownership', () => {
 describe('MCP session table', () => {
   it('closes sessions idle past the timeout, never one with a request in flight', async () => {
     let now = 1_000;
-    const table = mcpSessionTable({ idleMs: 100, now: () => now });
+    const table = mcpSessionTable({ ...tableOptions(), idleMs: 100, now: () => now });
     const idle = await sessionOf('idle', alice, now);
     const busy = await sessionOf('busy', alice, now);
     table.add(idle);
@@ -69,7 +100,7 @@ describe('MCP session table', () => {
   });
 
   it('has room up to its bound; closeAll empties it', async () => {
-    const table = mcpSessionTable({ maxSessions: 2 });
+    const table = mcpSessionTable({ ...tableOptions(), maxSessions: 2 });
     const bob: Principal = { ...alice, userId: 'usr_b' };
     const sessions = [await sessionOf('a', alice, 0), await sessionOf('b', bob, 0)];
     table.add(sessions[0]!);
@@ -83,7 +114,7 @@ describe('MCP session table', () => {
   });
 
   it('a user at their share makes room by closing their own least recently used idle session, never another user’s', async () => {
-    const table = mcpSessionTable({ maxSessions: 10, maxSessionsPerUser: 2 });
+    const table = mcpSessionTable({ ...tableOptions(), maxSessions: 10, maxSessionsPerUser: 2 });
     const bob: Principal = { ...alice, userId: 'usr_b' };
     const older = await sessionOf('a-old', alice, 1);
     const newer = await sessionOf('a-new', alice, 5);
@@ -100,6 +131,82 @@ describe('MCP session table', () => {
     table.begin(busy);
     table.begin(newer);
     assert.equal(await table.makeRoomFor(alice), false, 'sessions serving a request are never closed to make room');
+    await table.closeAll();
+  });
+});
+
+describe('MCP session table across replicas', () => {
+  it("counts a user's sessions held by other replicas toward their share, and ends the least recently used everywhere", async () => {
+    const table = mcpSessionTable({ ...tableOptions(), maxSessionsPerUser: 2 });
+    // Two of alice's sessions live only in the store: another replica opened them.
+    await sessionOf('elsewhere-old', alice, 1);
+    await sessionOf('elsewhere-new', alice, 5);
+    assert.equal(await table.makeRoomFor(alice), true);
+    assert.equal(await store.mcpSessions.find('elsewhere-old'), undefined);
+    assert.ok(await store.mcpSessions.find('elsewhere-new'));
+    assert.deepEqual(announced, ['elsewhere-old'], 'the replica holding it is told');
+  });
+
+  it('closes a copy idle here that is in use through another replica, and keeps its row', async () => {
+    let now = 1_000;
+    const table = mcpSessionTable({ ...tableOptions(), idleMs: 100, now: () => now });
+    const copy = await sessionOf('shared', alice, now);
+    table.add(copy);
+    now += 100;
+    await store.mcpSessions.touch(['shared'], now); // another replica served it just now
+    assert.equal(await table.sweepIdle(), 0);
+    assert.equal(copy.closed(), true, 'the memory goes');
+    assert.ok(await store.mcpSessions.find('shared'), 'the session goes on');
+    assert.deepEqual(announced, []);
+  });
+
+  it('ends sessions idle in the store that no replica holds any more (a replica that died), and announces them', async () => {
+    let now = 1_000_000;
+    const table = mcpSessionTable({ ...tableOptions(), idleMs: 100, now: () => now });
+    await sessionOf('orphan', alice, now);
+    now += 100 + MCP_SESSION_TOUCH_MS;
+    assert.equal(await table.sweepIdle(), 1);
+    assert.equal(await store.mcpSessions.find('orphan'), undefined);
+    assert.deepEqual(announced, ['orphan']);
+  });
+
+  it("keeps the row of a session whose stream is held here, for the other replicas' sweeps", async () => {
+    let now = 1_000_000;
+    const table = mcpSessionTable({ ...tableOptions(), idleMs: 100, now: () => now });
+    const streaming = await sessionOf('streaming', alice, now);
+    table.add(streaming);
+    table.begin(streaming);
+    now += 100 + MCP_SESSION_TOUCH_MS;
+    await table.sweepIdle();
+    assert.equal((await store.mcpSessions.find('streaming'))?.lastSeenAt, now);
+  });
+
+  it('writes last use to the store at most once per touch interval', async () => {
+    let now = 1_000_000;
+    const table = mcpSessionTable({ ...tableOptions(), now: () => now });
+    const session = await sessionOf('s', alice, now);
+    table.add(session);
+    now += 1;
+    table.begin(session)();
+    assert.equal((await store.mcpSessions.find('s'))?.lastSeenAt, 1_000_000);
+    now += MCP_SESSION_TOUCH_MS;
+    table.begin(session)();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await store.mcpSessions.find('s'))?.lastSeenAt, now);
+  });
+
+  it("end deletes the row and tells the others; drop closes this replica's copy of a session ended elsewhere", async () => {
+    const table = mcpSessionTable(tableOptions());
+    const ended = await sessionOf('ended', alice, 0);
+    const dropped = await sessionOf('dropped', alice, 0);
+    table.add(ended);
+    table.add(dropped);
+    await table.end('ended');
+    assert.equal(await store.mcpSessions.find('ended'), undefined);
+    assert.deepEqual(announced, ['ended']);
+    await table.drop(['dropped', 'unknown']);
+    assert.equal(dropped.closed(), true);
+    assert.equal(table.held('dropped'), undefined);
     await table.closeAll();
   });
 });

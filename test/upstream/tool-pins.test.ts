@@ -55,6 +55,17 @@ for (const backend of backends) {
       assert.equal(second.pinOf('ups_shop', 'search')?.pinnedBy, 'user_admin');
     });
 
+    it('an approval announced by another replica is served at once and told to this replica as an approval from elsewhere', async () => {
+      const events: ToolPinEvent[] = [];
+      const [first, second] = [replica(), replica(events)];
+      await first.review(upstream(), [search]);
+      await second.review(upstream(), [pulled]);
+      await first.approve(upstream(), pulled, 'user_admin');
+      await second.approvedElsewhere(upstream(), 'search');
+      assert.equal(second.status('ups_shop', pulled), 'approved');
+      assert.deepEqual(events.map((event) => [event.kind, event.kind === 'approved' && event.elsewhere]), [['definition_changed', false], ['approved', true]]);
+    });
+
     it('off pins nothing; the first listing under approve pins everything, later newcomers stay pending', async () => {
       const pins = replica();
       await pins.review(upstream({ tool_pinning: 'off' }), [search]);

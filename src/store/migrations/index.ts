@@ -4,6 +4,7 @@ import { gateway } from './003_gateway.js';
 import { outbound } from './004_outbound.js';
 import { retention } from './006_retention.js';
 import { identity } from './007_identity.js';
+import { mcpSessions } from './008_mcp_sessions.js';
 import { toolPins } from './009_tool_pins.js';
 
 export interface Migration {
@@ -20,5 +21,6 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'outbound', sql: outbound },
   { version: 6, name: 'retention', sql: retention },
   { version: 7, name: 'identity', sql: identity },
+  { version: 8, name: 'mcp_sessions', sql: mcpSessions },
   { version: 9, name: 'tool_pins', sql: toolPins },
 ];

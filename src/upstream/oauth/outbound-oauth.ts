@@ -42,7 +42,8 @@ export interface RefreshReport {
 }
 
 export type OutboundEvent =
-  | { kind: 'authorized'; upstreamId: string; subject: string }
+  /** `elsewhere`: completed on another replica (announced to this one, or found in the store). */
+  | { kind: 'authorized'; upstreamId: string; subject: string; elsewhere?: boolean }
   | { kind: 'needs_auth'; upstreamId: string; subject: string; reason: string };
 
 interface FlowSecrets {
@@ -272,9 +273,16 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       await store.upstreamOAuthConfigs.deleteForUpstream(upstreamId);
     },
 
+    /** An authorization another replica announced: followed at once, and not again when the store is read. */
+    authorizedElsewhere(upstreamId: string, subject: string): void {
+      announcedHere.set(connectionKey(upstreamId, subject), now());
+      emit({ kind: 'authorized', upstreamId, subject, elsewhere: true });
+    },
+
     /**
-     * Announces the authorizations completed on other replicas since the last call (read from the shared store),
-     * so that this replica's sessions of those users hear `tools/list_changed` and its connections pick them up.
+     * Announces the authorizations completed on other replicas since the last call, read from the shared store (the
+     * safety net for announcements this replica missed), so that this replica's sessions of those users hear
+     * `tools/list_changed` and its connections pick them up.
      */
     async followAuthorizations(): Promise<number> {
       // Read a little behind the last time seen: another replica's clock may lag this one's.
@@ -286,7 +294,7 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
         if (followed.get(key) === row.createdAt) continue;
         followed.set(key, row.createdAt);
         if ((announcedHere.get(key) ?? -Infinity) >= row.createdAt - CLOCK_SKEW_MS) continue;
-        emit({ kind: 'authorized', upstreamId: row.upstreamId, subject: row.subject });
+        emit({ kind: 'authorized', upstreamId: row.upstreamId, subject: row.subject, elsewhere: true });
         announced += 1;
       }
       const forgetBefore = followedSince - 2 * CLOCK_SKEW_MS;

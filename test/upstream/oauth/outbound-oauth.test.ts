@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { auditLog } from '../../../src/audit/audit-log.js';
 import { keyedHasher } from '../../../src/crypto/keyed-hash.js';
-import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from '../../../src/upstream/oauth/outbound-oauth.js';
+import { createOutboundOAuth, SHARED_SUBJECT, type OutboundEvent, type OutboundOAuth } from '../../../src/upstream/oauth/outbound-oauth.js';
 import { NeedsAuthorization } from '../../../src/upstream/oauth/token-vault.js';
 import { FlowRefused, OAuthSetupError } from '../../../src/upstream/oauth/types.js';
 import { sealSecrets, settingsOf } from '../../../src/upstream/settings.js';
@@ -221,6 +221,20 @@ for (const backend of backends) describe(`outbound OAuth on ${backend}: flows, c
     assert.equal(await replicaB.followAuthorizations(), 0, 'announced once');
     assert.equal(await replicaA.followAuthorizations(), 0, 'its own authorization was announced already');
     assert.deepEqual(heardByA, ['authorized:usr_alice']);
+  });
+
+  it('an authorization announced by another replica is followed at once, marked as from elsewhere, and not again from the store', async () => {
+    const replicaA = outbound();
+    const replicaB = outbound();
+    const heardByB: OutboundEvent[] = [];
+    replicaB.subscribe((event) => void heardByB.push(event));
+    const flow = await replicaA.startFlow(UPSTREAM_ID, 'per_user', 'usr_alice');
+    clock += 1000;
+    await replicaA.completeCallback(callbackFor(flow.authorizeUrl), 'usr_alice');
+
+    replicaB.authorizedElsewhere(UPSTREAM_ID, 'usr_alice');
+    assert.deepEqual(heardByB, [{ kind: 'authorized', upstreamId: UPSTREAM_ID, subject: 'usr_alice', elsewhere: true }]);
+    assert.equal(await replicaB.followAuthorizations(), 0, 'the safety net finds nothing new');
   });
 
   it('disconnecting revokes the refresh token at the upstream and erases the tokens', async () => {

@@ -1,0 +1,198 @@
+import { createHash, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Db } from './db.js';
+
+/**
+ * Messages between the processes of a fleet that share one database: "this changed, look again". PostgreSQL carries
+ * them with LISTEN/NOTIFY on one dedicated connection per process, reconnected when it drops (what was published
+ * meanwhile is lost: every subscriber keeps a slow reconciliation poll for that). With SQLite there is one process,
+ * and messages stay in it.
+ */
+
+/** PostgreSQL's limit on a NOTIFY payload is 8000 bytes; the envelope takes a little of it. */
+export const MAX_NOTIFICATION_BYTES = 7900;
+
+/** `fromThisProcess`: the publisher was this process, which has usually acted on the change already. */
+export type NotificationHandler = (payload: unknown, origin: { fromThisProcess: boolean }) => void;
+
+export interface Notifications {
+  /** Delivers `payload` (JSON, at most MAX_NOTIFICATION_BYTES) to the channel's subscribers in every process, this one included. */
+  publish(channel: string, payload: unknown): Promise<void>;
+  /** Returns the unsubscribe function. A handler's failure is its own; the others still get the message. */
+  subscribe(channel: string, handler: NotificationHandler): () => void;
+  /** Resolves once the subscriptions made so far receive messages (or their connection failed and is being retried). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class NotificationTooLarge extends Error {}
+
+function encode(payload: unknown): string {
+  const text = JSON.stringify(payload);
+  if (Buffer.byteLength(text) > MAX_NOTIFICATION_BYTES) throw new NotificationTooLarge(`a notification of ${Buffer.byteLength(text)} bytes is over the limit`);
+  return text;
+}
+
+/** Subscribers by channel, and delivery to them. */
+function subscriberTable() {
+  const handlers = new Map<string, Set<NotificationHandler>>();
+  return {
+    handlers,
+    add(channel: string, handler: NotificationHandler) {
+      let set = handlers.get(channel);
+      if (!set) handlers.set(channel, (set = new Set()));
+      set.add(handler);
+      return () => void set.delete(handler);
+    },
+    deliver(channel: string, payload: unknown, fromThisProcess: boolean) {
+      for (const handler of handlers.get(channel) ?? []) {
+        try {
+          handler(payload, { fromThisProcess });
+        } catch {
+          // One subscriber's failure must not keep the message from the others.
+        }
+      }
+    },
+  };
+}
+
+/** One process (SQLite): delivered in this process, after the publisher's current work. */
+export function inProcessNotifications(): Notifications {
+  const table = subscriberTable();
+  return {
+    async publish(channel, payload) {
+      const text = encode(payload);
+      queueMicrotask(() => table.deliver(channel, JSON.parse(text), true));
+    },
+    subscribe: (channel, handler) => table.add(channel, handler),
+    async ready() {},
+    async close() {
+      table.handlers.clear();
+    },
+  };
+}
+
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+/**
+ * PostgreSQL: published through the pool (`db`), received on one dedicated connection opened at the first
+ * subscription. NOTIFY reaches every schema of the database, so channel names carry a digest of the schema: two
+ * Gatehouse installations in one database (or tests in fresh schemas) never hear each other.
+ */
+export function postgresNotifications(db: Db, databaseUrl: string, options: { onError?: (error: unknown) => void } = {}): Notifications {
+  const table = subscriberTable();
+  const origin = randomUUID();
+  let prefix: Promise<string> | undefined;
+  const prefixOf = () =>
+    (prefix ??= db.get<{ schema: string }>('SELECT current_schema() AS schema').then((row) => {
+      const digest = createHash('sha256').update(String(row?.schema)).digest('hex').slice(0, 12);
+      return `gatehouse_${digest}_`;
+    }));
+  prefixOf().catch(() => (prefix = undefined));
+
+  let client: pg.Client | undefined;
+  let connecting: Promise<void> | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryMs = RECONNECT_MIN_MS;
+  let closed = false;
+  /** LISTENs under way, for `ready`. */
+  const pending = new Set<Promise<unknown>>();
+
+  // One statement at a time on the listening connection (pg queues concurrent ones, and deprecates doing so).
+  let statements: Promise<unknown> = Promise.resolve();
+  const listen = (target: pg.Client, channel: string) => {
+    const done = statements.then(async () => target.query(`LISTEN "${(await prefixOf()) + channel}"`));
+    statements = done.catch(() => undefined);
+    return done;
+  };
+
+  const connect = async () => {
+    const fresh = new pg.Client({ connectionString: databaseUrl, application_name: 'gatehouse-notifications' });
+    const lost = (error?: unknown) => {
+      if (error) options.onError?.(error);
+      if (client !== fresh) return;
+      client = undefined;
+      void fresh.end().catch(() => undefined);
+      scheduleReconnect();
+    };
+    fresh.on('error', lost);
+    fresh.on('end', () => lost());
+    fresh.on('notification', (message) => void receive(message));
+    await fresh.connect();
+    for (const channel of table.handlers.keys()) await listen(fresh, channel);
+    if (closed || !listening()) return void (await fresh.end());
+    client = fresh;
+    retryMs = RECONNECT_MIN_MS;
+  };
+
+  const ensureConnected = (): Promise<void> => {
+    if (client || closed) return Promise.resolve();
+    connecting ??= connect()
+      .catch((error: unknown) => {
+        options.onError?.(error);
+        scheduleReconnect();
+      })
+      .finally(() => (connecting = undefined));
+    return connecting;
+  };
+
+  const scheduleReconnect = () => {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void ensureConnected();
+    }, retryMs);
+    retryTimer.unref();
+    retryMs = Math.min(retryMs * 2, RECONNECT_MAX_MS);
+  };
+
+  /** Whether anything still listens: the dedicated connection is open only while something does. */
+  const listening = () => [...table.handlers.values()].some((handlers) => handlers.size > 0);
+  const disconnect = () => {
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    const last = client;
+    client = undefined;
+    void last?.end().catch(() => undefined);
+  };
+
+  const receive = async (message: pg.Notification) => {
+    const start = await prefixOf();
+    if (!message.channel.startsWith(start) || message.payload === undefined) return;
+    let envelope: { o?: unknown; p?: unknown };
+    try {
+      envelope = JSON.parse(message.payload) as { o?: unknown; p?: unknown };
+    } catch {
+      return;
+    }
+    table.deliver(message.channel.slice(start.length), envelope.p, envelope.o === origin);
+  };
+
+  return {
+    async publish(channel, payload) {
+      const text = encode({ o: origin, p: payload });
+      await db.get('SELECT pg_notify(?, ?)', [(await prefixOf()) + channel, text]);
+    },
+    subscribe(channel, handler) {
+      const remove = table.add(channel, handler);
+      const unsubscribe = () => {
+        remove();
+        if (!listening()) disconnect();
+      };
+      // LISTEN twice is harmless: a connection being opened may or may not have seen this channel yet.
+      pending.add(ensureConnected().then(() => client && listen(client, channel)).catch((error: unknown) => options.onError?.(error)));
+      return unsubscribe;
+    },
+    async ready() {
+      await Promise.all([...pending]);
+      pending.clear();
+    },
+    async close() {
+      closed = true;
+      await connecting;
+      table.handlers.clear();
+      disconnect();
+    },
+  };
+}
