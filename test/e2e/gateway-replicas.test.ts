@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { basicAuth } from '../helpers/app.js';
 import { freshPostgresSchema } from '../helpers/backends.js';
@@ -10,13 +9,11 @@ import { connectWithToken, obtainAccessToken } from '../helpers/mcp-session.js';
 
 /**
  * Two `gatehouse serve` processes behind one public URL, sharing one PostgreSQL schema and one master key, as
- * replicas behind a load balancer are. The issue's bound: a revoked grant stops working at once on the replica
- * that revoked it and within 2 seconds on every other one.
+ * replicas behind a load balancer are. A revoked grant stops working at once on the replica that revoked it and on
+ * every other one (the fleet issue's bound is 1 s).
  */
 
 const ADMIN = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
-const OTHER_REPLICA_BOUND_MS = 2_000;
-const POLL_EVERY_MS = 100;
 
 interface OpenSession {
   sessionId: string;
@@ -58,7 +55,7 @@ describe('revocation across two gatehouse serve replicas sharing one PostgreSQL'
     await schema?.drop();
   });
 
-  it('a token from replica A works on both; after A revokes its grant, A refuses the next request and B within 2 s', async (t) => {
+  it('a token from replica A works on both; after A revokes its grant, A and B both refuse their very next request', async (t) => {
     const token = (await obtainAccessToken(replicaA.url, ADMIN)).access_token;
     const grantId = decodeJwt(token).gid;
     assert.equal(typeof grantId, 'string', 'the access token names its grant');
@@ -79,21 +76,11 @@ describe('revocation across two gatehouse serve replicas sharing one PostgreSQL'
       headers: { authorization: basicAuth(ADMIN.username, ADMIN.password) },
     });
     assert.equal(revoked.status, 204, await revoked.text());
-    const revokedAt = Date.now();
 
     assert.equal(await toolsListStatus(replicaA, token, sessions.get(replicaA)!), 401, 'the replica that revoked refuses the very next request');
 
-    let statusOnB = 0;
-    let flippedAfterMs: number | undefined;
-    while (Date.now() - revokedAt <= OTHER_REPLICA_BOUND_MS) {
-      statusOnB = await toolsListStatus(replicaB, token, sessions.get(replicaB)!);
-      if (statusOnB === 401) {
-        flippedAfterMs = Date.now() - revokedAt;
-        break;
-      }
-      await sleep(POLL_EVERY_MS);
-    }
-    assert.equal(statusOnB, 401, `replica B still answered ${statusOnB} ${OTHER_REPLICA_BOUND_MS} ms after the revocation`);
-    console.log(`# replica B refused the revoked grant ${flippedAfterMs} ms after replica A revoked it`);
+    // Every request reads the grant's liveness from the shared database: the other replica's very next request is
+    // refused too, well inside the 1 s the fleet promises, with no waiting to measure.
+    assert.equal(await toolsListStatus(replicaB, token, sessions.get(replicaB)!), 401, 'the other replica refuses its very next request');
   });
 });
