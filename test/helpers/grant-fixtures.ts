@@ -1,24 +1,18 @@
 import { newId } from '../../src/crypto/random.js';
 import type { ClientMetadata } from '../../src/oauth/clients.js';
 import type { Runtime } from '../../src/runtime.js';
-import type { ClientKind, GrantRecord } from '../../src/store/index.js';
+import type { ClientKind, GrantRecord, OAuthClientRecord } from '../../src/store/index.js';
 
-/** Stores a public client as registration (or a metadata-document fetch) would, and returns its id. */
-export async function storeClient(
-  runtime: Runtime,
-  options: { name?: string; kind?: ClientKind; clientId?: string } = {},
-): Promise<string> {
-  const kind = options.kind ?? 'dynamic';
-  const clientId = options.clientId ?? (kind === 'dynamic' ? newId('cli') : `https://${newId('app').toLowerCase()}.example/client.json`);
+/** A public client's row as registration (or a metadata-document fetch at `at`) stores it. */
+export function publicClientRecord(clientId: string, kind: ClientKind, at: number, name?: string): OAuthClientRecord {
   const metadata: ClientMetadata = {
     redirect_uris: ['http://127.0.0.1/callback'],
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    ...(options.name === undefined ? {} : { client_name: options.name }),
+    ...(name === undefined ? {} : { client_name: name }),
   };
-  const at = Date.now();
-  await runtime.store.clients.create({
+  return {
     clientId,
     kind,
     authMethod: 'none',
@@ -30,7 +24,17 @@ export async function storeClient(
     createdIp: null,
     createdAt: at,
     updatedAt: at,
-  });
+  };
+}
+
+/** Stores a public client as registration (or a metadata-document fetch) would, and returns its id. */
+export async function storeClient(
+  runtime: Runtime,
+  options: { name?: string; kind?: ClientKind; clientId?: string } = {},
+): Promise<string> {
+  const kind = options.kind ?? 'dynamic';
+  const clientId = options.clientId ?? (kind === 'dynamic' ? newId('cli') : `https://${newId('app').toLowerCase()}.example/client.json`);
+  await runtime.store.clients.create(publicClientRecord(clientId, kind, Date.now(), options.name));
   return clientId;
 }
 

@@ -30,11 +30,16 @@ export async function storeUser(store: OpenedStore, id = 'usr_1'): Promise<strin
   return id;
 }
 
-export async function storeGrantRow(store: OpenedStore, id: string, userId: string, times: { expiresAt?: number; revokedAt?: number | null } = {}): Promise<void> {
+export async function storeGrantRow(
+  store: OpenedStore,
+  id: string,
+  userId: string,
+  times: { expiresAt?: number; revokedAt?: number | null; clientId?: string } = {},
+): Promise<void> {
   await store.grants.create({
     id,
     userId,
-    clientId: 'cli_x',
+    clientId: times.clientId ?? 'cli_x',
     scope: 'mcp:read',
     resource: 'http://127.0.0.1:8080/mcp',
     createdAt: NOW - 30 * DAY,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { retentionSweeper } from '../../src/ops/retention.js';
-import type { ClientKind, OAuthClientRecord } from '../../src/store/index.js';
 import { backends, openTestStore } from '../helpers/backends.js';
+import { publicClientRecord } from '../helpers/grant-fixtures.js';
 import { DAY, HOUR, keysIn, NOW, retentionConfig, SECOND, storeCode, storeGrantRow, storeRefreshToken, storeUser, sweepAt } from './retention-fixtures.js';
 
 type TestStore = Awaited<ReturnType<typeof openTestStore>>;
@@ -90,36 +90,16 @@ for (const backend of backends) {
 
     it('a metadata-document client unused past its retention (30 days by default) goes unless a live grant holds it; registered clients stay', async () => {
       const old = NOW - 31 * DAY;
-      await store.clients.upsert(documentClient('https://unused.example/c', 'metadata_document', old));
-      await store.clients.upsert(documentClient('https://recent.example/c', 'metadata_document', NOW - 29 * DAY));
-      await store.clients.upsert(documentClient('https://granted.example/c', 'metadata_document', old));
-      await store.clients.upsert(documentClient('https://revoked.example/c', 'metadata_document', old));
-      await store.clients.create(documentClient('cli_registered', 'dynamic', old));
-      await store.grants.create({ ...grantOf('grt_doc_live', 'https://granted.example/c'), expiresAt: NOW + DAY });
-      await store.grants.create({ ...grantOf('grt_doc_revoked', 'https://revoked.example/c'), expiresAt: NOW + DAY, revokedAt: NOW - DAY, revokedReason: 'test' });
+      await store.clients.upsert(publicClientRecord('https://unused.example/c', 'metadata_document', old));
+      await store.clients.upsert(publicClientRecord('https://recent.example/c', 'metadata_document', NOW - 29 * DAY));
+      await store.clients.upsert(publicClientRecord('https://granted.example/c', 'metadata_document', old));
+      await store.clients.upsert(publicClientRecord('https://revoked.example/c', 'metadata_document', old));
+      await store.clients.create(publicClientRecord('cli_registered', 'dynamic', old));
+      await storeGrantRow(store, 'grt_doc_live', 'usr_1', { clientId: 'https://granted.example/c', expiresAt: NOW + DAY });
+      await storeGrantRow(store, 'grt_doc_revoked', 'usr_1', { clientId: 'https://revoked.example/c', expiresAt: NOW + DAY, revokedAt: NOW - DAY });
       const swept = await sweepAt(store, NOW);
       assert.equal(swept['oauth_clients/unused_metadata_document'], 2);
       assert.deepEqual(await keysIn(store, 'oauth_clients', 'client_id'), ['cli_registered', 'https://granted.example/c', 'https://recent.example/c']);
     });
   });
-}
-
-function documentClient(clientId: string, kind: ClientKind, fetchedAt: number): OAuthClientRecord {
-  return {
-    clientId,
-    kind,
-    authMethod: 'none',
-    secretHash: null,
-    secretExpiresAt: null,
-    registrationTokenHash: null,
-    metadata: '{}',
-    metadataExpiresAt: kind === 'metadata_document' ? fetchedAt + 60_000 : null,
-    createdIp: null,
-    createdAt: fetchedAt,
-    updatedAt: fetchedAt,
-  };
-}
-
-function grantOf(id: string, clientId: string) {
-  return { id, userId: 'usr_1', clientId, scope: 'mcp:read', resource: 'http://127.0.0.1:8080/mcp', createdAt: NOW - DAY, expiresAt: NOW + DAY, lastUsedAt: null, revokedAt: null, revokedReason: null };
 }
