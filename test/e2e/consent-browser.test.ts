@@ -1,32 +1,12 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { newId } from '../../src/crypto/random.js';
 import type { OAuthUpstream } from '../fixtures/oauth-upstreams/protected-mcp.js';
 import { startSdkAuthUpstream } from '../fixtures/oauth-upstreams/sdk-auth-upstream.js';
 import { startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { authorizeQuery, pkcePair, registerTestClient } from '../helpers/browserless.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** The client's redirect URI: a tiny local server that records each callback's query. */
-function startCallbackServer(): Promise<{ server: Server; url: string; received: URLSearchParams[] }> {
-  const received: URLSearchParams[] = [];
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    // Browsers also ask for /favicon.ico; only the callback path counts.
-    if (url.pathname === '/callback') received.push(url.searchParams);
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    response.end('<!doctype html><title>callback</title><p>You may close this window.</p>');
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`, received });
-    }),
-  );
-}
+import { launchChromium, startCallbackServer } from '../helpers/browser.js';
 
 describe('sign-in and consent in a real browser', () => {
   let t: TestApp;
@@ -38,7 +18,7 @@ describe('sign-in and consent in a real browser', () => {
     upstream = await startSdkAuthUpstream();
     t = await startTestApp({ listen: true, flags: { allowPrivateNetworks: true } });
     callback = await startCallbackServer();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { launchChromium } from '../helpers/browser.js';
 
 /** A page on another origin (another port) that tries to frame the sign-in page. */
 function startFramingSite(target: string): Promise<{ server: Server; url: string }> {
@@ -28,7 +27,7 @@ describe('sign-in in a real browser', () => {
   before(async () => {
     t = await startTestApp({ listen: true });
     url = t.url!;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,28 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { TestApp } from '../helpers/app.js';
 import { authorizeQuery, pkcePair, registerTestClient } from '../helpers/browserless.js';
 import { startAppWithCompanyIdp } from '../helpers/company-sign-in.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** The client's redirect URI: records each callback's query. */
-function startCallbackServer(): Promise<{ server: Server; url: string; received: URLSearchParams[] }> {
-  const received: URLSearchParams[] = [];
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname === '/callback') received.push(url.searchParams);
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>callback</title>');
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`, received });
-    }),
-  );
-}
+import { launchChromium, startCallbackServer } from '../helpers/browser.js';
 
 describe('company sign-in in a real browser', () => {
   let t: TestApp;
@@ -37,7 +19,7 @@ describe('company sign-in in a real browser', () => {
       passwordLogin: false,
     }));
     callback = await startCallbackServer();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

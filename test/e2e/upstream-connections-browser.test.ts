@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { newId } from '../../src/crypto/random.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { launchChromium } from '../helpers/browser.js';
 
 describe('upstream connections on the connected apps page, in a real browser', () => {
   let t: TestApp;
@@ -12,7 +11,7 @@ describe('upstream connections on the connected apps page, in a real browser', (
 
   before(async () => {
     t = await startTestApp({ listen: true });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
