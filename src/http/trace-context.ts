@@ -1,10 +1,16 @@
-import { context, propagation, ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
+
+/** True when the active context has a trace to carry (a client's, or a recorded span of ours). */
+const carriesTrace = () => {
+  const span = trace.getSpan(context.active());
+  return span !== undefined && isSpanContextValid(span.spanContext());
+};
 
 type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
 /** `headers`, or a copy with the W3C trace context (`traceparent`, `tracestate`) of the active span when there is one. */
 export function withTraceHeaders<T extends Record<string, unknown>>(headers: T): T {
-  if (!trace.getSpan(context.active())) return headers;
+  if (!carriesTrace()) return headers;
   const copy = { ...headers };
   propagation.inject(context.active(), copy);
   return copy;
@@ -13,7 +19,7 @@ export function withTraceHeaders<T extends Record<string, unknown>>(headers: T):
 /** A fetch whose requests carry the caller's trace context, so an upstream sees its calls in the client's trace. */
 export function withTraceContext(base: FetchLike): FetchLike {
   return (input, init) => {
-    if (!trace.getSpan(context.active())) return base(input, init);
+    if (!carriesTrace()) return base(input, init);
     const headers = new Headers(init?.headers);
     propagation.inject(context.active(), headers, { set: (carrier, key, value) => carrier.set(key, value) });
     return base(input, { ...init, headers });

@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -59,15 +59,19 @@ export const requestTracing: FastifyPluginAsync = async (app: FastifyInstance) =
       kind: SpanKind.SERVER,
       attributes: { 'http.request.method': request.method, 'url.path': request.url.split('?')[0]! },
     }, parent);
+    // Nothing records and the client sent no trace: there is no context to carry, so the request costs nothing more.
+    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return done();
     request.traceSpan = span;
     // On the socket's response, not in onResponse: /mcp hijacks its replies, and hijacked replies skip that hook.
-    reply.raw.once('close', () => {
-      const status = reply.raw.statusCode;
-      span.setAttribute('http.response.status_code', status);
-      if (request.routeOptions.url) span.setAttribute('http.route', request.routeOptions.url);
-      if (status >= 500 || !reply.raw.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    });
+    if (span.isRecording()) {
+      reply.raw.once('close', () => {
+        const status = reply.raw.statusCode;
+        span.setAttribute('http.response.status_code', status);
+        if (request.routeOptions.url) span.setAttribute('http.route', request.routeOptions.url);
+        if (status >= 500 || !reply.raw.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      });
+    }
     request.traceContext = trace.setSpan(parent, span);
     // Continuing the hook chain inside the context makes it the active one for what the hooks await.
     context.with(request.traceContext, done);
