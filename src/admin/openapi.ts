@@ -285,7 +285,10 @@ export function openApiDocument(version: string): OpenApiDocument {
       '/metrics': {
         get: {
           summary: 'Prometheus metrics', tags: ['operations'], operationId: 'metrics',
-          responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+          responses: {
+            '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+            '401': { description: 'GATEHOUSE_METRICS_TOKEN is set and the request does not carry it as `Authorization: Bearer`' },
+          },
         },
       },
       '/openapi.json': {
