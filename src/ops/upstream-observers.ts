@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
+import { SHARED_SUBJECT, type OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 import type { ManagedUpstreamRegistry, UpstreamStatusChange } from '../upstream/registry.js';
 import type { UpstreamStatus } from '../upstream/types.js';
 
@@ -48,7 +48,7 @@ function logStatusChange(log: ObserverLog, { id, name, status, previous }: Upstr
  */
 export function observeUpstreams({ registry, outbound, log, metrics }: UpstreamObserverDeps): () => void {
   const nameOf = (upstreamId: string) => registry.get(upstreamId)?.settings.name ?? upstreamId;
-  const subjectOf = (subject: string) => (subject === '' ? { connection: 'shared' } : { connection: 'per_user', userId: subject });
+  const subjectOf = (subject: string) => (subject === SHARED_SUBJECT ? { connection: 'shared' } : { connection: 'per_user', userId: subject });
 
   new Gauge({
     name: 'gatehouse_upstream_state',
