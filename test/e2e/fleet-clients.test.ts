@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import {
+  CallToolResultSchema,
+  CreateMessageRequestSchema,
+  CreateMessageResultSchema,
+  LoggingMessageNotificationSchema,
+  type CallToolResult,
+  type LoggingMessageNotification,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { basicAuth, freePort } from '../helpers/app.js';
+import { freshPostgresSchema, tempDir } from '../helpers/backends.js';
+import { eventually, mcpAt, roundRobinBalancer, type Forwarded } from '../helpers/fleet.js';
+import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
+import { obtainAccessToken } from '../helpers/mcp-session.js';
+import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
+
+/**
+ * Server-to-client traffic of one MCP session across a fleet (three `gatehouse serve` on one PostgreSQL schema, one
+ * key, a round-robin balancer without affinity), driven by the MCP SDK client and by mcp-remote (the stdio bridge
+ * many desktop clients use, given the bearer with its `--header` option so that it never opens a browser): progress
+ * and log messages of calls served by another replica than the one holding the client's GET stream, sampling during
+ * `tools/call` and `prompts/get` with answers larger than a PostgreSQL NOTIFY landing on other replicas, and the
+ * per-user session cap counted across the fleet.
+ */
+
+const ADMIN = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
+/** Over PostgreSQL's 8000-byte NOTIFY limit: such an answer goes between replicas through the fleet_messages table. */
+const LARGE_ANSWER_CHARS = 20_000;
+const MCP_REMOTE = path.resolve('node_modules/mcp-remote/dist/proxy.js');
+
+/** An upstream whose tool reports progress and logs, and whose tool and prompt ask the client to sample. */
+function workerUpstream(): McpServer {
+  const server = new McpServer({ name: 'worker', version: '1.0.0' }, { capabilities: { logging: {} } });
+  server.registerTool('work', { description: 'Reports progress and logs while it works', inputSchema: { label: z.string() } }, async ({ label }, extra) => {
+    const progressToken = extra._meta?.progressToken;
+    for (let step = 1; step <= 2; step++) {
+      if (progressToken !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: step, total: 2 } });
+    }
+    await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'worker', data: `working on ${label}` } });
+    return { content: [{ type: 'text', text: `done: ${label}` }] };
+  });
+  const sample = async (prompt: string, extra: { sendRequest: McpServer['server']['request'] }) => {
+    const params = { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt } }], maxTokens: 50 };
+    const answer = await extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, { timeout: 10_000 });
+    return answer.content.type === 'text' ? answer.content.text : '';
+  };
+  server.registerTool('ask_llm', { description: 'Asks the client to sample', inputSchema: { prompt: z.string() } }, async ({ prompt }, extra) => {
+    const text = await sample(prompt, extra);
+    return { content: [{ type: 'text', text: `${text.length} chars, starting ${text.slice(0, 12)}` }] };
+  });
+  server.registerPrompt('summary', { description: 'Samples while it is built', argsSchema: { topic: z.string() } }, async ({ topic }, extra) => {
+    const text = await sample(topic, extra);
+    return { messages: [{ role: 'user', content: { type: 'text', text: `${text.length} chars, starting ${text.slice(0, 12)}` } }] };
+  });
+  return server;
+}
+
+/** A sampling client's answer: LARGE_ANSWER_CHARS characters that start with the prompt. */
+const largeAnswerTo = (prompt: string) => `${prompt}:${'z'.repeat(LARGE_ANSWER_CHARS)}`.slice(0, LARGE_ANSWER_CHARS);
+const summaryOf = (prompt: string) => `${LARGE_ANSWER_CHARS} chars, starting ${largeAnswerTo(prompt).slice(0, 12)}`;
+
+/** A client that can sample (answering LARGE_ANSWER_CHARS characters) and collects the log messages it is sent. */
+async function samplingClient(transport: Transport): Promise<{ client: Client; logs: LoggingMessageNotification['params'][] }> {
+  const client = new Client({ name: 'fleet-client', version: '1.0.0' }, { capabilities: { sampling: {} } });
+  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+    const prompt = request.params.messages[0]?.content;
+    return { role: 'assistant', model: 'test-model', content: { type: 'text', text: largeAnswerTo(prompt && 'text' in prompt ? prompt.text : '?') } };
+  });
+  const logs: LoggingMessageNotification['params'][] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void logs.push(notification.params));
+  await client.connect(transport);
+  return { client, logs };
+}
+
+/** Whether a POST carrying a client's answer (a result) landed on another replica than the request it answers. */
+function answersCrossed(forwarded: Forwarded[], method: string): boolean {
+  const posts = forwarded.filter((entry) => entry.method === 'POST');
+  return posts.some((call, index) => call.body?.includes(`"${method}"`) && posts.slice(index + 1).some((next) => next.body?.includes('"result"') && next.target !== call.target));
+}
+
+describe('server-to-client traffic of a session across three replicas', { timeout: 240_000 }, () => {
+  let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
+  const replicas: GatehouseChild[] = [];
+  let balancer: Awaited<ReturnType<typeof roundRobinBalancer>>;
+  let publicUrl: string;
+  let worker: ConformanceUpstream;
+  let token: string;
+  const clients: Client[] = [];
+  const admin = { authorization: basicAuth(ADMIN.username, ADMIN.password), 'content-type': 'application/json' };
+
+  before(async () => {
+    schema = await freshPostgresSchema();
+    worker = await startConformanceUpstream(workerUpstream);
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    const env = { GATEHOUSE_SECRET_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATABASE_URL: schema.url };
+    const args = ['--public-url', publicUrl, '--allow-private-networks', '--no-demo'];
+    for (let i = 0; i < 3; i++) replicas.push(await startGatehouseChild(args, env));
+    balancer = await roundRobinBalancer(port, () => replicas.map((replica) => replica.url));
+    token = (await obtainAccessToken(publicUrl, ADMIN)).access_token;
+    const added = await fetch(`${replicas[0]!.url}/api/mcp/client`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name: 'worker', connection_type: 'http', connection_string: worker.url, timeout_ms: 15_000 }),
+    });
+    assert.equal(added.status, 201, await added.text());
+  });
+  after(async () => {
+    await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+    balancer?.server.closeAllConnections();
+    balancer?.server.close();
+    for (const replica of replicas) await replica.stop();
+    await worker?.close();
+    await schema?.drop();
+  });
+
+  const sdkClient = async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${publicUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    const connected = await samplingClient(transport);
+    clients.push(connected.client);
+    return { ...connected, transport };
+  };
+  const workerListedEverywhere = (transport: StreamableHTTPClientTransport) =>
+    eventually('the worker’s tools on every replica', async () => {
+      const listed = await Promise.all(replicas.map(async (replica) => (await mcpAt(replica, token, transport).post({ jsonrpc: '2.0', id: 9, method: 'tools/list' })).text()));
+      return listed.every((text) => text.includes('worker_work')) ? true : undefined;
+    });
+
+  it('progress and log messages of calls served by every replica reach the SDK client, whose GET stream one replica holds', async () => {
+    const forwardedBefore = balancer.forwarded.length;
+    const { client, transport, logs } = await sdkClient();
+    await workerListedEverywhere(transport);
+    const stream = await eventually('the client’s GET stream', () => balancer.forwarded.slice(forwardedBefore).find((entry) => entry.method === 'GET'));
+    const callsBefore = balancer.forwarded.length;
+    for (let i = 0; i < 6; i++) {
+      const progress: Progress[] = [];
+      const result = (await client.callTool({ name: 'worker_work', arguments: { label: `job ${i}` } }, CallToolResultSchema, { onprogress: (p) => void progress.push(p) })) as CallToolResult;
+      assert.deepEqual(result.content, [{ type: 'text', text: `done: job ${i}` }]);
+      assert.deepEqual(progress.map(({ progress: done, total }) => [done, total]), [[1, 2], [2, 2]], `the progress of call ${i}`);
+      await eventually(`the log message of call ${i}`, () => (logs.some((log) => log.data === `working on job ${i}`) ? true : undefined));
+    }
+    const callTargets = balancer.forwarded.slice(callsBefore).filter((entry) => entry.body?.includes('"tools/call"')).map((entry) => entry.target);
+    assert.ok(callTargets.some((target) => target !== stream.target), 'some calls were served by another replica than the one holding the GET stream');
+    assert.equal(logs.filter((log) => log.data === 'working on job 0').length, 1, 'each message once, not once per replica');
+  });
+
+  it('sampling during tools/call and prompts/get: answers over the NOTIFY limit reach the waiting request from any replica', async () => {
+    const forwardedBefore = balancer.forwarded.length;
+    const { client, transport } = await sdkClient();
+    await workerListedEverywhere(transport);
+    for (let i = 0; i < 4; i++) {
+      const called = (await client.callTool({ name: 'worker_ask_llm', arguments: { prompt: `question ${i}` } })) as CallToolResult;
+      assert.deepEqual(called.content, [{ type: 'text', text: summaryOf(`question ${i}`) }]);
+      const prompt = await client.getPrompt({ name: 'worker_summary', arguments: { topic: `topic ${i}` } });
+      assert.deepEqual(prompt.messages[0]?.content, { type: 'text', text: summaryOf(`topic ${i}`) });
+    }
+    const forwarded = balancer.forwarded.slice(forwardedBefore);
+    assert.ok(answersCrossed(forwarded, 'tools/call'), 'an answer to a call’s sampling request landed on another replica than the call');
+    assert.ok(answersCrossed(forwarded, 'prompts/get'), 'an answer to a prompts/get’s sampling request landed on another replica than the request');
+  });
+
+  it('mcp-remote: initialize, list, call with progress, and a sampling round-trip, its requests landing on every replica', async () => {
+    const config = tempDir('mcp-remote-');
+    const forwardedBefore = balancer.forwarded.length;
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [MCP_REMOTE, `${publicUrl}/mcp`, '--transport', 'http-only', '--allow-http', '--header', `Authorization:Bearer ${token}`],
+      env: { ...process.env, MCP_REMOTE_CONFIG_DIR: config.dir } as Record<string, string>,
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    try {
+      const { client, logs } = await samplingClient(transport);
+      clients.push(client);
+      const tools = (await client.listTools()).tools.map((tool) => tool.name);
+      assert.ok(tools.includes('worker_work') && tools.includes('worker_ask_llm'), `listed through mcp-remote: ${tools.join(', ')}`);
+      for (let i = 0; i < 3; i++) {
+        const progress: Progress[] = [];
+        const result = (await client.callTool({ name: 'worker_work', arguments: { label: `remote ${i}` } }, CallToolResultSchema, { onprogress: (p) => void progress.push(p) })) as CallToolResult;
+        assert.deepEqual(result.content, [{ type: 'text', text: `done: remote ${i}` }]);
+        assert.equal(progress.length, 2, `the progress of call ${i}`);
+        const sampled = (await client.callTool({ name: 'worker_ask_llm', arguments: { prompt: `remote question ${i}` } })) as CallToolResult;
+        assert.deepEqual(sampled.content, [{ type: 'text', text: summaryOf(`remote question ${i}`) }]);
+      }
+      await eventually('a log message through mcp-remote', () => (logs.some((log) => log.data === 'working on remote 0') ? true : undefined));
+      const forwarded = balancer.forwarded.slice(forwardedBefore);
+      assert.deepEqual(new Set(forwarded.map((entry) => entry.target)), new Set(replicas.map((replica) => replica.url)), 'every replica served mcp-remote');
+      assert.ok(answersCrossed(forwarded, 'tools/call'), 'a sampling answer landed on another replica than its call');
+      assert.doesNotMatch(stderr, /authorization URL|Please authorize/i, 'mcp-remote never asked for a browser sign-in');
+    } catch (error) {
+      throw new Error(`${String(error)}\nmcp-remote said:\n${stderr}`, { cause: error });
+    } finally {
+      await transport.close().catch(() => undefined);
+      config.remove();
+    }
+  });
+});
