@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -19,6 +20,7 @@ import {
 import { z } from 'zod';
 import { basicAuth, freePort } from '../helpers/app.js';
 import { freshPostgresSchema, tempDir } from '../helpers/backends.js';
+import { MAX_MCP_SESSIONS_PER_USER } from '../../src/gateway/mcp-sessions.js';
 import { eventually, mcpAt, roundRobinBalancer, type Forwarded } from '../helpers/fleet.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
 import { obtainAccessToken } from '../helpers/mcp-session.js';
@@ -29,7 +31,7 @@ import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/
  * key, a round-robin balancer without affinity), driven by the MCP SDK client and by mcp-remote (the stdio bridge
  * many desktop clients use, given the bearer with its `--header` option so that it never opens a browser): progress
  * and log messages of calls served by another replica than the one holding the client's GET stream, sampling during
- * `tools/call` and `prompts/get` with answers larger than a PostgreSQL NOTIFY landing on other replicas, and the
+ * `tools/call` and `prompts/get` with answers larger than a PostgreSQL NOTIFY landing on other replicas; and the
  * per-user session cap counted across the fleet.
  */
 
@@ -37,6 +39,7 @@ const ADMIN = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
 /** Over PostgreSQL's 8000-byte NOTIFY limit: such an answer goes between replicas through the fleet_messages table. */
 const LARGE_ANSWER_CHARS = 20_000;
 const MCP_REMOTE = path.resolve('node_modules/mcp-remote/dist/proxy.js');
+const PROTOCOL = '2025-06-18';
 
 /** An upstream whose tool reports progress and logs, and whose tool and prompt ask the client to sample. */
 function workerUpstream(): McpServer {
@@ -88,7 +91,7 @@ function answersCrossed(forwarded: Forwarded[], method: string): boolean {
   return posts.some((call, index) => call.body?.includes(`"${method}"`) && posts.slice(index + 1).some((next) => next.body?.includes('"result"') && next.target !== call.target));
 }
 
-describe('server-to-client traffic of a session across three replicas', { timeout: 240_000 }, () => {
+describe('MCP sessions and their server-to-client traffic across three replicas', { timeout: 240_000 }, () => {
   let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
   const replicas: GatehouseChild[] = [];
   let balancer: Awaited<ReturnType<typeof roundRobinBalancer>>;
@@ -203,6 +206,41 @@ describe('server-to-client traffic of a session across three replicas', { timeou
     } finally {
       await transport.close().catch(() => undefined);
       config.remove();
+    }
+  });
+
+  it('the per-user session cap counts the user’s sessions on every replica: the one over it ends the oldest everywhere', async () => {
+    const user = { username: 'capped', password: 'capped-Pw-12345' };
+    const created = await fetch(`${publicUrl}/api/users`, { method: 'POST', headers: admin, body: JSON.stringify(user) });
+    assert.equal(created.status, 201, await created.text());
+    const bearer = `Bearer ${(await obtainAccessToken(publicUrl, user)).access_token}`;
+    const headers = { authorization: bearer, accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'mcp-protocol-version': PROTOCOL };
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'cap', version: '1' } } };
+    const open = async () => {
+      const response = await fetch(`${publicUrl}/mcp`, { method: 'POST', headers, body: JSON.stringify(initialize) });
+      await response.text();
+      assert.equal(response.status, 200);
+      return response.headers.get('mcp-session-id')!;
+    };
+    const listAt = async (replica: GatehouseChild, sessionId: string) => {
+      const response = await fetch(`${replica.url}/mcp`, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+      await response.text();
+      return response.status;
+    };
+    const sessions: string[] = [];
+    // Round-robin: each replica opened a third of them, and holds only those.
+    for (let i = 0; i < MAX_MCP_SESSIONS_PER_USER; i++) {
+      sessions.push(await open());
+      // The oldest is told apart by its last use (in ms), not by its random id.
+      if (i === 0) await sleep(5);
+    }
+    const [oldest, second] = sessions as [string, string];
+    for (const replica of replicas) assert.equal(await listAt(replica, oldest), 200, 'every replica holds the oldest session now');
+    const newest = await open();
+    for (const replica of replicas) {
+      await eventually(`the oldest session ended at ${replica.url}`, async () => ((await listAt(replica, oldest)) === 404 ? true : undefined));
+      assert.equal(await listAt(replica, second), 200, 'the others go on');
+      assert.equal(await listAt(replica, newest), 200);
     }
   });
 });
