@@ -41,6 +41,13 @@ const LARGE_ANSWER_CHARS = 20_000;
 const MCP_REMOTE = path.resolve('node_modules/mcp-remote/dist/proxy.js');
 const PROTOCOL = '2025-06-18';
 
+/** Lets the worker's slow calls finish (those of a killed replica's connection wait for it). */
+const slowCalls = (() => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return { released, release };
+})();
+
 /** An upstream whose tool reports progress and logs, and whose tool and prompt ask the client to sample. */
 function workerUpstream(): McpServer {
   const server = new McpServer({ name: 'worker', version: '1.0.0' }, { capabilities: { logging: {} } });
@@ -57,6 +64,13 @@ function workerUpstream(): McpServer {
     const answer = await extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, { timeout: 10_000 });
     return answer.content.type === 'text' ? answer.content.text : '';
   };
+  // Holds its call until the test lets it go, after telling the client it started (which opens the call's SSE answer).
+  server.registerTool('slow', { description: 'Waits to be released', inputSchema: { label: z.string() } }, async ({ label }, extra) => {
+    const progressToken = extra._meta?.progressToken;
+    if (progressToken !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 0 } });
+    await Promise.race([slowCalls.released, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    return { content: [{ type: 'text', text: `slow done: ${label}` }] };
+  });
   server.registerTool('ask_llm', { description: 'Asks the client to sample', inputSchema: { prompt: z.string() } }, async ({ prompt }, extra) => {
     const text = await sample(prompt, extra);
     return { content: [{ type: 'text', text: `${text.length} chars, starting ${text.slice(0, 12)}` }] };
@@ -99,6 +113,7 @@ describe('MCP sessions and their server-to-client traffic across three replicas'
   let worker: ConformanceUpstream;
   let token: string;
   const clients: Client[] = [];
+  const dead = new Set<string>();
   const admin = { authorization: basicAuth(ADMIN.username, ADMIN.password), 'content-type': 'application/json' };
 
   before(async () => {
@@ -109,7 +124,7 @@ describe('MCP sessions and their server-to-client traffic across three replicas'
     const env = { GATEHOUSE_SECRET_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATABASE_URL: schema.url };
     const args = ['--public-url', publicUrl, '--allow-private-networks', '--no-demo'];
     for (let i = 0; i < 3; i++) replicas.push(await startGatehouseChild(args, env));
-    balancer = await roundRobinBalancer(port, () => replicas.map((replica) => replica.url));
+    balancer = await roundRobinBalancer(port, () => replicas.map((replica) => replica.url).filter((url) => !dead.has(url)));
     token = (await obtainAccessToken(publicUrl, ADMIN)).access_token;
     const added = await fetch(`${replicas[0]!.url}/api/mcp/client`, {
       method: 'POST',
@@ -122,7 +137,8 @@ describe('MCP sessions and their server-to-client traffic across three replicas'
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
     balancer?.server.closeAllConnections();
     balancer?.server.close();
-    for (const replica of replicas) await replica.stop();
+    slowCalls.release();
+    for (const replica of replicas) await replica.stop().catch(() => undefined);
     await worker?.close();
     await schema?.drop();
   });
@@ -172,15 +188,21 @@ describe('MCP sessions and their server-to-client traffic across three replicas'
     assert.ok(answersCrossed(forwarded, 'prompts/get'), 'an answer to a prompts/get’s sampling request landed on another replica than the request');
   });
 
-  it('mcp-remote: initialize, list, call with progress, and a sampling round-trip, its requests landing on every replica', async () => {
+  /** mcp-remote toward the balancer, with the bearer as a header (so it never starts its browser sign-in), its state in a temp dir. */
+  const mcpRemote = () => {
     const config = tempDir('mcp-remote-');
-    const forwardedBefore = balancer.forwarded.length;
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [MCP_REMOTE, `${publicUrl}/mcp`, '--transport', 'http-only', '--allow-http', '--header', `Authorization:Bearer ${token}`],
       env: { ...process.env, MCP_REMOTE_CONFIG_DIR: config.dir } as Record<string, string>,
       stderr: 'pipe',
     });
+    return { transport, config };
+  };
+
+  it('mcp-remote: initialize, list, call with progress, and a sampling round-trip, its requests landing on every replica', async () => {
+    const forwardedBefore = balancer.forwarded.length;
+    const { transport, config } = mcpRemote();
     let stderr = '';
     transport.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
     try {
@@ -241,6 +263,39 @@ describe('MCP sessions and their server-to-client traffic across three replicas'
       await eventually(`the oldest session ended at ${replica.url}`, async () => ((await listAt(replica, oldest)) === 404 ? true : undefined));
       assert.equal(await listAt(replica, second), 200, 'the others go on');
       assert.equal(await listAt(replica, newest), 200);
+    }
+  });
+
+  // Last: it kills a replica.
+  it('mcp-remote: a replica killed (SIGKILL) mid-call loses only that call; the retry is served by another, in the same session', async () => {
+    const { transport, config } = mcpRemote();
+    try {
+      const { client } = await samplingClient(transport);
+      clients.push(client);
+      const before = (await client.callTool({ name: 'worker_work', arguments: { label: 'before' } })) as CallToolResult;
+      assert.deepEqual(before.content, [{ type: 'text', text: 'done: before' }]);
+      const forwardedBefore = balancer.forwarded.length;
+      const doomed = client.callTool({ name: 'worker_slow', arguments: { label: 'doomed' } }, CallToolResultSchema, { onprogress: () => undefined, timeout: 5_000 });
+      const serving = await eventually('the replica serving the slow call', () =>
+        balancer.forwarded.slice(forwardedBefore).find((entry) => entry.body?.includes('worker_slow'))?.target,
+      );
+      const victim = replicas.find((replica) => replica.url === serving)!;
+      victim.serving.child.kill('SIGKILL');
+      await victim.serving.exited;
+      dead.add(victim.url);
+      await assert.rejects(doomed, 'the call in flight on the killed replica is lost');
+      const postsAfter = balancer.forwarded.length;
+      const retried = (await client.callTool({ name: 'worker_work', arguments: { label: 'retried' } })) as CallToolResult;
+      assert.deepEqual(retried.content, [{ type: 'text', text: 'done: retried' }]);
+      const tools = (await client.listTools()).tools.map((tool) => tool.name);
+      assert.ok(tools.includes('worker_work'));
+      const servedAfter = new Set(balancer.forwarded.slice(postsAfter).map((entry) => entry.target));
+      assert.ok(!servedAfter.has(victim.url) && servedAfter.size > 0, 'the live replicas served the session after the kill');
+      const sessions = new Set(balancer.forwarded.slice(forwardedBefore).map((entry) => entry.sessionId).filter(Boolean));
+      assert.equal(sessions.size, 1, 'one session throughout');
+    } finally {
+      await transport.close().catch(() => undefined);
+      config.remove();
     }
   });
 });

@@ -14,6 +14,8 @@ export interface Forwarded {
   target: string;
   /** The body of a POST. */
   body?: string;
+  /** The request's Mcp-Session-Id header. */
+  sessionId?: string;
 }
 
 /** Forwards each request to the next live replica in turn, as a load balancer without affinity does. */
@@ -31,7 +33,13 @@ export async function roundRobinBalancer(port: number, replicas: () => string[])
         const target = targets[turn++ % targets.length]!;
         const out = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
           servedBy.push(target);
-          forwarded.push({ method: req.method ?? '', target, ...(req.method === 'POST' ? { body: Buffer.concat(chunks).toString() } : {}) });
+          const sessionId = req.headers['mcp-session-id'];
+          forwarded.push({
+            method: req.method ?? '',
+            target,
+            ...(req.method === 'POST' ? { body: Buffer.concat(chunks).toString() } : {}),
+            ...(typeof sessionId === 'string' ? { sessionId } : {}),
+          });
           if (req.method === 'POST') posts.push({ target, body: Buffer.concat(chunks).toString() });
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
