@@ -13,6 +13,8 @@ import {
   CreateMessageRequestSchema,
   CreateMessageResultSchema,
   LoggingMessageNotificationSchema,
+  ProgressNotificationSchema,
+  ToolListChangedNotificationSchema,
   type CallToolResult,
   type LoggingMessageNotification,
   type Progress,
@@ -86,8 +88,13 @@ function workerUpstream(): McpServer {
 const largeAnswerTo = (prompt: string) => `${prompt}:${'z'.repeat(LARGE_ANSWER_CHARS)}`.slice(0, LARGE_ANSWER_CHARS);
 const summaryOf = (prompt: string) => `${LARGE_ANSWER_CHARS} chars, starting ${largeAnswerTo(prompt).slice(0, 12)}`;
 
-/** A client that can sample (answering LARGE_ANSWER_CHARS characters) and collects the log messages it is sent. */
-async function samplingClient(transport: Transport): Promise<{ client: Client; logs: LoggingMessageNotification['params'][] }> {
+/**
+ * A client that can sample (answering LARGE_ANSWER_CHARS characters) and collects the log messages and progress it is
+ * sent. Progress is collected by its token here, not with the SDK's `onprogress`: the SDK client handles a
+ * notification a microtask later than a response, so progress that arrives in one chunk with its call's result
+ * (as mcp-remote's stdio often delivers it) would find the call's handler gone.
+ */
+async function samplingClient(transport: Transport): Promise<{ client: Client; logs: LoggingMessageNotification['params'][]; progress: Map<string, Progress[]> }> {
   const client = new Client({ name: 'fleet-client', version: '1.0.0' }, { capabilities: { sampling: {} } });
   client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
     const prompt = request.params.messages[0]?.content;
@@ -95,8 +102,12 @@ async function samplingClient(transport: Transport): Promise<{ client: Client; l
   });
   const logs: LoggingMessageNotification['params'][] = [];
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void logs.push(notification.params));
+  const progress = new Map<string, Progress[]>();
+  client.setNotificationHandler(ProgressNotificationSchema, ({ params: { progressToken, ...reported } }) => {
+    progress.set(String(progressToken), [...(progress.get(String(progressToken)) ?? []), reported]);
+  });
   await client.connect(transport);
-  return { client, logs };
+  return { client, logs, progress };
 }
 
 /** Whether a POST carrying a client's answer (a result) landed on another replica than the request it answers. */
@@ -157,15 +168,15 @@ describe('MCP sessions and their server-to-client traffic across three replicas'
 
   it('progress and log messages of calls served by every replica reach the SDK client, whose GET stream one replica holds', async () => {
     const forwardedBefore = balancer.forwarded.length;
-    const { client, transport, logs } = await sdkClient();
+    const { client, transport, logs, progress } = await sdkClient();
     await workerListedEverywhere(transport);
     const stream = await eventually('the client’s GET stream', () => balancer.forwarded.slice(forwardedBefore).find((entry) => entry.method === 'GET'));
     const callsBefore = balancer.forwarded.length;
     for (let i = 0; i < 6; i++) {
-      const progress: Progress[] = [];
-      const result = (await client.callTool({ name: 'worker_work', arguments: { label: `job ${i}` } }, CallToolResultSchema, { onprogress: (p) => void progress.push(p) })) as CallToolResult;
+      const result = (await client.callTool({ name: 'worker_work', arguments: { label: `job ${i}` }, _meta: { progressToken: `job-${i}` } })) as CallToolResult;
       assert.deepEqual(result.content, [{ type: 'text', text: `done: job ${i}` }]);
-      assert.deepEqual(progress.map(({ progress: done, total }) => [done, total]), [[1, 2], [2, 2]], `the progress of call ${i}`);
+      const reported = await eventually(`the progress of call ${i}`, () => (progress.get(`job-${i}`)?.length === 2 ? progress.get(`job-${i}`) : undefined));
+      assert.deepEqual(reported.map(({ progress: done, total }) => [done, total]), [[1, 2], [2, 2]]);
       await eventually(`the log message of call ${i}`, () => (logs.some((log) => log.data === `working on job ${i}`) ? true : undefined));
     }
     const callTargets = balancer.forwarded.slice(callsBefore).filter((entry) => entry.body?.includes('"tools/call"')).map((entry) => entry.target);
@@ -200,25 +211,36 @@ describe('MCP sessions and their server-to-client traffic across three replicas'
     return { transport, config };
   };
 
-  it('mcp-remote: initialize, list, call with progress, and a sampling round-trip, its requests landing on every replica', async () => {
+  it('mcp-remote: initialize, list, call with progress, a sampling round-trip and tools/list_changed, its requests landing on every replica', async () => {
     const forwardedBefore = balancer.forwarded.length;
     const { transport, config } = mcpRemote();
     let stderr = '';
     transport.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
     try {
-      const { client, logs } = await samplingClient(transport);
+      const { client, logs, progress } = await samplingClient(transport);
       clients.push(client);
       const tools = (await client.listTools()).tools.map((tool) => tool.name);
       assert.ok(tools.includes('worker_work') && tools.includes('worker_ask_llm'), `listed through mcp-remote: ${tools.join(', ')}`);
       for (let i = 0; i < 3; i++) {
-        const progress: Progress[] = [];
-        const result = (await client.callTool({ name: 'worker_work', arguments: { label: `remote ${i}` } }, CallToolResultSchema, { onprogress: (p) => void progress.push(p) })) as CallToolResult;
+        const result = (await client.callTool({ name: 'worker_work', arguments: { label: `remote ${i}` }, _meta: { progressToken: `remote-${i}` } })) as CallToolResult;
         assert.deepEqual(result.content, [{ type: 'text', text: `done: remote ${i}` }]);
-        assert.equal(progress.length, 2, `the progress of call ${i}`);
+        await eventually(`the progress of call ${i}`, () => (progress.get(`remote-${i}`)?.length === 2 ? true : undefined));
         const sampled = (await client.callTool({ name: 'worker_ask_llm', arguments: { prompt: `remote question ${i}` } })) as CallToolResult;
         assert.deepEqual(sampled.content, [{ type: 'text', text: summaryOf(`remote question ${i}`) }]);
       }
       await eventually('a log message through mcp-remote', () => (logs.some((log) => log.data === 'working on remote 0') ? true : undefined));
+      // An upstream added through one replica: the stream mcp-remote holds on some replica hears of it.
+      let listChangedAt: number | undefined;
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => void (listChangedAt ??= Date.now()));
+      const addedAt = Date.now();
+      const added = await fetch(`${replicas[2]!.url}/api/mcp/client`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ name: 'second', connection_type: 'http', connection_string: worker.url }),
+      });
+      assert.equal(added.status, 201, await added.text());
+      await eventually('tools/list_changed through mcp-remote', () => listChangedAt);
+      console.log(`# mcp-remote's client heard tools/list_changed ${listChangedAt! - addedAt} ms after the request adding an upstream was sent`);
       const forwarded = balancer.forwarded.slice(forwardedBefore);
       assert.deepEqual(new Set(forwarded.map((entry) => entry.target)), new Set(replicas.map((replica) => replica.url)), 'every replica served mcp-remote');
       assert.ok(answersCrossed(forwarded, 'tools/call'), 'a sampling answer landed on another replica than its call');
@@ -275,7 +297,7 @@ describe('MCP sessions and their server-to-client traffic across three replicas'
       const before = (await client.callTool({ name: 'worker_work', arguments: { label: 'before' } })) as CallToolResult;
       assert.deepEqual(before.content, [{ type: 'text', text: 'done: before' }]);
       const forwardedBefore = balancer.forwarded.length;
-      const doomed = client.callTool({ name: 'worker_slow', arguments: { label: 'doomed' } }, CallToolResultSchema, { onprogress: () => undefined, timeout: 5_000 });
+      const doomed = client.callTool({ name: 'worker_slow', arguments: { label: 'doomed' }, _meta: { progressToken: 'doomed' } }, CallToolResultSchema, { timeout: 5_000 });
       const serving = await eventually('the replica serving the slow call', () =>
         balancer.forwarded.slice(forwardedBefore).find((entry) => entry.body?.includes('worker_slow'))?.target,
       );
