@@ -25,11 +25,14 @@ import { serverRequestSender, type SendToClient } from './upstream-requests.js';
  * here, since the SDK server never saw these ids.
  */
 
-/** A session's direct calls in flight, and the requests they sent the client that still wait for an answer. */
+/**
+ * A session's direct calls in flight, and the requests sent to its client (by direct calls, and by the SDK server:
+ * relayable-requests.ts) that still wait for an answer.
+ */
 export interface DirectExchanges {
   calls: Map<RequestId, AbortController>;
   asked: Map<RequestId, (answer: JSONRPCMessage) => void>;
-  /** For the ids of requests sent to the client: strings, so they never meet the SDK server's numeric ones. */
+  /** For the ids of requests sent to the client: strings, so they never meet the ids of the client's own requests. */
   sent: number;
   /**
    * Starts every such id: GATEWAY_REQUEST_ID_PREFIX and a random part, so that ids of copies of one session on

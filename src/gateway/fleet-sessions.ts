@@ -22,7 +22,7 @@ import { setLogLevel } from './session-resume.js';
 export const SESSIONS_CHANNEL = 'mcp_sessions';
 /** The channel of clients' answers to requests another replica sent them (sampling, elicitation). */
 export const ANSWERS_CHANNEL = 'mcp_answers';
-/** Ids per message: a UUID takes 39 bytes of JSON, so this stays far below the notification limit. */
+/** Ids per message: a UUID takes 39 bytes of JSON, so this stays below NOTIFY's payload limit (no detour through the store). */
 const IDS_PER_MESSAGE = 150;
 
 const RelayedAnswer = z.object({ session: z.string(), message: z.object({ jsonrpc: z.literal('2.0'), id: z.string() }).passthrough() });
@@ -84,8 +84,8 @@ export async function recordSessionChanges(session: McpSession, messages: readon
 /**
  * The client's answers to requests the gateway sent it (ids GATEWAY_REQUEST_ID_PREFIX…) that no call of this replica
  * waits for, sent to the others: the balancer may bring an answer to another replica than the asking call's. The
- * rest is returned. An answer too large for a notification is dropped (and reported); the call waiting for it
- * times out.
+ * rest is returned. An answer of any size gets there (a large one through the store, store/notifications.ts); one
+ * whose relay fails is reported, and the call waiting for it times out.
  */
 export async function relayAnswers(
   session: McpSession,

@@ -45,7 +45,7 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
     reviewTools: (upstream, tools) => pins.review(upstream, tools),
   });
-  const events = sessionEvents(registry, runtime.outbound, pins, logger);
+  const events = sessionEvents(registry, runtime.outbound, pins, runtime.store.notifications, logger);
   const metrics = governanceMetrics(metricsRegistry);
   const stopCounting = pins.subscribe((event) => {
     if (event.kind !== 'definition_changed') return;

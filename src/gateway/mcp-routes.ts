@@ -23,6 +23,7 @@ import { scopesRequiredFor } from './operation-scopes.js';
 import type { Principal } from './principal.js';
 import { clientTraceContext } from '../http/trace-context.js';
 import { inSpan } from '../ops/tracing.js';
+import { relayableServerRequests } from './relayable-requests.js';
 import { resumeInitialized } from './session-resume.js';
 import type { McpSessionRecord } from '../store/index.js';
 
@@ -223,6 +224,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     const { server, callTool } = binding.createServer({ principal, gateway });
     prepare?.(transport, server);
     const direct = directExchanges();
+    relayableServerRequests(transport, direct);
     const now = Date.now();
     const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: now, inFlight: 0, touchedAt: now, initialized: false };
     // Set before connect: the SDK's Protocol chains its own close handling onto this one.

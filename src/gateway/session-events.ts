@@ -1,14 +1,17 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Notifications } from '../store/index.js';
 import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 import type { ToolPins } from '../upstream/tool-pins.js';
 import type { UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
+import { fleetLogs } from './fleet-logs.js';
 import { upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 
 /**
- * What reaches open MCP sessions of the events of upstreams (list changes, log messages), of outbound OAuth (a
- * user connected an upstream of their own) and of tool pins (a tool withheld or approved). One subscription per source for all sessions: two listeners and two
+ * What reaches open MCP sessions of the events of upstreams (list changes, log messages: those of every replica's
+ * connections, fleet-logs.ts), of outbound OAuth (a user connected an upstream of their own) and of tool pins (a tool
+ * withheld or approved). One subscription per source for all sessions: two listeners and two
  * unsubscribe functions of every session would cost each idle session a few hundred bytes.
  */
 
@@ -33,6 +36,7 @@ export function sessionEvents(
   registry: UpstreamRegistry,
   outbound: Pick<OutboundOAuth, 'subscribe'>,
   pins: Pick<ToolPins, 'subscribe'>,
+  fleet: Pick<Notifications, 'publish' | 'subscribe'>,
   logger: GatewayLogger,
 ): SessionEvents {
   const listeners = new Set<SessionListener>();
@@ -47,7 +51,14 @@ export function sessionEvents(
       }
     }
   };
-  const fromRegistry = registry.subscribe(relay);
+  const logs = fleetLogs(fleet, (log) => relay({ kind: 'log', ...log }), (error) => logger.warn({ error: String(error) }, 'announcing an upstream log message failed'));
+  const fromRegistry = registry.subscribe((event) => {
+    if (event.kind !== 'log') return relay(event);
+    // A per-user upstream's shared connection lists with some user's own account: its messages may be about that
+    // user, so they go to nobody.
+    const upstream = registry.get(event.upstreamId);
+    if (upstream && upstream.settings.auth_type !== 'per_user_oauth') logs.received({ upstreamId: event.upstreamId, params: event.params });
+  });
   // A tool withheld or approved changes what the upstream's users may list.
   const fromPins = pins.subscribe((event) => relay({ kind: 'tools_changed', upstreamId: event.upstream.id }));
   // The user connected an upstream of their own (perhaps in the middle of a session): its tools work now.
@@ -63,6 +74,7 @@ export function sessionEvents(
     delete: (listener) => void listeners.delete(listener),
     close() {
       fromRegistry();
+      logs.stop();
       fromOutbound();
       fromPins();
       listeners.clear();
@@ -85,8 +97,6 @@ function relayEvent({ server, principal }: SessionListener, registry: UpstreamRe
   if (event.kind === 'tools_changed') sent(server.sendToolListChanged());
   else if (event.kind === 'resources_changed') sent(server.sendResourceListChanged());
   else if (event.kind === 'prompts_changed') sent(server.sendPromptListChanged());
-  // A per-user upstream's shared connection lists with some user's own account: its messages may be about that
-  // user, so they go to nobody.
   else if (event.kind === 'log' && upstream.settings.auth_type !== 'per_user_oauth') {
     const params = LoggingMessageNotificationSchema.shape.params.safeParse(event.params);
     if (!params.success) return;

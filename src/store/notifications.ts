@@ -3,34 +3,30 @@ import pg from 'pg';
 import type { Db } from './db.js';
 
 /**
- * Messages between the processes of a fleet that share one database: "this changed, look again". PostgreSQL carries
- * them with LISTEN/NOTIFY on one dedicated connection per process, reconnected when it drops (what was published
- * meanwhile is lost: every subscriber keeps a slow reconciliation poll for that). With SQLite there is one process,
- * and messages stay in it.
+ * Messages between the processes of a fleet that share one database: "this changed, look again", and what a
+ * session's client sent or must receive through another replica. PostgreSQL carries them with LISTEN/NOTIFY on one
+ * dedicated connection per process, reconnected when it drops (what was published meanwhile is lost: every
+ * subscriber keeps a slow reconciliation poll for that). A message over NOTIFY's payload limit goes into the
+ * `fleet_messages` table, and the notification names its row. With SQLite there is one process, and messages stay
+ * in it.
  */
 
-/** PostgreSQL's limit on a NOTIFY payload is 8000 bytes; the envelope takes a little of it. */
-export const MAX_NOTIFICATION_BYTES = 7900;
+/** PostgreSQL's limit on a NOTIFY payload is 8000 bytes; a message whose envelope is larger travels as a row. */
+export const MAX_NOTIFY_BYTES = 7900;
+/** How long a row of a large message is kept for the replicas to read it; later large messages delete older rows. */
+export const FLEET_MESSAGE_TTL_MS = 60_000;
 
 /** `fromThisProcess`: the publisher was this process, which has usually acted on the change already. */
 export type NotificationHandler = (payload: unknown, origin: { fromThisProcess: boolean }) => void;
 
 export interface Notifications {
-  /** Delivers `payload` (JSON, at most MAX_NOTIFICATION_BYTES) to the channel's subscribers in every process, this one included. */
+  /** Delivers `payload` (JSON) to the channel's subscribers in every process, this one included, in publishing order. */
   publish(channel: string, payload: unknown): Promise<void>;
   /** Returns the unsubscribe function. A handler's failure is its own; the others still get the message. */
   subscribe(channel: string, handler: NotificationHandler): () => void;
   /** Resolves once the subscriptions made so far receive messages (or their connection failed and is being retried). */
   ready(): Promise<void>;
   close(): Promise<void>;
-}
-
-export class NotificationTooLarge extends Error {}
-
-function encode(payload: unknown): string {
-  const text = JSON.stringify(payload);
-  if (Buffer.byteLength(text) > MAX_NOTIFICATION_BYTES) throw new NotificationTooLarge(`a notification of ${Buffer.byteLength(text)} bytes is over the limit`);
-  return text;
 }
 
 /** Subscribers by channel, and delivery to them. */
@@ -61,7 +57,8 @@ export function inProcessNotifications(): Notifications {
   const table = subscriberTable();
   return {
     async publish(channel, payload) {
-      const text = encode(payload);
+      // A copy, as another process would receive it: a subscriber never shares an object with the publisher.
+      const text = JSON.stringify(payload);
       queueMicrotask(() => table.deliver(channel, JSON.parse(text), true));
     },
     subscribe: (channel, handler) => table.add(channel, handler),
@@ -80,7 +77,14 @@ const RECONNECT_MAX_MS = 5_000;
  * subscription. NOTIFY reaches every schema of the database, so channel names carry a digest of the schema: two
  * Gatehouse installations in one database (or tests in fresh schemas) never hear each other.
  */
-export function postgresNotifications(db: Db, databaseUrl: string, options: { onError?: (error: unknown) => void } = {}): Notifications {
+export interface PostgresNotificationOptions {
+  onError?: (error: unknown) => void;
+  /** Defaults to FLEET_MESSAGE_TTL_MS. */
+  largeMessageTtlMs?: number;
+}
+
+export function postgresNotifications(db: Db, databaseUrl: string, options: PostgresNotificationOptions = {}): Notifications {
+  const largeMessageTtlMs = options.largeMessageTtlMs ?? FLEET_MESSAGE_TTL_MS;
   const table = subscriberTable();
   const origin = randomUUID();
   let prefix: Promise<string> | undefined;
@@ -118,7 +122,7 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: { on
     };
     fresh.on('error', lost);
     fresh.on('end', () => lost());
-    fresh.on('notification', (message) => void receive(message));
+    fresh.on('notification', receive);
     await fresh.connect();
     for (const channel of table.handlers.keys()) await listen(fresh, channel);
     if (closed || !listening()) return void (await fresh.end());
@@ -157,22 +161,40 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: { on
     void last?.end().catch(() => undefined);
   };
 
-  const receive = async (message: pg.Notification) => {
+  /** Received messages, delivered one after the other: one read from `fleet_messages` does not overtake the next. */
+  let deliveries: Promise<void> = Promise.resolve();
+  const receive = (message: pg.Notification) => {
+    deliveries = deliveries.then(() => deliverReceived(message)).catch((error: unknown) => options.onError?.(error));
+  };
+  const deliverReceived = async (message: pg.Notification) => {
     const start = await prefixOf();
     if (!message.channel.startsWith(start) || message.payload === undefined) return;
-    let envelope: { o?: unknown; p?: unknown };
-    try {
-      envelope = JSON.parse(message.payload) as { o?: unknown; p?: unknown };
-    } catch {
-      return;
-    }
-    table.deliver(message.channel.slice(start.length), envelope.p, envelope.o === origin);
+    const envelope = parseEnvelope(message.payload);
+    const stored = envelope?.r === undefined ? undefined : await largeMessage(envelope.r);
+    const inner = envelope?.r === undefined ? envelope : stored === undefined ? undefined : parseEnvelope(stored);
+    if (inner) table.deliver(message.channel.slice(start.length), inner.p, inner.o === origin);
+  };
+  /** A large message's row (gone when a replica reads it after the TTL: then it is lost, as a missed NOTIFY is). */
+  const largeMessage = async (id: unknown) =>
+    typeof id === 'string' ? (await db.get<{ payload: string }>('SELECT payload FROM fleet_messages WHERE id = ?', [id]))?.payload : undefined;
+
+  /** Stored, and announced in the same transaction: PostgreSQL sends the notification at commit, when the row is there. */
+  const publishLarge = async (channel: string, text: string) => {
+    const id = randomUUID();
+    const now = Date.now();
+    await db.transaction(async (tx) => {
+      await tx.run('DELETE FROM fleet_messages WHERE created_at < ?', [now - largeMessageTtlMs]);
+      await tx.run('INSERT INTO fleet_messages (id, payload, created_at) VALUES (?, ?, ?)', [id, text, now]);
+      await tx.get('SELECT pg_notify(?, ?)', [channel, JSON.stringify({ r: id })]);
+    });
   };
 
   return {
     async publish(channel, payload) {
-      const text = encode({ o: origin, p: payload });
-      await db.get('SELECT pg_notify(?, ?)', [(await prefixOf()) + channel, text]);
+      const text = JSON.stringify({ o: origin, p: payload });
+      const target = (await prefixOf()) + channel;
+      if (Buffer.byteLength(text) > MAX_NOTIFY_BYTES) await publishLarge(target, text);
+      else await db.get('SELECT pg_notify(?, ?)', [target, text]);
     },
     subscribe(channel, handler) {
       const remove = table.add(channel, handler);
@@ -195,4 +217,22 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: { on
       disconnect();
     },
   };
+}
+
+interface Envelope {
+  /** The publishing process. */
+  o?: unknown;
+  /** The payload. */
+  p?: unknown;
+  /** The `fleet_messages` row holding the envelope of a large message. */
+  r?: unknown;
+}
+
+function parseEnvelope(text: string): Envelope | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Envelope) : undefined;
+  } catch {
+    return undefined;
+  }
 }

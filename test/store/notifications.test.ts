@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { openPostgres } from '../../src/store/postgres.js';
-import { inProcessNotifications, NotificationTooLarge, postgresNotifications, type Notifications } from '../../src/store/notifications.js';
+import { inProcessNotifications, MAX_NOTIFY_BYTES, postgresNotifications, type Notifications } from '../../src/store/notifications.js';
 import type { Database } from '../../src/store/db.js';
 import { freshPostgresSchema } from '../helpers/backends.js';
 
@@ -35,8 +35,12 @@ describe('in-process notifications (SQLite)', () => {
     assert.equal(other.received.length, 0);
   });
 
-  it('refuses a payload over the limit', async () => {
-    await assert.rejects(inProcessNotifications().publish('c', 'x'.repeat(9000)), NotificationTooLarge);
+  it('delivers a payload over PostgreSQL’s NOTIFY limit as it is', async () => {
+    const notifications = inProcessNotifications();
+    const box = inbox(notifications, 'answers');
+    const large = { text: 'x'.repeat(3 * MAX_NOTIFY_BYTES) };
+    await notifications.publish('answers', large);
+    assert.deepEqual((await box.next()).payload, large);
   });
 });
 
@@ -57,6 +61,10 @@ describe('PostgreSQL notifications (LISTEN/NOTIFY)', () => {
   before(async () => {
     schema = await freshPostgresSchema();
     otherSchema = await freshPostgresSchema();
+    // The fleet_messages table, for large messages.
+    const migrated = openPostgres(schema.url, { max: 1 });
+    await migrated.migrate();
+    await migrated.close();
   });
   after(async () => {
     for (const notifications of opened) await notifications.close();
@@ -89,8 +97,35 @@ describe('PostgreSQL notifications (LISTEN/NOTIFY)', () => {
     assert.deepEqual(atHere.received, []);
   });
 
-  it('refuses a payload over the limit', async () => {
-    await assert.rejects(processOn(schema.url).publish('c', 'x'.repeat(8000)), NotificationTooLarge);
+  it('carries a payload over the NOTIFY limit through fleet_messages, in order with the small ones around it', async () => {
+    const a = processOn(schema.url);
+    const b = processOn(schema.url);
+    const atB = inbox(b, 'answers');
+    await Promise.all([a.ready(), b.ready()]);
+    const large = { text: 'é'.repeat(20_000) };
+    await a.publish('answers', 'before');
+    await a.publish('answers', large);
+    await a.publish('answers', 'after');
+    assert.deepEqual(await atB.next(), { payload: 'before', fromThisProcess: false });
+    assert.deepEqual(await atB.next(), { payload: large, fromThisProcess: false });
+    assert.deepEqual(await atB.next(), { payload: 'after', fromThisProcess: false });
+  });
+
+  it('deletes the rows of large messages older than their TTL when it stores the next one', async () => {
+    const database = openPostgres(schema.url, { max: 2 });
+    databases.push(database);
+    const notifications = postgresNotifications(database, schema.url, { largeMessageTtlMs: 0 });
+    opened.push(notifications);
+    const box = inbox(notifications, 'ttl-test');
+    await notifications.ready();
+    const rows = async () => (await database.all<{ id: string }>('SELECT id FROM fleet_messages')).length;
+    const before = await rows();
+    await notifications.publish('ttl-test', 'x'.repeat(2 * MAX_NOTIFY_BYTES));
+    await box.next();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await notifications.publish('ttl-test', 'y'.repeat(2 * MAX_NOTIFY_BYTES));
+    assert.equal((await box.next()).payload, 'y'.repeat(2 * MAX_NOTIFY_BYTES));
+    assert.equal(await rows(), 1, `only the newest row is left (there were ${before} before)`);
   });
 
   it('listens again after its connection is lost', async () => {
