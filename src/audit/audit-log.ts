@@ -18,7 +18,11 @@ export type AuditKind =
   | 'upstream.needs_auth'
   | 'upstream.disconnected'
   | 'tool.definition_changed'
-  | 'tool.approved';
+  | 'tool.approved'
+  | 'call.approval_requested'
+  | 'call.approved'
+  | 'call.denied'
+  | 'call.approval_expired';
 
 export interface AuditEntry {
   userId?: string | null;

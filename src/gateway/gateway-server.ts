@@ -26,6 +26,7 @@ import type { ToolPins, ToolStatus } from '../upstream/tool-pins.js';
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
 import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
+import { approvalRequired, approvalStep } from './call-approvals.js';
 import type { GatewayState } from './gateway-state.js';
 import { askToConnect, connectionFor, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
@@ -161,8 +162,16 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
     }
     const connection = await connectionFor(personal, principal, target.upstream);
     if ('connect' in connection) {
-      await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'the user has not connected this upstream', durationMs: performance.now() - started });
+      await refuse(target.upstream, target.original, 'the user has not connected this upstream');
       return askToConnect(target.upstream, connection.connect, server.getClientCapabilities());
+    }
+    if (approvalRequired(target.upstream.settings, target.original, target.tool)) {
+      const held = { userId: principal.userId, upstream: target.upstream, tool: target.original, exposedName: name, args: params.arguments };
+      const hold = await approvalStep(gateway.approvals, held, server.getClientCapabilities());
+      if (hold) {
+        await refuse(target.upstream, target.original, hold.reason);
+        return hold.answer();
+      }
     }
     const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, params, downstream, connection);
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });

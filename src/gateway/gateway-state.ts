@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import type { Runtime } from '../runtime.js';
 import type { ToolPins } from '../upstream/tool-pins.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
+import { callApprovals, type CallApprovals } from './call-approvals.js';
 import { createCatalog, type Catalog } from './catalog.js';
 import { governanceMetrics, type GovernanceMetrics } from './governance-metrics.js';
 import type { PersonalConnections } from './personal-connections.js';
@@ -24,6 +25,8 @@ export interface GatewayState {
   /** Pinned tool definitions: which listed tools are withheld. */
   pins: ToolPins;
   quotas: CallQuotas;
+  /** Calls held until their person approves them. */
+  approvals: CallApprovals;
   metrics: GovernanceMetrics;
   logger: GatewayLogger;
   /** Ends the subscriptions to the registry, to outbound OAuth and to the pins. */
@@ -32,7 +35,7 @@ export interface GatewayState {
 
 export interface GatewayStateOptions {
   registry: UpstreamRegistry;
-  runtime: Pick<Runtime, 'store' | 'config' | 'outbound' | 'perUserPool' | 'toolPins'>;
+  runtime: Pick<Runtime, 'store' | 'config' | 'outbound' | 'perUserPool' | 'toolPins' | 'audit' | 'keys'>;
   logger: GatewayLogger & Partial<ToolCallLogger>;
   /** Where the gateway's metrics go (the app's registry); a gateway built alone in a test gets its own. */
   metrics?: Registry;
@@ -64,6 +67,7 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     events,
     pins,
     quotas: callQuotas(runtime.store.rateWindows),
+    approvals: callApprovals({ store: runtime.store.callApprovals, audit: runtime.audit, hasher: runtime.keys.tokenHasher, config: runtime.config }),
     metrics,
     logger,
     close() {
