@@ -22,7 +22,10 @@ export type AuditKind =
   | 'call.approval_requested'
   | 'call.approved'
   | 'call.denied'
-  | 'call.approval_expired';
+  | 'call.approval_expired'
+  | 'virtual_server.created'
+  | 'virtual_server.updated'
+  | 'virtual_server.deleted';
 
 export interface AuditEntry {
   userId?: string | null;

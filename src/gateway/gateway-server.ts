@@ -34,6 +34,7 @@ import type { Principal } from './principal.js';
 import type { QuotaRefusal } from './quotas.js';
 import type { GatewayLogger } from './session-events.js';
 import type { ToolCallAudit } from './tool-call-audit.js';
+import { virtualServerTools } from './virtual-servers.js';
 import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
 import { serverRequestSender } from './upstream-requests.js';
 import { VERSION } from '../version.js';
@@ -71,7 +72,9 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
   const { registry, catalog, audit, personal, logger, pins, quotas } = gateway;
   // What the session reads of the principal that opened it, copied: an idle session then keeps neither the initialize
   // request's scope set nor its grant id.
-  const principal: Caller = { userId: opener.userId, username: opener.username, groups: opener.groups, clientId: opener.clientId };
+  const principal: Caller = { userId: opener.userId, username: opener.username, groups: opener.groups, clientId: opener.clientId, virtualServer: opener.virtualServer };
+  /** On a virtual server: the gateway tool names it shows (nothing else: no resources or prompts); undefined at /mcp. */
+  const view = async () => (principal.virtualServer === undefined ? undefined : virtualServerTools(gateway.virtualServers, principal.virtualServer));
   catalog.warm();
   const server = new Server(SERVER_INFO, { capabilities: CAPABILITIES, jsonSchemaValidator: new LazyAjvValidator() });
 
@@ -82,6 +85,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
    */
   const merged = async <K extends ListKind>(kind: K) => {
     const upstreams = visible();
+    if (principal.virtualServer !== undefined && kind !== 'tools') return [];
     if (kind !== 'resources' && kind !== 'resourceTemplates') return catalog.list(kind, upstreams);
     const personalOnes = upstreams.filter(isPersonal);
     const [shared, own] = await Promise.all([
@@ -101,11 +105,13 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
     const names = await namesOf('tools');
     // Approvals made through another replica count from this listing on.
     await pins.refresh(lists.map(({ upstream }) => upstream.id));
+    const shown = await view();
     const tools = lists.flatMap(({ upstream, listed }) =>
       listed.items.flatMap((tool) => {
         const name = names.exposed(upstream.id, tool.name);
-        // Only what a call resolves: a permitted tool with an exposed name, not withheld by its pin.
-        return name !== undefined && toolPermitted(upstream.settings, tool.name) && !pins.withheld(upstream, tool) ? [{ ...tool, name }] : [];
+        // Only what a call resolves: a permitted tool with an exposed name, not withheld by its pin, in the view.
+        const listable = name !== undefined && toolPermitted(upstream.settings, tool.name) && !pins.withheld(upstream, tool) && (shown?.has(name) ?? true);
+        return listable ? [{ ...tool, name }] : [];
       }),
     );
     const { page, nextCursor } = pageOf('tools', tools, request.params?.cursor, pageSize);
@@ -144,6 +150,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
   const callTool: ToolCaller = async (params, downstream) => {
     const started = performance.now();
     const name = params.name;
+    if ((await view())?.has(name) === false) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     const target = await resolveTool(registry, catalog, visible, name);
     const entry = (upstream: Upstream, tool: string) => ({ principal, upstream, tool, args: params.arguments });
     const refuse = async (upstream: Upstream, tool: string, reason: string) =>
@@ -233,7 +240,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
 }
 
 /** The principal as a session uses it: who records, who sees which upstreams, whose own connections. */
-type Caller = Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId'>;
+type Caller = Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId' | 'virtualServer'>;
 
 type Resolved =
   /** `tool`: the listed definition, absent for a tool of an upstream that is down and was never listed. */

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import type { Runtime } from '../runtime.js';
+import type { VirtualServerStore } from '../store/index.js';
 import type { ToolPins } from '../upstream/tool-pins.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { callApprovals, type CallApprovals } from './call-approvals.js';
@@ -27,6 +28,8 @@ export interface GatewayState {
   quotas: CallQuotas;
   /** Calls held until their person approves them. */
   approvals: CallApprovals;
+  /** Curated tool sets, read per request (virtual-servers.ts). */
+  virtualServers: Pick<VirtualServerStore, 'find'>;
   metrics: GovernanceMetrics;
   logger: GatewayLogger;
   /** Ends the subscriptions to the registry, to outbound OAuth and to the pins. */
@@ -48,7 +51,7 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
     reviewTools: (upstream, tools) => pins.review(upstream, tools),
   });
-  const events = sessionEvents(registry, runtime.outbound, pins, logger);
+  const events = sessionEvents({ registry, outbound: runtime.outbound, pins, notifications: runtime.store.notifications }, logger);
   const metrics = governanceMetrics(metricsRegistry);
   const stopCounting = pins.subscribe((event) => {
     if (event.kind !== 'definition_changed') return;
@@ -67,6 +70,7 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     events,
     pins,
     quotas: callQuotas(runtime.store.rateWindows),
+    virtualServers: runtime.store.virtualServers,
     approvals: callApprovals({ store: runtime.store.callApprovals, audit: runtime.audit, hasher: runtime.keys.tokenHasher, config: runtime.config }),
     metrics,
     logger,

@@ -5,6 +5,8 @@ import type { ToolPins } from '../upstream/tool-pins.js';
 import type { UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
 import { upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
+import type { Notifications } from '../store/index.js';
+import { VIRTUAL_SERVERS_CHANNEL } from './virtual-servers.js';
 
 /**
  * What reaches open MCP sessions of the events of upstreams (list changes, log messages), of outbound OAuth (a
@@ -19,7 +21,7 @@ export interface GatewayLogger {
 /** One open session as events reach it: its server, for its principal. */
 export interface SessionListener {
   server: Server;
-  principal: Pick<Principal, 'userId' | 'username'>;
+  principal: Pick<Principal, 'userId' | 'username' | 'virtualServer'>;
 }
 
 export interface SessionEvents {
@@ -29,12 +31,15 @@ export interface SessionEvents {
   close(): void;
 }
 
-export function sessionEvents(
-  registry: UpstreamRegistry,
-  outbound: Pick<OutboundOAuth, 'subscribe'>,
-  pins: Pick<ToolPins, 'subscribe'>,
-  logger: GatewayLogger,
-): SessionEvents {
+export interface EventSources {
+  registry: UpstreamRegistry;
+  outbound: Pick<OutboundOAuth, 'subscribe'>;
+  pins: Pick<ToolPins, 'subscribe'>;
+  /** Where the management API announces changed virtual servers (from any replica). */
+  notifications: Pick<Notifications, 'subscribe'>;
+}
+
+export function sessionEvents({ registry, outbound, pins, notifications }: EventSources, logger: GatewayLogger): SessionEvents {
   const listeners = new Set<SessionListener>();
   const sent = (promise: Promise<void>) => void promise.catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
 
@@ -58,6 +63,14 @@ export function sessionEvents(
     }
   });
 
+  // A virtual server changed its tools (or was deleted): the sessions opened on it list again.
+  const fromVirtualServers = notifications.subscribe(VIRTUAL_SERVERS_CHANNEL, (payload) => {
+    const name = (payload as { name?: unknown } | null)?.name;
+    for (const { server, principal } of listeners) {
+      if (principal.virtualServer === name && server.getClientVersion() !== undefined && server.transport) sent(server.sendToolListChanged());
+    }
+  });
+
   return {
     add: (listener) => void listeners.add(listener),
     delete: (listener) => void listeners.delete(listener),
@@ -65,6 +78,7 @@ export function sessionEvents(
       fromRegistry();
       fromOutbound();
       fromPins();
+      fromVirtualServers();
       listeners.clear();
     },
   };
