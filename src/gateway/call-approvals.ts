@@ -13,7 +13,8 @@ import { askInBrowser } from './browser-prompts.js';
  * Human approval of risky calls. An upstream (or one of its tools) with `require_approval` holds a call until the
  * calling person approves it on a Gatehouse page (web/call-approval-routes.ts). The approval is bound to that person,
  * that tool and a keyed hash of the exact arguments, lives in the store (any replica serves the page and the retry),
- * expires, and is spent by the one call it approved: a retry with other arguments needs a new approval.
+ * expires (the request `ttlSeconds` after the call, an approval `ttlSeconds` after it was given), and is spent by the one
+ * call it approved: a retry with other arguments needs a new approval.
  */
 
 /** Whether a call of `tool` needs the caller's approval; `definition` is the listed tool (its annotations decide `destructive`). */
@@ -106,7 +107,7 @@ export function callApprovals({ store, audit, hasher, config, now = Date.now }: 
       if (open.status === 'pending' && live) return { kind: 'ask', approval: open };
       // Each outcome below is answered once: the row is spent by whoever changes it first (another replica may race).
       if (open.status === 'approved' && live) {
-        return (await store.transition(open.id, 'approved', 'spent', at, at)) ? { kind: 'approved' } : request(call, argumentsHash);
+        return (await store.transition(open.id, 'approved', 'spent', at, { liveAt: at })) ? { kind: 'approved' } : request(call, argumentsHash);
       }
       if (!(await store.transition(open.id, open.status, 'spent', at))) return request(call, argumentsHash);
       if (open.status === 'denied') return { kind: 'denied' };
@@ -122,7 +123,8 @@ export function callApprovals({ store, audit, hasher, config, now = Date.now }: 
       const at = now();
       if (approval.expiresAt <= at) return 'expired';
       const decision = approve ? 'approved' : 'denied';
-      if (!(await store.transition(id, 'pending', decision, at, at))) return (await store.find(id))?.status === 'pending' ? 'expired' : 'already_decided';
+      // An approval is good for a full period from the decision, so the person has time to go back and retry.
+      if (!(await store.transition(id, 'pending', decision, at, { liveAt: at, ...(approve ? { expiresAt: at + ttlMs } : {}) }))) return (await store.find(id))?.status === 'pending' ? 'expired' : 'already_decided';
       await audit.record(approve ? 'call.approved' : 'call.denied', { userId, ip, detail: detailOf(approval) });
       return decision;
     },
@@ -157,7 +159,7 @@ export async function approvalStep(
         message: `Tool "${call.exposedName}" of upstream "${upstreamName}" needs your approval for this call.`,
         url: approvals.link(gate.approval.id),
         elicitationId: gate.approval.id,
-        instructions: `sign in to Gatehouse, check the arguments and approve, then call the tool again with the same arguments within ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        instructions: `sign in to Gatehouse, check the arguments and approve within ${minutes} minute${minutes === 1 ? '' : 's'}, then call the tool again with the same arguments.`,
       };
       return { reason: 'awaiting the user\'s approval', answer: () => askInBrowser(prompt, clientCapabilities) };
     }

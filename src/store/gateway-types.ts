@@ -115,9 +115,9 @@ export interface CallApprovalStore {
   findOpen(call: Pick<CallApprovalRecord, 'userId' | 'upstreamId' | 'tool' | 'argumentsHash'>): Promise<CallApprovalRecord | undefined>;
   /**
    * Compare-and-set of the status (`from` -> `to`), and, with `liveAt`, only while the approval has not expired at
-   * that time; true only for the one caller that changed the row.
+   * that time; `expiresAt` sets a new expiry with it. True only for the one caller that changed the row.
    */
-  transition(id: string, from: CallApprovalStatus, to: CallApprovalStatus, at: number, liveAt?: number): Promise<boolean>;
+  transition(id: string, from: CallApprovalStatus, to: CallApprovalStatus, at: number, options?: { liveAt?: number; expiresAt?: number }): Promise<boolean>;
 }
 
 export interface GatewayStore {

@@ -70,8 +70,11 @@ for (const backend of backends) {
 
     it('an approval lets exactly that call through once; other arguments are asked anew', async () => {
       const approval = await ask(call({ table: 'users' }));
+      clock += 500_000;
       assert.equal(await approvals.decide(approval.id, 'usr_1', true, null), 'approved');
+      assert.equal((await store.callApprovals.find(approval.id))!.expiresAt, clock + 600_000, 'good for a full period from the decision');
       assert.equal(await approvals.decide(approval.id, 'usr_1', false, null), 'already_decided');
+      clock += 300_000;
       assert.notEqual((await ask(call({ table: 'orders' }))).id, approval.id);
       assert.deepEqual(await approvals.gate(call({ table: 'users' })), { kind: 'approved' });
       assert.notEqual((await ask(call({ table: 'users' }))).id, approval.id, 'spent');

@@ -25,11 +25,13 @@ export function sqlCallApprovalStore(db: Db): CallApprovalStore {
         ),
       );
     },
-    async transition(id, from, to, at, liveAt) {
+    async transition(id, from, to, at, { liveAt, expiresAt } = {}) {
+      const expiry = expiresAt === undefined ? '' : ', expires_at = ?';
       const live = liveAt === undefined ? '' : ' AND expires_at > ?';
-      const result = await db.run(`UPDATE call_approvals SET status = ?, decided_at = COALESCE(decided_at, ?) WHERE id = ? AND status = ?${live}`, [
+      const result = await db.run(`UPDATE call_approvals SET status = ?, decided_at = COALESCE(decided_at, ?)${expiry} WHERE id = ? AND status = ?${live}`, [
         to,
         at,
+        ...(expiresAt === undefined ? [] : [expiresAt]),
         id,
         from,
         ...(liveAt === undefined ? [] : [liveAt]),
