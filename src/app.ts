@@ -17,6 +17,7 @@ import type { Runtime } from './runtime.js';
 import { webAssets } from './web/assets.js';
 import { authorizeRoutes } from './web/authorize-routes.js';
 import { connectedAppsRoutes } from './web/connected-apps-routes.js';
+import { callApprovalRoutes } from './web/call-approval-routes.js';
 import { consentRoutes } from './web/consent-routes.js';
 import { outboundClientRoutes } from './web/outbound-client-routes.js';
 import { upstreamConnectRoutes } from './web/upstream-connect-routes.js';
@@ -47,6 +48,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(consentRoutes, { runtime });
   await app.register(connectedAppsRoutes, { runtime });
   await app.register(upstreamConnectRoutes, { runtime });
+  await app.register(callApprovalRoutes, { runtime });
   await app.register(outboundClientRoutes, { runtime });
   await app.register(oauthServer, { runtime });
   await app.register(gatewayRoutes, { runtime });

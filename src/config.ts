@@ -191,6 +191,14 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Human approval of risky tool calls (upstream `require_approval`). */
+    approvals: z
+      .object({
+        /** How long a person has to approve a held call, and how long the approval then waits for the call's retry. */
+        ttlSeconds: durationSeconds.max(24 * 3600).default(600),
+      })
+      .strict()
+      .prefault({}),
     /** Company sign-in (OpenID Connect providers): config-sso.ts. */
     sso: ssoSettings,
   })

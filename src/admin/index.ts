@@ -10,6 +10,7 @@ import { mcpClientRoutes } from './mcp-clients.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { toolPinRoutes } from './tool-pins.js';
 import { userRoutes } from './users.js';
+import { virtualServerRoutes } from './virtual-servers.js';
 
 /**
  * /api reads JSON only: every other media type (forms, text) is refused with 415 instead of being half-parsed.
@@ -49,4 +50,5 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
   await api.register(mcpClientRoutes, { runtime });
   await api.register(serviceAccountRoutes, { runtime });
   await api.register(toolPinRoutes, { runtime });
+  await api.register(virtualServerRoutes, { runtime });
 };

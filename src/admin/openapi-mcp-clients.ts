@@ -24,6 +24,7 @@ const status = {
   },
 };
 const rateLimit = { type: 'object', required: ['calls', 'per_seconds'], properties: { calls: { type: 'integer' }, per_seconds: { type: 'integer' } } };
+const approvalMode = { type: 'string', enum: ['never', 'destructive', 'always'] };
 const upstream = {
   type: 'object',
   required: ['id', 'name', 'source', 'connection_type', 'auth_type', 'tools_to_execute', 'tools_to_skip', 'timeout_ms', 'status', 'created_at', 'updated_at'],
@@ -48,6 +49,8 @@ const upstream = {
     tool_pinning: { type: 'string', enum: ['enforce', 'warn', 'off'], description: 'Absent on upstreams stored before the setting existed (enforce)' },
     new_tools: { type: 'string', enum: ['auto', 'approve'], description: 'Absent on upstreams stored before the setting existed (auto)' },
     rate_limit: rateLimit, tool_rate_limits: { type: 'object', additionalProperties: rateLimit },
+    require_approval: { ...approvalMode, description: 'Which calls the calling person approves first; absent on upstreams stored before the setting existed (never)' },
+    tool_require_approval: { type: 'object', additionalProperties: approvalMode },
     status, created_at: isoTime, updated_at: isoTime,
   },
 };

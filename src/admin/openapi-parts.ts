@@ -21,7 +21,7 @@ export interface Operation {
   requestBody?: { required: boolean; content: MediaContent };
   responses: Record<string, Response | { $ref: string }>;
 }
-export type PathItem = Partial<Record<'get' | 'post' | 'put' | 'delete' | 'options', Operation>>;
+export type PathItem = Partial<Record<'get' | 'post' | 'put' | 'patch' | 'delete' | 'options', Operation>>;
 export interface OpenApiDocument {
   openapi: '3.1.0';
   info: { title: string; version: string; description: string };

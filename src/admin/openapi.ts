@@ -5,6 +5,7 @@ import { ERROR_TYPES } from './envelope.js';
 import { grantIdParams, grantListQuery } from './oauth-grants.js';
 import { mcpClientPaths } from './openapi-mcp-clients.js';
 import { serviceAccountPaths } from './openapi-service-accounts.js';
+import { virtualServerPaths } from './openapi-virtual-servers.js';
 import { registrationRequest } from '../oauth/registration.js';
 import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
@@ -107,6 +108,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       ...auditPaths,
       ...mcpClientPaths,
       ...serviceAccountPaths,
+      ...virtualServerPaths,
       '/api/users': {
         get: {
           summary: 'List users', tags: ['users'], operationId: 'listUsers', security: apiSecurity,

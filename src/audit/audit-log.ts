@@ -18,7 +18,14 @@ export type AuditKind =
   | 'upstream.needs_auth'
   | 'upstream.disconnected'
   | 'tool.definition_changed'
-  | 'tool.approved';
+  | 'tool.approved'
+  | 'call.approval_requested'
+  | 'call.approved'
+  | 'call.denied'
+  | 'call.approval_expired'
+  | 'virtual_server.created'
+  | 'virtual_server.updated'
+  | 'virtual_server.deleted';
 
 export interface AuditEntry {
   userId?: string | null;

@@ -2,9 +2,9 @@ import type { FastifyReply } from 'fastify';
 import { formatScope, SUPPORTED_SCOPES } from '../oauth/scopes.js';
 import type { GuardOutcome } from './guard.js';
 
-/** RFC 9728 §5.1: where a client that was turned away finds how to get a token for /mcp. */
-export function resourceMetadataUrl(publicUrl: string): string {
-  return `${publicUrl}/.well-known/oauth-protected-resource/mcp`;
+/** RFC 9728 §5.1: where a client that was turned away finds how to get a token for /mcp, or for a virtual server's /mcp/{name}. */
+export function resourceMetadataUrl(publicUrl: string, virtualServer?: string): string {
+  return `${publicUrl}/.well-known/oauth-protected-resource/mcp${virtualServer === undefined ? '' : `/${virtualServer}`}`;
 }
 
 /** A `WWW-Authenticate: Bearer …` value; values are quoted strings (RFC 6750 §3), so quotes and backslashes are escaped. */
@@ -19,9 +19,9 @@ type Refusal = Exclude<GuardOutcome, { kind: 'caller' }>;
  * Answers a request the guard refused. 401s name every scope /mcp knows (clients take the challenge's scope as
  * authoritative) and add `error="invalid_token"` only when a token was actually sent (RFC 6750 §3.1).
  */
-export function sendGuardRefusal(reply: FastifyReply, publicUrl: string, refusal: Refusal): FastifyReply {
+export function sendGuardRefusal(reply: FastifyReply, publicUrl: string, refusal: Refusal, virtualServer?: string): FastifyReply {
   reply.header('cache-control', 'no-store');
-  const metadata = resourceMetadataUrl(publicUrl);
+  const metadata = resourceMetadataUrl(publicUrl, virtualServer);
   const scope = formatScope(SUPPORTED_SCOPES);
   switch (refusal.kind) {
     case 'token_in_query':
@@ -46,11 +46,11 @@ export function sendGuardRefusal(reply: FastifyReply, publicUrl: string, refusal
  * 403 step-up challenge (RFC 6750 §3.1, MCP "Scope Challenge Handling"): one challenge naming every scope the
  * operation needs, so the client can ask for all of them at once.
  */
-export function sendInsufficientScope(reply: FastifyReply, publicUrl: string, needed: readonly string[]): FastifyReply {
+export function sendInsufficientScope(reply: FastifyReply, publicUrl: string, needed: readonly string[], virtualServer?: string): FastifyReply {
   const scope = formatScope(needed);
   return reply
     .code(403)
     .header('cache-control', 'no-store')
-    .header('www-authenticate', bearerChallenge({ error: 'insufficient_scope', scope, resource_metadata: resourceMetadataUrl(publicUrl) }))
+    .header('www-authenticate', bearerChallenge({ error: 'insufficient_scope', scope, resource_metadata: resourceMetadataUrl(publicUrl, virtualServer) }))
     .send({ error: 'insufficient_scope', error_description: `this operation needs the scope ${scope}` });
 }

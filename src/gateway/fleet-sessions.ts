@@ -48,6 +48,7 @@ export function sessionRecordOf(id: string, principal: Principal, messages: read
     clientInfo: JSON.stringify(initialize.params.clientInfo),
     initialized: false,
     logLevel: null,
+    virtualServer: principal.virtualServer ?? null,
     createdAt: at,
     lastSeenAt: at,
   };

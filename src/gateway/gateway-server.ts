@@ -26,6 +26,7 @@ import type { ToolPins, ToolStatus } from '../upstream/tool-pins.js';
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
 import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
+import { approvalRequired, approvalStep } from './call-approvals.js';
 import type { GatewayState } from './gateway-state.js';
 import { askToConnect, connectionFor, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
@@ -33,6 +34,7 @@ import type { Principal } from './principal.js';
 import type { QuotaRefusal } from './quotas.js';
 import type { GatewayLogger } from './session-events.js';
 import type { ToolCallAudit } from './tool-call-audit.js';
+import { virtualServerTools } from './virtual-servers.js';
 import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
 import { serverRequestSender } from './upstream-requests.js';
 import { VERSION } from '../version.js';
@@ -70,7 +72,9 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
   const { registry, catalog, audit, personal, logger, pins, quotas } = gateway;
   // What the session reads of the principal that opened it, copied: an idle session then keeps neither the initialize
   // request's scope set nor its grant id.
-  const principal: Caller = { userId: opener.userId, username: opener.username, groups: opener.groups, clientId: opener.clientId };
+  const principal: Caller = { userId: opener.userId, username: opener.username, groups: opener.groups, clientId: opener.clientId, virtualServer: opener.virtualServer };
+  /** On a virtual server: the gateway tool names it shows (nothing else: no resources or prompts); undefined at /mcp. */
+  const view = async () => (principal.virtualServer === undefined ? undefined : virtualServerTools(gateway.virtualServers, principal.virtualServer));
   catalog.warm();
   const server = new Server(SERVER_INFO, { capabilities: CAPABILITIES, jsonSchemaValidator: new LazyAjvValidator() });
 
@@ -81,6 +85,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
    */
   const merged = async <K extends ListKind>(kind: K) => {
     const upstreams = visible();
+    if (principal.virtualServer !== undefined && kind !== 'tools') return [];
     if (kind !== 'resources' && kind !== 'resourceTemplates') return catalog.list(kind, upstreams);
     const personalOnes = upstreams.filter(isPersonal);
     const [shared, own] = await Promise.all([
@@ -100,11 +105,13 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
     const names = await namesOf('tools');
     // Approvals made through another replica count from this listing on.
     await pins.refresh(lists.map(({ upstream }) => upstream.id));
+    const shown = await view();
     const tools = lists.flatMap(({ upstream, listed }) =>
       listed.items.flatMap((tool) => {
         const name = names.exposed(upstream.id, tool.name);
-        // Only what a call resolves: a permitted tool with an exposed name, not withheld by its pin.
-        return name !== undefined && toolPermitted(upstream.settings, tool.name) && !pins.withheld(upstream, tool) ? [{ ...tool, name }] : [];
+        // Only what a call resolves: a permitted tool with an exposed name, not withheld by its pin, in the view.
+        const listable = name !== undefined && toolPermitted(upstream.settings, tool.name) && !pins.withheld(upstream, tool) && (shown?.has(name) ?? true);
+        return listable ? [{ ...tool, name }] : [];
       }),
     );
     const { page, nextCursor } = pageOf('tools', tools, request.params?.cursor, pageSize);
@@ -143,6 +150,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
   const callTool: ToolCaller = async (params, downstream) => {
     const started = performance.now();
     const name = params.name;
+    if ((await view())?.has(name) === false) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     const target = await resolveTool(registry, catalog, visible, name);
     const entry = (upstream: Upstream, tool: string) => ({ principal, upstream, tool, args: params.arguments });
     const refuse = async (upstream: Upstream, tool: string, reason: string) =>
@@ -161,8 +169,16 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
     }
     const connection = await connectionFor(personal, principal, target.upstream);
     if ('connect' in connection) {
-      await record(audit, logger, { ...entry(target.upstream, target.original), outcome: 'denied', error: 'the user has not connected this upstream', durationMs: performance.now() - started });
+      await refuse(target.upstream, target.original, 'the user has not connected this upstream');
       return askToConnect(target.upstream, connection.connect, server.getClientCapabilities());
+    }
+    if (approvalRequired(target.upstream.settings, target.original, target.tool)) {
+      const held = { userId: principal.userId, upstream: target.upstream, tool: target.original, exposedName: name, args: params.arguments };
+      const hold = await approvalStep(gateway.approvals, held, server.getClientCapabilities());
+      if (hold) {
+        await refuse(target.upstream, target.original, hold.reason);
+        return hold.answer();
+      }
     }
     const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, params, downstream, connection);
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
@@ -224,7 +240,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize = DE
 }
 
 /** The principal as a session uses it: who records, who sees which upstreams, whose own connections. */
-type Caller = Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId'>;
+type Caller = Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId' | 'virtualServer'>;
 
 type Resolved =
   /** `tool`: the listed definition, absent for a tool of an upstream that is down and was never listed. */

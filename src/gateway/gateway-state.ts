@@ -1,7 +1,9 @@
 import { Registry } from 'prom-client';
 import type { Runtime } from '../runtime.js';
+import type { VirtualServerStore } from '../store/index.js';
 import type { ToolPins } from '../upstream/tool-pins.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
+import { callApprovals, type CallApprovals } from './call-approvals.js';
 import { createCatalog, type Catalog } from './catalog.js';
 import { governanceMetrics, type GovernanceMetrics } from './governance-metrics.js';
 import type { PersonalConnections } from './personal-connections.js';
@@ -24,6 +26,10 @@ export interface GatewayState {
   /** Pinned tool definitions: which listed tools are withheld. */
   pins: ToolPins;
   quotas: CallQuotas;
+  /** Calls held until their person approves them. */
+  approvals: CallApprovals;
+  /** Curated tool sets, read per request (virtual-servers.ts). */
+  virtualServers: Pick<VirtualServerStore, 'find'>;
   metrics: GovernanceMetrics;
   logger: GatewayLogger;
   /** Ends the subscriptions to the registry, to outbound OAuth and to the pins. */
@@ -32,7 +38,7 @@ export interface GatewayState {
 
 export interface GatewayStateOptions {
   registry: UpstreamRegistry;
-  runtime: Pick<Runtime, 'store' | 'config' | 'outbound' | 'perUserPool' | 'toolPins'>;
+  runtime: Pick<Runtime, 'store' | 'config' | 'outbound' | 'perUserPool' | 'toolPins' | 'audit' | 'keys'>;
   logger: GatewayLogger & Partial<ToolCallLogger>;
   /** Where the gateway's metrics go (the app's registry); a gateway built alone in a test gets its own. */
   metrics?: Registry;
@@ -45,7 +51,7 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
     reviewTools: (upstream, tools) => pins.review(upstream, tools),
   });
-  const events = sessionEvents(registry, runtime.outbound, pins, runtime.store.notifications, logger);
+  const events = sessionEvents({ registry, outbound: runtime.outbound, pins, notifications: runtime.store.notifications }, logger);
   const metrics = governanceMetrics(metricsRegistry);
   const stopCounting = pins.subscribe((event) => {
     if (event.kind !== 'definition_changed') return;
@@ -64,6 +70,8 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     events,
     pins,
     quotas: callQuotas(runtime.store.rateWindows),
+    virtualServers: runtime.store.virtualServers,
+    approvals: callApprovals({ store: runtime.store.callApprovals, audit: runtime.audit, hasher: runtime.keys.tokenHasher, config: runtime.config }),
     metrics,
     logger,
     close() {

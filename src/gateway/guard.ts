@@ -19,6 +19,8 @@ export interface GuardInput {
   authorization: string | undefined;
   /** The request URL's query string (without `?`), or '' when there is none. */
   query: string;
+  /** The resource (audience) a token must be for: /mcp's unless given (a virtual server's /mcp/{name}). */
+  resource?: string;
 }
 
 /** Everything an API key may do at /mcp: it stands for its user, like a token with every scope. */
@@ -34,7 +36,7 @@ export async function guardRequest(runtime: Runtime, input: GuardInput, now: () 
   const token = bearerToken(input.authorization);
   if (token === undefined) return { kind: 'no_token' };
   if (token === '') return { kind: 'invalid_token', description: 'the bearer token is empty' };
-  return hasTokenShape(token, 'apiKey') ? apiKeyCaller(runtime, token) : accessTokenCaller(runtime, token, now());
+  return hasTokenShape(token, 'apiKey') ? apiKeyCaller(runtime, token) : accessTokenCaller(runtime, token, input.resource ?? gatewayResource(runtime.config.publicUrl), now());
 }
 
 async function apiKeyCaller(runtime: Runtime, token: string): Promise<GuardOutcome> {
@@ -52,10 +54,10 @@ async function apiKeyCaller(runtime: Runtime, token: string): Promise<GuardOutco
   return { kind: 'caller', principal, token };
 }
 
-async function accessTokenCaller(runtime: Runtime, token: string, at: number): Promise<GuardOutcome> {
+async function accessTokenCaller(runtime: Runtime, token: string, resource: string, at: number): Promise<GuardOutcome> {
   const invalid: GuardOutcome = { kind: 'invalid_token', description: 'the access token is invalid, expired, revoked, or not for this resource' };
-  // Signature against our key ring, iss, aud = this endpoint, exp/nbf, typ at+jwt.
-  const claims = await runtime.accessTokens.verify(token, gatewayResource(runtime.config.publicUrl));
+  // Signature against our key ring, iss, aud = this endpoint (a token for /mcp is not one for /mcp/{name}, nor the reverse), exp/nbf, typ at+jwt.
+  const claims = await runtime.accessTokens.verify(token, resource);
   if (!claims) return invalid;
   const grant = await liveGrant(runtime.store, claims.gid, at);
   if (!grant || grant.userId !== claims.sub || grant.clientId !== claims.client_id) return invalid;

@@ -15,6 +15,8 @@ import { createGatewaySession, type ToolCaller } from './gateway-server.js';
 import { createGatewayState, type GatewayState } from './gateway-state.js';
 import { registryOf } from '../ops/metrics.js';
 import { guardRequest } from './guard.js';
+import { virtualServerOpenTo } from './virtual-servers.js';
+import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostAllowed } from './host-check.js';
 import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
 import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
@@ -145,7 +147,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const checkScopes = (messages: JSONRPCMessage[], principal: Principal, reply: FastifyReply): boolean => {
     const needed = new Set(messages.filter(isJSONRPCRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
     if ([...needed].every((scope) => principal.scopes.has(scope))) return true;
-    sendInsufficientScope(reply, runtime.config.publicUrl, [...needed]);
+    sendInsufficientScope(reply, runtime.config.publicUrl, [...needed], principal.virtualServer);
     return false;
   };
 
@@ -255,9 +257,12 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     if (session.transport.sessionId === undefined) await session.server.close();
   };
 
-  app.post('/mcp', serve);
-  app.get('/mcp', serve);
-  app.delete('/mcp', serve);
+  // /mcp/{name}: a virtual server, the same endpoint showing only its tools (the guard resolves which).
+  for (const path of ['/mcp', '/mcp/:name']) {
+    app.post(path, serve);
+    app.get(path, serve);
+    app.delete(path, serve);
+  }
 };
 
 /** The first step of every /mcp request: nothing else runs for a caller the guard turned away. */
@@ -267,12 +272,25 @@ function guard(runtime: Runtime) {
     if (!hostAllowed(request.host, runtime.config.publicUrl)) {
       return sendJsonRpcError(reply, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(request.host)} is not this server's; use ${runtime.config.publicUrl}/mcp`);
     }
+    const name = (request.params as { name?: string }).name;
+    const virtualServer = name === undefined ? undefined : await findVirtualServer(runtime, name);
+    if (name !== undefined && !virtualServer) return sendJsonRpcError(reply, 404, TRANSPORT_ERROR, `No virtual server is named ${JSON.stringify(name)}`);
     const queryStart = request.url.indexOf('?');
     const outcome = await guardRequest(runtime, {
       authorization: request.headers.authorization,
       query: queryStart < 0 ? '' : request.url.slice(queryStart + 1),
+      resource: virtualServer ? virtualServerResource(runtime.config.publicUrl, virtualServer.name) : gatewayResource(runtime.config.publicUrl),
     });
-    if (outcome.kind !== 'caller') return sendGuardRefusal(reply, runtime.config.publicUrl, outcome);
-    request.mcpCaller = outcome.principal;
+    if (outcome.kind !== 'caller') return sendGuardRefusal(reply, runtime.config.publicUrl, outcome, virtualServer?.name);
+    if (!virtualServer) {
+      request.mcpCaller = outcome.principal;
+      return;
+    }
+    if (!virtualServerOpenTo(virtualServer, outcome.principal)) {
+      return sendJsonRpcError(reply, 403, TRANSPORT_ERROR, `You are not among the users allowed to use the virtual server ${JSON.stringify(virtualServer.name)}`);
+    }
+    request.mcpCaller = { ...outcome.principal, virtualServer: virtualServer.name };
   };
 }
+
+const findVirtualServer = async (runtime: Runtime, name: string) => (VIRTUAL_SERVER_NAME.test(name) ? runtime.store.virtualServers.find(name) : undefined);

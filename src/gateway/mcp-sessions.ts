@@ -25,6 +25,8 @@ export interface SessionOwner {
   userId: string;
   clientId: string | null;
   via: Principal['via'];
+  /** The virtual server the session was opened on; null for /mcp itself. */
+  virtualServer: string | null;
 }
 
 /** One MCP session: its transport and the gateway server connected to it, and the calls answered directly. */
@@ -46,11 +48,17 @@ export interface McpSession {
 }
 
 export function ownerOf(principal: Principal): SessionOwner {
-  return { userId: principal.userId, clientId: principal.clientId, via: principal.via };
+  return { userId: principal.userId, clientId: principal.clientId, via: principal.via, virtualServer: principal.virtualServer ?? null };
 }
 
+/** The session's opener, through the same kind of credential, at the same endpoint (a session of /mcp/a is not one of /mcp). */
 export function isOwnedBy(owner: SessionOwner, principal: Principal): boolean {
-  return owner.userId === principal.userId && owner.clientId === principal.clientId && owner.via === principal.via;
+  return (
+    owner.userId === principal.userId &&
+    owner.clientId === principal.clientId &&
+    owner.via === principal.via &&
+    owner.virtualServer === (principal.virtualServer ?? null)
+  );
 }
 
 /**

@@ -1,10 +1,11 @@
-import { ErrorCode, type CallToolResult, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { Runtime } from '../runtime.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
 import type { Upstream } from '../upstream/types.js';
 import { fetchAllPages, type ListKind, type Listed } from './catalog.js';
-import { availabilityOf, JsonRpcError, type UpstreamAvailability } from './forwarding.js';
+import { askInBrowser } from './browser-prompts.js';
+import { availabilityOf, type UpstreamAvailability } from './forwarding.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -79,19 +80,14 @@ export async function listOwn<K extends ListKind>(
 
 /** The answer to a tool call whose user must connect the upstream first, given the capabilities the client declared. */
 export function askToConnect(upstream: Upstream, connect: ConnectPrompt, clientCapabilities: ClientCapabilities | undefined): CallToolResult {
-  const message = `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
-  if (clientCapabilities?.elicitation?.url) {
-    throw new JsonRpcError(ErrorCode.UrlElicitationRequired, message, {
-      elicitations: [{ mode: 'url', elicitationId: connect.elicitationId, url: connect.url, message }],
-    });
-  }
-  return {
-    isError: true,
-    content: [
-      {
-        type: 'text',
-        text: `${message} Open ${connect.url} in your browser, sign in to Gatehouse and approve access at "${upstream.settings.name}", then call the tool again.`,
-      },
-    ],
-  };
+  const name = upstream.settings.name;
+  return askInBrowser(
+    {
+      message: `Upstream "${name}" needs you to connect your own account to it.`,
+      url: connect.url,
+      elicitationId: connect.elicitationId,
+      instructions: `sign in to Gatehouse and approve access at "${name}", then call the tool again.`,
+    },
+    clientCapabilities,
+  );
 }

@@ -10,4 +10,6 @@ export interface Principal {
   grantId: string | null;
   scopes: ReadonlySet<string>;
   via: 'access_token' | 'api_key';
+  /** The virtual server (its name) the request came to, at /mcp/{name}; absent: /mcp itself. */
+  virtualServer?: string;
 }

@@ -7,6 +7,7 @@ import type { UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
 import { fleetLogs } from './fleet-logs.js';
 import { upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
+import { VIRTUAL_SERVERS_CHANNEL } from './virtual-servers.js';
 
 /**
  * What reaches open MCP sessions of the events of upstreams (list changes, log messages: those of every replica's
@@ -22,7 +23,7 @@ export interface GatewayLogger {
 /** One open session as events reach it: its server, for its principal. */
 export interface SessionListener {
   server: Server;
-  principal: Pick<Principal, 'userId' | 'username'>;
+  principal: Pick<Principal, 'userId' | 'username' | 'virtualServer'>;
 }
 
 export interface SessionEvents {
@@ -32,13 +33,15 @@ export interface SessionEvents {
   close(): void;
 }
 
-export function sessionEvents(
-  registry: UpstreamRegistry,
-  outbound: Pick<OutboundOAuth, 'subscribe'>,
-  pins: Pick<ToolPins, 'subscribe'>,
-  fleet: Pick<Notifications, 'publish' | 'subscribe'>,
-  logger: GatewayLogger,
-): SessionEvents {
+export interface EventSources {
+  registry: UpstreamRegistry;
+  outbound: Pick<OutboundOAuth, 'subscribe'>;
+  pins: Pick<ToolPins, 'subscribe'>;
+  /** The fleet's messages: upstream log messages (fleet-logs.ts) and changed virtual servers, from any replica. */
+  notifications: Pick<Notifications, 'publish' | 'subscribe'>;
+}
+
+export function sessionEvents({ registry, outbound, pins, notifications }: EventSources, logger: GatewayLogger): SessionEvents {
   const listeners = new Set<SessionListener>();
   const sent = (promise: Promise<void>) => void promise.catch((error: unknown) => logger.warn({ error: String(error) }, 'relaying to an MCP session failed'));
 
@@ -51,7 +54,7 @@ export function sessionEvents(
       }
     }
   };
-  const logs = fleetLogs(fleet, (log) => relay({ kind: 'log', ...log }), (error) => logger.warn({ error: String(error) }, 'announcing an upstream log message failed'));
+  const logs = fleetLogs(notifications, (log) => relay({ kind: 'log', ...log }), (error) => logger.warn({ error: String(error) }, 'announcing an upstream log message failed'));
   const fromRegistry = registry.subscribe((event) => {
     if (event.kind !== 'log') return relay(event);
     // A per-user upstream's shared connection lists with some user's own account: its messages may be about that
@@ -69,6 +72,14 @@ export function sessionEvents(
     }
   });
 
+  // A virtual server changed its tools (or was deleted): the sessions opened on it list again.
+  const fromVirtualServers = notifications.subscribe(VIRTUAL_SERVERS_CHANNEL, (payload) => {
+    const name = (payload as { name?: unknown } | null)?.name;
+    for (const { server, principal } of listeners) {
+      if (principal.virtualServer === name && server.getClientVersion() !== undefined && server.transport) sent(server.sendToolListChanged());
+    }
+  });
+
   return {
     add: (listener) => void listeners.add(listener),
     delete: (listener) => void listeners.delete(listener),
@@ -77,6 +88,7 @@ export function sessionEvents(
       logs.stop();
       fromOutbound();
       fromPins();
+      fromVirtualServers();
       listeners.clear();
     },
   };

@@ -1,7 +1,7 @@
 import type { AuthorizationFlowRecord } from '../store/index.js';
 import type { ClientCaller, ClientDirectory, RegisteredClient } from './clients.js';
 import { OAuthError, type OAuthErrorCode } from './errors.js';
-import { resolveResource } from './resource.js';
+import { resolveResource, type VirtualServerExists } from './resource.js';
 import { formatScope, grantableScopes } from './scopes.js';
 
 /** Raw parameters of an authorization request, from the query or a form body; a repeated one is an array. */
@@ -25,6 +25,8 @@ export type AuthorizationOutcome =
 export interface AuthorizationRequestDeps {
   clients: ClientDirectory;
   publicUrl: string;
+  /** Which /mcp/{name} resources exist (virtual servers). */
+  virtualServerExists: VirtualServerExists;
   registrationPolicy: 'open' | 'strict' | 'closed';
   /** The scope the strict policy grants (`oauth.strictScope`). */
   strictScope: string;
@@ -104,10 +106,10 @@ function reduceScope(params: RawParameters, client: RegisteredClient, deps: Pick
   return formatScope(grantableScopes(single(params, 'scope'), client.metadata.scope));
 }
 
-/** Step (f): the resource defaults to this gateway's /mcp; anything else is not ours to issue for. */
-function checkResource(params: RawParameters, publicUrl: string): string {
-  const resource = resolveResource(params.resource, publicUrl);
-  if (!resource) refuse('invalid_target', 'resource must be this gateway\'s MCP endpoint');
+/** Step (f): the resource defaults to this gateway's /mcp; a virtual server's /mcp/{name} is ours too; anything else is not. */
+async function checkResource(params: RawParameters, deps: Pick<AuthorizationRequestDeps, 'publicUrl' | 'virtualServerExists'>): Promise<string> {
+  const resource = await resolveResource(params.resource, deps.publicUrl, deps.virtualServerExists);
+  if (!resource) refuse('invalid_target', 'resource must be this gateway\'s MCP endpoint (/mcp, or /mcp/{name} of a virtual server)');
   return resource;
 }
 
@@ -133,7 +135,7 @@ export async function validateAuthorizationRequest(
     checkResponseType(params);
     const codeChallenge = checkPkce(params);
     const scope = reduceScope(params, client, deps);
-    const resource = checkResource(params, deps.publicUrl);
+    const resource = await checkResource(params, deps);
     return {
       kind: 'valid',
       request: { client, redirectUri, scope, resource, state, codeChallenge, prompt: single(params, 'prompt') ?? null },

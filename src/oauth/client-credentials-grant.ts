@@ -4,7 +4,7 @@ import type { Runtime } from '../runtime.js';
 import type { GrantRecord, ServiceAccountRecord } from '../store/index.js';
 import { isGrantRecordLive } from './access-tokens.js';
 import { OAuthError } from './errors.js';
-import { resolveResource } from './resource.js';
+import { resolveResource, virtualServerExists } from './resource.js';
 import { formatScope, parseScope } from './scopes.js';
 import { issueTokens, type GrantContext, type GrantHandler } from './token-response.js';
 
@@ -14,11 +14,11 @@ const clientCredentialsParams = z.object({
   resource: z.string().optional(),
 });
 
-/** RFC 8707 §2: the MCP client credentials extension asks for the resource; here it must be Gatehouse's /mcp. */
-function requireResource(runtime: Runtime, requested: string | undefined): string {
+/** RFC 8707 §2: the MCP client credentials extension asks for the resource; here it must be Gatehouse's /mcp or a virtual server's. */
+async function requireResource(runtime: Runtime, requested: string | undefined): Promise<string> {
   if (requested === undefined) throw new OAuthError('invalid_target', 'resource is required: the /mcp URL of this server');
-  const resource = resolveResource(requested, runtime.config.publicUrl);
-  if (!resource) throw new OAuthError('invalid_target', 'resource is not this server\u2019s /mcp URL');
+  const resource = await resolveResource(requested, runtime.config.publicUrl, virtualServerExists(runtime.store.virtualServers));
+  if (!resource) throw new OAuthError('invalid_target', 'resource is not this server\u2019s /mcp URL (or a virtual server\u2019s /mcp/{name})');
   return resource;
 }
 
@@ -63,7 +63,7 @@ async function accountGrant(runtime: Runtime, account: ServiceAccountRecord, res
 /** The client_credentials grant (RFC 6749 §4.4; MCP "OAuth Client Credentials" extension): an access token, never a refresh token. */
 export const issueClientCredentialsToken: GrantHandler = async (runtime, client, body, context) => {
   const params = clientCredentialsParams.parse(body);
-  const resource = requireResource(runtime, params.resource);
+  const resource = await requireResource(runtime, params.resource);
   const account = await requireServiceAccount(runtime, client.clientId);
   const scope = scopeWithin(params.scope, account);
   const grant = await accountGrant(runtime, account, resource, context);

@@ -4,7 +4,7 @@ import type { AuthorizationCodeRecord } from '../store/index.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import { verifyS256 } from './pkce.js';
-import { resolveResource } from './resource.js';
+import { isBoundResource } from './resource.js';
 import { clientMayRefresh, issueTokens, requireLiveGrant, type GrantContext, type GrantHandler } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
@@ -52,9 +52,9 @@ function checkPkce(code: AuthorizationCodeRecord, params: CodeGrantParams): void
 }
 
 /** RFC 8707 §2.2: a resource sent here must be the one the code was issued for. */
-function checkResource(runtime: Runtime, code: AuthorizationCodeRecord, params: CodeGrantParams): void {
+function checkResource(code: AuthorizationCodeRecord, params: CodeGrantParams): void {
   if (params.resource === undefined) return;
-  if (resolveResource(params.resource, runtime.config.publicUrl) !== code.resource) {
+  if (!isBoundResource(params.resource, code.resource)) {
     throw new OAuthError('invalid_target', 'resource differs from the one the authorization code was issued for');
   }
 }
@@ -67,7 +67,7 @@ export const exchangeAuthorizationCode: GrantHandler = async (runtime, client, b
   checkCodeFresh(runtime, code, context.now);
   checkCodeBinding(code, client, params);
   checkPkce(code, params);
-  checkResource(runtime, code, params);
+  checkResource(code, params);
   const grant = await requireLiveGrant(runtime, code.grantId, client.clientId, context.now);
 
   const issued = await issueTokens(runtime, { grant, scope: code.scope, refreshScope: code.scope, withRefreshToken: clientMayRefresh(client), now: context.now });

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { gatewayResource } from './resource.js';
+import { gatewayResource, virtualServerResource } from './resource.js';
 import { SUPPORTED_SCOPES } from './scopes.js';
 
 /** The client authentication methods the token and revocation endpoints accept (RFC 6749 §2.3). */
@@ -39,13 +39,13 @@ export function authorizationServerMetadata(config: Pick<Config, 'publicUrl'> & 
  * RFC 9728 protected resource metadata of /mcp. `resource` is the canonical URL tokens are bound to (`aud`);
  * `offline_access` is never listed (MCP 2026-07-28 "Refresh Tokens").
  */
-export function protectedResourceMetadata(config: Pick<Config, 'publicUrl'>) {
+export function protectedResourceMetadata(config: Pick<Config, 'publicUrl'>, virtualServer?: string) {
   return {
-    resource: gatewayResource(config.publicUrl),
+    resource: virtualServer === undefined ? gatewayResource(config.publicUrl) : virtualServerResource(config.publicUrl, virtualServer),
     authorization_servers: [config.publicUrl],
     scopes_supported: [...SUPPORTED_SCOPES],
     bearer_methods_supported: ['header'],
-    resource_name: 'Gatehouse',
+    resource_name: virtualServer === undefined ? 'Gatehouse' : `Gatehouse: ${virtualServer}`,
   };
 }
 
@@ -54,12 +54,14 @@ export function protectedResourceMetadata(config: Pick<Config, 'publicUrl'>) {
  * public URL has a path (`https://host/gh`), RFC 8414 §3.1 and RFC 9728 §3.1 insert it after the well-known
  * name at the host root; those forms are served too, for proxies that forward the host's /.well-known here.
  */
-export function metadataPaths(config: Pick<Config, 'publicUrl'>): { authorizationServer: string[]; protectedResource: string[] } {
+export function metadataPaths(config: Pick<Config, 'publicUrl'>): { authorizationServer: string[]; protectedResource: string[]; virtualServer: string[] } {
   const issuerPath = new URL(config.publicUrl).pathname.replace(/\/$/, '');
   const resourcePath = new URL(gatewayResource(config.publicUrl)).pathname;
   const authorizationServer = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'];
   const protectedResource = ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'];
   if (issuerPath) authorizationServer.push(...authorizationServer.map((base) => `${base}${issuerPath}`));
   if (resourcePath !== '/mcp') protectedResource.push(`/.well-known/oauth-protected-resource${resourcePath}`);
-  return { authorizationServer, protectedResource };
+  // A virtual server's document: its resource path after the well-known name (RFC 9728 §3.1), `/mcp/{name}`.
+  const virtualServer = [...new Set(['/mcp', resourcePath])].map((path) => `/.well-known/oauth-protected-resource${path}/:name`);
+  return { authorizationServer, protectedResource, virtualServer };
 }

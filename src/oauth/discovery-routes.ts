@@ -3,6 +3,7 @@ import type { Runtime } from '../runtime.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { oauthErrorHandler } from './errors.js';
 import { authorizationServerMetadata, metadataPaths, protectedResourceMetadata } from './discovery-documents.js';
+import { VIRTUAL_SERVER_NAME } from './resource.js';
 
 // The documents change only with the config, so shared caches and clients may keep them a while.
 const CACHE_CONTROL = 'public, max-age=300';
@@ -24,6 +25,18 @@ export const metadataRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (a
   for (const path of paths.authorizationServer) app.get(path, serve(authorizationServer));
   const protectedResource = protectedResourceMetadata(runtime.config);
   for (const path of paths.protectedResource) app.get(path, serve(protectedResource));
+
+  // Each virtual server (/mcp/{name}) is a protected resource of its own: tokens for it carry its URL as audience.
+  const virtualServers = runtime.store.virtualServers;
+  for (const path of paths.virtualServer) {
+    app.get<{ Params: { name: string } }>(path, async (request, reply) => {
+      const { name } = request.params;
+      if (!VIRTUAL_SERVER_NAME.test(name) || !(await virtualServers.find(name))) {
+        return reply.code(404).send({ error: 'not_found', error_description: `no virtual server is named ${JSON.stringify(name)}` });
+      }
+      return reply.header('cache-control', CACHE_CONTROL).send(protectedResourceMetadata(runtime.config, name));
+    });
+  }
 
   // Verifiers may cache the set for 5 minutes: a rotation publishes the next key well before it signs.
   app.get('/oauth/jwks', async (_request, reply) => reply.header('cache-control', CACHE_CONTROL).send(await runtime.signingKeys.publicJwks()));

@@ -1,8 +1,9 @@
+import { decodeJwt } from 'jose';
 import { hasTokenShape } from '../crypto/random.js';
 import type { Runtime } from '../runtime.js';
 import type { RefreshTokenRecord } from '../store/index.js';
 import { liveGrant, type AccessTokenClaims } from './access-tokens.js';
-import { gatewayResource } from './resource.js';
+import { gatewayResource, resolveResource, virtualServerExists } from './resource.js';
 
 /** A token presented to revocation or introspection, as this server knows it. */
 export type PresentedToken =
@@ -29,8 +30,23 @@ export async function identifyToken(runtime: Runtime, token: string): Promise<Pr
     const grant = refreshToken && (await runtime.store.grants.find(refreshToken.grantId));
     return refreshToken && grant ? { type: 'refresh_token', refreshToken, clientId: grant.clientId, grantId: grant.id } : undefined;
   }
-  const claims = await runtime.accessTokens.verify(token, gatewayResource(runtime.config.publicUrl));
+  const claims = await runtime.accessTokens.verify(token, await audienceOf(runtime, token));
   return claims && { type: 'access_token', claims, clientId: claims.client_id, grantId: claims.gid };
+}
+
+/**
+ * The resource a token says it is for, when that is one of ours (/mcp, or a virtual server's /mcp/{name} that exists);
+ * /mcp's otherwise. Read before verification only to pick the audience that verification then requires.
+ */
+async function audienceOf(runtime: Runtime, token: string): Promise<string> {
+  let audience: unknown;
+  try {
+    audience = decodeJwt(token).aud;
+  } catch {
+    audience = undefined;
+  }
+  const ours = typeof audience === 'string' ? await resolveResource(audience, runtime.config.publicUrl, virtualServerExists(runtime.store.virtualServers)) : undefined;
+  return ours ?? gatewayResource(runtime.config.publicUrl);
 }
 
 /** RFC 7662 §2.2 response; `{active: false}` says nothing more, whatever the reason. */

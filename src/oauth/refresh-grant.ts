@@ -3,7 +3,7 @@ import { open, seal } from '../crypto/aead.js';
 import type { Runtime } from '../runtime.js';
 import type { GrantRecord, RefreshTokenRecord, RotationOutcome } from '../store/index.js';
 import { OAuthError } from './errors.js';
-import { resolveResource } from './resource.js';
+import { isBoundResource } from './resource.js';
 import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
 import { checkLiveGrant, issueTokens, type GrantContext, type GrantHandler, type IssuedTokens } from './token-response.js';
 
@@ -66,9 +66,9 @@ function narrowedScope(params: RefreshGrantParams, record: RefreshTokenRecord, g
 }
 
 /** RFC 8707 §2.2: a resource sent on refresh must be the grant's. */
-function checkResource(runtime: Runtime, params: RefreshGrantParams, grant: GrantRecord): void {
+function checkResource(params: RefreshGrantParams, grant: GrantRecord): void {
   if (params.resource === undefined) return;
-  if (resolveResource(params.resource, runtime.config.publicUrl) !== grant.resource) {
+  if (!isBoundResource(params.resource, grant.resource)) {
     throw new OAuthError('invalid_target', 'resource differs from the one the grant was issued for');
   }
 }
@@ -92,7 +92,7 @@ export const refreshAccessToken: GrantHandler = async (runtime, client, body, co
   if (record.rotatedAt !== null) return replayOrRevoke(runtime, record, grant, context);
   checkIdleExpiry(record, context.now);
   const scope = narrowedScope(params, record, grant);
-  checkResource(runtime, params, grant);
+  checkResource(params, grant);
 
   const issued = await issueTokens(runtime, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now });
   if ((await rotate(runtime, record, grant, issued, context.now)) === 'won') return issued.json;

@@ -39,6 +39,8 @@ export function retentionRules(store: RetentionStore, config: RetentionConfig): 
     { table: 'browser_sessions', rule: 'dead', batch: (now, n) => store.deleteDeadBrowserSessions(now, now - sessions.idleTimeoutSeconds * 1000, n) },
     { table: 'login_failures', rule: 'forgotten', batch: (now, n) => store.deleteForgottenLoginFailures(now - FORGET_AFTER_MS, now, n) },
     { table: 'rate_windows', rule: 'past', batch: (now, n) => store.deleteRateWindows(now - REGISTRATION_WINDOW_MS, n) },
+    // An expired approval is answered `expired` once by the retry; a day later nobody retries it any more.
+    { table: 'call_approvals', rule: 'expired', batch: (now, n) => store.deleteExpiredCallApprovals(now - DAY_MS, n) },
     { table: 'authorization_flows', rule: 'expired', batch: (now, n) => store.deleteExpiredFlows(now, n) },
     { table: 'upstream_oauth_flows', rule: 'expired', batch: (now, n) => store.deleteExpiredUpstreamFlows(now, n) },
     { table: 'sso_sign_ins', rule: 'expired', batch: (now, n) => store.deleteExpiredSsoSignIns(now, n) },

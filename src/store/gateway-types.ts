@@ -86,11 +86,69 @@ export interface ToolPinStore {
   noteChange(upstreamId: string, tool: string, hash: string): Promise<boolean>;
 }
 
+export type CallApprovalStatus = 'pending' | 'approved' | 'denied' | 'spent';
+
+/** A tool call held until the calling person approves it (gateway/call-approvals.ts). */
+export interface CallApprovalRecord {
+  /** Public and unguessable: it is the last segment of the approval link. */
+  id: string;
+  userId: string;
+  upstreamId: string;
+  upstreamName: string;
+  /** The tool's name at the upstream, and the name the client called. */
+  tool: string;
+  exposedName: string;
+  /** Keyed hash of the arguments' canonical JSON: the approved call is the call with exactly these arguments. */
+  argumentsHash: string;
+  /** The arguments as the page shows them: redacted as the audit redacts them, size bounded. */
+  arguments: string;
+  status: CallApprovalStatus;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+}
+
+export interface CallApprovalStore {
+  create(approval: CallApprovalRecord): Promise<void>;
+  find(id: string): Promise<CallApprovalRecord | undefined>;
+  /** The newest approval of this person for this call that is not spent. */
+  findOpen(call: Pick<CallApprovalRecord, 'userId' | 'upstreamId' | 'tool' | 'argumentsHash'>): Promise<CallApprovalRecord | undefined>;
+  /**
+   * Compare-and-set of the status (`from` -> `to`), and, with `liveAt`, only while the approval has not expired at
+   * that time; `expiresAt` sets a new expiry with it. True only for the one caller that changed the row.
+   */
+  transition(id: string, from: CallApprovalStatus, to: CallApprovalStatus, at: number, options?: { liveAt?: number; expiresAt?: number }): Promise<boolean>;
+}
+
 export interface GatewayStore {
   upstreams: UpstreamStore;
   toolCalls: ToolCallStore;
   mcpSessions: McpSessionStore;
   toolPins: ToolPinStore;
+  callApprovals: CallApprovalStore;
+  virtualServers: VirtualServerStore;
+}
+
+/** A curated tool set served at /mcp/{name} (gateway/virtual-servers.ts). */
+export interface VirtualServerRecord {
+  name: string;
+  description: string | null;
+  /** Gateway tool names (as /mcp lists them). */
+  tools: string[];
+  /** Null: not restricted by users (or groups); with both null, every user. */
+  allowedUsers: string[] | null;
+  allowedGroups: string[] | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface VirtualServerStore {
+  list(): Promise<VirtualServerRecord[]>;
+  find(name: string): Promise<VirtualServerRecord | undefined>;
+  /** Throws the backend's unique violation when the name is taken. */
+  create(server: VirtualServerRecord): Promise<void>;
+  update(server: Omit<VirtualServerRecord, 'createdAt'>): Promise<boolean>;
+  delete(name: string): Promise<boolean>;
 }
 
 /** What a replica needs to serve an MCP session it did not open (gateway/mcp-sessions.ts). */
@@ -110,6 +168,8 @@ export interface McpSessionRecord {
   initialized: boolean;
   /** Set by `logging/setLevel`; null until then. */
   logLevel: string | null;
+  /** The virtual server (its name) the session was opened on; null for /mcp itself. */
+  virtualServer: string | null;
   createdAt: number;
   lastSeenAt: number;
 }

@@ -27,6 +27,8 @@ import { sqlMcpSessionStore } from './sql/mcp-sessions.js';
 import { inProcessNotifications, postgresNotifications, type Notifications } from './notifications.js';
 import { sqlToolCallStore } from './sql/tool-calls.js';
 import { sqlToolPinStore } from './sql/tool-pins.js';
+import { sqlCallApprovalStore } from './sql/call-approvals.js';
+import { sqlVirtualServerStore } from './sql/virtual-servers.js';
 import { sqlUpstreamStore } from './sql/upstreams.js';
 import { sqlUpstreamOAuthClientStore } from './sql/upstream-oauth-clients.js';
 import { sqlUpstreamOAuthConfigStore } from './sql/upstream-oauth-configs.js';
@@ -78,6 +80,8 @@ export function storeOn(database: Database, notifications: Notifications = inPro
     toolCalls: sqlToolCallStore(database),
     mcpSessions: sqlMcpSessionStore(database),
     toolPins: sqlToolPinStore(database),
+    callApprovals: sqlCallApprovalStore(database),
+    virtualServers: sqlVirtualServerStore(database),
     upstreamOAuthConfigs: sqlUpstreamOAuthConfigStore(database),
     upstreamOAuthClients: sqlUpstreamOAuthClientStore(database),
     upstreamOAuthFlows: sqlUpstreamOAuthFlowStore(database),

@@ -23,6 +23,8 @@ export interface RetentionStore {
   deleteForgottenLoginFailures(forgetBefore: number, now: number, limit: number): Promise<number>;
   /** Deletes rate windows that started before `startedBefore`. */
   deleteRateWindows(startedBefore: number, limit: number): Promise<number>;
+  /** Call approvals (decided or not) that expired before this time. */
+  deleteExpiredCallApprovals(expiredBefore: number, limit: number): Promise<number>;
   /** Deletes pending authorization flows past their TTL at `now`. */
   deleteExpiredFlows(now: number, limit: number): Promise<number>;
   /** Deletes the authorization flows Gatehouse started at upstreams, past their TTL at `now`. */

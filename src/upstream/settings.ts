@@ -39,6 +39,10 @@ const rateLimit = z.strictObject({
   per_seconds: z.number().int().min(1).max(86_400),
 });
 
+const approvalMode = z
+  .enum(['never', 'destructive', 'always'])
+  .describe('never; destructive: tools whose annotations say destructiveHint: true or do not say readOnlyHint: true; always');
+
 const oauthAuthTypes = ['oauth', 'per_user_oauth'] as const;
 
 /** `oauth_config` (Bifrost's name): explicit credentials and endpoints, each optional; discovery fills the rest. */
@@ -84,6 +88,8 @@ export const upstreamInput = z
     new_tools: z.enum(['auto', 'approve']).default('auto').describe('Tools new after the first listing: auto pins them; approve holds them as pending until approved'),
     rate_limit: rateLimit.optional().describe('Calls per user (or service account) to this upstream per window of per_seconds'),
     tool_rate_limits: z.record(z.string().min(1).max(128), rateLimit).optional().describe('Calls per user to one tool (its upstream name) per window'),
+    require_approval: approvalMode.default('never').describe('Which calls the calling person must approve on a Gatehouse page before they are forwarded'),
+    tool_require_approval: z.record(z.string().min(1).max(128), approvalMode).optional().describe('require_approval for one tool (its upstream name), overriding the upstream\'s'),
   })
   .superRefine((input, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -135,6 +141,8 @@ export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = 
     new_tools: input.new_tools,
     ...(input.rate_limit ? { rate_limit: input.rate_limit } : {}),
     ...(input.tool_rate_limits ? { tool_rate_limits: input.tool_rate_limits } : {}),
+    require_approval: input.require_approval,
+    ...(input.tool_require_approval ? { tool_require_approval: input.tool_require_approval } : {}),
   };
   const secrets: UpstreamSecrets = {};
   if (settings.auth_type === 'headers') secrets.headers = input.headers ?? kept.headers ?? {};

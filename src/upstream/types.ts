@@ -44,7 +44,13 @@ export interface UpstreamSettings {
   rate_limit?: RateLimit;
   /** Calls per principal to one tool (by its upstream name), in fixed windows. */
   tool_rate_limits?: Record<string, RateLimit>;
+  /** Which calls the calling person approves before they are forwarded (gateway/call-approvals.ts); absent: `never`. */
+  require_approval?: ApprovalMode;
+  /** `require_approval` per tool (by its upstream name), overriding the upstream's. */
+  tool_require_approval?: Record<string, ApprovalMode>;
 }
+
+export type ApprovalMode = 'never' | 'destructive' | 'always';
 
 export type ToolPinning = 'enforce' | 'warn' | 'off';
 export type NewTools = 'auto' | 'approve';

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { virtualServerExists } from '../oauth/resource.js';
 import type { Runtime } from '../runtime.js';
 import { sendPage } from './page.js';
 import { authorizationErrorPage, sendAuthorizationErrorPage } from './oauth-error-page.js';
@@ -21,6 +22,7 @@ export const authorizeRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     registrationPolicy: config.oauth.registrationPolicy,
     strictScope: config.oauth.strictScope,
     redirectUriMatches,
+    virtualServerExists: virtualServerExists(runtime.store.virtualServers),
   };
 
   async function authorize(request: FastifyRequest, reply: FastifyReply, params: RawParameters) {

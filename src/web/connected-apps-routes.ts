@@ -1,7 +1,5 @@
-import { createHmac } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { secretsEqual } from '../crypto/keyed-hash.js';
 import { browserSessions, type ResolvedSession } from '../identity/sessions.js';
 import { registeredClient } from '../oauth/clients.js';
 import { parseScope } from '../oauth/scopes.js';
@@ -15,6 +13,7 @@ import { describeClient } from './client-labels.js';
 import { connectedAppsPage, grantNotFoundPage, type ConnectedApp, type UpstreamAccountView } from './connected-apps-pages.js';
 import { messagePage } from './login-pages.js';
 import { pageErrorHandler } from './page-errors.js';
+import { csrfMatches, csrfTokenFor } from './session-csrf.js';
 import { sendPage } from './page.js';
 import { connectFailedPage, connectionNotFoundPage } from './upstream-connect-pages.js';
 import { connectableBy, connectLinkAfterForm } from './upstream-connect-routes.js';
@@ -26,13 +25,8 @@ const revokeForm = z.object({ grant_id: z.string().min(1).max(100) });
 const upstreamForm = z.object({ upstream_id: z.string().min(1).max(100) });
 const appsQuery = z.object({ revoked: z.literal('1').optional(), disconnected: z.literal('1').optional() });
 
-/**
- * The CSRF token of the revoke forms: an HMAC of the session's stored hash, so it needs no storage, differs per
- * session, dies with the session, and cannot be computed without the server's cookie key.
- */
-function csrfTokenFor(session: ResolvedSession, cookieKey: Buffer): string {
-  return createHmac('sha256', cookieKey).update(`connected-apps csrf\0${session.session.tokenHash}`).digest('base64url');
-}
+/** The purpose the page's CSRF token is made for (session-csrf.ts). */
+const CSRF_PURPOSE = 'connected-apps';
 
 /** One application per client, named as the consent page names it; grants newest first, as the store lists them. */
 function groupByClient(grants: GrantRecord[], clients: Map<string, OAuthClientRecord | undefined>): ConnectedApp[] {
@@ -80,8 +74,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     }
     const resolved = await requireSession(request, reply);
     if (!resolved) return undefined;
-    const presented = (request.body as { csrf_token?: unknown } | undefined)?.csrf_token;
-    if (typeof presented !== 'string' || !secretsEqual(presented, csrfTokenFor(resolved, runtime.keys.cookieKey))) {
+    if (!csrfMatches(request.body, resolved, runtime.keys.cookieKey, CSRF_PURPOSE)) {
       refused(reply, 'This form is out of date. Open your connected apps again and retry.');
       return undefined;
     }
@@ -118,7 +111,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
       username: resolved.user.username,
       apps: groupByClient(grants, clients),
       upstreams: await upstreamConnections(resolved.user),
-      csrfToken: csrfTokenFor(resolved, runtime.keys.cookieKey),
+      csrfToken: csrfTokenFor(resolved, runtime.keys.cookieKey, CSRF_PURPOSE),
       ...(query?.revoked ? { notice: 'revoked' as const } : query?.disconnected ? { notice: 'disconnected' as const } : {}),
     }));
   });

@@ -129,6 +129,9 @@ a.button:hover { background: var(--bg); }
 .notice { background: var(--notice-bg); color: var(--notice-text); border-color: var(--notice-border); }
 .identity { margin: 0 0 1.5rem; font-size: 1.0625rem; }
 .identity strong { word-break: break-all; }
+dl.call dt { font-weight: 600; margin-top: 0.75rem; }
+dl.call dd { margin: 0.25rem 0 0; }
+pre.arguments { overflow: auto; max-height: 20rem; padding: 0.75rem; border: 1px solid var(--muted); border-radius: 6px; font-size: 0.875rem; white-space: pre-wrap; word-break: break-word; }
 footer { margin-top: 1.25rem; font-size: 0.8125rem; color: var(--muted); }
 `;
 

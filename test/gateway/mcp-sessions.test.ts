@@ -38,6 +38,7 @@ async function sessionOf(id: string, principal: Principal, at: number): Promise<
     clientInfo: '{"name":"t","version":"1"}',
     initialized: true,
     logLevel: null,
+    virtualServer: null,
     createdAt: at,
     lastSeenAt: at,
   });

@@ -81,16 +81,17 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
 const clientInfo = { name: 'gatehouse-e2e', version: '1.0.0' };
 
 /**
- * The SDK's own journey against `<gatehouseUrl>/mcp`: connecting gets a 401, the transport runs discovery,
+ * The SDK's own journey against `<gatehouseUrl>/mcp` (or another `path`, e.g. a virtual server's `/mcp/{name}`):
+ * connecting gets a 401, the transport runs discovery,
  * registration and the authorization request (the headless browser signs in and consents), the app hands the
  * code to `finishAuth`, and a fresh connection with the saved token initializes the session.
  */
 export async function connectWithOAuth(
   gatehouseUrl: string,
   credentials: Credentials,
-  options: { clientName?: string } = {},
+  options: { clientName?: string; path?: string } = {},
 ): Promise<{ client: Client; transport: StreamableHTTPClientTransport; provider: HeadlessOAuthProvider }> {
-  const endpoint = new URL(`${gatehouseUrl}/mcp`);
+  const endpoint = new URL(`${gatehouseUrl}${options.path ?? '/mcp'}`);
   const provider = new HeadlessOAuthProvider(credentials, options);
   const firstTransport = new StreamableHTTPClientTransport(endpoint, { authProvider: provider });
   const unauthorized = await new Client(clientInfo).connect(firstTransport).then(
@@ -107,10 +108,13 @@ export async function connectWithOAuth(
   return { client, transport, provider };
 }
 
-/** An access token for `credentials` obtained with the SDK's `auth()`, asking for `scope` (all scopes the server offers if absent). */
-export async function obtainAccessToken(gatehouseUrl: string, credentials: Credentials, options: { scope?: string } = {}): Promise<OAuthTokens> {
+/**
+ * An access token for `credentials` obtained with the SDK's `auth()`, asking for `scope` (all scopes the server offers
+ * if absent), for the server at `path` (default /mcp).
+ */
+export async function obtainAccessToken(gatehouseUrl: string, credentials: Credentials, options: { scope?: string; path?: string } = {}): Promise<OAuthTokens> {
   const provider = new HeadlessOAuthProvider(credentials);
-  const serverUrl = `${gatehouseUrl}/mcp`;
+  const serverUrl = `${gatehouseUrl}${options.path ?? '/mcp'}`;
   const started = await auth(provider, { serverUrl, scope: options.scope });
   if (started !== 'REDIRECT') throw new Error(`expected the SDK to send the user to authorize, got ${started}`);
   const finished = await auth(provider, { serverUrl, authorizationCode: provider.code(), scope: options.scope });

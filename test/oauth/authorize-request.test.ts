@@ -10,6 +10,7 @@ const deps = (clients: AuthorizationRequestDeps['clients']): AuthorizationReques
   registrationPolicy: 'open',
   strictScope: 'mcp:read mcp:write',
   redirectUriMatches,
+  virtualServerExists: async (name) => name === 'support',
 });
 
 describe('authorization request validation', () => {

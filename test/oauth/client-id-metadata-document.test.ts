@@ -245,7 +245,7 @@ describe('client ID metadata documents', () => {
       const path = '/authorize-check';
       const clientId = url(path);
       answers.set(path, { body: document(clientId) });
-      const deps = { clients, publicUrl: 'https://gatehouse.example', registrationPolicy: 'open' as const, strictScope: 'mcp:read mcp:write', redirectUriMatches };
+      const deps = { clients, publicUrl: 'https://gatehouse.example', registrationPolicy: 'open' as const, strictScope: 'mcp:read mcp:write', redirectUriMatches, virtualServerExists: async () => false };
       const params = { response_type: 'code', client_id: clientId, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' };
       const unlisted = await validateAuthorizationRequest({ ...params, redirect_uri: 'https://evil.example/callback' }, deps, CALLER);
       assert.equal(unlisted.kind, 'page');

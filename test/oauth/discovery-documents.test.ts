@@ -62,10 +62,12 @@ describe('metadata documents', () => {
     assert.deepEqual(metadataPaths(configWith('https://example.com')), {
       authorizationServer: ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'],
       protectedResource: ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'],
+      virtualServer: ['/.well-known/oauth-protected-resource/mcp/:name'],
     });
     const withPath = metadataPaths(configWith('https://example.com/gh'));
     assert.ok(withPath.authorizationServer.includes('/.well-known/oauth-authorization-server/gh'));
     assert.ok(withPath.authorizationServer.includes('/.well-known/openid-configuration/gh'));
     assert.ok(withPath.protectedResource.includes('/.well-known/oauth-protected-resource/gh/mcp'));
+    assert.ok(withPath.virtualServer.includes('/.well-known/oauth-protected-resource/gh/mcp/:name'));
   });
 });

@@ -52,6 +52,18 @@ for (const backend of backends) {
       assert.equal(body.exp - body.iat, t.config.oauth.accessTokenTtlSeconds);
     });
 
+    it('describes an access token for a virtual server (/mcp/{name}) with that audience; once the server is deleted, inactive', async () => {
+      const now = Date.now();
+      await t.runtime.store.virtualServers.create({ name: 'support', description: null, tools: [], allowedUsers: null, allowedGroups: null, createdAt: now, updatedAt: now });
+      const resource = `${gatewayResource(t.config.publicUrl)}/support`;
+      const minted = await mintTokens(t, confidential, { resource });
+      const body = (await introspect(minted.accessToken)).json();
+      assert.equal(body.active, true);
+      assert.equal(body.aud, resource);
+      await t.runtime.store.virtualServers.delete('support');
+      assert.deepEqual((await introspect(minted.accessToken)).json(), { active: false });
+    });
+
     it('describes an active refresh token as refresh_token, and a rotated one as inactive', async () => {
       const minted = await mintTokens(t, confidential);
       const res = await introspect(minted.refreshToken);

@@ -10,11 +10,11 @@ export interface MintedTokens {
 }
 
 /** A live grant with a refresh token and an access token, written as the token endpoint would (only hashes stored). */
-export async function mintTokens(t: TestApp, client: TestClient, options: { userId?: string; scope?: string } = {}): Promise<MintedTokens> {
+export async function mintTokens(t: TestApp, client: TestClient, options: { userId?: string; scope?: string; resource?: string } = {}): Promise<MintedTokens> {
   const now = Date.now();
   const userId = options.userId ?? (await adminUserId(t));
   const scope = options.scope ?? 'mcp:read mcp:write';
-  const resource = gatewayResource(t.config.publicUrl);
+  const resource = options.resource ?? gatewayResource(t.config.publicUrl);
   const grantId = newId('grt');
   await t.runtime.store.grants.create({
     id: grantId,

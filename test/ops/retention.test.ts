@@ -54,6 +54,15 @@ for (const backend of backends) {
       assert.deepEqual(await keysIn(store, 'rate_windows', 'bucket'), ['registration:today']);
     });
 
+    it('a call approval is deleted a day after it expired; a recent one stays', async () => {
+      const approval = (id: string, expiresAt: number) =>
+        store.callApprovals.create({ id, userId: 'usr_1', upstreamId: 'ups_1', upstreamName: 'tickets', tool: 'drop', exposedName: 'tickets_drop', argumentsHash: 'p1.h', arguments: '{}', status: 'pending', createdAt: expiresAt - 600_000, expiresAt, decidedAt: null });
+      await approval('apr_old', NOW - DAY - SECOND);
+      await approval('apr_recent', NOW - HOUR);
+      assert.equal((await sweepAt(store, NOW))['call_approvals/expired'], 1);
+      assert.deepEqual(await keysIn(store, 'call_approvals', 'id'), ['apr_recent']);
+    });
+
     it("expired pending flows are deleted, Gatehouse's own and those at upstreams; live ones stay", async () => {
       const flow = (id: string, expiresAt: number) =>
         store.flows.create({

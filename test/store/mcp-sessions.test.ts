@@ -15,6 +15,7 @@ function session(id: string, userId: string, lastSeenAt = 10): McpSessionRecord 
     clientInfo: '{"name":"test","version":"1"}',
     initialized: false,
     logLevel: null,
+    virtualServer: null,
     createdAt: 5,
     lastSeenAt,
   };

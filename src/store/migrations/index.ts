@@ -6,6 +6,8 @@ import { retention } from './006_retention.js';
 import { identity } from './007_identity.js';
 import { mcpSessions } from './008_mcp_sessions.js';
 import { toolPins } from './009_tool_pins.js';
+import { callApprovals } from './010_call_approvals.js';
+import { virtualServers } from './011_virtual_servers.js';
 import { fleetMessages } from './015_fleet_messages.js';
 
 export interface Migration {
@@ -24,5 +26,7 @@ export const migrations: readonly Migration[] = [
   { version: 7, name: 'identity', sql: identity },
   { version: 8, name: 'mcp_sessions', sql: mcpSessions },
   { version: 9, name: 'tool_pins', sql: toolPins },
+  { version: 10, name: 'call_approvals', sql: callApprovals },
+  { version: 11, name: 'virtual_servers', sql: virtualServers },
   { version: 15, name: 'fleet_messages', sql: fleetMessages },
 ];

@@ -26,6 +26,7 @@ export function sqlRetentionStore(db: Db): RetentionStore {
   const deadSessions = deleteBatch(db, 'browser_sessions', 'token_hash', '(absolute_expires_at <= ? OR last_seen_at <= ? OR revoked_at IS NOT NULL)');
   const loginFailures = deleteBatch(db, 'login_failures', 'subject', 'last_failure_at < ? AND blocked_until <= ?');
   const rateWindows = deleteBatch(db, 'rate_windows', 'bucket', 'window_start < ?');
+  const callApprovals = deleteBatch(db, 'call_approvals', 'id', 'expires_at < ?');
   const flows = deleteBatch(db, 'authorization_flows', 'id', 'expires_at <= ?');
   const upstreamFlows = deleteBatch(db, 'upstream_oauth_flows', 'id', 'expires_at <= ?');
   const ssoSignIns = deleteBatch(db, 'sso_sign_ins', 'browser_hash', 'expires_at <= ?');
@@ -50,6 +51,7 @@ export function sqlRetentionStore(db: Db): RetentionStore {
     deleteDeadBrowserSessions: (now, idleBefore, limit) => deadSessions([now, idleBefore], limit),
     deleteForgottenLoginFailures: (forgetBefore, now, limit) => loginFailures([forgetBefore, now], limit),
     deleteRateWindows: (startedBefore, limit) => rateWindows([startedBefore], limit),
+    deleteExpiredCallApprovals: (expiredBefore, limit) => callApprovals([expiredBefore], limit),
     deleteExpiredFlows: (now, limit) => flows([now], limit),
     deleteExpiredUpstreamFlows: (now, limit) => upstreamFlows([now], limit),
     deleteExpiredSsoSignIns: (now, limit) => ssoSignIns([now], limit),

@@ -1,0 +1,22 @@
+import type { VirtualServerRecord, VirtualServerStore } from '../store/index.js';
+import { upstreamVisibleTo } from './policy.js';
+import type { Principal } from './principal.js';
+
+/**
+ * Curated tool sets ("virtual servers"): a name, served at /mcp/{name} as a resource of its own, listing and calling
+ * only the gateway tools it names, for the users and groups it allows. Every other policy (upstream access, pins,
+ * approvals, quotas) applies as at /mcp, because calls run the same pipeline (gateway-server.ts).
+ */
+
+/** Channel on which the management API announces a changed or deleted virtual server (its name) to every replica. */
+export const VIRTUAL_SERVERS_CHANNEL = 'virtual_servers';
+
+/** Like an upstream's: open to everybody when it names neither users nor groups, else to those it names. */
+export function virtualServerOpenTo(server: Pick<VirtualServerRecord, 'allowedUsers' | 'allowedGroups'>, principal: Pick<Principal, 'username' | 'groups'>): boolean {
+  return upstreamVisibleTo({ allowed_users: server.allowedUsers ?? undefined, allowed_groups: server.allowedGroups ?? undefined }, principal);
+}
+
+/** The gateway tool names a virtual server shows now; none once it is deleted. Read per request, so every replica agrees. */
+export async function virtualServerTools(store: Pick<VirtualServerStore, 'find'>, name: string): Promise<ReadonlySet<string>> {
+  return new Set((await store.find(name))?.tools ?? []);
+}
