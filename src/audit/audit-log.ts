@@ -18,7 +18,9 @@ export type AuditKind =
   | 'upstream.needs_auth'
   | 'upstream.disconnected'
   | 'tool.definition_changed'
-  | 'tool.approved';
+  | 'tool.approved'
+  | 'sso.signed_in'
+  | 'sso.refused';
 
 export interface AuditEntry {
   userId?: string | null;
