@@ -10,6 +10,7 @@ import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
 import { grantService, type GrantService } from './oauth/grants.js';
 import { metadataDocumentResolver } from './oauth/client-id-metadata-document.js';
 import { registrationLimits } from './oauth/registration-limits.js';
+import { ssoServices, type SsoServices } from './sso/sso-services.js';
 import { openStore, type OpenedStore } from './store/index.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';
 import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
@@ -42,6 +43,8 @@ export interface Runtime {
   perUserPool: PerUserPool;
   /** The pinned definitions of upstream tools, shared by the gateway (which enforces them) and the API (which approves). */
   toolPins: ToolPins;
+  /** Company identity: the relying party of each IdP, ID-JAG verification. */
+  sso: SsoServices;
   close(): Promise<void>;
 }
 
@@ -105,6 +108,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     outbound,
     perUserPool,
     toolPins: toolPins({ store: store.toolPins, audit }),
+    sso: ssoServices(config, store),
     close: async () => {
       await perUserPool.close();
       await store.notifications.close();

@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { browserSessions } from '../identity/sessions.js';
 import type { Runtime } from '../runtime.js';
 import { pendingSignIns, type PendingSignIn } from '../sso/pending-sign-ins.js';
-import type { IdentityClaims } from '../sso/relying-party.js';
 import { provisionUser } from '../sso/provisioning.js';
-import { relyingParty, type RelyingParty } from '../sso/relying-party.js';
+import type { IdentityClaims, RelyingParty } from '../sso/relying-party.js';
 import { SsoSignInError } from '../sso/sign-in-errors.js';
 import { safeLocalPath } from './browser-guards.js';
 import { ssoFailurePage } from './oidc-login-pages.js';
@@ -22,8 +21,7 @@ const providerParams = z.object({ id: z.string() });
  */
 export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
   const { config } = runtime;
-  const http = { allowPrivateNetworks: config.allowPrivateNetworks };
-  const parties = new Map<string, RelyingParty>(config.sso.providers.map((provider) => [provider.id, relyingParty(provider, { publicUrl: config.publicUrl, http })]));
+  const { parties } = runtime.sso;
   const sessions = browserSessions(runtime);
   const pending = pendingSignIns(runtime);
 
@@ -79,7 +77,8 @@ export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
       const party = providerOf(request);
       const signIn = await takePending(request, reply, party);
       next = signIn.next;
-      claims = await party.redeem(new URL(request.url, config.publicUrl), signIn);
+      const redeemed = await party.redeem(new URL(request.url, config.publicUrl), signIn);
+      claims = redeemed.claims;
       const user = await provisionUser(runtime.store.users, party.provider, claims);
       await sessions.startSession(request, reply, user);
       await runtime.audit.record('sso.signed_in', {

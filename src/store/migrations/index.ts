@@ -6,6 +6,7 @@ import { retention } from './006_retention.js';
 import { identity } from './007_identity.js';
 import { mcpSessions } from './008_mcp_sessions.js';
 import { toolPins } from './009_tool_pins.js';
+import { enterpriseIdentity } from './012_enterprise_identity.js';
 
 export interface Migration {
   version: number;
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   { version: 7, name: 'identity', sql: identity },
   { version: 8, name: 'mcp_sessions', sql: mcpSessions },
   { version: 9, name: 'tool_pins', sql: toolPins },
+  { version: 12, name: 'enterprise_identity', sql: enterpriseIdentity },
 ];
