@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { ErrorCode, type CallToolResult, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { Runtime } from '../runtime.js';
+import { NeedsSignIn } from '../sso/upstream-token-exchange.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
-import type { Upstream } from '../upstream/types.js';
+import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import { fetchAllPages, type ListKind, type Listed } from './catalog.js';
 import { availabilityOf, JsonRpcError, type UpstreamAvailability } from './forwarding.js';
 import type { Principal } from './principal.js';
@@ -17,10 +19,12 @@ import type { Principal } from './principal.js';
 export interface ConnectPrompt {
   url: string;
   elicitationId: string;
+  /** Set for a `token_exchange` upstream: the company sign-in (by its name) the user must do again, at `url`. */
+  signInWith?: string;
 }
 
 /** Whether calls to `upstream` go through each user's own connection. */
-export const isPersonal = (upstream: Upstream) => upstream.settings.auth_type === 'per_user_oauth';
+export const isPersonal = (upstream: Upstream) => connectsPerUser(upstream.settings);
 
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
@@ -46,7 +50,8 @@ export async function connectionFor(personal: PersonalConnections, principal: Pi
   try {
     return { client: await personal.perUserPool.clientFor(upstream, principal.userId) };
   } catch (error) {
-    if (!(error instanceof NeedsAuthorization)) return { unavailable: reasonOf(error) };
+    if (error instanceof NeedsSignIn) return { connect: { url: error.signInUrl, elicitationId: randomUUID(), signInWith: error.providerName } };
+    if (!(error instanceof NeedsAuthorization) || upstream.settings.auth_type === 'token_exchange') return { unavailable: reasonOf(error) };
     const connect = await prompt(personal, principal, upstream);
     return 'unavailable' in connect ? connect : { connect };
   }
@@ -56,7 +61,8 @@ export async function connectionFor(personal: PersonalConnections, principal: Pi
 export async function requestConnection(personal: PersonalConnections, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamAvailability> {
   const connection = await connectionFor(personal, principal, upstream);
   if (!('connect' in connection)) return connection;
-  return { unavailable: `you have not connected your account yet; open ${connection.connect.url} to connect it` };
+  const { url, signInWith } = connection.connect;
+  return { unavailable: signInWith ? `you need to sign in again with ${signInWith}; open ${url}` : `you have not connected your account yet; open ${url} to connect it` };
 }
 
 /** `kind` as the principal's own connection lists it; nothing when they have none (or it fails, which is logged). */
@@ -79,7 +85,12 @@ export async function listOwn<K extends ListKind>(
 
 /** The answer to a tool call whose user must connect the upstream first, given the capabilities the client declared. */
 export function askToConnect(upstream: Upstream, connect: ConnectPrompt, clientCapabilities: ClientCapabilities | undefined): CallToolResult {
-  const message = `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
+  const message = connect.signInWith
+    ? `Upstream "${upstream.settings.name}" needs you to sign in again with ${connect.signInWith}.`
+    : `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
+  const instruction = connect.signInWith
+    ? `Open ${connect.url} in your browser and sign in with ${connect.signInWith}, then call the tool again.`
+    : `Open ${connect.url} in your browser, sign in to Gatehouse and approve access at "${upstream.settings.name}", then call the tool again.`;
   if (clientCapabilities?.elicitation?.url) {
     throw new JsonRpcError(ErrorCode.UrlElicitationRequired, message, {
       elicitations: [{ mode: 'url', elicitationId: connect.elicitationId, url: connect.url, message }],
@@ -90,7 +101,7 @@ export function askToConnect(upstream: Upstream, connect: ConnectPrompt, clientC
     content: [
       {
         type: 'text',
-        text: `${message} Open ${connect.url} in your browser, sign in to Gatehouse and approve access at "${upstream.settings.name}", then call the tool again.`,
+        text: `${message} ${instruction}`,
       },
     ],
   };

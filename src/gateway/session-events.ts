@@ -2,7 +2,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 import type { ToolPins } from '../upstream/tool-pins.js';
-import type { UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
+import { connectsPerUser, type UpstreamEvent, type UpstreamRegistry } from '../upstream/types.js';
 import { upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 
@@ -87,7 +87,7 @@ function relayEvent({ server, principal }: SessionListener, registry: UpstreamRe
   else if (event.kind === 'prompts_changed') sent(server.sendPromptListChanged());
   // A per-user upstream's shared connection lists with some user's own account: its messages may be about that
   // user, so they go to nobody.
-  else if (event.kind === 'log' && upstream.settings.auth_type !== 'per_user_oauth') {
+  else if (event.kind === 'log' && !connectsPerUser(upstream.settings)) {
     const params = LoggingMessageNotificationSchema.shape.params.safeParse(event.params);
     if (!params.success) return;
     // The logger names the upstream, so the client can tell whose message it is.

@@ -154,6 +154,8 @@ export interface SsoIdentityTokenStore {
   /** Replaces the user's tokens: one set per user, from their latest sign-in or refresh. */
   put(record: SsoIdentityTokenRecord): Promise<void>;
   find(userId: string): Promise<SsoIdentityTokenRecord | undefined>;
+  /** The users whose tokens from `providerId` were stored most recently, newest first. */
+  recentUsers(providerId: string, limit: number): Promise<string[]>;
   /** Forgets the user's tokens (refused by the IdP): they must sign in again. */
   delete(userId: string): Promise<void>;
 }

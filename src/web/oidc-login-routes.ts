@@ -80,6 +80,8 @@ export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
       const redeemed = await party.redeem(new URL(request.url, config.publicUrl), signIn);
       claims = redeemed.claims;
       const user = await provisionUser(runtime.store.users, party.provider, claims);
+      // The subject of token exchanges toward upstreams that trust this IdP (sealed).
+      await runtime.sso.identityTokens.keep(user.id, party.provider.id, redeemed.tokens);
       await sessions.startSession(request, reply, user);
       await runtime.audit.record('sso.signed_in', {
         userId: user.id,

@@ -33,6 +33,10 @@ for (const backend of backends) {
       await store.ssoIdentityTokens.put({ userId: 'usr_1', providerId: 'acme', sealed: 'first', expiresAt: 100, updatedAt: 1 });
       await store.ssoIdentityTokens.put({ userId: 'usr_1', providerId: 'acme', sealed: 'second', expiresAt: 200, updatedAt: 2 });
       assert.deepEqual(await store.ssoIdentityTokens.find('usr_1'), { userId: 'usr_1', providerId: 'acme', sealed: 'second', expiresAt: 200, updatedAt: 2 });
+      await store.users.create({ id: 'usr_2', username: 'bob', passwordHash: 'x', isAdmin: false, disabledAt: null, createdAt: 1, updatedAt: 1 });
+      await store.ssoIdentityTokens.put({ userId: 'usr_2', providerId: 'acme', sealed: 'bobs', expiresAt: 200, updatedAt: 5 });
+      assert.deepEqual(await store.ssoIdentityTokens.recentUsers('acme', 5), ['usr_2', 'usr_1'], 'newest first');
+      assert.deepEqual(await store.ssoIdentityTokens.recentUsers('other', 5), []);
       await store.ssoIdentityTokens.delete('usr_1');
       assert.equal(await store.ssoIdentityTokens.find('usr_1'), undefined);
     });

@@ -15,6 +15,10 @@ export function sqlSsoIdentityTokenStore(db: Db): SsoIdentityTokenStore {
     async find(userId) {
       return camelRow<SsoIdentityTokenRecord>(await db.get('SELECT * FROM sso_identity_tokens WHERE user_id = ?', [userId]));
     },
+    async recentUsers(providerId, limit) {
+      const rows = await db.all('SELECT user_id FROM sso_identity_tokens WHERE provider_id = ? ORDER BY updated_at DESC LIMIT ?', [providerId, limit]);
+      return rows.map((row) => String(row.user_id));
+    },
     async delete(userId) {
       await db.run('DELETE FROM sso_identity_tokens WHERE user_id = ?', [userId]);
     },
