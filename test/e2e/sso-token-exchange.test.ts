@@ -103,6 +103,21 @@ describe('upstream auth_type token_exchange: the user\u2019s company IdP token e
     }
   });
 
+  it('a refresh the IdP refuses forgets the kept tokens and asks the user to sign in again', async () => {
+    const aliceId = (await t.runtime.store.users.findByUsername('alice'))!.id;
+    await t.runtime.sso.identityTokens.keep(aliceId, PROVIDER_ID, { accessToken: 'expired-at-the-idp', refreshToken: 'unknown-to-the-idp', expiresIn: 0 });
+    const result = await whoami(alice);
+    assert.equal(result.isError, true);
+    assert.match((result.content[0] as { text: string }).text, /sign in again with Acme/);
+    assert.equal(await t.runtime.store.ssoIdentityTokens.find(aliceId), undefined, 'the refused tokens are forgotten');
+  });
+
+  it('a new sign-in through the IdP makes the upstream work again', async () => {
+    await alice.close();
+    ({ client: alice } = await connectWithOAuth(t.url!, { provider: PROVIDER_ID, username: 'sub-alice' }));
+    assert.deepEqual((await whoami(alice)).structuredContent, { sub: 'sub-alice' });
+  });
+
   it('a user who never signed in through the IdP is asked to sign in with it', async () => {
     const created = await fetch(`${t.url}/api/users`, { method: 'POST', headers: ADMIN, body: JSON.stringify({ username: 'carol', password: 'carols-password' }) });
     assert.equal(created.status, 201);
