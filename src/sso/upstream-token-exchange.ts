@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import { canonicalResource } from '../net/resource-uri.js';
 import type { SsoIdentityTokenStore } from '../store/index.js';
-import type { BearerSource } from '../upstream/oauth/bearer-fetch.js';
+import { firstUsableBearer, type BearerSource } from '../upstream/oauth/bearer-fetch.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import type { Upstream, UpstreamSettings } from '../upstream/types.js';
 import { SignInAgain, type IdentityTokens } from './identity-tokens.js';
@@ -107,34 +107,21 @@ export function upstreamTokenExchange(
     return tokenOf(upstreamId, userId, settings);
   }
 
+  const bearerOf = (upstreamId: string, userId: string, settings: UpstreamSettings): BearerSource => ({
+    token: () => tokenOf(upstreamId, userId, settings),
+    renew: (stale) => renewed(upstreamId, userId, settings, stale),
+  });
+
   return {
     forget: (userId) => void cache.delete(userId),
-    bearer(upstream, userId) {
-      return {
-        token: () => tokenOf(upstream.id, userId, upstream.settings),
-        renew: (stale) => renewed(upstream.id, userId, upstream.settings, stale),
-      };
-    },
+    bearer: (upstream, userId) => bearerOf(upstream.id, userId, upstream.settings),
     listingBearer(upstreamId, settings) {
-      let current: string | undefined;
-      const pick = async (): Promise<string> => {
-        const providerId = settings.token_exchange?.provider ?? '';
-        const candidates = await deps.store.recentUsers(providerId, 5);
-        for (const userId of [...(current ? [current] : []), ...candidates.filter((id) => id !== current)]) {
-          try {
-            const token = await tokenOf(upstreamId, userId, settings);
-            current = userId;
-            return token;
-          } catch (error) {
-            if (!(error instanceof NeedsAuthorization)) throw error;
-          }
-        }
-        throw new NeedsAuthorization(upstreamId, '', 'no user has signed in through its token exchange provider yet');
-      };
-      return {
-        token: pick,
-        renew: async (stale) => (current === undefined ? pick() : renewed(upstreamId, current, settings, stale).catch(pick)),
-      };
+      return firstUsableBearer({
+        upstreamId,
+        subjects: () => deps.store.recentUsers(settings.token_exchange?.provider ?? '', 5),
+        bearer: (userId) => bearerOf(upstreamId, userId, settings),
+        none: 'no user has signed in through its token exchange provider yet',
+      });
     },
   };
 }
