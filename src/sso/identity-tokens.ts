@@ -65,9 +65,10 @@ export function identityTokens(deps: { store: SsoIdentityTokenStore; encryptionK
       await keep(userId, party.provider.id, { ...tokens, refreshToken: tokens.refreshToken ?? refreshToken });
       return tokens.accessToken;
     } catch (error) {
-      if (!(error instanceof SsoSignInError)) throw error;
-      // Refused (invalid_grant) or unreachable: either way no token now; a refused one is forgotten.
-      if (error.kind !== 'provider_unavailable') await deps.store.delete(userId);
+      // An IdP that cannot be reached says nothing of the sign-in: the error stands, the tokens stay for a later try.
+      if (!(error instanceof SsoSignInError) || error.kind === 'provider_unavailable') throw error;
+      // Refused (invalid_grant): the tokens are forgotten.
+      await deps.store.delete(userId);
       throw new SignInAgain(party.provider.id, `the IdP did not refresh the sign-in (${error.kind})`, { cause: error });
     }
   }

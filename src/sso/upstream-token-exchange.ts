@@ -90,6 +90,8 @@ export function upstreamTokenExchange(
       return tokens.accessToken;
     } catch (error) {
       if (error instanceof SignInAgain) return signInAgain(upstreamId, userId, party, error.reason, error);
+      // Unreachable: the upstream is unavailable for now, signing in again would not help.
+      if (error instanceof SsoSignInError && error.kind === 'provider_unavailable') throw new Error('the company IdP could not be reached for the token exchange', { cause: error });
       if (error instanceof SsoSignInError) return signInAgain(upstreamId, userId, party, `the IdP did not exchange the token (${error.kind})`, error);
       throw error;
     }
