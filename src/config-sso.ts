@@ -10,6 +10,12 @@ const groupList = z.array(z.string().trim().min(1).max(256)).max(1000);
 /** A list from the environment: comma- or space-separated. */
 const listFromText = (text: string) => text.split(/[\s,]+/).filter(Boolean);
 
+/** A yes/no setting as a file (boolean) or the environment (text) gives it. */
+export const booleanish = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
+]);
+
 export const ssoProviderSettings = z
   .object({
     /** In URLs (`/login/oidc/{id}`) and in each user's `source` (`sso:{id}`): stable, short, lowercase. */
@@ -28,16 +34,15 @@ export const ssoProviderSettings = z
     allowed_groups: groupList.optional(),
     /** The claim the username comes from; default `preferred_username`, then `email`. */
     username_claim: z.string().min(1).max(256).optional(),
+    /**
+     * Accept this IdP's Identity Assertion JWT Authorization Grants (ID-JAG, MCP Enterprise-Managed Authorization) at
+     * /oauth/token: its people then get Gatehouse tokens without a browser round-trip.
+     */
+    trust_id_jag: booleanish.default(false),
   })
   .strict();
 
 export type SsoProviderSettings = z.infer<typeof ssoProviderSettings>;
-
-/** A yes/no setting as a file (boolean) or the environment (text) gives it. */
-export const booleanish = z.union([
-  z.boolean(),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
-]);
 
 export const ssoSettings = z
   .object({
@@ -66,6 +71,7 @@ const providerEnvironmentNames: Record<string, keyof SsoProviderSettings> = {
   GATEHOUSE_SSO_ADMIN_GROUPS: 'admin_groups',
   GATEHOUSE_SSO_ALLOWED_GROUPS: 'allowed_groups',
   GATEHOUSE_SSO_USERNAME_CLAIM: 'username_claim',
+  GATEHOUSE_SSO_TRUST_ID_JAG: 'trust_id_jag',
 };
 
 const listSettings = new Set<string>(['scopes', 'admin_groups', 'allowed_groups']);

@@ -10,6 +10,7 @@ import { clientDirectory, type ClientDirectory } from './oauth/clients.js';
 import { grantService, type GrantService } from './oauth/grants.js';
 import { metadataDocumentResolver } from './oauth/client-id-metadata-document.js';
 import { registrationLimits } from './oauth/registration-limits.js';
+import { ssoServices, type SsoServices } from './sso/sso-services.js';
 import { openStore, type OpenedStore } from './store/index.js';
 import { createOutboundOAuth, SHARED_SUBJECT, type OutboundOAuth } from './upstream/oauth/outbound-oauth.js';
 import { createPerUserPool, type PerUserPool } from './upstream/per-user-pool.js';
@@ -42,6 +43,8 @@ export interface Runtime {
   perUserPool: PerUserPool;
   /** The pinned definitions of upstream tools, shared by the gateway (which enforces them) and the API (which approves). */
   toolPins: ToolPins;
+  /** Company identity: the relying party of each IdP, ID-JAG verification, IdP tokens and token exchange. */
+  sso: SsoServices;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     throw error;
   }
   const audit = auditLog(store.audit);
+  const sso = ssoServices(config, { store, encryptionKey: keys.encryptionKey, audit });
   const outbound = createOutboundOAuth({ store, encryptionKey: keys.encryptionKey, stateHasher: keys.tokenHasher, config, audit });
   const upstreams = createUpstreamRegistry({
     store: store.upstreams,
@@ -64,16 +68,21 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     configUpstreams: config.upstreams,
     demo: config.demo,
     syncIntervalMs: FLEET_RECONCILE_MS,
-    bearerFor: (id, settings) =>
-      settings.auth_type === 'oauth' ? outbound.bearer(id, SHARED_SUBJECT) : settings.auth_type === 'per_user_oauth' ? outbound.listingBearer(id) : undefined,
+    bearerFor: (id, settings) => {
+      if (settings.auth_type === 'oauth') return outbound.bearer(id, SHARED_SUBJECT);
+      if (settings.auth_type === 'per_user_oauth') return outbound.listingBearer(id);
+      return settings.auth_type === 'token_exchange' ? sso.tokenExchange.listingBearer(id, settings) : undefined;
+    },
   });
   const perUserPool = createPerUserPool({
-    bearer: (upstreamId, userId) => outbound.bearer(upstreamId, userId),
+    bearer: (upstream, userId) =>
+      upstream.settings.auth_type === 'token_exchange' ? sso.tokenExchange.bearer(upstream, userId) : outbound.bearer(upstream.id, userId),
     maxSize: config.outboundOAuth.perUserPoolSize,
     idleMs: config.outboundOAuth.perUserIdleSeconds * 1000,
     clientVersion: VERSION,
   });
   followOutboundEvents(outbound, upstreams, perUserPool);
+  followSignIns(sso, upstreams);
   const signingKeys = signingKeyRing({ store: store.signingKeys, encryptionKey: keys.encryptionKey, retiredKeyLifetimeMs: retiredKeyLifetimeMs(config) });
   return {
     config,
@@ -105,12 +114,28 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     outbound,
     perUserPool,
     toolPins: toolPins({ store: store.toolPins, audit }),
+    sso,
     close: async () => {
       await perUserPool.close();
       await store.notifications.close();
       await store.database.close();
     },
   };
+}
+
+/**
+ * A company sign-in gives token exchanges a new subject: the user's exchanged tokens are dropped, and the listing
+ * connections of `token_exchange` upstreams of that provider that wait in `needs_auth` try again at once (other
+ * replicas' follow within the registry's re-read).
+ */
+function followSignIns(sso: SsoServices, upstreams: ManagedUpstreamRegistry): void {
+  sso.identityTokens.onSignIn((userId, providerId) => {
+    sso.tokenExchange.forget(userId);
+    for (const upstream of upstreams.all()) {
+      const waiting = upstreams.statusOf(upstream.id)?.state === 'needs_auth';
+      if (waiting && upstream.settings.auth_type === 'token_exchange' && upstream.settings.token_exchange?.provider === providerId) void upstreams.reconnect(upstream.id);
+    }
+  });
 }
 
 /**

@@ -25,6 +25,13 @@ describe('company sign-in settings', () => {
     assert.deepEqual(loadConfig({}, {}).sso, { providers: [], password_login: true });
   });
 
+  it('trust no provider for ID-JAG unless told, in the file or by GATEHOUSE_SSO_TRUST_ID_JAG', () => {
+    assert.equal(loadConfig({ sso: { providers: [provider] } }, {}).sso.providers[0]!.trust_id_jag, false);
+    assert.equal(loadConfig({ sso: { providers: [{ ...provider, trust_id_jag: true }] } }, {}).sso.providers[0]!.trust_id_jag, true);
+    const env = { GATEHOUSE_SSO_ISSUER: 'https://acme.okta.com', GATEHOUSE_SSO_CLIENT_ID: 'cid', GATEHOUSE_SSO_CLIENT_SECRET: 'sec', GATEHOUSE_SSO_TRUST_ID_JAG: 'true' };
+    assert.equal(loadConfig({}, env).sso.providers[0]!.trust_id_jag, true);
+  });
+
   it('fill in scopes and the groups claim of a provider', () => {
     const [okta] = loadConfig({ sso: { providers: [provider] } }, {}).sso.providers;
     assert.deepEqual([okta!.scopes, okta!.groups_claim, okta!.admin_groups, okta!.allowed_groups], [['openid', 'profile', 'email'], 'groups', [], undefined]);

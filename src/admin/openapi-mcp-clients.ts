@@ -35,13 +35,17 @@ const upstream = {
     stdio_config: {
       type: 'object', properties: { command: { type: 'string' }, args: { type: 'array', items: { type: 'string' } }, env_names: { type: 'array', items: { type: 'string' } } },
     },
-    auth_type: { type: 'string', enum: ['none', 'headers', 'oauth', 'per_user_oauth'] }, header_names: { type: 'array', items: { type: 'string' } },
+    auth_type: { type: 'string', enum: ['none', 'headers', 'oauth', 'per_user_oauth', 'token_exchange'] }, header_names: { type: 'array', items: { type: 'string' } },
     oauth_config: {
       type: 'object', description: 'The OAuth settings; the client secret is never returned, `has_client_secret` says whether one is stored',
       properties: {
         client_id: { type: 'string' }, scopes: { type: 'array', items: { type: 'string' } }, authorize_url: { type: 'string' }, token_url: { type: 'string' },
         registration_url: { type: 'string' }, send_resource: { type: 'boolean' }, has_client_secret: { type: 'boolean' },
       },
+    },
+    token_exchange: {
+      type: 'object', required: ['provider'], description: 'auth_type `token_exchange`: the SSO provider whose IdP exchanges each user\u2019s token (RFC 8693) for this upstream',
+      properties: { provider: { type: 'string' }, audience: { type: 'string' }, scopes: { type: 'array', items: { type: 'string' } } },
     },
     tools_to_execute: { type: 'array', items: { type: 'string' } }, tools_to_skip: { type: 'array', items: { type: 'string' } },
     tool_name_prefix: { type: 'boolean', description: 'false: tools and prompts keep their own names where no other upstream can claim them; absent on upstreams stored before the setting existed (true)' },
@@ -124,7 +128,8 @@ export const mcpClientPaths: Paths = {
         'Takes effect at once: Gatehouse connects (in the background) and tells connected MCP sessions their lists changed. ' +
         '`headers` (auth_type `headers`) and `stdio_config.envs` are stored encrypted and never returned. ' +
         '`auth_type` `oauth` (one connection for everyone) and `per_user_oauth` (each user connects their own account) set the upstream up at once ' +
-        '(discovery, registration) and answer `pending_oauth` with the URL where the caller authorizes it; if the setup fails nothing is kept.',
+        '(discovery, registration) and answer `pending_oauth` with the URL where the caller authorizes it; if the setup fails nothing is kept. ' +
+        '`auth_type` `token_exchange` (with `token_exchange.provider`) needs no setup: each user\u2019s token is obtained by RFC 8693 token exchange at that SSO provider\u2019s IdP.',
       requestBody: settingsBody({ name: 'github', connection_type: 'http', connection_string: 'https://mcp.example.com/mcp', auth_type: 'headers', headers: { Authorization: 'Bearer …' } }),
       responses: {
         '201': { description: 'The new upstream, usually still `connecting`; or, for an OAuth upstream, `pending_oauth`', content: json({ oneOf: [upstream, pendingOAuth] }) },

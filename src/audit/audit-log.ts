@@ -25,7 +25,9 @@ export type AuditKind =
   | 'call.approval_expired'
   | 'virtual_server.created'
   | 'virtual_server.updated'
-  | 'virtual_server.deleted';
+  | 'virtual_server.deleted'
+  | 'sso.signed_in'
+  | 'sso.refused';
 
 export interface AuditEntry {
   userId?: string | null;

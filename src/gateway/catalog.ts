@@ -9,7 +9,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
+import { connectsPerUser, type Upstream, type UpstreamRegistry } from '../upstream/types.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { JsonRpcError } from './forwarding.js';
 import { exposedNames, type ExposedNames, type NameCollision } from './tool-names.js';
@@ -90,7 +90,7 @@ export function createCatalog(
    * their own still see them (and are asked to connect on calling one), even while no listing connection works.
    */
   const lastPersonalTools = new Map<string, Listed<'tools'>>();
-  const isPersonal = (upstream: Upstream) => upstream.settings.auth_type === 'per_user_oauth';
+  const isPersonal = (upstream: Upstream) => connectsPerUser(upstream.settings);
 
   const entryFor = (upstream: Upstream, client: UpstreamClient): Entry => {
     let entry = entries.get(upstream.id);

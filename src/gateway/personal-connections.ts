@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { Runtime } from '../runtime.js';
+import { NeedsSignIn } from '../sso/upstream-token-exchange.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
-import type { Upstream } from '../upstream/types.js';
+import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import { fetchAllPages, type ListKind, type Listed } from './catalog.js';
 import { askInBrowser } from './browser-prompts.js';
 import { availabilityOf, type UpstreamAvailability } from './forwarding.js';
@@ -18,10 +20,12 @@ import type { Principal } from './principal.js';
 export interface ConnectPrompt {
   url: string;
   elicitationId: string;
+  /** Set for a `token_exchange` upstream: the company sign-in (by its name) the user must do again, at `url`. */
+  signInWith?: string;
 }
 
 /** Whether calls to `upstream` go through each user's own connection. */
-export const isPersonal = (upstream: Upstream) => upstream.settings.auth_type === 'per_user_oauth';
+export const isPersonal = (upstream: Upstream) => connectsPerUser(upstream.settings);
 
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
@@ -47,7 +51,8 @@ export async function connectionFor(personal: PersonalConnections, principal: Pi
   try {
     return { client: await personal.perUserPool.clientFor(upstream, principal.userId) };
   } catch (error) {
-    if (!(error instanceof NeedsAuthorization)) return { unavailable: reasonOf(error) };
+    if (error instanceof NeedsSignIn) return { connect: { url: error.signInUrl, elicitationId: randomUUID(), signInWith: error.providerName } };
+    if (!(error instanceof NeedsAuthorization) || upstream.settings.auth_type === 'token_exchange') return { unavailable: reasonOf(error) };
     const connect = await prompt(personal, principal, upstream);
     return 'unavailable' in connect ? connect : { connect };
   }
@@ -57,7 +62,8 @@ export async function connectionFor(personal: PersonalConnections, principal: Pi
 export async function requestConnection(personal: PersonalConnections, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamAvailability> {
   const connection = await connectionFor(personal, principal, upstream);
   if (!('connect' in connection)) return connection;
-  return { unavailable: `you have not connected your account yet; open ${connection.connect.url} to connect it` };
+  const { url, signInWith } = connection.connect;
+  return { unavailable: signInWith ? `you need to sign in again with ${signInWith}; open ${url}` : `you have not connected your account yet; open ${url} to connect it` };
 }
 
 /** `kind` as the principal's own connection lists it; nothing when they have none (or it fails, which is logged). */
@@ -82,12 +88,19 @@ export async function listOwn<K extends ListKind>(
 export function askToConnect(upstream: Upstream, connect: ConnectPrompt, clientCapabilities: ClientCapabilities | undefined): CallToolResult {
   const name = upstream.settings.name;
   return askInBrowser(
-    {
-      message: `Upstream "${name}" needs you to connect your own account to it.`,
-      url: connect.url,
-      elicitationId: connect.elicitationId,
-      instructions: `sign in to Gatehouse and approve access at "${name}", then call the tool again.`,
-    },
+    connect.signInWith
+      ? {
+          message: `Upstream "${name}" needs you to sign in again with ${connect.signInWith}.`,
+          url: connect.url,
+          elicitationId: connect.elicitationId,
+          instructions: `sign in with ${connect.signInWith}, then call the tool again.`,
+        }
+      : {
+          message: `Upstream "${name}" needs you to connect your own account to it.`,
+          url: connect.url,
+          elicitationId: connect.elicitationId,
+          instructions: `sign in to Gatehouse and approve access at "${name}", then call the tool again.`,
+        },
     clientCapabilities,
   );
 }

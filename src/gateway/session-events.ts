@@ -3,7 +3,7 @@ import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/type
 import type { Notifications } from '../store/index.js';
 import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 import type { ToolPins } from '../upstream/tool-pins.js';
-import type { UpstreamEvent, UpstreamRegistry } from '../upstream/types.js';
+import { connectsPerUser, type UpstreamEvent, type UpstreamRegistry } from '../upstream/types.js';
 import { fleetLogs } from './fleet-logs.js';
 import { upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
@@ -60,7 +60,7 @@ export function sessionEvents({ registry, outbound, pins, notifications }: Event
     // A per-user upstream's shared connection lists with some user's own account: its messages may be about that
     // user, so they go to nobody.
     const upstream = registry.get(event.upstreamId);
-    if (upstream && upstream.settings.auth_type !== 'per_user_oauth') logs.received({ upstreamId: event.upstreamId, params: event.params });
+    if (upstream && !connectsPerUser(upstream.settings)) logs.received({ upstreamId: event.upstreamId, params: event.params });
   });
   // A tool withheld or approved changes what the upstream's users may list.
   const fromPins = pins.subscribe((event) => relay({ kind: 'tools_changed', upstreamId: event.upstream.id }));
@@ -109,7 +109,7 @@ function relayEvent({ server, principal }: SessionListener, registry: UpstreamRe
   if (event.kind === 'tools_changed') sent(server.sendToolListChanged());
   else if (event.kind === 'resources_changed') sent(server.sendResourceListChanged());
   else if (event.kind === 'prompts_changed') sent(server.sendPromptListChanged());
-  else if (event.kind === 'log' && upstream.settings.auth_type !== 'per_user_oauth') {
+  else if (event.kind === 'log' && !connectsPerUser(upstream.settings)) {
     const params = LoggingMessageNotificationSchema.shape.params.safeParse(event.params);
     if (!params.success) return;
     // The logger names the upstream, so the client can tell whose message it is.

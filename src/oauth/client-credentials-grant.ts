@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { newId } from '../crypto/random.js';
 import type { Runtime } from '../runtime.js';
-import type { GrantRecord, ServiceAccountRecord } from '../store/index.js';
-import { isGrantRecordLive } from './access-tokens.js';
+import type { ServiceAccountRecord } from '../store/index.js';
 import { OAuthError } from './errors.js';
 import { resolveResource, virtualServerExists } from './resource.js';
 import { formatScope, parseScope } from './scopes.js';
-import { issueTokens, type GrantContext, type GrantHandler } from './token-response.js';
+import { issueTokens, standingGrant, type GrantHandler } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const clientCredentialsParams = z.object({
@@ -38,35 +36,13 @@ function scopeWithin(requested: string | undefined, account: ServiceAccountRecor
   return formatScope(asked);
 }
 
-/** The account's live grant for the resource, or a new one: revoking it (or deleting the account) ends its tokens at once. */
-async function accountGrant(runtime: Runtime, account: ServiceAccountRecord, resource: string, context: GrantContext): Promise<GrantRecord> {
-  const grants = await runtime.store.grants.list({ userId: account.userId, clientId: account.clientId });
-  const live = grants.find((grant) => grant.resource === resource && isGrantRecordLive(grant, context.now));
-  if (live) return live;
-  const grant: GrantRecord = {
-    id: newId('grt'),
-    userId: account.userId,
-    clientId: account.clientId,
-    scope: formatScope(account.scopes),
-    resource,
-    createdAt: context.now,
-    expiresAt: context.now + runtime.config.oauth.refreshTokenAbsoluteSeconds * 1000,
-    lastUsedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-  };
-  await runtime.store.grants.create(grant);
-  await runtime.audit.record('grant.created', { userId: account.userId, clientId: account.clientId, grantId: grant.id, ip: context.ip, detail: { grant_type: 'client_credentials' } });
-  return grant;
-}
-
 /** The client_credentials grant (RFC 6749 §4.4; MCP "OAuth Client Credentials" extension): an access token, never a refresh token. */
 export const issueClientCredentialsToken: GrantHandler = async (runtime, client, body, context) => {
   const params = clientCredentialsParams.parse(body);
   const resource = await requireResource(runtime, params.resource);
   const account = await requireServiceAccount(runtime, client.clientId);
   const scope = scopeWithin(params.scope, account);
-  const grant = await accountGrant(runtime, account, resource, context);
+  const grant = await standingGrant(runtime, { userId: account.userId, clientId: account.clientId, scope: formatScope(account.scopes), resource }, 'client_credentials', context);
   const issued = await issueTokens(runtime, { grant, scope, refreshScope: scope, withRefreshToken: false, now: context.now });
   await runtime.store.grants.touch(grant.id, context.now);
   return issued.json;

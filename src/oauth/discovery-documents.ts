@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { JWT_BEARER_GRANT } from './grant-types.js';
 import { gatewayResource, virtualServerResource } from './resource.js';
 import { SUPPORTED_SCOPES } from './scopes.js';
 
@@ -9,8 +10,10 @@ const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'
  * RFC 8414 authorization server metadata, also served as OpenID discovery. `issuer` is the configured public URL
  * byte for byte (no trailing slash): clients compare it exactly (RFC 8414 §3.3) and so does `iss` (RFC 9207).
  */
-export function authorizationServerMetadata(config: Pick<Config, 'publicUrl'> & { oauth: Pick<Config['oauth'], 'registrationPolicy'> }) {
+export function authorizationServerMetadata(config: Pick<Config, 'publicUrl'> & { oauth: Pick<Config['oauth'], 'registrationPolicy'>; sso: Pick<Config['sso'], 'providers'> }) {
   const issuer = config.publicUrl;
+  // The JWT bearer grant (ID-JAG) only while some IdP is trusted for it.
+  const assertionGrants = config.sso.providers.some((provider) => provider.trust_id_jag) ? [JWT_BEARER_GRANT] : [];
   return {
     issuer,
     authorization_endpoint: `${issuer}/oauth/authorize`,
@@ -22,7 +25,7 @@ export function authorizationServerMetadata(config: Pick<Config, 'publicUrl'> & 
     scopes_supported: [...SUPPORTED_SCOPES],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', ...assertionGrants],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     // Introspection reveals token state, so only confidential clients (and API keys) may ask.

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { ClientAuthMethod } from '../store/index.js';
 import type { ClientMetadata } from './clients.js';
 import { OAuthError } from './errors.js';
+import { JWT_BEARER_GRANT } from './grant-types.js';
 import { checkRedirectUris, type RedirectUriPolicy } from './redirect-uris.js';
 import { DEFAULT_SCOPES, formatScope, supportedScopeString } from './scopes.js';
 
@@ -45,7 +46,9 @@ export const REGISTRATION_PROFILES = {
   },
 } as const satisfies Record<string, RegistrationProfile>;
 
-const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+/** What a client may register for; without grant_types it gets the first two (jwt-bearer is asked for by name). */
+const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', JWT_BEARER_GRANT] as const;
+const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
 const SUPPORTED_RESPONSE_TYPES = ['code'] as const;
 const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const satisfies readonly ClientAuthMethod[];
 
@@ -134,7 +137,7 @@ export function normaliseClientMetadata(body: unknown, policy: RegistrationPolic
     redirect_uris: checkRedirectUris(input.redirect_uris, policy),
     token_endpoint_auth_method: method,
     // RFC 7591 defaults to authorization_code alone; MCP clients that omit the field still expect refresh tokens.
-    grant_types: filterSupported(input.grant_types, SUPPORTED_GRANT_TYPES, [...SUPPORTED_GRANT_TYPES], 'authorization_code', 'grant_types'),
+    grant_types: filterSupported(input.grant_types, SUPPORTED_GRANT_TYPES, DEFAULT_GRANT_TYPES, 'authorization_code', 'grant_types'),
     response_types: filterSupported(input.response_types, SUPPORTED_RESPONSE_TYPES, ['code'], 'code', 'response_types'),
     client_name: input.client_name,
     client_uri: input.client_uri,

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { issueToken } from '../crypto/random.js';
+import { issueToken, newId } from '../crypto/random.js';
 import type { Runtime } from '../runtime.js';
 import type { GrantRecord, RefreshTokenRecord } from '../store/index.js';
 import { isGrantRecordLive, liveGrant } from './access-tokens.js';
@@ -44,6 +44,33 @@ export function checkLiveGrant(grant: GrantRecord | undefined, clientId: string,
   if (!grant || !isGrantRecordLive(grant, now) || grant.clientId !== clientId) {
     throw new OAuthError('invalid_grant', 'the grant is revoked, past its absolute lifetime, or was issued to another client');
   }
+  return grant;
+}
+
+/**
+ * The grants without a browser (client_credentials, ID-JAG): the live grant of this user and client for the
+ * resource, or a new one. Revoking it (or deleting its user) ends its tokens at once, as for any grant.
+ */
+export async function standingGrant(
+  runtime: Runtime,
+  wanted: Pick<GrantRecord, 'userId' | 'clientId' | 'scope' | 'resource'>,
+  grantType: string,
+  context: GrantContext,
+): Promise<GrantRecord> {
+  const grants = await runtime.store.grants.list({ userId: wanted.userId, clientId: wanted.clientId });
+  const live = grants.find((grant) => grant.resource === wanted.resource && grant.scope === wanted.scope && isGrantRecordLive(grant, context.now));
+  if (live) return live;
+  const grant: GrantRecord = {
+    id: newId('grt'),
+    ...wanted,
+    createdAt: context.now,
+    expiresAt: context.now + runtime.config.oauth.refreshTokenAbsoluteSeconds * 1000,
+    lastUsedAt: null,
+    revokedAt: null,
+    revokedReason: null,
+  };
+  await runtime.store.grants.create(grant);
+  await runtime.audit.record('grant.created', { userId: wanted.userId, clientId: wanted.clientId, grantId: grant.id, ip: context.ip, detail: { grant_type: grantType } });
   return grant;
 }
 

@@ -6,6 +6,8 @@ import type { Runtime } from '../runtime.js';
 import { authenticateClient, type RegisteredClient } from './clients.js';
 import { issueClientCredentialsToken } from './client-credentials-grant.js';
 import { exchangeAuthorizationCode } from './code-grant.js';
+import { JWT_BEARER_GRANT } from './grant-types.js';
+import { redeemIdJag } from './id-jag-grant.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
 import { formBody } from './form-body.js';
@@ -17,6 +19,7 @@ const grantHandlers: Record<string, GrantHandler> = {
   authorization_code: exchangeAuthorizationCode,
   refresh_token: refreshAccessToken,
   client_credentials: issueClientCredentialsToken,
+  [JWT_BEARER_GRANT]: redeemIdJag,
 };
 
 /** The fields every grant shares; each grant validates its own. Strings only, so duplicates are invalid_request. */

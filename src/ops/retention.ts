@@ -44,6 +44,7 @@ export function retentionRules(store: RetentionStore, config: RetentionConfig): 
     { table: 'authorization_flows', rule: 'expired', batch: (now, n) => store.deleteExpiredFlows(now, n) },
     { table: 'upstream_oauth_flows', rule: 'expired', batch: (now, n) => store.deleteExpiredUpstreamFlows(now, n) },
     { table: 'sso_sign_ins', rule: 'expired', batch: (now, n) => store.deleteExpiredSsoSignIns(now, n) },
+    { table: 'id_jag_assertions', rule: 'expired', batch: (now, n) => store.deleteExpiredIdJagAssertions(now, n) },
     // Anyone can create one by naming a new https client_id, so they must not pile up; used again, one is fetched
     // again (and counted as a new registration).
     {

@@ -5,11 +5,15 @@ import {
   ClientSecretBasic,
   ClientSecretPost,
   discoveryRequest,
+  genericTokenEndpointRequest,
   getValidatedIdTokenClaims,
   jwksCache,
   processAuthorizationCodeResponse,
   processDiscoveryResponse,
+  processGenericTokenEndpointResponse,
+  processRefreshTokenResponse,
   processUserInfoResponse,
+  refreshTokenGrantRequest,
   ResponseBodyError,
   userInfoRequest,
   validateApplicationLevelSignature,
@@ -18,6 +22,7 @@ import {
   type Client,
   type ClientAuth,
   type JWKSCacheInput,
+  type TokenEndpointResponse,
 } from 'oauth4webapi';
 import type { SsoProviderSettings } from '../config-sso.js';
 import { GuardedFetchError } from '../net/guarded-fetch.js';
@@ -42,12 +47,45 @@ export interface SignInSecrets {
 /** The claims Gatehouse reads of a person: the validated ID token's, completed by userinfo when it lacks some. */
 export type IdentityClaims = Record<string, unknown> & { iss: string; sub: string };
 
+/** Tokens the IdP issued to Gatehouse for a person (at sign-in, by refresh, or by a token exchange). */
+export interface IdpTokens {
+  accessToken: string;
+  refreshToken?: string;
+  /** Seconds, as the IdP said; undefined when it did not. */
+  expiresIn?: number;
+}
+
+/** RFC 8693 §2.1: what a token exchange asks for. */
+export interface TokenExchangeRequest {
+  subjectToken: string;
+  audience: string;
+  resource: string;
+  scope?: string;
+}
+
 export interface RelyingParty {
   readonly provider: SsoProviderSettings;
+  /** The IdP's discovery document (cached for an hour). */
+  metadata(): Promise<AuthorizationServer>;
   /** The IdP's authorization URL for this sign-in (discovering the IdP first when needed). */
   authorizationUrl(secrets: SignInSecrets): Promise<URL>;
-  /** Checks the callback, redeems the code and validates the ID token; the person's claims. */
-  redeem(callbackUrl: URL, secrets: SignInSecrets): Promise<IdentityClaims>;
+  /** Checks the callback, redeems the code and validates the ID token; the person's claims and Gatehouse's tokens for them. */
+  redeem(callbackUrl: URL, secrets: SignInSecrets): Promise<{ claims: IdentityClaims; tokens: IdpTokens }>;
+  /** RFC 6749 §6: new tokens for the person from the refresh token of their sign-in. */
+  refresh(refreshToken: string): Promise<IdpTokens>;
+  /** RFC 8693: a token for another audience, in exchange for the person's access token at the IdP. */
+  exchange(request: TokenExchangeRequest): Promise<IdpTokens>;
+}
+
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+function idpTokens(response: TokenEndpointResponse): IdpTokens {
+  return {
+    accessToken: response.access_token,
+    ...(response.refresh_token ? { refreshToken: response.refresh_token } : {}),
+    ...(response.expires_in !== undefined ? { expiresIn: response.expires_in } : {}),
+  };
 }
 
 /** Discovery documents change rarely; an hour keeps key rotations and endpoint moves visible without a restart. */
@@ -98,6 +136,7 @@ export function relyingParty(
 
   return {
     provider,
+    metadata: server,
     async authorizationUrl({ state, nonce, codeVerifier }) {
       const as = await server();
       const url = new URL(as.authorization_endpoint!);
@@ -126,7 +165,24 @@ export function relyingParty(
       );
       await step('ID token signature', 'invalid_response', () => validateApplicationLevelSignature(as, response, { ...options, [jwksCache]: keys }));
       const idClaims = getValidatedIdTokenClaims(tokens)! as unknown as IdentityClaims;
-      return completedClaims(as, idClaims, tokens.access_token);
+      return { claims: await completedClaims(as, idClaims, tokens.access_token), tokens: idpTokens(tokens) };
+    },
+    async refresh(refreshToken) {
+      const as = await server();
+      const response = await step('refresh request', 'provider_unavailable', () =>
+        refreshTokenGrantRequest(as, client, clientAuthentication(as), refreshToken, options),
+      );
+      return idpTokens(await step('refresh response', 'invalid_response', () => processRefreshTokenResponse(as, client, response)));
+    },
+    async exchange({ subjectToken, audience, resource, scope }) {
+      const as = await server();
+      // RFC 8693 §2.1: the person's access token as the subject; the upstream as audience and resource.
+      const parameters = new URLSearchParams({ subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, requested_token_type: ACCESS_TOKEN_TYPE, audience, resource });
+      if (scope) parameters.set('scope', scope);
+      const response = await step('token exchange request', 'provider_unavailable', () =>
+        genericTokenEndpointRequest(as, client, clientAuthentication(as), TOKEN_EXCHANGE_GRANT, parameters, options),
+      );
+      return idpTokens(await step('token exchange response', 'invalid_response', () => processGenericTokenEndpointResponse(as, client, response)));
     },
   };
 }

@@ -7,6 +7,7 @@ import { sqlMetaStore } from './sql/meta.js';
 import { sqlBrowserSessionStore } from './sql/sessions.js';
 import { sqlUserStore } from './sql/users.js';
 import { sqlSsoSignInStore } from './sql/sso-sign-ins.js';
+import { sqlIdJagReplayStore, sqlSsoIdentityTokenStore } from './sql/enterprise-identity.js';
 import { sqlServiceAccountStore } from './sql/service-accounts.js';
 import { sqlAuditStore } from './sql/audit.js';
 import { sqlAuthorizationCodeStore } from './sql/authorization-codes.js';
@@ -65,6 +66,8 @@ export function storeOn(database: Database, notifications: Notifications = inPro
     apiKeys: sqlApiKeyStore(database),
     loginFailures: sqlLoginFailureStore(database),
     ssoSignIns: sqlSsoSignInStore(database),
+    ssoIdentityTokens: sqlSsoIdentityTokenStore(database),
+    idJagAssertions: sqlIdJagReplayStore(database),
     serviceAccounts: sqlServiceAccountStore(database),
     clients: sqlOAuthClientStore(database),
     rateWindows: sqlRateWindowStore(database),

@@ -139,6 +139,35 @@ export interface SsoSignInStore {
   consume(browserHash: string, now: number): Promise<SsoSignInRecord | undefined>;
 }
 
+/** The tokens an SSO user's last sign-in got from their IdP: the subject of token exchanges toward upstreams. */
+export interface SsoIdentityTokenRecord {
+  userId: string;
+  providerId: string;
+  /** The access token, refresh token and expiry, sealed with the user id as context. */
+  sealed: string;
+  /** When the access token expires (epoch ms); refreshed with the refresh token after. */
+  expiresAt: number;
+  updatedAt: number;
+}
+
+export interface SsoIdentityTokenStore {
+  /** Replaces the user's tokens: one set per user, from their latest sign-in or refresh. */
+  put(record: SsoIdentityTokenRecord): Promise<void>;
+  find(userId: string): Promise<SsoIdentityTokenRecord | undefined>;
+  /** The users whose tokens from `providerId` were stored most recently, newest first. */
+  recentUsers(providerId: string, limit: number): Promise<string[]>;
+  /** Forgets the user's tokens (refused by the IdP): they must sign in again. */
+  delete(userId: string): Promise<void>;
+}
+
+export interface IdJagReplayStore {
+  /**
+   * Remembers an assertion's `jti` of `issuer` until `expiresAt`: true the first time, false when it was already
+   * redeemed (on any replica), so that each ID-JAG is used once.
+   */
+  remember(issuer: string, jti: string, expiresAt: number): Promise<boolean>;
+}
+
 export interface Store {
   meta: MetaStore;
   users: UserStore;
@@ -146,4 +175,6 @@ export interface Store {
   apiKeys: ApiKeyStore;
   loginFailures: LoginFailureStore;
   ssoSignIns: SsoSignInStore;
+  ssoIdentityTokens: SsoIdentityTokenStore;
+  idJagAssertions: IdJagReplayStore;
 }

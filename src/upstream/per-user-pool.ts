@@ -9,8 +9,8 @@ import { UpstreamClient } from './upstream-client.js';
  */
 
 export interface PerUserPoolOptions {
-  /** The token source of `userId`'s connection to `upstreamId`. */
-  bearer(upstreamId: string, userId: string): BearerSource;
+  /** The token source of `userId`'s connection to `upstream`. */
+  bearer(upstream: Upstream, userId: string): BearerSource;
   maxSize: number;
   idleMs: number;
   clientVersion: string;
@@ -75,7 +75,7 @@ export function createPerUserPool(options: PerUserPoolOptions) {
         await release(key, entry);
         entry = undefined;
       }
-      const bearer = entry?.bearer ?? options.bearer(upstream.id, userId);
+      const bearer = entry?.bearer ?? options.bearer(upstream, userId);
       // A usable token first, for a new connection and a pooled one alike: without one (never connected, or the
       // upstream refused the refresh) NeedsAuthorization reaches the caller, which asks the user to connect.
       try {

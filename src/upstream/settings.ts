@@ -56,6 +56,13 @@ const oauthConfig = z.strictObject({
   send_resource: z.boolean().default(true).describe('Send RFC 8707 `resource`; turn off for servers that reject it'),
 });
 
+/** `token_exchange`: RFC 8693 at the company IdP of an SSO provider, the user's IdP token as the subject. */
+const tokenExchangeConfig = z.strictObject({
+  provider: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'is the id of an sso provider').describe('The `sso.providers[].id` whose IdP exchanges the tokens'),
+  audience: z.string().min(1).max(2048).optional().describe('RFC 8693 audience; absent: the upstream URL (always sent as resource)'),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/, 'is not a valid OAuth scope')).max(100).optional(),
+});
+
 /** The body of `POST /api/mcp/client` and one entry of `upstreams` in the config file. */
 export const upstreamInput = z
   .strictObject({
@@ -69,9 +76,10 @@ export const upstreamInput = z
         envs: z.record(envName, z.string().max(32_768)).optional().describe('Secret: stored sealed, never returned'),
       })
       .optional(),
-    auth_type: z.enum(['none', 'headers', ...oauthAuthTypes]).default('none'),
+    auth_type: z.enum(['none', 'headers', ...oauthAuthTypes, 'token_exchange']).default('none'),
     headers: z.record(headerName, headerValue).optional().describe('Secret: stored sealed, only the names are returned'),
     oauth_config: oauthConfig.optional(),
+    token_exchange: tokenExchangeConfig.optional().describe('Required with auth_type "token_exchange"'),
     tools_to_execute: toolNames.default(['*']),
     tools_to_skip: toolNames.default([]),
     tool_name_prefix: z
@@ -96,6 +104,10 @@ export const upstreamInput = z
     const oauth = (oauthAuthTypes as readonly string[]).includes(input.auth_type);
     if (oauth && input.connection_type === 'stdio') issue('auth_type', `"${input.auth_type}" is for http and sse upstreams; a stdio upstream takes its secrets in stdio_config.envs`);
     if (!oauth && input.oauth_config) issue('oauth_config', 'is used only when auth_type is "oauth" or "per_user_oauth"');
+    const exchange = input.auth_type === 'token_exchange';
+    if (exchange && input.connection_type === 'stdio') issue('auth_type', '"token_exchange" is for http and sse upstreams');
+    if (exchange && !input.token_exchange) issue('token_exchange', 'is required when auth_type is "token_exchange" ({provider, audience?, scopes?})');
+    if (!exchange && input.token_exchange) issue('token_exchange', 'is used only when auth_type is "token_exchange"');
     if (input.oauth_config?.client_secret !== undefined && input.oauth_config.client_id === undefined) issue('oauth_config.client_secret', 'needs oauth_config.client_id');
     if (input.connection_type === 'stdio') {
       if (!input.stdio_config) issue('stdio_config', 'is required when connection_type is "stdio" ({command, args, envs})');
@@ -137,6 +149,7 @@ export function settingsFromInput(input: UpstreamInput, kept: UpstreamSecrets = 
     ...(input.allowed_groups !== undefined ? { allowed_groups: input.allowed_groups } : {}),
     timeout_ms: input.timeout_ms,
     ...(input.oauth_config ? { oauth_config: withoutSecret(input.oauth_config) } : {}),
+    ...(input.token_exchange ? { token_exchange: input.token_exchange } : {}),
     tool_pinning: input.tool_pinning,
     new_tools: input.new_tools,
     ...(input.rate_limit ? { rate_limit: input.rate_limit } : {}),

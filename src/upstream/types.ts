@@ -1,8 +1,24 @@
 import type { UpstreamClient } from './upstream-client.js';
 
 export type ConnectionType = 'http' | 'sse' | 'stdio' | 'in_process';
-/** `oauth`: one connection an admin authorized; `per_user_oauth`: each user authorizes with their own account. */
-export type UpstreamAuthType = 'none' | 'headers' | 'oauth' | 'per_user_oauth';
+/**
+ * `oauth`: one connection an admin authorized; `per_user_oauth`: each user authorizes with their own account;
+ * `token_exchange`: each user's token for the upstream comes from an RFC 8693 exchange of their company IdP token.
+ */
+export type UpstreamAuthType = 'none' | 'headers' | 'oauth' | 'per_user_oauth' | 'token_exchange';
+
+/** Whether calls go through each user's own connection (their own upstream token). */
+export const connectsPerUser = (settings: Pick<UpstreamSettings, 'auth_type'>): boolean =>
+  settings.auth_type === 'per_user_oauth' || settings.auth_type === 'token_exchange';
+
+/** `token_exchange` (auth_type `token_exchange`): where the user's token for the upstream is exchanged, and for what. */
+export interface UpstreamTokenExchangeSettings {
+  /** The id of the SSO provider (`sso.providers[].id`) whose IdP performs the exchange. */
+  provider: string;
+  /** RFC 8693 `audience`; absent: the upstream's URL (also sent as `resource`). */
+  audience?: string;
+  scopes?: string[];
+}
 
 /** `oauth_config` as stored: the client secret lives apart, sealed. */
 export interface UpstreamOAuthSettings {
@@ -36,6 +52,7 @@ export interface UpstreamSettings {
   /** Per-request timeout towards this upstream. */
   timeout_ms: number;
   oauth_config?: UpstreamOAuthSettings;
+  token_exchange?: UpstreamTokenExchangeSettings;
   /** What a changed tool definition does: `enforce` withholds it until approved, `warn` lists it and audits; absent: `enforce`. */
   tool_pinning?: ToolPinning;
   /** Tools that appear after the first listing: `auto` pins them, `approve` holds them until approved; absent: `auto`. */

@@ -4,7 +4,7 @@ import { browserSessions } from '../identity/sessions.js';
 import type { Runtime } from '../runtime.js';
 import { pendingSignIns, type PendingSignIn } from '../sso/pending-sign-ins.js';
 import { provisionUser } from '../sso/provisioning.js';
-import { relyingParty, type RelyingParty } from '../sso/relying-party.js';
+import type { IdentityClaims, RelyingParty } from '../sso/relying-party.js';
 import { SsoSignInError } from '../sso/sign-in-errors.js';
 import { safeLocalPath } from './browser-guards.js';
 import { ssoFailurePage } from './oidc-login-pages.js';
@@ -21,8 +21,7 @@ const providerParams = z.object({ id: z.string() });
  */
 export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
   const { config } = runtime;
-  const http = { allowPrivateNetworks: config.allowPrivateNetworks };
-  const parties = new Map<string, RelyingParty>(config.sso.providers.map((provider) => [provider.id, relyingParty(provider, { publicUrl: config.publicUrl, http })]));
+  const { parties } = runtime.sso;
   const sessions = browserSessions(runtime);
   const pending = pendingSignIns(runtime);
 
@@ -41,9 +40,21 @@ export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     return signIn;
   }
 
-  function fail(request: FastifyRequest, reply: FastifyReply, error: unknown, next: string | undefined): FastifyReply {
+  /**
+   * Step: the refusal in the audit (`sso.refused`), beside the security events of the authorization server. A path
+   * naming no configured provider is left out: it is noise anyone can make, and no provider was involved.
+   */
+  async function auditRefusal(request: FastifyRequest, error: SsoSignInError, claims: IdentityClaims | undefined): Promise<void> {
+    if (error.kind === 'unknown_provider') return;
+    const provider = providerParams.parse(request.params).id;
+    const who = claims ? { issuer: claims.iss, subject: claims.sub } : {};
+    await runtime.audit.record('sso.refused', { ip: request.ip, detail: { provider, reason: error.kind, check: error.detail, ...who } });
+  }
+
+  async function fail(request: FastifyRequest, reply: FastifyReply, error: unknown, next: string | undefined, claims?: IdentityClaims): Promise<FastifyReply> {
     if (!(error instanceof SsoSignInError)) throw error;
     request.log.warn({ sso: { kind: error.kind, detail: error.detail } }, 'company sign-in failed');
+    await auditRefusal(request, error, claims);
     const { status, page } = ssoFailurePage(error.kind, next);
     return sendPage(reply, status, page);
   }
@@ -61,16 +72,25 @@ export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
 
   app.get('/login/oidc/:id/callback', async (request, reply) => {
     let next: string | undefined;
+    let claims: IdentityClaims | undefined;
     try {
       const party = providerOf(request);
       const signIn = await takePending(request, reply, party);
       next = signIn.next;
-      const claims = await party.redeem(new URL(request.url, config.publicUrl), signIn);
+      const redeemed = await party.redeem(new URL(request.url, config.publicUrl), signIn);
+      claims = redeemed.claims;
       const user = await provisionUser(runtime.store.users, party.provider, claims);
+      // The subject of token exchanges toward upstreams that trust this IdP (sealed).
+      await runtime.sso.identityTokens.keep(user.id, party.provider.id, redeemed.tokens);
       await sessions.startSession(request, reply, user);
+      await runtime.audit.record('sso.signed_in', {
+        userId: user.id,
+        ip: request.ip,
+        detail: { provider: party.provider.id, issuer: claims.iss, subject: claims.sub, groups: user.groups, is_admin: user.isAdmin },
+      });
       return reply.redirect(next ?? '/', 303);
     } catch (error) {
-      return fail(request, reply, error, next);
+      return fail(request, reply, error, next, claims);
     }
   });
 

@@ -38,6 +38,17 @@ describe('company sign-in against a real OpenID Provider', () => {
   });
 
   const users = async () => (await (await fetch(`${t.url}/api/users`, { headers: ADMIN })).json()).users as { id: string; username: string; is_admin: boolean; source: string; groups: string[] }[];
+  type AuditEvent = { kind: string; user_id: string | null; ip: string | null; detail: Record<string, unknown> };
+  const ssoEvents = async (kind: 'sso.signed_in' | 'sso.refused') =>
+    (await (await fetch(`${t.url}/api/audit/events?kind=${kind}&limit=500`, { headers: ADMIN })).json()).events as AuditEvent[];
+  /** Runs `action` and returns the one `kind` event it added to the audit. */
+  async function auditedBy<T>(kind: 'sso.signed_in' | 'sso.refused', action: () => Promise<T>): Promise<{ result: T; event: AuditEvent }> {
+    const before = (await ssoEvents(kind)).length;
+    const result = await action();
+    const events = await ssoEvents(kind);
+    assert.equal(events.length, before + 1, `one ${kind} event`);
+    return { result, event: events[0]! };
+  }
   const signIn = (account: string, next?: string) => browse(`${t.url}/login/oidc/${PROVIDER_ID}${next ? `?next=${encodeURIComponent(next)}` : ''}`, { idp, account });
 
   it('the sign-in page offers the provider by name, carrying next', async () => {
@@ -47,13 +58,16 @@ describe('company sign-in against a real OpenID Provider', () => {
   });
 
   it('a new person is created just in time, keyed by issuer and sub, with the IdP groups, and lands on next', async () => {
-    const page = await signIn('sub-alice', '/account/apps');
+    const { result: page, event } = await auditedBy('sso.signed_in', () => signIn('sub-alice', '/account/apps'));
     assert.equal(page.url.href, `${t.url}/account/apps`);
     assert.equal(page.status, 200);
     const alice = (await users()).find((user) => user.username === 'alice')!;
     assert.deepEqual([alice.source, alice.groups, alice.is_admin], ['sso:acme', ['staff', 'gatehouse-admins'], true]);
     const stored = (await t.runtime.store.users.findByExternalIdentity(idp.issuer, 'sub-alice'))!;
     assert.equal(stored.id, alice.id);
+    assert.equal(event.user_id, alice.id);
+    assert.ok(event.ip);
+    assert.deepEqual(event.detail, { provider: PROVIDER_ID, issuer: idp.issuer, subject: 'sub-alice', groups: ['staff', 'gatehouse-admins'], is_admin: true });
   });
 
   it('an SSO account cannot sign in with a password', async () => {
@@ -72,11 +86,12 @@ describe('company sign-in against a real OpenID Provider', () => {
 
   it('a person in none of allowed_groups gets a clear refusal page and no account', async () => {
     const before = (await users()).length;
-    const page = await signIn('sub-bob');
+    const { result: page, event } = await auditedBy('sso.refused', () => signIn('sub-bob'));
     assert.equal(page.status, 403);
     assert.match(page.text, /Access not granted/);
     assert.doesNotMatch(page.text, /at \w+ \(|Error:/, 'no stack');
     assert.equal((await users()).length, before);
+    assert.deepEqual([event.user_id, event.detail.provider, event.detail.reason, event.detail.issuer, event.detail.subject], [null, PROVIDER_ID, 'not_allowed', idp.issuer, 'sub-bob']);
   });
 
   it('a name taken by a local user gets a suffixed username: the IdP identity never takes over the local account', async () => {
@@ -111,13 +126,21 @@ describe('company sign-in against a real OpenID Provider', () => {
     }
     const requestWith = (url: URL, jar: CookieJar) => browse(url.href, { idp, jar });
 
-    async function assertRefused(run: () => Promise<{ status: number; text: string }>, status: number, title: RegExp) {
+    /** The refusal page, no account, and (unless `audited` is null) one `sso.refused` event giving its reason. */
+    async function assertRefused(run: () => Promise<{ status: number; text: string }>, status: number, title: RegExp, audited: { reason: string; check?: RegExp } | null) {
       const before = (await users()).length;
+      const refusalsBefore = (await ssoEvents('sso.refused')).length;
       const page = await run();
       assert.equal(page.status, status, page.text);
       assert.match(page.text, title);
       assert.doesNotMatch(page.text, /at \w+ \(|Error:/, 'no stack');
       assert.equal((await users()).length, before, 'no account created');
+      const refusals = await ssoEvents('sso.refused');
+      if (audited === null) return assert.equal(refusals.length, refusalsBefore, 'nothing audited');
+      assert.equal(refusals.length, refusalsBefore + 1, 'one sso.refused event');
+      assert.equal(refusals[0]!.detail.reason, audited.reason);
+      if (audited.check) assert.match(String(refusals[0]!.detail.check), audited.check);
+      assert.doesNotMatch(JSON.stringify(refusals[0]!.detail), /eyJ/, 'no token in the audit');
     }
 
     it('an error= callback from the IdP', async () => {
@@ -128,7 +151,7 @@ describe('company sign-in against a real OpenID Provider', () => {
         const state = new URL(started.headers.get('location')!).searchParams.get('state')!;
         const query = new URLSearchParams({ error: 'access_denied', state, iss: idp.issuer });
         return requestWith(new URL(`${t.url}/login/oidc/${PROVIDER_ID}/callback?${query}`), jar);
-      }, 403, /Sign-in not completed/);
+      }, 403, /Sign-in not completed/, { reason: 'provider_refused', check: /access_denied/ });
     });
 
     it('a forged state', async () => {
@@ -137,20 +160,20 @@ describe('company sign-in against a real OpenID Provider', () => {
         const callback = await callbackOf('sub-erin', jar);
         callback.searchParams.set('state', 'forged');
         return requestWith(callback, jar);
-      }, 400, /could not be verified/);
+      }, 400, /could not be verified/, { reason: 'invalid_response', check: /callback/ });
     });
 
     it('a callback in a browser that started no sign-in, and a callback replayed with its cookie', async () => {
       const jar = new CookieJar();
       const callback = await callbackOf('sub-carol', jar);
-      await assertRefused(() => requestWith(callback, new CookieJar()), 400, /Sign-in expired/);
+      await assertRefused(() => requestWith(callback, new CookieJar()), 400, /Sign-in expired/, { reason: 'no_pending_sign_in' });
       const cookie = jar.header()!;
       const first = await fetch(callback, { headers: { cookie }, redirect: 'manual' });
       assert.equal(first.status, 303, 'the browser that started it signs in');
       await assertRefused(async () => {
         const replay = await fetch(callback, { headers: { cookie }, redirect: 'manual' });
         return { status: replay.status, text: await replay.text() };
-      }, 400, /Sign-in expired/);
+      }, 400, /Sign-in expired/, { reason: 'no_pending_sign_in' });
     });
 
     for (const [name, rewrite] of [
@@ -164,7 +187,7 @@ describe('company sign-in against a real OpenID Provider', () => {
         await assertRefused(async () => {
           const jar = new CookieJar();
           return requestWith(await callbackOf('sub-erin', jar), jar);
-        }, 400, /could not be verified/);
+        }, 400, /could not be verified/, { reason: 'invalid_response', check: /token response/ });
       });
     }
 
@@ -174,26 +197,26 @@ describe('company sign-in against a real OpenID Provider', () => {
       await assertRefused(async () => {
         const jar = new CookieJar();
         return requestWith(await callbackOf('sub-erin', jar), jar);
-      }, 400, /could not be verified/);
+      }, 400, /could not be verified/, { reason: 'invalid_response', check: /signature/ });
     });
 
     it('a disabled account signs in no more', async () => {
       idp.accounts.set('sub-frank', { preferred_username: 'frank', groups: ['staff'] });
       assert.equal((await signIn('sub-frank')).status, 200);
       await t.runtime.users.disable('frank');
-      await assertRefused(() => signIn('sub-frank'), 403, /Account disabled/);
+      await assertRefused(() => signIn('sub-frank'), 403, /Account disabled/, { reason: 'account_disabled' });
     });
 
     it('an unreachable IdP is a 502 page', async () => {
-      await assertRefused(() => browse(`${t.url}/login/oidc/down`, { idp }), 502, /Identity provider unavailable/);
+      await assertRefused(() => browse(`${t.url}/login/oidc/down`, { idp }), 502, /Identity provider unavailable/, { reason: 'provider_unavailable' });
     });
 
     it('a misconfigured issuer (no discovery document there) is a 502 page', async () => {
-      await assertRefused(() => browse(`${t.url}/login/oidc/elsewhere`, { idp }), 502, /Identity provider unavailable/);
+      await assertRefused(() => browse(`${t.url}/login/oidc/elsewhere`, { idp }), 502, /Identity provider unavailable/, { reason: 'provider_unavailable', check: /discovery/ });
     });
 
     it('an unknown provider id is a 404 page', async () => {
-      await assertRefused(() => browse(`${t.url}/login/oidc/nope`, { idp }), 404, /Unknown sign-in provider/);
+      await assertRefused(() => browse(`${t.url}/login/oidc/nope`, { idp }), 404, /Unknown sign-in provider/, null);
     });
   });
 

@@ -46,6 +46,13 @@ describe('metadata documents', () => {
     assert.equal(authorizationServerMetadata(closed).client_id_metadata_document_supported, false);
   });
 
+  it('advertises the JWT bearer grant (ID-JAG) only while a provider is trusted for it', () => {
+    const jwtBearer = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+    assert.ok(!authorizationServerMetadata(configWith('https://example.com')).grant_types_supported.includes(jwtBearer));
+    const sso = { providers: [{ id: 'okta', name: 'Okta', issuer: 'https://acme.okta.com', client_id: 'c', client_secret: 's', trust_id_jag: true }] };
+    assert.ok(authorizationServerMetadata(loadConfig({ publicUrl: 'https://example.com', sso }, {})).grant_types_supported.includes(jwtBearer));
+  });
+
   it('the protected resource metadata never lists offline_access', () => {
     assert.ok(!protectedResourceMetadata(configWith('https://example.com')).scopes_supported.includes('offline_access' as never));
   });

@@ -12,10 +12,10 @@ describe('the per-user pool of upstream connections', () => {
   let http: HttpUpstream;
   let upstream: Upstream;
   const tokens = new Map<string, string>([['usr_alice', 'alice-token'], ['usr_bob', 'bob-token']]);
-  const bearer = (upstreamId: string, userId: string) => ({
+  const bearer = (target: Upstream, userId: string) => ({
     token: async () => {
       const token = tokens.get(userId);
-      if (!token) throw new NeedsAuthorization(upstreamId, userId, 'not authorized yet');
+      if (!token) throw new NeedsAuthorization(target.id, userId, 'not authorized yet');
       return token;
     },
     renew: async () => tokens.get(userId)!,

@@ -8,6 +8,7 @@ import { mcpSessions } from './008_mcp_sessions.js';
 import { toolPins } from './009_tool_pins.js';
 import { callApprovals } from './010_call_approvals.js';
 import { virtualServers } from './011_virtual_servers.js';
+import { enterpriseIdentity } from './012_enterprise_identity.js';
 import { fleetMessages } from './015_fleet_messages.js';
 
 export interface Migration {
@@ -28,5 +29,6 @@ export const migrations: readonly Migration[] = [
   { version: 9, name: 'tool_pins', sql: toolPins },
   { version: 10, name: 'call_approvals', sql: callApprovals },
   { version: 11, name: 'virtual_servers', sql: virtualServers },
+  { version: 12, name: 'enterprise_identity', sql: enterpriseIdentity },
   { version: 15, name: 'fleet_messages', sql: fleetMessages },
 ];

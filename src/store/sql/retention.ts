@@ -30,6 +30,7 @@ export function sqlRetentionStore(db: Db): RetentionStore {
   const flows = deleteBatch(db, 'authorization_flows', 'id', 'expires_at <= ?');
   const upstreamFlows = deleteBatch(db, 'upstream_oauth_flows', 'id', 'expires_at <= ?');
   const ssoSignIns = deleteBatch(db, 'sso_sign_ins', 'browser_hash', 'expires_at <= ?');
+  const idJagAssertions = deleteBatch(db, 'id_jag_assertions', 'assertion_key', 'expires_at <= ?');
   // updated_at is the last fetch of the document: the closest thing to "last used" a metadata-document client has.
   const unusedDocumentClients = deleteBatch(
     db,
@@ -55,6 +56,7 @@ export function sqlRetentionStore(db: Db): RetentionStore {
     deleteExpiredFlows: (now, limit) => flows([now], limit),
     deleteExpiredUpstreamFlows: (now, limit) => upstreamFlows([now], limit),
     deleteExpiredSsoSignIns: (now, limit) => ssoSignIns([now], limit),
+    deleteExpiredIdJagAssertions: (now, limit) => idJagAssertions([now], limit),
     deleteUnusedMetadataDocumentClients: (fetchedBefore, now, limit) => unusedDocumentClients([fetchedBefore, now], limit),
     async oldAuditEvents(before, limit) {
       return camelRows<AuditEventRecord>(await db.all('SELECT * FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?', [before, limit]));

@@ -1,4 +1,5 @@
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { NeedsAuthorization } from './token-vault.js';
 
 /** Where a connection's upstream access token comes from (the token vault, for one upstream and subject). */
 export interface BearerSource {
@@ -25,5 +26,38 @@ export function bearerFetch(source: BearerSource, base: FetchLike = fetch): Fetc
     if (response.status !== 401) return response;
     await response.body?.cancel().catch(() => undefined);
     return send(url, init, await source.renew(token));
+  };
+}
+
+/**
+ * The token source of a per-user upstream's listing connection: the token of the first of its users that has one,
+ * so that every user sees the upstream's tools; the subject that worked last is tried first.
+ */
+export function firstUsableBearer(source: {
+  upstreamId: string;
+  /** The subjects that may have a token, best first. */
+  subjects(): Promise<string[]>;
+  bearer(subject: string): BearerSource;
+  /** Why there is no token when none of them has one. */
+  none: string;
+}): BearerSource {
+  let current: string | undefined;
+  const pick = async (): Promise<string> => {
+    const subjects = await source.subjects();
+    const ordered = current !== undefined && subjects.includes(current) ? [current, ...subjects.filter((subject) => subject !== current)] : subjects;
+    for (const subject of ordered) {
+      try {
+        const token = await source.bearer(subject).token();
+        current = subject;
+        return token;
+      } catch (error) {
+        if (!(error instanceof NeedsAuthorization)) throw error;
+      }
+    }
+    throw new NeedsAuthorization(source.upstreamId, '', source.none);
+  };
+  return {
+    token: pick,
+    renew: async (stale) => (current === undefined ? pick() : source.bearer(current).renew(stale).catch(pick)),
   };
 }

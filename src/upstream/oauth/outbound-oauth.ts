@@ -4,8 +4,8 @@ import { newId } from '../../crypto/random.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { OutboundStore, UpstreamOAuthConfigRecord, UpstreamOAuthFlowRecord, UpstreamStore } from '../../store/index.js';
 import { finishAuthorization, startAuthorization } from './code-flow.js';
-import type { BearerSource } from './bearer-fetch.js';
-import { createTokenVault, NeedsAuthorization, type RefreshOutcome, type TokenVault } from './token-vault.js';
+import { firstUsableBearer, type BearerSource } from './bearer-fetch.js';
+import { createTokenVault, type RefreshOutcome, type TokenVault } from './token-vault.js';
 import { upstreamAuthorization } from './upstream-authorization.js';
 import { FlowRefused, OAuthSetupError, TokenRequestError, type TokenSet } from './types.js';
 
@@ -93,6 +93,12 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
       void audit.record('upstream.needs_auth', { userId: subject || null, detail: { upstream_id: upstreamId, reason } }).catch(() => undefined);
       emit({ kind: 'needs_auth', upstreamId, subject, reason });
     },
+  });
+
+  /** The token source of one connection: its tokens in the vault. */
+  const vaultBearer = (upstreamId: string, subject: string): BearerSource => ({
+    token: () => vault.accessToken(upstreamId, subject),
+    renew: (stale) => vault.invalidate(upstreamId, subject, stale),
   });
 
   const flowSecrets = (flow: UpstreamOAuthFlowRecord): FlowSecrets => JSON.parse(open(encryptionKey, flow.sealed, flowContext(flow.id))) as FlowSecrets;
@@ -222,35 +228,23 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
     },
 
     /** The token source of one connection. */
-    bearer(upstreamId: string, subject: string): BearerSource {
-      return { token: () => vault.accessToken(upstreamId, subject), renew: (stale) => vault.invalidate(upstreamId, subject, stale) };
-    },
+    bearer: vaultBearer,
 
     /**
      * The token source of a per-user upstream's listing connection: any user's working tokens, so that every
      * user sees the upstream's tools; the subject that worked last is tried first.
      */
     listingBearer(upstreamId: string): BearerSource {
-      let current: string | undefined;
-      const pick = async (): Promise<string> => {
-        const candidates = (await store.upstreamTokens.listForUpstream(upstreamId))
-          .filter((row) => row.status === 'active')
-          .sort((a, b) => Number(b.subject === current) - Number(a.subject === current) || b.updatedAt - a.updatedAt);
-        for (const row of candidates) {
-          try {
-            const token = await vault.accessToken(upstreamId, row.subject);
-            current = row.subject;
-            return token;
-          } catch (error) {
-            if (!(error instanceof NeedsAuthorization)) throw error;
-          }
-        }
-        throw new NeedsAuthorization(upstreamId, '', 'no user has connected this upstream yet');
-      };
-      return {
-        token: pick,
-        renew: async (stale) => (current === undefined ? pick() : vault.invalidate(upstreamId, current, stale).catch(pick)),
-      };
+      return firstUsableBearer({
+        upstreamId,
+        subjects: async () =>
+          (await store.upstreamTokens.listForUpstream(upstreamId))
+            .filter((row) => row.status === 'active')
+            .sort((a, b) => b.updatedAt - a.updatedAt)
+            .map((row) => row.subject),
+        bearer: (subject) => vaultBearer(upstreamId, subject),
+        none: 'no user has connected this upstream yet',
+      });
     },
 
     /** Disconnects one connection: revoked at the upstream when it offers revocation, erased here. */
