@@ -23,12 +23,11 @@ import { startForwardingProxy, type ForwardingProxy } from '../helpers/forwardin
 const CONFORMANCE_DIR = path.resolve('conformance');
 const NODE_22 = path.join(CONFORMANCE_DIR, 'node_modules/node/bin/node');
 const CLI = path.join(CONFORMANCE_DIR, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
-const SPEC_VERSION = '2025-11-25';
 /** Not `test`: the suite's names start with `test_`, which would be reserved for an upstream named `test`. */
 const UPSTREAM_NAME = 'conformance';
 
-/** Every 2025-11-25 server scenario a gateway can pass (`conformance list --server`). */
-const SCENARIOS = [
+/** Every 2025-11-25 server scenario a gateway can pass (`conformance list --server --spec-version 2025-11-25`). */
+const SCENARIOS_2025 = [
   'server-initialize',
   'server-session-lifecycle',
   'ping',
@@ -62,15 +61,70 @@ const SCENARIOS = [
 ];
 
 /**
- * Skipped, and why:
+ * Skipped at 2025-11-25, and why:
  * - server-sse-polling: it checks that /mcp itself sends a priming event and a `retry` field, closes the POST
  *   stream mid-call and resumes it on GET with Last-Event-ID (SEP-1699); the gateway's transport keeps no event
  *   store, so its streams are not resumable. This is about /mcp's own streams, not about any upstream.
- * - resources-subscribe, resources-unsubscribe: the gateway offers no resource subscriptions.
- * - server-stateless, caching, http-header-validation, http-custom-header-server-validation, sep-2164-resource-not-found,
- *   input-required-result-*: MCP 2026-07-28 only; the gateway is built on SDK 1.x, which serves up to 2025-11-25.
+ * - resources-subscribe, resources-unsubscribe: the gateway offers no resource subscriptions (neither does the
+ *   fixture upstream).
  * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
  */
+
+/**
+ * The 2026-07-28 server scenarios (`conformance list --server --spec-version 2026-07-28`) run statelessly against the
+ * same /mcp, beside the 2025 sessions above: per-request `_meta`, `server/discover`, routing headers, cache hints.
+ */
+const SCENARIOS_2026 = [
+  'server-stateless',
+  'completion-complete',
+  'tools-list',
+  'tools-call-simple-text',
+  'tools-call-image',
+  'tools-call-audio',
+  'tools-call-embedded-resource',
+  'tools-call-mixed-content',
+  'tools-call-error',
+  'tools-call-with-progress',
+  'json-schema-2020-12',
+  'server-sse-multiple-streams',
+  'resources-list',
+  'resources-read-text',
+  'resources-read-binary',
+  'resources-templates-read',
+  'sep-2164-resource-not-found',
+  'prompts-list',
+  'prompts-get-simple',
+  'prompts-get-with-args',
+  'prompts-get-embedded-resource',
+  'prompts-get-with-image',
+  'dns-rebinding-protection',
+  'caching',
+  'http-header-validation',
+  'http-custom-header-server-validation',
+];
+
+/**
+ * Checks of the scenarios above that do not pass at 2026-07-28, each with the reason; the test fails when one of them
+ * starts passing (remove it here) or another check fails.
+ */
+const KNOWN_GAPS_2026: Record<string, Record<string, string>> = {
+  'server-stateless': {
+    'sep-2575-http-server-no-independent-requests-on-stream':
+      'test_streaming_elicitation: an upstream\'s elicitation during a 2026-07-28 call is refused, not turned into an input_required result (multi round-trip relay of upstream requests is not built)',
+  },
+};
+
+/**
+ * Skipped at 2026-07-28, and why:
+ * - input-required-result-*: their tools return `input_required` results themselves, which only a 2026-07-28
+ *   upstream can do; the fixture upstream speaks 2025-11-25 and Gatehouse's upstream client does not yet speak
+ *   2026-07-28 (the upstream half of issue 14), nor turns a 2025 upstream's elicitation into `input_required`.
+ * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
+ */
+const RUNS = [
+  { specVersion: '2025-11-25', scenarios: SCENARIOS_2025, knownGaps: {} as Record<string, Record<string, string>> },
+  { specVersion: '2026-07-28', scenarios: SCENARIOS_2026, knownGaps: KNOWN_GAPS_2026 },
+];
 
 const RUN_TIMEOUT_MS = 60_000;
 
@@ -116,9 +170,9 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
     results.remove();
   });
 
-  async function runScenario(scenario: string): Promise<{ checks: Check[]; output: string; exitCode: number | null }> {
-    const outputDir = path.join(results.dir, scenario);
-    const args = [CLI, 'server', '--url', `${proxy.origin}/mcp`, '--scenario', scenario, '--spec-version', SPEC_VERSION, '-o', outputDir];
+  async function runScenario(scenario: string, specVersion: string): Promise<{ checks: Check[]; output: string; exitCode: number | null }> {
+    const outputDir = path.join(results.dir, specVersion, scenario);
+    const args = [CLI, 'server', '--url', `${proxy.origin}/mcp`, '--scenario', scenario, '--spec-version', specVersion, '-o', outputDir];
     const suite = spawn(NODE_22, args, { cwd: CONFORMANCE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
     const killer = setTimeout(() => suite.kill('SIGKILL'), RUN_TIMEOUT_MS);
     let output = '';
@@ -135,26 +189,34 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
   }
 
   it('lists the upstream’s tools under their own names, and nothing else', async () => {
-    const { checks } = await runScenario('tools-list');
+    const { checks } = await runScenario('tools-list', '2025-11-25');
     const tools = (checks.find((check) => check.id === 'tools-list') as Check & { details?: { tools?: string[] } } | undefined)?.details?.tools;
     assert.deepEqual([...(tools ?? [])].sort(), [
       'json_schema_2020_12_tool', 'test_audio_content', 'test_elicitation', 'test_elicitation_sep1034_defaults',
-      'test_elicitation_sep1330_enums', 'test_embedded_resource', 'test_error_handling', 'test_image_content',
-      'test_multiple_content_types', 'test_sampling', 'test_simple_text', 'test_tool_with_logging', 'test_tool_with_progress',
+      'test_elicitation_sep1330_enums', 'test_embedded_resource', 'test_error_handling', 'test_header_parameter',
+      'test_image_content', 'test_logging_tool', 'test_missing_capability', 'test_multiple_content_types', 'test_sampling',
+      'test_simple_text', 'test_streaming_elicitation', 'test_tool_with_logging', 'test_tool_with_progress', 'test_trigger_prompt_change',
+      'test_trigger_tool_change',
     ]);
   });
 
-  for (const scenario of SCENARIOS) {
-    it(`passes every check of ${scenario}`, { timeout: RUN_TIMEOUT_MS + 10_000 }, async () => {
-      const { checks, output, exitCode } = await runScenario(scenario);
-      const graded = checks.filter((check) => check.status !== 'INFO');
-      assert.ok(graded.length > 0, `the suite graded ${scenario}\n${output}`);
-      const problems = graded
-        .filter((check) => check.status !== 'SUCCESS')
-        .map((check) => `${check.id} ${check.status}${check.errorMessage ? `: ${check.errorMessage}` : ''}`);
-      assert.deepEqual(problems, [], `${scenario}: checks that did not pass\n${output}`);
-      assert.equal(exitCode, 0, output);
-    });
+  for (const { specVersion, scenarios, knownGaps } of RUNS) {
+    for (const scenario of scenarios) {
+      const gaps = knownGaps[scenario] ?? {};
+      const what = Object.keys(gaps).length === 0 ? 'every check' : `every check but ${Object.keys(gaps).join(', ')}`;
+      it(`passes ${what} of ${scenario} at ${specVersion}`, { timeout: RUN_TIMEOUT_MS + 10_000 }, async () => {
+        const { checks, output, exitCode } = await runScenario(scenario, specVersion);
+        const graded = checks.filter((check) => check.status !== 'INFO');
+        assert.ok(graded.length > 0, `the suite graded ${scenario}\n${output}`);
+        const problems = graded
+          .filter((check) => check.status !== 'SUCCESS' && !(check.id in gaps))
+          .map((check) => `${check.id} ${check.status}${check.errorMessage ? `: ${check.errorMessage}` : ''}`);
+        assert.deepEqual(problems, [], `${scenario}: checks that did not pass\n${output}`);
+        const stillFailing = graded.filter((check) => check.id in gaps && check.status !== 'SUCCESS').map((check) => check.id);
+        assert.deepEqual([...new Set(stillFailing)].sort(), Object.keys(gaps).sort(), `${scenario}: a known gap now passes; remove it from KNOWN_GAPS`);
+        if (Object.keys(gaps).length === 0) assert.equal(exitCode, 0, output);
+      });
+    }
   }
 });
 
