@@ -24,6 +24,7 @@ import { connectionFor, isPersonal, listOwn, requestConnection, type ConnectProm
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import type { QuotaRefusal } from './quotas.js';
+import type { SubscriptionHolder } from './resource-subscriptions.js';
 import type { GatewayLogger } from './session-events.js';
 import type { ToolCallAudit } from './tool-call-audit.js';
 import { hasUpstreamPrefix, NAME_SEPARATOR } from './tool-names.js';
@@ -50,6 +51,9 @@ export interface GatewayOperations {
   readResource(params: ReadResourceRequest['params'], downstream: Downstream): Promise<{ result: ReadResourceResult; hint: CacheHint }>;
   getPrompt(params: GetPromptRequest['params'], downstream: Downstream): Promise<GetPromptResult>;
   complete(params: CompleteRequest['params'], downstream: Downstream): Promise<CompleteResult>;
+  /** Subscribes `holder` (a session's or stream's listener) to updates of the resource `uri` at the upstream offering it. */
+  subscribe(holder: SubscriptionHolder, uri: string): Promise<void>;
+  unsubscribe(holder: SubscriptionHolder, uri: string): Promise<void>;
 }
 
 /** What a resource that nobody offers is answered with before 2026-07-28 (-32002); 2026-07-28 renumbers it. */
@@ -147,6 +151,12 @@ export function gatewayOperations({ principal, gateway, connectAnswer, pageSize 
   return {
     list,
     callTool,
+    async subscribe(holder, uri) {
+      const upstream = await resourceOwner(merged, uri);
+      if (!upstream) throw new JsonRpcError(RESOURCE_NOT_FOUND, 'Resource not found', { uri });
+      await gateway.subscriptions.subscribe(holder, upstream, uri);
+    },
+    unsubscribe: async (holder, uri) => gateway.subscriptions.unsubscribe(holder, uri),
     async readResource(params, downstream) {
       const upstream = await resourceOwner(merged, params.uri);
       if (!upstream) throw new JsonRpcError(RESOURCE_NOT_FOUND, 'Resource not found', { uri: params.uri });

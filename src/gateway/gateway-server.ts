@@ -8,6 +8,8 @@ import {
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -20,7 +22,7 @@ import { gatewayOperations, type GatewayOperations, type ToolCaller } from './ga
 import type { GatewayState } from './gateway-state.js';
 import { askToConnect } from './personal-connections.js';
 import type { Principal } from './principal.js';
-import { serverSink } from './session-events.js';
+import { serverSink, type SessionListener } from './session-events.js';
 import { serverRequestSender } from './upstream-requests.js';
 import { VERSION } from '../version.js';
 
@@ -86,9 +88,24 @@ export function createGatewaySession({ principal: opener, gateway, pageSize }: G
   server.setRequestHandler(GetPromptRequestSchema, (request, extra) => operations.getPrompt(request.params, downstreamOf(request.params._meta, extra, server)));
   server.setRequestHandler(CompleteRequestSchema, (request, extra) => operations.complete(request.params, downstreamOf(request.params._meta, extra, server)));
 
-  const listener = { sink: serverSink(server), principal };
+  // The listener holds the session's resource subscriptions: updates reach it, and end with it.
+  const listener: SessionListener = { principal, sink: serverSink(server) };
+  listener.sink.resourceUpdated = async (upstreamId, uri) => {
+    if (gateway.subscriptions.holds(listener, upstreamId, uri)) await server.sendResourceUpdated({ uri });
+  };
+  server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    await operations.subscribe(listener, request.params.uri);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    await operations.unsubscribe(listener, request.params.uri);
+    return {};
+  });
   gateway.events.add(listener);
-  server.onclose = () => gateway.events.delete(listener);
+  server.onclose = () => {
+    gateway.events.delete(listener);
+    gateway.subscriptions.release(listener);
+  };
   return { server, callTool: operations.callTool };
 }
 
@@ -105,7 +122,7 @@ function downstreamOf(meta: { progressToken?: string | number } | undefined, ext
 const SERVER_INFO = Object.freeze({ name: 'gatehouse', title: 'Gatehouse', version: VERSION });
 const CAPABILITIES = Object.freeze({
   tools: Object.freeze({ listChanged: true }),
-  resources: Object.freeze({ listChanged: true }),
+  resources: Object.freeze({ listChanged: true, subscribe: true }),
   prompts: Object.freeze({ listChanged: true }),
   logging: Object.freeze({}),
   completions: Object.freeze({}),

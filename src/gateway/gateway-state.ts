@@ -7,6 +7,7 @@ import { governanceMetrics, type GovernanceMetrics } from './governance-metrics.
 import type { PersonalConnections } from './personal-connections.js';
 import { sessionEvents, type GatewayLogger, type SessionEvents } from './session-events.js';
 import { callQuotas, type CallQuotas } from './quotas.js';
+import { resourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
 import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
 import { withToolCallMetrics, type ToolCallLogger } from './tool-call-metrics.js';
 
@@ -24,6 +25,8 @@ export interface GatewayState {
   /** Pinned tool definitions: which listed tools are withheld. */
   pins: ToolPins;
   quotas: CallQuotas;
+  /** Subscriptions to upstreams' resource updates, held once per resource for every session and stream. */
+  subscriptions: ResourceSubscriptions;
   metrics: GovernanceMetrics;
   logger: GatewayLogger;
   /** Ends the subscriptions to the registry, to outbound OAuth and to the pins. */
@@ -64,6 +67,7 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     events,
     pins,
     quotas: callQuotas(runtime.store.rateWindows),
+    subscriptions: resourceSubscriptions((upstream, error) => logger.warn({ upstream: upstream.settings.name, error: String(error) }, 'ending a resource subscription upstream failed')),
     metrics,
     logger,
     close() {

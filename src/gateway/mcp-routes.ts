@@ -89,7 +89,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const stopSweeping = sessions.startSweeping();
   const stopFollowing = followFleetSessions(runtime.store.notifications, sessions, onSessionError);
   // Open GET streams never end on their own: close the sessions before the server waits for its connections.
-  const listen = listenStreams(gateway.events);
+  const listen = listenStreams(gateway.events, gateway.subscriptions);
   const stateless: StatelessServing = {
     gateway,
     listen,

@@ -26,6 +26,8 @@ export interface EventSink {
   listChanged(kind: ListKindChanged): Promise<void>;
   /** An upstream's log message; absent: this listener takes none. */
   log?(params: LoggingMessageNotification['params']): Promise<void>;
+  /** An upstream's resource changed; the sink sends it on if its holder subscribed to it there. */
+  resourceUpdated?(upstreamId: string, uri: string): Promise<void>;
 }
 
 /** One listener as events reach it: where its notifications go, for its principal. */
@@ -109,6 +111,9 @@ function relayEvent({ sink, principal }: SessionListener, registry: UpstreamRegi
   if (event.kind === 'tools_changed') sent(sink.listChanged('tools'));
   else if (event.kind === 'resources_changed') sent(sink.listChanged('resources'));
   else if (event.kind === 'prompts_changed') sent(sink.listChanged('prompts'));
+  else if (event.kind === 'resource_updated') {
+    if (sink.resourceUpdated) sent(sink.resourceUpdated(upstream.id, event.uri));
+  }
   // A per-user upstream's shared connection lists with some user's own account: its messages may be about that
   // user, so they go to nobody.
   else if (event.kind === 'log' && sink.log && upstream.settings.auth_type !== 'per_user_oauth') {

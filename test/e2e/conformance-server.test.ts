@@ -62,6 +62,8 @@ const SCENARIOS_2025 = [
   'tools-call-elicitation',
   'elicitation-sep1034-defaults',
   'elicitation-sep1330-enums',
+  'resources-subscribe',
+  'resources-unsubscribe',
   ...SCENARIOS_OF_BOTH,
 ];
 
@@ -70,8 +72,6 @@ const SCENARIOS_2025 = [
  * - server-sse-polling: it checks that /mcp itself sends a priming event and a `retry` field, closes the POST
  *   stream mid-call and resumes it on GET with Last-Event-ID (SEP-1699); the gateway's transport keeps no event
  *   store, so its streams are not resumable. This is about /mcp's own streams, not about any upstream.
- * - resources-subscribe, resources-unsubscribe: the gateway offers no resource subscriptions (neither does the
- *   fixture upstream).
  * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
  */
 
@@ -120,7 +120,7 @@ interface Check {
   errorMessage?: string;
 }
 
-describe('the official MCP conformance suite (server scenarios) against /mcp', { timeout: 300_000 }, () => {
+describe('the official MCP conformance suite (server scenarios) against /mcp', { timeout: 1_200_000 }, () => {
   const results = tempDir('gatehouse-conformance-server-');
   let upstream: ConformanceUpstream;
   let gatehouse: TestApp;

@@ -17,6 +17,7 @@ import type { CacheHint } from '../cache-hints.js';
 import { findTool, type ListKind } from '../catalog.js';
 import { errorOf, lazyEventStream, type LazyEventStream } from '../direct-tool-calls.js';
 import { JsonRpcError, type Downstream } from '../forwarding.js';
+import { askToConnect } from '../personal-connections.js';
 import { RESOURCE_NOT_FOUND, type GatewayOperations, type GatewayOperationsOptions } from '../gateway-operations.js';
 import type { GatewayState } from '../gateway-state.js';
 import type { Principal } from '../principal.js';
@@ -47,7 +48,7 @@ export const SERVER_INFO = Object.freeze({ name: 'gatehouse', title: 'Gatehouse'
 /** What a 2026-07-28 client may rely on (no `logging`: upstreams' log messages belong to no request). */
 const CAPABILITIES = Object.freeze({
   tools: Object.freeze({ listChanged: true }),
-  resources: Object.freeze({ listChanged: true }),
+  resources: Object.freeze({ listChanged: true, subscribe: true }),
   prompts: Object.freeze({ listChanged: true }),
   completions: Object.freeze({}),
 });
@@ -98,12 +99,12 @@ export async function serveStateless(
     return writeError(response, status, message.id, code, text, data);
   }
   if (message.method === 'subscriptions/listen') return listen(serving, principal, message, response);
+  const { meta } = checked;
   const handler = HANDLERS[message.method] ?? (LISTS[message.method] ? listHandler(LISTS[message.method]!) : undefined);
   if (!handler) return writeError(response, 404, message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`);
   const headerRefusal = message.method === 'tools/call' ? paramHeaderRefusal(serving, headers, message) : undefined;
   if (headerRefusal) return writeError(response, headerRefusal.status, message.id, headerRefusal.code, headerRefusal.message);
 
-  const { meta } = checked;
   const controller = new AbortController();
   response.once('close', () => {
     if (!response.writableEnded) controller.abort('the client closed the stream');
@@ -216,10 +217,12 @@ function paramHeaderRefusal(serving: StatelessServing, headers: IncomingHttpHead
   return found ? checkParamHeaders(headers, found.tool.inputSchema, params?.arguments) : undefined;
 }
 
-function listen(serving: StatelessServing, principal: Principal, request: JSONRPCRequest, response: ServerResponse): void {
+async function listen(serving: StatelessServing, principal: Principal, request: JSONRPCRequest, response: ServerResponse): Promise<void> {
   const params = ListenParamsSchema.safeParse(request.params);
   if (!params.success) return writeError(response, 200, request.id, ErrorCode.InvalidParams, 'Invalid params: subscriptions/listen needs a notifications filter');
-  serving.listen.open(principal, request.id, params.data.notifications as SubscriptionFilter, response);
+  // No request of this stream needs the connect step.
+  const operations = serving.operationsFor(principal, (upstream, connect) => askToConnect(upstream, connect, undefined));
+  await serving.listen.open(principal, request.id, params.data.notifications as SubscriptionFilter, response, operations);
 }
 
 function writeError(response: ServerResponse, status: number, id: RequestId | null, code: number, message: string, data?: unknown): void {

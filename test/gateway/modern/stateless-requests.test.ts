@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceUpdatedNotificationSchema, SubscribeRequestSchema, UnsubscribeRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { gatewayRoutes } from '../../../src/gateway/mcp-routes.js';
@@ -27,9 +27,25 @@ const META = {
   'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {} } },
 };
 
-/** A shared upstream whose tool reports the `_meta` it received, and a per-user one nobody has connected. */
+/** What the shared upstream was asked of its resource subscriptions. */
+const subscriptionsAsked: string[] = [];
+
+/**
+ * A shared upstream whose tool reports the `_meta` it received and whose resource `watched://doc` can be subscribed to,
+ * and a per-user one nobody has connected.
+ */
 function sharedServer(seen: Array<Record<string, unknown> | undefined>) {
   const server = new McpServer({ name: 'shared', version: '1.0.0' });
+  server.registerResource('doc', 'watched://doc', { mimeType: 'text/plain' }, (uri) => ({ contents: [{ uri: uri.href, text: 'doc' }] }));
+  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
+  server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
+    subscriptionsAsked.push(`subscribe ${request.params.uri}`);
+    return {};
+  });
+  server.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    subscriptionsAsked.push(`unsubscribe ${request.params.uri}`);
+    return {};
+  });
   server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }, extra) => {
     seen.push(extra._meta as Record<string, unknown> | undefined);
     return { content: [{ type: 'text', text: `echo ${text}` }] };
@@ -50,12 +66,14 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
   let registry: TestRegistry;
   let url: string;
   let token: string;
+  let shared: McpServer;
   const seen: Array<Record<string, unknown> | undefined> = [];
 
   before(async () => {
     t = await startTestApp();
     registry = testUpstreamRegistry();
-    await registry.add({ id: 'ups_shared', name: 'shared', server: sharedServer(seen) });
+    shared = sharedServer(seen);
+    await registry.add({ id: 'ups_shared', name: 'shared', server: shared });
     await registry.add({ id: 'ups_personal', name: 'personal', server: personalServer(), settings: { auth_type: 'per_user_oauth' } });
     // Nobody has connected the per-user upstream: the pool says so, and outbound OAuth hands out a connect link.
     const runtime: Runtime = {
@@ -191,7 +209,51 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
     assert.deepEqual(await frames.next(), { jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: { 'io.modelcontextprotocol/subscriptionId': id } } });
     await frames.close();
   });
+
+  it('forwards resource subscriptions of a 2025 session and of a 2026-07-28 stream to the upstream once, and its updates to both', async () => {
+    subscriptionsAsked.length = 0;
+    const legacy = await legacyClient();
+    const updates: string[] = [];
+    let updated: () => void = () => undefined;
+    const legacyUpdated = new Promise<void>((resolve) => (updated = resolve));
+    legacy.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      updates.push(notification.params.uri);
+      updated();
+    });
+    try {
+      await legacy.subscribeResource({ uri: 'watched://doc' });
+      const id = nextId;
+      const response = await modern('subscriptions/listen', { notifications: { resourceSubscriptions: ['watched://doc', 'watched://nothing'] } });
+      const frames = eventsOf(response);
+      const ack = (await frames.next()) as { params: { notifications: unknown } };
+      assert.deepEqual(ack.params.notifications, { resourceSubscriptions: ['watched://doc'] }, 'a resource nobody offers is not acknowledged');
+      assert.deepEqual(subscriptionsAsked, ['subscribe watched://doc'], 'the upstream is asked once for both');
+
+      await shared.server.sendResourceUpdated({ uri: 'watched://doc' });
+      assert.deepEqual(await frames.next(), {
+        jsonrpc: '2.0',
+        method: 'notifications/resources/updated',
+        params: { uri: 'watched://doc', _meta: { 'io.modelcontextprotocol/subscriptionId': id } },
+      });
+      await legacyUpdated;
+      assert.deepEqual(updates, ['watched://doc']);
+
+      await frames.close();
+      await legacy.unsubscribeResource({ uri: 'watched://doc' });
+      await waitUntil(() => subscriptionsAsked.length === 2);
+      assert.deepEqual(subscriptionsAsked, ['subscribe watched://doc', 'unsubscribe watched://doc'], 'unsubscribed once the last holder let go');
+    } finally {
+      await legacy.close();
+    }
+  });
 });
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let tries = 0; !condition(); tries++) {
+    if (tries > 200) assert.fail('the condition never held');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** The JSON-RPC messages of an SSE response, one at a time. */
 function eventsOf(response: Response) {
