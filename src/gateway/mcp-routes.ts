@@ -13,6 +13,7 @@ import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
 import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } from './direct-tool-calls.js';
 import { createGatewaySession, type ToolCaller } from './gateway-server.js';
 import { gatewayOperations, type GatewayOperations, type GatewayOperationsOptions } from './gateway-operations.js';
+import { callRuns } from './modern/call-runs.js';
 import { listenStreams } from './modern/listen-streams.js';
 import { isModernRequest } from './modern/request-metadata.js';
 import { serveStateless, type StatelessServing } from './modern/stateless-requests.js';
@@ -95,6 +96,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     listen,
     operationsFor: (principal, connectAnswer) => (binding.operations ?? gatewayOperations)({ principal, gateway, connectAnswer }),
     requestStateKey: runtime.keys.encryptionKey,
+    runs: callRuns(),
     onFault: (error) => app.log.error({ err: error }, 'mcp request failed'),
   };
   app.addHook('preClose', async () => {

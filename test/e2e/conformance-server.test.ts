@@ -92,12 +92,7 @@ const SCENARIOS_2026 = [
  * Checks of the scenarios above that do not pass at 2026-07-28, each with the reason; the test fails when one of them
  * starts passing (remove it here) or another check fails.
  */
-const KNOWN_GAPS_2026: Record<string, Record<string, string>> = {
-  'server-stateless': {
-    'sep-2575-http-server-no-independent-requests-on-stream':
-      'test_streaming_elicitation: an upstream\'s elicitation during a 2026-07-28 call is refused, not turned into an input_required result (multi round-trip relay of upstream requests is not built)',
-  },
-};
+const KNOWN_GAPS_2026: Record<string, Record<string, string>> = {};
 
 /**
  * Skipped at 2026-07-28, and why:

@@ -22,10 +22,16 @@ const StateSchema = z.object({
   v: z.literal(1),
   method: z.string(),
   name: z.string(),
-  upstreamId: z.string(),
+  /** The connect step: the upstream the user was asked to connect. */
+  upstreamId: z.string().optional(),
+  /** A parked call (call-runs.ts) and the key of the question it waits on. */
+  run: z.string().optional(),
+  key: z.string().optional(),
   issuedAt: z.number(),
 });
-type GatewayRequestState = z.infer<typeof StateSchema>;
+/** What a state records of the step it continues. */
+export type StateStep = { upstreamId: string } | { run: string; key: string };
+export type GatewayRequestState = z.infer<typeof StateSchema>;
 
 /** Thrown by a request that must ask the client first; answered as the `input_required` result it holds. */
 export class InputRequired extends Error {
@@ -45,8 +51,8 @@ export interface RequestStateContext {
 
 const aad = (userId: string) => `mcp request state v1 ${userId}`;
 
-export function sealRequestState({ key, userId, method, name, now = Date.now }: RequestStateContext, upstreamId: string): string {
-  const state: GatewayRequestState = { v: 1, method, name, upstreamId, issuedAt: now() };
+export function sealRequestState({ key, userId, method, name, now = Date.now }: RequestStateContext, step: StateStep): string {
+  const state: GatewayRequestState = { v: 1, method, name, ...step, issuedAt: now() };
   return seal(key, JSON.stringify(state), aad(userId));
 }
 
@@ -76,7 +82,7 @@ export function connectStep(context: RequestStateContext, clientCapabilities: Cl
     const message = `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
     throw new InputRequired({
       inputRequests: { [CONNECT_INPUT]: { method: 'elicitation/create', params: { mode: 'url', message, url: connect.url, elicitationId: connect.elicitationId } } },
-      requestState: sealRequestState(context, upstream.id),
+      requestState: sealRequestState(context, { upstreamId: upstream.id }),
     });
   };
 }

@@ -6,6 +6,7 @@ import {
   GetPromptRequestSchema,
   PaginatedRequestSchema,
   ReadResourceRequestSchema,
+  type CallToolResult,
   type ClientCapabilities,
   type JSONRPCMessage,
   type JSONRPCRequest,
@@ -22,7 +23,8 @@ import { RESOURCE_NOT_FOUND, type GatewayOperations, type GatewayOperationsOptio
 import type { GatewayState } from '../gateway-state.js';
 import type { Principal } from '../principal.js';
 import { ClientLacksCapability, serverRequestSender } from '../upstream-requests.js';
-import { connectStep, declinedToConnect, InputRequired, openRequestState, type RequestStateContext } from './input-required.js';
+import type { CallRun, CallRuns } from './call-runs.js';
+import { connectStep, declinedToConnect, InputRequired, openRequestState, sealRequestState, type GatewayRequestState, type RequestStateContext } from './input-required.js';
 import type { ListenStreams, SubscriptionFilter } from './listen-streams.js';
 import { checkParamHeaders, checkRequest, MISSING_CLIENT_CAPABILITY, MODERN_VERSIONS, withoutProtocolMeta, type RequestMeta } from './request-metadata.js';
 
@@ -40,6 +42,8 @@ export interface StatelessServing {
   operationsFor(principal: Principal, connectAnswer: GatewayOperationsOptions['connectAnswer']): GatewayOperations;
   /** Seals the gateway's own `requestState` (the AEAD key of the key ring). */
   requestStateKey: Buffer;
+  /** Tool calls parked while their client answers an upstream's question. */
+  runs: CallRuns;
   listen: ListenStreams;
   onFault(error: unknown): void;
 }
@@ -76,8 +80,18 @@ interface Exchange {
   request: JSONRPCRequest;
   operations: GatewayOperations;
   downstream: Downstream;
-  /** The client's answers, when this is a retry with a `requestState` of Gatehouse's (already checked). */
-  retry?: { inputResponses: unknown };
+  /** The client's answers, when this is a retry with a `requestState` of Gatehouse's (already opened). */
+  retry?: { state: GatewayRequestState; inputResponses: unknown };
+  /** What a tool call that outlives this request needs (call-runs.ts). */
+  call: {
+    serving: StatelessServing;
+    principal: Principal;
+    meta: RequestMeta;
+    stream: LazyEventStream;
+    closed: AbortSignal;
+    state: RequestStateContext;
+    progressToken: string | number | undefined;
+  };
 }
 
 type Answer = { result: Record<string, unknown>; hint?: CacheHint };
@@ -115,9 +129,10 @@ export async function serveStateless(
   try {
     const state = stateContext(serving, principal, message);
     const operations = serving.operationsFor(principal, connectStep(state, meta.clientCapabilities));
-    const answer = await handler({ request: message, operations, downstream, retry: retryOf(state, message) });
+    const call = { serving, principal, meta, stream, closed: controller.signal, state, progressToken: downstream.progressToken };
+    const answer = await handler({ request: message, operations, downstream, retry: retryOf(state, message), call });
     if (controller.signal.aborted && !missing.capabilities) return stream.end();
-    if (missing.capabilities) throw new JsonRpcError(MISSING_CLIENT_CAPABILITY, 'The request needs a capability the client did not declare', { requiredCapabilities: missing.capabilities });
+    if (missing.capabilities) throw missingCapability(missing.capabilities);
     stream.end({ jsonrpc: '2.0', id: message.id, result: completed(answer) });
   } catch (error) {
     if (controller.signal.aborted && !missing.capabilities) return stream.end();
@@ -132,11 +147,22 @@ export async function serveStateless(
 
 const HANDLERS: Record<string, (exchange: Exchange) => Promise<Answer>> = {
   'server/discover': async () => ({ result: { supportedVersions: [...MODERN_VERSIONS], capabilities: CAPABILITIES }, hint: DISCOVER_HINT }),
-  'tools/call': async ({ request, operations, downstream, retry }) => {
+  'tools/call': async ({ request, operations, retry, call }) => {
     // The schema keeps neither `requestState` nor `inputResponses`: both are Gatehouse's, never an upstream's.
     const { params } = parsed(CallToolRequestSchema, request);
-    if (retry && declinedToConnect(retry.inputResponses)) return { result: { isError: true, content: [{ type: 'text', text: 'Not called: you declined to connect your account.' }] } };
-    return { result: await operations.callTool(withoutProtocolMeta(params), downstream) };
+    if (retry?.state.upstreamId !== undefined && declinedToConnect(retry.inputResponses)) {
+      return { result: { isError: true, content: [{ type: 'text', text: 'Not called: you declined to connect your account.' }] } };
+    }
+    const run = retry?.state.run === undefined ? startCall(call, (downstream) => operations.callTool(withoutProtocolMeta(params), downstream)) : resumeCall(call, retry);
+    run.attach(call.stream, call.closed);
+    const outcome = await run.next();
+    if ('ask' in outcome) {
+      run.pending = outcome.ask;
+      call.serving.runs.park(run);
+      throw new InputRequired({ inputRequests: { [outcome.ask.key]: outcome.ask.request }, requestState: sealRequestState(call.state, { run: run.id, key: outcome.ask.key }) });
+    }
+    if ('error' in outcome) throw outcome.error;
+    return { result: outcome.result };
   },
   'resources/read': async ({ request, operations, downstream }) => operations.readResource(withoutProtocolMeta(parsed(ReadResourceRequestSchema, request).params), downstream),
   'prompts/get': async ({ request, operations, downstream }) => ({
@@ -164,8 +190,7 @@ function retryOf(context: RequestStateContext, request: JSONRPCRequest): Exchang
   const params = (request.params ?? {}) as { requestState?: unknown; inputResponses?: unknown };
   if (params.requestState === undefined) return undefined;
   if (typeof params.requestState !== 'string') throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: requestState must be a string');
-  openRequestState(context, params.requestState);
-  return { inputResponses: params.inputResponses };
+  return { state: openRequestState(context, params.requestState), inputResponses: params.inputResponses };
 }
 
 /** The request checked against its method's schema; invalid params are the client's mistake (-32602). */
@@ -209,6 +234,49 @@ function statelessDownstream(request: JSONRPCRequest, meta: RequestMeta, stream:
     },
   };
 }
+
+/**
+ * A call whose upstream may ask the client something: its questions become `input_required` results (the upstream
+ * waits), a question for a capability the client did not declare ends it with -32021.
+ */
+function startCall(call: Exchange['call'], work: (downstream: Downstream) => Promise<CallToolResult>): CallRun {
+  return call.serving.runs.start(call.principal.userId, (run) => {
+    const admit = serverRequestSender(run.ask, () => call.meta.clientCapabilities);
+    return work({
+      signal: run.signal,
+      progressToken: call.progressToken,
+      sendProgress: async (token, progress) => run.progress({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: token } }),
+      async sendRequest(upstreamRequest, options) {
+        try {
+          return await admit(upstreamRequest, options);
+        } catch (error) {
+          if (error instanceof ClientLacksCapability) run.fail(missingCapability(error.required));
+          throw error;
+        }
+      },
+    });
+  });
+}
+
+/** The parked call a retry continues, given the client's answer to its question. */
+function resumeCall(call: Exchange['call'], retry: NonNullable<Exchange['retry']>): CallRun {
+  const run = call.serving.runs.take(retry.state.run!, call.principal.userId);
+  if (!run?.pending || run.pending.key !== retry.state.key) {
+    throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: the call this requestState continues is no longer waiting (it ended, timed out, or waits on another Gatehouse replica); call the tool again');
+  }
+  const answer = (retry.inputResponses as Record<string, unknown> | undefined)?.[run.pending.key];
+  if (answer === undefined) {
+    call.serving.runs.park(run);
+    throw new JsonRpcError(ErrorCode.InvalidParams, `Invalid params: inputResponses holds no answer to "${run.pending.key}"`);
+  }
+  const question = run.pending;
+  run.pending = undefined;
+  question.settle(answer);
+  return run;
+}
+
+const missingCapability = (required: ClientCapabilities) =>
+  new JsonRpcError(MISSING_CLIENT_CAPABILITY, 'The request needs a capability the client did not declare', { requiredCapabilities: required });
 
 /** The `Mcp-Param-*` headers of a call to a known tool, checked against its arguments. */
 function paramHeaderRefusal(serving: StatelessServing, headers: IncomingHttpHeaders, request: JSONRPCRequest) {

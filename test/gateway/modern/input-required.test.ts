@@ -29,18 +29,18 @@ const refusesState = (work: () => unknown) =>
 
 describe('Gatehouse’s own requestState', () => {
   it('opens for the same user and request', () => {
-    const state = openRequestState(context, sealRequestState(context, upstream.id));
+    const state = openRequestState(context, sealRequestState(context, { upstreamId: upstream.id }));
     assert.equal(state.upstreamId, upstream.id);
     assert.equal(state.name, 'personal_whoami');
   });
 
   it('is opaque: the client reads nothing of it', () => {
-    const sealed = sealRequestState(context, upstream.id);
+    const sealed = sealRequestState(context, { upstreamId: upstream.id });
     assert.ok(!sealed.includes('ups_personal') && !Buffer.from(sealed.split('.')[2] ?? '', 'base64url').toString('utf8').includes('ups_personal'));
   });
 
   it('refuses a state changed by one character', () => {
-    const sealed = sealRequestState(context, upstream.id);
+    const sealed = sealRequestState(context, { upstreamId: upstream.id });
     const parts = sealed.split('.');
     const body = parts[2]!;
     parts[2] = `${body.slice(0, 5)}${body[5] === 'A' ? 'B' : 'A'}${body.slice(6)}`;
@@ -49,7 +49,7 @@ describe('Gatehouse’s own requestState', () => {
   });
 
   it('refuses another user’s state, a state of another request, and a stale one', () => {
-    const sealed = sealRequestState(context, upstream.id);
+    const sealed = sealRequestState(context, { upstreamId: upstream.id });
     refusesState(() => openRequestState({ ...context, userId: 'usr_bob' }, sealed));
     refusesState(() => openRequestState({ ...context, name: 'personal_delete' }, sealed));
     refusesState(() => openRequestState({ ...context, method: 'prompts/get' }, sealed));
