@@ -10,7 +10,11 @@ import { gatewayRoutes } from '../../../src/gateway/mcp-routes.js';
 import { CONNECT_INPUT } from '../../../src/gateway/modern/input-required.js';
 import type { Runtime } from '../../../src/runtime.js';
 import { NeedsAuthorization } from '../../../src/upstream/oauth/token-vault.js';
-import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startConformanceUpstream, type ConformanceUpstream } from '../../fixtures/upstreams/conformance-server.js';
+import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../../helpers/app.js';
+import { tempDir } from '../../helpers/backends.js';
 import { testUpstreamRegistry, type TestRegistry } from '../../helpers/upstream-registry.js';
 import { grantWithTokens } from '../../oauth/token-fixtures.js';
 
@@ -246,6 +250,80 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
       await legacy.close();
     }
   });
+});
+
+/**
+ * An upstream's own requests reach a client only over Streamable HTTP (the gateway attributes them to the call they
+ * serve): here the conformance fixture, configured in a real app, asks during its calls.
+ */
+describe('an upstream that asks the client during a 2026-07-28 call', () => {
+  let upstream: ConformanceUpstream;
+  let gatehouse: TestApp;
+  let key: string;
+  let nextId = 1;
+  const cleanups: Array<() => void> = [];
+
+  before(async () => {
+    upstream = await startConformanceUpstream();
+    gatehouse = await startTestApp({ listen: true, flags: { noDemo: true, config: configFile(upstream.url) } });
+    await waitUntil(() => gatehouse.runtime.upstreams.all().every((item) => item.status().state === 'connected'));
+    const created = await gatehouse.app.inject({ method: 'POST', url: '/api/apikeys', headers: { authorization: basicAuth('admin', TEST_ADMIN_PASSWORD) }, payload: { name: 'modern' } });
+    key = (created.json() as { key: string }).key;
+  });
+  after(async () => {
+    await gatehouse?.close();
+    await upstream?.close();
+    for (const cleanup of cleanups) cleanup();
+  });
+
+  const modern = async (params: Record<string, unknown>, capabilities: Record<string, unknown>) => {
+    const response = await fetch(`${gatehouse.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': VERSION,
+        'mcp-method': 'tools/call',
+        'mcp-name': String(params.name),
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'tools/call', params: { ...params, _meta: { ...META, 'io.modelcontextprotocol/clientCapabilities': capabilities } } }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+
+  it('turns the upstream’s elicitation into an input_required result, and the retry with the answer into the call’s result', async () => {
+    const call = { name: 'up_test_elicitation', arguments: { message: 'Who are you?' } };
+    const asked = (await modern(call, { elicitation: { form: {} } })).body;
+    assert.equal(asked.result?.resultType, 'input_required', JSON.stringify(asked));
+    const [input, question] = Object.entries(asked.result.inputRequests as Record<string, { method: string; params: { message: string } }>)[0]!;
+    assert.deepEqual([question.method, question.params.message], ['elicitation/create', 'Who are you?']);
+
+    const withoutAnswer = await modern({ ...call, requestState: asked.result.requestState, inputResponses: {} }, { elicitation: { form: {} } });
+    assert.equal(withoutAnswer.body.error?.code, -32602, 'a retry must answer the question');
+    const answer = { action: 'accept', content: { username: 'ann', email: 'ann@example.com' } };
+    const answered = (await modern({ ...call, requestState: asked.result.requestState, inputResponses: { [input]: answer } }, { elicitation: { form: {} } })).body;
+    assert.equal(answered.result?.resultType, 'complete', JSON.stringify(answered));
+    assert.match(answered.result.content[0].text, /action=accept, content=\{"username":"ann","email":"ann@example.com"\}/);
+
+    const again = await modern({ ...call, requestState: asked.result.requestState, inputResponses: { [input]: answer } }, { elicitation: { form: {} } });
+    assert.equal(again.body.error?.code, -32602, 'a call that ended cannot be continued');
+  });
+
+  it('ends a call whose upstream asks for a capability the client did not declare with 400 and -32021', async () => {
+    const refused = await modern({ name: 'up_test_missing_capability', arguments: {} }, {});
+    assert.equal(refused.status, 400);
+    assert.deepEqual([refused.body.error?.code, refused.body.error?.data?.requiredCapabilities], [-32021, { sampling: {} }]);
+  });
+
+  /** A config file naming the upstream `up`. */
+  function configFile(url: string): string {
+    const dir = tempDir('gatehouse-modern-');
+    cleanups.push(() => dir.remove());
+    const file = path.join(dir.dir, 'gatehouse.json');
+    writeFileSync(file, JSON.stringify({ upstreams: [{ name: 'up', connection_type: 'http', connection_string: url }] }));
+    return file;
+  }
 });
 
 async function waitUntil(condition: () => boolean): Promise<void> {
