@@ -96,9 +96,12 @@ const KNOWN_GAPS_2026: Record<string, Record<string, string>> = {};
 
 /**
  * Skipped at 2026-07-28, and why:
- * - input-required-result-*: their tools return `input_required` results themselves, which only a 2026-07-28
- *   upstream can do; the fixture upstream speaks 2025-11-25 and Gatehouse's upstream client does not yet speak
- *   2026-07-28 (the upstream half of issue 14), nor turns a 2025 upstream's elicitation into `input_required`.
+ * - input-required-result-*: each names a tool that itself returns `input_required` results with keys and
+ *   `requestState` of its own (`test_input_required_result_elicitation` answering under "user_name", …), which only a
+ *   2026-07-28 upstream can do; the fixture upstream speaks 2025-11-25, and Gatehouse's upstream client does not speak
+ *   2026-07-28 yet (the upstream half of issue 14), so such results cannot be passed through. A 2025 upstream's own
+ *   sampling or elicitation does reach a 2026-07-28 client as `input_required` (server-stateless checks it with
+ *   test_streaming_elicitation; test/gateway/modern/stateless-requests.test.ts with a retry).
  * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
  */
 const RUNS = [
