@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { connectsPerUser, type Upstream, type UpstreamRegistry } from '../upstream/types.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
+import { combineHints, hintOfResult, type CacheHint } from './cache-hints.js';
 import { JsonRpcError } from './forwarding.js';
 import { exposedNames, type ExposedNames, type NameCollision } from './tool-names.js';
 
@@ -41,9 +42,10 @@ const listing = {
 // An upstream that pages forever (or in a loop) must not hold a listing hostage.
 const MAX_UPSTREAM_PAGES = 100;
 
-/** A fetched list of one upstream. */
+/** A fetched list of one upstream, and the cache hint its pages carried (the most careful of them). */
 export interface Listed<K extends ListKind> {
   items: Lists[K];
+  hint?: CacheHint;
 }
 
 /** The kinds whose items have names the gateway exposes (resources keep their URIs). */
@@ -211,6 +213,7 @@ export function createCatalog(
 export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: UpstreamClient, kind: K): Promise<Listed<K>> {
   const { method, schema, capability } = listing[kind];
   const items: unknown[] = [];
+  const hints: CacheHint[] = [];
   if (client.getServerCapabilities()?.[capability]) {
     const timeout = upstream.settings.timeout_ms;
     const signal = AbortSignal.timeout(timeout);
@@ -218,11 +221,12 @@ export async function fetchAllPages<K extends ListKind>(upstream: Upstream, clie
     for (let page = 0; page < MAX_UPSTREAM_PAGES; page++) {
       const result = await client.forward({ method, params: cursor === undefined ? {} : { cursor } }, schema, { timeoutMs: timeout, signal });
       items.push(...((result as Record<string, unknown>)[kind] as unknown[]));
+      hints.push(hintOfResult(result));
       cursor = result.nextCursor;
       if (cursor === undefined) break;
     }
   }
-  return { items: items as Lists[K] };
+  return { items: items as Lists[K], hint: combineHints(hints) };
 }
 
 /** The upstream and original name behind an exposed tool name, from the cache (no upstream is asked). */

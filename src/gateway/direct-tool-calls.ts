@@ -115,7 +115,7 @@ export function directCallOf(session: DirectSession, headers: IncomingHttpHeader
 export async function answerDirectly(session: DirectSession, call: DirectCall, response: ServerResponse, onFault: (error: unknown) => void): Promise<void> {
   const controller = new AbortController();
   session.direct.calls.set(call.id, controller);
-  const answer = lazyEventStream(response, session.id);
+  const answer = lazyEventStream(response, { 'mcp-session-id': session.id });
   const downstream: Downstream = {
     signal: controller.signal,
     progressToken: call.params._meta?.progressToken,
@@ -140,7 +140,7 @@ export async function answerDirectly(session: DirectSession, call: DirectCall, r
  * pipeline's refusals, an upstream's relayed error); anything else is a fault of ours, logged and answered without
  * details.
  */
-function errorOf(error: unknown, onFault: (error: unknown) => void): { code: number; message: string; data?: unknown } {
+export function errorOf(error: unknown, onFault: (error: unknown) => void): { code: number; message: string; data?: unknown } {
   const { code, message, data } = (error ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
   if (!Number.isSafeInteger(code) || typeof message !== 'string') {
     onFault(error);
@@ -149,20 +149,21 @@ function errorOf(error: unknown, onFault: (error: unknown) => void): { code: num
   return { code: code as number, message, ...(data === undefined ? {} : { data }) };
 }
 
-interface LazyEventStream {
+export interface LazyEventStream {
   /** Sends `message` before the answer: the response becomes an SSE stream if it is not one yet. */
   event(message: JSONRPCMessage): void;
-  /** Ends the response with `message` (JSON, or the last event of the stream), or with nothing. */
-  end(message?: JSONRPCMessage): void;
+  /** Ends the response with `message` (JSON with `status`, or the last event of the stream), or with nothing. */
+  end(message?: JSONRPCMessage, status?: number): void;
   /** Whether the client can still be written to. */
   open(): boolean;
 }
 
-function lazyEventStream(response: ServerResponse, sessionId: string): LazyEventStream {
+/** The answer to one request on `response`, JSON until something must go before it; `headers` go on either (a session id). */
+export function lazyEventStream(response: ServerResponse, headers: Record<string, string> = {}): LazyEventStream {
   let streaming = false;
   const startStream = () => {
     streaming = true;
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'mcp-session-id': sessionId });
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
   };
   const write = (message: JSONRPCMessage) => response.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
   const open = () => !response.writableEnded && !response.destroyed;
@@ -173,7 +174,7 @@ function lazyEventStream(response: ServerResponse, sessionId: string): LazyEvent
       if (!streaming) startStream();
       write(message);
     },
-    end(message) {
+    end(message, status = 200) {
       if (!open()) return;
       if (streaming) {
         if (message) write(message);
@@ -181,7 +182,7 @@ function lazyEventStream(response: ServerResponse, sessionId: string): LazyEvent
       } else if (message) {
         // With its length the answer goes out in one write, headers and body together, not chunked.
         const body = JSON.stringify(message);
-        response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'mcp-session-id': sessionId }).end(body);
+        response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }).end(body);
       } else {
         startStream();
         response.end();

@@ -9,6 +9,7 @@ import { governanceMetrics, type GovernanceMetrics } from './governance-metrics.
 import type { PersonalConnections } from './personal-connections.js';
 import { sessionEvents, type GatewayLogger, type SessionEvents } from './session-events.js';
 import { callQuotas, type CallQuotas } from './quotas.js';
+import { resourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
 import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
 import { withToolCallMetrics, type ToolCallLogger } from './tool-call-metrics.js';
 
@@ -30,6 +31,8 @@ export interface GatewayState {
   approvals: CallApprovals;
   /** Curated tool sets, read per request (virtual-servers.ts). */
   virtualServers: Pick<VirtualServerStore, 'find'>;
+  /** Subscriptions to upstreams' resource updates, held once per resource for every session and stream. */
+  subscriptions: ResourceSubscriptions;
   metrics: GovernanceMetrics;
   logger: GatewayLogger;
   /** Ends the subscriptions to the registry, to outbound OAuth and to the pins. */
@@ -72,6 +75,7 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     quotas: callQuotas(runtime.store.rateWindows),
     virtualServers: runtime.store.virtualServers,
     approvals: callApprovals({ store: runtime.store.callApprovals, audit: runtime.audit, hasher: runtime.keys.tokenHasher, config: runtime.config }),
+    subscriptions: resourceSubscriptions((upstream, error) => logger.warn({ upstream: upstream.settings.name, error: String(error) }, 'ending a resource subscription upstream failed')),
     metrics,
     logger,
     close() {

@@ -5,13 +5,18 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { allowCrossOriginCalls } from '../oauth/cors.js';
 import type { Runtime } from '../runtime.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
 import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } from './direct-tool-calls.js';
 import { createGatewaySession, type ToolCaller } from './gateway-server.js';
+import { gatewayOperations, type GatewayOperations, type GatewayOperationsOptions } from './gateway-operations.js';
+import { callRuns } from './modern/call-runs.js';
+import { listenStreams } from './modern/listen-streams.js';
+import { isModernRequest } from './modern/request-metadata.js';
+import { serveStateless, type StatelessServing } from './modern/stateless-requests.js';
 import { createGatewayState, type GatewayState } from './gateway-state.js';
 import { registryOf } from '../ops/metrics.js';
 import { guardRequest } from './guard.js';
@@ -29,9 +34,13 @@ import { relayableServerRequests } from './relayable-requests.js';
 import { resumeInitialized } from './session-resume.js';
 import type { McpSessionRecord } from '../store/index.js';
 
-/** What /mcp builds on: one gateway server per session (with its tool-call pipeline), and the scopes each request needs. */
+/**
+ * What /mcp builds on: one gateway server per 2025 session (with its tool-call pipeline), the operations a 2026-07-28
+ * request runs (absent: the gateway's own), and the scopes each request needs.
+ */
 export interface GatewayBinding {
   createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller };
+  operations?(context: Pick<GatewayOperationsOptions, 'gateway' | 'connectAnswer'> & { principal: Principal }): GatewayOperations;
   /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
   scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): string[];
 }
@@ -64,7 +73,7 @@ const TRANSPORT_ERROR = -32000;
 export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app, options) => {
   const { runtime } = options;
   const registry = options.upstreams ?? runtime.upstreams;
-  const binding = options.gateway ?? { createServer: createGatewaySession, scopesRequiredFor };
+  const binding = options.gateway ?? { createServer: createGatewaySession, operations: gatewayOperations, scopesRequiredFor };
   // Built once here and shared by every session of this gateway.
   const metrics = registryOf(app);
   const gateway = createGatewayState({ registry, runtime, logger: app.log, metrics });
@@ -84,7 +93,17 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const stopSweeping = sessions.startSweeping();
   const stopFollowing = followFleetSessions(runtime.store.notifications, sessions, onSessionError);
   // Open GET streams never end on their own: close the sessions before the server waits for its connections.
+  const listen = listenStreams(gateway.events, gateway.subscriptions);
+  const stateless: StatelessServing = {
+    gateway,
+    listen,
+    operationsFor: (principal, connectAnswer) => (binding.operations ?? gatewayOperations)({ principal, gateway, connectAnswer }),
+    requestStateKey: runtime.keys.encryptionKey,
+    runs: callRuns(),
+    onFault: (error) => app.log.error({ err: error }, 'mcp request failed'),
+  };
   app.addHook('preClose', async () => {
+    listen.closeAll();
     stopSweeping();
     stopFollowing();
     await sessions.closeAll();
@@ -100,6 +119,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     const body = readBody(request, reply);
     if (body === undefined) return reply;
     if (!checkScopes(body.messages, principal, reply)) return reply;
+    if (isModernRequest(request.method, request.headers, body.messages)) return serveModern(request, reply, principal, body);
     const session = await sessionFor(request, reply, principal, body.messages);
     if (!session) return reply;
     await recordSessionChanges(session, body.messages, sessionStore, runtime.store.notifications);
@@ -126,6 +146,17 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     if (first.method === 'tools/call' && typeof params.name === 'string') attributes['gen_ai.tool.name'] = params.name;
     const parent = typeof request.headers.traceparent === 'string' ? undefined : clientTraceContext({}, params._meta);
     return inSpan(`MCP ${first.method}`, attributes, work, parent && trace.getSpan(parent) ? { parent } : {});
+  };
+
+  /** A 2026-07-28 request: no session, one message per POST (modern/stateless-requests.ts writes the answer). */
+  const serveModern = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, body: { raw: unknown; messages: JSONRPCMessage[] }) => {
+    if (Array.isArray(body.raw)) return sendJsonRpcError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches');
+    reply.hijack();
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) reply.raw.setHeader(name, value);
+    }
+    await inMcpSpan(request, body.messages, () => serveStateless(stateless, principal, request.headers, body.messages[0]!, reply.raw));
+    return reply;
   };
 
   /** POST carries JSON-RPC; GET (the server's stream) and DELETE (end of session) carry nothing. */

@@ -43,18 +43,32 @@ export function serverRequestSender(send: SendToClient, clientCapabilities: () =
 function admitted(method: string, params: Record<string, unknown>, capabilities: ClientCapabilities | undefined) {
   if (method === 'sampling/createMessage') {
     const withTools = params.tools !== undefined || params.toolChoice !== undefined;
-    if (!capabilities?.sampling) throw refused('sampling');
-    if (withTools && !capabilities.sampling.tools) throw refused('sampling with tools');
+    if (!capabilities?.sampling) throw refused('sampling', { sampling: {} });
+    if (withTools && !capabilities.sampling.tools) throw refused('sampling with tools', { sampling: { tools: {} } });
     // The client's context is that of every upstream behind the gateway, not only this one's: it is never offered.
     const { includeContext: _context, ...rest } = params;
     return { schema: withTools ? CreateMessageResultWithToolsSchema : CreateMessageResultSchema, params: rest };
   }
   if (method === 'elicitation/create') {
     const { supportsFormMode, supportsUrlMode } = getSupportedElicitationModes(capabilities?.elicitation);
-    if (params.mode === 'url' ? !supportsUrlMode : !supportsFormMode) throw refused(`${params.mode === 'url' ? 'URL' : 'form'}-mode elicitation`);
+    const mode = params.mode === 'url' ? 'url' : 'form';
+    if (mode === 'url' ? !supportsUrlMode : !supportsFormMode) throw refused(`${mode === 'url' ? 'URL' : 'form'}-mode elicitation`, { elicitation: { [mode]: {} } });
     return { schema: ElicitResultSchema, params };
   }
   throw new JsonRpcError(ErrorCode.MethodNotFound, `The gateway does not relay ${method}`);
 }
 
-const refused = (what: string) => new JsonRpcError(ErrorCode.MethodNotFound, `The client of this session does not support ${what}`);
+/**
+ * An upstream's request the client did not declare it can take: refused to the upstream as the client itself would
+ * (method not found); `required` names the capability, for a 2026-07-28 client's MissingRequiredClientCapability error.
+ */
+export class ClientLacksCapability extends JsonRpcError {
+  constructor(
+    what: string,
+    readonly required: ClientCapabilities,
+  ) {
+    super(ErrorCode.MethodNotFound, `The client of this session does not support ${what}`);
+  }
+}
+
+const refused = (what: string, required: ClientCapabilities) => new ClientLacksCapability(what, required);

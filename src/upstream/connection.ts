@@ -3,6 +3,7 @@ import {
   LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { BearerSource } from './oauth/bearer-fetch.js';
@@ -165,6 +166,9 @@ export class UpstreamConnection implements Upstream {
     client.setNotificationHandler(PromptListChangedNotificationSchema, relay('prompts_changed'));
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
       if (live()) this.options.emit({ kind: 'log', upstreamId: this.id, params: notification.params });
+    });
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      if (live()) this.options.emit({ kind: 'resource_updated', upstreamId: this.id, uri: notification.params.uri });
     });
     client.onclose = () => {
       if (!live() || this.state.state !== 'connected') return;

@@ -95,7 +95,9 @@ export type UpstreamEvent =
   | { kind: 'tools_changed' | 'resources_changed' | 'prompts_changed'; upstreamId: string }
   | { kind: 'upstreams_changed' }
   /** A `notifications/message` the upstream sent (its LoggingMessageNotification params), for the gateway to relay. */
-  | { kind: 'log'; upstreamId: string; params: unknown };
+  | { kind: 'log'; upstreamId: string; params: unknown }
+  /** A `notifications/resources/updated` the upstream sent for a resource someone subscribed to. */
+  | { kind: 'resource_updated'; upstreamId: string; uri: string };
 
 /** Every upstream the gateway exposes (the demo one while none is configured), kept connected. */
 export interface UpstreamRegistry {

@@ -23,16 +23,11 @@ import { startForwardingProxy, type ForwardingProxy } from '../helpers/forwardin
 const CONFORMANCE_DIR = path.resolve('conformance');
 const NODE_22 = path.join(CONFORMANCE_DIR, 'node_modules/node/bin/node');
 const CLI = path.join(CONFORMANCE_DIR, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
-const SPEC_VERSION = '2025-11-25';
 /** Not `test`: the suite's names start with `test_`, which would be reserved for an upstream named `test`. */
 const UPSTREAM_NAME = 'conformance';
 
-/** Every 2025-11-25 server scenario a gateway can pass (`conformance list --server`). */
-const SCENARIOS = [
-  'server-initialize',
-  'server-session-lifecycle',
-  'ping',
-  'logging-set-level',
+/** The server scenarios of both versions that a gateway can pass (`conformance list --server`). */
+const SCENARIOS_OF_BOTH = [
   'completion-complete',
   'tools-list',
   'tools-call-simple-text',
@@ -40,13 +35,8 @@ const SCENARIOS = [
   'tools-call-audio',
   'tools-call-embedded-resource',
   'tools-call-mixed-content',
-  'tools-call-with-logging',
   'tools-call-error',
   'tools-call-with-progress',
-  'tools-call-sampling',
-  'tools-call-elicitation',
-  'elicitation-sep1034-defaults',
-  'elicitation-sep1330-enums',
   'json-schema-2020-12',
   'server-sse-multiple-streams',
   'resources-list',
@@ -61,16 +51,63 @@ const SCENARIOS = [
   'dns-rebinding-protection',
 ];
 
+/** Every 2025-11-25 server scenario a gateway can pass: those of both, and those 2026-07-28 removed. */
+const SCENARIOS_2025 = [
+  'server-initialize',
+  'server-session-lifecycle',
+  'ping',
+  'logging-set-level',
+  'tools-call-with-logging',
+  'tools-call-sampling',
+  'tools-call-elicitation',
+  'elicitation-sep1034-defaults',
+  'elicitation-sep1330-enums',
+  'resources-subscribe',
+  'resources-unsubscribe',
+  ...SCENARIOS_OF_BOTH,
+];
+
 /**
- * Skipped, and why:
+ * Skipped at 2025-11-25, and why:
  * - server-sse-polling: it checks that /mcp itself sends a priming event and a `retry` field, closes the POST
  *   stream mid-call and resumes it on GET with Last-Event-ID (SEP-1699); the gateway's transport keeps no event
  *   store, so its streams are not resumable. This is about /mcp's own streams, not about any upstream.
- * - resources-subscribe, resources-unsubscribe: the gateway offers no resource subscriptions.
- * - server-stateless, caching, http-header-validation, http-custom-header-server-validation, sep-2164-resource-not-found,
- *   input-required-result-*: MCP 2026-07-28 only; the gateway is built on SDK 1.x, which serves up to 2025-11-25.
  * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
  */
+
+/**
+ * The 2026-07-28 server scenarios (`conformance list --server --spec-version 2026-07-28`) run statelessly against the
+ * same /mcp, beside the 2025 sessions above: per-request `_meta`, `server/discover`, routing headers, cache hints.
+ */
+const SCENARIOS_2026 = [
+  'server-stateless',
+  'sep-2164-resource-not-found',
+  'caching',
+  'http-header-validation',
+  'http-custom-header-server-validation',
+  ...SCENARIOS_OF_BOTH,
+];
+
+/**
+ * Checks of the scenarios above that do not pass at 2026-07-28, each with the reason; the test fails when one of them
+ * starts passing (remove it here) or another check fails.
+ */
+const KNOWN_GAPS_2026: Record<string, Record<string, string>> = {};
+
+/**
+ * Skipped at 2026-07-28, and why:
+ * - input-required-result-*: each names a tool that itself returns `input_required` results with keys and
+ *   `requestState` of its own (`test_input_required_result_elicitation` answering under "user_name", …), which only a
+ *   2026-07-28 upstream can do; the fixture upstream speaks 2025-11-25, and Gatehouse's upstream client does not speak
+ *   2026-07-28 yet (the upstream half of issue 14), so such results cannot be passed through. A 2025 upstream's own
+ *   sampling or elicitation does reach a 2026-07-28 client as `input_required` (server-stateless checks it with
+ *   test_streaming_elicitation; test/gateway/modern/stateless-requests.test.ts with a retry).
+ * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
+ */
+const RUNS = [
+  { specVersion: '2025-11-25', scenarios: SCENARIOS_2025, knownGaps: {} as Record<string, Record<string, string>> },
+  { specVersion: '2026-07-28', scenarios: SCENARIOS_2026, knownGaps: KNOWN_GAPS_2026 },
+];
 
 const RUN_TIMEOUT_MS = 60_000;
 
@@ -81,7 +118,7 @@ interface Check {
   errorMessage?: string;
 }
 
-describe('the official MCP conformance suite (server scenarios) against /mcp', { timeout: 300_000 }, () => {
+describe('the official MCP conformance suite (server scenarios) against /mcp', { timeout: 1_200_000 }, () => {
   const results = tempDir('gatehouse-conformance-server-');
   let upstream: ConformanceUpstream;
   let gatehouse: TestApp;
@@ -116,9 +153,9 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
     results.remove();
   });
 
-  async function runScenario(scenario: string): Promise<{ checks: Check[]; output: string; exitCode: number | null }> {
-    const outputDir = path.join(results.dir, scenario);
-    const args = [CLI, 'server', '--url', `${proxy.origin}/mcp`, '--scenario', scenario, '--spec-version', SPEC_VERSION, '-o', outputDir];
+  async function runScenario(scenario: string, specVersion: string): Promise<{ checks: Check[]; output: string; exitCode: number | null }> {
+    const outputDir = path.join(results.dir, specVersion, scenario);
+    const args = [CLI, 'server', '--url', `${proxy.origin}/mcp`, '--scenario', scenario, '--spec-version', specVersion, '-o', outputDir];
     const suite = spawn(NODE_22, args, { cwd: CONFORMANCE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
     const killer = setTimeout(() => suite.kill('SIGKILL'), RUN_TIMEOUT_MS);
     let output = '';
@@ -135,26 +172,34 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
   }
 
   it('lists the upstream’s tools under their own names, and nothing else', async () => {
-    const { checks } = await runScenario('tools-list');
+    const { checks } = await runScenario('tools-list', '2025-11-25');
     const tools = (checks.find((check) => check.id === 'tools-list') as Check & { details?: { tools?: string[] } } | undefined)?.details?.tools;
     assert.deepEqual([...(tools ?? [])].sort(), [
       'json_schema_2020_12_tool', 'test_audio_content', 'test_elicitation', 'test_elicitation_sep1034_defaults',
-      'test_elicitation_sep1330_enums', 'test_embedded_resource', 'test_error_handling', 'test_image_content',
-      'test_multiple_content_types', 'test_sampling', 'test_simple_text', 'test_tool_with_logging', 'test_tool_with_progress',
+      'test_elicitation_sep1330_enums', 'test_embedded_resource', 'test_error_handling', 'test_header_parameter',
+      'test_image_content', 'test_logging_tool', 'test_missing_capability', 'test_multiple_content_types', 'test_sampling',
+      'test_simple_text', 'test_streaming_elicitation', 'test_tool_with_logging', 'test_tool_with_progress', 'test_trigger_prompt_change',
+      'test_trigger_tool_change',
     ]);
   });
 
-  for (const scenario of SCENARIOS) {
-    it(`passes every check of ${scenario}`, { timeout: RUN_TIMEOUT_MS + 10_000 }, async () => {
-      const { checks, output, exitCode } = await runScenario(scenario);
-      const graded = checks.filter((check) => check.status !== 'INFO');
-      assert.ok(graded.length > 0, `the suite graded ${scenario}\n${output}`);
-      const problems = graded
-        .filter((check) => check.status !== 'SUCCESS')
-        .map((check) => `${check.id} ${check.status}${check.errorMessage ? `: ${check.errorMessage}` : ''}`);
-      assert.deepEqual(problems, [], `${scenario}: checks that did not pass\n${output}`);
-      assert.equal(exitCode, 0, output);
-    });
+  for (const { specVersion, scenarios, knownGaps } of RUNS) {
+    for (const scenario of scenarios) {
+      const gaps = knownGaps[scenario] ?? {};
+      const what = Object.keys(gaps).length === 0 ? 'every check' : `every check but ${Object.keys(gaps).join(', ')}`;
+      it(`passes ${what} of ${scenario} at ${specVersion}`, { timeout: RUN_TIMEOUT_MS + 10_000 }, async () => {
+        const { checks, output, exitCode } = await runScenario(scenario, specVersion);
+        const graded = checks.filter((check) => check.status !== 'INFO');
+        assert.ok(graded.length > 0, `the suite graded ${scenario}\n${output}`);
+        const problems = graded
+          .filter((check) => check.status !== 'SUCCESS' && !(check.id in gaps))
+          .map((check) => `${check.id} ${check.status}${check.errorMessage ? `: ${check.errorMessage}` : ''}`);
+        assert.deepEqual(problems, [], `${scenario}: checks that did not pass\n${output}`);
+        const stillFailing = graded.filter((check) => check.id in gaps && check.status !== 'SUCCESS').map((check) => check.id);
+        assert.deepEqual([...new Set(stillFailing)].sort(), Object.keys(gaps).sort(), `${scenario}: a known gap now passes; remove it from KNOWN_GAPS`);
+        if (Object.keys(gaps).length === 0) assert.equal(exitCode, 0, output);
+      });
+    }
   }
 });
 

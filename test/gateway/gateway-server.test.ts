@@ -360,7 +360,7 @@ describe('the gateway server', () => {
     for (const { client } of [await elicitingPair(registry, runtime, {}), await elicitingPair(registry, runtime, {})]) {
       assert.deepEqual(client.getServerCapabilities(), {
         tools: { listChanged: true },
-        resources: { listChanged: true },
+        resources: { listChanged: true, subscribe: true },
         prompts: { listChanged: true },
         logging: {},
         completions: {},

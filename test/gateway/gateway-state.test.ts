@@ -4,6 +4,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createGatewayState } from '../../src/gateway/gateway-state.js';
+import { serverSink } from '../../src/gateway/session-events.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { tempDir } from '../helpers/backends.js';
 import { testUpstreamRegistry, type TestRegistry } from '../helpers/upstream-registry.js';
@@ -57,7 +58,7 @@ describe('gateway state', () => {
     const gateway = createGatewayState({ registry, runtime, logger: { warn: () => undefined } });
     let told = 0;
     const server = { getClientVersion: () => ({ name: 'c', version: '1' }), transport: {}, sendToolListChanged: async () => void told++ };
-    const listener = { server: server as unknown as Server, principal: { userId: 'usr_1', username: 'ann' } };
+    const listener = { sink: serverSink(server as unknown as Server), principal: { userId: 'usr_1', username: 'ann' } };
     gateway.events.add(listener);
     await registry.add({ name: 'three', server: searchServer() });
     assert.equal(told, 1);

@@ -5,6 +5,7 @@ import {
   LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Upstream, UpstreamEvent, UpstreamRegistry, UpstreamSettings, UpstreamStatus } from '../../src/upstream/types.js';
@@ -44,6 +45,7 @@ export function testUpstreamRegistry(): TestRegistry {
       client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) =>
         emit({ kind: 'log', upstreamId: id, params: notification.params }),
       );
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => emit({ kind: 'resource_updated', upstreamId: id, uri: notification.params.uri }));
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
       await server.connect(serverSide);
       await client.connect(clientSide);

@@ -1,0 +1,94 @@
+import { ErrorCode, type CallToolResult, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { DecryptionError, open, seal } from '../../crypto/aead.js';
+import type { Upstream } from '../../upstream/types.js';
+import { JsonRpcError } from '../forwarding.js';
+import { askToConnect, type ConnectPrompt } from '../personal-connections.js';
+
+/**
+ * Multi round-trip requests of MCP 2026-07-28 (basic/patterns/mrtr) where Gatehouse itself needs the client: a user who
+ * has not connected a per-user upstream is asked to, by an `input_required` result holding a URL-mode elicitation
+ * (what a 2025 client gets as error -32042). What Gatehouse must know when the client retries travels in
+ * `requestState`, sealed with the project's AEAD and bound to the user: a client can neither read it, change it,
+ * nor replay another user's. A retry with a state that does not open, or that belongs to another request, is refused.
+ */
+
+/** The input request's key in `inputRequests` and `inputResponses`. */
+export const CONNECT_INPUT = 'gatehouse/connect';
+/** How long a retry may come after the question: the lifetime of the connect flow it links to. */
+export const REQUEST_STATE_TTL_MS = 15 * 60 * 1000;
+
+const StateSchema = z.object({
+  v: z.literal(1),
+  method: z.string(),
+  name: z.string(),
+  /** The connect step: the upstream the user was asked to connect. */
+  upstreamId: z.string().optional(),
+  /** A parked call (call-runs.ts) and the key of the question it waits on. */
+  run: z.string().optional(),
+  key: z.string().optional(),
+  issuedAt: z.number(),
+});
+/** What a state records of the step it continues. */
+export type StateStep = { upstreamId: string } | { run: string; key: string };
+export type GatewayRequestState = z.infer<typeof StateSchema>;
+
+/** Thrown by a request that must ask the client first; answered as the `input_required` result it holds. */
+export class InputRequired extends Error {
+  constructor(readonly result: { inputRequests: Record<string, unknown>; requestState: string }) {
+    super('input required');
+  }
+}
+
+/** The request a state belongs to, and the sealing key. */
+export interface RequestStateContext {
+  key: Buffer;
+  userId: string;
+  method: string;
+  name: string;
+  now?: () => number;
+}
+
+const aad = (userId: string) => `mcp request state v1 ${userId}`;
+
+export function sealRequestState({ key, userId, method, name, now = Date.now }: RequestStateContext, step: StateStep): string {
+  const state: GatewayRequestState = { v: 1, method, name, ...step, issuedAt: now() };
+  return seal(key, JSON.stringify(state), aad(userId));
+}
+
+/** The state of a retry of this request; refused (-32602) when it was changed, is another user's or request's, or is stale. */
+export function openRequestState({ key, userId, method, name, now = Date.now }: RequestStateContext, sealed: string): GatewayRequestState {
+  let state: GatewayRequestState;
+  try {
+    state = StateSchema.parse(JSON.parse(open(key, sealed, aad(userId))));
+  } catch (error) {
+    if (error instanceof DecryptionError || error instanceof SyntaxError || error instanceof z.ZodError) throw invalidState('it was not issued by Gatehouse to this user');
+    throw error;
+  }
+  if (state.method !== method || state.name !== name) throw invalidState('it belongs to another request');
+  if (now() - state.issuedAt > REQUEST_STATE_TTL_MS) throw invalidState('it has expired; send the request again without it');
+  return state;
+}
+
+const invalidState = (why: string) => new JsonRpcError(ErrorCode.InvalidParams, `Invalid params: requestState is not valid (${why})`);
+
+/**
+ * The connect step of a 2026-07-28 client: an `input_required` result when it declared URL-mode elicitation, else the
+ * link in an error result, as for a 2025 client without it.
+ */
+export function connectStep(context: RequestStateContext, clientCapabilities: ClientCapabilities) {
+  return (upstream: Upstream, connect: ConnectPrompt): CallToolResult => {
+    if (!clientCapabilities.elicitation?.url) return askToConnect(upstream, connect, undefined);
+    const message = `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
+    throw new InputRequired({
+      inputRequests: { [CONNECT_INPUT]: { method: 'elicitation/create', params: { mode: 'url', message, url: connect.url, elicitationId: connect.elicitationId } } },
+      requestState: sealRequestState(context, { upstreamId: upstream.id }),
+    });
+  };
+}
+
+/** Whether the client's answer to the connect question was no (declined or cancelled). */
+export function declinedToConnect(inputResponses: unknown): boolean {
+  const answer = (inputResponses as Record<string, { action?: unknown } | undefined> | undefined)?.[CONNECT_INPUT];
+  return answer?.action === 'decline' || answer?.action === 'cancel';
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CONNECT_INPUT,
+  connectStep,
+  declinedToConnect,
+  InputRequired,
+  openRequestState,
+  REQUEST_STATE_TTL_MS,
+  sealRequestState,
+} from '../../../src/gateway/modern/input-required.js';
+import type { Upstream } from '../../../src/upstream/types.js';
+
+const key = randomBytes(32);
+const context = { key, userId: 'usr_ann', method: 'tools/call', name: 'personal_whoami' };
+const upstream: Upstream = {
+  id: 'ups_personal',
+  settings: { name: 'personal', connection_type: 'http', auth_type: 'per_user_oauth', timeout_ms: 1000 },
+  status: () => ({ state: 'connected', since: 0 }),
+  client: () => undefined,
+};
+const connect = { url: 'https://gatehouse.example/connect/flow_1', elicitationId: 'flow_1' };
+
+/** The -32602 refusal of a requestState, whatever is wrong with it. */
+const refusesState = (work: () => unknown) =>
+  assert.throws(work, (error: { code?: number; message?: string }) => error.code === ErrorCode.InvalidParams && /requestState is not valid/.test(error.message ?? ''));
+
+describe('Gatehouse’s own requestState', () => {
+  it('opens for the same user and request', () => {
+    const state = openRequestState(context, sealRequestState(context, { upstreamId: upstream.id }));
+    assert.equal(state.upstreamId, upstream.id);
+    assert.equal(state.name, 'personal_whoami');
+  });
+
+  it('is opaque: the client reads nothing of it', () => {
+    const sealed = sealRequestState(context, { upstreamId: upstream.id });
+    assert.ok(!sealed.includes('ups_personal') && !Buffer.from(sealed.split('.')[2] ?? '', 'base64url').toString('utf8').includes('ups_personal'));
+  });
+
+  it('refuses a state changed by one character', () => {
+    const sealed = sealRequestState(context, { upstreamId: upstream.id });
+    const parts = sealed.split('.');
+    const body = parts[2]!;
+    parts[2] = `${body.slice(0, 5)}${body[5] === 'A' ? 'B' : 'A'}${body.slice(6)}`;
+    refusesState(() => openRequestState(context, parts.join('.')));
+    refusesState(() => openRequestState(context, 'not-a-state'));
+  });
+
+  it('refuses another user’s state, a state of another request, and a stale one', () => {
+    const sealed = sealRequestState(context, { upstreamId: upstream.id });
+    refusesState(() => openRequestState({ ...context, userId: 'usr_bob' }, sealed));
+    refusesState(() => openRequestState({ ...context, name: 'personal_delete' }, sealed));
+    refusesState(() => openRequestState({ ...context, method: 'prompts/get' }, sealed));
+    refusesState(() => openRequestState({ ...context, now: () => Date.now() + REQUEST_STATE_TTL_MS + 1 }, sealed));
+  });
+});
+
+describe('the connect step of a 2026-07-28 client', () => {
+  it('asks with an input_required URL elicitation when the client declared URL elicitation', () => {
+    const ask = connectStep(context, { elicitation: { url: {} } });
+    assert.throws(
+      () => ask(upstream, connect),
+      (error: unknown) => {
+        assert.ok(error instanceof InputRequired);
+        const request = error.result.inputRequests[CONNECT_INPUT] as { method: string; params: { mode: string; url: string } };
+        assert.equal(request.method, 'elicitation/create');
+        assert.deepEqual([request.params.mode, request.params.url], ['url', connect.url]);
+        assert.equal(openRequestState(context, error.result.requestState).upstreamId, upstream.id);
+        return true;
+      },
+    );
+  });
+
+  it('gives the link in an error result to a client without URL elicitation (2026-07-28 has no -32042)', () => {
+    const result = connectStep(context, { elicitation: { form: {} } })(upstream, connect);
+    assert.equal(result.isError, true);
+    assert.match(JSON.stringify(result.content), /connect\/flow_1/);
+  });
+
+  it('reads a declined or cancelled answer as no', () => {
+    assert.equal(declinedToConnect({ [CONNECT_INPUT]: { action: 'decline' } }), true);
+    assert.equal(declinedToConnect({ [CONNECT_INPUT]: { action: 'cancel' } }), true);
+    assert.equal(declinedToConnect({ [CONNECT_INPUT]: { action: 'accept' } }), false);
+    assert.equal(declinedToConnect(undefined), false);
+  });
+});
