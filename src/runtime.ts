@@ -107,6 +107,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         limits: registrationLimits({ rateWindows: store.rateWindows, initialAccessTokens: store.initialAccessTokens, hasher: keys.tokenHasher, oauth: config.oauth }),
         config,
       }),
+      credentials,
     ),
     grants: grantService({ store, keys, config, audit }),
     signingKeys,

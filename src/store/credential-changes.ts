@@ -4,8 +4,9 @@ import type { ApiKeyStore, ServiceAccountStore, UserStore } from './types.js';
 
 /**
  * The channel on which every change that can end or narrow a credential is announced: an API key revoked, a grant
- * revoked, a user disabled or regrouped, a client or service account deleted. Caches of verified credentials (in
- * every process sharing the database) empty themselves when they hear it. The payload only says what kind of row
+ * revoked, a user disabled or regrouped, a client updated or deleted, a service account's secret rotated or the
+ * account deleted. Caches of verified credentials (in every process sharing the database) empty themselves when
+ * they hear it. The payload only says what kind of row
  * changed, for logs: a cache drops everything, revocations being rare.
  */
 export const CREDENTIALS_CHANNEL = 'credentials';
@@ -64,7 +65,11 @@ export function announcingCredentialChanges<T extends CredentialStores>(
       setDisabled: announcing('users', users.setDisabled),
       updateIdentityProviderFacts: announcing('users', users.updateIdentityProviderFacts),
     },
-    clients: { ...clients, delete: announcing('oauth_clients', clients.delete) },
-    serviceAccounts: { ...serviceAccounts, delete: announcing('service_accounts', serviceAccounts.delete) },
+    clients: { ...clients, update: announcing('oauth_clients', clients.update), delete: announcing('oauth_clients', clients.delete) },
+    serviceAccounts: {
+      ...serviceAccounts,
+      setSecretHash: announcing('service_accounts', serviceAccounts.setSecretHash),
+      delete: announcing('service_accounts', serviceAccounts.delete),
+    },
   };
 }
