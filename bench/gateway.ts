@@ -13,12 +13,15 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { MAX_MCP_SESSIONS_PER_USER } from '../src/gateway/mcp-sessions.js';
+import { backendShares, gatewayRoutes } from './gateway-backends.js';
 import { adminPost, createApiKey, openSession, rpcResult } from './mcp-http.js';
+import { createBenchDatabase, postgresRunsEnabled, type BenchDatabase } from './postgres-database.js';
 import { startGatehouse, stopChild, type BenchServer } from './servers.js';
 
 /**
- * `tools/call` through the gateway against the same call made directly to the upstream, in one run at 32
- * connections; then the gateway's memory per idle MCP session. Prints numbers; asserts nothing (see README.md).
+ * `tools/call` through the gateway (on SQLite, and on PostgreSQL in a database the benchmark creates and drops; each
+ * with an API key and with an OAuth access token) against the same call made directly to the upstream, in one run
+ * at 32 connections; then the gateway's memory per idle MCP session. Prints numbers; asserts nothing (README.md).
  */
 const CONNECTIONS = 32;
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 15);
@@ -29,7 +32,7 @@ const IDLE_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
 /** Calls made first and not measured, so that neither server is measured while its JIT compiles the path. */
 const WARMUP_CALLS = 500;
-const TARGET = { throughputShare: 0.7, addedMedianMs: 1 };
+const TARGET = { throughputShare: 0.7, addedMedianMs: 1, postgresShare: 0.85 };
 const ECHO_TEXT = 'hello through the gateway';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -266,6 +269,8 @@ interface Route {
   session: Record<string, string>;
   tool: string;
   pid: number;
+  /** Set for the gateway's routes: its backend and credential type. */
+  gateway?: Parameters<typeof backendShares>[0][number]['route'];
 }
 
 interface Measured {
@@ -293,8 +298,9 @@ async function measure(routes: Route[]): Promise<Measured[]> {
   return routes.map((route, index) => ({ route, sequential: sequential[index]!, load: combined(rounds[index]!) }));
 }
 
-function report([direct, proxy, gateway]: [Measured, Measured, Measured]): void {
-  printCalls([direct, proxy, gateway].map(({ route, load }) => ({ name: route.name, run: load })));
+/** `gateway` is the SQLite gateway with an API key; `others` the other gateway routes. */
+function report([direct, proxy, gateway, ...others]: Measured[] & [Measured, Measured, Measured]): void {
+  printCalls([direct, proxy, gateway, ...others].map(({ route, load }) => ({ name: route.name, run: load })));
   const rate = (measured: Measured) => measured.load.perSecond;
   const share = rate(gateway) / rate(direct);
   const addedMedian = gateway.load.p50 - direct.load.p50;
@@ -306,24 +312,31 @@ function report([direct, proxy, gateway]: [Measured, Measured, Measured]): void 
   out(`Added median latency one call at a time: gateway ${added(gateway)} ms, bare proxy ${added(proxy)} ms (medians: direct ${direct.sequential.medianMs.toFixed(3)} ms, proxy ${proxy.sequential.medianMs.toFixed(3)} ms, gateway ${gateway.sequential.medianMs.toFixed(3)} ms)`);
   const cpu = (measured: Measured) => `${measured.route.name.split(' ')[0]} ${measured.load.cpuUsPerCall.toFixed(0)} / ${measured.sequential.cpuUsPerCall.toFixed(0)}`;
   out(`CPU µs per call of the process each route adds, at ${CONNECTIONS} connections / one at a time: ${[direct, proxy, gateway].map(cpu).join(', ')}`);
+  for (const other of others) out(`${other.route.name}: ${((rate(other) / rate(direct)) * 100).toFixed(1)}% of direct, CPU ${other.load.cpuUsPerCall.toFixed(0)} µs per call`);
+  const gateways = [gateway, ...others].flatMap(({ route, load }) => (route.gateway ? [{ route: route.gateway, perSecond: load.perSecond }] : []));
+  for (const line of backendShares(gateways, TARGET.postgresShare)) out(line);
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`tools/call directly, through a bare proxy and through the gateway, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each in ${ROUNDS} rounds; then ${IDLE_SESSIONS} idle sessions\n`);
+  process.stdout.write(`tools/call directly, through a bare proxy and through the gateway (SQLite${postgresRunsEnabled ? ' and PostgreSQL' : ''}; API key and OAuth token), ${CONNECTIONS} connections, ${DURATION_SECONDS} s each in ${ROUNDS} rounds; then ${IDLE_SESSIONS} idle sessions\n`);
   const upstream = await startEchoUpstream();
   const proxy = await startBareProxy(upstream);
   const configDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-config-'));
   const configFile = path.join(configDir, 'gatehouse.json');
   writeFileSync(configFile, JSON.stringify({ upstreams: [{ name: 'bench', connection_type: 'http', connection_string: upstream.url, auth_type: 'none' }] }));
-  let gatehouse: BenchServer | undefined;
+  const database: BenchDatabase | undefined = postgresRunsEnabled ? await createBenchDatabase() : undefined;
+  const gatehouses: BenchServer[] = [];
   let memory = '';
   try {
-    gatehouse = await startGatehouse(['--config', configFile, '--allow-private-networks']);
+    const gatehouse = await startGatehouse(['--config', configFile, '--allow-private-networks']);
+    gatehouses.push(gatehouse);
+    const onPostgres = database ? await startGatehouse(['--config', configFile, '--allow-private-networks', '--database-url', database.url]) : undefined;
+    if (onPostgres) gatehouses.push(onPostgres);
     const gatewayUrl = `${gatehouse.url}/mcp`;
-    const bearer = { authorization: `Bearer ${await createApiKey(gatehouse)}` };
     const directSession = await openSession(upstream.url, {});
-    const gatewaySession = await openSession(gatewayUrl, bearer);
-    const gatewayTool = await gatewayEchoName(gatewayUrl, gatewaySession);
+    const routes = await gatewayRoutes([{ backend: 'SQLite', gatehouse }, ...(onPostgres ? [{ backend: 'PostgreSQL', gatehouse: onPostgres }] : [])]);
+    // The gateway connects its upstream in the background: its echo tool listed means it is ready.
+    await gatewayEchoName(gatewayUrl, routes[0]!.session);
     // First, while the heap holds no garbage of the load runs: RSS then moves with the sessions, not the collector.
     process.stdout.write(`- opening ${IDLE_SESSIONS} idle sessions through the gateway\n`);
     const owners = await idleSessionOwners(gatehouse, IDLE_SESSIONS);
@@ -332,16 +345,19 @@ async function main(): Promise<void> {
     await sleep(1000);
     const after = rssKiB(gatehouse.pid!);
     memory = `Gateway RSS: ${(before / 1024).toFixed(1)} MiB before, ${(after / 1024).toFixed(1)} MiB with ${IDLE_SESSIONS} more idle sessions: ${((after - before) / IDLE_SESSIONS).toFixed(1)} KiB per session`;
+    const gatewayRoutesToMeasure: Route[] = [];
+    for (const route of routes) gatewayRoutesToMeasure.push({ ...route, tool: await gatewayEchoName(route.url, route.session), gateway: route });
     report(
       (await measure([
         { name: 'direct (upstream)', url: upstream.url, session: directSession, tool: 'echo', pid: upstream.pid! },
         { name: 'bare node:http proxy', url: proxy.url, session: directSession, tool: 'echo', pid: proxy.pid! },
-        { name: 'gateway', url: gatewayUrl, session: gatewaySession, tool: gatewayTool, pid: gatehouse.pid! },
-      ])) as [Measured, Measured, Measured],
+        ...gatewayRoutesToMeasure,
+      ])) as Measured[] & [Measured, Measured, Measured],
     );
     process.stdout.write(`${memory}\n`);
   } finally {
-    await Promise.all([upstream.stop(), proxy.stop(), gatehouse?.stop()]);
+    await Promise.all([upstream.stop(), proxy.stop(), ...gatehouses.map((server) => server.stop())]);
+    await database?.drop();
     rmSync(configDir, { recursive: true, force: true });
   }
 }

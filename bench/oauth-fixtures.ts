@@ -124,3 +124,16 @@ export async function mintRefreshTokens(client: BenchClient, count: number): Pro
 export async function topUpRefreshTokens(client: BenchClient, pool: string[], count: number): Promise<void> {
   if (pool.length < count) pool.push(...(await mintRefreshTokens(client, count - pool.length)));
 }
+
+/** An access token for the gateway (`resource` = its /mcp), from one code exchange. */
+export async function mintAccessToken(client: BenchClient): Promise<string> {
+  const [code] = await mintCodes(client, 1);
+  const response = await fetch(`${client.issuer}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: codeExchangeBody(client, code!),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!response.ok || !body.access_token) throw new Error(`code exchange answered ${response.status}: ${JSON.stringify(body)}`);
+  return body.access_token;
+}

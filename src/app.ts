@@ -9,7 +9,7 @@ import { loginRoutes } from './web/login-routes.js';
 import { oidcLoginRoutes } from './web/oidc-login-routes.js';
 import { echoRequestId, lazyChildLogger, requestIdFrom } from './log.js';
 import { oauthServer } from './oauth/index.js';
-import { metricsPlugin } from './ops/metrics.js';
+import { metricsPlugin, registerAuditWriteMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { requestTracing } from './ops/tracing.js';
 import { observeUpstreams } from './ops/upstream-observers.js';
@@ -40,6 +40,9 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(formbody);
   await app.register(requestTracing);
   await app.register(metricsPlugin, { database: runtime.store.database });
+  registerAuditWriteMetrics(app.metricsRegistry, runtime.auditWrites);
+  // Kept past the app's close: the last batch is written after it (server.ts), and its failure must be told too.
+  runtime.auditWrites.onWriteFailure(({ stream, rows, error }) => app.log.error({ err: error, stream, rows }, `${rows} audit records could not be written`));
   await app.register(opsRoutes, { database: runtime.store.database, metricsToken: config.metricsToken });
   await app.register(webAssets);
   await app.register(loginRoutes, { runtime });

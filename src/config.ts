@@ -97,6 +97,18 @@ export const settingsSchema = z
     trustProxy: booleanish.default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** PostgreSQL: connections per process; replicas × this must stay under the server's max_connections (docs/deployment.md). */
+    databasePoolSize: z.coerce.number().int().min(1).max(500).default(20),
+    /** Verified API keys and grants reused for a short while; every replica empties its cache when one is revoked (LISTEN/NOTIFY). */
+    credentialCache: z
+      .object({
+        /** An entry's lifetime while revocations are heard; 0 turns the cache off (a database read per request). */
+        ttlSeconds: z.coerce.number().min(0).max(300).default(10),
+        /** Its lifetime while they are not (PostgreSQL's listening connection is down; SQLite): the longest a revocation can go unseen then. */
+        unheardTtlSeconds: z.coerce.number().min(0).max(60).default(1),
+      })
+      .strict()
+      .prefault({}),
     /** SQLite durability: `normal` survives a crash of the process, `full` also a power cut (one fsync per write). */
     sqliteSync: z.enum(['normal', 'full']).default('normal'),
     /** SIGTERM/SIGINT: how long a graceful stop may take before what is pending is abandoned (below an orchestrator's usual 30 s). */
@@ -188,6 +200,12 @@ export const settingsSchema = z
         retentionDays: z.coerce.number().int().min(0).default(90),
         /** When set, rows are appended to JSON Lines files here before the sweep deletes them. */
         exportDir: z.string().trim().min(1).optional(),
+        /** Audit rows are written in batches, one multi-row INSERT at most this long after the first is queued (a crash loses at most this window). */
+        batchWindowMs: z.coerce.number().int().min(0).max(60_000).default(100),
+        /** Rows per INSERT at most. */
+        batchSize: z.coerce.number().int().min(1).max(1000).default(200),
+        /** Rows waiting at most; beyond it a new record waits for the write under way (backpressure, never a silent drop). */
+        queueLimit: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
       })
       .strict()
       .prefault({}),
@@ -228,6 +246,7 @@ const environmentNames: Record<string, keyof Settings> = {
   GATEHOUSE_PUBLIC_URL: 'publicUrl',
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_DATABASE_URL: 'databaseUrl',
+  GATEHOUSE_DATABASE_POOL_SIZE: 'databasePoolSize',
   GATEHOUSE_ALLOW_PRIVATE_NETWORKS: 'allowPrivateNetworks',
   GATEHOUSE_TRUST_PROXY: 'trustProxy',
   GATEHOUSE_LOG_LEVEL: 'logLevel',

@@ -1,4 +1,6 @@
 import { auditLog, type AuditLog } from './audit/audit-log.js';
+import { batchedAuditStores, type BatchedAuditStores } from './audit/batched-audit-stores.js';
+import { credentialCache, type CredentialCache } from './identity/credential-cache.js';
 import type { Config } from './config.js';
 import { deriveKeyRing, loadMasterKey, verifyKeyMatchesDatabase, type KeyRing } from './crypto/key-ring.js';
 import { signingKeyRing, type SigningKeyRing } from './crypto/signing-keys.js';
@@ -20,6 +22,9 @@ import { toolPins, type ToolPins } from './upstream/tool-pins.js';
 import { VERSION } from './version.js';
 import { upstreamService, type UpstreamService } from './upstream/upstream-service.js';
 
+/** Credentials held per process at most: far more than the keys and grants in use at once. */
+const CREDENTIAL_CACHE_ENTRIES = 10_000;
+
 /** What every surface of the app is handed: config, store, keys and the services built on them. */
 export interface Runtime {
   config: Config;
@@ -29,6 +34,10 @@ export interface Runtime {
   login: PasswordLogin;
   apiKeys: ApiKeyService;
   audit: AuditLog;
+  /** The audit tables' writes, batched off the request path; `close()` writes what is queued. */
+  auditWrites: BatchedAuditStores;
+  /** Verified API keys and grants, emptied fleet-wide on every revocation (identity/credential-cache.ts). */
+  credentials: CredentialCache;
   clients: ClientDirectory;
   grants: GrantService;
   signingKeys: SigningKeyRing;
@@ -52,13 +61,22 @@ export interface Runtime {
 export async function openRuntime(config: Config): Promise<Runtime> {
   const master = loadMasterKey({ secretKey: config.secretKey, dataDir: config.dataDir, create: true });
   const keys = deriveKeyRing(master.key);
-  const store = await openStore(config);
+  const opened = await openStore(config);
   try {
-    await verifyKeyMatchesDatabase(keys, store.meta, master.source);
+    await verifyKeyMatchesDatabase(keys, opened.meta, master.source);
   } catch (error) {
-    await store.database.close();
+    await opened.database.close();
     throw error;
   }
+  const auditWrites = batchedAuditStores(opened, config.audit);
+  const store: OpenedStore = { ...opened, audit: auditWrites.audit, toolCalls: auditWrites.toolCalls };
+  const credentials = credentialCache({
+    notifications: store.notifications,
+    localChanges: store.credentialChanges,
+    ttlMs: config.credentialCache.ttlSeconds * 1000,
+    fallbackTtlMs: config.credentialCache.unheardTtlSeconds * 1000,
+    maxEntries: CREDENTIAL_CACHE_ENTRIES,
+  });
   const audit = auditLog(store.audit);
   const sso = ssoServices(config, { store, encryptionKey: keys.encryptionKey, audit });
   const outbound = createOutboundOAuth({ store, encryptionKey: keys.encryptionKey, stateHasher: keys.tokenHasher, config, audit });
@@ -89,6 +107,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     store,
     keys,
     audit,
+    auditWrites,
+    credentials,
     clients: clientDirectory(
       store.clients,
       metadataDocumentResolver({
@@ -96,13 +116,14 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         limits: registrationLimits({ rateWindows: store.rateWindows, initialAccessTokens: store.initialAccessTokens, hasher: keys.tokenHasher, oauth: config.oauth }),
         config,
       }),
+      credentials,
     ),
     grants: grantService({ store, keys, config, audit }),
     signingKeys,
     accessTokens: accessTokenService({ config, signingKeys }),
     users: userService(store),
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
-    apiKeys: apiKeyService(store, keys.tokenHasher),
+    apiKeys: apiKeyService(store, keys.tokenHasher, Date.now, credentials),
     upstreams,
     upstreamService: upstreamService({
       store: store.upstreams,
@@ -116,6 +137,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     toolPins: toolPins({ store: store.toolPins, audit }),
     sso,
     close: async () => {
+      await auditWrites.close();
+      credentials.close();
       await perUserPool.close();
       await store.notifications.close();
       await store.database.close();

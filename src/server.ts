@@ -36,7 +36,7 @@ function listenAddress(app: FastifyInstance): string {
  *    closes idle keep-alive connections, waits for the requests in flight, then runs the app's onClose hooks.
  * 2. Background jobs stop, after the last request and before what they use closes.
  * 3. Upstream connections close (shared and per-user; already begun by the app's onClose hook).
- * 4. The database closes.
+ * 4. The audit records still queued are written (audit/append-batcher.ts), then the database closes.
  * The log is flushed after these (`stopOnSignals`), so that the last lines say how stopping went.
  */
 function closeSequence(app: FastifyInstance, runtime: Runtime, jobs: JobTable, tracing?: Tracing): CloseStep[] {
@@ -45,6 +45,7 @@ function closeSequence(app: FastifyInstance, runtime: Runtime, jobs: JobTable, t
     // The job table (src/jobs.ts): a running job is asked to finish and waited for; no timer is left.
     { name: 'stop background jobs', run: () => jobs.stop() },
     { name: 'close upstream connections', run: () => Promise.all([runtime.upstreams.close(), runtime.perUserPool.close()]) },
+    { name: 'write queued audit records', run: () => runtime.auditWrites.close() },
     { name: 'close the database', run: () => runtime.close() },
     ...(tracing?.exporting ? [{ name: 'export pending traces', run: () => tracing.shutdown() }] : []),
   ];

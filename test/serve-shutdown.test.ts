@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { sqliteFile } from '../src/store/sqlite.js';
 import type { ServingChild } from './cli/run-cli.js';
 import { startHttpUpstream, type HttpUpstream } from './fixtures/upstreams/http-server.js';
 import { basicAuth } from './helpers/app.js';
 import { tempDir } from './helpers/backends.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from './helpers/gatehouse-child.js';
 import { connectWithToken } from './helpers/mcp-session.js';
-import { waitFor } from './helpers/wait-for.js';
 
 /**
  * `gatehouse serve` as a supervisor stops it: SIGTERM, with the deadline short so the suite stays quick. Bounds on
@@ -97,14 +97,21 @@ async function gatehouseWithUpstream(dir: string, connectionString: string, dead
 }
 
 /**
- * Calls the upstream tool that answers after a minute, asking for no progress (so the answer stays a pending JSON
- * response), and resolves once the upstream has received it.
+ * An /mcp request that stays in flight: its headers arrive, its body never finishes. (A tools/call waiting on a slow
+ * upstream does not: shutdown ends every MCP session first, which cancels the calls in flight and answers them.)
+ * Resolves once the server has seen the request; `abort` drops the connection.
  */
-async function callInFlight(client: Client, upstream: HttpUpstream): Promise<void> {
-  const seen = upstream.requests.length;
-  // Its outcome does not matter: the client is closed when the test ends.
-  void client.callTool({ name: 'web_slow', arguments: { ms: 60_000, steps: 1 } }).catch(() => undefined);
-  await waitFor('the call to reach the upstream', () => (upstream.requests.length > seen ? true : undefined));
+async function requestInFlight(gatehouse: GatehouseChild, apiKey: string): Promise<{ abort(): void }> {
+  const { port } = new URL(gatehouse.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.on('error', () => undefined);
+  socket.write(
+    `POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nauthorization: Bearer ${apiKey}\r\ncontent-type: application/json\r\n` +
+      'accept: application/json, text/event-stream\r\ncontent-length: 1000\r\n\r\n{"jsonrpc":"2.0",',
+  );
+  await gatehouse.serving.waitForLog((line) => line.msg === 'incoming request' && (line.req as { url?: string } | undefined)?.url === '/mcp');
+  return { abort: () => socket.destroy() };
 }
 
 /** A session's standalone GET stream, opened by hand so the test sees it end. */
@@ -199,16 +206,15 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
     }
   });
 
-  it('a tools/call in flight on an upstream that does not answer is abandoned at the deadline: exit 1, naming the step on stderr', async () => {
+  it('a request that never finishes is abandoned at the deadline: exit 1, naming the step on stderr', async () => {
     const gatehouse = await gatehouseWithUpstream(temp.dir, upstream.url);
-    const { client } = await connectWithToken(`${gatehouse.url}/mcp`, await createApiKey(gatehouse.url));
+    const inFlight = await requestInFlight(gatehouse, await createApiKey(gatehouse.url));
     try {
-      await callInFlight(client, upstream);
       gatehouse.serving.child.kill('SIGTERM');
       assert.equal(await exitCode(gatehouse.serving, DEADLINE_SECONDS * 1000 + EXIT_SLACK_MS), 1);
       assert.match(await stderrAfterExit(gatehouse.serving), /^gatehouse: shutdown did not finish within 2 s \(at: stop accepting and finish requests in flight\); exiting with code 1$/m);
     } finally {
-      await client.close().catch(() => undefined);
+      inFlight.abort();
       await removeChild(gatehouse);
     }
   });
@@ -241,18 +247,45 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
     }
   });
 
+  it('tool-call audit records still queued in their batch are written on SIGTERM before the database closes', async () => {
+    const dataDir = path.join(temp.dir, `audit-${Math.random().toString(36).slice(2)}`);
+    const configFile = path.join(temp.dir, `gatehouse-audit-${Math.random().toString(36).slice(2)}.json`);
+    // A minute's window: nothing but the shutdown writes the batch within this test.
+    writeFileSync(configFile, JSON.stringify({ audit: { batchWindowMs: 60_000 }, upstreams: [{ name: 'web', connection_type: 'http', connection_string: upstream.url, auth_type: 'none' }] }));
+    const gatehouse = await startGatehouseChild(['--config', configFile, '--no-demo', '--data-dir', dataDir, '--shutdown-timeout-seconds', '60']);
+    const { client } = await connectWithToken(`${gatehouse.url}/mcp`, await createApiKey(gatehouse.url));
+    const toolCallRows = () => {
+      const database = new BetterSqlite3(sqliteFile(dataDir), { readonly: true });
+      try {
+        return (database.prepare("SELECT count(*) AS n FROM tool_calls WHERE tool = 'echo'").get() as { n: number }).n;
+      } finally {
+        database.close();
+      }
+    };
+    try {
+      for (let call = 0; call < 5; call++) await client.callTool({ name: 'web_echo', arguments: { text: `call ${call}` } });
+      assert.equal(toolCallRows(), 0, 'the records wait in their batch, unwritten');
+      await client.close();
+      gatehouse.serving.child.kill('SIGTERM');
+      assert.equal(await exitCode(gatehouse.serving, EXIT_SLACK_MS), 0);
+      assert.equal(toolCallRows(), 5, 'every queued record was written before exit');
+    } finally {
+      await client.close().catch(() => undefined);
+      await removeChild(gatehouse);
+    }
+  });
+
   it('a second SIGTERM while a request is still in flight exits 1 at once, long before the deadline', async () => {
     const gatehouse = await gatehouseWithUpstream(temp.dir, upstream.url, 600);
-    const { client } = await connectWithToken(`${gatehouse.url}/mcp`, await createApiKey(gatehouse.url));
+    const inFlight = await requestInFlight(gatehouse, await createApiKey(gatehouse.url));
     try {
-      await callInFlight(client, upstream);
       gatehouse.serving.child.kill('SIGTERM');
       await gatehouse.serving.waitForLog((line) => line.signal === 'SIGTERM');
       gatehouse.serving.child.kill('SIGTERM');
       assert.equal(await exitCode(gatehouse.serving, EXIT_SLACK_MS), 1);
       assert.match(await stderrAfterExit(gatehouse.serving), /^gatehouse: second signal \(SIGTERM\) while shutting down \(at: stop accepting and finish requests in flight\); exiting with code 1$/m);
     } finally {
-      await client.close().catch(() => undefined);
+      inFlight.abort();
       await removeChild(gatehouse);
     }
   });

@@ -1,8 +1,9 @@
 import { hasTokenShape } from '../crypto/random.js';
-import { liveGrant } from '../oauth/access-tokens.js';
+import { isGrantRecordLive } from '../oauth/access-tokens.js';
 import { gatewayResource } from '../oauth/resource.js';
 import { heldScopes, SUPPORTED_SCOPES } from '../oauth/scopes.js';
 import type { Runtime } from '../runtime.js';
+import type { GrantRecord, UserRecord } from '../store/index.js';
 import type { Principal } from './principal.js';
 import { bearerToken } from '../http/authorization-header.js';
 
@@ -28,8 +29,9 @@ const API_KEY_SCOPES: ReadonlySet<string> = new Set(SUPPORTED_SCOPES);
 
 /**
  * Resolves the caller of an /mcp request, on every request (a session id never authenticates). A Gatehouse
- * access token must verify for this endpoint's canonical URL and its grant must be live in the database right
- * now: there is no cache, so a revoked grant stops working at once on every replica sharing the database.
+ * access token must verify for this endpoint's canonical URL and its grant must be live. Grants and API keys are
+ * read through the credential cache, which every replica empties when any of them is revoked (LISTEN/NOTIFY), so a
+ * revocation stops the credential fleet-wide within a second (identity/credential-cache.ts).
  */
 export async function guardRequest(runtime: Runtime, input: GuardInput, now: () => number = Date.now): Promise<GuardOutcome> {
   if (new URLSearchParams(input.query).has('access_token')) return { kind: 'token_in_query' };
@@ -59,10 +61,10 @@ async function accessTokenCaller(runtime: Runtime, token: string, resource: stri
   // Signature against our key ring, iss, aud = this endpoint (a token for /mcp is not one for /mcp/{name}, nor the reverse), exp/nbf, typ at+jwt.
   const claims = await runtime.accessTokens.verify(token, resource);
   if (!claims) return invalid;
-  const grant = await liveGrant(runtime.store, claims.gid, at);
-  if (!grant || grant.userId !== claims.sub || grant.clientId !== claims.client_id) return invalid;
-  const user = await runtime.store.users.findById(claims.sub);
-  if (!user || user.disabledAt !== null) return invalid;
+  const holder = await runtime.credentials.get(`grant:${claims.gid}`, () => grantWithUser(runtime, claims.gid));
+  if (!holder || !isGrantRecordLive(holder.grant, at) || holder.grant.userId !== claims.sub || holder.grant.clientId !== claims.client_id) return invalid;
+  const { grant, user } = holder;
+  if (user.disabledAt !== null) return invalid;
   const principal: Principal = {
     userId: user.id,
     username: user.username,
@@ -73,4 +75,12 @@ async function accessTokenCaller(runtime: Runtime, token: string, resource: stri
     via: 'access_token',
   };
   return { kind: 'caller', principal, token, expiresAt: claims.exp };
+}
+
+/** The grant and the user it was given by, while both are usable (a miss is not cached). */
+async function grantWithUser(runtime: Runtime, grantId: string): Promise<{ grant: GrantRecord; user: UserRecord } | undefined> {
+  const grant = await runtime.store.grants.find(grantId);
+  if (!grant || grant.revokedAt !== null) return undefined;
+  const user = await runtime.store.users.findById(grant.userId);
+  return user && user.disabledAt === null ? { grant, user } : undefined;
 }

@@ -1,6 +1,7 @@
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import { hasTokenShape, issueToken, newId } from '../crypto/random.js';
 import type { ApiKeyRecord, Store, UserRecord } from '../store/index.js';
+import { uncached, type CredentialCache } from './credential-cache.js';
 
 /** Characters of the key kept for display: the `gth_ak_` prefix and a few random ones, never enough to guess it. */
 export const API_KEY_HINT_LENGTH = 12;
@@ -14,7 +15,10 @@ export interface ApiKeyService {
   list(): Promise<ApiKeyRecord[]>;
   /** False when no key has this id; revoking a revoked key is a no-op that still answers true. */
   revoke(id: string): Promise<boolean>;
-  /** The live key and its enabled user, or undefined for anything else (unknown, malformed, revoked, disabled). */
+  /**
+   * The live key and its enabled user, or undefined for anything else (unknown, malformed, revoked, disabled). Read
+   * through the credential cache: a revocation anywhere in the fleet empties it (identity/credential-cache.ts).
+   */
   authenticate(token: string): Promise<{ key: ApiKeyRecord; user: UserRecord } | undefined>;
 }
 
@@ -22,6 +26,7 @@ export function apiKeyService(
   store: Pick<Store, 'apiKeys' | 'users'>,
   tokenHasher: KeyedHasher,
   now: () => number = Date.now,
+  cache: Pick<CredentialCache, 'get'> = uncached,
 ): ApiKeyService {
   const findByToken = async (token: string) => {
     // Newest pepper first, so a key stored under an older pepper is still found after a rotation.
@@ -30,6 +35,14 @@ export function apiKeyService(
       if (key) return key;
     }
     return undefined;
+  };
+
+  const findLive = async (token: string) => {
+    const key = await findByToken(token);
+    if (!key || key.revokedAt !== null) return undefined;
+    const user = await store.users.findById(key.userId);
+    if (!user || user.disabledAt !== null) return undefined;
+    return { key, user };
   };
 
   return {
@@ -57,16 +70,15 @@ export function apiKeyService(
     async authenticate(token) {
       // A value that cannot be a key costs no database round trip.
       if (!hasTokenShape(token, 'apiKey')) return undefined;
-      const key = await findByToken(token);
-      if (!key || key.revokedAt !== null) return undefined;
-      const user = await store.users.findById(key.userId);
-      if (!user || user.disabledAt !== null) return undefined;
+      const found = await cache.get(`api_key:${tokenHasher.hash(token)}`, () => findLive(token));
+      if (!found) return undefined;
       const at = now();
-      if (key.lastUsedAt === null || at - key.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
-        await store.apiKeys.touch(key.id, at);
-        key.lastUsedAt = at;
+      // The cached record carries the last write, so the requests of the next minute skip it.
+      if (found.key.lastUsedAt === null || at - found.key.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+        found.key.lastUsedAt = at;
+        await store.apiKeys.touch(found.key.id, at);
       }
-      return { key, user };
+      return found;
     },
   };
 }

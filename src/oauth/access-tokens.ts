@@ -9,6 +9,12 @@ import type { GrantRecord, GrantStore } from '../store/index.js';
 /** Tolerated clock difference between replicas (and other verifiers) for `exp`, `nbf` and `iat`. */
 export const CLOCK_SKEW_SECONDS = 30;
 
+/**
+ * Tokens whose signature already verified, with their claims: a client sends the same token on every request of its
+ * lifetime, and an ES256 verification costs more than the rest of the guard. Bounded; the oldest go first.
+ */
+export const VERIFIED_TOKEN_CACHE_SIZE = 4096;
+
 /** RFC 9068 §2.1: the media type of an access token JWT. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
@@ -75,6 +81,18 @@ export function accessTokenService(
     return key;
   };
 
+  // Key: audience and token. Signing keys leave the ring only after their last token expired, so a verified
+  // signature stays valid; lifetime (exp, nbf) is checked again on every use.
+  const verified = new Map<string, AccessTokenClaims>();
+  const withinLifetime = (claims: AccessTokenClaims) => {
+    const seconds = now() / 1000;
+    return claims.exp + CLOCK_SKEW_SECONDS > seconds && claims.nbf - CLOCK_SKEW_SECONDS <= seconds;
+  };
+  const remember = (key: string, claims: AccessTokenClaims) => {
+    if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+    verified.set(key, claims);
+  };
+
   return {
     async issue(request) {
       const key = await signingKeys.signingKey();
@@ -95,6 +113,13 @@ export function accessTokenService(
     },
 
     async verify(token, expectedAudience) {
+      const cacheKey = `${expectedAudience} ${token}`;
+      const known = verified.get(cacheKey);
+      if (known) {
+        if (withinLifetime(known)) return known;
+        verified.delete(cacheKey);
+        return undefined;
+      }
       try {
         const { payload } = await jwtVerify(token, resolveKey, {
           algorithms: [SIGNING_ALG],
@@ -106,7 +131,9 @@ export function accessTokenService(
           requiredClaims: ['exp', 'nbf', 'iat', 'sub', 'jti'],
         });
         const claims = claimsSchema.safeParse(payload);
-        return claims.success ? claims.data : undefined;
+        if (!claims.success) return undefined;
+        remember(cacheKey, claims.data);
+        return claims.data;
       } catch {
         return undefined;
       }

@@ -2,6 +2,7 @@ import { secretsEqual, type KeyedHasher } from '../crypto/keyed-hash.js';
 import type { ClientAuthMethod, ClientKind, OAuthClientRecord, OAuthClientStore } from '../store/index.js';
 import { OAuthError } from './errors.js';
 import { decodeBasic, parseAuthorization } from '../http/authorization-header.js';
+import { uncached, type CredentialCache } from '../identity/credential-cache.js';
 
 /** Client metadata as registered (RFC 7591 §2) or fetched (CIMD), already validated and filtered. */
 export interface ClientMetadata {
@@ -49,14 +50,22 @@ export function isMetadataDocumentClientId(clientId: string): boolean {
   return clientId.startsWith('https://');
 }
 
-export function clientDirectory(store: OAuthClientStore, resolveDocument?: MetadataDocumentResolver): ClientDirectory {
+/**
+ * A registered client's row is read through the credential cache (identity/credential-cache.ts): every write that
+ * changes how it authenticates (its metadata, its secret, its deletion) empties the cache fleet-wide.
+ */
+export function clientDirectory(
+  store: OAuthClientStore,
+  resolveDocument?: MetadataDocumentResolver,
+  cache: Pick<CredentialCache, 'get'> = uncached,
+): ClientDirectory {
   return {
     async find(clientId, caller) {
       if (isMetadataDocumentClientId(clientId)) {
         if (!resolveDocument) return undefined;
         return resolveDocument(clientId, caller);
       }
-      const record = await store.find(clientId);
+      const record = await cache.get(`client:${clientId}`, () => store.find(clientId));
       return record && record.kind !== 'metadata_document' ? registeredClient(record) : undefined;
     },
   };

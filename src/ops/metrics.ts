@@ -90,6 +90,23 @@ export function registerLogOutputMetrics(registry: Registry, output: { readonly 
   });
 }
 
+/** Audit rows lost because their batch could not be written (audit/append-batcher.ts), read at scrape time. */
+export function registerAuditWriteMetrics(registry: Registry, writes: { readonly failedRows: Readonly<Record<'tool_calls' | 'audit_events', number>> }): void {
+  const counted = { tool_calls: 0, audit_events: 0 };
+  new Counter({
+    name: 'gatehouse_audit_write_failures_total',
+    help: 'Audit rows (tool calls, security events) whose batched write failed; each failure is also logged.',
+    labelNames: ['stream'],
+    registers: [registry],
+    collect() {
+      for (const stream of ['tool_calls', 'audit_events'] as const) {
+        this.inc({ stream }, writes.failedRows[stream] - counted[stream]);
+        counted[stream] = writes.failedRows[stream];
+      }
+    },
+  });
+}
+
 /**
  * The app's registry, where a surface registers its own metrics; a surface mounted alone (in a test) gets a
  * registry of its own, so it never depends on the order plugins were registered in.

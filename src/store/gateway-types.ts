@@ -58,6 +58,8 @@ export interface ToolCallFilter {
 
 export interface ToolCallStore {
   append(call: ToolCallRecord): Promise<void>;
+  /** Several calls in one statement. */
+  appendMany(calls: readonly ToolCallRecord[]): Promise<void>;
   list(filter: ToolCallFilter): Promise<ToolCallRecord[]>;
 }
 

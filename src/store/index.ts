@@ -36,6 +36,7 @@ import { sqlUpstreamOAuthConfigStore } from './sql/upstream-oauth-configs.js';
 import { sqlUpstreamOAuthFlowStore } from './sql/upstream-oauth-flows.js';
 import { sqlUpstreamTokenStore } from './sql/upstream-tokens.js';
 import type { ServiceAccountStore, Store } from './types.js';
+import { announcingCredentialChanges, type LocalCredentialChanges } from './credential-changes.js';
 
 export type { Database } from './db.js';
 export { isUniqueViolation } from './db.js';
@@ -45,6 +46,8 @@ export type * from './gateway-types.js';
 export type * from './outbound-types.js';
 export type * from './retention-types.js';
 export type { Notifications, NotificationHandler } from './notifications.js';
+export { CREDENTIALS_CHANNEL } from './credential-changes.js';
+export type { CredentialChange, LocalCredentialChanges } from './credential-changes.js';
 
 export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundStore {
   database: Database;
@@ -53,10 +56,16 @@ export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundSt
   retention: RetentionStore;
   leases: LeaseStore;
   serviceAccounts: ServiceAccountStore;
+  /** Credential-changing writes of this process, heard at once (every process hears them on CREDENTIALS_CHANNEL). */
+  credentialChanges: LocalCredentialChanges;
 }
 
 /** The stores for one database; SQLite and PostgreSQL share the SQL, only the driver differs. */
 export function storeOn(database: Database, notifications: Notifications = inProcessNotifications()): OpenedStore {
+  return announcingCredentialChanges(sqlStoresOn(database, notifications), notifications);
+}
+
+function sqlStoresOn(database: Database, notifications: Notifications): Omit<OpenedStore, 'credentialChanges'> {
   return {
     database,
     notifications,
@@ -95,8 +104,8 @@ export function storeOn(database: Database, notifications: Notifications = inPro
 }
 
 /** Opens the configured backend and brings its schema up to date. */
-export async function openStore(options: { dataDir: string; databaseUrl?: string; sqliteSync?: SqliteSync }): Promise<OpenedStore> {
-  const database = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir, { sync: options.sqliteSync });
+export async function openStore(options: { dataDir: string; databaseUrl?: string; databasePoolSize?: number; sqliteSync?: SqliteSync }): Promise<OpenedStore> {
+  const database = options.databaseUrl ? openPostgres(options.databaseUrl, { max: options.databasePoolSize }) : openSqlite(options.dataDir, { sync: options.sqliteSync });
   try {
     await database.migrate();
   } catch (error) {

@@ -26,6 +26,14 @@ export interface Notifications {
   subscribe(channel: string, handler: NotificationHandler): () => void;
   /** Resolves once the subscriptions made so far receive messages (or their connection failed and is being retried). */
   ready(): Promise<void>;
+  /**
+   * Whether changes published by other processes reach this one right now: true while PostgreSQL's listening
+   * connection is up; false while it is down, and always for SQLite's in-process channel (a CLI run beside the
+   * server writes the same file, unheard). Caches that rely on messages for freshness shorten their lifetime then.
+   */
+  hearsOtherProcesses(): boolean;
+  /** Calls `handler` each time `hearsOtherProcesses()` changes; returns the unsubscribe function. */
+  onHearingChange(handler: (hears: boolean) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -63,6 +71,8 @@ export function inProcessNotifications(): Notifications {
     },
     subscribe: (channel, handler) => table.add(channel, handler),
     async ready() {},
+    hearsOtherProcesses: () => false,
+    onHearingChange: () => () => undefined,
     async close() {
       table.handlers.clear();
     },
@@ -100,6 +110,13 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: Post
   let retryTimer: NodeJS.Timeout | undefined;
   let retryMs = RECONNECT_MIN_MS;
   let closed = false;
+  const hearingHandlers = new Set<(hears: boolean) => void>();
+  let hears = false;
+  const setHearing = (now: boolean) => {
+    if (hears === now) return;
+    hears = now;
+    for (const handler of hearingHandlers) handler(now);
+  };
   /** LISTENs under way, for `ready`. */
   const pending = new Set<Promise<unknown>>();
 
@@ -117,6 +134,7 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: Post
       if (error) options.onError?.(error);
       if (client !== fresh) return;
       client = undefined;
+      setHearing(false);
       void fresh.end().catch(() => undefined);
       scheduleReconnect();
     };
@@ -128,6 +146,7 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: Post
     if (closed || !listening()) return void (await fresh.end());
     client = fresh;
     retryMs = RECONNECT_MIN_MS;
+    setHearing(true);
   };
 
   const ensureConnected = (): Promise<void> => {
@@ -158,6 +177,7 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: Post
     retryTimer = undefined;
     const last = client;
     client = undefined;
+    setHearing(false);
     void last?.end().catch(() => undefined);
   };
 
@@ -209,6 +229,11 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: Post
     async ready() {
       await Promise.all([...pending]);
       pending.clear();
+    },
+    hearsOtherProcesses: () => hears,
+    onHearingChange(handler) {
+      hearingHandlers.add(handler);
+      return () => void hearingHandlers.delete(handler);
     },
     async close() {
       closed = true;

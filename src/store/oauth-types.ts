@@ -211,6 +211,8 @@ export interface AuditEventRecord {
 
 export interface AuditStore {
   append(event: AuditEventRecord): Promise<void>;
+  /** Several events in one statement. */
+  appendMany(events: readonly AuditEventRecord[]): Promise<void>;
   list(filter: { kind?: string; userId?: string; clientId?: string; before?: number; limit: number }): Promise<AuditEventRecord[]>;
 }
 

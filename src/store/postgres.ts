@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Database, Db, Row } from './db.js';
 import { applyPendingMigrations, migrationsTable } from './migrate.js';
@@ -30,8 +31,32 @@ export function toPostgresPlaceholders(sql: string): string {
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-function queryDb(target: Queryable, transaction: Db['transaction']): Db {
-  const query = (sql: string, params: readonly unknown[] = []) => target.query(toPostgresPlaceholders(sql), params as unknown[]);
+const NAMED_STATEMENTS_LIMIT = 2000;
+
+type StatementOf = (sql: string) => { name?: string; text: string };
+
+/**
+ * Every single statement runs as a named prepared statement: each connection parses and plans it once, and later
+ * runs send only its name and values. Our SQL texts are constants (and a bounded set of filter combinations), so the
+ * names are few; the name is a digest of the text, so two texts never share one.
+ */
+export function preparedStatements(): StatementOf {
+  const named = new Map<string, { name: string; text: string }>();
+  return (sql) => {
+    let statement = named.get(sql);
+    if (!statement) {
+      const text = toPostgresPlaceholders(sql);
+      // Several statements in one text cannot be prepared; they run as a simple query.
+      if (text.includes(';')) return { text };
+      statement = { name: `gh_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+      if (named.size < NAMED_STATEMENTS_LIMIT) named.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
+function queryDb(target: Queryable, transaction: Db['transaction'], statementOf: StatementOf): Db {
+  const query = (sql: string, params: readonly unknown[] = []) => target.query({ ...statementOf(sql), values: params as unknown[] });
   return {
     dialect: 'postgres',
     async all<T = Row>(sql: string, params?: readonly unknown[]) {
@@ -54,6 +79,7 @@ function redactUrl(url: string): string {
 }
 
 export function openPostgres(databaseUrl: string, options: { max?: number } = {}): Database {
+  const statementOf = preparedStatements();
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, types, connectionTimeoutMillis: 10_000 });
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
@@ -71,7 +97,7 @@ export function openPostgres(databaseUrl: string, options: { max?: number } = {}
     withClient(async (client) => {
       await client.query('BEGIN');
       try {
-        const tx: Db = queryDb(client, (nested) => nested(tx));
+        const tx: Db = queryDb(client, (nested) => nested(tx), statementOf);
         const result = await work(tx);
         await client.query('COMMIT');
         return result;
@@ -81,7 +107,7 @@ export function openPostgres(databaseUrl: string, options: { max?: number } = {}
       }
     });
 
-  const db = queryDb(pool, transaction);
+  const db = queryDb(pool, transaction, statementOf);
   return {
     ...db,
     description: `postgres:${redactUrl(databaseUrl)}`,
@@ -93,7 +119,7 @@ export function openPostgres(databaseUrl: string, options: { max?: number } = {}
           await client.query(migrationsTable);
           await client.query('BEGIN');
           try {
-            const tx: Db = queryDb(client, (nested) => nested(tx));
+            const tx: Db = queryDb(client, (nested) => nested(tx), statementOf);
             await applyPendingMigrations(tx, async (sql) => void (await client.query(sql)));
             await client.query('COMMIT');
           } catch (error) {

@@ -29,6 +29,8 @@ function recordingNotifications() {
       return () => undefined;
     },
     ready: async () => undefined,
+    hearsOtherProcesses: () => true,
+    onHearingChange: () => () => undefined,
     close: async () => undefined,
   };
   const deliver = (channel: string, payload: unknown, fromThisProcess = false) => {

@@ -78,7 +78,7 @@ for (const backend of backends) {
     });
 
     it('lets a store failure reach the caller', async () => {
-      const failing = { append: () => Promise.reject(new Error('disk full')), list: () => Promise.resolve([]) };
+      const failing = { append: () => Promise.reject(new Error('disk full')), appendMany: () => Promise.reject(new Error('disk full')), list: () => Promise.resolve([]) };
       await assert.rejects(toolCallAudit(failing, defaults).record(entry()), /disk full/);
     });
   });

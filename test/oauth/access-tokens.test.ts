@@ -91,6 +91,13 @@ for (const backend of backends) {
       assert.equal(await tokens.verify(ours.token, 'https://other.example.com/mcp'), undefined);
     });
 
+    it('a token verified once (and so remembered) still fails for another audience', async () => {
+      const { token } = await tokens.issue(request);
+      assert.ok(await tokens.verify(token, resource));
+      assert.equal(await tokens.verify(token, 'https://other.example.com/mcp'), undefined);
+      assert.ok(await tokens.verify(token, resource), 'and still verifies for its own');
+    });
+
     it('a token from another issuer sharing the key ring fails verification', async () => {
       const otherConfig = loadConfig({ dataDir: '/nonexistent', publicUrl: 'https://evil.example.com' }, {});
       const foreign = accessTokenService({ config: otherConfig, signingKeys: ring }, now);

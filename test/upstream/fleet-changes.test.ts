@@ -20,6 +20,8 @@ function twoProcesses(): [Notifications, Notifications] {
       return () => void handlers.splice(handlers.indexOf(entry), 1);
     },
     ready: async () => undefined,
+    hearsOtherProcesses: () => true,
+    onHearingChange: () => () => undefined,
     close: async () => undefined,
   });
   return [processOn(1), processOn(2)];

@@ -1,11 +1,16 @@
 import type { Db } from '../db.js';
 import type { AuditEventRecord, AuditStore } from '../oauth-types.js';
-import { camelRows, equals, insertSql, whereClause } from './rows.js';
+import { camelRows, equals, insertManySql, insertSql, whereClause } from './rows.js';
 
 export function sqlAuditStore(db: Db): AuditStore {
   return {
     async append(event) {
       const { sql, params } = insertSql('audit_events', event);
+      await db.run(sql, params);
+    },
+    async appendMany(rows) {
+      if (rows.length === 0) return;
+      const { sql, params } = insertManySql('audit_events', rows);
       await db.run(sql, params);
     },
     async list(filter) {

@@ -39,6 +39,17 @@ export function insertSql(table: string, record: object, conflict = ''): { sql: 
   return { sql, params: Object.values(record) };
 }
 
+/** One INSERT of several rows of one table (one round trip); every record has the first one's keys. */
+export function insertManySql(table: string, records: readonly object[]): { sql: string; params: unknown[] } {
+  const [first] = records;
+  if (!first) throw new Error('insertManySql needs at least one record');
+  const keys = Object.keys(first);
+  const row = `(${keys.map(() => '?').join(', ')})`;
+  const params: unknown[] = [];
+  for (const record of records) for (const key of keys) params.push((record as Record<string, unknown>)[key]);
+  return { sql: `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES ${records.map(() => row).join(', ')}`, params };
+}
+
 /** One optional condition of a WHERE clause: SQL with `?` and its values; falsy when it does not apply. */
 export type Condition = readonly [sql: string, values: readonly unknown[]] | false | undefined;
 

@@ -1,11 +1,16 @@
 import type { Db } from '../db.js';
 import type { ToolCallRecord, ToolCallStore } from '../gateway-types.js';
-import { camelRows, equals, insertSql, whereClause } from './rows.js';
+import { camelRows, equals, insertManySql, insertSql, whereClause } from './rows.js';
 
 export function sqlToolCallStore(db: Db): ToolCallStore {
   return {
     async append(call) {
       const { sql, params } = insertSql('tool_calls', call);
+      await db.run(sql, params);
+    },
+    async appendMany(rows) {
+      if (rows.length === 0) return;
+      const { sql, params } = insertManySql('tool_calls', rows);
       await db.run(sql, params);
     },
     async list(filter) {

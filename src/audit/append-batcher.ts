@@ -1,0 +1,74 @@
+/**
+ * Rows appended off the request's path: queued, then written in batches (one multi-row INSERT each) at most
+ * `windowMs` after the first row of a batch was queued, or at once when `batchSize` rows wait. The queue is bounded:
+ * at `queueLimit` rows (besides the batch being written) an append waits for the writes under way (backpressure),
+ * never drops. `flush` writes what
+ * waits and resolves when it is written (or failed); a failed batch is reported to `onFailure` with its row count,
+ * and those rows are lost: the crash window of a process killed between queueing and writing is the same.
+ */
+export interface AppendBatcher<T> {
+  /** Queues the row; resolves once queued, not once written. After `close`, writes the row alone, at once. */
+  append(row: T): Promise<void>;
+  /** Writes everything queued so far. */
+  flush(): Promise<void>;
+  /** Flushes, then writes every later row on its own. */
+  close(): Promise<void>;
+  /** Rows queued and not yet written. */
+  readonly pending: number;
+}
+
+export interface AppendBatcherOptions<T> {
+  write(rows: T[]): Promise<void>;
+  windowMs: number;
+  batchSize: number;
+  queueLimit: number;
+  onFailure(error: unknown, rows: number): void;
+}
+
+export function appendBatcher<T>(options: AppendBatcherOptions<T>): AppendBatcher<T> {
+  const { write, windowMs, batchSize, queueLimit, onFailure } = options;
+  const queue: T[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  /** Batches are written one after another, in queue order. */
+  let writing: Promise<void> = Promise.resolve();
+
+  const writeBatch = async (rows: T[]) => {
+    try {
+      await write(rows);
+    } catch (error) {
+      onFailure(error, rows.length);
+    }
+  };
+
+  const flush = (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    writing = writing.then(async () => {
+      while (queue.length > 0) await writeBatch(queue.splice(0, batchSize));
+    });
+    return writing;
+  };
+
+  return {
+    async append(row) {
+      if (closed) return writeBatch([row]);
+      while (queue.length >= queueLimit) await flush();
+      queue.push(row);
+      if (queue.length >= batchSize) void flush();
+      else if (!timer) {
+        timer = setTimeout(() => void flush(), windowMs);
+        // A pending window never holds the process open: closing flushes it.
+        timer.unref();
+      }
+    },
+    flush,
+    async close() {
+      closed = true;
+      await flush();
+    },
+    get pending() {
+      return queue.length;
+    },
+  };
+}
