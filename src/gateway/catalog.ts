@@ -9,6 +9,7 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { cacheHintsOf, combineCacheHints, type CacheHints } from '../upstream/streamable-http/protocol-eras.js';
 import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { JsonRpcError } from './forwarding.js';
@@ -44,6 +45,11 @@ const MAX_UPSTREAM_PAGES = 100;
 /** A fetched list of one upstream. */
 export interface Listed<K extends ListKind> {
   items: Lists[K];
+  /**
+   * The cache hints (`ttlMs`, `cacheScope`) a stateless (2026-07-28) upstream gave with the list, over all its pages
+   * (the shortest TTL, `private` if any page was); absent for session-era upstreams, which give none.
+   */
+  cache?: CacheHints;
 }
 
 /** The kinds whose items have names the gateway exposes (resources keep their URIs). */
@@ -211,6 +217,7 @@ export function createCatalog(
 export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: UpstreamClient, kind: K): Promise<Listed<K>> {
   const { method, schema, capability } = listing[kind];
   const items: unknown[] = [];
+  const hints: Array<CacheHints | undefined> = [];
   if (client.getServerCapabilities()?.[capability]) {
     const timeout = upstream.settings.timeout_ms;
     const signal = AbortSignal.timeout(timeout);
@@ -218,11 +225,13 @@ export async function fetchAllPages<K extends ListKind>(upstream: Upstream, clie
     for (let page = 0; page < MAX_UPSTREAM_PAGES; page++) {
       const result = await client.forward({ method, params: cursor === undefined ? {} : { cursor } }, schema, { timeoutMs: timeout, signal });
       items.push(...((result as Record<string, unknown>)[kind] as unknown[]));
+      hints.push(cacheHintsOf(result));
       cursor = result.nextCursor;
       if (cursor === undefined) break;
     }
   }
-  return { items: items as Lists[K] };
+  const cache = combineCacheHints(hints);
+  return cache ? { items: items as Lists[K], cache } : { items: items as Lists[K] };
 }
 
 /** The upstream and original name behind an exposed tool name, from the cache (no upstream is asked). */
