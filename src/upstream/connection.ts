@@ -128,7 +128,7 @@ export class UpstreamConnection implements Upstream {
       opened = await openTransport(this.settings, this.options.secrets, this.options.bearer);
       this.watch(client, generation, opened);
       this.pending = { client, opened };
-      await this.open(client, opened);
+      await openInItsEra(client, opened, this.settings.timeout_ms);
     } catch (error) {
       if (this.pending?.client === client) this.pending = undefined;
       await client.close().catch(() => undefined);
@@ -149,20 +149,6 @@ export class UpstreamConnection implements Upstream {
     this.failures = 0;
     this.setState({ state: 'connected', since: this.options.now(), protocol: client.protocol() });
     this.announceLists();
-  }
-
-  /**
-   * Speaks to the upstream in its era: a Streamable HTTP upstream is asked with `server/discover` first and, when it is
-   * stateless (2026-07-28), taken as such; otherwise (and for every other transport) the SDK client's `initialize`.
-   */
-  private async open(client: UpstreamClient, opened: OpenedTransport): Promise<void> {
-    const transport = client.attach(opened);
-    if (opened.direct) {
-      const negotiated = await negotiateEra(opened.direct, client.clientInfo, this.settings.timeout_ms);
-      if (negotiated.era === 'stateless') return client.speakStateless(negotiated, transport);
-    }
-    await client.connect(transport, { timeout: this.settings.timeout_ms });
-    settleResponsesAfterNotifications(opened.transport);
   }
 
   private watch(client: UpstreamClient, generation: number, opened: OpenedTransport): void {
@@ -238,6 +224,20 @@ export class UpstreamConnection implements Upstream {
     this.state = state;
     this.options.onStatus(this);
   }
+}
+
+/**
+ * Speaks to the upstream in its era: a Streamable HTTP upstream is asked with `server/discover` first and, when it is
+ * stateless (2026-07-28), taken as such; otherwise (and for every other transport) the SDK client's `initialize`.
+ */
+export async function openInItsEra(client: UpstreamClient, opened: Pick<OpenedTransport, 'transport' | 'direct'>, timeoutMs: number): Promise<void> {
+  const transport = client.attach(opened);
+  if (opened.direct) {
+    const negotiated = await negotiateEra(opened.direct, client.clientInfo, timeoutMs);
+    if (negotiated.era === 'stateless') return client.speakStateless(negotiated, transport);
+  }
+  await client.connect(transport, { timeout: timeoutMs });
+  settleResponsesAfterNotifications(opened.transport);
 }
 
 /**
