@@ -61,7 +61,9 @@ interface Message {
 }
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const connectionClosed = () => new McpError(ErrorCode.ConnectionClosed, 'Connection closed');
+/** The request got no answer from the upstream (lost connection, timeout): the SDK's errors, told apart from the upstream's own. */
+export class NoAnswer extends McpError {}
+const connectionClosed = () => new NoAnswer(ErrorCode.ConnectionClosed, 'Connection closed');
 
 function mediaType(header: string | undefined): string | undefined {
   if (header === 'text/event-stream' || header === 'application/json') return header;
@@ -306,7 +308,7 @@ class Call {
   };
 
   private readonly onTimeout = () => {
-    this.cancel('Request timed out', new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: this.hooks.timeoutMs }));
+    this.cancel('Request timed out', new NoAnswer(ErrorCode.RequestTimeout, 'Request timed out', { timeout: this.hooks.timeoutMs }));
   };
 
   /** Marks the call over and releases what it holds; false when it already was. */

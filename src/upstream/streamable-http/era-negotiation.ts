@@ -1,5 +1,5 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { DirectRequests } from './direct-requests.js';
+import { NoAnswer, type DirectRequests } from './direct-requests.js';
 import { refuseServerRequests } from './server-requests.js';
 import { STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION, type StatelessIdentity } from './protocol-eras.js';
 
@@ -66,7 +66,7 @@ export async function negotiateEra(direct: DirectRequests, clientInfo: Stateless
       break;
     } catch (error) {
       if (!(error instanceof McpError)) break;
-      if (error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed) {
+      if (error instanceof NoAnswer) {
         // No answer at all is no sign of a legacy server: `initialize` would fare no better.
         direct.speakStateless(undefined);
         throw error;
