@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ToolListChangedNotificationSchema, type CallToolResult, type CreateMessageRequest, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { fetchAllPages } from '../../src/gateway/catalog.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
@@ -102,6 +103,14 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     const prompt = await client.getPrompt({ name: 'modern_greet', arguments: { who: 'Ann' } });
     assert.equal((prompt.messages[0]!.content as { text: string }).text, 'Hello Ann');
     assert.equal(requestsFor('prompts/get').at(-1)!.headers['mcp-name'], 'greet');
+  });
+
+  it('keeps the upstream’s cache hints on its catalog lists', async () => {
+    const upstream = gatehouse.runtime.upstreams.all().find((candidate) => candidate.settings.name === 'modern')!;
+    assert.deepEqual((await fetchAllPages(upstream, upstream.client()!, 'tools')).cache, { ttlMs: 60_000, cacheScope: 'public' });
+    assert.deepEqual((await fetchAllPages(upstream, upstream.client()!, 'resources')).cache, { ttlMs: 5_000, cacheScope: 'private' });
+    const legacyUpstream = gatehouse.runtime.upstreams.all().find((candidate) => candidate.settings.name === 'legacy')!;
+    assert.equal((await fetchAllPages(legacyUpstream, legacyUpstream.client()!, 'tools')).cache, undefined);
   });
 
   it('relays progress to the client', async () => {

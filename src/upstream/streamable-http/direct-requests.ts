@@ -351,7 +351,8 @@ class Call {
     if (!this.end()) return;
     this.destroy();
     this.upstream.report(reason);
-    this.reject(connectionClosed());
+    // The cause (ECONNREFUSED, …) says why, where the error is shown (an upstream's status).
+    this.reject(Object.assign(connectionClosed(), { cause: reason }));
   }
 
   /** Cancellation (abort, timeout): drop the exchange and tell the upstream, without waiting for it. */
