@@ -21,6 +21,11 @@ const status = {
     reason: { type: 'string', description: 'Why the upstream is in `error` (or `needs_auth`)' },
     since: { ...isoTime, description: 'When it connected' },
     retry_at: { ...isoTime, description: 'When the next connection attempt is due' },
+    protocol_era: {
+      type: 'string', enum: ['stateless', 'session'],
+      description: 'While connected: `stateless` when the upstream answered `server/discover` with MCP 2026-07-28 (per-request `_meta`, no session), `session` when it was reached with `initialize` (MCP up to 2025-11-25)',
+    },
+    protocol_version: { type: 'string', description: 'While connected, where known: the MCP revision spoken with the upstream (`2026-07-28`, `2025-11-25`, …)', example: '2026-07-28' },
   },
 };
 const rateLimit = { type: 'object', required: ['calls', 'per_seconds'], properties: { calls: { type: 'integer' }, per_seconds: { type: 'integer' } } };

@@ -1,14 +1,8 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  LoggingMessageNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
 import type { BearerSource } from './oauth/bearer-fetch.js';
 import { NeedsAuthorization } from './oauth/token-vault.js';
 import type { UpstreamSecrets } from './settings.js';
+import { negotiateEra } from './streamable-http/era-negotiation.js';
 import { openTransport, type OpenedTransport } from './transports.js';
 import type { Upstream, UpstreamEvent, UpstreamSettings, UpstreamStatus } from './types.js';
 import { UpstreamClient } from './upstream-client.js';
@@ -114,8 +108,10 @@ export class UpstreamConnection implements Upstream {
     if (!attempt) return;
     this.generation += 1;
     this.pending = undefined;
-    // Closing the client closes its transport, which fails the pending initialize at once.
+    // Closing the client closes its transport, which fails the pending initialize at once; releasing the transport
+    // ends the direct path, which fails a pending `server/discover`.
     await pending?.client.close().catch(() => undefined);
+    await pending?.opened.release().catch(() => undefined);
     await attempt;
   }
 
@@ -132,8 +128,7 @@ export class UpstreamConnection implements Upstream {
       opened = await openTransport(this.settings, this.options.secrets, this.options.bearer);
       this.watch(client, generation, opened);
       this.pending = { client, opened };
-      await client.connect(client.attach(opened), { timeout: this.settings.timeout_ms });
-      settleResponsesAfterNotifications(opened.transport);
+      await openInItsEra(client, opened, this.settings.timeout_ms);
     } catch (error) {
       if (this.pending?.client === client) this.pending = undefined;
       await client.close().catch(() => undefined);
@@ -152,23 +147,22 @@ export class UpstreamConnection implements Upstream {
     }
     this.current = { client, opened };
     this.failures = 0;
-    this.setState({ state: 'connected', since: this.options.now() });
+    this.setState({ state: 'connected', since: this.options.now(), protocol: client.protocol() });
     this.announceLists();
   }
 
   private watch(client: UpstreamClient, generation: number, opened: OpenedTransport): void {
     const live = () => generation === this.generation && !this.closed;
-    const relay = (kind: 'tools_changed' | 'resources_changed' | 'prompts_changed') => () => {
-      if (live()) this.options.emit({ kind, upstreamId: this.id });
-    };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, relay('tools_changed'));
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, relay('resources_changed'));
-    client.setNotificationHandler(PromptListChangedNotificationSchema, relay('prompts_changed'));
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      if (live()) this.options.emit({ kind: 'log', upstreamId: this.id, params: notification.params });
-    });
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
-      if (live()) this.options.emit({ kind: 'resource_updated', upstreamId: this.id, uri: notification.params.uri });
+    client.watchNotifications({
+      listChanged: (kind) => {
+        if (live()) this.options.emit({ kind: `${kind}_changed`, upstreamId: this.id });
+      },
+      log: (params) => {
+        if (live()) this.options.emit({ kind: 'log', upstreamId: this.id, params });
+      },
+      resourceUpdated: (uri) => {
+        if (live()) this.options.emit({ kind: 'resource_updated', upstreamId: this.id, uri });
+      },
     });
     client.onclose = () => {
       if (!live() || this.state.state !== 'connected') return;
@@ -233,6 +227,20 @@ export class UpstreamConnection implements Upstream {
     this.state = state;
     this.options.onStatus(this);
   }
+}
+
+/**
+ * Speaks to the upstream in its era: a Streamable HTTP upstream is asked with `server/discover` first and, when it is
+ * stateless (2026-07-28), taken as such; otherwise (and for every other transport) the SDK client's `initialize`.
+ */
+export async function openInItsEra(client: UpstreamClient, opened: Pick<OpenedTransport, 'transport' | 'direct'>, timeoutMs: number): Promise<void> {
+  const transport = client.attach(opened);
+  if (opened.direct) {
+    const negotiated = await negotiateEra(opened.direct, client.clientInfo, timeoutMs);
+    if (negotiated.era === 'stateless') return client.speakStateless(negotiated, transport);
+  }
+  await client.connect(transport, { timeout: timeoutMs });
+  settleResponsesAfterNotifications(opened.transport);
 }
 
 /**

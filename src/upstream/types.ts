@@ -1,3 +1,4 @@
+import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
 import type { UpstreamClient } from './upstream-client.js';
 
 export type ConnectionType = 'http' | 'sse' | 'stdio' | 'in_process';
@@ -78,7 +79,8 @@ export interface RateLimit {
 
 export type UpstreamStatus =
   | { state: 'connecting' }
-  | { state: 'connected'; since: number }
+  /** `protocol`: the era (and revision) the upstream was found to speak on this connection. */
+  | { state: 'connected'; since: number; protocol?: NegotiatedProtocol }
   | { state: 'error'; reason: string; retryAt: number | null }
   | { state: 'needs_auth'; reason: string };
 

@@ -1,37 +1,82 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Implementation,
+  type JSONRPCMessage,
+  type Progress,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { DirectRequests } from './streamable-http/direct-requests.js';
+import { discover, type Negotiated } from './streamable-http/era-negotiation.js';
+import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
 import { RELAYED_CAPABILITIES, refuseServerRequests, relayServerRequests, type ServerRequestRelay, type ServerRequestRelays } from './streamable-http/server-requests.js';
+import { listenFilter, listenForChanges, requestStateless } from './streamable-http/stateless-requests.js';
 
 /** How one request to an upstream is carried: its cancellation, time limit, and where its side traffic goes. */
 export interface UpstreamRequestOptions {
-  /** Aborting it cancels the request upstream (`notifications/cancelled`) and rejects. */
+  /** Aborting it cancels the request upstream (`notifications/cancelled`, or a closed stream) and rejects. */
   signal: AbortSignal;
   timeoutMs: number;
   /** Present when the caller wants progress: each progress notification of the request, without its token. */
   onProgress?: (progress: Progress) => void;
-  /** Requests the upstream sends while serving this one (sampling, elicitation); absent: they are refused. */
+  /** Requests the upstream sends while serving this one (sampling, elicitation; `input_required` on stateless upstreams); absent: they are refused. */
   onServerRequest?: ServerRequestRelay;
+}
+
+/** What a connection does with the upstream's own notifications, whichever era it speaks. */
+export interface UpstreamNotificationHandlers {
+  listChanged(kind: 'tools' | 'resources' | 'prompts'): void;
+  /** A `notifications/message` (its LoggingMessageNotification params). */
+  log(params: unknown): void;
+  /** A `notifications/resources/updated`: the resource at `uri` changed. */
+  resourceUpdated(uri: string): void;
 }
 
 /** The requests that take a Streamable HTTP upstream's direct path: the hot one. Everything else goes through the SDK. */
 const DIRECT_METHODS = new Set(['tools/call']);
+
+const LIST_CHANGES = {
+  'notifications/tools/list_changed': 'tools',
+  'notifications/resources/list_changed': 'resources',
+  'notifications/prompts/list_changed': 'prompts',
+} as const;
+
+interface StatelessState {
+  direct: DirectRequests;
+  discovered: Extract<Negotiated, { era: 'stateless' }>['discovered'];
+  /** Ends the `subscriptions/listen` stream when the client closes. */
+  listening: AbortController;
+}
 
 /**
  * The SDK Client the gateway talks to an upstream with, shared by every session (or, per-user upstreams, every
  * session of one user). `forward` is the one way the gateway sends a request: it picks the path itself, the direct
  * Streamable HTTP path (streamable-http/direct-requests.ts) for tool calls when the connection has one, else the
  * SDK's. Streamable HTTP clients are offered sampling and elicitation and relay them (streamable-http/server-requests.ts).
+ * An upstream of the stateless era (2026-07-28, found by streamable-http/era-negotiation.ts) is never connected
+ * through the SDK: `speakStateless` sends every request on the direct path, with its input rounds
+ * (streamable-http/stateless-requests.ts), and answers the SDK's questions (capabilities, version) from `server/discover`.
  */
 export class UpstreamClient extends Client {
   private direct: DirectRequests | undefined;
   private readonly relays: ServerRequestRelays | undefined;
+  private stateless: StatelessState | undefined;
+  private notificationHandlers: UpstreamNotificationHandlers | undefined;
+  /** Who Gatehouse says it is to the upstream (`initialize`, or each stateless request's `_meta`). */
+  readonly clientInfo: { name: string; version: string };
 
   /** `streamableHttp`: the connection is Streamable HTTP, where the upstream's requests can be attributed. */
   constructor(clientVersion: string, { streamableHttp }: { streamableHttp: boolean }) {
-    super({ name: 'gatehouse', version: clientVersion }, { capabilities: streamableHttp ? RELAYED_CAPABILITIES : {} });
+    const clientInfo = { name: 'gatehouse', version: clientVersion };
+    super(clientInfo, { capabilities: streamableHttp ? RELAYED_CAPABILITIES : {} });
+    this.clientInfo = clientInfo;
     this.relays = streamableHttp ? relayServerRequests(this) : undefined;
   }
 
@@ -43,17 +88,88 @@ export class UpstreamClient extends Client {
     return this.relays.track(opened.transport);
   }
 
+  /**
+   * Takes the upstream as stateless instead of connecting: `transport` (never started) only carries the direct path's
+   * notifications and trouble here. Listens for the list changes the upstream announces.
+   */
+  speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport): void {
+    const direct = this.direct;
+    if (!direct) throw new Error('a stateless upstream needs the direct path');
+    this.stateless = { direct, discovered: negotiated.discovered, listening: new AbortController() };
+    transport.onmessage = (message) => this.notified(message);
+    transport.onerror = (error) => this.onerror?.(error);
+    const filter = listenFilter(negotiated.discovered.capabilities);
+    if (filter) listenForChanges(direct, filter, this.stateless.listening.signal);
+  }
+
+  /** The era and revision this client speaks with its upstream. */
+  protocol(): NegotiatedProtocol {
+    if (this.stateless) return { era: 'stateless', version: this.stateless.direct.protocolVersion() };
+    const version = (this.transport as { protocolVersion?: string } | undefined)?.protocolVersion;
+    return version === undefined ? { era: 'session' } : { era: 'session', version };
+  }
+
+  /** Sets where the upstream's list changes and log messages go (on the SDK client, or from the stateless direct path). */
+  watchNotifications(handlers: UpstreamNotificationHandlers): void {
+    this.notificationHandlers = handlers;
+    this.setNotificationHandler(ToolListChangedNotificationSchema, () => handlers.listChanged('tools'));
+    this.setNotificationHandler(ResourceListChangedNotificationSchema, () => handlers.listChanged('resources'));
+    this.setNotificationHandler(PromptListChangedNotificationSchema, () => handlers.listChanged('prompts'));
+    this.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => handlers.log(notification.params));
+    this.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => handlers.resourceUpdated(notification.params.uri));
+  }
+
+  private notified(message: JSONRPCMessage): void {
+    if (!('method' in message) || 'id' in message) return;
+    const kind = LIST_CHANGES[message.method as keyof typeof LIST_CHANGES];
+    if (kind) this.notificationHandlers?.listChanged(kind);
+    else if (message.method === 'notifications/message') this.notificationHandlers?.log(message.params);
+    else if (message.method === 'notifications/resources/updated') {
+      const updated = ResourceUpdatedNotificationSchema.safeParse(message);
+      if (updated.success) this.notificationHandlers?.resourceUpdated(updated.data.params.uri);
+    }
+  }
+
+  override getServerCapabilities(): ServerCapabilities | undefined {
+    return this.stateless ? (this.stateless.discovered.capabilities as ServerCapabilities) : super.getServerCapabilities();
+  }
+
+  override getServerVersion(): Implementation | undefined {
+    return this.stateless ? this.stateless.discovered.serverInfo : super.getServerVersion();
+  }
+
+  override getInstructions(): string | undefined {
+    return this.stateless ? this.stateless.discovered.instructions : super.getInstructions();
+  }
+
+  /** The liveness check: `ping`, or `server/discover` on a stateless upstream (2026-07-28 has no ping). */
+  override async ping(options?: RequestOptions): Promise<{ _meta?: Record<string, unknown> }> {
+    if (!this.stateless) return super.ping(options);
+    const timeoutMs = options?.timeout ?? 60_000;
+    await discover(this.stateless.direct, timeoutMs, options?.signal ?? AbortSignal.timeout(timeoutMs));
+    return {};
+  }
+
+  override async close(): Promise<void> {
+    this.stateless?.listening.abort();
+    await super.close();
+  }
+
   /** Sends one request on this connection and checks its result against `resultSchema`. */
   async forward<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
     const { signal, timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
+    if (this.stateless) return checked(message.method, resultSchema, await requestStateless(this.stateless.direct, message, options));
     if (this.direct && DIRECT_METHODS.has(message.method)) {
-      const result = await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest });
-      // The same check the SDK would make.
-      const parsed = resultSchema.safeParse(result);
-      if (!parsed.success) throw new Error(`invalid ${message.method} result`);
-      return parsed.data;
+      return checked(message.method, resultSchema, await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest }));
     }
     const send = () => this.request(message, resultSchema, { timeout: timeoutMs, signal, onprogress: onProgress }) as Promise<z.output<S>>;
     return this.relays ? this.relays.during(onServerRequest, send) : send();
   }
+}
+
+/** The same check the SDK would make of a result. */
+function checked<S extends z.ZodType>(method: string, resultSchema: S, result: unknown): z.output<S> {
+  const parsed = resultSchema.safeParse(result);
+  if (!parsed.success) throw new Error(`invalid ${method} result`);
+  return parsed.data;
 }

@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { isUniqueViolation, type UpstreamRecord, type UpstreamStore } from '../store/index.js';
 import type { OutboundOAuth, StartedFlow } from './oauth/outbound-oauth.js';
 import { openSecrets, sealSecrets, settingsFromInput, settingsOf, upstreamInput, type UpstreamSecrets } from './settings.js';
+import type { NegotiatedProtocol, ProtocolEra } from './streamable-http/protocol-eras.js';
 import type { UpstreamSettings, UpstreamStatus } from './types.js';
 
 /** What the management API needs of the registry: apply a stored change, force a reconnect, read a status. */
@@ -21,7 +22,8 @@ export interface UpstreamView extends Omit<UpstreamSettings, 'stdio_config' | 'o
   stdio_config?: { command: string; args: string[]; env_names: string[] };
   header_names?: string[];
   oauth_config?: NonNullable<UpstreamSettings['oauth_config']> & { has_client_secret: boolean };
-  status: { state: UpstreamStatus['state']; reason?: string; since?: string; retry_at?: string };
+  /** `protocol_era` and `protocol_version` while connected: what the upstream was found to speak (`protocol_version` where known). */
+  status: { state: UpstreamStatus['state']; reason?: string; since?: string; retry_at?: string; protocol_era?: ProtocolEra; protocol_version?: string };
   created_at: string;
   updated_at: string;
 }
@@ -37,13 +39,18 @@ export class UpstreamConflict extends Error {
 
 const iso = (at: number) => new Date(at).toISOString();
 
+function protocolView(protocol: NegotiatedProtocol | undefined): Pick<UpstreamView['status'], 'protocol_era' | 'protocol_version'> {
+  if (!protocol) return {};
+  return protocol.version === undefined ? { protocol_era: protocol.era } : { protocol_era: protocol.era, protocol_version: protocol.version };
+}
+
 export function statusView(status: UpstreamStatus | undefined): UpstreamView['status'] {
   if (!status) return { state: 'connecting' };
   switch (status.state) {
     case 'connecting':
       return { state: 'connecting' };
     case 'connected':
-      return { state: 'connected', since: iso(status.since) };
+      return { state: 'connected', since: iso(status.since), ...protocolView(status.protocol) };
     case 'error':
       return { state: 'error', reason: status.reason, ...(status.retryAt !== null ? { retry_at: iso(status.retryAt) } : {}) };
     case 'needs_auth':

@@ -17,6 +17,15 @@ import { tempDir } from '../helpers/backends.js';
  * --spec-version 2026-07-28` (DCR `application_type`, scope union on step-up), and each scenario introduced in
  * 2026-07-28 (resource mismatch, offline_access, authorization-server migration, RFC 9207 iss, metadata issuer).
  * Expected failures: none.
+ *
+ * Also the 2026-07-28 client scenarios that are not about authorization, run against Gatehouse's upstream client
+ * itself (era negotiation and `UpstreamClient.forward`, see gateway-connect.ts): `request-metadata` (per-request
+ * `_meta`, the version header, retrying after UnsupportedProtocolVersionError), `tools_call`,
+ * `sep-2322-client-request-state` (input_required rounds) and `http-standard-headers` (Mcp-Method/Mcp-Name).
+ * Not run, because Gatehouse does not do what they grade yet: `http-custom-headers` (mirroring `x-mcp-header` tool
+ * parameters into `Mcp-Param-*` headers), `http-invalid-tool-headers` (leaving out tools whose `x-mcp-header` is
+ * invalid), `json-schema-ref-no-deref` (the client under test exits with an error there; not investigated); the
+ * `sep-2640-*` skills and the extension auth scenarios are outside the upstream client.
  */
 const CONFORMANCE_DIR = path.resolve('conformance');
 const NODE_22 = path.join(CONFORMANCE_DIR, 'node_modules/node/bin/node');
@@ -29,6 +38,8 @@ const SUITE_AUTH = [
   'token-endpoint-auth-basic', 'token-endpoint-auth-post', 'token-endpoint-auth-none', 'pre-registration',
 ];
 const SUITE_BACKCOMPAT = ['2025-03-26-oauth-metadata-backcompat', '2025-03-26-oauth-endpoint-fallback'];
+/** Client scenarios of 2026-07-28 graded on the upstream client's requests (no authorization involved). */
+const CLIENT_SCENARIOS_2026 = ['request-metadata', 'tools_call', 'sep-2322-client-request-state', 'http-standard-headers'];
 const SCENARIOS_2026 = [
   'resource-mismatch', 'offline-access-scope', 'offline-access-not-supported', 'authorization-server-migration',
   'iss-supported', 'iss-not-advertised', 'iss-supported-missing', 'iss-wrong-issuer', 'iss-unexpected', 'iss-normalized',
@@ -69,7 +80,7 @@ interface Run {
   args: string[];
 }
 
-describe('the official MCP conformance suite (client authorization scenarios) against the outbound OAuth client', { timeout: RUN_TIMEOUT_MS + 30_000 }, () => {
+describe('the official MCP conformance suite (client scenarios) against the outbound OAuth client and the upstream client', { timeout: RUN_TIMEOUT_MS + 30_000 }, () => {
   const results = tempDir('gatehouse-conformance-client-');
   let output = '';
   let scenarioResults: ScenarioResult[] = [];
@@ -84,11 +95,11 @@ describe('the official MCP conformance suite (client authorization scenarios) ag
     return once(child, 'close').then(() => clearTimeout(killer));
   }
 
-  /** `<label>/auth/<scenario>-<timestamp>/checks.json` for every run. */
+  /** `<label>/auth/<scenario>-<timestamp>/checks.json` (or `<label>/<scenario>-<timestamp>/…`) for every run. */
   function readResults(): ScenarioResult[] {
     return readdirSync(results.dir).flatMap((label) => {
-      const dir = path.join(results.dir, label, 'auth');
-      if (!existsSync(dir)) return [];
+      const auth = path.join(results.dir, label, 'auth');
+      const dir = existsSync(auth) ? auth : path.join(results.dir, label);
       return readdirSync(dir).flatMap((entry) => {
         const file = path.join(dir, entry, 'checks.json');
         if (!existsSync(file)) return [];
@@ -108,6 +119,7 @@ describe('the official MCP conformance suite (client authorization scenarios) ag
       { label: 'backcompat', args: ['--suite', 'backcompat'] },
       { label: 'auth-2026-07-28', args: ['--suite', 'auth', '--spec-version', '2026-07-28'] },
       ...SCENARIOS_2026.map((scenario) => ({ label: `only-${scenario}`, args: ['--scenario', `auth/${scenario}`] })),
+      ...CLIENT_SCENARIOS_2026.map((scenario) => ({ label: `client-${scenario}`, args: ['--scenario', scenario, '--spec-version', '2026-07-28'] })),
     ];
     const queue = [...runs];
     await Promise.all(Array.from({ length: PARALLEL_RUNS }, async () => {
@@ -123,6 +135,7 @@ describe('the official MCP conformance suite (client authorization scenarios) ag
     assert.deepEqual(ran('backcompat'), [...SUITE_BACKCOMPAT].sort(), output);
     assert.deepEqual(ran('auth-2026-07-28'), [...SUITE_AUTH].sort(), output);
     for (const scenario of SCENARIOS_2026) assert.deepEqual(ran(`only-${scenario}`), [scenario], output);
+    for (const scenario of CLIENT_SCENARIOS_2026) assert.deepEqual(ran(`client-${scenario}`), [scenario], output);
     for (const result of scenarioResults) assert.ok(result.checks.some((check) => check.status === 'SUCCESS'), `${result.label} ${result.scenario} graded nothing`);
   });
 

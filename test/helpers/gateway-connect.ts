@@ -6,9 +6,19 @@
  * authorizes headlessly (the mock authorization endpoint redirects at once), lists and calls the tools, and on a
  * fresh 401 (e.g. the PRM moved to another authorization server) or a 403 `insufficient_scope` authorizes again,
  * a limited number of times. Exit code 0 when every tool was called.
+ * The scenarios other than `auth/*` (no authorization) are reached through Gatehouse's own upstream client, as the gateway
+ * reaches an upstream (src/upstream/connection.ts `openInItsEra`: `server/discover`, falling back to `initialize`;
+ * then `UpstreamClient.forward`): the conformance client scenarios of 2026-07-28 (request-metadata, tools_call,
+ * sep-2322-client-request-state, http-standard-headers) grade that client. It lists and calls every tool (arguments
+ * made from each input schema), reads every resource and gets every prompt, and answers elicitations by accepting.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema, GetPromptResultSchema, ListPromptsResultSchema, ListResourcesResultSchema, ListToolsResultSchema, ReadResourceResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { openInItsEra } from '../../src/upstream/connection.js';
+import { openStreamableHttp } from '../../src/upstream/streamable-http/transport.js';
+import type { ServerRequestRelay } from '../../src/upstream/streamable-http/server-requests.js';
+import { UpstreamClient } from '../../src/upstream/upstream-client.js';
 import { finishAuthorization, startAuthorization } from '../../src/upstream/oauth/code-flow.js';
 import { clientMetadataDocumentUrl, obtainClient, OAUTH_CALLBACK_PATH } from '../../src/upstream/oauth/client-registration.js';
 import { discover, parseBearerChallenge, probeChallenge } from '../../src/upstream/oauth/discovery.js';
@@ -22,6 +32,7 @@ const STATELESS_PROTOCOL = '2026-07-28';
 
 const serverUrl = process.argv[process.argv.length - 1]!;
 const protocolVersion = process.env.MCP_CONFORMANCE_PROTOCOL_VERSION ?? '2025-11-25';
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';
 const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT ?? '{}') as { client_id?: string; client_secret?: string; issuer?: string };
 const http: OutboundHttpOptions = { allowPrivateNetworks: true };
 
@@ -134,8 +145,47 @@ class Connector {
   }
 }
 
+/** Arguments that satisfy a tool's input schema: each property of a simple type gets a plain value of that type. */
+function argumentsFor(schema: { properties?: Record<string, { type?: unknown }> }): Record<string, unknown> {
+  const sample: Record<string, unknown> = { number: 1, integer: 1, string: 'test', boolean: true };
+  return Object.fromEntries(Object.entries(schema.properties ?? {}).flatMap(([name, property]) => (typeof property.type === 'string' && property.type in sample ? [[name, sample[property.type]]] : [])));
+}
+
+/** The client's side of relayed input requests: elicitations accepted (with what a boolean schema asks for), sampling answered. */
+const answerInputs: ServerRequestRelay = async (request) => {
+  if (request.method === 'elicitation/create') return { action: 'accept', content: { confirmed: true } };
+  return { role: 'assistant', model: 'conformance', content: { type: 'text', text: 'sampled' } };
+};
+
+/** An unauthenticated server, through Gatehouse's upstream client: era negotiation, then every request by `forward`. */
+async function upstreamClientSession(): Promise<void> {
+  const timeoutMs = 10_000;
+  const options = () => ({ signal: AbortSignal.timeout(timeoutMs), timeoutMs, onServerRequest: answerInputs });
+  const client = new UpstreamClient('conformance', { streamableHttp: true });
+  const opened = openStreamableHttp({ url: new URL(serverUrl), headers: {}, fetch, wrapFetch: (plain) => plain });
+  try {
+    await openInItsEra(client, opened, timeoutMs);
+    const capabilities = client.getServerCapabilities() ?? {};
+    if (capabilities.tools) {
+      const { tools } = await client.forward({ method: 'tools/list', params: {} }, ListToolsResultSchema, options());
+      for (const tool of tools) await client.forward({ method: 'tools/call', params: { name: tool.name, arguments: argumentsFor(tool.inputSchema) } }, CallToolResultSchema, options());
+    }
+    if (capabilities.resources) {
+      const { resources } = await client.forward({ method: 'resources/list', params: {} }, ListResourcesResultSchema, options());
+      for (const resource of resources) await client.forward({ method: 'resources/read', params: { uri: resource.uri } }, ReadResourceResultSchema, options());
+    }
+    if (capabilities.prompts) {
+      const { prompts } = await client.forward({ method: 'prompts/list', params: {} }, ListPromptsResultSchema, options());
+      for (const prompt of prompts) await client.forward({ method: 'prompts/get', params: { name: prompt.name } }, GetPromptResultSchema, options());
+    }
+  } finally {
+    await client.close();
+    opened.direct.close();
+  }
+}
+
 try {
-  await new Connector().run();
+  await (scenario.startsWith('auth/') ? new Connector().run() : upstreamClientSession());
 } catch (error) {
   process.stderr.write(`gateway-connect: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;

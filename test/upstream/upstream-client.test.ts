@@ -24,7 +24,7 @@ async function connected(streamableHttp: boolean, direct?: DirectRequests) {
 /** A direct path that answers every request itself and remembers the methods it was given. */
 function fakeDirect(result: unknown = text('via the direct path')): DirectRequests & { methods: string[] } {
   const methods: string[] = [];
-  return { methods, request: async (message) => (methods.push(message.method), result as never), close: () => undefined };
+  return { methods, request: async (message) => (methods.push(message.method), result as never), speakStateless: () => undefined, protocolVersion: () => undefined, close: () => undefined };
 }
 
 describe('upstream clients', () => {

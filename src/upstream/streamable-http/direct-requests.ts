@@ -1,6 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import { routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
 import type { ServerRequestRelay } from './server-requests.js';
 import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
@@ -10,6 +11,9 @@ import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upst
  * node:http and a keep-alive agent and reads the answer (JSON or SSE) itself, without fetch, web streams or zod.
  * Requests the upstream sends on the request's stream go to the caller's relay; other notifications go to the SDK
  * client (through its transport's `onmessage`), which relays list changes and log messages as usual.
+ * It is also the one path to a stateless (2026-07-28) upstream (`speakStateless`): every request then carries the
+ * per-request `_meta` and the routing headers, an error answer's JSON-RPC error is the request's error, a stream is
+ * not resumed, and cancelling closes the stream (transports/streamable-http "Cancellation") instead of a notification.
  */
 
 export interface DirectRequestHooks {
@@ -20,10 +24,16 @@ export interface DirectRequestHooks {
   onProgress?: (progress: Progress) => void;
   /** Requests the upstream sends on this request's stream (sampling/createMessage, elicitation/create). */
   onServerRequest: ServerRequestRelay;
+  /** Stateless upstreams: the client capabilities declared in this request's `_meta` (default: none). */
+  clientCapabilities?: Record<string, unknown>;
 }
 
 export interface DirectRequests {
   request(message: { method: string; params?: Record<string, unknown> }, hooks: DirectRequestHooks): Promise<Result>;
+  /** From now on speaks the stateless era as `identity` (no session, `_meta` and routing headers); undefined: the session era. */
+  speakStateless(identity: StatelessIdentity | undefined): void;
+  /** The stateless revision spoken, or undefined in the session era. */
+  protocolVersion(): string | undefined;
   /** Destroys the keep-alive agent; later requests reject. */
   close(): void;
 }
@@ -51,7 +61,9 @@ interface Message {
 }
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const connectionClosed = () => new McpError(ErrorCode.ConnectionClosed, 'Connection closed');
+/** The request got no answer from the upstream (lost connection, timeout): the SDK's errors, told apart from the upstream's own. */
+export class NoAnswer extends McpError {}
+const connectionClosed = () => new NoAnswer(ErrorCode.ConnectionClosed, 'Connection closed');
 
 function mediaType(header: string | undefined): string | undefined {
   if (header === 'text/event-stream' || header === 'application/json') return header;
@@ -101,6 +113,8 @@ class Call {
     readonly id: string,
     body: string,
     private readonly hooks: DirectRequestHooks,
+    /** Stateless upstreams: the request's routing headers (and the mark of that era). */
+    private readonly routing?: Record<string, string>,
   ) {
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -119,10 +133,14 @@ class Call {
 
   private async start(body: string) {
     try {
-      const response = await this.upstream.open(body, this.track);
+      const response = await this.upstream.open(body, this.track, { routing: this.routing });
       if (this.done) return void response.destroy();
       this.response = response;
       const status = response.statusCode ?? 0;
+      if (this.routing && status >= 400 && status < 500 && mediaType(response.headers['content-type']) === 'application/json') {
+        // A stateless server answers protocol errors (unsupported version, missing capability, unknown method) with 4xx and a JSON-RPC error.
+        return this.readJson(response);
+      }
       if (status < 200 || status >= 300) {
         const error = new Error(`Error POSTing to endpoint (HTTP ${status}): ${await readText(response)}`);
         if (!this.done) this.upstream.report(error);
@@ -213,7 +231,8 @@ class Call {
     if (typeof method === 'string') {
       if (id === undefined || id === null) this.notified(method, params, message);
       else void this.serve(id, method, params);
-    } else if (id === this.id) {
+    } else if (id === this.id || (this.routing && error && (id === null || id === undefined))) {
+      // (A stateless server's 4xx error may not know the id, e.g. a header mismatch found before the body was read.)
       if (!error) return this.settle(message.result as Result, undefined);
       const code = typeof error.code === 'number' ? error.code : ErrorCode.InternalError;
       this.settle(undefined, McpError.fromError(code, typeof error.message === 'string' ? error.message : 'Unknown error', error.data));
@@ -257,7 +276,8 @@ class Call {
   /** The stream ended or broke before the response: resume it after the last event id like the SDK client, or give up. */
   private streamEnded(reason: unknown) {
     this.response = undefined;
-    if (this.lastEventId === undefined || this.resumes >= RESUME.attempts) {
+    // Stateless streams are not resumable: a dropped one is a lost request.
+    if (this.routing || this.lastEventId === undefined || this.resumes >= RESUME.attempts) {
       return this.lost(reason ?? new Error('The upstream event stream ended before the response'));
     }
     const delay = this.retryMs ?? Math.min(RESUME.initialDelay * RESUME.growFactor ** this.resumes, RESUME.maxDelay);
@@ -267,7 +287,7 @@ class Call {
 
   private async resume() {
     try {
-      const response = await this.upstream.open(undefined, this.track, this.lastEventId);
+      const response = await this.upstream.open(undefined, this.track, { lastEventId: this.lastEventId });
       if (this.done) return void response.destroy();
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 300 && mediaType(response.headers['content-type']) === 'text/event-stream') {
@@ -288,7 +308,7 @@ class Call {
   };
 
   private readonly onTimeout = () => {
-    this.cancel('Request timed out', new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: this.hooks.timeoutMs }));
+    this.cancel('Request timed out', new NoAnswer(ErrorCode.RequestTimeout, 'Request timed out', { timeout: this.hooks.timeoutMs }));
   };
 
   /** Marks the call over and releases what it holds; false when it already was. */
@@ -331,14 +351,16 @@ class Call {
     if (!this.end()) return;
     this.destroy();
     this.upstream.report(reason);
-    this.reject(connectionClosed());
+    // The cause (ECONNREFUSED, …) says why, where the error is shown (an upstream's status).
+    this.reject(Object.assign(connectionClosed(), { cause: reason }));
   }
 
   /** Cancellation (abort, timeout): drop the exchange and tell the upstream, without waiting for it. */
   private cancel(reason: string, error: unknown) {
     if (!this.end()) return;
     this.destroy();
-    if (this.request) this.upstream.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: this.id, reason } }).catch(() => undefined);
+    // Stateless upstreams take the closed stream as the cancellation; session-era ones are told.
+    if (this.request && !this.routing) this.upstream.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: this.id, reason } }).catch(() => undefined);
     this.reject(error);
   }
 
@@ -360,9 +382,15 @@ export function directRequests(options: DirectRequestsOptions): DirectRequests {
       const id = upstream.nextId();
       let params = message.params;
       if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as Json | undefined), progressToken: id } };
+      const stateless = upstream.stateless;
+      if (stateless) params = withRequestMeta(params, stateless, hooks.clientCapabilities ?? {});
       const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method: message.method } : { jsonrpc: '2.0', id, method: message.method, params });
-      return new Call(upstream, live, id, body, hooks).promise;
+      return new Call(upstream, live, id, body, hooks, stateless && routingHeaders(message.method, message.params)).promise;
     },
+    speakStateless(identity) {
+      upstream.stateless = identity;
+    },
+    protocolVersion: () => upstream.stateless?.protocolVersion,
     close() {
       if (upstream.closed) return;
       for (const call of [...live]) call.closed();

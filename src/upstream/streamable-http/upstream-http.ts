@@ -2,11 +2,14 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { BearerSource } from '../oauth/bearer-fetch.js';
+import type { StatelessIdentity } from './protocol-eras.js';
 import { withTraceHeaders } from '../../http/trace-context.js';
 
 /**
  * The HTTP side of direct-requests.ts: requests on an upstream's Streamable HTTP session (its SDK client's session id
- * and protocol version) over one keep-alive agent, with the static headers or the bearer token and its one renewal.
+ * and protocol version) or, once the upstream is found to speak the stateless era (`stateless` set), without a
+ * session and with that era's version header; over one keep-alive agent, with the static headers or the bearer token
+ * and its one renewal.
  */
 
 export interface UpstreamHttpOptions {
@@ -54,6 +57,8 @@ export function readText(response: IncomingMessage): Promise<string> {
 /** What one DirectRequests instance shares between its calls: the agent, the session's headers, the bearer token. */
 export class UpstreamHttp {
   closed = false;
+  /** Set when the upstream speaks the stateless era (2026-07-28): no session, this version on every request. */
+  stateless?: StatelessIdentity;
   private counter = 0;
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
@@ -91,7 +96,8 @@ export class UpstreamHttp {
 
   /** POST headers with the session's current id and version and `token`; the same object while they stay the same. */
   private postHeaders(token: string | undefined): OutgoingHttpHeaders {
-    const { sessionId, protocolVersion } = this.options.transport;
+    const { sessionId } = this.options.transport;
+    const protocolVersion = this.stateless?.protocolVersion ?? this.options.transport.protocolVersion;
     const cached = this.cached;
     if (cached && cached.sessionId === sessionId && cached.protocolVersion === protocolVersion && cached.token === token) return cached.headers;
     const headers = this.withSession({ ...this.postBase }, token);
@@ -101,8 +107,11 @@ export class UpstreamHttp {
 
   private withSession(headers: OutgoingHttpHeaders, token: string | undefined): OutgoingHttpHeaders {
     const { sessionId, protocolVersion } = this.options.transport;
-    if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
-    if (protocolVersion !== undefined) headers['mcp-protocol-version'] = protocolVersion;
+    if (this.stateless) headers['mcp-protocol-version'] = this.stateless.protocolVersion;
+    else {
+      if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
+      if (protocolVersion !== undefined) headers['mcp-protocol-version'] = protocolVersion;
+    }
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     return headers;
   }
@@ -124,11 +133,20 @@ export class UpstreamHttp {
     });
   }
 
-  /** POSTs `body` (or GETs the stream after `lastEventId`), with the bearer token and its one renewal on 401. */
-  async open(body: string | undefined, track?: (request: ClientRequest) => void, lastEventId?: string): Promise<IncomingMessage> {
+  /**
+   * POSTs `body` (or GETs the stream after `lastEventId`), with the bearer token and its one renewal on 401.
+   * `routing`: a stateless request's `Mcp-Method`/`Mcp-Name` headers.
+   */
+  async open(
+    body: string | undefined,
+    track?: (request: ClientRequest) => void,
+    { lastEventId, routing }: { lastEventId?: string; routing?: Record<string, string> } = {},
+  ): Promise<IncomingMessage> {
     const bearer = this.options.bearer;
-    const headersFor = (token: string | undefined) =>
-      body !== undefined ? this.postHeaders(token) : this.withSession({ ...this.getBase, 'last-event-id': lastEventId }, token);
+    const headersFor = (token: string | undefined) => {
+      if (body === undefined) return this.withSession({ ...this.getBase, 'last-event-id': lastEventId }, token);
+      return routing ? { ...this.postHeaders(token), ...routing } : this.postHeaders(token);
+    };
     const token = bearer ? await bearer.token() : undefined;
     const response = await this.issue(headersFor(token), body, track);
     if (response.statusCode !== 401 || !bearer || token === undefined) return response;

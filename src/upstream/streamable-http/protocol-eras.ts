@@ -1,0 +1,76 @@
+/**
+ * The two eras of MCP that Gatehouse speaks to a Streamable HTTP upstream:
+ * - `session` (2025-06-18, 2025-11-25): an `initialize` handshake, an `Mcp-Session-Id`, server-to-client requests on
+ *   SSE streams. The SDK 1.x client does the handshake; the direct path sends on its session.
+ * - `stateless` (2026-07-28): no handshake and no session; every request carries the protocol version, the client's
+ *   identity and capabilities in `_meta` (basic/index "Per-request protocol fields") and the routing headers
+ *   `Mcp-Method`/`Mcp-Name` (transports/streamable-http "Standard Request Headers"). Only the direct path speaks it.
+ * This module holds what a request of the stateless era looks like; era-negotiation.ts decides which era an upstream speaks.
+ */
+
+/** The stateless revision Gatehouse speaks; the SDK 1.x negotiates the session era (up to 2025-11-25) itself. */
+export const STATELESS_PROTOCOL_VERSION = '2026-07-28';
+
+export type ProtocolEra = 'stateless' | 'session';
+
+/** What an upstream was found to speak: its era and, where known, the revision. */
+export interface NegotiatedProtocol {
+  era: ProtocolEra;
+  /** Absent for session-era upstreams whose transport does not say (stdio, in-process). */
+  version?: string;
+}
+
+/** The reserved `_meta` keys of a stateless request (basic/index "Reserved keys"). */
+export const META = {
+  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
+  clientInfo: 'io.modelcontextprotocol/clientInfo',
+  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
+  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
+} as const;
+
+/** The error codes a stateless server answers with (schema: HeaderMismatch, MissingRequiredClientCapability, UnsupportedProtocolVersion). */
+export const STATELESS_ERRORS = { headerMismatch: -32020, missingCapability: -32021, unsupportedVersion: -32022 } as const;
+
+/** Who Gatehouse is towards a stateless upstream, sent with every request. */
+export interface StatelessIdentity {
+  protocolVersion: string;
+  clientInfo: { name: string; version: string };
+}
+
+type Json = Record<string, unknown>;
+
+/** `params` with the per-request protocol fields added to its `_meta` (the caller's own `_meta` keys kept). */
+export function withRequestMeta(params: Json | undefined, identity: StatelessIdentity, capabilities: Json): Json {
+  const own = params?._meta;
+  return {
+    ...params,
+    _meta: {
+      ...(typeof own === 'object' && own !== null ? own : {}),
+      [META.protocolVersion]: identity.protocolVersion,
+      [META.clientInfo]: identity.clientInfo,
+      [META.clientCapabilities]: capabilities,
+    },
+  };
+}
+
+/** Methods whose `Mcp-Name` header mirrors a body field, and which field. */
+const NAMED_BY: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+
+const SAFE_HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * A value as a header may carry it: as it is when it is visible ASCII without surrounding whitespace, else the Base64
+ * sentinel form `=?base64?…?=` (transports/streamable-http "Value Encoding"), which also wraps values that look like it.
+ */
+export function headerValue(value: string): string {
+  const plain = SAFE_HEADER_VALUE.test(value) && !(value.startsWith('=?base64?') && value.endsWith('?='));
+  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
+
+/** `Mcp-Method` and, for named requests, `Mcp-Name`: the routing headers of a stateless request, with the upstream's own names. */
+export function routingHeaders(method: string, params: Json | undefined): Record<string, string> {
+  const field = NAMED_BY[method];
+  const name = field === undefined ? undefined : params?.[field];
+  return typeof name === 'string' ? { 'mcp-method': method, 'mcp-name': headerValue(name) } : { 'mcp-method': method };
+}
+

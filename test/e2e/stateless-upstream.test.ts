@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ToolListChangedNotificationSchema, type CallToolResult, type CreateMessageRequest, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { fetchAllPages } from '../../src/gateway/catalog.js';
+import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
+import { tempDir } from '../helpers/backends.js';
+import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
+import { startStatelessUpstream, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
+
+/**
+ * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse: Gatehouse finds the
+ * upstream's era with `server/discover`, speaks to it statelessly (per-request `_meta`, routing headers with the
+ * upstream's own names), and translates what differs: `input_required` into a sampling request relayed to the
+ * client and a retry, a closed stream for a cancellation, `subscriptions/listen` into list changes. A 2025 upstream
+ * beside it is still reached with `initialize`, as before.
+ */
+
+const firstText = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
+
+describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', { timeout: 60_000 }, () => {
+  const files = tempDir('gatehouse-stateless-upstream-');
+  let modern: StatelessUpstream;
+  let legacy: HttpUpstream;
+  let gatehouse: TestApp;
+  let client: Client;
+  const sampled: CreateMessageRequest[] = [];
+
+  const requestsFor = (method: string) => modern.requests.filter((request) => request.body.method === method);
+
+  before(async () => {
+    modern = await startStatelessUpstream();
+    legacy = await startHttpUpstream({ name: 'legacy' });
+    const configFile = path.join(files.dir, 'gatehouse.json');
+    writeFileSync(configFile, JSON.stringify({
+      upstreams: [
+        { name: 'modern', connection_type: 'http', connection_string: modern.url },
+        { name: 'legacy', connection_type: 'http', connection_string: legacy.url },
+      ],
+    }));
+    gatehouse = await startTestApp({ listen: true, flags: { config: configFile, noDemo: true } });
+    const deadline = Date.now() + 10_000;
+    while (!gatehouse.runtime.upstreams.all().every((upstream) => upstream.status().state === 'connected')) {
+      if (Date.now() > deadline) assert.fail(`the upstreams did not connect: ${JSON.stringify(gatehouse.runtime.upstreams.all().map((upstream) => upstream.status()))}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const user = await gatehouse.runtime.users.create({ username: 'ann', password: 'ann-Password-1' });
+    const { token } = await gatehouse.runtime.apiKeys.create({ user, name: 'test' });
+    client = new Client({ name: 'sdk-1x-client', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      sampled.push(request);
+      return { role: 'assistant', model: 'test-model', content: { type: 'text', text: 'Paris' } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gatehouse.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  });
+  after(async () => {
+    await client?.close();
+    await gatehouse?.close();
+    await modern?.close();
+    await legacy?.close();
+    files.remove();
+  });
+
+  it('shows each upstream’s era in its status: stateless 2026-07-28 for one, a 2025 session for the other', async () => {
+    const statusOf = async (name: string) => {
+      const upstream = gatehouse.runtime.upstreams.all().find((candidate) => candidate.settings.name === name)!;
+      const response = await fetch(`${gatehouse.url}/api/mcp/client/${upstream.id}`, { headers: { authorization: basicAuth('admin', TEST_ADMIN_PASSWORD) } });
+      return ((await response.json()) as { status: Record<string, unknown> }).status;
+    };
+    assert.deepEqual({ ...(await statusOf('modern')), since: undefined }, { state: 'connected', since: undefined, protocol_era: 'stateless', protocol_version: STATELESS_VERSION });
+    assert.deepEqual({ ...(await statusOf('legacy')), since: undefined }, { state: 'connected', since: undefined, protocol_era: 'session', protocol_version: '2025-11-25' });
+    // The 2025 upstream was never sent anything of the stateless era but the one probe.
+    assert.ok(legacy.requests.some((headers) => headers['mcp-session-id'] !== undefined));
+  });
+
+  it('lists and calls the upstream’s tools, with the per-request metadata and the routing headers under its own names', async () => {
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_slow']);
+    assert.equal(firstText(await client.callTool({ name: 'modern_echo', arguments: { text: 'hello' } })), 'hello');
+    const call = requestsFor('tools/call').at(-1)!;
+    assert.equal(call.headers['mcp-method'], 'tools/call');
+    assert.equal(call.headers['mcp-name'], 'echo');
+    assert.equal(call.headers['mcp-protocol-version'], STATELESS_VERSION);
+    assert.equal(call.headers['mcp-session-id'], undefined);
+    const meta = call.body.params!._meta as Record<string, unknown>;
+    assert.equal(meta['io.modelcontextprotocol/protocolVersion'], STATELESS_VERSION);
+    assert.deepEqual(meta['io.modelcontextprotocol/clientInfo'], { name: 'gatehouse', version: (meta['io.modelcontextprotocol/clientInfo'] as { version: string }).version });
+    assert.deepEqual(meta['io.modelcontextprotocol/clientCapabilities'], { sampling: {}, elicitation: { form: {}, url: {} } });
+    assert.ok(modern.requests.every((request) => request.body.method !== 'initialize'));
+    // The legacy upstream's tools still work beside it.
+    assert.equal(firstText(await client.callTool({ name: 'legacy_echo', arguments: { text: 'old' } })), 'old');
+  });
+
+  it('reads resources and gets prompts, naming them in Mcp-Name', async () => {
+    const { resources } = await client.listResources();
+    assert.ok(resources.some((resource) => resource.uri === 'note://first'));
+    const read = await client.readResource({ uri: 'note://first' });
+    assert.equal((read.contents[0] as { text: string }).text, 'contents of note://first');
+    assert.equal(requestsFor('resources/read').at(-1)!.headers['mcp-name'], 'note://first');
+    const prompt = await client.getPrompt({ name: 'modern_greet', arguments: { who: 'Ann' } });
+    assert.equal((prompt.messages[0]!.content as { text: string }).text, 'Hello Ann');
+    assert.equal(requestsFor('prompts/get').at(-1)!.headers['mcp-name'], 'greet');
+  });
+
+  it('keeps the upstream’s cache hints on its catalog lists', async () => {
+    const upstream = gatehouse.runtime.upstreams.all().find((candidate) => candidate.settings.name === 'modern')!;
+    assert.deepEqual((await fetchAllPages(upstream, upstream.client()!, 'tools')).hint, { ttlMs: 60_000, cacheScope: 'public' });
+    assert.deepEqual((await fetchAllPages(upstream, upstream.client()!, 'resources')).hint, { ttlMs: 5_000, cacheScope: 'private' });
+    const legacyUpstream = gatehouse.runtime.upstreams.all().find((candidate) => candidate.settings.name === 'legacy')!;
+    assert.deepEqual((await fetchAllPages(legacyUpstream, legacyUpstream.client()!, 'tools')).hint, { ttlMs: 0, cacheScope: 'private' });
+  });
+
+  it('relays progress to the client', async () => {
+    const progress: Progress[] = [];
+    const result = await client.callTool({ name: 'modern_slow', arguments: { ms: 30, steps: 3 } }, undefined, { onprogress: (update) => progress.push(update) });
+    assert.equal(firstText(result), 'slow done after 3 steps');
+    assert.deepEqual(progress.map((update) => update.progress), [1, 2, 3]);
+  });
+
+  it('turns an input_required result into a sampling request to the client, and retries with its answer and the state untouched', async () => {
+    const result = await client.callTool({ name: 'modern_ask_llm', arguments: { prompt: 'Capital of France?' } });
+    assert.equal(firstText(result), 'LLM said: Paris');
+    assert.deepEqual(sampled.map((request) => (request.params.messages[0]!.content as { text: string }).text), ['Capital of France?']);
+    const [first, retry] = requestsFor('tools/call').filter((request) => request.body.params!.name === 'ask_llm');
+    assert.ok(first && retry);
+    assert.notEqual(retry.body.id, first.body.id);
+    assert.equal(first.body.params!.inputResponses, undefined);
+    assert.deepEqual((retry.body.params!.inputResponses as Record<string, { content: unknown }>).llm?.content, { type: 'text', text: 'Paris' });
+    assert.equal(typeof retry.body.params!.requestState, 'string');
+  });
+
+  it('cancels a call by closing its stream when the client cancels', async () => {
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'modern_slow', arguments: { ms: 20_000, steps: 2 } }, undefined, { signal: controller.signal });
+    const deadline = Date.now() + 5000;
+    while (!requestsFor('tools/call').some((request) => (request.body.params!.arguments as { ms?: number }).ms === 20_000)) {
+      if (Date.now() > deadline) assert.fail('the call did not reach the upstream');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    controller.abort(new Error('changed my mind'));
+    await assert.rejects(call);
+    const id = requestsFor('tools/call').find((request) => (request.body.params!.arguments as { ms?: number }).ms === 20_000)!.body.id!;
+    while (!modern.cancelled.includes(id)) {
+      if (Date.now() > deadline) assert.fail('the upstream did not see its stream close');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // No notifications/cancelled: 2026-07-28 over HTTP has none.
+    assert.equal(requestsFor('notifications/cancelled').length, 0);
+  });
+
+  it('passes the upstream’s list changes (from subscriptions/listen) on to the client', async () => {
+    await modern.listening();
+    const listen = requestsFor('subscriptions/listen')[0]!;
+    assert.deepEqual(listen.body.params!.notifications, { toolsListChanged: true });
+    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    modern.announceToolsChanged();
+    await changed;
+  });
+});
