@@ -21,7 +21,7 @@ function refusal(body: unknown): { field: string; message: string } {
 }
 
 describe('upstream settings', () => {
-  it('fills in the defaults: auth none, every tool, 30 s timeout, pinning enforced, new tools pinned', () => {
+  it('fills in the defaults: auth none, every tool, 30 s timeout, pinning enforced, new tools pinned, no approval asked', () => {
     const { settings, secrets } = settingsFromInput(upstreamInput.parse(http));
     assert.deepEqual(settings, {
       ...http,
@@ -32,6 +32,7 @@ describe('upstream settings', () => {
       timeout_ms: 30_000,
       tool_pinning: 'enforce',
       new_tools: 'auto',
+      require_approval: 'never',
     });
     assert.deepEqual(secrets, {});
   });
