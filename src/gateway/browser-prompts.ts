@@ -14,12 +14,14 @@ export interface BrowserPrompt {
   elicitationId: string;
   /** The link fallback's instructions after "Open <url> in your browser, ". */
   instructions: string;
+  /** The upstream the prompt is about (a 2026-07-28 retry's sealed state names it). */
+  upstreamId: string;
 }
 
-/**
- * How the client is asked. MCP 2026-07-28 clients would be asked with `input_required` instead: that result type is
- * the one branch to add here (the caller hands in what the session negotiated).
- */
+/** How one era asks the person (see `askInBrowser`; 2026-07-28: `modern/input-required.ts` `browserStep`). */
+export type AskInBrowser = (prompt: BrowserPrompt) => CallToolResult;
+
+/** How a 2025 client is asked, given the capabilities it declared. */
 export function askInBrowser(prompt: BrowserPrompt, clientCapabilities: ClientCapabilities | undefined): CallToolResult {
   if (clientCapabilities?.elicitation?.url) {
     throw new JsonRpcError(ErrorCode.UrlElicitationRequired, prompt.message, {

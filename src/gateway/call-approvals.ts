@@ -1,4 +1,4 @@
-import type { CallToolResult, ClientCapabilities, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
@@ -7,7 +7,7 @@ import type { CallApprovalRecord, CallApprovalStore } from '../store/index.js';
 import { canonicalJson } from '../upstream/tool-definitions.js';
 import type { Upstream, UpstreamSettings } from '../upstream/types.js';
 import { boundedJson, redactArguments, sensitiveKeyMatcher } from './argument-redaction.js';
-import { askInBrowser } from './browser-prompts.js';
+import type { AskInBrowser } from './browser-prompts.js';
 
 /**
  * Human approval of risky calls. An upstream (or one of its tools) with `require_approval` holds a call until the
@@ -138,7 +138,7 @@ export function callApprovals({ store, audit, hasher, config, now = Date.now }: 
 export async function approvalStep(
   approvals: CallApprovals,
   call: HeldCall,
-  clientCapabilities: ClientCapabilities | undefined,
+  ask: AskInBrowser,
 ): Promise<{ answer: () => CallToolResult; reason: string } | undefined> {
   const gate = await approvals.gate(call);
   const upstreamName = call.upstream.settings.name;
@@ -160,8 +160,9 @@ export async function approvalStep(
         url: approvals.link(gate.approval.id),
         elicitationId: gate.approval.id,
         instructions: `sign in to Gatehouse, check the arguments and approve within ${minutes} minute${minutes === 1 ? '' : 's'}, then call the tool again with the same arguments.`,
+        upstreamId: call.upstream.id,
       };
-      return { reason: 'awaiting the user\'s approval', answer: () => askInBrowser(prompt, clientCapabilities) };
+      return { reason: 'awaiting the user\'s approval', answer: () => ask(prompt) };
     }
   }
 }

@@ -1,7 +1,6 @@
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import {
   CompleteResultSchema,
-  type ClientCapabilities,
   ErrorCode,
   GetPromptResultSchema,
   ReadResourceResultSchema,
@@ -22,7 +21,8 @@ import { answerHint, hintOfResult, type CacheHint } from './cache-hints.js';
 import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
 import type { GatewayState } from './gateway-state.js';
-import { connectionFor, isPersonal, listOwn, requestConnection, type ConnectPrompt } from './personal-connections.js';
+import type { AskInBrowser } from './browser-prompts.js';
+import { connectionFor, connectPrompt, isPersonal, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import type { QuotaRefusal } from './quotas.js';
@@ -65,15 +65,13 @@ export const RESOURCE_NOT_FOUND = -32002;
 export interface GatewayOperationsOptions {
   principal: Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId' | 'virtualServer'>;
   gateway: GatewayState;
-  /** What the client declared it can do (URL elicitation asks for a call's approval); undefined: the link fallback. */
-  clientCapabilities?(): ClientCapabilities | undefined;
-  /** The answer to a call whose user must first connect the upstream with their own account (era-specific). */
-  connectAnswer(upstream: Upstream, connect: ConnectPrompt): CallToolResult;
+  /** How this era asks the person in a browser: to connect an upstream account, to approve a call. */
+  ask: AskInBrowser;
   /** Items per page of the merged lists (tests use small pages). */
   pageSize?: number;
 }
 
-export function gatewayOperations({ principal, gateway, connectAnswer, clientCapabilities, pageSize = DEFAULT_PAGE_SIZE }: GatewayOperationsOptions): GatewayOperations {
+export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_PAGE_SIZE }: GatewayOperationsOptions): GatewayOperations {
   const { registry, catalog, audit, personal, logger, pins, quotas } = gateway;
   const visible = () => registry.all().filter((upstream) => upstreamVisibleTo(upstream.settings, principal));
   /** On a virtual server: the gateway tool names it shows (nothing else: no resources or prompts); undefined at /mcp. */
@@ -150,11 +148,11 @@ export function gatewayOperations({ principal, gateway, connectAnswer, clientCap
     const connection = await connectionFor(personal, principal, target.upstream);
     if ('connect' in connection) {
       await refuse(target.upstream, target.original, 'the user has not connected this upstream');
-      return connectAnswer(target.upstream, connection.connect);
+      return ask(connectPrompt(target.upstream, connection.connect));
     }
     if (approvalRequired(target.upstream.settings, target.original, target.tool)) {
       const held = { userId: principal.userId, upstream: target.upstream, tool: target.original, exposedName: name, args: params.arguments };
-      const hold = await approvalStep(gateway.approvals, held, clientCapabilities?.());
+      const hold = await approvalStep(gateway.approvals, held, ask);
       if (hold) {
         await refuse(target.upstream, target.original, hold.reason);
         return hold.answer();

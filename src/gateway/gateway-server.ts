@@ -20,7 +20,7 @@ import type { ListKind } from './catalog.js';
 import type { Downstream } from './forwarding.js';
 import { gatewayOperations, type GatewayOperations, type ToolCaller } from './gateway-operations.js';
 import type { GatewayState } from './gateway-state.js';
-import { askToConnect } from './personal-connections.js';
+import { askInBrowser } from './browser-prompts.js';
 import type { Principal } from './principal.js';
 import { serverSink, type SessionListener } from './session-events.js';
 import { serverRequestSender } from './upstream-requests.js';
@@ -73,8 +73,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize }: G
     principal,
     gateway,
     pageSize,
-    connectAnswer: (upstream, connect) => askToConnect(upstream, connect, server.getClientCapabilities()),
-    clientCapabilities: () => server.getClientCapabilities(),
+    ask: (prompt) => askInBrowser(prompt, server.getClientCapabilities()),
   });
 
   // 2025 answers carry no cache hints.

@@ -40,7 +40,7 @@ import type { McpSessionRecord } from '../store/index.js';
  */
 export interface GatewayBinding {
   createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller };
-  operations?(context: Pick<GatewayOperationsOptions, 'gateway' | 'connectAnswer'> & { principal: Principal }): GatewayOperations;
+  operations?(context: Pick<GatewayOperationsOptions, 'gateway' | 'ask'> & { principal: Principal }): GatewayOperations;
   /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
   scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): string[];
 }
@@ -97,7 +97,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const stateless: StatelessServing = {
     gateway,
     listen,
-    operationsFor: (principal, connectAnswer) => (binding.operations ?? gatewayOperations)({ principal, gateway, connectAnswer }),
+    operationsFor: (principal, ask) => (binding.operations ?? gatewayOperations)({ principal, gateway, ask }),
     requestStateKey: runtime.keys.encryptionKey,
     runs: callRuns(),
     onFault: (error) => app.log.error({ err: error }, 'mcp request failed'),

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { Runtime } from '../runtime.js';
 import { NeedsSignIn } from '../sso/upstream-token-exchange.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
 import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import { fetchAllPages, type ListKind, type Listed } from './catalog.js';
-import { askInBrowser } from './browser-prompts.js';
+import type { BrowserPrompt } from './browser-prompts.js';
 import { availabilityOf, type UpstreamAvailability } from './forwarding.js';
 import type { Principal } from './principal.js';
 
@@ -84,23 +83,23 @@ export async function listOwn<K extends ListKind>(
   }
 }
 
-/** The answer to a tool call whose user must connect the upstream first, given the capabilities the client declared. */
-export function askToConnect(upstream: Upstream, connect: ConnectPrompt, clientCapabilities: ClientCapabilities | undefined): CallToolResult {
+/** What a tool call whose user must connect the upstream first asks them in a browser. */
+export function connectPrompt(upstream: Upstream, connect: ConnectPrompt): BrowserPrompt {
   const name = upstream.settings.name;
-  return askInBrowser(
-    connect.signInWith
-      ? {
-          message: `Upstream "${name}" needs you to sign in again with ${connect.signInWith}.`,
-          url: connect.url,
-          elicitationId: connect.elicitationId,
-          instructions: `sign in with ${connect.signInWith}, then call the tool again.`,
-        }
-      : {
-          message: `Upstream "${name}" needs you to connect your own account to it.`,
-          url: connect.url,
-          elicitationId: connect.elicitationId,
-          instructions: `sign in to Gatehouse and approve access at "${name}", then call the tool again.`,
-        },
-    clientCapabilities,
-  );
+  const { url, elicitationId } = connect;
+  return connect.signInWith
+    ? {
+        message: `Upstream "${name}" needs you to sign in again with ${connect.signInWith}.`,
+        url,
+        elicitationId,
+        instructions: `sign in with ${connect.signInWith}, then call the tool again.`,
+        upstreamId: upstream.id,
+      }
+    : {
+        message: `Upstream "${name}" needs you to connect your own account to it.`,
+        url,
+        elicitationId,
+        instructions: `sign in to Gatehouse and approve access at "${name}", then call the tool again.`,
+        upstreamId: upstream.id,
+      };
 }

@@ -1,9 +1,8 @@
-import { ErrorCode, type CallToolResult, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { DecryptionError, open, seal } from '../../crypto/aead.js';
-import type { Upstream } from '../../upstream/types.js';
 import { JsonRpcError } from '../forwarding.js';
-import { askToConnect, type ConnectPrompt } from '../personal-connections.js';
+import { askInBrowser, type AskInBrowser } from '../browser-prompts.js';
 
 /**
  * Multi round-trip requests of MCP 2026-07-28 (basic/patterns/mrtr) where Gatehouse itself needs the client: a user who
@@ -14,15 +13,15 @@ import { askToConnect, type ConnectPrompt } from '../personal-connections.js';
  */
 
 /** The input request's key in `inputRequests` and `inputResponses`. */
-export const CONNECT_INPUT = 'gatehouse/connect';
-/** How long a retry may come after the question: the lifetime of the connect flow it links to. */
+export const BROWSER_INPUT = 'gatehouse/browser';
+/** How long a retry may come after the question: the lifetime of the connect flow it links to (an approval's is shorter). */
 export const REQUEST_STATE_TTL_MS = 15 * 60 * 1000;
 
 const StateSchema = z.object({
   v: z.literal(1),
   method: z.string(),
   name: z.string(),
-  /** The connect step: the upstream the user was asked to connect. */
+  /** A browser step: the upstream the person was asked about (to connect it, to approve a call to it). */
   upstreamId: z.string().optional(),
   /** A parked call (call-runs.ts) and the key of the question it waits on. */
   run: z.string().optional(),
@@ -73,22 +72,23 @@ export function openRequestState({ key, userId, method, name, now = Date.now }: 
 const invalidState = (why: string) => new JsonRpcError(ErrorCode.InvalidParams, `Invalid params: requestState is not valid (${why})`);
 
 /**
- * The connect step of a 2026-07-28 client: an `input_required` result when it declared URL-mode elicitation, else the
- * link in an error result, as for a 2025 client without it.
+ * How a 2026-07-28 client is asked in a browser (to connect an account, to approve a call): an `input_required` result
+ * holding a URL elicitation when it declared URL-mode elicitation, else the link in an error result, as for a 2025
+ * client without it.
  */
-export function connectStep(context: RequestStateContext, clientCapabilities: ClientCapabilities) {
-  return (upstream: Upstream, connect: ConnectPrompt): CallToolResult => {
-    if (!clientCapabilities.elicitation?.url) return askToConnect(upstream, connect, undefined);
-    const message = `Upstream "${upstream.settings.name}" needs you to connect your own account to it.`;
+export function browserStep(context: RequestStateContext, clientCapabilities: ClientCapabilities): AskInBrowser {
+  return (prompt) => {
+    if (!clientCapabilities.elicitation?.url) return askInBrowser(prompt, undefined);
+    const { message, url, elicitationId } = prompt;
     throw new InputRequired({
-      inputRequests: { [CONNECT_INPUT]: { method: 'elicitation/create', params: { mode: 'url', message, url: connect.url, elicitationId: connect.elicitationId } } },
-      requestState: sealRequestState(context, { upstreamId: upstream.id }),
+      inputRequests: { [BROWSER_INPUT]: { method: 'elicitation/create', params: { mode: 'url', message, url, elicitationId } } },
+      requestState: sealRequestState(context, { upstreamId: prompt.upstreamId }),
     });
   };
 }
 
-/** Whether the client's answer to the connect question was no (declined or cancelled). */
-export function declinedToConnect(inputResponses: unknown): boolean {
-  const answer = (inputResponses as Record<string, { action?: unknown } | undefined> | undefined)?.[CONNECT_INPUT];
+/** Whether the client's answer to the browser question was no (declined or cancelled). */
+export function declinedInBrowser(inputResponses: unknown): boolean {
+  const answer = (inputResponses as Record<string, { action?: unknown } | undefined> | undefined)?.[BROWSER_INPUT];
   return answer?.action === 'decline' || answer?.action === 'cancel';
 }

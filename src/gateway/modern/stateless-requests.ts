@@ -18,13 +18,13 @@ import type { CacheHint } from '../cache-hints.js';
 import { findTool, type ListKind } from '../catalog.js';
 import { errorOf, lazyEventStream, type LazyEventStream } from '../direct-tool-calls.js';
 import { JsonRpcError, type Downstream } from '../forwarding.js';
-import { askToConnect } from '../personal-connections.js';
+import { askInBrowser } from '../browser-prompts.js';
 import { RESOURCE_NOT_FOUND, type GatewayOperations, type GatewayOperationsOptions } from '../gateway-operations.js';
 import type { GatewayState } from '../gateway-state.js';
 import type { Principal } from '../principal.js';
 import { ClientLacksCapability, serverRequestSender } from '../upstream-requests.js';
 import type { CallRun, CallRuns } from './call-runs.js';
-import { connectStep, declinedToConnect, InputRequired, openRequestState, sealRequestState, type GatewayRequestState, type RequestStateContext } from './input-required.js';
+import { browserStep, declinedInBrowser, InputRequired, openRequestState, sealRequestState, type GatewayRequestState, type RequestStateContext } from './input-required.js';
 import type { ListenStreams, SubscriptionFilter } from './listen-streams.js';
 import { checkParamHeaders, checkRequest, MISSING_CLIENT_CAPABILITY, MODERN_VERSIONS, withoutProtocolMeta, type RequestMeta } from './request-metadata.js';
 
@@ -39,7 +39,7 @@ import { checkParamHeaders, checkRequest, MISSING_CLIENT_CAPABILITY, MODERN_VERS
 export interface StatelessServing {
   gateway: Pick<GatewayState, 'registry' | 'catalog'>;
   /** The operations for this caller (one object per request), with the answer to a user who must connect an upstream. */
-  operationsFor(principal: Principal, connectAnswer: GatewayOperationsOptions['connectAnswer']): GatewayOperations;
+  operationsFor(principal: Principal, ask: GatewayOperationsOptions['ask']): GatewayOperations;
   /** Seals the gateway's own `requestState` (the AEAD key of the key ring). */
   requestStateKey: Buffer;
   /** Tool calls parked while their client answers an upstream's question. */
@@ -128,7 +128,7 @@ export async function serveStateless(
   const downstream = statelessDownstream(message, meta, stream, controller, missing);
   try {
     const state = stateContext(serving, principal, message);
-    const operations = serving.operationsFor(principal, connectStep(state, meta.clientCapabilities));
+    const operations = serving.operationsFor(principal, browserStep(state, meta.clientCapabilities));
     const call = { serving, principal, meta, stream, closed: controller.signal, state, progressToken: downstream.progressToken };
     const answer = await handler({ request: message, operations, downstream, retry: retryOf(state, message), call });
     if (controller.signal.aborted && !missing.capabilities) return stream.end();
@@ -150,8 +150,8 @@ const HANDLERS: Record<string, (exchange: Exchange) => Promise<Answer>> = {
   'tools/call': async ({ request, operations, retry, call }) => {
     // The schema keeps neither `requestState` nor `inputResponses`: both are Gatehouse's, never an upstream's.
     const { params } = parsed(CallToolRequestSchema, request);
-    if (retry?.state.upstreamId !== undefined && declinedToConnect(retry.inputResponses)) {
-      return { result: { isError: true, content: [{ type: 'text', text: 'Not called: you declined to connect your account.' }] } };
+    if (retry?.state.upstreamId !== undefined && declinedInBrowser(retry.inputResponses)) {
+      return { result: { isError: true, content: [{ type: 'text', text: 'Not called: you declined what you were asked in your browser.' }] } };
     }
     const run = retry?.state.run === undefined ? startCall(call, (downstream) => operations.callTool(withoutProtocolMeta(params), downstream)) : resumeCall(call, retry);
     run.attach(call.stream, call.closed);
@@ -288,8 +288,8 @@ function paramHeaderRefusal(serving: StatelessServing, headers: IncomingHttpHead
 async function listen(serving: StatelessServing, principal: Principal, request: JSONRPCRequest, response: ServerResponse): Promise<void> {
   const params = ListenParamsSchema.safeParse(request.params);
   if (!params.success) return writeError(response, 200, request.id, ErrorCode.InvalidParams, 'Invalid params: subscriptions/listen needs a notifications filter');
-  // No request of this stream needs the connect step.
-  const operations = serving.operationsFor(principal, (upstream, connect) => askToConnect(upstream, connect, undefined));
+  // No request of this stream asks the person anything.
+  const operations = serving.operationsFor(principal, (prompt) => askInBrowser(prompt, undefined));
   await serving.listen.open(principal, request.id, params.data.notifications as SubscriptionFilter, response, operations);
 }
 

@@ -3,14 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import {
-  CONNECT_INPUT,
-  connectStep,
-  declinedToConnect,
+  BROWSER_INPUT,
+  browserStep,
+  declinedInBrowser,
   InputRequired,
   openRequestState,
   REQUEST_STATE_TTL_MS,
   sealRequestState,
 } from '../../../src/gateway/modern/input-required.js';
+import { connectPrompt } from '../../../src/gateway/personal-connections.js';
 import type { Upstream } from '../../../src/upstream/types.js';
 
 const key = randomBytes(32);
@@ -57,14 +58,14 @@ describe('Gatehouse’s own requestState', () => {
   });
 });
 
-describe('the connect step of a 2026-07-28 client', () => {
+describe('asking a 2026-07-28 client in a browser (the connect step)', () => {
   it('asks with an input_required URL elicitation when the client declared URL elicitation', () => {
-    const ask = connectStep(context, { elicitation: { url: {} } });
+    const ask = browserStep(context, { elicitation: { url: {} } });
     assert.throws(
-      () => ask(upstream, connect),
+      () => ask(connectPrompt(upstream, connect)),
       (error: unknown) => {
         assert.ok(error instanceof InputRequired);
-        const request = error.result.inputRequests[CONNECT_INPUT] as { method: string; params: { mode: string; url: string } };
+        const request = error.result.inputRequests[BROWSER_INPUT] as { method: string; params: { mode: string; url: string } };
         assert.equal(request.method, 'elicitation/create');
         assert.deepEqual([request.params.mode, request.params.url], ['url', connect.url]);
         assert.equal(openRequestState(context, error.result.requestState).upstreamId, upstream.id);
@@ -74,15 +75,15 @@ describe('the connect step of a 2026-07-28 client', () => {
   });
 
   it('gives the link in an error result to a client without URL elicitation (2026-07-28 has no -32042)', () => {
-    const result = connectStep(context, { elicitation: { form: {} } })(upstream, connect);
+    const result = browserStep(context, { elicitation: { form: {} } })(connectPrompt(upstream, connect));
     assert.equal(result.isError, true);
     assert.match(JSON.stringify(result.content), /connect\/flow_1/);
   });
 
   it('reads a declined or cancelled answer as no', () => {
-    assert.equal(declinedToConnect({ [CONNECT_INPUT]: { action: 'decline' } }), true);
-    assert.equal(declinedToConnect({ [CONNECT_INPUT]: { action: 'cancel' } }), true);
-    assert.equal(declinedToConnect({ [CONNECT_INPUT]: { action: 'accept' } }), false);
-    assert.equal(declinedToConnect(undefined), false);
+    assert.equal(declinedInBrowser({ [BROWSER_INPUT]: { action: 'decline' } }), true);
+    assert.equal(declinedInBrowser({ [BROWSER_INPUT]: { action: 'cancel' } }), true);
+    assert.equal(declinedInBrowser({ [BROWSER_INPUT]: { action: 'accept' } }), false);
+    assert.equal(declinedInBrowser(undefined), false);
   });
 });

@@ -6,8 +6,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ResourceUpdatedNotificationSchema, SubscribeRequestSchema, UnsubscribeRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { callApprovals } from '../../../src/gateway/call-approvals.js';
 import { gatewayRoutes } from '../../../src/gateway/mcp-routes.js';
-import { CONNECT_INPUT } from '../../../src/gateway/modern/input-required.js';
+import { BROWSER_INPUT } from '../../../src/gateway/modern/input-required.js';
 import type { Runtime } from '../../../src/runtime.js';
 import { NeedsAuthorization } from '../../../src/upstream/oauth/token-vault.js';
 import { writeFileSync } from 'node:fs';
@@ -58,6 +59,13 @@ function sharedServer(seen: Array<Record<string, unknown> | undefined>) {
   return server;
 }
 
+/** An upstream whose one tool is held until its caller approves it. */
+function guardedServer() {
+  const server = new McpServer({ name: 'guarded', version: '1.0.0' });
+  server.registerTool('drop', { inputSchema: { table: z.string() } }, async ({ table }) => ({ content: [{ type: 'text', text: `dropped ${table}` }] }));
+  return server;
+}
+
 function personalServer() {
   const server = new McpServer({ name: 'personal', version: '1.0.0' });
   server.registerTool('whoami', {}, async () => ({ content: [{ type: 'text', text: 'someone' }] }));
@@ -79,6 +87,7 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
     shared = sharedServer(seen);
     await registry.add({ id: 'ups_shared', name: 'shared', server: shared });
     await registry.add({ id: 'ups_personal', name: 'personal', server: personalServer(), settings: { auth_type: 'per_user_oauth' } });
+    await registry.add({ id: 'ups_guarded', name: 'guarded', server: guardedServer(), settings: { require_approval: 'always' } });
     // Nobody has connected the per-user upstream: the pool says so, and outbound OAuth hands out a connect link.
     const runtime: Runtime = {
       ...t.runtime,
@@ -181,11 +190,11 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
       result: { resultType: string; inputRequests: Record<string, { method: string; params: { url: string } }>; requestState: string; ttlMs?: number };
     };
     assert.equal(asked.result.resultType, 'input_required');
-    assert.equal(asked.result.inputRequests[CONNECT_INPUT]?.params.url, `${t.config.publicUrl}/connect/flow_test`);
+    assert.equal(asked.result.inputRequests[BROWSER_INPUT]?.params.url, `${t.config.publicUrl}/connect/flow_test`);
     assert.equal(asked.result.ttlMs, undefined, 'an interim result carries no cache hint');
 
     const declined = (await (
-      await modern('tools/call', { name: 'personal_whoami', arguments: {}, requestState: asked.result.requestState, inputResponses: { [CONNECT_INPUT]: { action: 'decline' } } })
+      await modern('tools/call', { name: 'personal_whoami', arguments: {}, requestState: asked.result.requestState, inputResponses: { [BROWSER_INPUT]: { action: 'decline' } } })
     ).json()) as { result: CallToolResult };
     assert.equal(declined.result.isError, true);
 
@@ -195,6 +204,27 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
     assert.equal(refused.error.code, -32602);
     const elsewhere = (await (await modern('tools/call', { name: 'shared_echo', arguments: { text: 'x' }, requestState: state })).json()) as { error: { code: number } };
     assert.equal(elsewhere.error.code, -32602, 'a state issued for another request');
+  });
+
+  it('asks for a held call’s approval with an input_required URL elicitation, and forwards the retry once approved', async () => {
+    const call = { name: 'guarded_drop', arguments: { table: 'users' } };
+    const asked = (await (await modern('tools/call', call)).json()) as {
+      result: { resultType: string; inputRequests: Record<string, { params: { url: string; elicitationId: string } }>; requestState: string };
+    };
+    assert.equal(asked.result.resultType, 'input_required');
+    const question = asked.result.inputRequests[BROWSER_INPUT]!.params;
+    assert.equal(question.url, `${t.config.publicUrl}/approve/${question.elicitationId}`);
+
+    const retry = { ...call, requestState: asked.result.requestState, inputResponses: { [BROWSER_INPUT]: { action: 'accept' } } };
+    const stillHeld = (await (await modern('tools/call', retry)).json()) as { result: { resultType: string } };
+    assert.equal(stillHeld.result.resultType, 'input_required', 'not approved yet: asked again');
+
+    const userId = (await t.runtime.accessTokens.verify(token, `${t.config.publicUrl}/mcp`))!.sub;
+    const approvals = callApprovals({ store: t.runtime.store.callApprovals, audit: t.runtime.audit, hasher: t.runtime.keys.tokenHasher, config: t.runtime.config });
+    assert.equal(await approvals.decide(question.elicitationId, userId, true, null), 'approved');
+    const done = (await (await modern('tools/call', retry)).json()) as { result: CallToolResult & { resultType: string } };
+    assert.equal(done.result.resultType, 'complete');
+    assert.deepEqual(done.result.content, [{ type: 'text', text: 'dropped users' }]);
   });
 
   it('acknowledges subscriptions/listen first, then sends only the list changes asked for, tagged with the subscription id', async () => {
