@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import type { PasswordLogin } from '../identity/login.js';
 import { PASSWORD_MAX_LENGTH } from '../identity/password.js';
+import { CSRF_HEADER, type SessionCsrf } from '../identity/session-csrf.js';
+import type { BrowserSessions } from '../identity/sessions.js';
 import type { UserRecord } from '../store/index.js';
 import { ApiError } from './envelope.js';
 import { decodeBasic, parseAuthorization } from '../http/authorization-header.js';
@@ -9,7 +11,7 @@ import { decodeBasic, parseAuthorization } from '../http/authorization-header.js
 /** Who is calling /api and with what. */
 export interface ApiCaller {
   user: UserRecord;
-  via: 'password' | 'api_key';
+  via: 'password' | 'api_key' | 'browser_session';
   apiKeyId?: string;
 }
 
@@ -27,7 +29,10 @@ declare module 'fastify' {
   }
 }
 
-type Credential = { kind: 'basic'; username: string; password: string } | { kind: 'api_key'; token: string };
+type Credential =
+  | { kind: 'basic'; username: string; password: string }
+  | { kind: 'api_key'; token: string }
+  | { kind: 'browser_session'; token: string; csrfToken: string | undefined };
 
 const CHALLENGE = { 'www-authenticate': 'Basic realm="gatehouse", charset="UTF-8"' };
 
@@ -41,8 +46,12 @@ function basicCredential(encoded: string): Credential {
   return { kind: 'basic', username: basic.user, password: basic.password };
 }
 
-/** Reads the credential: `Authorization: Basic|Bearer …` first, else `x-api-key`. */
-export function credentialFrom(headers: FastifyRequest['headers']): Credential {
+/**
+ * Reads the credential: `Authorization: Basic|Bearer …` first, else `x-api-key`, else the browser session cookie (the
+ * console), which must come with its session's CSRF token in `x-csrf-token`.
+ */
+function credentialFrom(request: FastifyRequest, sessionCookie: string): Credential {
+  const { headers } = request;
   if (headers.authorization?.trim()) {
     const authorization = parseAuthorization(headers.authorization);
     if (authorization?.scheme === 'basic' && authorization.credentials) return basicCredential(authorization.credentials);
@@ -51,6 +60,11 @@ export function credentialFrom(headers: FastifyRequest['headers']): Credential {
   }
   const apiKey = headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.trim()) return { kind: 'api_key', token: apiKey.trim() };
+  const session = request.cookies[sessionCookie];
+  if (session) {
+    const csrf = headers[CSRF_HEADER];
+    return { kind: 'browser_session', token: session, csrfToken: typeof csrf === 'string' ? csrf : undefined };
+  }
   throw unauthorized('credentials are required: HTTP Basic (an admin), Authorization: Bearer <api key> or x-api-key');
 }
 
@@ -59,6 +73,16 @@ async function resolveCaller(credential: Credential, request: FastifyRequest, se
     const found = await services.apiKeys.authenticate(credential.token);
     if (!found) throw unauthorized('the API key is not valid');
     return { user: found.user, via: 'api_key', apiKeyId: found.key.id };
+  }
+  if (credential.kind === 'browser_session') {
+    const resolved = await services.sessions.resolve(credential.token);
+    // No Basic challenge here: a browser would answer it with its own password prompt over the console.
+    if (!resolved) throw new ApiError(401, 'unauthorized', 'the browser session has ended; sign in again');
+    // A cookie rides along on requests other sites make; only our own pages know the session's token.
+    if (!services.csrf.matches(resolved.session, credential.csrfToken)) {
+      throw new ApiError(403, 'csrf_token_invalid', `a request authenticated by the session cookie needs the session's token in ${CSRF_HEADER}`, { param: CSRF_HEADER });
+    }
+    return { user: resolved.user, via: 'browser_session' };
   }
   // No password is that long; refusing it here spares the KDF a caller-chosen amount of work.
   if (credential.password.length > PASSWORD_MAX_LENGTH) throw unauthorized('the username or password is not valid');
@@ -77,6 +101,8 @@ async function resolveCaller(credential: Credential, request: FastifyRequest, se
 export interface ApiAuthServices {
   apiKeys: ApiKeyService;
   login: PasswordLogin;
+  sessions: Pick<BrowserSessions, 'cookieName' | 'resolve'>;
+  csrf: SessionCsrf;
 }
 
 /**
@@ -86,7 +112,7 @@ export interface ApiAuthServices {
 export function requireAdmin(services: ApiAuthServices) {
   return async function authenticateApiCaller(request: FastifyRequest): Promise<void> {
     if (request.routeOptions.config.apiAuth === 'none') return;
-    const caller = await resolveCaller(credentialFrom(request.headers), request, services);
+    const caller = await resolveCaller(credentialFrom(request, services.sessions.cookieName), request, services);
     if (!caller.user.isAdmin && request.routeOptions.config.apiAuth !== 'user') throw new ApiError(403, 'forbidden', 'this endpoint needs an admin');
     request.apiCaller = caller;
   };

@@ -21,7 +21,7 @@ export interface Operation {
   requestBody?: { required: boolean; content: MediaContent };
   responses: Record<string, Response | { $ref: string }>;
 }
-export type PathItem = Partial<Record<'get' | 'post' | 'put' | 'delete' | 'options', Operation>>;
+export type PathItem = Partial<Record<'get' | 'post' | 'put' | 'patch' | 'delete' | 'options', Operation>>;
 export interface OpenApiDocument {
   openapi: '3.1.0';
   info: { title: string; version: string; description: string };
@@ -57,7 +57,8 @@ export const bodyErrors = {
   '413': errorResponse('BodyTooLarge'),
   '415': errorResponse('UnsupportedMediaType'),
 };
-export const apiSecurity: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }];
+/** The console's browser session is the fourth way in: its cookie together with the session's CSRF token. */
+export const apiSecurity: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }, { browserSession: [], csrfToken: [] }];
 
 export const isoTime = { type: 'string', format: 'date-time' };
 

@@ -5,6 +5,7 @@ import { ERROR_TYPES } from './envelope.js';
 import { grantIdParams, grantListQuery } from './oauth-grants.js';
 import { mcpClientPaths } from './openapi-mcp-clients.js';
 import { serviceAccountPaths } from './openapi-service-accounts.js';
+import { userPaths } from './openapi-users.js';
 import { registrationRequest } from '../oauth/registration.js';
 import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
@@ -107,6 +108,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       ...auditPaths,
       ...mcpClientPaths,
       ...serviceAccountPaths,
+      ...userPaths,
       '/api/users': {
         get: {
           summary: 'List users', tags: ['users'], operationId: 'listUsers', security: apiSecurity,
@@ -334,6 +336,8 @@ export function openApiDocument(version: string): OpenApiDocument {
         basicAuth: { type: 'http', scheme: 'basic', description: "An admin's username and password; throttled like the sign-in page" },
         bearerApiKey: { type: 'http', scheme: 'bearer', description: 'An API key (gth_ak_…) of an admin' },
         headerApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key (gth_ak_…) of an admin' },
+        browserSession: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session', description: 'The console: an admin\u2019s browser session (`__Host-gatehouse_session` over https), only together with csrfToken' },
+        csrfToken: { type: 'apiKey', in: 'header', name: 'x-csrf-token', description: 'The session\u2019s CSRF token, from the console page\u2019s `<meta name="csrf-token">`; a cookie-authenticated request without it is refused (403 `csrf_token_invalid`)' },
         registrationAccessToken: { type: 'http', scheme: 'bearer', description: 'The registration access token (gth_rat_…) issued with the client' },
       },
       schemas: {

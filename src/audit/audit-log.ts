@@ -18,7 +18,11 @@ export type AuditKind =
   | 'upstream.needs_auth'
   | 'upstream.disconnected'
   | 'tool.definition_changed'
-  | 'tool.approved';
+  | 'tool.approved'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.password_reset'
+  | 'user.deleted';
 
 export interface AuditEntry {
   userId?: string | null;

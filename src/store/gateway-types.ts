@@ -51,6 +51,8 @@ export interface ToolCallFilter {
   tool?: string;
   outcome?: ToolCallOutcome;
   since?: number;
+  /** Only records strictly before this time. */
+  until?: number;
   /** Paging: records strictly older than this (time, id) cursor. */
   before?: { at: number; id: string };
   limit: number;
@@ -59,6 +61,8 @@ export interface ToolCallFilter {
 export interface ToolCallStore {
   append(call: ToolCallRecord): Promise<void>;
   list(filter: ToolCallFilter): Promise<ToolCallRecord[]>;
+  /** How many calls since `since`, by outcome (outcomes without calls left out). */
+  countByOutcomeSince(since: number): Promise<Partial<Record<ToolCallOutcome, number>>>;
 }
 
 /** An upstream tool's definition as it was approved (pinned). */
@@ -127,4 +131,6 @@ export interface McpSessionStore {
   deleteIdle(cutoff: number, limit: number): Promise<string[]>;
   /** A user's sessions on every replica, least recently used first (id and last use only). */
   listForUser(userId: string): Promise<Array<Pick<McpSessionRecord, 'id' | 'lastSeenAt'>>>;
+  /** Sessions on every replica last used at or after `since`. */
+  countUsedSince(since: number): Promise<number>;
 }
