@@ -17,6 +17,7 @@ import type { Runtime } from './runtime.js';
 import { webAssets } from './web/assets.js';
 import { authorizeRoutes } from './web/authorize-routes.js';
 import { connectedAppsRoutes } from './web/connected-apps-routes.js';
+import { consoleRoutes } from './web/console/console-routes.js';
 import { consentRoutes } from './web/consent-routes.js';
 import { outboundClientRoutes } from './web/outbound-client-routes.js';
 import { upstreamConnectRoutes } from './web/upstream-connect-routes.js';
@@ -46,6 +47,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(authorizeRoutes, { runtime });
   await app.register(consentRoutes, { runtime });
   await app.register(connectedAppsRoutes, { runtime });
+  await app.register(consoleRoutes, { runtime });
   await app.register(upstreamConnectRoutes, { runtime });
   await app.register(outboundClientRoutes, { runtime });
   await app.register(oauthServer, { runtime });
