@@ -131,7 +131,7 @@ describe('the admin console at /admin, in a real browser', () => {
     const accounts = page.getByRole('form', { name: 'Create a service account' });
     await accounts.getByLabel('Name').fill('nightly');
     await accounts.getByRole('button', { name: 'Create service account' }).click();
-    assert.match(await accounts.locator('.secret output').innerText(), /\S{20,}/, 'the secret is shown once');
+    await accounts.locator('.secret output').filter({ hasText: /\S{20,}/ }).waitFor();
     await rowOf('service-accounts', 'nightly').waitFor();
     await shoot('users');
   });
@@ -141,6 +141,7 @@ describe('the admin console at /admin, in a real browser', () => {
     const form = page.getByRole('form', { name: 'Create an API key' });
     await form.getByLabel('Name', { exact: true }).fill('ci');
     await form.getByRole('button', { name: 'Create API key' }).click();
+    await form.locator('.secret output').filter({ hasText: /gth_ak_/ }).waitFor();
     const key = await form.locator('.secret output').innerText();
     assert.match(key, /^gth_ak_/);
     await rowOf('api-keys', 'ci').waitFor();
