@@ -18,6 +18,9 @@ export async function api(method, path, body) {
   return data;
 }
 
+/** Upstreams whose OAuth authorization this page started and waits for: shown as `pending_oauth` until it completes. */
+export const pendingAuthorizations = new Set();
+
 export function say(text) {
   status.textContent = text;
 }

@@ -1,10 +1,13 @@
 // @ts-check
 // How each table of the console shows what /api answered: one renderer per `data-list`, rows built from text.
-import { actionButton, api, cell, el, row } from './console-dom.js';
+import { actionButton, api, cell, el, pendingAuthorizations, row } from './console-dom.js';
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : 'never');
 const stateText = (status) =>
   [status.state, status.reason, status.retry_at ? `next retry ${new Date(status.retry_at).toLocaleTimeString()}` : ''].filter(Boolean).join(' · ');
+/** The live state; an upstream waiting for the admin's authorization in another tab is `pending_oauth`. */
+const shownStatus = (upstream) =>
+  pendingAuthorizations.has(upstream.id) && upstream.status.state !== 'connected' ? { state: 'pending_oauth', reason: 'authorize it in the new tab' } : upstream.status;
 const state = (status) => el('span', status.state, { class: `state state-${status.state}` });
 const link = (href, text) => el('a', text, { href });
 
@@ -116,7 +119,7 @@ function upstreamRows(data) {
     const path = `/api/mcp/client/${encodeURIComponent(upstream.id)}`;
     return row([
       cell(link(`/admin/upstreams/${encodeURIComponent(upstream.id)}`, upstream.name)),
-      cell([state(upstream.status), el('small', upstream.status.reason ? ` ${stateText(upstream.status).slice(upstream.status.state.length)}` : '')]),
+      cell([state(shownStatus(upstream)), el('small', shownStatus(upstream).reason ? ` ${stateText(shownStatus(upstream)).slice(shownStatus(upstream).state.length)}` : '')]),
       cell(upstream.connection_type),
       cell(AUTH[upstream.auth_type] ?? upstream.auth_type),
       tools,
@@ -129,7 +132,7 @@ function upstreamRows(data) {
 }
 
 function upstreamHealthRows(data) {
-  return data.clients.map((upstream) => row([cell(link(`/admin/upstreams/${encodeURIComponent(upstream.id)}`, upstream.name)), cell(state(upstream.status)), cell(stateText(upstream.status))]));
+  return data.clients.map((upstream) => row([cell(link(`/admin/upstreams/${encodeURIComponent(upstream.id)}`, upstream.name)), cell(state(shownStatus(upstream))), cell(stateText(shownStatus(upstream)))]));
 }
 
 /** Line diff of two JSON documents: lines only in the old one marked removed, only in the new one added. */

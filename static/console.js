@@ -1,7 +1,7 @@
 // @ts-check
 // The Gatehouse console's one script: fills the server-rendered tables from /api and sends the forms and buttons to
 // /api as JSON with the session's CSRF token. No framework and no build step; text goes in with textContent only.
-import { api, cell, csrfToken, el, row, say } from './console-dom.js';
+import { api, cell, csrfToken, el, pendingAuthorizations, row, say } from './console-dom.js';
 import { renderers } from './console-lists.js';
 import { startUpstreamPages } from './console-upstream.js';
 
@@ -106,15 +106,22 @@ async function followAuthorization(container, pending) {
   const link = box.querySelector('a');
   link.href = pending.authorize_url;
   box.hidden = false;
-  say(`Upstream ${pending.client.name} is pending_oauth: authorize it in the new tab.`);
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const setup = await api('GET', new URL(pending.status_url).pathname);
-    if (setup.status === 'failed') throw new Error(`the authorization failed: ${setup.error ?? 'no reason given'}`);
-    if (setup.status === 'authorized') break;
+  pendingAuthorizations.add(pending.id);
+  try {
+    await refresh('upstreams');
+    say(`Upstream ${pending.client.name} is pending_oauth: authorize it in the new tab.`);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const setup = await api('GET', new URL(pending.status_url).pathname);
+      if (setup.status === 'failed') throw new Error(`the authorization failed: ${setup.error ?? 'no reason given'}`);
+      if (setup.status === 'authorized') break;
+      if (Date.now() > Date.parse(pending.expires_at)) throw new Error('the authorization expired; press Reconnect to start a new one');
+    }
+    await api('POST', new URL(pending.complete_url).pathname);
+  } finally {
+    pendingAuthorizations.delete(pending.id);
+    box.hidden = true;
   }
-  await api('POST', new URL(pending.complete_url).pathname);
-  box.hidden = true;
   say(`Upstream ${pending.client.name} is connected.`);
   await refresh();
 }

@@ -98,7 +98,7 @@ describe('the admin console at /admin, in a real browser', () => {
     await form.getByRole('button', { name: 'Add upstream' }).click();
     const link = form.getByRole('link', { name: 'open the authorization page in a new tab' });
     await link.waitFor();
-    await rowOf('upstreams', 'guarded').waitFor();
+    await rowOf('upstreams', 'guarded').locator('.state-pending_oauth').waitFor();
     await shoot('upstream-pending-oauth');
     const [tab] = await Promise.all([context.waitForEvent('page'), link.click()]);
     await tab.locator('input[name="username"]').fill('upstream-admin');

@@ -35,6 +35,7 @@ select, textarea, input[type="url"], input[type="number"], input[type="datetime-
 .state { font-weight: 600; }
 .state-connected { color: #1a7f37; }
 .state-error, .state-needs_auth { color: var(--error-text); }
+.state-pending_oauth, .state-connecting { color: var(--notice-text); }
 @media (prefers-color-scheme: dark) { .state-connected { color: #6fdd8b; } }
 .secret output { display: block; padding: 0.5rem; background: var(--notice-bg); border: 1px solid var(--notice-border); word-break: break-all; font-family: ui-monospace, monospace; }
 .form-result:empty, .console-status:empty { display: none; }
