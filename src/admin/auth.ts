@@ -60,7 +60,8 @@ function credentialFrom(request: FastifyRequest, sessionCookie: string): Credent
   }
   const apiKey = headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.trim()) return { kind: 'api_key', token: apiKey.trim() };
-  const session = request.cookies[sessionCookie];
+  // `cookies` is there when the app registered @fastify/cookie (app.ts does; a bare test app may not).
+  const session = request.cookies?.[sessionCookie];
   if (session) {
     const csrf = headers[CSRF_HEADER];
     return { kind: 'browser_session', token: session, csrfToken: typeof csrf === 'string' ? csrf : undefined };
@@ -68,18 +69,18 @@ function credentialFrom(request: FastifyRequest, sessionCookie: string): Credent
   throw unauthorized('credentials are required: HTTP Basic (an admin), Authorization: Bearer <api key> or x-api-key');
 }
 
-async function resolveCaller(credential: Credential, request: FastifyRequest, services: ApiAuthServices): Promise<ApiCaller> {
+async function resolveCaller(credential: Credential, request: FastifyRequest, services: ApiAuthServices, browser: BrowserSessionAuth): Promise<ApiCaller> {
   if (credential.kind === 'api_key') {
     const found = await services.apiKeys.authenticate(credential.token);
     if (!found) throw unauthorized('the API key is not valid');
     return { user: found.user, via: 'api_key', apiKeyId: found.key.id };
   }
   if (credential.kind === 'browser_session') {
-    const resolved = await services.sessions.resolve(credential.token);
+    const resolved = await browser.sessions.resolve(credential.token);
     // No Basic challenge here: a browser would answer it with its own password prompt over the console.
     if (!resolved) throw new ApiError(401, 'unauthorized', 'the browser session has ended; sign in again');
     // A cookie rides along on requests other sites make; only our own pages know the session's token.
-    if (!services.csrf.matches(resolved.session, credential.csrfToken)) {
+    if (!browser.csrf.matches(resolved.session, credential.csrfToken)) {
       throw new ApiError(403, 'csrf_token_invalid', `a request authenticated by the session cookie needs the session's token in ${CSRF_HEADER}`, { param: CSRF_HEADER });
     }
     return { user: resolved.user, via: 'browser_session' };
@@ -101,6 +102,10 @@ async function resolveCaller(credential: Credential, request: FastifyRequest, se
 export interface ApiAuthServices {
   apiKeys: ApiKeyService;
   login: PasswordLogin;
+}
+
+/** The console's way in: the browser session and its CSRF token. */
+export interface BrowserSessionAuth {
   sessions: Pick<BrowserSessions, 'cookieName' | 'resolve'>;
   csrf: SessionCsrf;
 }
@@ -109,10 +114,10 @@ export interface ApiAuthServices {
  * The /api authentication hook: resolve the caller, then require an admin. It runs at onRequest, before the body
  * is read, so callers without valid credentials learn nothing from validation and cost no parsing.
  */
-export function requireAdmin(services: ApiAuthServices) {
+export function requireAdmin(services: ApiAuthServices, browser: BrowserSessionAuth) {
   return async function authenticateApiCaller(request: FastifyRequest): Promise<void> {
     if (request.routeOptions.config.apiAuth === 'none') return;
-    const caller = await resolveCaller(credentialFrom(request, services.sessions.cookieName), request, services);
+    const caller = await resolveCaller(credentialFrom(request, browser.sessions.cookieName), request, services, browser);
     if (!caller.user.isAdmin && request.routeOptions.config.apiAuth !== 'user') throw new ApiError(403, 'forbidden', 'this endpoint needs an admin');
     request.apiCaller = caller;
   };

@@ -41,7 +41,7 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
     // Responses may hold secrets (a new key): no cache may keep them.
     reply.header('cache-control', 'no-store');
   });
-  api.addHook('onRequest', requireAdmin({ ...runtime, sessions: browserSessions(runtime), csrf: sessionCsrf(runtime.keys.cookieKey) }));
+  api.addHook('onRequest', requireAdmin(runtime, { sessions: browserSessions(runtime), csrf: sessionCsrf(runtime.keys.cookieKey) }));
 
   await api.register(userRoutes, { runtime });
   await api.register(apiKeyRoutes, { runtime });
