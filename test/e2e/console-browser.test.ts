@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { pinnedForm } from '../../src/upstream/tool-definitions.js';
 import { startSdkAuthUpstream } from '../fixtures/oauth-upstreams/sdk-auth-upstream.js';
 import type { OAuthUpstream } from '../fixtures/oauth-upstreams/protected-mcp.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
@@ -86,7 +88,24 @@ describe('the admin console at /admin, in a real browser', () => {
     await rowOf('upstreams', 'plain').getByRole('link', { name: 'plain' }).click();
     await page.locator('table[data-list="tools"] tbody tr').filter({ hasText: 'approved' }).first().waitFor();
     assert.equal(await page.getByLabel('URL').inputValue(), plain.url, 'the edit form shows its settings');
+  });
+
+  it("an admin sees a changed tool's definition diff and approves it", async () => {
+    const upstream = (await t.runtime.upstreamService.list()).find((item) => item.name === 'plain')!;
+    // The pin as if `echo` had been approved when its description was different: it now shows as changed.
+    const [pin] = (await t.runtime.store.toolPins.list([upstream.id])).filter((item) => item.tool === 'echo');
+    const before = { ...(JSON.parse(pin!.definition) as Tool), description: 'Repeats what it is told' };
+    const { definition, hash } = pinnedForm(before);
+    await t.runtime.store.toolPins.replace({ ...pin!, definition, definitionHash: hash });
+    await page.reload();
+    const echo = page.locator('table[data-list="tools"] tbody tr').filter({ has: page.locator('strong', { hasText: /^echo$/ }) });
+    await echo.locator('pre.diff .removed').filter({ hasText: 'Repeats what it is told' }).waitFor();
+    await echo.locator('.state', { hasText: 'changed' }).waitFor();
     await shoot('upstream');
+    await echo.getByRole('button', { name: 'Approve echo' }).click();
+    await echo.locator('.state', { hasText: 'approved' }).waitFor();
+    assert.equal(await echo.locator('pre.diff').count(), 0, 'no diff once approved');
+    assert.equal(t.runtime.toolPins.status(upstream.id, { name: 'echo', ...(JSON.parse(pin!.definition) as object) } as Tool), 'approved');
   });
 
   it('an admin adds an OAuth upstream, authorizes it in a new tab, and the console shows it connected', async () => {
