@@ -14,18 +14,32 @@ function fillSettings(form, upstream) {
     'oauth_config.scopes': upstream.oauth_config?.scopes,
     'rate_limit.calls': upstream.rate_limit?.calls,
     'rate_limit.per_seconds': upstream.rate_limit?.per_seconds,
+    tool_rate_limits: Object.entries(upstream.tool_rate_limits ?? {}).map(([tool, limit]) => `${tool}: ${limit.calls}/${limit.per_seconds}`).join('\n'),
   };
-  for (const input of form.querySelectorAll('input[name], select[name]')) {
+  for (const input of form.querySelectorAll('input[name], select[name], textarea[name]')) {
     const value = values[input.name];
-    if (value === undefined || value === null || input.type === 'password') continue;
+    // Secrets never come back: password fields and the header and environment maps stay empty (kept when left so).
+    if (value === undefined || value === null || input.type === 'password' || (input.dataset.type === 'map')) continue;
     input.value = Array.isArray(value) ? value.join(', ') : String(value);
   }
   form.dispatchEvent(new Event('change', { bubbles: true }));
 }
 
+const CONNECTING_POLLS = 20;
+
+/** The upstream, once it is past `connecting` (a save or reconnect restarts its connection), or as it is after 10 s. */
+async function settledUpstream(id) {
+  let upstream = await api('GET', `/api/mcp/client/${encodeURIComponent(id)}`);
+  for (let poll = 0; poll < CONNECTING_POLLS && upstream.status.state === 'connecting'; poll++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    upstream = await api('GET', `/api/mcp/client/${encodeURIComponent(id)}`);
+  }
+  return upstream;
+}
+
 async function showUpstream(section, { refresh }) {
   const id = section.dataset.upstream;
-  const upstream = await api('GET', `/api/mcp/client/${encodeURIComponent(id)}`);
+  const upstream = await settledUpstream(id);
   const { status } = upstream;
   const line = section.querySelector('[data-upstream-state]');
   line.replaceChildren();
@@ -37,7 +51,13 @@ async function showUpstream(section, { refresh }) {
   tools.dataset.upstream = id;
   tools.dataset.execute = JSON.stringify(upstream.tools_to_execute ?? ['*']);
   tools.dataset.skip = JSON.stringify(upstream.tools_to_skip ?? []);
-  await refresh('tools');
+  if (status.state === 'connected') return refresh('tools').then(() => upstream);
+  const note = document.createElement('td');
+  note.colSpan = tools.tHead.rows[0].cells.length;
+  note.textContent = 'Its tools are listed once it is connected.';
+  const row = document.createElement('tr');
+  row.append(note);
+  tools.tBodies[0].replaceChildren(row);
   return upstream;
 }
 

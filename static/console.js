@@ -50,6 +50,7 @@ export function formBody(form) {
     else if (input.value.trim() === '') continue;
     else if (type === 'number') value = Number(input.value);
     else if (type === 'list') value = input.value.split(/[,\n]/).map((item) => item.trim()).filter(Boolean);
+    else if (type === 'rate-map') value = Object.fromEntries(input.value.split('\n').map((line) => line.match(/^\s*([^:]+?)\s*:\s*(\d+)\s*\/\s*(\d+)\s*$/)).filter(Boolean).map((m) => [m[1], { calls: Number(m[2]), per_seconds: Number(m[3]) }]));
     else if (type === 'map') value = Object.fromEntries(input.value.split('\n').map((line) => line.match(/^\s*([^:=]+?)\s*[:=]\s*(.*)$/)).filter(Boolean).map((m) => [m[1], m[2].trim()]));
     else value = input.value.trim();
     const path = input.name.split('.');

@@ -88,6 +88,15 @@ describe('the admin console at /admin, in a real browser', () => {
     await rowOf('upstreams', 'plain').getByRole('link', { name: 'plain' }).click();
     await page.locator('table[data-list="tools"] tbody tr').filter({ hasText: 'approved' }).first().waitFor();
     assert.equal(await page.getByLabel('URL').inputValue(), plain.url, 'the edit form shows its settings');
+    await page.getByLabel('Calls per user').fill('100');
+    await page.getByLabel('Per seconds').fill('60');
+    await page.getByLabel('Per-tool quotas').fill('echo: 5/60');
+    await page.getByLabel('Tools to skip').fill('fail');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('form', { name: 'Settings' }).getByRole('status').filter({ hasText: 'Done.' }).waitFor();
+    const saved = (await t.runtime.upstreamService.list()).find((item) => item.name === 'plain')!;
+    assert.deepEqual([saved.rate_limit, saved.tool_rate_limits, saved.tools_to_skip], [{ calls: 100, per_seconds: 60 }, { echo: { calls: 5, per_seconds: 60 } }, ['fail']]);
+    await page.locator('table[data-list="tools"] tbody tr').filter({ has: page.locator('strong', { hasText: /^fail$/ }) }).getByRole('cell', { name: 'skipped' }).waitFor();
   });
 
   it("an admin sees a changed tool's definition diff and approves it", async () => {

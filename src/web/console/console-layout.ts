@@ -85,7 +85,7 @@ export function field(input: {
   label: string;
   name: string;
   type?: 'text' | 'password' | 'number' | 'url' | 'datetime-local' | 'textarea' | 'checkbox';
-  dataType?: 'list' | 'map' | 'number' | 'boolean';
+  dataType?: 'list' | 'map' | 'rate-map' | 'number' | 'boolean';
   hint?: string;
   required?: boolean;
   placeholder?: string;

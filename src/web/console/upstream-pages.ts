@@ -35,6 +35,7 @@ ${choice({ label: 'Tool pinning', name: 'tool_pinning', options: [['enforce', 'E
 ${choice({ label: 'New tools', name: 'new_tools', options: [['auto', 'Pin automatically'], ['approve', 'Hold until approved']] })}
 ${field({ label: 'Calls per user', name: 'rate_limit.calls', type: 'number', dataType: 'number', hint: 'Quota: leave empty for none' })}
 ${field({ label: 'Per seconds', name: 'rate_limit.per_seconds', type: 'number', dataType: 'number' })}
+${field({ label: 'Per-tool quotas', name: 'tool_rate_limits', type: 'textarea', dataType: 'rate-map', hint: 'One tool: calls/seconds per line, e.g. search: 10/60' })}
 ${field({ label: 'Allowed groups', name: 'allowed_groups', dataType: 'list', hint: 'Comma-separated; everyone when empty' })}
 </fieldset>`;
 }
