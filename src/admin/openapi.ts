@@ -455,7 +455,7 @@ export function openApiDocument(version: string): OpenApiDocument {
         Unauthorized: envelopeResponse('No or bad credentials (`unauthorized`)', {
           'WWW-Authenticate': { description: 'Basic realm="gatehouse"', schema: { type: 'string' } },
         }),
-        Forbidden: envelopeResponse('Valid credentials of a user who is not an admin (`forbidden`)'),
+        Forbidden: envelopeResponse('Valid credentials of a user who is not an admin (`forbidden`), or the console\'s session cookie without its CSRF token in `x-csrf-token` (`csrf_token_invalid`)'),
         NotFound: envelopeResponse('No such resource or endpoint (`not_found`)'),
         Conflict: envelopeResponse('The username is taken (`username_taken`)'),
         BodyTooLarge: envelopeResponse('The body is over the configured limit (`body_too_large`)'),
