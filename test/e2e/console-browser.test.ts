@@ -137,6 +137,22 @@ describe('the admin console at /admin, in a real browser', () => {
     await rowOf('upstreams', 'guarded').locator('.state-connected').waitFor();
   });
 
+  it('an admin adds an upstream with static headers, which it sends, and never shows their values again', async () => {
+    await page.goto(`${t.url}/admin/upstreams`);
+    const form = page.locator('form.upstream-form');
+    await form.getByLabel('Name').fill('keyed');
+    await form.getByLabel('URL').fill(plain.url);
+    await form.getByLabel('Authentication').selectOption('headers');
+    await form.getByLabel('Headers').fill('X-Upstream-Key: key-for-the-upstream');
+    await form.getByRole('button', { name: 'Add upstream' }).click();
+    await rowOf('upstreams', 'keyed').locator('.state-connected').waitFor();
+    assert.ok(plain.requests.some((headers) => headers['x-upstream-key'] === 'key-for-the-upstream'));
+    await rowOf('upstreams', 'keyed').getByRole('link', { name: 'keyed' }).click();
+    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('form[data-fill] input[name="name"]')?.value === 'keyed');
+    assert.equal(await page.getByRole('form', { name: 'Settings' }).getByLabel('Headers').inputValue(), '', 'secrets stay write-only');
+    assert.equal((await page.content()).includes('key-for-the-upstream'), false);
+  });
+
   it('an admin disables a user, whose token then stops working at /mcp, and enables them again', async () => {
     const { client } = await connectWithOAuth(t.url!, { username: 'carol', password: 'carol-password' });
     await client.listTools();
@@ -149,6 +165,13 @@ describe('the admin console at /admin, in a real browser', () => {
     await rowOf('users', 'carol').getByRole('button', { name: 'Enable carol' }).click();
     await rowOf('users', 'carol').getByRole('cell', { name: 'active' }).waitFor();
     assert.equal((await t.runtime.users.find('carol'))!.disabledAt, null);
+
+    const reset = page.getByRole('form', { name: 'Reset a password' });
+    await reset.getByLabel('User').selectOption({ label: 'carol' });
+    await reset.getByLabel('New password').fill('carols-new-password');
+    await reset.getByRole('button', { name: 'Set password' }).click();
+    await reset.getByRole('status').filter({ hasText: 'Done.' }).waitFor();
+    assert.equal((await t.runtime.login.attempt('carol', 'carols-new-password', '192.0.2.30')).ok, true);
 
     const create = page.getByRole('form', { name: 'Create a user' });
     await create.getByLabel('Username').fill('erin');

@@ -90,8 +90,10 @@ export function field(input: {
   required?: boolean;
   placeholder?: string;
   value?: string;
+  /** Keeps ids unique when two forms of a page have a field of the same name. */
+  idPrefix?: string;
 }): SafeHtml {
-  const id = `f-${input.name.replace(/[^a-z0-9]+/gi, '-')}`;
+  const id = `f-${input.idPrefix ?? ''}${input.name.replace(/[^a-z0-9]+/gi, '-')}`;
   const hintId = input.hint ? `${id}-hint` : undefined;
   const extra: HtmlValue = html`${input.required ? new SafeHtml(' required') : ''}${input.dataType ? html` data-type="${input.dataType}"` : ''}${input.placeholder ? html` placeholder="${input.placeholder}"` : ''}${hintId ? html` aria-describedby="${hintId}"` : ''}`;
   const hint = hintId && html`<small id="${hintId}" class="hint">${input.hint}</small>`;

@@ -45,7 +45,7 @@ ${apiForm({
 <form class="api-form" data-api="POST /api/users/{id}/password" data-refresh="users" aria-label="Reset a password">
 <h3>Reset a password</h3>
 <div class="field"><label for="f-reset-user">User</label><select id="f-reset-user" name="id" data-path-param data-options="local-users" required></select></div>
-${field({ label: 'New password', name: 'password', type: 'password', required: true })}
+${field({ label: 'New password', name: 'password', type: 'password', required: true, idPrefix: 'reset-' })}
 <button type="submit">Set password</button>
 <p class="form-result" role="status" aria-live="polite"></p>
 </form>

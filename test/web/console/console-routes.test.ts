@@ -46,6 +46,9 @@ describe('the console pages at /admin', () => {
       assert.ok(res.body.includes(`<h1>${label}</h1>`), path);
       assert.doesNotMatch(res.body, /<script(?![^>]*\bsrc="\/static\/console\.js\?v=)[^>]*>/, 'the only script is the console module');
       assert.doesNotMatch(res.body, /\son[a-z]+="/, 'no inline event handlers');
+      const ids = [...res.body.matchAll(/\sid="([^"]+)"/g)].map((match) => match[1]);
+      assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], `${path}: ids are unique, so every label names its own field`);
+      for (const [, target] of res.body.matchAll(/<label for="([^"]+)"/g)) assert.ok(ids.includes(target), `${path}: label for ${target}`);
     }
   });
 
