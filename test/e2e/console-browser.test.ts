@@ -34,6 +34,18 @@ describe('the admin console at /admin, in a real browser', () => {
     await target.getByRole('button', { name: 'Sign in' }).click();
   }
 
+  /** Fills the add form of the upstreams page (`fill`: more labelled fields) and sends it; answers the form. */
+  async function addUpstream(name: string, url: string, auth: string, fill: Record<string, string> = {}) {
+    await page.goto(`${t.url}/admin/upstreams`);
+    const form = page.locator('form.upstream-form');
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('URL').fill(url);
+    await form.getByLabel('Authentication').selectOption(auth);
+    for (const [label, value] of Object.entries(fill)) await form.getByLabel(label).fill(value);
+    await form.getByRole('button', { name: 'Add upstream' }).click();
+    return form;
+  }
+
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     [plain, guarded] = await Promise.all([startHttpUpstream({ name: 'plain' }), startSdkAuthUpstream()]);
@@ -78,10 +90,8 @@ describe('the admin console at /admin, in a real browser', () => {
 
   it('an admin adds an HTTP upstream and sees it connect, with its tools', async () => {
     await page.getByRole('link', { name: 'Upstreams' }).click();
-    const form = page.locator('form.upstream-form');
-    await form.getByLabel('Name').fill('plain');
-    await form.getByLabel('URL').fill(plain.url);
-    await form.getByRole('button', { name: 'Add upstream' }).click();
+    await page.getByRole('heading', { name: 'Upstreams', level: 1 }).waitFor();
+    await addUpstream('plain', plain.url, 'none');
     await rowOf('upstreams', 'plain').locator('.state-connected').waitFor();
     await rowOf('upstreams', 'plain').getByRole('cell').nth(4).filter({ hasText: /^\d+$/ }).waitFor();
     await shoot('upstreams');
@@ -118,12 +128,7 @@ describe('the admin console at /admin, in a real browser', () => {
   });
 
   it('an admin adds an OAuth upstream, authorizes it in a new tab, and the console shows it connected', async () => {
-    await page.goto(`${t.url}/admin/upstreams`);
-    const form = page.locator('form.upstream-form');
-    await form.getByLabel('Name').fill('guarded');
-    await form.getByLabel('URL').fill(guarded.mcpUrl);
-    await form.getByLabel('Authentication').selectOption('oauth');
-    await form.getByRole('button', { name: 'Add upstream' }).click();
+    const form = await addUpstream('guarded', guarded.mcpUrl, 'oauth');
     const link = form.getByRole('link', { name: 'open the authorization page in a new tab' });
     await link.waitFor();
     await rowOf('upstreams', 'guarded').locator('.state-pending_oauth').waitFor();
@@ -138,13 +143,7 @@ describe('the admin console at /admin, in a real browser', () => {
   });
 
   it('an admin adds an upstream with static headers, which it sends, and never shows their values again', async () => {
-    await page.goto(`${t.url}/admin/upstreams`);
-    const form = page.locator('form.upstream-form');
-    await form.getByLabel('Name').fill('keyed');
-    await form.getByLabel('URL').fill(plain.url);
-    await form.getByLabel('Authentication').selectOption('headers');
-    await form.getByLabel('Headers').fill('X-Upstream-Key: key-for-the-upstream');
-    await form.getByRole('button', { name: 'Add upstream' }).click();
+    await addUpstream('keyed', plain.url, 'headers', { Headers: 'X-Upstream-Key: key-for-the-upstream' });
     await rowOf('upstreams', 'keyed').locator('.state-connected').waitFor();
     assert.ok(plain.requests.some((headers) => headers['x-upstream-key'] === 'key-for-the-upstream'));
     await rowOf('upstreams', 'keyed').getByRole('link', { name: 'keyed' }).click();
