@@ -1,3 +1,4 @@
+import { PASSWORD_MIN_LENGTH } from '../../identity/password.js';
 import { html, type SafeHtml } from '../html.js';
 import { choice, field, liveTable } from './console-layout.js';
 
@@ -40,7 +41,7 @@ ${liveTable({ list: 'users', source: '/api/users', caption: 'Local and company (
 <div class="forms">
 ${apiForm({
   api: 'POST /api/users', refresh: 'users', submit: 'Create user', label: 'Create a user',
-  body: html`<h3>Create a user</h3>${field({ label: 'Username', name: 'username', required: true })}${field({ label: 'Password', name: 'password', type: 'password', required: true, hint: 'At least 10 characters' })}${field({ label: 'Admin', name: 'is_admin', type: 'checkbox' })}`,
+  body: html`<h3>Create a user</h3>${field({ label: 'Username', name: 'username', required: true })}${field({ label: 'Password', name: 'password', type: 'password', required: true, hint: `At least ${PASSWORD_MIN_LENGTH} characters` })}${field({ label: 'Admin', name: 'is_admin', type: 'checkbox' })}`,
 })}
 <form class="api-form" data-api="POST /api/users/{id}/password" data-refresh="users" aria-label="Reset a password">
 <h3>Reset a password</h3>

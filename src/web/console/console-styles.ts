@@ -17,6 +17,7 @@ h3 { font-size: 1rem; margin: 0 0 0.5rem; }
 table { width: 100%; border-collapse: collapse; font-size: 0.9375rem; }
 caption { text-align: left; color: var(--muted); padding-bottom: 0.25rem; }
 th, td { text-align: left; padding: 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; }
+td button { white-space: nowrap; }
 td button, .actions button, button.small { width: auto; margin: 0 0.25rem 0.25rem 0; padding: 0.3rem 0.6rem; font-size: 0.875rem; }
 button.danger { background: var(--error-text); color: var(--card); }
 .forms { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(17rem, 1fr)); }
