@@ -135,10 +135,17 @@ function upstreamHealthRows(data) {
   return data.clients.map((upstream) => row([cell(link(`/admin/upstreams/${encodeURIComponent(upstream.id)}`, upstream.name)), cell(state(shownStatus(upstream))), cell(stateText(shownStatus(upstream)))]));
 }
 
+/** A JSON value with every object's keys sorted, so two definitions line up field by field. */
+const sortedKeys = (value) =>
+  Array.isArray(value) ? value.map(sortedKeys)
+  : value && typeof value === 'object' ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortedKeys(value[key])]))
+  : value;
+const jsonLines = (value) => JSON.stringify(sortedKeys(value), null, 2).split('\n').map((line) => line.replace(/,$/, ''));
+
 /** Line diff of two JSON documents: lines only in the old one marked removed, only in the new one added. */
 function definitionDiff(before, after) {
-  const oldLines = JSON.stringify(before, null, 2).split('\n');
-  const newLines = JSON.stringify(after, null, 2).split('\n');
+  const oldLines = jsonLines(before);
+  const newLines = jsonLines(after);
   const pre = el('pre', undefined, { class: 'diff', 'aria-label': 'Definition change: removed lines marked −, added lines +' });
   for (const line of oldLines) if (!newLines.includes(line)) pre.append(el('span', `− ${line}`, { class: 'removed' }));
   for (const line of newLines) pre.append(oldLines.includes(line) ? el('span', `  ${line}\n`) : el('span', `+ ${line}`, { class: 'added' }));
