@@ -18,6 +18,7 @@ import { webAssets } from './web/assets.js';
 import { authorizeRoutes } from './web/authorize-routes.js';
 import { connectedAppsRoutes } from './web/connected-apps-routes.js';
 import { callApprovalRoutes } from './web/call-approval-routes.js';
+import { consoleRoutes } from './web/console/console-routes.js';
 import { consentRoutes } from './web/consent-routes.js';
 import { outboundClientRoutes } from './web/outbound-client-routes.js';
 import { upstreamConnectRoutes } from './web/upstream-connect-routes.js';
@@ -50,6 +51,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(authorizeRoutes, { runtime });
   await app.register(consentRoutes, { runtime });
   await app.register(connectedAppsRoutes, { runtime });
+  await app.register(consoleRoutes, { runtime });
   await app.register(upstreamConnectRoutes, { runtime });
   await app.register(callApprovalRoutes, { runtime });
   await app.register(outboundClientRoutes, { runtime });

@@ -35,6 +35,11 @@ export const auditFilterQuery = z.strictObject({
     .transform((text) => Date.parse(text))
     .optional()
     .describe('Only the calls at or after this time (ISO 8601)'),
+  until: z.iso
+    .datetime({ offset: true })
+    .transform((text) => Date.parse(text))
+    .optional()
+    .describe('Only the calls before this time (ISO 8601)'),
 });
 export const auditListQuery = auditFilterQuery.extend({
   limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_MAX).default(100).describe(`Page size, 1 to ${AUDIT_PAGE_MAX} (default 100)`),
@@ -91,7 +96,7 @@ export const auditRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api,
   async function storeFilter(query: z.output<typeof auditFilterQuery>): Promise<Omit<ToolCallFilter, 'limit' | 'before'> | null> {
     const user = query.user === undefined ? undefined : await runtime.users.find(query.user);
     if (query.user !== undefined && !user) return null;
-    return { userId: user?.id, clientId: query.client_id, upstream: query.upstream, tool: query.tool, outcome: query.outcome, since: query.since };
+    return { userId: user?.id, clientId: query.client_id, upstream: query.upstream, tool: query.tool, outcome: query.outcome, since: query.since, until: query.until };
   }
 
   /** Step: usernames by id, read once per request; a deleted user's records keep their id and show no name. */

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { sessionCsrf } from '../identity/session-csrf.js';
+import { browserSessions } from '../identity/sessions.js';
 import type { Runtime } from '../runtime.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { auditRoutes, securityEventRoutes } from './audit.js';
@@ -7,6 +9,7 @@ import { apiErrorHandler, apiNotFoundHandler } from './envelope.js';
 import { oauthClientRoutes } from './oauth-clients.js';
 import { oauthGrantRoutes } from './oauth-grants.js';
 import { mcpClientRoutes } from './mcp-clients.js';
+import { overviewRoutes } from './overview.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { toolPinRoutes } from './tool-pins.js';
 import { userRoutes } from './users.js';
@@ -39,7 +42,7 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
     // Responses may hold secrets (a new key): no cache may keep them.
     reply.header('cache-control', 'no-store');
   });
-  api.addHook('onRequest', requireAdmin(runtime));
+  api.addHook('onRequest', requireAdmin(runtime, { sessions: browserSessions(runtime), csrf: sessionCsrf(runtime.keys.cookieKey) }));
 
   await api.register(userRoutes, { runtime });
   await api.register(apiKeyRoutes, { runtime });
@@ -51,4 +54,5 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
   await api.register(serviceAccountRoutes, { runtime });
   await api.register(toolPinRoutes, { runtime });
   await api.register(virtualServerRoutes, { runtime });
+  await api.register(overviewRoutes, { runtime });
 };

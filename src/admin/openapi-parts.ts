@@ -57,7 +57,8 @@ export const bodyErrors = {
   '413': errorResponse('BodyTooLarge'),
   '415': errorResponse('UnsupportedMediaType'),
 };
-export const apiSecurity: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }];
+/** The console's browser session is the fourth way in: its cookie together with the session's CSRF token. */
+export const apiSecurity: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }, { browserSession: [], csrfToken: [] }];
 
 export const isoTime = { type: 'string', format: 'date-time' };
 

@@ -6,6 +6,7 @@ import { grantIdParams, grantListQuery } from './oauth-grants.js';
 import { mcpClientPaths } from './openapi-mcp-clients.js';
 import { serviceAccountPaths } from './openapi-service-accounts.js';
 import { virtualServerPaths } from './openapi-virtual-servers.js';
+import { userPaths } from './openapi-users.js';
 import { registrationRequest } from '../oauth/registration.js';
 import { clientIdParams, createInitialAccessTokenBody, initialAccessTokenIdParams } from './oauth-clients.js';
 import { createUserBody } from './users.js';
@@ -109,6 +110,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       ...mcpClientPaths,
       ...serviceAccountPaths,
       ...virtualServerPaths,
+      ...userPaths,
       '/api/users': {
         get: {
           summary: 'List users', tags: ['users'], operationId: 'listUsers', security: apiSecurity,
@@ -336,6 +338,8 @@ export function openApiDocument(version: string): OpenApiDocument {
         basicAuth: { type: 'http', scheme: 'basic', description: "An admin's username and password; throttled like the sign-in page" },
         bearerApiKey: { type: 'http', scheme: 'bearer', description: 'An API key (gth_ak_…) of an admin' },
         headerApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key (gth_ak_…) of an admin' },
+        browserSession: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session', description: 'The console: an admin\u2019s browser session (`__Host-gatehouse_session` over https), only together with csrfToken' },
+        csrfToken: { type: 'apiKey', in: 'header', name: 'x-csrf-token', description: 'The session\u2019s CSRF token, from the console page\u2019s `<meta name="csrf-token">`; a cookie-authenticated request without it is refused (403 `csrf_token_invalid`)' },
         registrationAccessToken: { type: 'http', scheme: 'bearer', description: 'The registration access token (gth_rat_…) issued with the client' },
       },
       schemas: {
@@ -453,7 +457,7 @@ export function openApiDocument(version: string): OpenApiDocument {
         Unauthorized: envelopeResponse('No or bad credentials (`unauthorized`)', {
           'WWW-Authenticate': { description: 'Basic realm="gatehouse"', schema: { type: 'string' } },
         }),
-        Forbidden: envelopeResponse('Valid credentials of a user who is not an admin (`forbidden`)'),
+        Forbidden: envelopeResponse('Valid credentials of a user who is not an admin (`forbidden`), or the console\'s session cookie without its CSRF token in `x-csrf-token` (`csrf_token_invalid`)'),
         NotFound: envelopeResponse('No such resource or endpoint (`not_found`)'),
         Conflict: envelopeResponse('The username is taken (`username_taken`)'),
         BodyTooLarge: envelopeResponse('The body is over the configured limit (`body_too_large`)'),

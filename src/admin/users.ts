@@ -1,7 +1,10 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { AuditKind } from '../audit/audit-log.js';
 import { publicUser, UserInputError } from '../identity/users.js';
+import { SERVICE_ACCOUNT_SOURCE } from '../oauth/service-accounts.js';
 import type { Runtime } from '../runtime.js';
+import type { UserRecord } from '../store/index.js';
 import { ApiError } from './envelope.js';
 
 export const createUserBody = z.strictObject({
@@ -10,15 +13,50 @@ export const createUserBody = z.strictObject({
   is_admin: z.boolean().optional(),
 });
 
-/** The service's refusals, in envelope terms: a taken name is a conflict, anything else names the bad field. */
-function toApiError(error: UserInputError): ApiError {
+export const userIdParams = z.strictObject({ id: z.string().min(1).max(100) });
+export const updateUserBody = z
+  .strictObject({
+    disabled: z.boolean().optional().describe('true disables the user: their sessions end and their tokens and API keys stop working at once'),
+    is_admin: z.boolean().optional().describe('Local users only; an SSO user’s admin flag follows their groups'),
+  })
+  .refine((body) => body.disabled !== undefined || body.is_admin !== undefined, 'give disabled, is_admin or both');
+export const resetPasswordBody = z.strictObject({ password: z.string() });
+
+/** The service's refusals, in envelope terms: a taken name or a refused change is a conflict, anything else names the bad field. */
+function toApiError(error: unknown): unknown {
+  if (!(error instanceof UserInputError)) return error;
   return error.conflict
-    ? new ApiError(409, 'username_taken', error.message, { param: error.field })
-    : new ApiError(400, 'validation_failed', error.message, { param: error.field });
+    ? new ApiError(409, error.code, error.message, { param: error.field })
+    : new ApiError(400, error.code, error.message, { param: error.field });
 }
 
-/** `GET|POST /api/users`; `GET /api/me` for any user. */
+async function orApiError<T>(action: () => Promise<T>): Promise<T> {
+  return action().catch((error: unknown) => {
+    throw toApiError(error);
+  });
+}
+
+/**
+ * `GET|POST /api/users`, `PATCH|DELETE /api/users/{id}`, `POST /api/users/{id}/password`; `GET /api/me` for any user.
+ * Service accounts are users too, but they are changed through /api/service-accounts.
+ */
 export const userRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
+  /** Step: the user the path names, or 404; a service account is refused, it has its own routes. */
+  async function targetOf(request: FastifyRequest): Promise<UserRecord> {
+    const { id } = userIdParams.parse(request.params);
+    const user = await runtime.store.users.findById(id);
+    if (!user) throw new ApiError(404, 'not_found', 'no user has this id', { param: 'id' });
+    if (user.source === SERVICE_ACCOUNT_SOURCE) {
+      throw new ApiError(409, 'service_account', `${user.username} is a service account; use /api/service-accounts`, { param: 'id' });
+    }
+    return user;
+  }
+
+  /** Step: who changed which user, in the security events (never the password). */
+  function recordChange(request: FastifyRequest, kind: AuditKind, user: UserRecord, detail: Record<string, unknown> = {}) {
+    return runtime.audit.record(kind, { userId: request.apiCaller?.user.id ?? null, ip: request.ip, detail: { user: user.username, user_id: user.id, ...detail } });
+  }
+
   api.get('/me', { config: { apiAuth: 'user' } }, async (request) => publicUser(request.apiCaller!.user));
 
   api.get('/users', async () => {
@@ -28,11 +66,34 @@ export const userRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, 
 
   api.post('/users', async (request, reply) => {
     const input = createUserBody.parse(request.body);
-    const user = await runtime.users
-      .create({ username: input.username, password: input.password, isAdmin: input.is_admin })
-      .catch((error: unknown) => {
-        throw error instanceof UserInputError ? toApiError(error) : error;
-      });
+    const user = await orApiError(() => runtime.users.create({ username: input.username, password: input.password, isAdmin: input.is_admin }));
+    await recordChange(request, 'user.created', user, { is_admin: user.isAdmin });
     return reply.code(201).send(publicUser(user));
+  });
+
+  api.patch('/users/:id', async (request) => {
+    const user = await targetOf(request);
+    const change = updateUserBody.parse(request.body);
+    let updated = user;
+    if (change.is_admin !== undefined) updated = await orApiError(() => runtime.users.setAdmin(user.username, change.is_admin!));
+    if (change.disabled === true) updated = await orApiError(() => runtime.users.disable(user.username));
+    if (change.disabled === false) updated = await orApiError(() => runtime.users.enable(user.username));
+    await recordChange(request, 'user.updated', updated, change);
+    return publicUser(updated);
+  });
+
+  api.post('/users/:id/password', async (request) => {
+    const user = await targetOf(request);
+    const { password } = resetPasswordBody.parse(request.body);
+    const updated = await orApiError(() => runtime.users.setPassword(user.username, password));
+    await recordChange(request, 'user.password_reset', updated);
+    return publicUser(updated);
+  });
+
+  api.delete('/users/:id', async (request, reply) => {
+    const user = await targetOf(request);
+    await orApiError(() => runtime.users.remove(user.username));
+    await recordChange(request, 'user.deleted', user);
+    return reply.code(204).send();
   });
 };

@@ -27,7 +27,11 @@ export type AuditKind =
   | 'virtual_server.updated'
   | 'virtual_server.deleted'
   | 'sso.signed_in'
-  | 'sso.refused';
+  | 'sso.refused'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.password_reset'
+  | 'user.deleted';
 
 export interface AuditEntry {
   userId?: string | null;

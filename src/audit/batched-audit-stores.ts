@@ -51,6 +51,7 @@ export function batchedAuditStores(stores: { audit: AuditStore; toolCalls: ToolC
       append: (call) => calls.append(call),
       appendMany: async (rows) => void (await Promise.all(rows.map((row) => calls.append(row)))),
       list: async (filter) => (await calls.flush(), stores.toolCalls.list(filter)),
+      countByOutcomeSince: async (since) => (await calls.flush(), stores.toolCalls.countByOutcomeSince(since)),
     },
     onWriteFailure(listener) {
       listeners.add(listener);

@@ -34,7 +34,7 @@ function shortError(error: string | null | undefined): string | null {
  * The audit trail of tool calls. Arguments are left out unless `recordArguments` is on; then they are kept as
  * JSON with the values of sensitive keys blanked and the size capped. `at` is when the call started.
  */
-export function toolCallAudit(store: ToolCallStore, config: Config['audit'], now: () => number = Date.now): ToolCallAudit {
+export function toolCallAudit(store: Pick<ToolCallStore, 'append'>, config: Config['audit'], now: () => number = Date.now): ToolCallAudit {
   const isSensitive = sensitiveKeyMatcher(config.redactKeys);
   const recordedArguments = (args: unknown): string | null =>
     config.recordArguments ? boundedJson(redactArguments(args ?? null, isSensitive)) : null;

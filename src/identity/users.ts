@@ -9,8 +9,10 @@ export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
 export class UserInputError extends Error {
   constructor(
     message: string,
-    readonly field: 'username' | 'password',
+    readonly field: 'username' | 'password' | 'is_admin',
     readonly conflict = false,
+    /** The API's error code for it. */
+    readonly code: 'username_taken' | 'last_active_admin' | 'not_local_user' | 'validation_failed' = conflict ? 'username_taken' : 'validation_failed',
   ) {
     super(message);
     this.name = 'UserInputError';
@@ -52,6 +54,11 @@ export interface UserService {
   create(input: { username: string; password: string; isAdmin?: boolean }): Promise<UserRecord>;
   setPassword(username: string, password: string): Promise<UserRecord>;
   disable(username: string): Promise<UserRecord>;
+  enable(username: string): Promise<UserRecord>;
+  /** Local users only: an SSO user's admin flag follows their groups at each sign-in. */
+  setAdmin(username: string, isAdmin: boolean): Promise<UserRecord>;
+  /** Deletes the user with their sessions, keys and grants; never the last active admin. */
+  remove(username: string): Promise<void>;
   find(username: string): Promise<UserRecord | undefined>;
   list(): Promise<UserRecord[]>;
   /** On an empty database, creates `admin`; returns the generated password when none was given. */
@@ -63,6 +70,17 @@ export function userService(store: Pick<Store, 'users' | 'sessions' | 'apiKeys'>
     const user = await store.users.findByUsername(normaliseUsername(username));
     if (!user) throw new UserInputError(`no user named ${JSON.stringify(username)}`, 'username');
     return user;
+  };
+  /** Step: nobody could sign in to the management API or undo the change after it. */
+  const refuseLastActiveAdmin = async (user: UserRecord, change: string) => {
+    if (!user.isAdmin || user.disabledAt !== null) return;
+    const otherActiveAdmins = (await store.users.list()).filter((u) => u.isAdmin && u.disabledAt === null && u.id !== user.id);
+    if (otherActiveAdmins.length === 0) {
+      throw new UserInputError(`${user.username} is the last active admin and cannot be ${change}; add another admin first`, 'username', true, 'last_active_admin');
+    }
+  };
+  const requireLocal = (user: UserRecord, what: string, field: 'password' | 'is_admin') => {
+    if (user.source !== LOCAL_SOURCE) throw new UserInputError(`${user.username} is not a local user (source ${user.source}): ${what}`, field, true, 'not_local_user');
   };
   const checkPassword = (password: string) => {
     const problem = passwordProblem(password);
@@ -102,6 +120,7 @@ export function userService(store: Pick<Store, 'users' | 'sessions' | 'apiKeys'>
     },
     async setPassword(username, password) {
       const user = await requireUser(username);
+      requireLocal(user, 'their password is kept by their identity provider', 'password');
       checkPassword(password);
       await store.users.updatePasswordHash(user.id, await hashPassword(password), now());
       // A new password ends every browser session opened with the old one.
@@ -110,14 +129,27 @@ export function userService(store: Pick<Store, 'users' | 'sessions' | 'apiKeys'>
     },
     async disable(username) {
       const user = await requireUser(username);
-      const otherActiveAdmins = (await store.users.list()).filter((u) => u.isAdmin && u.disabledAt === null && u.id !== user.id);
-      if (user.isAdmin && user.disabledAt === null && otherActiveAdmins.length === 0) {
-        // Nobody could sign in to the management API or undo this any more.
-        throw new UserInputError(`${user.username} is the last active admin; add another admin first`, 'username', true);
-      }
+      await refuseLastActiveAdmin(user, 'disabled');
       await store.users.setDisabled(user.id, now(), now());
       await store.sessions.revokeAllForUser(user.id, now());
       return (await store.users.findById(user.id))!;
+    },
+    async enable(username) {
+      const user = await requireUser(username);
+      await store.users.setDisabled(user.id, null, now());
+      return (await store.users.findById(user.id))!;
+    },
+    async setAdmin(username, isAdmin) {
+      const user = await requireUser(username);
+      requireLocal(user, 'their admin flag follows their groups at the identity provider', 'is_admin');
+      if (!isAdmin) await refuseLastActiveAdmin(user, 'demoted');
+      await store.users.setAdmin(user.id, isAdmin, now());
+      return (await store.users.findById(user.id))!;
+    },
+    async remove(username) {
+      const user = await requireUser(username);
+      await refuseLastActiveAdmin(user, 'deleted');
+      await store.users.delete(user.id);
     },
     find: (username) => store.users.findByUsername(normaliseUsername(username)),
     list: () => store.users.list(),

@@ -4,7 +4,7 @@ import type { ApiKeyStore, ServiceAccountStore, UserStore } from './types.js';
 
 /**
  * The channel on which every change that can end or narrow a credential is announced: an API key revoked, a grant
- * revoked, a user disabled or regrouped, a client updated or deleted, a service account's secret rotated or the
+ * revoked, a user disabled, regrouped, made or unmade admin, or deleted, a client updated or deleted, a service account's secret rotated or the
  * account deleted. Caches of verified credentials (in every process sharing the database) empty themselves when
  * they hear it. The payload only says what kind of row
  * changed, for logs: a cache drops everything, revocations being rare.
@@ -63,6 +63,9 @@ export function announcingCredentialChanges<T extends CredentialStores>(
     users: {
       ...users,
       setDisabled: announcing('users', users.setDisabled),
+      setAdmin: announcing('users', users.setAdmin),
+      // Deleting a user takes their API keys, grants and tokens with it (foreign keys cascade).
+      delete: announcing('users', users.delete),
       updateIdentityProviderFacts: announcing('users', users.updateIdentityProviderFacts),
     },
     clients: { ...clients, update: announcing('oauth_clients', clients.update), delete: announcing('oauth_clients', clients.delete) },

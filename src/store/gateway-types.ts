@@ -51,6 +51,8 @@ export interface ToolCallFilter {
   tool?: string;
   outcome?: ToolCallOutcome;
   since?: number;
+  /** Only records strictly before this time. */
+  until?: number;
   /** Paging: records strictly older than this (time, id) cursor. */
   before?: { at: number; id: string };
   limit: number;
@@ -61,6 +63,8 @@ export interface ToolCallStore {
   /** Several calls in one statement. */
   appendMany(calls: readonly ToolCallRecord[]): Promise<void>;
   list(filter: ToolCallFilter): Promise<ToolCallRecord[]>;
+  /** How many calls since `since`, by outcome (outcomes without calls left out). */
+  countByOutcomeSince(since: number): Promise<Partial<Record<ToolCallOutcome, number>>>;
 }
 
 /** An upstream tool's definition as it was approved (pinned). */
@@ -189,4 +193,6 @@ export interface McpSessionStore {
   deleteIdle(cutoff: number, limit: number): Promise<string[]>;
   /** A user's sessions on every replica, least recently used first (id and last use only). */
   listForUser(userId: string): Promise<Array<Pick<McpSessionRecord, 'id' | 'lastSeenAt'>>>;
+  /** Sessions on every replica last used at or after `since`. */
+  countUsedSince(since: number): Promise<number>;
 }

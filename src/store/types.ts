@@ -78,6 +78,9 @@ export interface UserStore {
   count(): Promise<number>;
   updatePasswordHash(id: string, passwordHash: string, now: number): Promise<boolean>;
   setDisabled(id: string, disabledAt: number | null, now: number): Promise<boolean>;
+  setAdmin(id: string, isAdmin: boolean, now: number): Promise<boolean>;
+  /** Deletes the user; their sessions, API keys, grants and tokens go with them (foreign keys cascade). */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface BrowserSessionStore {

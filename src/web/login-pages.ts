@@ -55,12 +55,13 @@ ${next && html`<input type="hidden" name="next" value="${next}">`}
 }
 
 /** The home page of a signed-in person: who they are and a way out. */
-export function signedInPage({ username }: { username: string }): SafeHtml {
+export function signedInPage({ username, isAdmin = false }: { username: string; isAdmin?: boolean }): SafeHtml {
   return layout({
     title: 'Signed in',
     body: html`<h1>You are signed in</h1>
 <p class="identity">Signed in as <strong>${username}</strong>.</p>
 <p><a href="/account/apps">Connected apps</a></p>
+${isAdmin && html`<p><a href="/admin">Admin console</a></p>`}
 <form method="post" action="/logout">
 <button type="submit" class="secondary">Sign out</button>
 </form>`,

@@ -41,7 +41,7 @@ export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
   app.get('/', async (request, reply) => {
     const user = await sessions.requireUser(request, reply);
     if (!user) return reply;
-    return sendPage(reply, 200, signedInPage({ username: user.username }));
+    return sendPage(reply, 200, signedInPage({ username: user.username, isAdmin: user.isAdmin }));
   });
 
   app.get('/login', async (request, reply) => {

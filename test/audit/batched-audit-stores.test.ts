@@ -24,6 +24,11 @@ function memoryStores() {
           calls.push(...rows);
         },
         list: async () => [...calls],
+        countByOutcomeSince: async (since: number) => {
+          const counts: Partial<Record<ToolCallRecord['outcome'], number>> = {};
+          for (const row of calls) if (row.at >= since) counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
+          return counts;
+        },
       },
     },
   };

@@ -26,12 +26,14 @@ describe('credential changes announced by the stores', () => {
     return heardAtOnce;
   };
 
-  it('revoking an API key or a grant, disabling or regrouping a user, updating or deleting a client, rotating or deleting a service account', async () => {
+  it('revoking an API key or a grant, disabling, regrouping, promoting or deleting a user, updating or deleting a client, rotating or deleting a service account', async () => {
     assert.deepEqual(await announced(() => store.apiKeys.revoke('key_none', 1)), ['api_keys']);
     assert.deepEqual(await announced(() => store.grants.revoke('grt_none', 'test', 1)), ['oauth_grants']);
     assert.deepEqual(await announced(() => store.grants.revokeForClient('cli_none', 'test', 1)), ['oauth_grants']);
     assert.deepEqual(await announced(() => store.users.setDisabled('usr_none', 1, 1)), ['users']);
     assert.deepEqual(await announced(() => store.users.updateIdentityProviderFacts('usr_none', { groups: [], isAdmin: false }, 1)), ['users']);
+    assert.deepEqual(await announced(() => store.users.setAdmin('usr_none', true, 1)), ['users']);
+    assert.deepEqual(await announced(() => store.users.delete('usr_none')), ['users']);
     assert.deepEqual(await announced(() => store.clients.update('cli_none', { metadata: '{}', authMethod: 'none', updatedAt: 1 })), ['oauth_clients']);
     assert.deepEqual(await announced(() => store.clients.delete('cli_none')), ['oauth_clients']);
     assert.deepEqual(await announced(() => store.serviceAccounts.setSecretHash('cli_none', 'hash', 1)), ['service_accounts']);

@@ -36,6 +36,18 @@ for (const backend of backends) {
       assert.equal(await store.mcpSessions.find('s2'), undefined);
     });
 
+    it('counts the sessions used since a time, for the overview, and the tool calls by outcome', async () => {
+      await store.mcpSessions.create(session('s1', 'usr_a', 100));
+      await store.mcpSessions.create(session('s2', 'usr_b', 200));
+      assert.deepEqual([await store.mcpSessions.countUsedSince(100), await store.mcpSessions.countUsedSince(101), await store.mcpSessions.countUsedSince(201)], [2, 1, 0]);
+      const call = { userId: null, clientId: null, upstreamId: 'ups_1', upstreamName: 'one', tool: 't', error: null, durationMs: 1, arguments: null };
+      await store.toolCalls.append({ ...call, id: 'c1', at: 50, outcome: 'ok' });
+      await store.toolCalls.append({ ...call, id: 'c2', at: 150, outcome: 'ok' });
+      await store.toolCalls.append({ ...call, id: 'c3', at: 160, outcome: 'timeout' });
+      assert.deepEqual(await store.toolCalls.countByOutcomeSince(100), { ok: 1, timeout: 1 });
+      assert.deepEqual((await store.toolCalls.list({ since: 100, until: 160, limit: 10 })).map((c) => c.id), ['c2'], 'until is exclusive');
+    });
+
     it('records the initialized notification and the log level', async () => {
       await store.mcpSessions.create(session('s1', 'usr_a'));
       await store.mcpSessions.update('s1', { initialized: true });

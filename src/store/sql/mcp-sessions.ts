@@ -40,5 +40,8 @@ export function sqlMcpSessionStore(db: Db): McpSessionStore {
       const rows = await db.all<{ id: string; last_seen_at: number }>('SELECT id, last_seen_at FROM mcp_sessions WHERE user_id = ? ORDER BY last_seen_at, id', [userId]);
       return rows.map((row) => ({ id: row.id, lastSeenAt: Number(row.last_seen_at) }));
     },
+    async countUsedSince(since) {
+      return Number((await db.get<{ n: number | string }>('SELECT COUNT(*) AS n FROM mcp_sessions WHERE last_seen_at >= ?', [since]))!.n);
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../db.js';
-import type { ToolCallRecord, ToolCallStore } from '../gateway-types.js';
+import type { ToolCallOutcome, ToolCallRecord, ToolCallStore } from '../gateway-types.js';
 import { camelRows, equals, insertManySql, insertSql, whereClause } from './rows.js';
 
 export function sqlToolCallStore(db: Db): ToolCallStore {
@@ -22,10 +22,15 @@ export function sqlToolCallStore(db: Db): ToolCallStore {
         equals('outcome', filter.outcome),
         filter.upstream !== undefined && ['(upstream_id = ? OR upstream_name = ?)', [filter.upstream, filter.upstream]],
         filter.since !== undefined && ['at >= ?', [filter.since]],
+        filter.until !== undefined && ['at < ?', [filter.until]],
         filter.before && ['(at < ? OR (at = ? AND id < ?))', [filter.before.at, filter.before.at, filter.before.id]],
       ]);
       params.push(filter.limit);
       return camelRows<ToolCallRecord>(await db.all(`SELECT * FROM tool_calls ${clause} ORDER BY at DESC, id DESC LIMIT ?`, params));
+    },
+    async countByOutcomeSince(since) {
+      const rows = await db.all<{ outcome: ToolCallOutcome; n: number | string }>('SELECT outcome, COUNT(*) AS n FROM tool_calls WHERE at >= ? GROUP BY outcome', [since]);
+      return Object.fromEntries(rows.map((row) => [row.outcome, Number(row.n)]));
     },
   };
 }

@@ -34,6 +34,12 @@ export function sqlUserStore(db: Db): UserStore {
     async setDisabled(id, disabledAt, now) {
       return (await db.run('UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?', [disabledAt, now, id])).changes > 0;
     },
+    async setAdmin(id, isAdmin, now) {
+      return (await db.run('UPDATE users SET is_admin = ?, updated_at = ? WHERE id = ?', [isAdmin ? 1 : 0, now, id])).changes > 0;
+    },
+    async delete(id) {
+      return (await db.run('DELETE FROM users WHERE id = ?', [id])).changes > 0;
+    },
     async updateIdentityProviderFacts(id, { groups, isAdmin }, now) {
       return (await db.run('UPDATE users SET groups = ?, is_admin = ?, updated_at = ? WHERE id = ?', [JSON.stringify(groups), isAdmin ? 1 : 0, now, id])).changes > 0;
     },
