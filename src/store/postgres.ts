@@ -81,6 +81,7 @@ function redactUrl(url: string): string {
 export function openPostgres(databaseUrl: string, options: { max?: number } = {}): Database {
   const statementOf = preparedStatements();
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, types, connectionTimeoutMillis: 10_000 });
+  let closing: Promise<void> | undefined;
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
 
@@ -141,6 +142,7 @@ export function openPostgres(databaseUrl: string, options: { max?: number } = {}
     async reclaimSpace() {
       // Autovacuum makes deleted rows' space reusable; giving it back to the OS takes VACUUM FULL, an operator's call.
     },
-    close: () => pool.end(),
+    // Idempotent: a second close (a runtime closing what a caller already closed) waits for the first.
+    close: () => (closing ??= pool.end()),
   };
 }

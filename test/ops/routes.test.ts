@@ -34,8 +34,7 @@ for (const backend of backends) {
         assert.deepEqual(ready.json(), { status: 'unavailable', reason: 'database unreachable' });
         assert.equal((await t.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
       } finally {
-        // The runtime's own close would close the database a second time.
-        t.runtime.close = async () => undefined;
+        // The runtime's own close closes the database a second time, which waits for the first: nothing is left open.
         await t.close();
       }
     });
