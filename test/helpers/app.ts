@@ -69,3 +69,17 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Signs in through the password form and answers the session cookie, ready for `inject({ cookies })`. */
+export async function signInCookies(t: TestApp, username: string, password: string): Promise<Record<string, string>> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ username, password }).toString(),
+  });
+  if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}: ${res.body}`);
+  const cookie = res.cookies.find((c) => c.name.endsWith('gatehouse_session'));
+  if (!cookie) throw new Error('sign-in set no session cookie');
+  return { [cookie.name]: cookie.value };
+}

@@ -4,21 +4,9 @@ import type { CallApprovalRecord } from '../../src/store/index.js';
 import { browserSessions } from '../../src/identity/sessions.js';
 import { PAGE_SECURITY_HEADERS } from '../../src/web/page.js';
 import { csrfTokenFor } from '../../src/web/session-csrf.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { signInCookies, startTestApp, type TestApp } from '../helpers/app.js';
 
 type Cookies = Record<string, string>;
-
-async function signIn(t: TestApp, username: string, password: string): Promise<Cookies> {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/login',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ username, password }).toString(),
-  });
-  assert.equal(res.statusCode, 303, res.body);
-  const cookie = res.cookies.find((c) => c.name.endsWith('gatehouse_session'))!;
-  return { [cookie.name]: cookie.value };
-}
 
 describe('the call approval page (/approve/{id})', () => {
   let t: TestApp;
@@ -31,8 +19,8 @@ describe('the call approval page (/approve/{id})', () => {
     t = await startTestApp();
     const user = await t.runtime.users.create({ username: 'carol', password: 'carol-password' });
     await t.runtime.users.create({ username: 'dave', password: 'dave-password' });
-    carol = await signIn(t, 'carol', 'carol-password');
-    dave = await signIn(t, 'dave', 'dave-password');
+    carol = await signInCookies(t, 'carol', 'carol-password');
+    dave = await signInCookies(t, 'dave', 'dave-password');
     approval = { id: '', userId: user.id, upstreamId: 'ups_1', upstreamName: 'tickets', tool: 'drop', exposedName: 'tickets_drop', argumentsHash: 'p1.h', arguments: '{"table":"<users>","password":"[redacted]"}', status: 'pending', createdAt: Date.now(), expiresAt: Date.now() + 600_000, decidedAt: null };
   });
   beforeEach(async () => {

@@ -3,24 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { newId } from '../../src/crypto/random.js';
 import type { UserRecord } from '../../src/store/index.js';
 import { PAGE_SECURITY_HEADERS } from '../../src/web/page.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { signInCookies, startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { storeClient, storeGrant } from '../helpers/grant-fixtures.js';
 
 type Cookies = Record<string, string>;
-
-async function signIn(t: TestApp, username: string, password: string): Promise<Cookies> {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/login',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ username, password }).toString(),
-  });
-  assert.equal(res.statusCode, 303, res.body);
-  const cookie = res.cookies.find((c) => c.name.endsWith('gatehouse_session'));
-  assert.ok(cookie);
-  return { [cookie.name]: cookie.value };
-}
 
 function csrfOf(page: string): string {
   const match = /name="csrf_token" value="([^"]+)"/.exec(page);
@@ -39,8 +26,8 @@ for (const backend of backends) {
       t = await startTestApp({ backend });
       alice = await t.runtime.users.create({ username: 'alice', password: 'alice-password' });
       bob = await t.runtime.users.create({ username: 'bob', password: 'bob-password' });
-      aliceCookies = await signIn(t, 'alice', 'alice-password');
-      bobCookies = await signIn(t, 'bob', 'bob-password');
+      aliceCookies = await signInCookies(t, 'alice', 'alice-password');
+      bobCookies = await signInCookies(t, 'bob', 'bob-password');
     });
     after(() => t.close());
 
@@ -124,7 +111,7 @@ for (const backend of backends) {
     it('refuses a revocation without a CSRF token, with a wrong one, or with the token of another session', async () => {
       const grant = await storeGrant(t.runtime, alice.id, await storeClient(t.runtime));
       const bobsToken = csrfOf((await page(bobCookies)).body);
-      const otherAliceSession = await signIn(t, 'alice', 'alice-password');
+      const otherAliceSession = await signInCookies(t, 'alice', 'alice-password');
       const otherSessionToken = csrfOf((await page(otherAliceSession)).body);
       const attempts: Record<string, string>[] = [{ grant_id: grant.id }, { grant_id: grant.id, csrf_token: 'x' }, { grant_id: grant.id, csrf_token: bobsToken }, { grant_id: grant.id, csrf_token: otherSessionToken }];
       for (const fields of attempts) {
@@ -181,7 +168,7 @@ describe('upstream connections on the connected apps page', () => {
     t = await startTestApp();
     alice = await t.runtime.users.create({ username: 'alice', password: 'alice-password' });
     await t.runtime.users.create({ username: 'bob', password: 'bob-password' });
-    aliceCookies = await signIn(t, 'alice', 'alice-password');
+    aliceCookies = await signInCookies(t, 'alice', 'alice-password');
   });
   after(() => t.close());
 
