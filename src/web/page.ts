@@ -18,8 +18,8 @@ export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const LOGO = new SafeHtml(LOGO_SVG);
 
-/** The shared layout: brand header, one card (`main`) holding the page's content. */
-export function layout(page: { title: string; body: SafeHtml }): SafeHtml {
+/** The document's start up to `<body>`, shared by every page; `extra` is what a page adds to its head (the console's script). */
+export function documentStart(title: string, extra: SafeHtml | '' = ''): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -27,11 +27,16 @@ export function layout(page: { title: string; body: SafeHtml }): SafeHtml {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="robots" content="noindex">
-<title>${page.title} · Gatehouse</title>
+<title>${title}</title>
 <link rel="stylesheet" href="${STYLESHEET_URL}">
 <link rel="icon" href="${FAVICON_URL}" type="image/svg+xml">
-</head>
-<body>
+${extra}</head>
+`;
+}
+
+/** The shared layout: brand header, one card (`main`) holding the page's content. */
+export function layout(page: { title: string; body: SafeHtml }): SafeHtml {
+  return html`${documentStart(`${page.title} · Gatehouse`)}<body>
 <header class="brand">${LOGO}<span>Gatehouse</span></header>
 <main>
 ${page.body}

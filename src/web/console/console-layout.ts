@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import { FAVICON_URL, STYLESHEET_URL } from '../assets.js';
 import { html, SafeHtml, type HtmlValue } from '../html.js';
+import { documentStart, PAGE_SECURITY_HEADERS } from '../page.js';
 import { LOGO_SVG } from '../styles.js';
 import { CONSOLE_SCRIPT_URL, CONSOLE_STYLESHEET_URL } from './console-assets.js';
 
@@ -9,12 +9,9 @@ import { CONSOLE_SCRIPT_URL, CONSOLE_STYLESHEET_URL } from './console-assets.js'
  * connections only from this origin, still no inline script, no framing.
  */
 export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  ...PAGE_SECURITY_HEADERS,
   'content-security-policy':
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
 };
 
 export const CONSOLE_SECTIONS = [
@@ -42,21 +39,11 @@ const LOGO = new SafeHtml(LOGO_SVG);
 
 /** The console's frame: header with who is signed in, the sections, one live region for the script's messages. */
 export function consoleLayout(page: ConsolePageInput): SafeHtml {
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="robots" content="noindex">
-<meta name="csrf-token" content="${page.csrfToken}">
-<title>${page.title} · Gatehouse console</title>
-<link rel="stylesheet" href="${STYLESHEET_URL}">
+  const head = html`<meta name="csrf-token" content="${page.csrfToken}">
 <link rel="stylesheet" href="${CONSOLE_STYLESHEET_URL}">
-<link rel="icon" href="${FAVICON_URL}" type="image/svg+xml">
 <script type="module" src="${CONSOLE_SCRIPT_URL}"></script>
-</head>
-<body class="console">
+`;
+  return html`${documentStart(`${page.title} · Gatehouse console`, head)}<body class="console">
 <a class="skip" href="#content">Skip to content</a>
 <header class="console-header">
 <a class="brand" href="/">${LOGO}<span>Gatehouse</span></a>
