@@ -1,4 +1,4 @@
-import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Progress, type ProgressToken, type Result } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type LoggingLevel, type Progress, type ProgressToken, type Result } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
@@ -45,6 +45,8 @@ export interface Downstream {
   sendProgress(token: ProgressToken, progress: Progress): Promise<void>;
   /** Sends an upstream's own request to this client, on the stream of the request being forwarded. */
   sendRequest(request: { method: string; params: Record<string, unknown> }, options: { signal: AbortSignal; timeout: number }): Promise<Result>;
+  /** The log level this client asked for (a 2025 session's `logging/setLevel`), carried to stateless upstreams. */
+  logLevel?: LoggingLevel;
 }
 
 /** How a call ended: a result for the client, or the upstream's error to relay. `error` is a short reason for the audit. */
@@ -143,6 +145,7 @@ function requestOptions(upstream: Upstream, downstream: Downstream, progressSent
     timeoutMs: upstream.settings.timeout_ms,
     onProgress: progressRelay(downstream, progressSent),
     onServerRequest: relayTo(upstream, downstream),
+    ...(downstream.logLevel === undefined ? {} : { logLevel: downstream.logLevel }),
   };
 }
 

@@ -9,15 +9,20 @@ import {
   ToolListChangedNotificationSchema,
   type Implementation,
   type JSONRPCMessage,
+  type LoggingLevel,
   type Progress,
+  type Result,
   type ServerCapabilities,
+  ErrorCode,
+  McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { DirectRequests } from './streamable-http/direct-requests.js';
 import { discover, type Negotiated } from './streamable-http/era-negotiation.js';
 import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
 import { RELAYED_CAPABILITIES, refuseServerRequests, relayServerRequests, type ServerRequestRelay, type ServerRequestRelays } from './streamable-http/server-requests.js';
-import { listenFilter, listenForChanges, requestStateless } from './streamable-http/stateless-requests.js';
+import { listChangesFilter, listenStream, type ListenStream } from './streamable-http/listen-stream.js';
+import { requestStateless } from './streamable-http/stateless-requests.js';
 
 /** How one request to an upstream is carried: its cancellation, time limit, and where its side traffic goes. */
 export interface UpstreamRequestOptions {
@@ -28,6 +33,11 @@ export interface UpstreamRequestOptions {
   onProgress?: (progress: Progress) => void;
   /** Requests the upstream sends while serving this one (sampling, elicitation; `input_required` on stateless upstreams); absent: they are refused. */
   onServerRequest?: ServerRequestRelay;
+  /**
+   * The level of log messages the client asked for (`logging/setLevel`). Stateless upstreams get it in the request's
+   * `_meta` and send messages only then; a session-era upstream's messages are connection-wide, filtered downstream.
+   */
+  logLevel?: LoggingLevel;
 }
 
 /** What a connection does with the upstream's own notifications, whichever era it speaks. */
@@ -51,9 +61,12 @@ const LIST_CHANGES = {
 interface StatelessState {
   direct: DirectRequests;
   discovered: Extract<Negotiated, { era: 'stateless' }>['discovered'];
-  /** Ends the `subscriptions/listen` stream when the client closes. */
-  listening: AbortController;
+  /** The connection's `subscriptions/listen` stream: list changes and subscribed resources. */
+  listen: ListenStream;
 }
+
+/** The 2025 subscription requests, which a stateless upstream takes as a change of the listen filter. */
+const SUBSCRIPTION_METHODS = new Set(['resources/subscribe', 'resources/unsubscribe']);
 
 /**
  * The SDK Client the gateway talks to an upstream with, shared by every session (or, per-user upstreams, every
@@ -95,11 +108,11 @@ export class UpstreamClient extends Client {
   speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport): void {
     const direct = this.direct;
     if (!direct) throw new Error('a stateless upstream needs the direct path');
-    this.stateless = { direct, discovered: negotiated.discovered, listening: new AbortController() };
-    transport.onmessage = (message) => this.notified(message);
+    const notified = (message: JSONRPCMessage) => this.notified(message);
+    const listen = listenStream(direct, listChangesFilter(negotiated.discovered.capabilities), notified);
+    this.stateless = { direct, discovered: negotiated.discovered, listen };
+    transport.onmessage = notified;
     transport.onerror = (error) => this.onerror?.(error);
-    const filter = listenFilter(negotiated.discovered.capabilities);
-    if (filter) listenForChanges(direct, filter, this.stateless.listening.signal);
   }
 
   /** The era and revision this client speaks with its upstream. */
@@ -151,19 +164,28 @@ export class UpstreamClient extends Client {
   }
 
   override async close(): Promise<void> {
-    this.stateless?.listening.abort();
+    this.stateless?.listen.close();
     await super.close();
   }
 
   /** Sends one request on this connection and checks its result against `resultSchema`. */
   async forward<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
     const { signal, timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
+    if (this.stateless && SUBSCRIPTION_METHODS.has(message.method)) return checked(message.method, resultSchema, await this.changeSubscription(this.stateless.listen, message, signal));
     if (this.stateless) return checked(message.method, resultSchema, await requestStateless(this.stateless.direct, message, options));
     if (this.direct && DIRECT_METHODS.has(message.method)) {
       return checked(message.method, resultSchema, await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest }));
     }
     const send = () => this.request(message, resultSchema, { timeout: timeoutMs, signal, onprogress: onProgress }) as Promise<z.output<S>>;
     return this.relays ? this.relays.during(onServerRequest, send) : send();
+  }
+
+  /** `resources/subscribe` or `unsubscribe` on a stateless upstream: its resource joins or leaves the listen filter. */
+  private async changeSubscription(listen: ListenStream, message: { method: string; params?: Record<string, unknown> }, signal: AbortSignal): Promise<Result> {
+    const uri = message.params?.uri;
+    if (typeof uri !== 'string') throw new McpError(ErrorCode.InvalidParams, `${message.method} needs a uri`);
+    await (message.method === 'resources/subscribe' ? listen.subscribe(uri, signal) : listen.unsubscribe(uri, signal));
+    return {};
   }
 }
 

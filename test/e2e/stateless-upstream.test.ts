@@ -4,7 +4,17 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ToolListChangedNotificationSchema, type CallToolResult, type CreateMessageRequest, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  LoggingMessageNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type CreateMessageRequest,
+  type LoggingMessageNotification,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import { fetchAllPages } from '../../src/gateway/catalog.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
@@ -15,7 +25,8 @@ import { startStatelessUpstream, STATELESS_VERSION, type StatelessUpstream } fro
  * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse: Gatehouse finds the
  * upstream's era with `server/discover`, speaks to it statelessly (per-request `_meta`, routing headers with the
  * upstream's own names), and translates what differs: `input_required` into a sampling request relayed to the
- * client and a retry, a closed stream for a cancellation, `subscriptions/listen` into list changes. A 2025 upstream
+ * client and a retry, a closed stream for a cancellation, `subscriptions/listen` into list changes and resource updates,
+ * the session's `logging/setLevel` into each request's log level. A 2025 upstream
  * beside it is still reached with `initialize`, as before.
  */
 
@@ -78,7 +89,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
 
   it('lists and calls the upstream’s tools, with the per-request metadata and the routing headers under its own names', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_slow']);
+    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_noisy', 'modern_slow']);
     assert.equal(firstText(await client.callTool({ name: 'modern_echo', arguments: { text: 'hello' } })), 'hello');
     const call = requestsFor('tools/call').at(-1)!;
     assert.equal(call.headers['mcp-method'], 'tools/call');
@@ -154,9 +165,41 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
   it('passes the upstream’s list changes (from subscriptions/listen) on to the client', async () => {
     await modern.listening();
     const listen = requestsFor('subscriptions/listen')[0]!;
-    assert.deepEqual(listen.body.params!.notifications, { toolsListChanged: true });
-    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    assert.deepEqual(listen.body.params!.notifications, { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true });
+    const tools = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
     modern.announceToolsChanged();
-    await changed;
+    await tools;
+    const prompts = new Promise<void>((resolve) => client.setNotificationHandler(PromptListChangedNotificationSchema, () => resolve()));
+    modern.announceListChanged('prompts');
+    await prompts;
+  });
+
+  it('turns the client’s resources/subscribe into the listen filter, and the upstream’s updates into notifications', async () => {
+    await client.subscribeResource({ uri: 'note://first' });
+    assert.deepEqual(modern.openListens().at(-1)!.filter.resourceSubscriptions, ['note://first']);
+    // No resources/subscribe reached the upstream: 2026-07-28 has none.
+    assert.equal(requestsFor('resources/subscribe').length, 0);
+    const updated = new Promise<string>((resolve) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => resolve(notification.params.uri)));
+    modern.announceResourceUpdated('note://first');
+    assert.equal(await updated, 'note://first');
+    await client.unsubscribeResource({ uri: 'note://first' });
+    // The stream without it replaces the one with it.
+    while (modern.openListens().some((stream) => stream.filter.resourceSubscriptions)) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(modern.openListens().map((stream) => stream.filter), [{ toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true }]);
+  });
+
+  it('refuses a subscription the upstream does not acknowledge', async () => {
+    await assert.rejects(client.subscribeResource({ uri: 'live://clock' }), /sends no updates of live:\/\/clock/);
+  });
+
+  it('asks for log messages at the level the client set, and relays them; asks for none before it set one', async () => {
+    assert.equal(firstText(await client.callTool({ name: 'modern_noisy', arguments: {} })), 'no log asked for');
+    await client.setLoggingLevel('info');
+    const logged: LoggingMessageNotification['params'][] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void logged.push(notification.params));
+    assert.equal(firstText(await client.callTool({ name: 'modern_noisy', arguments: {} })), 'logged at info');
+    assert.equal((requestsFor('tools/call').at(-1)!.body.params!._meta as Record<string, unknown>)['io.modelcontextprotocol/logLevel'], 'info');
+    while (logged.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(logged[0], { level: 'info', logger: 'modern/noisy', data: 'working on it' });
   });
 });

@@ -8,15 +8,14 @@ import { RELAYED_CAPABILITIES, type ServerRequestRelay } from './server-requests
  *   (sampling, elicitation); each goes to the caller's relay, the same one the session era's server-to-client
  *   requests go to (gateway/upstream-requests.ts sends it to the downstream client on its request's stream), and the
  *   original request is sent again, with a new id, the answers in `inputResponses` and `requestState` echoed exactly.
- * - Change notifications (basic/patterns/subscriptions): one `subscriptions/listen` stream per connection, asking
- *   for the list changes the upstream offers, opened again when it ends.
+ * - Log messages (server/utilities/logging): asked for per request, with the level in `_meta`.
+ * Change notifications come on the connection's one `subscriptions/listen` stream (listen-stream.ts).
  */
 
 /** Rounds of input a request may take before Gatehouse gives up on it (an upstream that asks forever). */
 const MAX_INPUT_ROUNDS = 10;
 /** Only these input requests are relayed; Gatehouse declares no roots. */
 const RELAYED_INPUTS = new Set(['sampling/createMessage', 'elicitation/create']);
-const LISTEN_RETRY = { initialMs: 1000, maxMs: 30_000 };
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -27,10 +26,12 @@ export interface StatelessRequestOptions {
   onProgress?: (progress: Progress) => void;
   /** Where input requests go; absent: none is declared possible, and an input request fails the request. */
   onServerRequest?: ServerRequestRelay;
+  /** The level of the log messages wanted for this request; absent: none. */
+  logLevel?: string;
 }
 
 /** Stateless upstreams send no requests on a response stream (they ask for input in results): one that does is refused. */
-const refuse: ServerRequestRelay = async () => {
+export const refuse: ServerRequestRelay = async () => {
   throw new McpError(ErrorCode.InvalidRequest, 'a stateless upstream sends no requests on a response stream');
 };
 
@@ -50,12 +51,12 @@ async function answerInputs(inputRequests: unknown, relay: ServerRequestRelay, s
 
 /** One request to a stateless upstream, carried through as many input rounds as it takes (MRTR "Client Requirements"). */
 export async function requestStateless(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions): Promise<Result> {
-  const { signal, timeoutMs, onProgress, onServerRequest } = options;
+  const { signal, timeoutMs, onProgress, onServerRequest, logLevel } = options;
   // Capabilities relevant to this request (basic/index): sampling and elicitation only when someone can answer them.
   const clientCapabilities = onServerRequest ? RELAYED_CAPABILITIES : {};
   let params = message.params;
   for (let round = 0; ; round++) {
-    const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities });
+    const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities, logLevel });
     if (result.resultType !== 'input_required') return result;
     if (!onServerRequest) throw new McpError(ErrorCode.InvalidRequest, `the upstream asked for input on ${message.method}, which has no client to answer it`);
     if (round + 1 >= MAX_INPUT_ROUNDS) throw new McpError(ErrorCode.InternalError, `the upstream asked for input more than ${MAX_INPUT_ROUNDS} times`);
@@ -63,37 +64,4 @@ export async function requestStateless(direct: DirectRequests, message: { method
     // The original parameters, the answers, and the state exactly as it came; never carried to another request.
     params = { ...message.params, inputResponses, ...(typeof result.requestState === 'string' ? { requestState: result.requestState } : {}) };
   }
-}
-
-/** The notification filter of `subscriptions/listen` for what `capabilities` says changes; undefined: nothing to listen for. */
-export function listenFilter(capabilities: Json): Json | undefined {
-  const listChanged = (kind: string) => isObject(capabilities[kind]) && (capabilities[kind] as Json).listChanged === true;
-  const filter: Json = {};
-  if (listChanged('tools')) filter.toolsListChanged = true;
-  if (listChanged('prompts')) filter.promptsListChanged = true;
-  if (listChanged('resources')) filter.resourcesListChanged = true;
-  return Object.keys(filter).length > 0 ? filter : undefined;
-}
-
-/**
- * Keeps one `subscriptions/listen` stream open on `direct` until `signal` aborts. Its notifications reach the
- * connection the way every notification of the direct path does (its transport's `onmessage`); a stream that ends,
- * gracefully or not, is opened again after a growing delay.
- */
-export function listenForChanges(direct: DirectRequests, filter: Json, signal: AbortSignal): void {
-  let delay = LISTEN_RETRY.initialMs;
-  const listen = async () => {
-    while (!signal.aborted) {
-      const opened = Date.now();
-      await direct
-        .request({ method: 'subscriptions/listen', params: { notifications: filter } }, { signal, timeoutMs: Number.POSITIVE_INFINITY, onServerRequest: refuse })
-        .catch(() => undefined);
-      if (signal.aborted) return;
-      // A stream that stayed up a while ended normally: start over from the shortest delay.
-      if (Date.now() - opened > LISTEN_RETRY.maxMs) delay = LISTEN_RETRY.initialMs;
-      await new Promise((resolve) => setTimeout(resolve, delay, undefined).unref());
-      delay = Math.min(delay * 2, LISTEN_RETRY.maxMs);
-    }
-  };
-  void listen();
 }
