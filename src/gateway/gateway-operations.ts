@@ -161,6 +161,7 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
     const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, params, downstream, connection);
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
     if ('relay' in forwarded) throw forwarded.relay;
+    if ('inputRequired' in forwarded) throw forwarded.inputRequired;
     return forwarded.result;
   };
 

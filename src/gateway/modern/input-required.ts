@@ -1,15 +1,20 @@
 import { ErrorCode, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { DecryptionError, open, seal } from '../../crypto/aead.js';
+import type { UpstreamInputRequired } from '../../upstream/streamable-http/stateless-requests.js';
 import { JsonRpcError } from '../forwarding.js';
 import { askInBrowser, type AskInBrowser } from '../browser-prompts.js';
+import { admittedInputRequest, ClientLacksCapability } from '../upstream-requests.js';
+import { MISSING_CLIENT_CAPABILITY } from './request-metadata.js';
 
 /**
  * Multi round-trip requests of MCP 2026-07-28 (basic/patterns/mrtr) where Gatehouse itself needs the client: a user who
  * has not connected a per-user upstream is asked to, by an `input_required` result holding a URL-mode elicitation
- * (what a 2025 client gets as error -32042). What Gatehouse must know when the client retries travels in
- * `requestState`, sealed with the project's AEAD and bound to the user: a client can neither read it, change it,
- * nor replay another user's. A retry with a state that does not open, or that belongs to another request, is refused.
+ * (what a 2025 client gets as error -32042); a 2026-07-28 upstream's own `input_required` result is passed on, its
+ * input requests under the upstream's keys. What Gatehouse must know when the client retries (the upstream's own
+ * `requestState` among it) travels in `requestState`, sealed with the project's AEAD and bound to the user: a client
+ * can neither read it, change it, nor replay another user's. A retry with a state that does not open, or that belongs
+ * to another request, is refused.
  */
 
 /** The input request's key in `inputRequests` and `inputResponses`. */
@@ -26,10 +31,12 @@ const StateSchema = z.object({
   /** A parked call (call-runs.ts) and the key of the question it waits on. */
   run: z.string().optional(),
   key: z.string().optional(),
+  /** A 2026-07-28 upstream's `input_required` result passed on, and the upstream's own state, as it gave it. */
+  passed: z.object({ requestState: z.string().optional() }).optional(),
   issuedAt: z.number(),
 });
 /** What a state records of the step it continues. */
-export type StateStep = { upstreamId: string } | { run: string; key: string };
+export type StateStep = { upstreamId: string } | { run: string; key: string } | { passed: { requestState?: string } };
 export type GatewayRequestState = z.infer<typeof StateSchema>;
 
 /** Thrown by a request that must ask the client first; answered as the `input_required` result it holds. */
@@ -86,6 +93,31 @@ export function browserStep(context: RequestStateContext, clientCapabilities: Cl
     });
   };
 }
+
+/**
+ * A 2026-07-28 upstream's `input_required` result for the client: its input requests under their own keys, each
+ * admitted as a relayed request is (a capability the client did not declare ends the request with -32021), and the
+ * upstream's state sealed into Gatehouse's.
+ */
+export function passedOn(context: RequestStateContext, asked: UpstreamInputRequired, clientCapabilities: ClientCapabilities): InputRequired {
+  const inputRequests: Record<string, unknown> = {};
+  for (const [key, request] of Object.entries(asked.inputRequests ?? {})) {
+    const { method, params = {} } = (request ?? {}) as { method?: unknown; params?: unknown };
+    if (typeof method !== 'string' || typeof params !== 'object' || params === null) {
+      throw new JsonRpcError(ErrorCode.InternalError, 'The upstream asked for input in a form Gatehouse cannot pass on');
+    }
+    try {
+      inputRequests[key] = { method, params: admittedInputRequest(method, params as Record<string, unknown>, clientCapabilities) };
+    } catch (error) {
+      throw error instanceof ClientLacksCapability ? missingCapability(error.required) : error;
+    }
+  }
+  const requestState = sealRequestState(context, { passed: asked.requestState === undefined ? {} : { requestState: asked.requestState } });
+  return new InputRequired({ inputRequests, requestState });
+}
+
+export const missingCapability = (required: ClientCapabilities) =>
+  new JsonRpcError(MISSING_CLIENT_CAPABILITY, 'The request needs a capability the client did not declare', { requiredCapabilities: required });
 
 /** Whether the client's answer to the browser question was no (declined or cancelled). */
 export function declinedInBrowser(inputResponses: unknown): boolean {

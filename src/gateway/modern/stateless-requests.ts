@@ -13,6 +13,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { UpstreamInputRequired, type InputPassThrough } from '../../upstream/streamable-http/stateless-requests.js';
 import { VERSION } from '../../version.js';
 import type { CacheHint } from '../cache-hints.js';
 import { findTool, type ListKind } from '../catalog.js';
@@ -24,16 +25,28 @@ import type { GatewayState } from '../gateway-state.js';
 import type { Principal } from '../principal.js';
 import { ClientLacksCapability, serverRequestSender } from '../upstream-requests.js';
 import type { CallRun, CallRuns } from './call-runs.js';
-import { browserStep, declinedInBrowser, InputRequired, openRequestState, sealRequestState, type GatewayRequestState, type RequestStateContext } from './input-required.js';
+import {
+  browserStep,
+  declinedInBrowser,
+  InputRequired,
+  missingCapability,
+  openRequestState,
+  passedOn,
+  sealRequestState,
+  type GatewayRequestState,
+  type RequestStateContext,
+} from './input-required.js';
 import type { ListenStreams, SubscriptionFilter } from './listen-streams.js';
 import { checkParamHeaders, checkRequest, MISSING_CLIENT_CAPABILITY, MODERN_VERSIONS, withoutProtocolMeta, type RequestMeta } from './request-metadata.js';
 
 /**
  * A MCP 2026-07-28 request at /mcp, served statelessly (basic/versioning, "Backward Compatibility"): no session, the
  * client's version and capabilities in the request's own `_meta`. Pipeline: headers and `_meta` (request-metadata.ts)
- * → the method → the gateway's operation, the same one a 2025 session's server calls (gateway-operations.ts) → the
- * answer shaped for 2026-07-28 (`resultType`, cache hints, `serverInfo`, -32602 for a missing resource), as JSON, or
- * as an SSE stream once progress must go first. Closing the response is the client's cancellation.
+ * → Gatehouse's `requestState` of a retry opened, and what passes on to an upstream that asks for input → the method
+ * → the gateway's operation, the same one a 2025 session's server calls (gateway-operations.ts) → the answer shaped
+ * for 2026-07-28 (`resultType`, cache hints, `serverInfo`, -32602 for a missing resource; a 2026-07-28 upstream's
+ * `input_required` passed on), as JSON, or as an SSE stream once progress must go first. Closing the response is the
+ * client's cancellation.
  */
 
 export interface StatelessServing {
@@ -87,6 +100,7 @@ interface Exchange {
     serving: StatelessServing;
     principal: Principal;
     meta: RequestMeta;
+    passInput: InputPassThrough;
     stream: LazyEventStream;
     closed: AbortSignal;
     state: RequestStateContext;
@@ -125,12 +139,16 @@ export async function serveStateless(
   });
   const stream = lazyEventStream(response);
   const missing: { capabilities?: ClientCapabilities } = {};
-  const downstream = statelessDownstream(message, meta, stream, controller, missing);
   try {
     const state = stateContext(serving, principal, message);
+    const retry = retryOf(state, message);
+    const passInput = inputPassThrough(message, retry, meta.clientCapabilities);
+    const downstream = statelessDownstream(message, meta, stream, controller, missing, passInput);
     const operations = serving.operationsFor(principal, browserStep(state, meta.clientCapabilities));
-    const call = { serving, principal, meta, stream, closed: controller.signal, state, progressToken: downstream.progressToken };
-    const answer = await handler({ request: message, operations, downstream, retry: retryOf(state, message), call });
+    const call = { serving, principal, meta, passInput, stream, closed: controller.signal, state, progressToken: downstream.progressToken };
+    const answer = await handler({ request: message, operations, downstream, retry, call }).catch((error: unknown) => {
+      throw error instanceof UpstreamInputRequired ? passedOn(state, error, meta.clientCapabilities) : error;
+    });
     if (controller.signal.aborted && !missing.capabilities) return stream.end();
     if (missing.capabilities) throw missingCapability(missing.capabilities);
     stream.end({ jsonrpc: '2.0', id: message.id, result: completed(answer) });
@@ -193,6 +211,25 @@ function retryOf(context: RequestStateContext, request: JSONRPCRequest): Exchang
   return { state: openRequestState(context, params.requestState), inputResponses: params.inputResponses };
 }
 
+/** An `InputResponses` map: each answer is the result object of the input request under the same key. */
+const InputResponsesSchema = z.record(z.string(), z.looseObject({}));
+
+/**
+ * What goes to a 2026-07-28 upstream that asks this client for input (passed on by input-required.ts `passedOn`): the
+ * client's capabilities of those it can be asked for, and the client's answers with the upstream's state when it
+ * sends them. A retry of one of Gatehouse's own questions (a browser step, a parked call) takes none of its answers on.
+ */
+function inputPassThrough(request: JSONRPCRequest, retry: Exchange['retry'], capabilities: ClientCapabilities): InputPassThrough {
+  const { sampling, elicitation, roots } = capabilities;
+  const clientCapabilities = { ...(sampling ? { sampling } : {}), ...(elicitation ? { elicitation } : {}), ...(roots ? { roots } : {}) };
+  const given = (request.params as { inputResponses?: unknown } | undefined)?.inputResponses;
+  if ((retry && !retry.state.passed) || given === undefined) return { clientCapabilities };
+  const inputResponses = InputResponsesSchema.safeParse(given);
+  if (!inputResponses.success) throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: inputResponses must map each key to an answer object');
+  const requestState = retry?.state.passed?.requestState;
+  return { clientCapabilities, inputResponses: inputResponses.data, ...(requestState === undefined ? {} : { requestState }) };
+}
+
 /** The request checked against its method's schema; invalid params are the client's mistake (-32602). */
 function parsed<S extends z.ZodType>(schema: S, request: JSONRPCRequest): z.output<S> {
   const result = schema.safeParse(request);
@@ -211,7 +248,14 @@ function completed({ result, hint }: Answer): Record<string, unknown> {
  * requests are checked against what the client declared in this request (a missing capability ends the request with
  * -32021), and none is sent: a 2026-07-28 stream carries no requests to the client.
  */
-function statelessDownstream(request: JSONRPCRequest, meta: RequestMeta, stream: LazyEventStream, controller: AbortController, missing: { capabilities?: ClientCapabilities }): Downstream {
+function statelessDownstream(
+  request: JSONRPCRequest,
+  meta: RequestMeta,
+  stream: LazyEventStream,
+  controller: AbortController,
+  missing: { capabilities?: ClientCapabilities },
+  passInput: InputPassThrough,
+): Downstream {
   const progressToken = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
   const noInputRequests = async (): Promise<never> => {
     throw new JsonRpcError(ErrorCode.MethodNotFound, 'Gatehouse does not pass an upstream request on to a 2026-07-28 client');
@@ -220,6 +264,7 @@ function statelessDownstream(request: JSONRPCRequest, meta: RequestMeta, stream:
   return {
     signal: controller.signal,
     progressToken,
+    passInput,
     sendProgress: async (token, progress) => stream.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: token } }),
     async sendRequest(upstreamRequest, options) {
       try {
@@ -245,6 +290,7 @@ function startCall(call: Exchange['call'], work: (downstream: Downstream) => Pro
     return work({
       signal: run.signal,
       progressToken: call.progressToken,
+      passInput: call.passInput,
       sendProgress: async (token, progress) => run.progress({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: token } }),
       async sendRequest(upstreamRequest, options) {
         try {
@@ -274,9 +320,6 @@ function resumeCall(call: Exchange['call'], retry: NonNullable<Exchange['retry']
   question.settle(answer);
   return run;
 }
-
-const missingCapability = (required: ClientCapabilities) =>
-  new JsonRpcError(MISSING_CLIENT_CAPABILITY, 'The request needs a capability the client did not declare', { requiredCapabilities: required });
 
 /** The `Mcp-Param-*` headers of a call to a known tool, checked against its arguments. */
 function paramHeaderRefusal(serving: StatelessServing, headers: IncomingHttpHeaders, request: JSONRPCRequest) {
