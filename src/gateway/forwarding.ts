@@ -51,6 +51,8 @@ export interface Downstream {
    * `UpstreamInputRequired`) rather than relayed request by request; its retry's answers and the upstream's state.
    */
   passInput?: InputPassThrough;
+  /** A 2026-07-28 retry that continues a call Gatehouse let through before (its sealed state says so, for the same arguments). */
+  continuesCall?: boolean;
 }
 
 /** How a call ended: a result for the client, or the upstream's error to relay. `error` is a short reason for the audit. */

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { ErrorCode, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { DecryptionError, open, seal } from '../../crypto/aead.js';
 import type { UpstreamInputRequired } from '../../upstream/streamable-http/stateless-requests.js';
+import { canonicalJson } from '../../upstream/tool-definitions.js';
 import { JsonRpcError } from '../forwarding.js';
 import { askInBrowser, type AskInBrowser } from '../browser-prompts.js';
 import { admittedInputRequest, ClientLacksCapability } from '../upstream-requests.js';
@@ -31,12 +33,15 @@ const StateSchema = z.object({
   /** A parked call (call-runs.ts) and the key of the question it waits on. */
   run: z.string().optional(),
   key: z.string().optional(),
-  /** A 2026-07-28 upstream's `input_required` result passed on, and the upstream's own state, as it gave it. */
-  passed: z.object({ requestState: z.string().optional() }).optional(),
+  /**
+   * A 2026-07-28 upstream's `input_required` result passed on: the upstream's own state, as it gave it, and the digest
+   * of the arguments the call was let through with (a retry continues that call, so it must repeat them).
+   */
+  passed: z.object({ requestState: z.string().optional(), args: z.string() }).optional(),
   issuedAt: z.number(),
 });
 /** What a state records of the step it continues. */
-export type StateStep = { upstreamId: string } | { run: string; key: string } | { passed: { requestState?: string } };
+export type StateStep = { upstreamId: string } | { run: string; key: string } | { passed: { requestState?: string; args: string } };
 export type GatewayRequestState = z.infer<typeof StateSchema>;
 
 /** Thrown by a request that must ask the client first; answered as the `input_required` result it holds. */
@@ -52,8 +57,13 @@ export interface RequestStateContext {
   userId: string;
   method: string;
   name: string;
+  /** The request's `arguments` (`argumentsDigest`). */
+  args: string;
   now?: () => number;
 }
+
+/** A digest of a request's `arguments`, the same for the same arguments in any key order. */
+export const argumentsDigest = (args: unknown): string => createHash('sha256').update(canonicalJson(args ?? {})).digest('base64url');
 
 const aad = (userId: string) => `mcp request state v1 ${userId}`;
 
@@ -63,7 +73,7 @@ export function sealRequestState({ key, userId, method, name, now = Date.now }: 
 }
 
 /** The state of a retry of this request; refused (-32602) when it was changed, is another user's or request's, or is stale. */
-export function openRequestState({ key, userId, method, name, now = Date.now }: RequestStateContext, sealed: string): GatewayRequestState {
+export function openRequestState({ key, userId, method, name, args, now = Date.now }: RequestStateContext, sealed: string): GatewayRequestState {
   let state: GatewayRequestState;
   try {
     state = StateSchema.parse(JSON.parse(open(key, sealed, aad(userId))));
@@ -72,6 +82,7 @@ export function openRequestState({ key, userId, method, name, now = Date.now }: 
     throw error;
   }
   if (state.method !== method || state.name !== name) throw invalidState('it belongs to another request');
+  if (state.passed && state.passed.args !== args) throw invalidState('it was issued for other arguments; a retry repeats the request');
   if (now() - state.issuedAt > REQUEST_STATE_TTL_MS) throw invalidState('it has expired; send the request again without it');
   return state;
 }
@@ -112,7 +123,8 @@ export function passedOn(context: RequestStateContext, asked: UpstreamInputRequi
       throw error instanceof ClientLacksCapability ? missingCapability(error.required) : error;
     }
   }
-  const requestState = sealRequestState(context, { passed: asked.requestState === undefined ? {} : { requestState: asked.requestState } });
+  const passed = { args: context.args, ...(asked.requestState === undefined ? {} : { requestState: asked.requestState }) };
+  const requestState = sealRequestState(context, { passed });
   return new InputRequired({ inputRequests, requestState });
 }
 

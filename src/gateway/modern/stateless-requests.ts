@@ -26,6 +26,7 @@ import type { Principal } from '../principal.js';
 import { ClientLacksCapability, serverRequestSender } from '../upstream-requests.js';
 import type { CallRun, CallRuns } from './call-runs.js';
 import {
+  argumentsDigest,
   browserStep,
   declinedInBrowser,
   InputRequired,
@@ -100,7 +101,8 @@ interface Exchange {
     serving: StatelessServing;
     principal: Principal;
     meta: RequestMeta;
-    passInput: InputPassThrough;
+    /** What goes to a 2026-07-28 upstream that asks for input, and whether this retry continues a call let through. */
+    passing: Pick<Downstream, 'passInput' | 'continuesCall'>;
     stream: LazyEventStream;
     closed: AbortSignal;
     state: RequestStateContext;
@@ -142,10 +144,10 @@ export async function serveStateless(
   try {
     const state = stateContext(serving, principal, message);
     const retry = retryOf(state, message);
-    const passInput = inputPassThrough(message, retry, meta.clientCapabilities);
-    const downstream = statelessDownstream(message, meta, stream, controller, missing, passInput);
+    const passing = { passInput: inputPassThrough(message, retry, meta.clientCapabilities), continuesCall: retry?.state.passed !== undefined };
+    const downstream = statelessDownstream(message, meta, stream, controller, missing, passing);
     const operations = serving.operationsFor(principal, browserStep(state, meta.clientCapabilities));
-    const call = { serving, principal, meta, passInput, stream, closed: controller.signal, state, progressToken: downstream.progressToken };
+    const call = { serving, principal, meta, passing, stream, closed: controller.signal, state, progressToken: downstream.progressToken };
     const answer = await handler({ request: message, operations, downstream, retry, call }).catch((error: unknown) => {
       throw error instanceof UpstreamInputRequired ? passedOn(state, error, meta.clientCapabilities) : error;
     });
@@ -196,11 +198,11 @@ const listHandler =
   async ({ request, operations }: Exchange): Promise<Answer> =>
     operations.list(kind, parsed(PaginatedRequestSchema, request).params?.cursor);
 
-/** The request a `requestState` of this request must have been issued for: its method and name (or URI), and the user. */
+/** The request a `requestState` of this request must have been issued for: its method and name (or URI), its arguments, and the user. */
 function stateContext(serving: StatelessServing, principal: Principal, request: JSONRPCRequest): RequestStateContext {
-  const params = (request.params ?? {}) as { name?: unknown; uri?: unknown };
+  const params = (request.params ?? {}) as { name?: unknown; uri?: unknown; arguments?: unknown };
   const name = typeof params.name === 'string' ? params.name : typeof params.uri === 'string' ? params.uri : '';
-  return { key: serving.requestStateKey, userId: principal.userId, method: request.method, name };
+  return { key: serving.requestStateKey, userId: principal.userId, method: request.method, name, args: argumentsDigest(params.arguments) };
 }
 
 /** A retry carries Gatehouse's sealed state back: opened here, or the request is refused before it runs. */
@@ -254,7 +256,7 @@ function statelessDownstream(
   stream: LazyEventStream,
   controller: AbortController,
   missing: { capabilities?: ClientCapabilities },
-  passInput: InputPassThrough,
+  passing: Exchange['call']['passing'],
 ): Downstream {
   const progressToken = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
   const noInputRequests = async (): Promise<never> => {
@@ -264,7 +266,7 @@ function statelessDownstream(
   return {
     signal: controller.signal,
     progressToken,
-    passInput,
+    ...passing,
     sendProgress: async (token, progress) => stream.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: token } }),
     async sendRequest(upstreamRequest, options) {
       try {
@@ -290,7 +292,7 @@ function startCall(call: Exchange['call'], work: (downstream: Downstream) => Pro
     return work({
       signal: run.signal,
       progressToken: call.progressToken,
-      passInput: call.passInput,
+      ...call.passing,
       sendProgress: async (token, progress) => run.progress({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: token } }),
       async sendRequest(upstreamRequest, options) {
         try {
