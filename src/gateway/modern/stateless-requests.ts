@@ -168,7 +168,7 @@ export async function serveStateless(
 const HANDLERS: Record<string, (exchange: Exchange) => Promise<Answer>> = {
   'server/discover': async () => ({ result: { supportedVersions: [...MODERN_VERSIONS], capabilities: CAPABILITIES }, hint: DISCOVER_HINT }),
   'tools/call': async ({ request, operations, retry, call }) => {
-    // The schema keeps neither `requestState` nor `inputResponses`: both are Gatehouse's, never an upstream's.
+    // The schema keeps neither `requestState` nor `inputResponses`: what of them is an upstream's goes as `passing`.
     const { params } = parsed(CallToolRequestSchema, request);
     if (retry?.state.upstreamId !== undefined && declinedInBrowser(retry.inputResponses)) {
       return { result: { isError: true, content: [{ type: 'text', text: 'Not called: you declined what you were asked in your browser.' }] } };
@@ -248,7 +248,8 @@ function completed({ result, hint }: Answer): Record<string, unknown> {
 /**
  * Where the upstream's side traffic of this request goes: progress onto the response stream; the upstream's own
  * requests are checked against what the client declared in this request (a missing capability ends the request with
- * -32021), and none is sent: a 2026-07-28 stream carries no requests to the client.
+ * -32021), and none is sent: a 2026-07-28 stream carries no requests to the client. A 2026-07-28 upstream's
+ * `input_required` is not a request: it passes on (`passing`).
  */
 function statelessDownstream(
   request: JSONRPCRequest,
