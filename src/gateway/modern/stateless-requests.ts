@@ -213,6 +213,9 @@ function retryOf(context: RequestStateContext, request: JSONRPCRequest): Exchang
   return { state: openRequestState(context, params.requestState), inputResponses: params.inputResponses };
 }
 
+/** The requests an `input_required` result may answer (basic/patterns/mrtr; `tasks/result` is of an extension Gatehouse does not offer). */
+const MULTI_ROUND_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
 /** An `InputResponses` map: each answer is the result object of the input request under the same key. */
 const InputResponsesSchema = z.record(z.string(), z.looseObject({}));
 
@@ -220,8 +223,10 @@ const InputResponsesSchema = z.record(z.string(), z.looseObject({}));
  * What goes to a 2026-07-28 upstream that asks this client for input (passed on by input-required.ts `passedOn`): the
  * client's capabilities of those it can be asked for, and the client's answers with the upstream's state when it
  * sends them. A retry of one of Gatehouse's own questions (a browser step, a parked call) takes none of its answers on.
+ * Other methods pass nothing on: an upstream's input request there fails the request, as a 2025 upstream's does.
  */
-function inputPassThrough(request: JSONRPCRequest, retry: Exchange['retry'], capabilities: ClientCapabilities): InputPassThrough {
+function inputPassThrough(request: JSONRPCRequest, retry: Exchange['retry'], capabilities: ClientCapabilities): InputPassThrough | undefined {
+  if (!MULTI_ROUND_METHODS.has(request.method)) return undefined;
   const { sampling, elicitation, roots } = capabilities;
   const clientCapabilities = { ...(sampling ? { sampling } : {}), ...(elicitation ? { elicitation } : {}), ...(roots ? { roots } : {}) };
   const given = (request.params as { inputResponses?: unknown } | undefined)?.inputResponses;
