@@ -159,7 +159,8 @@ describe('a 2026-07-28 upstream that asks the client for input, through the gate
       assert.deepEqual(greeted.content, [{ type: 'text', text: 'Hello, Ann!' }]);
       const [, retry] = callsOf('test_input_required_result_elicitation').slice(-2);
       assert.deepEqual(retry!.inputResponses, { user_name: { action: 'accept', content: { name: 'Ann' } } });
-      await assert.rejects(client.callTool({ name: 'up_test_input_required_result_list_roots', arguments: {} }), /roots\/list/);
+      // Gatehouse declares no roots to upstreams on a 2025 client's behalf: an upstream asking anyway gets nothing relayed.
+      await assert.rejects(client.callTool({ name: 'up_test_input_required_result_list_roots', arguments: {} }), /-32600: the upstream asked for input Gatehouse did not offer \(roots\/list\)/);
     } finally {
       await client.close();
     }
