@@ -10,6 +10,7 @@ import {
   type Implementation,
   type JSONRPCMessage,
   type Progress,
+  type Result,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
@@ -18,6 +19,7 @@ import { discover, type Negotiated } from './streamable-http/era-negotiation.js'
 import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
 import { RELAYED_CAPABILITIES, refuseServerRequests, relayServerRequests, type ServerRequestRelay, type ServerRequestRelays } from './streamable-http/server-requests.js';
 import { listenFilter, listenForChanges, requestStateless } from './streamable-http/stateless-requests.js';
+import { ToolParamHeaders, type ToolRejected } from './streamable-http/tool-param-headers.js';
 
 /** How one request to an upstream is carried: its cancellation, time limit, and where its side traffic goes. */
 export interface UpstreamRequestOptions {
@@ -28,6 +30,8 @@ export interface UpstreamRequestOptions {
   onProgress?: (progress: Progress) => void;
   /** Requests the upstream sends while serving this one (sampling, elicitation; `input_required` on stateless upstreams); absent: they are refused. */
   onServerRequest?: ServerRequestRelay;
+  /** `tools/list` on a stateless upstream: each tool left out for invalid `x-mcp-header` declarations, with why. */
+  onToolRejected?: ToolRejected;
 }
 
 /** What a connection does with the upstream's own notifications, whichever era it speaks. */
@@ -53,6 +57,8 @@ interface StatelessState {
   discovered: Extract<Negotiated, { era: 'stateless' }>['discovered'];
   /** Ends the `subscriptions/listen` stream when the client closes. */
   listening: AbortController;
+  /** The tools' `x-mcp-header` declarations, from this connection's listings. */
+  paramHeaders: ToolParamHeaders;
 }
 
 /**
@@ -95,7 +101,7 @@ export class UpstreamClient extends Client {
   speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport): void {
     const direct = this.direct;
     if (!direct) throw new Error('a stateless upstream needs the direct path');
-    this.stateless = { direct, discovered: negotiated.discovered, listening: new AbortController() };
+    this.stateless = { direct, discovered: negotiated.discovered, listening: new AbortController(), paramHeaders: new ToolParamHeaders() };
     transport.onmessage = (message) => this.notified(message);
     transport.onerror = (error) => this.onerror?.(error);
     const filter = listenFilter(negotiated.discovered.capabilities);
@@ -158,12 +164,19 @@ export class UpstreamClient extends Client {
   /** Sends one request on this connection and checks its result against `resultSchema`. */
   async forward<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
     const { signal, timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
-    if (this.stateless) return checked(message.method, resultSchema, await requestStateless(this.stateless.direct, message, options));
+    if (this.stateless) return checked(message.method, resultSchema, await this.requestStateless(this.stateless, message, options));
     if (this.direct && DIRECT_METHODS.has(message.method)) {
       return checked(message.method, resultSchema, await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest }));
     }
     const send = () => this.request(message, resultSchema, { timeout: timeoutMs, signal, onprogress: onProgress }) as Promise<z.output<S>>;
     return this.relays ? this.relays.during(onServerRequest, send) : send();
+  }
+
+  /** A stateless request; tool listings and calls carry out `x-mcp-header` (streamable-http/tool-param-headers.ts). */
+  private async requestStateless({ direct, paramHeaders }: StatelessState, message: { method: string; params?: Record<string, unknown> }, options: UpstreamRequestOptions): Promise<Result> {
+    if (message.method === 'tools/call') return paramHeaders.call(direct, message, options);
+    const result = await requestStateless(direct, message, options);
+    return message.method === 'tools/list' ? paramHeaders.admit(result, message.params?.cursor === undefined, options.onToolRejected) : result;
   }
 }
 

@@ -9,7 +9,7 @@ import { fetchAllPages } from '../../src/gateway/catalog.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
-import { startStatelessUpstream, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
+import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 
 /**
  * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse: Gatehouse finds the
@@ -78,7 +78,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
 
   it('lists and calls the upstream’s tools, with the per-request metadata and the routing headers under its own names', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_slow']);
+    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_lookup', 'modern_query', 'modern_slow']);
     assert.equal(firstText(await client.callTool({ name: 'modern_echo', arguments: { text: 'hello' } })), 'hello');
     const call = requestsFor('tools/call').at(-1)!;
     assert.equal(call.headers['mcp-method'], 'tools/call');
@@ -92,6 +92,25 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     assert.ok(modern.requests.every((request) => request.body.method !== 'initialize'));
     // The legacy upstream's tools still work beside it.
     assert.equal(firstText(await client.callTool({ name: 'legacy_echo', arguments: { text: 'old' } })), 'old');
+  });
+
+  it('leaves out the tool whose x-mcp-header is invalid, and passes the others’ input schemas on exactly as listed ($ref unresolved, 2020-12 keywords kept)', async () => {
+    const { tools } = await client.listTools();
+    assert.equal(tools.some((tool) => tool.name === 'modern_unroutable'), false);
+    for (const name of ['lookup', 'query']) {
+      assert.deepEqual(tools.find((tool) => tool.name === `modern_${name}`)?.inputSchema, STATELESS_TOOLS.find((tool) => tool.name === name)?.inputSchema, name);
+    }
+  });
+
+  it('mirrors the x-mcp-header arguments of a call into Mcp-Param headers, encoded, which the upstream checks against the body', async () => {
+    const result = await client.callTool({ name: 'modern_query', arguments: { region: 'São Paulo', limit: 5, verbose: null, scope: { owner: 'ann' }, sql: 'SELECT 1' } });
+    assert.equal(firstText(result), 'ran SELECT 1 in São Paulo');
+    const headers = requestsFor('tools/call').at(-1)!.headers;
+    assert.deepEqual(Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('mcp-param-'))), {
+      'mcp-param-region': `=?base64?${Buffer.from('São Paulo').toString('base64')}?=`,
+      'mcp-param-limit': '5',
+      'mcp-param-owner': 'ann',
+    });
   });
 
   it('reads resources and gets prompts, naming them in Mcp-Name', async () => {

@@ -27,6 +27,8 @@ export interface StatelessRequestOptions {
   onProgress?: (progress: Progress) => void;
   /** Where input requests go; absent: none is declared possible, and an input request fails the request. */
   onServerRequest?: ServerRequestRelay;
+  /** The `Mcp-Param-*` headers of a `tools/call`, the same on every round (its arguments do not change). */
+  paramHeaders?: Record<string, string>;
 }
 
 /** Stateless upstreams send no requests on a response stream (they ask for input in results): one that does is refused. */
@@ -50,12 +52,12 @@ async function answerInputs(inputRequests: unknown, relay: ServerRequestRelay, s
 
 /** One request to a stateless upstream, carried through as many input rounds as it takes (MRTR "Client Requirements"). */
 export async function requestStateless(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions): Promise<Result> {
-  const { signal, timeoutMs, onProgress, onServerRequest } = options;
+  const { signal, timeoutMs, onProgress, onServerRequest, paramHeaders } = options;
   // Capabilities relevant to this request (basic/index): sampling and elicitation only when someone can answer them.
   const clientCapabilities = onServerRequest ? RELAYED_CAPABILITIES : {};
   let params = message.params;
   for (let round = 0; ; round++) {
-    const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities });
+    const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities, paramHeaders });
     if (result.resultType !== 'input_required') return result;
     if (!onServerRequest) throw new McpError(ErrorCode.InvalidRequest, `the upstream asked for input on ${message.method}, which has no client to answer it`);
     if (round + 1 >= MAX_INPUT_ROUNDS) throw new McpError(ErrorCode.InternalError, `the upstream asked for input more than ${MAX_INPUT_ROUNDS} times`);
