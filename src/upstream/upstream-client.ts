@@ -95,15 +95,15 @@ export class UpstreamClient extends Client {
   }
 
   /**
-   * Takes the upstream as stateless instead of connecting: `transport` (never started) only carries the direct path's
-   * notifications and trouble here. Listens for the list changes the upstream announces.
+   * Takes the upstream as stateless instead of connecting: every request goes on `direct`, and `transport` (which the
+   * SDK never starts) only carries the direct path's notifications, trouble and end (a stdio child that exited).
+   * Listens for the list changes the upstream announces.
    */
-  speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport): void {
-    const direct = this.direct;
-    if (!direct) throw new Error('a stateless upstream needs the direct path');
+  speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport, direct: DirectRequests): void {
     this.stateless = { direct, discovered: negotiated.discovered, listening: new AbortController(), paramHeaders: new ToolParamHeaders() };
     transport.onmessage = (message) => this.notified(message);
     transport.onerror = (error) => this.onerror?.(error);
+    transport.onclose = () => this.onclose?.();
     const filter = listenFilter(negotiated.discovered.capabilities);
     if (filter) listenForChanges(direct, filter, this.stateless.listening.signal);
   }
