@@ -87,6 +87,7 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
     async request(message, hooks) {
       if (closed || handedOver) throw connectionClosed();
       await (started ??= child.start());
+      if (hooks.signal.aborted) throw hooks.signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
       const id = `gatehouse-${++nextId}`;
       let params = message.params;
       if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as Json | undefined), progressToken: id } };
@@ -103,7 +104,6 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
         };
         const timer = setTimeout(() => cancel('Request timed out', new NoAnswer(ErrorCode.RequestTimeout, 'Request timed out', { timeout: hooks.timeoutMs })), Math.min(hooks.timeoutMs, MAX_TIMER_MS));
         pending.set(id, { hooks, resolve, reject, timer, onAbort });
-        if (hooks.signal.aborted) return onAbort();
         hooks.signal.addEventListener('abort', onAbort, { once: true });
         child.send({ jsonrpc: '2.0', id, method: message.method, ...(params === undefined ? {} : { params }) }).catch((error: unknown) => settle(id, { error }));
       });

@@ -27,11 +27,11 @@ describe('a stdio upstream’s era', () => {
     }
   });
 
-  async function connect(file: string): Promise<UpstreamClient> {
+  async function connect(file: string, { envs, timeoutMs = 10_000 }: { envs?: Record<string, string>; timeoutMs?: number } = {}): Promise<UpstreamClient> {
     const client = new UpstreamClient('test', { streamableHttp: false });
-    const transport = await openTransport(fixture(file), {});
+    const transport = await openTransport(fixture(file), { envs });
     opened.push({ client, transport });
-    await openInItsEra(client, transport, 10_000);
+    await openInItsEra(client, transport, timeoutMs);
     return client;
   }
 
@@ -82,5 +82,11 @@ describe('a stdio upstream’s era', () => {
     assert.equal(client.getServerVersion()?.name, 'fixture-stdio');
     const { tools } = await client.forward({ method: 'tools/list', params: {} }, ListToolsResultSchema, options());
     assert.ok(tools.length > 0);
+  });
+
+  it('is of the session era when it does not answer the probe at all (a legacy server ignoring an unknown method)', async () => {
+    const client = await connect('stdio-server.ts', { envs: { FIXTURE_SILENT: '1' }, timeoutMs: 3000 });
+    assert.equal(client.protocol().era, 'session');
+    assert.equal(client.getServerVersion()?.name, 'fixture-stdio');
   });
 });
