@@ -13,7 +13,9 @@ import { requestStateless, type StatelessRequestOptions } from './stateless-requ
  *   definition as the connection last listed it (listed first when it never was);
  * - a call refused with HeaderMismatch (-32020) lists the tools again and is sent once more when the tool's
  *   declarations changed ("Client Behavior": the server's inputSchema may have moved on).
- * The declarations are kept per connection: the SDK client that lists is the one that calls.
+ * The declarations are kept per connection: the SDK client that lists is the one that calls. A stateless stdio
+ * upstream (stdio-transport.ts) goes through the same steps; its direct path has no headers to put them on, but the
+ * tools Gatehouse lists it serves to its own clients over HTTP, where invalid declarations would be refused.
  */
 
 type Json = Record<string, unknown>;
