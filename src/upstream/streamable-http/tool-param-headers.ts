@@ -39,8 +39,9 @@ export class ToolParamHeaders {
       if (!isObject(tool) || typeof tool.name !== 'string') return true; // the result's schema check answers for it
       const { declared, problems } = paramHeaderDeclarations(tool.inputSchema);
       if (problems.length > 0) {
-        this.declared.set(tool.name, { rejected: problems.join('; ') });
-        onRejected(tool.name, problems.join('; '));
+        const reason = problems.join('; ');
+        this.declared.set(tool.name, { rejected: reason });
+        onRejected(tool.name, reason);
         return false;
       }
       this.declared.set(tool.name, declared);
@@ -50,11 +51,11 @@ export class ToolParamHeaders {
   }
 
   /** Lists every page of the upstream's tools, recording what they declare. */
-  async relist(direct: DirectRequests, options: Pick<StatelessRequestOptions, 'signal' | 'timeoutMs'>): Promise<void> {
+  async relist(direct: DirectRequests, { signal, timeoutMs }: Pick<StatelessRequestOptions, 'signal' | 'timeoutMs'>): Promise<void> {
     let cursor: unknown;
     for (let page = 0; page < MAX_PAGES; page++) {
       const params = typeof cursor === 'string' ? { cursor } : {};
-      const result = this.admit(await requestStateless(direct, { method: 'tools/list', params }, options), page === 0);
+      const result = this.admit(await requestStateless(direct, { method: 'tools/list', params }, { signal, timeoutMs }), page === 0);
       cursor = result.nextCursor;
       if (typeof cursor !== 'string') return;
     }
