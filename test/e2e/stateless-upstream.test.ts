@@ -12,7 +12,8 @@ import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http
 import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 
 /**
- * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse: Gatehouse finds the
+ * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse (and, for `x-mcp-header`,
+ * a 2026-07-28 client too): Gatehouse finds the
  * upstream's era with `server/discover`, speaks to it statelessly (per-request `_meta`, routing headers with the
  * upstream's own names), and translates what differs: `input_required` into a sampling request relayed to the
  * client and a retry, a closed stream for a cancellation, `subscriptions/listen` into list changes. A 2025 upstream
@@ -27,6 +28,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
   let legacy: HttpUpstream;
   let gatehouse: TestApp;
   let client: Client;
+  let token: string;
   const sampled: CreateMessageRequest[] = [];
 
   const requestsFor = (method: string) => modern.requests.filter((request) => request.body.method === method);
@@ -48,7 +50,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const user = await gatehouse.runtime.users.create({ username: 'ann', password: 'ann-Password-1' });
-    const { token } = await gatehouse.runtime.apiKeys.create({ user, name: 'test' });
+    ({ token } = await gatehouse.runtime.apiKeys.create({ user, name: 'test' }));
     client = new Client({ name: 'sdk-1x-client', version: '1.0.0' }, { capabilities: { sampling: {} } });
     client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
       sampled.push(request);
@@ -111,6 +113,30 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
       'mcp-param-limit': '5',
       'mcp-param-owner': 'ann',
     });
+  });
+
+  it('checks a 2026-07-28 client’s own Mcp-Param headers, and sends the upstream the ones of its own names', async () => {
+    const call = (paramHeaders: Record<string, string>) =>
+      fetch(`${gatehouse.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': 'tools/call', 'mcp-name': 'modern_query', ...paramHeaders,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0', id: 7, method: 'tools/call',
+          params: { name: 'modern_query', arguments: { region: 'eu', sql: 'SELECT 3' }, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } },
+        }),
+      });
+    const refused = await call({ 'mcp-param-region': 'us' });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: { code: number } }).error.code, -32020);
+    const answered = await call({ 'mcp-param-region': 'eu' });
+    assert.equal(answered.status, 200);
+    assert.equal(firstText(((await answered.json()) as { result: unknown }).result), 'ran SELECT 3 in eu');
+    const upstreamCall = requestsFor('tools/call').at(-1)!;
+    assert.equal(upstreamCall.headers['mcp-name'], 'query');
+    assert.equal(upstreamCall.headers['mcp-param-region'], 'eu');
   });
 
   it('reads resources and gets prompts, naming them in Mcp-Name', async () => {
