@@ -12,12 +12,12 @@ import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http
 import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 
 /**
- * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse (and, for `x-mcp-header`,
- * a 2026-07-28 client too): Gatehouse finds the
- * upstream's era with `server/discover`, speaks to it statelessly (per-request `_meta`, routing headers with the
- * upstream's own names), and translates what differs: `input_required` into a sampling request relayed to the
- * client and a retry, a closed stream for a cancellation, `subscriptions/listen` into list changes. A 2025 upstream
- * beside it is still reached with `initialize`, as before.
+ * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse (and, for
+ * `x-mcp-header`, a 2026-07-28 client too): Gatehouse finds the upstream's era with `server/discover`, speaks to it
+ * statelessly (per-request `_meta`, routing and `Mcp-Param-*` headers with the upstream's own names), and translates
+ * what differs: `input_required` into a sampling request relayed to the client and a retry, a closed stream for a
+ * cancellation, `subscriptions/listen` into list changes. A 2025 upstream beside it is still reached with
+ * `initialize`, as before.
  */
 
 const firstText = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
