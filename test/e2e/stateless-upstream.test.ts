@@ -41,6 +41,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
       upstreams: [
         { name: 'modern', connection_type: 'http', connection_string: modern.url },
         { name: 'legacy', connection_type: 'http', connection_string: legacy.url },
+        { name: 'local', connection_type: 'stdio', stdio_config: { command: process.execPath, args: ['--import', 'tsx', 'test/fixtures/upstreams/stateless-stdio-server.ts'] } },
       ],
     }));
     gatehouse = await startTestApp({ listen: true, flags: { config: configFile, noDemo: true } });
@@ -137,6 +138,12 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     const upstreamCall = requestsFor('tools/call').at(-1)!;
     assert.equal(upstreamCall.headers['mcp-name'], 'query');
     assert.equal(upstreamCall.headers['mcp-param-region'], 'eu');
+  });
+
+  it('speaks 2026-07-28 to a stdio upstream that answers server/discover with it, on the same child', async () => {
+    const upstream = gatehouse.runtime.upstreams.all().find((candidate) => candidate.settings.name === 'local')!;
+    assert.deepEqual({ ...upstream.status(), since: undefined }, { state: 'connected', since: undefined, protocol: { era: 'stateless', version: STATELESS_VERSION } });
+    assert.equal(firstText(await client.callTool({ name: 'local_echo', arguments: { text: 'over stdio' } })), 'over stdio');
   });
 
   it('reads resources and gets prompts, naming them in Mcp-Name', async () => {
