@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ToolListChangedNotificationSchema, type CallToolResult, type CreateMessageRequest, type Progress } from '@modelcontextprotocol/sdk/types.js';
-import { fetchAllPages } from '../../src/gateway/catalog.js';
+import { createCatalog, fetchAllPages } from '../../src/gateway/catalog.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
@@ -103,6 +103,12 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     for (const name of ['lookup', 'query']) {
       assert.deepEqual(tools.find((tool) => tool.name === `modern_${name}`)?.inputSchema, STATELESS_TOOLS.find((tool) => tool.name === name)?.inputSchema, name);
     }
+    // The catalog hears of the tool left out, with why (the gateway logs it).
+    const rejected: string[] = [];
+    const catalog = createCatalog(gatehouse.runtime.upstreams, { onToolRejected: (upstream, tool, reason) => rejected.push(`${upstream.settings.name} ${tool}: ${reason}`) });
+    await catalog.list('tools', gatehouse.runtime.upstreams.all());
+    catalog.close();
+    assert.deepEqual(rejected, ['modern unroutable: x-mcp-header Score annotates score, which is not a string, integer or boolean']);
   });
 
   it('mirrors the x-mcp-header arguments of a call into Mcp-Param headers, encoded, which the upstream checks against the body', async () => {
