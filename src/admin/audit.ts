@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
 import type { ToolCallFilter, ToolCallOutcome, ToolCallRecord } from '../store/gateway-types.js';
 
-const OUTCOMES = ['ok', 'tool_error', 'upstream_error', 'timeout', 'cancelled', 'denied'] as const satisfies readonly ToolCallOutcome[];
+const OUTCOMES = ['ok', 'tool_error', 'upstream_error', 'timeout', 'cancelled', 'denied', 'input_required'] as const satisfies readonly ToolCallOutcome[];
 export const AUDIT_PAGE_MAX = 500;
 const EXPORT_PAGE = AUDIT_PAGE_MAX;
 

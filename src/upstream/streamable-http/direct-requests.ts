@@ -30,6 +30,8 @@ export interface DirectRequestHooks {
   logLevel?: string;
   /** The other notifications on this request's stream (a listen stream's); absent: they go to the connection (its transport's `onmessage`). */
   onNotification?: (message: JSONRPCMessage) => void;
+  /** Stateless upstreams: the `Mcp-Param-*` headers of a `tools/call` (tool-param-headers.ts). */
+  paramHeaders?: Record<string, string>;
 }
 
 export interface DirectRequests {
@@ -390,7 +392,7 @@ export function directRequests(options: DirectRequestsOptions): DirectRequests {
       const stateless = upstream.stateless;
       if (stateless) params = withRequestMeta(params, stateless, hooks.clientCapabilities ?? {}, hooks.logLevel);
       const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method: message.method } : { jsonrpc: '2.0', id, method: message.method, params });
-      return new Call(upstream, live, id, body, hooks, stateless && routingHeaders(message.method, message.params)).promise;
+      return new Call(upstream, live, id, body, hooks, stateless && { ...routingHeaders(message.method, message.params), ...hooks.paramHeaders }).promise;
     },
     speakStateless(identity) {
       upstream.stateless = identity;
