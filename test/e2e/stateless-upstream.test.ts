@@ -18,6 +18,7 @@ import {
 import { createCatalog, fetchAllPages } from '../../src/gateway/catalog.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
+import { eventsOf } from '../helpers/sse-events.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
 import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 
@@ -247,6 +248,35 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
 
   it('refuses a subscription the upstream does not acknowledge', async () => {
     await assert.rejects(client.subscribeResource({ uri: 'live://clock' }), /sends no updates of live:\/\/clock/);
+  });
+
+  it('gives a 2026-07-28 client’s listen stream the upstream’s updates of the resources it subscribed to', async () => {
+    const response = await fetch(`${gatehouse.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': 'subscriptions/listen',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0', id: 'listen-1', method: 'subscriptions/listen',
+        params: { notifications: { resourceSubscriptions: ['note://first'] }, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } },
+      }),
+    });
+    const frames = eventsOf(response);
+    try {
+      const ack = (await frames.next()) as { params: { notifications: unknown } };
+      assert.deepEqual(ack.params.notifications, { resourceSubscriptions: ['note://first'] });
+      // Gatehouse's own stream to the upstream asks for the resource now.
+      await modern.listening((stream) => stream.filter.resourceSubscriptions?.includes('note://first') === true);
+      modern.announceResourceUpdated('note://first');
+      assert.deepEqual(await frames.next(), {
+        jsonrpc: '2.0',
+        method: 'notifications/resources/updated',
+        params: { uri: 'note://first', _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' } },
+      });
+    } finally {
+      await frames.close();
+    }
   });
 
   it('asks for log messages at the level the client set, and relays them; asks for none before it set one', async () => {
