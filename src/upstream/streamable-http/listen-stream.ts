@@ -111,13 +111,14 @@ export function listenStream(direct: DirectRequests, listChanges: Json, deliver:
       previous?.controller.abort();
     }
   };
+  /** Its promise is handled here (the next change waits on it), so a failed retry nobody awaits throws nowhere. */
   const change = (): Promise<Json | undefined> => {
     const next = changes.then(replace, replace);
     changes = next.catch(() => undefined);
     return next;
   };
 
-  if (filter()) void change().catch(() => undefined);
+  if (filter()) void change();
 
   return {
     async subscribe(uri, signal) {
@@ -128,7 +129,7 @@ export function listenStream(direct: DirectRequests, listChanges: Json, deliver:
         if (!honoured) throw new McpError(ErrorCode.InvalidParams, `the upstream sends no updates of ${uri}`);
       } catch (error) {
         uris.delete(uri);
-        void change().catch(() => undefined);
+        void change();
         throw error;
       }
     },

@@ -98,4 +98,29 @@ describe('the listen stream of a stateless upstream', { timeout: 30_000 }, () =>
     await new Promise((resolve) => setTimeout(resolve, 1200));
     assert.equal(listens().length, count);
   });
+
+  it('keeps trying, quietly, while the upstream is gone, and listens again once it is back', async () => {
+    const gone = await startStatelessUpstream();
+    const port = new URL(gone.url).port;
+    const path = directRequests({ url: new URL(gone.url), headers: {}, transport: new StreamableHTTPClientTransport(new URL(gone.url)) });
+    path.speakStateless({ protocolVersion: STATELESS_PROTOCOL_VERSION, clientInfo: { name: 'gatehouse', version: 'test' } });
+    const stream = listenStream(path, { toolsListChanged: true }, () => undefined);
+    try {
+      await gone.listening();
+      await gone.close();
+      // The reopening fails (nothing listens on the port) at least once: the retry is scheduled again, nothing throws.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const back = await startStatelessUpstream({ port: Number(port) });
+      try {
+        await back.listening();
+        assert.deepEqual(back.openListens().map((open) => open.filter), [{ toolsListChanged: true }]);
+      } finally {
+        stream.close();
+        await back.close();
+      }
+    } finally {
+      stream.close();
+      path.close();
+    }
+  });
 });
