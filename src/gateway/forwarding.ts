@@ -4,7 +4,7 @@ import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import type { ServerRequestRelay } from '../upstream/streamable-http/server-requests.js';
 import { UpstreamInputRequired, type InputPassThrough } from '../upstream/streamable-http/stateless-requests.js';
-import type { Upstream } from '../upstream/types.js';
+import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import type { UpstreamClient, UpstreamRequestOptions } from '../upstream/upstream-client.js';
 import { SpanKind } from '@opentelemetry/api';
 import { inSpan } from '../ops/tracing.js';
@@ -156,7 +156,8 @@ function requestOptions(upstream: Upstream, downstream: Downstream, progressSent
     timeoutMs: upstream.settings.timeout_ms,
     onProgress: progressRelay(downstream, progressSent),
     onServerRequest: relayTo(upstream, downstream),
-    ...(downstream.logLevel === undefined ? {} : { logLevel: downstream.logLevel }),
+    // A per-user upstream's log messages go to nobody (session-events.ts): none are asked for.
+    ...(downstream.logLevel === undefined || connectsPerUser(upstream.settings) ? {} : { logLevel: downstream.logLevel }),
     ...(downstream.passInput ? { passInput: downstream.passInput } : {}),
   };
 }

@@ -182,10 +182,13 @@ describe('clients and upstreams of both MCP eras through one gateway', { timeout
         assert.equal(asked.isError, true);
         assert.match(textOf(asked), new RegExp(`/connect/${FLOW_ID} in your browser`));
         await connect('newmine');
+        // A per-user upstream's log messages go to nobody, so none are asked for, whatever level the client set.
+        await client.setLoggingLevel('debug');
         const before = modern.requests.length;
         assert.equal(textOf(await client.callTool({ name: 'newmine_echo', arguments: { text: 'hello' } })), 'hello');
         const sent = modern.requests.slice(before).find((request) => request.body.method === 'tools/call')!;
         assert.deepEqual([sent.headers['mcp-protocol-version'], sent.headers.authorization], [VERSION, 'Bearer ann-at-newmine']);
+        assert.equal((sent.body.params!._meta as Record<string, unknown>)['io.modelcontextprotocol/logLevel'], undefined);
       } finally {
         await client.close();
       }
