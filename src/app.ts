@@ -55,7 +55,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(upstreamConnectRoutes, { runtime });
   await app.register(callApprovalRoutes, { runtime });
   await app.register(outboundClientRoutes, { runtime });
-  await app.register(oauthServer, { runtime });
+  await app.register(oauthServer, { deps: runtime });
   await app.register(gatewayRoutes, { runtime });
   await app.register(adminApi, { prefix: '/api', runtime });
   await app.register(openApiRoute);
