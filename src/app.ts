@@ -57,7 +57,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(outboundClientRoutes, { runtime });
   await app.register(oauthServer, { deps: runtime });
   await app.register(gatewayRoutes, { runtime });
-  await app.register(adminApi, { prefix: '/api', runtime });
+  await app.register(adminApi, { prefix: '/api', deps: runtime });
   await app.register(openApiRoute);
   const stopObserving = observeUpstreams({ registry: runtime.upstreams, outbound: runtime.outbound, log: app.log, metrics: app.metricsRegistry });
   app.addHook('onClose', async () => stopObserving());
