@@ -56,7 +56,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(callApprovalRoutes, { deps: runtime });
   await app.register(outboundClientRoutes, { deps: runtime });
   await app.register(oauthServer, { deps: runtime });
-  await app.register(gatewayRoutes, { runtime });
+  await app.register(gatewayRoutes, { deps: runtime });
   await app.register(adminApi, { prefix: '/api', deps: runtime });
   await app.register(openApiRoute);
   const stopObserving = observeUpstreams({ registry: runtime.upstreams, outbound: runtime.outbound, log: app.log, metrics: app.metricsRegistry });
