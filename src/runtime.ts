@@ -88,7 +88,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   });
   const audit = auditLog(store.audit, clock);
   const sso = ssoServices(config, { store, encryptionKey: keys.encryptionKey, audit });
-  const outbound = createOutboundOAuth({ store, encryptionKey: keys.encryptionKey, stateHasher: keys.tokenHasher, config, audit });
+  const outbound = createOutboundOAuth({ store, encryptionKey: keys.encryptionKey, stateHasher: keys.tokenHasher, config, audit, now: clock });
   const upstreams = createUpstreamRegistry({
     store: store.upstreams,
     encryptionKey: keys.encryptionKey,
