@@ -87,7 +87,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     maxEntries: CREDENTIAL_CACHE_ENTRIES,
   });
   const audit = auditLog(store.audit, clock);
-  const sso = ssoServices(config, { store, encryptionKey: keys.encryptionKey, audit });
+  const sso = ssoServices(config, { store, encryptionKey: keys.encryptionKey, audit, clock });
   const outbound = createOutboundOAuth({ store, encryptionKey: keys.encryptionKey, stateHasher: keys.tokenHasher, config, audit, now: clock });
   const upstreams = createUpstreamRegistry({
     store: store.upstreams,
@@ -125,6 +125,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         clients: store.clients,
         limits: registrationLimits({ rateWindows: store.rateWindows, initialAccessTokens: store.initialAccessTokens, hasher: keys.tokenHasher, oauth: config.oauth }),
         config,
+        now: clock,
       }),
       credentials,
     ),
