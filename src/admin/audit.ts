@@ -5,7 +5,7 @@ import type { ToolCallFilter, ToolCallOutcome, ToolCallRecord } from '../store/g
 import type { UserService } from '../identity/users.js';
 import type { OpenedStore } from '../store/index.js';
 
-const OUTCOMES = ['ok', 'tool_error', 'upstream_error', 'timeout', 'cancelled', 'denied'] as const satisfies readonly ToolCallOutcome[];
+const OUTCOMES = ['ok', 'tool_error', 'upstream_error', 'timeout', 'cancelled', 'denied', 'input_required'] as const satisfies readonly ToolCallOutcome[];
 export const AUDIT_PAGE_MAX = 500;
 const EXPORT_PAGE = AUDIT_PAGE_MAX;
 

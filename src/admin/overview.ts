@@ -22,11 +22,11 @@ function upstreamHealth(upstreams: UpstreamView[]): OverviewView['upstreams'] {
   return { total: upstreams.length, by_state: byState };
 }
 
-/** Step: tool calls of the window; every outcome but `ok` counts as an error (the tool's own errors included). */
+/** Step: tool calls of the window; every outcome but `ok` and `input_required` counts as an error (the tool's own errors included). */
 function callRates(byOutcome: Partial<Record<ToolCallOutcome, number>>): OverviewView['tool_calls'] {
   const counts = Object.entries(byOutcome) as [ToolCallOutcome, number][];
   const total = counts.reduce((sum, [, n]) => sum + n, 0);
-  const errors = counts.reduce((sum, [outcome, n]) => (outcome === 'ok' ? sum : sum + n), 0);
+  const errors = counts.reduce((sum, [outcome, n]) => (outcome === 'ok' || outcome === 'input_required' ? sum : sum + n), 0);
   return { total, per_minute: Math.round((total / OVERVIEW_WINDOW_MINUTES) * 10) / 10, errors, by_outcome: byOutcome };
 }
 

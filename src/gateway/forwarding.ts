@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import type { ServerRequestRelay } from '../upstream/streamable-http/server-requests.js';
+import { UpstreamInputRequired, type InputPassThrough } from '../upstream/streamable-http/stateless-requests.js';
 import type { Upstream } from '../upstream/types.js';
 import type { UpstreamClient, UpstreamRequestOptions } from '../upstream/upstream-client.js';
 import { SpanKind } from '@opentelemetry/api';
@@ -45,12 +46,20 @@ export interface Downstream {
   sendProgress(token: ProgressToken, progress: Progress): Promise<void>;
   /** Sends an upstream's own request to this client, on the stream of the request being forwarded. */
   sendRequest(request: { method: string; params: Record<string, unknown> }, options: { signal: AbortSignal; timeout: number }): Promise<Result>;
+  /**
+   * Set for a 2026-07-28 client: a 2026-07-28 upstream's `input_required` result is passed on to it (thrown as
+   * `UpstreamInputRequired`) rather than relayed request by request; its retry's answers and the upstream's state.
+   */
+  passInput?: InputPassThrough;
+  /** A 2026-07-28 retry that continues a call Gatehouse let through before (its sealed state says so, for the same arguments). */
+  continuesCall?: boolean;
 }
 
 /** How a call ended: a result for the client, or the upstream's error to relay. `error` is a short reason for the audit. */
 export type ForwardedCall =
   | { result: CallToolResult; outcome: ToolCallOutcome; error: string | null }
-  | { relay: UpstreamError; outcome: 'upstream_error'; error: string };
+  | { relay: UpstreamError; outcome: 'upstream_error'; error: string }
+  | { inputRequired: UpstreamInputRequired; outcome: 'input_required'; error: null };
 
 const MCP_ERROR_PREFIX = /^MCP error -?\d+: /;
 
@@ -95,6 +104,7 @@ export async function forwardToolCall(
     await Promise.all(progressSent);
     return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };
   } catch (error) {
+    if (error instanceof UpstreamInputRequired) return { inputRequired: error, outcome: 'input_required', error: null };
     if (downstream.signal.aborted) return { result: errorResult('Cancelled'), outcome: 'cancelled', error: 'cancelled by the client' };
     if (isTimeout(error)) return { result: errorResult(timeoutText(upstream)), outcome: 'timeout', error: `no answer within ${upstream.settings.timeout_ms} ms` };
     if (isConnectionLoss(error)) {
@@ -124,6 +134,7 @@ export async function forwardRequest<S extends z.ZodType>(
     await Promise.all(progressSent);
     return result;
   } catch (error) {
+    if (error instanceof UpstreamInputRequired) throw error;
     if (isTimeout(error) && !downstream.signal.aborted) throw new UpstreamError(ErrorCode.RequestTimeout, timeoutText(upstream), upstream.settings.name);
     if (isConnectionLoss(error)) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, 'connection lost'), upstream.settings.name);
     if (error instanceof NeedsAuthorization) throw new UpstreamError(ErrorCode.InternalError, unavailableText(upstream, error.reason), upstream.settings.name);
@@ -143,6 +154,7 @@ function requestOptions(upstream: Upstream, downstream: Downstream, progressSent
     timeoutMs: upstream.settings.timeout_ms,
     onProgress: progressRelay(downstream, progressSent),
     onServerRequest: relayTo(upstream, downstream),
+    ...(downstream.passInput ? { passInput: downstream.passInput } : {}),
   };
 }
 

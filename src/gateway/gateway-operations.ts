@@ -150,7 +150,8 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
       await refuse(target.upstream, target.original, 'the user has not connected this upstream');
       return ask(connectPrompt(target.upstream, connection.connect));
     }
-    if (approvalRequired(target.upstream.settings, target.original, target.tool)) {
+    // The approval of a call holds for the rounds of input its upstream asks for afterwards (modern/input-required.ts).
+    if (!downstream.continuesCall && approvalRequired(target.upstream.settings, target.original, target.tool)) {
       const held = { userId: principal.userId, upstream: target.upstream, tool: target.original, exposedName: name, args: params.arguments };
       const hold = await approvalStep(gateway.approvals, held, ask);
       if (hold) {
@@ -161,6 +162,7 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
     const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, params, downstream, connection);
     await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
     if ('relay' in forwarded) throw forwarded.relay;
+    if ('inputRequired' in forwarded) throw forwarded.inputRequired;
     return forwarded.result;
   };
 

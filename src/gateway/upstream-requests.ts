@@ -59,6 +59,17 @@ function admitted(method: string, params: Record<string, unknown>, capabilities:
 }
 
 /**
+ * An input request of a 2026-07-28 upstream's `input_required` result, as it is passed on to a 2026-07-28 client: the
+ * same admission as a relayed request, and `roots/list` too when the client declared roots (it answers that one
+ * from its own roots; Gatehouse asks it only for the upstream that wants them).
+ */
+export function admittedInputRequest(method: string, params: Record<string, unknown>, capabilities: ClientCapabilities): Record<string, unknown> {
+  if (method !== 'roots/list') return admitted(method, params, capabilities).params;
+  if (!capabilities.roots) throw refused('roots', { roots: {} });
+  return params;
+}
+
+/**
  * An upstream's request the client did not declare it can take: refused to the upstream as the client itself would
  * (method not found); `required` names the capability, for a 2026-07-28 client's MissingRequiredClientCapability error.
  */

@@ -24,7 +24,8 @@ export interface UpstreamStore {
   delete(id: string): Promise<boolean>;
 }
 
-export type ToolCallOutcome = 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'cancelled' | 'denied';
+/** `input_required`: a 2026-07-28 upstream asked the client for input; the client's retry is recorded as a call of its own. */
+export type ToolCallOutcome = 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'cancelled' | 'denied' | 'input_required';
 
 export interface ToolCallRecord {
   id: string;

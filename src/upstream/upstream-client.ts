@@ -17,7 +17,7 @@ import type { DirectRequests } from './streamable-http/direct-requests.js';
 import { discover, type Negotiated } from './streamable-http/era-negotiation.js';
 import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
 import { RELAYED_CAPABILITIES, refuseServerRequests, relayServerRequests, type ServerRequestRelay, type ServerRequestRelays } from './streamable-http/server-requests.js';
-import { listenFilter, listenForChanges, requestStateless } from './streamable-http/stateless-requests.js';
+import { listenFilter, listenForChanges, requestStateless, type InputPassThrough } from './streamable-http/stateless-requests.js';
 
 /** How one request to an upstream is carried: its cancellation, time limit, and where its side traffic goes. */
 export interface UpstreamRequestOptions {
@@ -28,6 +28,8 @@ export interface UpstreamRequestOptions {
   onProgress?: (progress: Progress) => void;
   /** Requests the upstream sends while serving this one (sampling, elicitation; `input_required` on stateless upstreams); absent: they are refused. */
   onServerRequest?: ServerRequestRelay;
+  /** A caller that takes a stateless upstream's `input_required` results itself; session-era upstreams use `onServerRequest`. */
+  passInput?: InputPassThrough;
 }
 
 /** What a connection does with the upstream's own notifications, whichever era it speaks. */

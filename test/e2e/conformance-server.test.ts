@@ -7,15 +7,19 @@ import { after, before, describe, it } from 'node:test';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
 import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
+import { inputRequiredConformance } from '../fixtures/upstreams/input-required-tools.js';
+import { startStatelessUpstream, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 import { startForwardingProxy, type ForwardingProxy } from '../helpers/forwarding-proxy.js';
 
 /**
- * The official MCP conformance suite's SERVER scenarios against Gatehouse's /mcp. Behind it is one upstream,
- * test/fixtures/upstreams/conformance-server.ts, which offers the tools, resources and prompts the scenarios name;
- * it is configured with `tool_name_prefix: false`, so the suite finds them under their own names, and the demo
- * upstream is off. Every scenario below thus runs through the gateway: listing, name mapping, forwarding, the
- * relay of progress and log messages, and the relay of the upstream's sampling and elicitation requests to the
- * session whose call they serve.
+ * The official MCP conformance suite's SERVER scenarios against Gatehouse's /mcp. Behind it are two upstreams, both
+ * configured with `tool_name_prefix: false`, so the suite finds their tools under their own names (the demo upstream
+ * is off): test/fixtures/upstreams/conformance-server.ts, a 2025-11-25 server offering the tools, resources and
+ * prompts of most scenarios, and test/fixtures/upstreams/stateless-server.ts, a 2026-07-28 server offering those of
+ * the `input-required-result-*` scenarios (input-required-tools.ts), which only a 2026-07-28 server can answer.
+ * Every scenario below thus runs through the gateway: listing, name mapping, forwarding, the relay of progress and
+ * log messages, the relay of the 2025 upstream's sampling and elicitation requests to the session whose call they
+ * serve, and the 2026-07-28 upstream's `input_required` results passed on under Gatehouse's sealed `requestState`.
  * The suite cannot send an Authorization header, so a test-only proxy in front of the in-process app adds
  * `Authorization: Bearer <admin API key>` to every request; Host and Origin pass through untouched, so the
  * DNS-rebinding scenario reaches the gateway as sent. Production code has no auth-off switch.
@@ -25,6 +29,7 @@ const NODE_22 = path.join(CONFORMANCE_DIR, 'node_modules/node/bin/node');
 const CLI = path.join(CONFORMANCE_DIR, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 /** Not `test`: the suite's names start with `test_`, which would be reserved for an upstream named `test`. */
 const UPSTREAM_NAME = 'conformance';
+const MODERN_UPSTREAM_NAME = 'conformance-2026';
 
 /** The server scenarios of both versions that a gateway can pass (`conformance list --server`). */
 const SCENARIOS_OF_BOTH = [
@@ -85,6 +90,20 @@ const SCENARIOS_2026 = [
   'caching',
   'http-header-validation',
   'http-custom-header-server-validation',
+  'input-required-result-basic-elicitation',
+  'input-required-result-basic-sampling',
+  'input-required-result-basic-list-roots',
+  'input-required-result-request-state',
+  'input-required-result-multiple-input-requests',
+  'input-required-result-multi-round',
+  'input-required-result-missing-input-response',
+  'input-required-result-non-tool-request',
+  'input-required-result-result-type',
+  'input-required-result-unsupported-methods',
+  'input-required-result-tampered-state',
+  'input-required-result-capability-check',
+  'input-required-result-ignore-extra-params',
+  'input-required-result-validate-input',
   ...SCENARIOS_OF_BOTH,
 ];
 
@@ -96,12 +115,6 @@ const KNOWN_GAPS_2026: Record<string, Record<string, string>> = {};
 
 /**
  * Skipped at 2026-07-28, and why:
- * - input-required-result-*: each names a tool that itself returns `input_required` results with keys and
- *   `requestState` of its own (`test_input_required_result_elicitation` answering under "user_name", …), which only a
- *   2026-07-28 upstream can do; the fixture upstream speaks 2025-11-25, and Gatehouse's upstream client does not speak
- *   2026-07-28 yet (the upstream half of issue 14), so such results cannot be passed through. A 2025 upstream's own
- *   sampling or elicitation does reach a 2026-07-28 client as `input_required` (server-stateless checks it with
- *   test_streaming_elicitation; test/gateway/modern/stateless-requests.test.ts with a retry).
  * - sep-2640-skills-*, tasks-*: extensions the gateway does not offer.
  */
 const RUNS = [
@@ -121,6 +134,7 @@ interface Check {
 describe('the official MCP conformance suite (server scenarios) against /mcp', { timeout: 1_200_000 }, () => {
   const results = tempDir('gatehouse-conformance-server-');
   let upstream: ConformanceUpstream;
+  let modernUpstream: StatelessUpstream;
   let gatehouse: TestApp;
   let proxy: ForwardingProxy;
 
@@ -129,11 +143,13 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
       if (!existsSync(file)) assert.fail(`${file} is missing: run \`npm install\` (its postinstall installs conformance/)`);
     }
     upstream = await startConformanceUpstream();
+    modernUpstream = await startStatelessUpstream(inputRequiredConformance);
     const configFile = path.join(results.dir, 'gatehouse.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({ upstreams: [{ name: UPSTREAM_NAME, connection_type: 'http', connection_string: upstream.url, tool_name_prefix: false }] }),
-    );
+    const upstreams = [
+      { name: UPSTREAM_NAME, connection_type: 'http', connection_string: upstream.url, tool_name_prefix: false },
+      { name: MODERN_UPSTREAM_NAME, connection_type: 'http', connection_string: modernUpstream.url, tool_name_prefix: false },
+    ];
+    writeFileSync(configFile, JSON.stringify({ upstreams }));
     gatehouse = await startTestApp({ listen: true, flags: { config: configFile, noDemo: true } });
     await connected(gatehouse);
     const created = await gatehouse.app.inject({
@@ -150,6 +166,7 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
     await proxy?.close();
     await gatehouse?.close();
     await upstream?.close();
+    await modernUpstream?.close();
     results.remove();
   });
 
@@ -171,7 +188,7 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
     return { checks, output, exitCode };
   }
 
-  it('lists the upstream’s tools under their own names, and nothing else', async () => {
+  it('lists the upstreams’ tools under their own names, and nothing else', async () => {
     const { checks } = await runScenario('tools-list', '2025-11-25');
     const tools = (checks.find((check) => check.id === 'tools-list') as Check & { details?: { tools?: string[] } } | undefined)?.details?.tools;
     assert.deepEqual([...(tools ?? [])].sort(), [
@@ -180,7 +197,12 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
       'test_image_content', 'test_logging_tool', 'test_missing_capability', 'test_multiple_content_types', 'test_sampling',
       'test_simple_text', 'test_streaming_elicitation', 'test_tool_with_logging', 'test_tool_with_progress', 'test_trigger_prompt_change',
       'test_trigger_tool_change',
-    ]);
+      // The 2026-07-28 upstream's: the fixture's own, and those of the input-required-result-* scenarios.
+      'ask_llm', 'echo', 'slow',
+      'test_input_required_result_capabilities', 'test_input_required_result_elicitation', 'test_input_required_result_list_roots',
+      'test_input_required_result_multi_round', 'test_input_required_result_multiple_inputs', 'test_input_required_result_request_state',
+      'test_input_required_result_sampling', 'test_input_required_result_tampered_state',
+    ].sort());
   });
 
   for (const { specVersion, scenarios, knownGaps } of RUNS) {
@@ -203,12 +225,12 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
   }
 });
 
-/** Waits until the configured upstream is connected (the app connects it when it starts). */
+/** Waits until both configured upstreams are connected (the app connects them when it starts). */
 async function connected(gatehouse: TestApp): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const states = gatehouse.runtime.upstreams.all().map((item) => item.status().state);
-    if (states.length === 1 && states[0] === 'connected') return;
+    if (states.length === 2 && states.every((state) => state === 'connected')) return;
     if (Date.now() > deadline) assert.fail(`the conformance upstream did not connect: ${JSON.stringify(states)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

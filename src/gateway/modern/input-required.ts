@@ -1,15 +1,22 @@
+import { createHash } from 'node:crypto';
 import { ErrorCode, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { DecryptionError, open, seal } from '../../crypto/aead.js';
+import type { UpstreamInputRequired } from '../../upstream/streamable-http/stateless-requests.js';
+import { canonicalJson } from '../../upstream/tool-definitions.js';
 import { JsonRpcError } from '../forwarding.js';
 import { askInBrowser, type AskInBrowser } from '../browser-prompts.js';
+import { admittedInputRequest, ClientLacksCapability } from '../upstream-requests.js';
+import { MISSING_CLIENT_CAPABILITY } from './request-metadata.js';
 
 /**
  * Multi round-trip requests of MCP 2026-07-28 (basic/patterns/mrtr) where Gatehouse itself needs the client: a user who
  * has not connected a per-user upstream is asked to, by an `input_required` result holding a URL-mode elicitation
- * (what a 2025 client gets as error -32042). What Gatehouse must know when the client retries travels in
- * `requestState`, sealed with the project's AEAD and bound to the user: a client can neither read it, change it,
- * nor replay another user's. A retry with a state that does not open, or that belongs to another request, is refused.
+ * (what a 2025 client gets as error -32042); a 2026-07-28 upstream's own `input_required` result is passed on, its
+ * input requests under the upstream's keys. What Gatehouse must know when the client retries (the upstream's own
+ * `requestState` among it) travels in `requestState`, sealed with the project's AEAD and bound to the user: a client
+ * can neither read it, change it, nor replay another user's. A retry with a state that does not open, or that belongs
+ * to another request, is refused.
  */
 
 /** The input request's key in `inputRequests` and `inputResponses`. */
@@ -26,10 +33,15 @@ const StateSchema = z.object({
   /** A parked call (call-runs.ts) and the key of the question it waits on. */
   run: z.string().optional(),
   key: z.string().optional(),
+  /**
+   * A 2026-07-28 upstream's `input_required` result passed on: the upstream's own state, as it gave it, and the digest
+   * of the arguments the call was let through with (a retry continues that call, so it must repeat them).
+   */
+  passed: z.object({ requestState: z.string().optional(), args: z.string() }).optional(),
   issuedAt: z.number(),
 });
 /** What a state records of the step it continues. */
-export type StateStep = { upstreamId: string } | { run: string; key: string };
+export type StateStep = { upstreamId: string } | { run: string; key: string } | { passed: { requestState?: string; args: string } };
 export type GatewayRequestState = z.infer<typeof StateSchema>;
 
 /** Thrown by a request that must ask the client first; answered as the `input_required` result it holds. */
@@ -45,8 +57,13 @@ export interface RequestStateContext {
   userId: string;
   method: string;
   name: string;
+  /** The request's `arguments` (`argumentsDigest`). */
+  args: string;
   now?: () => number;
 }
+
+/** A digest of a request's `arguments`, the same for the same arguments in any key order. */
+export const argumentsDigest = (args: unknown): string => createHash('sha256').update(canonicalJson(args ?? {})).digest('base64url');
 
 const aad = (userId: string) => `mcp request state v1 ${userId}`;
 
@@ -56,7 +73,7 @@ export function sealRequestState({ key, userId, method, name, now = Date.now }: 
 }
 
 /** The state of a retry of this request; refused (-32602) when it was changed, is another user's or request's, or is stale. */
-export function openRequestState({ key, userId, method, name, now = Date.now }: RequestStateContext, sealed: string): GatewayRequestState {
+export function openRequestState({ key, userId, method, name, args, now = Date.now }: RequestStateContext, sealed: string): GatewayRequestState {
   let state: GatewayRequestState;
   try {
     state = StateSchema.parse(JSON.parse(open(key, sealed, aad(userId))));
@@ -65,6 +82,7 @@ export function openRequestState({ key, userId, method, name, now = Date.now }: 
     throw error;
   }
   if (state.method !== method || state.name !== name) throw invalidState('it belongs to another request');
+  if (state.passed && state.passed.args !== args) throw invalidState('it was issued for other arguments; a retry repeats the request');
   if (now() - state.issuedAt > REQUEST_STATE_TTL_MS) throw invalidState('it has expired; send the request again without it');
   return state;
 }
@@ -86,6 +104,32 @@ export function browserStep(context: RequestStateContext, clientCapabilities: Cl
     });
   };
 }
+
+/**
+ * A 2026-07-28 upstream's `input_required` result for the client: its input requests under their own keys, each
+ * admitted as a relayed request is (a capability the client did not declare ends the request with -32021), and the
+ * upstream's state sealed into Gatehouse's.
+ */
+export function passedOn(context: RequestStateContext, asked: UpstreamInputRequired, clientCapabilities: ClientCapabilities): InputRequired {
+  const inputRequests: Record<string, unknown> = {};
+  for (const [key, request] of Object.entries(asked.inputRequests ?? {})) {
+    const { method, params = {} } = (request ?? {}) as { method?: unknown; params?: unknown };
+    if (typeof method !== 'string' || typeof params !== 'object' || params === null) {
+      throw new JsonRpcError(ErrorCode.InternalError, 'The upstream asked for input in a form Gatehouse cannot pass on');
+    }
+    try {
+      inputRequests[key] = { method, params: admittedInputRequest(method, params as Record<string, unknown>, clientCapabilities) };
+    } catch (error) {
+      throw error instanceof ClientLacksCapability ? missingCapability(error.required) : error;
+    }
+  }
+  const passed = { args: context.args, ...(asked.requestState === undefined ? {} : { requestState: asked.requestState }) };
+  const requestState = sealRequestState(context, { passed });
+  return new InputRequired({ inputRequests, requestState });
+}
+
+export const missingCapability = (required: ClientCapabilities) =>
+  new JsonRpcError(MISSING_CLIENT_CAPABILITY, 'The request needs a capability the client did not declare', { requiredCapabilities: required });
 
 /** Whether the client's answer to the browser question was no (declined or cancelled). */
 export function declinedInBrowser(inputResponses: unknown): boolean {

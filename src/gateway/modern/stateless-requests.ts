@@ -13,6 +13,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { UpstreamInputRequired, type InputPassThrough } from '../../upstream/streamable-http/stateless-requests.js';
 import { VERSION } from '../../version.js';
 import type { CacheHint } from '../cache-hints.js';
 import { findTool, type ListKind } from '../catalog.js';
@@ -24,16 +25,29 @@ import type { GatewayState } from '../gateway-state.js';
 import type { Principal } from '../principal.js';
 import { ClientLacksCapability, serverRequestSender } from '../upstream-requests.js';
 import type { CallRun, CallRuns } from './call-runs.js';
-import { browserStep, declinedInBrowser, InputRequired, openRequestState, sealRequestState, type GatewayRequestState, type RequestStateContext } from './input-required.js';
+import {
+  argumentsDigest,
+  browserStep,
+  declinedInBrowser,
+  InputRequired,
+  missingCapability,
+  openRequestState,
+  passedOn,
+  sealRequestState,
+  type GatewayRequestState,
+  type RequestStateContext,
+} from './input-required.js';
 import type { ListenStreams, SubscriptionFilter } from './listen-streams.js';
 import { checkParamHeaders, checkRequest, MISSING_CLIENT_CAPABILITY, MODERN_VERSIONS, withoutProtocolMeta, type RequestMeta } from './request-metadata.js';
 
 /**
  * A MCP 2026-07-28 request at /mcp, served statelessly (basic/versioning, "Backward Compatibility"): no session, the
  * client's version and capabilities in the request's own `_meta`. Pipeline: headers and `_meta` (request-metadata.ts)
- * → the method → the gateway's operation, the same one a 2025 session's server calls (gateway-operations.ts) → the
- * answer shaped for 2026-07-28 (`resultType`, cache hints, `serverInfo`, -32602 for a missing resource), as JSON, or
- * as an SSE stream once progress must go first. Closing the response is the client's cancellation.
+ * → Gatehouse's `requestState` of a retry opened, and what passes on to an upstream that asks for input → the method
+ * → the gateway's operation, the same one a 2025 session's server calls (gateway-operations.ts) → the answer shaped
+ * for 2026-07-28 (`resultType`, cache hints, `serverInfo`, -32602 for a missing resource; a 2026-07-28 upstream's
+ * `input_required` passed on), as JSON, or as an SSE stream once progress must go first. Closing the response is the
+ * client's cancellation.
  */
 
 export interface StatelessServing {
@@ -87,6 +101,8 @@ interface Exchange {
     serving: StatelessServing;
     principal: Principal;
     meta: RequestMeta;
+    /** What goes to a 2026-07-28 upstream that asks for input, and whether this retry continues a call let through. */
+    passing: Pick<Downstream, 'passInput' | 'continuesCall'>;
     stream: LazyEventStream;
     closed: AbortSignal;
     state: RequestStateContext;
@@ -125,12 +141,16 @@ export async function serveStateless(
   });
   const stream = lazyEventStream(response);
   const missing: { capabilities?: ClientCapabilities } = {};
-  const downstream = statelessDownstream(message, meta, stream, controller, missing);
   try {
     const state = stateContext(serving, principal, message);
+    const retry = retryOf(state, message);
+    const passing = { passInput: inputPassThrough(message, retry, meta.clientCapabilities), continuesCall: retry?.state.passed !== undefined };
+    const downstream = statelessDownstream(message, meta, stream, controller, missing, passing);
     const operations = serving.operationsFor(principal, browserStep(state, meta.clientCapabilities));
-    const call = { serving, principal, meta, stream, closed: controller.signal, state, progressToken: downstream.progressToken };
-    const answer = await handler({ request: message, operations, downstream, retry: retryOf(state, message), call });
+    const call = { serving, principal, meta, passing, stream, closed: controller.signal, state, progressToken: downstream.progressToken };
+    const answer = await handler({ request: message, operations, downstream, retry, call }).catch((error: unknown) => {
+      throw error instanceof UpstreamInputRequired ? passedOn(state, error, meta.clientCapabilities) : error;
+    });
     if (controller.signal.aborted && !missing.capabilities) return stream.end();
     if (missing.capabilities) throw missingCapability(missing.capabilities);
     stream.end({ jsonrpc: '2.0', id: message.id, result: completed(answer) });
@@ -148,7 +168,7 @@ export async function serveStateless(
 const HANDLERS: Record<string, (exchange: Exchange) => Promise<Answer>> = {
   'server/discover': async () => ({ result: { supportedVersions: [...MODERN_VERSIONS], capabilities: CAPABILITIES }, hint: DISCOVER_HINT }),
   'tools/call': async ({ request, operations, retry, call }) => {
-    // The schema keeps neither `requestState` nor `inputResponses`: both are Gatehouse's, never an upstream's.
+    // The schema keeps neither `requestState` nor `inputResponses`: what of them is an upstream's goes as `passing`.
     const { params } = parsed(CallToolRequestSchema, request);
     if (retry?.state.upstreamId !== undefined && declinedInBrowser(retry.inputResponses)) {
       return { result: { isError: true, content: [{ type: 'text', text: 'Not called: you declined what you were asked in your browser.' }] } };
@@ -178,11 +198,11 @@ const listHandler =
   async ({ request, operations }: Exchange): Promise<Answer> =>
     operations.list(kind, parsed(PaginatedRequestSchema, request).params?.cursor);
 
-/** The request a `requestState` of this request must have been issued for: its method and name (or URI), and the user. */
+/** The request a `requestState` of this request must have been issued for: its method and name (or URI), its arguments, and the user. */
 function stateContext(serving: StatelessServing, principal: Principal, request: JSONRPCRequest): RequestStateContext {
-  const params = (request.params ?? {}) as { name?: unknown; uri?: unknown };
+  const params = (request.params ?? {}) as { name?: unknown; uri?: unknown; arguments?: unknown };
   const name = typeof params.name === 'string' ? params.name : typeof params.uri === 'string' ? params.uri : '';
-  return { key: serving.requestStateKey, userId: principal.userId, method: request.method, name };
+  return { key: serving.requestStateKey, userId: principal.userId, method: request.method, name, args: argumentsDigest(params.arguments) };
 }
 
 /** A retry carries Gatehouse's sealed state back: opened here, or the request is refused before it runs. */
@@ -191,6 +211,30 @@ function retryOf(context: RequestStateContext, request: JSONRPCRequest): Exchang
   if (params.requestState === undefined) return undefined;
   if (typeof params.requestState !== 'string') throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: requestState must be a string');
   return { state: openRequestState(context, params.requestState), inputResponses: params.inputResponses };
+}
+
+/** The requests an `input_required` result may answer (basic/patterns/mrtr; `tasks/result` is of an extension Gatehouse does not offer). */
+const MULTI_ROUND_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
+/** An `InputResponses` map: each answer is the result object of the input request under the same key. */
+const InputResponsesSchema = z.record(z.string(), z.looseObject({}));
+
+/**
+ * What goes to a 2026-07-28 upstream that asks this client for input (passed on by input-required.ts `passedOn`): the
+ * client's capabilities of those it can be asked for, and the client's answers with the upstream's state when it
+ * sends them. A retry of one of Gatehouse's own questions (a browser step, a parked call) takes none of its answers on.
+ * Other methods pass nothing on: an upstream's input request there fails the request, as a 2025 upstream's does.
+ */
+function inputPassThrough(request: JSONRPCRequest, retry: Exchange['retry'], capabilities: ClientCapabilities): InputPassThrough | undefined {
+  if (!MULTI_ROUND_METHODS.has(request.method)) return undefined;
+  const { sampling, elicitation, roots } = capabilities;
+  const clientCapabilities = { ...(sampling ? { sampling } : {}), ...(elicitation ? { elicitation } : {}), ...(roots ? { roots } : {}) };
+  const given = (request.params as { inputResponses?: unknown } | undefined)?.inputResponses;
+  if ((retry && !retry.state.passed) || given === undefined) return { clientCapabilities };
+  const inputResponses = InputResponsesSchema.safeParse(given);
+  if (!inputResponses.success) throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: inputResponses must map each key to an answer object');
+  const requestState = retry?.state.passed?.requestState;
+  return { clientCapabilities, inputResponses: inputResponses.data, ...(requestState === undefined ? {} : { requestState }) };
 }
 
 /** The request checked against its method's schema; invalid params are the client's mistake (-32602). */
@@ -209,9 +253,17 @@ function completed({ result, hint }: Answer): Record<string, unknown> {
 /**
  * Where the upstream's side traffic of this request goes: progress onto the response stream; the upstream's own
  * requests are checked against what the client declared in this request (a missing capability ends the request with
- * -32021), and none is sent: a 2026-07-28 stream carries no requests to the client.
+ * -32021), and none is sent: a 2026-07-28 stream carries no requests to the client. A 2026-07-28 upstream's
+ * `input_required` is not a request: it passes on (`passing`).
  */
-function statelessDownstream(request: JSONRPCRequest, meta: RequestMeta, stream: LazyEventStream, controller: AbortController, missing: { capabilities?: ClientCapabilities }): Downstream {
+function statelessDownstream(
+  request: JSONRPCRequest,
+  meta: RequestMeta,
+  stream: LazyEventStream,
+  controller: AbortController,
+  missing: { capabilities?: ClientCapabilities },
+  passing: Exchange['call']['passing'],
+): Downstream {
   const progressToken = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
   const noInputRequests = async (): Promise<never> => {
     throw new JsonRpcError(ErrorCode.MethodNotFound, 'Gatehouse does not pass an upstream request on to a 2026-07-28 client');
@@ -220,6 +272,7 @@ function statelessDownstream(request: JSONRPCRequest, meta: RequestMeta, stream:
   return {
     signal: controller.signal,
     progressToken,
+    ...passing,
     sendProgress: async (token, progress) => stream.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: token } }),
     async sendRequest(upstreamRequest, options) {
       try {
@@ -245,6 +298,7 @@ function startCall(call: Exchange['call'], work: (downstream: Downstream) => Pro
     return work({
       signal: run.signal,
       progressToken: call.progressToken,
+      ...call.passing,
       sendProgress: async (token, progress) => run.progress({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: token } }),
       async sendRequest(upstreamRequest, options) {
         try {
@@ -274,9 +328,6 @@ function resumeCall(call: Exchange['call'], retry: NonNullable<Exchange['retry']
   question.settle(answer);
   return run;
 }
-
-const missingCapability = (required: ClientCapabilities) =>
-  new JsonRpcError(MISSING_CLIENT_CAPABILITY, 'The request needs a capability the client did not declare', { requiredCapabilities: required });
 
 /** The `Mcp-Param-*` headers of a call to a known tool, checked against its arguments. */
 function paramHeaderRefusal(serving: StatelessServing, headers: IncomingHttpHeaders, request: JSONRPCRequest) {

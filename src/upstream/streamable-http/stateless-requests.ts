@@ -4,10 +4,14 @@ import { RELAYED_CAPABILITIES, type ServerRequestRelay } from './server-requests
 
 /**
  * What a stateless (2026-07-28) upstream needs beyond one request on the direct path:
- * - Multi round-trip requests (basic/patterns/mrtr): an `input_required` result lists the upstream's input requests
- *   (sampling, elicitation); each goes to the caller's relay, the same one the session era's server-to-client
- *   requests go to (gateway/upstream-requests.ts sends it to the downstream client on its request's stream), and the
- *   original request is sent again, with a new id, the answers in `inputResponses` and `requestState` echoed exactly.
+ * - Multi round-trip requests (basic/patterns/mrtr), in one of two ways:
+ *   - relayed (a 2025 client): an `input_required` result lists the upstream's input requests (sampling,
+ *     elicitation); each goes to the caller's relay, the same one the session era's server-to-client requests go to
+ *     (gateway/upstream-requests.ts sends it to the downstream client on its request's stream), and the original
+ *     request is sent again, with a new id, the answers in `inputResponses` and `requestState` echoed exactly;
+ *   - passed on (a 2026-07-28 client, `InputPassThrough`): one round per request; the `input_required` result goes
+ *     back to the caller as `UpstreamInputRequired`, and the client's retry brings its answers and the upstream's
+ *     state, which are sent with the request as they came.
  * - Change notifications (basic/patterns/subscriptions): one `subscriptions/listen` stream per connection, asking
  *   for the list changes the upstream offers, opened again when it ends.
  */
@@ -27,6 +31,28 @@ export interface StatelessRequestOptions {
   onProgress?: (progress: Progress) => void;
   /** Where input requests go; absent: none is declared possible, and an input request fails the request. */
   onServerRequest?: ServerRequestRelay;
+  /** Set: input requests are not relayed but passed on to the caller (and `onServerRequest` is not used). */
+  passInput?: InputPassThrough;
+}
+
+/** A caller that answers an upstream's `input_required` results itself, in requests of its own (a 2026-07-28 client). */
+export interface InputPassThrough {
+  /** The capabilities the upstream is told of (the client's own, of those it can answer). */
+  clientCapabilities: Json;
+  /** A retry's answers (`InputResponses`), sent as they came. */
+  inputResponses?: Json;
+  /** The upstream's `requestState` that the retry continues, exactly as the upstream gave it. */
+  requestState?: string;
+}
+
+/** An upstream's `input_required` result, for a caller that passes it on (`InputPassThrough`). */
+export class UpstreamInputRequired extends Error {
+  constructor(
+    readonly inputRequests: Json | undefined,
+    readonly requestState: string | undefined,
+  ) {
+    super('the upstream requires input');
+  }
 }
 
 /** Stateless upstreams send no requests on a response stream (they ask for input in results): one that does is refused. */
@@ -50,7 +76,8 @@ async function answerInputs(inputRequests: unknown, relay: ServerRequestRelay, s
 
 /** One request to a stateless upstream, carried through as many input rounds as it takes (MRTR "Client Requirements"). */
 export async function requestStateless(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions): Promise<Result> {
-  const { signal, timeoutMs, onProgress, onServerRequest } = options;
+  const { signal, timeoutMs, onProgress, onServerRequest, passInput } = options;
+  if (passInput) return passingInput(direct, message, options, passInput);
   // Capabilities relevant to this request (basic/index): sampling and elicitation only when someone can answer them.
   const clientCapabilities = onServerRequest ? RELAYED_CAPABILITIES : {};
   let params = message.params;
@@ -63,6 +90,16 @@ export async function requestStateless(direct: DirectRequests, message: { method
     // The original parameters, the answers, and the state exactly as it came; never carried to another request.
     params = { ...message.params, inputResponses, ...(typeof result.requestState === 'string' ? { requestState: result.requestState } : {}) };
   }
+}
+
+/** One round of `message`, with the caller's answers and the upstream's state; an `input_required` result is thrown. */
+async function passingInput(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions, passInput: InputPassThrough): Promise<Result> {
+  const { inputResponses, requestState, clientCapabilities } = passInput;
+  const params = { ...message.params, ...(inputResponses === undefined ? {} : { inputResponses }), ...(requestState === undefined ? {} : { requestState }) };
+  const { signal, timeoutMs, onProgress } = options;
+  const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities });
+  if (result.resultType !== 'input_required') return result;
+  throw new UpstreamInputRequired(isObject(result.inputRequests) ? result.inputRequests : undefined, typeof result.requestState === 'string' ? result.requestState : undefined);
 }
 
 /** The notification filter of `subscriptions/listen` for what `capabilities` says changes; undefined: nothing to listen for. */

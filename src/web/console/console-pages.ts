@@ -92,7 +92,7 @@ export function auditBody(): SafeHtml {
 ${field({ label: 'User', name: 'user', placeholder: 'username' })}
 ${field({ label: 'Upstream', name: 'upstream', placeholder: 'name or id' })}
 ${field({ label: 'Tool', name: 'tool' })}
-${choice({ label: 'Outcome', name: 'outcome', options: [['', 'Any'], ['ok', 'ok'], ['tool_error', 'tool_error'], ['upstream_error', 'upstream_error'], ['timeout', 'timeout'], ['cancelled', 'cancelled'], ['denied', 'denied']] })}
+${choice({ label: 'Outcome', name: 'outcome', options: [['', 'Any'], ['ok', 'ok'], ['tool_error', 'tool_error'], ['upstream_error', 'upstream_error'], ['timeout', 'timeout'], ['cancelled', 'cancelled'], ['denied', 'denied'], ['input_required', 'input_required']] })}
 ${field({ label: 'From', name: 'since', type: 'datetime-local' })}
 ${field({ label: 'Until', name: 'until', type: 'datetime-local' })}
 <button type="submit" class="secondary">Filter</button>

@@ -3,19 +3,22 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import {
+  argumentsDigest,
   BROWSER_INPUT,
   browserStep,
   declinedInBrowser,
   InputRequired,
   openRequestState,
+  passedOn,
   REQUEST_STATE_TTL_MS,
   sealRequestState,
 } from '../../../src/gateway/modern/input-required.js';
 import { connectPrompt } from '../../../src/gateway/personal-connections.js';
+import { UpstreamInputRequired } from '../../../src/upstream/streamable-http/stateless-requests.js';
 import type { Upstream } from '../../../src/upstream/types.js';
 
 const key = randomBytes(32);
-const context = { key, userId: 'usr_ann', method: 'tools/call', name: 'personal_whoami' };
+const context = { key, userId: 'usr_ann', method: 'tools/call', name: 'personal_whoami', args: argumentsDigest({}) };
 const upstream: Upstream = {
   id: 'ups_personal',
   settings: { name: 'personal', connection_type: 'http', auth_type: 'per_user_oauth', timeout_ms: 1000 },
@@ -55,6 +58,38 @@ describe('Gatehouse’s own requestState', () => {
     refusesState(() => openRequestState({ ...context, name: 'personal_delete' }, sealed));
     refusesState(() => openRequestState({ ...context, method: 'prompts/get' }, sealed));
     refusesState(() => openRequestState({ ...context, now: () => Date.now() + REQUEST_STATE_TTL_MS + 1 }, sealed));
+  });
+});
+
+describe('a 2026-07-28 upstream’s input_required passed on to the client', () => {
+  const sampling = { method: 'sampling/createMessage', params: { messages: [], maxTokens: 10, includeContext: 'allServers' } };
+  const roots = { method: 'roots/list', params: {} };
+
+  it('keeps the upstream’s keys, and seals its state with the arguments into Gatehouse’s', () => {
+    const passed = passedOn(context, new UpstreamInputRequired({ summary: sampling }, 'upstream-state'), { sampling: {} });
+    assert.deepEqual(Object.keys(passed.result.inputRequests), ['summary']);
+    assert.ok(!passed.result.requestState.includes('upstream-state'));
+    assert.deepEqual(openRequestState(context, passed.result.requestState).passed, { args: context.args, requestState: 'upstream-state' });
+    refusesState(() => openRequestState({ ...context, args: argumentsDigest({ table: 'users' }) }, passed.result.requestState));
+  });
+
+  it('offers the client no context of other upstreams in a sampling request, as a relayed one', () => {
+    const passed = passedOn(context, new UpstreamInputRequired({ summary: sampling }, undefined), { sampling: {} });
+    assert.deepEqual((passed.result.inputRequests.summary as { params: object }).params, { messages: [], maxTokens: 10 });
+  });
+
+  it('refuses an input request the client did not declare with -32021, and one it cannot read as internal error', () => {
+    assert.throws(() => passedOn(context, new UpstreamInputRequired({ roots }, undefined), { sampling: {} }), (error: { code?: number; data?: unknown }) => {
+      assert.deepEqual([error.code, error.data], [-32021, { requiredCapabilities: { roots: {} } }]);
+      return true;
+    });
+    assert.throws(() => passedOn(context, new UpstreamInputRequired({ odd: 'not a request' }, undefined), { roots: {} }), (error: { code?: number }) => error.code === ErrorCode.InternalError);
+  });
+
+  it('digests arguments the same in any key order', () => {
+    assert.equal(argumentsDigest({ a: 1, b: [2] }), argumentsDigest({ b: [2], a: 1 }));
+    assert.notEqual(argumentsDigest({ a: 1 }), argumentsDigest({ a: 2 }));
+    assert.equal(argumentsDigest(undefined), argumentsDigest({}));
   });
 });
 

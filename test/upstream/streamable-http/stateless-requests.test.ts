@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import type { DirectRequestHooks, DirectRequests } from '../../../src/upstream/streamable-http/direct-requests.js';
-import { listenFilter, requestStateless } from '../../../src/upstream/streamable-http/stateless-requests.js';
+import { listenFilter, requestStateless, UpstreamInputRequired } from '../../../src/upstream/streamable-http/stateless-requests.js';
 
 type Sent = { method: string; params?: Record<string, unknown>; capabilities: unknown };
 
@@ -48,6 +48,22 @@ describe('requests to a stateless upstream', () => {
     await assert.rejects(requestStateless(scriptedDirect([{ resultType: 'input_required', inputRequests: { ok: elicit } }]), { method: 'tools/call' }, options()), /no client to answer it/);
     const roots = scriptedDirect([{ resultType: 'input_required', inputRequests: { r: { method: 'roots/list' } } }]);
     await assert.rejects(requestStateless(roots, { method: 'tools/call' }, { ...options(), onServerRequest: async () => ({}) }), /did not offer \(roots\/list\)/);
+  });
+
+  it('pass input on to a caller that answers it itself: one round, its answers and the upstream’s state sent as given, with its capabilities', async () => {
+    const direct = scriptedDirect([{ resultType: 'input_required', inputRequests: { ok: elicit }, requestState: 'upstream-2' }]);
+    const passInput = { clientCapabilities: { roots: {} }, inputResponses: { ok: { action: 'accept' } }, requestState: 'upstream-1' };
+    const relayed: string[] = [];
+    await assert.rejects(
+      requestStateless(direct, { method: 'tools/call', params: { name: 't' } }, { ...options(), passInput, onServerRequest: async (request) => (relayed.push(request.method), {}) }),
+      (error: unknown) => {
+        assert.ok(error instanceof UpstreamInputRequired);
+        assert.deepEqual([error.inputRequests, error.requestState], [{ ok: elicit }, 'upstream-2']);
+        return true;
+      },
+    );
+    assert.deepEqual(relayed, []);
+    assert.deepEqual(direct.sent, [{ method: 'tools/call', params: { name: 't', inputResponses: { ok: { action: 'accept' } }, requestState: 'upstream-1' }, capabilities: { roots: {} } }]);
   });
 
   it('give up on an upstream that asks for input round after round', async () => {
