@@ -23,7 +23,10 @@ import { consentRoutes } from './web/consent-routes.js';
 import { outboundClientRoutes } from './web/outbound-client-routes.js';
 import { upstreamConnectRoutes } from './web/upstream-connect-routes.js';
 
-/** Builds the HTTP app: each surface is a plugin handed the runtime, nothing global. */
+/**
+ * Builds the HTTP app: each surface is a plugin handed its dependencies, nothing global. Each declares the services
+ * it uses (its `…Deps` interface); the runtime holds them all, so it is handed as is and the compiler checks the fit.
+ */
 export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const { config } = runtime;
   const app = Fastify({
