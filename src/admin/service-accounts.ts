@@ -4,6 +4,7 @@ import { serviceAccountService, ServiceAccountInputError } from '../oauth/servic
 import { ApiError } from './envelope.js';
 import type { Clock } from '../clock.js';
 import type { KeyRing } from '../crypto/key-ring.js';
+import type { OpenedStore } from '../store/index.js';
 
 export const createServiceAccountBody = z.strictObject({
   name: z.string(),
@@ -23,7 +24,7 @@ function toApiError(error: unknown): unknown {
 
 /** What the service account routes use: the accounts with their users and clients, the secrets' hasher, the clock. */
 export interface ServiceAccountRouteDeps {
-  store: Parameters<typeof serviceAccountService>[0]['store'];
+  store: Pick<OpenedStore, 'serviceAccounts' | 'users'>;
   keys: Pick<KeyRing, 'tokenHasher'>;
   clock: Clock;
 }
