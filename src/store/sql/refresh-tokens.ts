@@ -66,12 +66,10 @@ const ROTATE_SQL = `WITH rotation AS (
   )
   SELECT token_hash AS "tokenHash" FROM retired`;
 
-async function rotateInOneStatement(db: Db, rotations: RefreshRotation[]): Promise<RotationOutcome[]> {
-  // The same token twice in one statement would meet itself; the later ones go to a statement of their own (and lose).
-  const seen = new Set<string>();
-  const first = rotations.filter(({ tokenHash }) => !seen.has(tokenHash) && Boolean(seen.add(tokenHash)));
-  const column = <T>(of: (rotation: RefreshRotation) => T) => first.map(of);
-  const rows = await db.all<{ tokenHash: string }>(ROTATE_SQL, [
+/** The statement's arguments: one array per column, a rotation per index (a successor is a fresh, unrotated token). */
+function rotationColumns(rotations: readonly RefreshRotation[]): unknown[][] {
+  const column = <T>(of: (rotation: RefreshRotation) => T) => rotations.map(of);
+  return [
     column((r) => r.tokenHash),
     column((r) => r.now),
     column((r) => r.replayResponse),
@@ -79,12 +77,22 @@ async function rotateInOneStatement(db: Db, rotations: RefreshRotation[]): Promi
     column((r) => r.successor?.scope ?? null),
     column((r) => r.successor?.createdAt ?? null),
     column((r) => r.successor?.expiresAt ?? null),
-  ]);
-  const won = new Set(rows.map((row) => row.tokenHash));
-  const outcomes = new Map(first.map((rotation) => [rotation, won.has(rotation.tokenHash) ? 'won' as const : 'lost' as const]));
-  const later = rotations.filter((rotation) => !outcomes.has(rotation));
-  const laterOutcomes = later.length > 0 ? await rotateInOneStatement(db, later) : [];
-  return rotations.map((rotation) => outcomes.get(rotation) ?? laterOutcomes[later.indexOf(rotation)]!);
+  ];
+}
+
+async function rotateInOneStatement(db: Db, rotations: RefreshRotation[]): Promise<RotationOutcome[]> {
+  // A token twice in one statement would meet itself: its later rotations go to a statement of their own (and lose).
+  const hashes = new Set<string>();
+  const first: RefreshRotation[] = [];
+  const later: RefreshRotation[] = [];
+  for (const rotation of rotations) {
+    (hashes.has(rotation.tokenHash) ? later : first).push(rotation);
+    hashes.add(rotation.tokenHash);
+  }
+  const retired = new Set((await db.all<{ tokenHash: string }>(ROTATE_SQL, rotationColumns(first))).map((row) => row.tokenHash));
+  const outcomes = new Map<RefreshRotation, RotationOutcome>(first.map((rotation) => [rotation, retired.has(rotation.tokenHash) ? 'won' : 'lost']));
+  if (later.length > 0) (await rotateInOneStatement(db, later)).forEach((outcome, index) => outcomes.set(later[index]!, outcome));
+  return rotations.map((rotation) => outcomes.get(rotation)!);
 }
 
 /** Aliases name the record fields directly (quoted, so PostgreSQL keeps their case): no per-row key mapping. */
