@@ -10,6 +10,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { connectsPerUser, type Upstream, type UpstreamRegistry } from '../upstream/types.js';
+import type { ToolRejected } from '../upstream/streamable-http/tool-param-headers.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { combineHints, hintOfResult, type CacheHint } from './cache-hints.js';
 import { JsonRpcError } from './forwarding.js';
@@ -79,12 +80,14 @@ export interface CatalogOptions {
   onNameCollisions?: (kind: NamedKind, collisions: NameCollision[]) => void;
   /** Sees every fresh tool listing before it is used (tool pinning); a failure fails the listing. */
   reviewTools?: (upstream: Upstream, tools: Tool[]) => Promise<void>;
+  /** A tool the upstream client left out of a listing (invalid `x-mcp-header` declarations), with why. */
+  onToolRejected?: (upstream: Upstream, tool: string, reason: string) => void;
 }
 
 /** The catalog of `registry`: one per gateway (gateway-state.ts), shared by all its sessions. */
 export function createCatalog(
   registry: UpstreamRegistry,
-  { onError = () => undefined, onNameCollisions = () => undefined, reviewTools = async () => undefined }: CatalogOptions = {},
+  { onError = () => undefined, onNameCollisions = () => undefined, reviewTools = async () => undefined, onToolRejected }: CatalogOptions = {},
 ): Catalog {
   const entries = new Map<string, Entry>();
   /**
@@ -107,7 +110,7 @@ export function createCatalog(
     const cached = entry.lists[kind] as Promise<Listed<K>> | undefined;
     if (cached) return cached;
     const reviewed = async () => {
-      const listed = await fetchAllPages(upstream, entry.client, kind);
+      const listed = await fetchAllPages(upstream, entry.client, kind, onToolRejected && ((tool, reason) => onToolRejected(upstream, tool, reason)));
       if (kind === 'tools') await reviewTools(upstream, listed.items as Tool[]);
       return listed;
     };
@@ -209,8 +212,8 @@ export function createCatalog(
   };
 }
 
-/** Every page of one list of one upstream, each page and the whole within the upstream's timeout. */
-export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: UpstreamClient, kind: K): Promise<Listed<K>> {
+/** Every page of one list of one upstream, each page and the whole within the upstream's timeout; `onToolRejected`: see UpstreamRequestOptions. */
+export async function fetchAllPages<K extends ListKind>(upstream: Upstream, client: UpstreamClient, kind: K, onToolRejected?: ToolRejected): Promise<Listed<K>> {
   const { method, schema, capability } = listing[kind];
   const items: unknown[] = [];
   const hints: CacheHint[] = [];
@@ -219,7 +222,7 @@ export async function fetchAllPages<K extends ListKind>(upstream: Upstream, clie
     const signal = AbortSignal.timeout(timeout);
     let cursor: string | undefined;
     for (let page = 0; page < MAX_UPSTREAM_PAGES; page++) {
-      const result = await client.forward({ method, params: cursor === undefined ? {} : { cursor } }, schema, { timeoutMs: timeout, signal });
+      const result = await client.forward({ method, params: cursor === undefined ? {} : { cursor } }, schema, { timeoutMs: timeout, signal, onToolRejected });
       items.push(...((result as Record<string, unknown>)[kind] as unknown[]));
       hints.push(hintOfResult(result));
       cursor = result.nextCursor;

@@ -70,6 +70,7 @@ export function createGatewayState({ registry, deps, logger, metrics: metricsReg
     onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
     reviewTools: (upstream, tools) => pins.review(upstream, tools),
+    onToolRejected: (upstream, tool, reason) => logger.warn({ upstream: upstream.settings.name, tool, reason }, 'an upstream tool was left out: its x-mcp-header declarations are invalid'),
   });
   const events = sessionEvents({ registry, outbound: deps.outbound, pins, notifications: deps.store.notifications }, logger);
   const metrics = governanceMetrics(metricsRegistry);

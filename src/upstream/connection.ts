@@ -230,14 +230,15 @@ export class UpstreamConnection implements Upstream {
 }
 
 /**
- * Speaks to the upstream in its era: a Streamable HTTP upstream is asked with `server/discover` first and, when it is
- * stateless (2026-07-28), taken as such; otherwise (and for every other transport) the SDK client's `initialize`.
+ * Speaks to the upstream in its era: a Streamable HTTP or stdio upstream is asked with `server/discover` first and,
+ * when it is stateless (2026-07-28), taken as such; otherwise (and for the legacy SSE transport and the in-process
+ * demo) the SDK client's `initialize`.
  */
-export async function openInItsEra(client: UpstreamClient, opened: Pick<OpenedTransport, 'transport' | 'direct'>, timeoutMs: number): Promise<void> {
+export async function openInItsEra(client: UpstreamClient, opened: Pick<OpenedTransport, 'transport' | 'direct' | 'silenceMeansLegacy'>, timeoutMs: number): Promise<void> {
   const transport = client.attach(opened);
   if (opened.direct) {
-    const negotiated = await negotiateEra(opened.direct, client.clientInfo, timeoutMs);
-    if (negotiated.era === 'stateless') return client.speakStateless(negotiated, transport);
+    const negotiated = await negotiateEra(opened.direct, client.clientInfo, timeoutMs, { silenceMeansLegacy: opened.silenceMeansLegacy });
+    if (negotiated.era === 'stateless') return client.speakStateless(negotiated, transport, opened.direct);
   }
   await client.connect(transport, { timeout: timeoutMs });
   settleResponsesAfterNotifications(opened.transport);

@@ -5,6 +5,7 @@ import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/tran
 import { createDemoUpstream } from './demo.js';
 import { bearerFetch, type BearerSource } from './oauth/bearer-fetch.js';
 import type { DirectRequests } from './streamable-http/direct-requests.js';
+import { openStdio } from './stdio-transport.js';
 import { openStreamableHttp } from './streamable-http/transport.js';
 import type { UpstreamSecrets } from './settings.js';
 import type { UpstreamSettings } from './types.js';
@@ -15,8 +16,13 @@ export interface OpenedTransport {
   transport: Transport;
   /** The last lines a stdio child wrote to stderr, to explain why it stopped. */
   stderrTail?: () => string;
-  /** Streamable HTTP: requests sent on the SDK client's session without the SDK (streamable-http/), for tool calls. */
+  /**
+   * Streamable HTTP: requests sent on the SDK client's session without the SDK (streamable-http/), for tool calls;
+   * with stdio, the probe's. Either is the one path of a stateless (2026-07-28) upstream.
+   */
   direct?: DirectRequests;
+  /** stdio: an upstream that does not answer the era probe is of the session era (basic/transports/stdio). */
+  silenceMeansLegacy?: boolean;
   release(): Promise<void>;
 }
 
@@ -64,8 +70,9 @@ export async function openTransport(settings: UpstreamSettings, secrets: Upstrea
     case 'stdio': {
       const { command, args } = settings.stdio_config!;
       // stderr is piped, not inherited: the child's noise stays out of Gatehouse's log, its last words explain a crash.
-      const transport = new StdioClientTransport({ command, args, env: childEnvironment(secrets.envs), stderr: 'pipe' });
-      return { transport, stderrTail: tailOf(transport.stderr as NodeJS.ReadableStream | null), release: nothing };
+      const child = new StdioClientTransport({ command, args, env: childEnvironment(secrets.envs), stderr: 'pipe' });
+      const { transport, direct } = openStdio(child);
+      return { transport, direct, silenceMeansLegacy: true, stderrTail: tailOf(child.stderr as NodeJS.ReadableStream | null), release: async () => direct.close() };
     }
     case 'in_process': {
       // A fresh demo server per connection: an McpServer serves one transport at a time.

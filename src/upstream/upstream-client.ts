@@ -10,6 +10,7 @@ import {
   type Implementation,
   type JSONRPCMessage,
   type Progress,
+  type Result,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
@@ -18,6 +19,7 @@ import { discover, type Negotiated } from './streamable-http/era-negotiation.js'
 import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
 import { RELAYED_CAPABILITIES, refuseServerRequests, relayServerRequests, type ServerRequestRelay, type ServerRequestRelays } from './streamable-http/server-requests.js';
 import { listenFilter, listenForChanges, requestStateless, type InputPassThrough } from './streamable-http/stateless-requests.js';
+import { ToolParamHeaders, type ToolRejected } from './streamable-http/tool-param-headers.js';
 
 /** How one request to an upstream is carried: its cancellation, time limit, and where its side traffic goes. */
 export interface UpstreamRequestOptions {
@@ -30,6 +32,8 @@ export interface UpstreamRequestOptions {
   onServerRequest?: ServerRequestRelay;
   /** A caller that takes a stateless upstream's `input_required` results itself; session-era upstreams use `onServerRequest`. */
   passInput?: InputPassThrough;
+  /** `tools/list` on a stateless upstream: each tool left out for invalid `x-mcp-header` declarations, with why. */
+  onToolRejected?: ToolRejected;
 }
 
 /** What a connection does with the upstream's own notifications, whichever era it speaks. */
@@ -55,6 +59,8 @@ interface StatelessState {
   discovered: Extract<Negotiated, { era: 'stateless' }>['discovered'];
   /** Ends the `subscriptions/listen` stream when the client closes. */
   listening: AbortController;
+  /** The tools' `x-mcp-header` declarations, from this connection's listings. */
+  paramHeaders: ToolParamHeaders;
 }
 
 /**
@@ -91,15 +97,15 @@ export class UpstreamClient extends Client {
   }
 
   /**
-   * Takes the upstream as stateless instead of connecting: `transport` (never started) only carries the direct path's
-   * notifications and trouble here. Listens for the list changes the upstream announces.
+   * Takes the upstream as stateless instead of connecting: every request goes on `direct`, and `transport` (which the
+   * SDK never starts) only carries the direct path's notifications, trouble and end (a stdio child that exited).
+   * Listens for the list changes the upstream announces.
    */
-  speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport): void {
-    const direct = this.direct;
-    if (!direct) throw new Error('a stateless upstream needs the direct path');
-    this.stateless = { direct, discovered: negotiated.discovered, listening: new AbortController() };
+  speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport, direct: DirectRequests): void {
+    this.stateless = { direct, discovered: negotiated.discovered, listening: new AbortController(), paramHeaders: new ToolParamHeaders() };
     transport.onmessage = (message) => this.notified(message);
     transport.onerror = (error) => this.onerror?.(error);
+    transport.onclose = () => this.onclose?.();
     const filter = listenFilter(negotiated.discovered.capabilities);
     if (filter) listenForChanges(direct, filter, this.stateless.listening.signal);
   }
@@ -160,12 +166,19 @@ export class UpstreamClient extends Client {
   /** Sends one request on this connection and checks its result against `resultSchema`. */
   async forward<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
     const { signal, timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
-    if (this.stateless) return checked(message.method, resultSchema, await requestStateless(this.stateless.direct, message, options));
+    if (this.stateless) return checked(message.method, resultSchema, await this.requestStateless(this.stateless, message, options));
     if (this.direct && DIRECT_METHODS.has(message.method)) {
       return checked(message.method, resultSchema, await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest }));
     }
     const send = () => this.request(message, resultSchema, { timeout: timeoutMs, signal, onprogress: onProgress }) as Promise<z.output<S>>;
     return this.relays ? this.relays.during(onServerRequest, send) : send();
+  }
+
+  /** A stateless request; tool listings and calls carry out `x-mcp-header` (streamable-http/tool-param-headers.ts). */
+  private async requestStateless({ direct, paramHeaders }: StatelessState, message: { method: string; params?: Record<string, unknown> }, options: UpstreamRequestOptions): Promise<Result> {
+    if (message.method === 'tools/call') return paramHeaders.call(direct, message, options);
+    const result = await requestStateless(direct, message, options);
+    return message.method === 'tools/list' ? paramHeaders.admit(result, message.params?.cursor === undefined, options.onToolRejected) : result;
   }
 }
 

@@ -21,11 +21,12 @@ import { tempDir } from '../helpers/backends.js';
  * Also the 2026-07-28 client scenarios that are not about authorization, run against Gatehouse's upstream client
  * itself (era negotiation and `UpstreamClient.forward`, see gateway-connect.ts): `request-metadata` (per-request
  * `_meta`, the version header, retrying after UnsupportedProtocolVersionError), `tools_call`,
- * `sep-2322-client-request-state` (input_required rounds) and `http-standard-headers` (Mcp-Method/Mcp-Name).
- * Not run, because Gatehouse does not do what they grade yet: `http-custom-headers` (mirroring `x-mcp-header` tool
- * parameters into `Mcp-Param-*` headers), `http-invalid-tool-headers` (leaving out tools whose `x-mcp-header` is
- * invalid), `json-schema-ref-no-deref` (the client under test exits with an error there; not investigated); the
- * `sep-2640-*` skills and the extension auth scenarios are outside the upstream client.
+ * `sep-2322-client-request-state` (input_required rounds), `http-standard-headers` (Mcp-Method/Mcp-Name),
+ * `http-custom-headers` (`x-mcp-header` parameters mirrored into `Mcp-Param-*`, Base64 where needed, none for null),
+ * `http-invalid-tool-headers` (tools whose `x-mcp-header` is invalid left out of the listing, the valid one called),
+ * `json-schema-ref-no-deref` (a network `$ref` in an input schema is never fetched) and
+ * `json-schema-2020-12-preservation` (the input schema echoed back exactly as listed). The `sep-2640-*` skills and
+ * the extension auth scenarios are outside the upstream client.
  */
 const CONFORMANCE_DIR = path.resolve('conformance');
 const NODE_22 = path.join(CONFORMANCE_DIR, 'node_modules/node/bin/node');
@@ -39,7 +40,10 @@ const SUITE_AUTH = [
 ];
 const SUITE_BACKCOMPAT = ['2025-03-26-oauth-metadata-backcompat', '2025-03-26-oauth-endpoint-fallback'];
 /** Client scenarios of 2026-07-28 graded on the upstream client's requests (no authorization involved). */
-const CLIENT_SCENARIOS_2026 = ['request-metadata', 'tools_call', 'sep-2322-client-request-state', 'http-standard-headers'];
+const CLIENT_SCENARIOS_2026 = [
+  'request-metadata', 'tools_call', 'sep-2322-client-request-state', 'http-standard-headers', 'http-custom-headers', 'http-invalid-tool-headers',
+  'json-schema-ref-no-deref', 'json-schema-2020-12-preservation',
+];
 const SCENARIOS_2026 = [
   'resource-mismatch', 'offline-access-scope', 'offline-access-not-supported', 'authorization-server-migration',
   'iss-supported', 'iss-not-advertised', 'iss-supported-missing', 'iss-wrong-issuer', 'iss-unexpected', 'iss-normalized',
@@ -57,6 +61,8 @@ const ACCEPTED_WARNINGS = new Set(['cimd-client-id-used']);
 const GATEHOUSE_CIMD_URL = clientMetadataDocumentUrl('https://gatehouse.example');
 
 const RUN_TIMEOUT_MS = 150_000;
+/** The whole suite: about 40 runs, two at a time, on a machine that may be busy (it took 145 s at load 13). */
+const SUITE_TIMEOUT_MS = 300_000;
 const PARALLEL_RUNS = 2;
 
 interface Check {
@@ -80,7 +86,7 @@ interface Run {
   args: string[];
 }
 
-describe('the official MCP conformance suite (client scenarios) against the outbound OAuth client and the upstream client', { timeout: RUN_TIMEOUT_MS + 30_000 }, () => {
+describe('the official MCP conformance suite (client scenarios) against the outbound OAuth client and the upstream client', { timeout: SUITE_TIMEOUT_MS }, () => {
   const results = tempDir('gatehouse-conformance-client-');
   let output = '';
   let scenarioResults: ScenarioResult[] = [];

@@ -5,18 +5,19 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ToolListChangedNotificationSchema, type CallToolResult, type CreateMessageRequest, type Progress } from '@modelcontextprotocol/sdk/types.js';
-import { fetchAllPages } from '../../src/gateway/catalog.js';
+import { createCatalog, fetchAllPages } from '../../src/gateway/catalog.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
-import { startStatelessUpstream, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
+import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 
 /**
- * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse: Gatehouse finds the
- * upstream's era with `server/discover`, speaks to it statelessly (per-request `_meta`, routing headers with the
- * upstream's own names), and translates what differs: `input_required` into a sampling request relayed to the
- * client and a retry, a closed stream for a cancellation, `subscriptions/listen` into list changes. A 2025 upstream
- * beside it is still reached with `initialize`, as before.
+ * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse (and, for
+ * `x-mcp-header`, a 2026-07-28 client too): Gatehouse finds the upstream's era with `server/discover`, speaks to it
+ * statelessly (per-request `_meta`, routing and `Mcp-Param-*` headers with the upstream's own names), and translates
+ * what differs: `input_required` into a sampling request relayed to the client and a retry, a closed stream for a
+ * cancellation, `subscriptions/listen` into list changes. A 2025 upstream beside it is still reached with
+ * `initialize`, as before.
  */
 
 const firstText = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
@@ -27,6 +28,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
   let legacy: HttpUpstream;
   let gatehouse: TestApp;
   let client: Client;
+  let token: string;
   const sampled: CreateMessageRequest[] = [];
 
   const requestsFor = (method: string) => modern.requests.filter((request) => request.body.method === method);
@@ -39,6 +41,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
       upstreams: [
         { name: 'modern', connection_type: 'http', connection_string: modern.url },
         { name: 'legacy', connection_type: 'http', connection_string: legacy.url },
+        { name: 'local', connection_type: 'stdio', stdio_config: { command: process.execPath, args: ['--import', 'tsx', 'test/fixtures/upstreams/stateless-stdio-server.ts'] } },
       ],
     }));
     gatehouse = await startTestApp({ listen: true, flags: { config: configFile, noDemo: true } });
@@ -48,7 +51,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const user = await gatehouse.runtime.users.create({ username: 'ann', password: 'ann-Password-1' });
-    const { token } = await gatehouse.runtime.apiKeys.create({ user, name: 'test' });
+    ({ token } = await gatehouse.runtime.apiKeys.create({ user, name: 'test' }));
     client = new Client({ name: 'sdk-1x-client', version: '1.0.0' }, { capabilities: { sampling: {} } });
     client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
       sampled.push(request);
@@ -78,7 +81,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
 
   it('lists and calls the upstream’s tools, with the per-request metadata and the routing headers under its own names', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_slow']);
+    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_lookup', 'modern_query', 'modern_slow']);
     assert.equal(firstText(await client.callTool({ name: 'modern_echo', arguments: { text: 'hello' } })), 'hello');
     const call = requestsFor('tools/call').at(-1)!;
     assert.equal(call.headers['mcp-method'], 'tools/call');
@@ -92,6 +95,61 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     assert.ok(modern.requests.every((request) => request.body.method !== 'initialize'));
     // The legacy upstream's tools still work beside it.
     assert.equal(firstText(await client.callTool({ name: 'legacy_echo', arguments: { text: 'old' } })), 'old');
+  });
+
+  it('leaves out the tool whose x-mcp-header is invalid, and passes the others’ input schemas on exactly as listed ($ref unresolved, 2020-12 keywords kept)', async () => {
+    const { tools } = await client.listTools();
+    assert.equal(tools.some((tool) => tool.name === 'modern_unroutable'), false);
+    for (const name of ['lookup', 'query']) {
+      assert.deepEqual(tools.find((tool) => tool.name === `modern_${name}`)?.inputSchema, STATELESS_TOOLS.find((tool) => tool.name === name)?.inputSchema, name);
+    }
+    // The catalog hears of the tool left out, with why (the gateway logs it).
+    const rejected: string[] = [];
+    const catalog = createCatalog(gatehouse.runtime.upstreams, { onToolRejected: (upstream, tool, reason) => rejected.push(`${upstream.settings.name} ${tool}: ${reason}`) });
+    await catalog.list('tools', gatehouse.runtime.upstreams.all());
+    catalog.close();
+    assert.deepEqual(rejected, ['modern unroutable: x-mcp-header Score annotates score, which is not a string, integer or boolean']);
+  });
+
+  it('mirrors the x-mcp-header arguments of a call into Mcp-Param headers, encoded, which the upstream checks against the body', async () => {
+    const result = await client.callTool({ name: 'modern_query', arguments: { region: 'São Paulo', limit: 5, verbose: null, scope: { owner: 'ann' }, sql: 'SELECT 1' } });
+    assert.equal(firstText(result), 'ran SELECT 1 in São Paulo');
+    const headers = requestsFor('tools/call').at(-1)!.headers;
+    assert.deepEqual(Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('mcp-param-'))), {
+      'mcp-param-region': `=?base64?${Buffer.from('São Paulo').toString('base64')}?=`,
+      'mcp-param-limit': '5',
+      'mcp-param-owner': 'ann',
+    });
+  });
+
+  it('checks a 2026-07-28 client’s own Mcp-Param headers, and sends the upstream the ones of its own names', async () => {
+    const call = (paramHeaders: Record<string, string>) =>
+      fetch(`${gatehouse.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': 'tools/call', 'mcp-name': 'modern_query', ...paramHeaders,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0', id: 7, method: 'tools/call',
+          params: { name: 'modern_query', arguments: { region: 'eu', sql: 'SELECT 3' }, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } },
+        }),
+      });
+    const refused = await call({ 'mcp-param-region': 'us' });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: { code: number } }).error.code, -32020);
+    const answered = await call({ 'mcp-param-region': 'eu' });
+    assert.equal(answered.status, 200);
+    assert.equal(firstText(((await answered.json()) as { result: unknown }).result), 'ran SELECT 3 in eu');
+    const upstreamCall = requestsFor('tools/call').at(-1)!;
+    assert.equal(upstreamCall.headers['mcp-name'], 'query');
+    assert.equal(upstreamCall.headers['mcp-param-region'], 'eu');
+  });
+
+  it('speaks 2026-07-28 to a stdio upstream that answers server/discover with it, on the same child', async () => {
+    const upstream = gatehouse.runtime.upstreams.all().find((candidate) => candidate.settings.name === 'local')!;
+    assert.deepEqual({ ...upstream.status(), since: undefined }, { state: 'connected', since: undefined, protocol: { era: 'stateless', version: STATELESS_VERSION } });
+    assert.equal(firstText(await client.callTool({ name: 'local_echo', arguments: { text: 'over stdio' } })), 'over stdio');
   });
 
   it('reads resources and gets prompts, naming them in Mcp-Name', async () => {

@@ -9,8 +9,10 @@
  * The scenarios other than `auth/*` (no authorization) are reached through Gatehouse's own upstream client, as the gateway
  * reaches an upstream (src/upstream/connection.ts `openInItsEra`: `server/discover`, falling back to `initialize`;
  * then `UpstreamClient.forward`): the conformance client scenarios of 2026-07-28 (request-metadata, tools_call,
- * sep-2322-client-request-state, http-standard-headers) grade that client. It lists and calls every tool (arguments
- * made from each input schema), reads every resource and gets every prompt, and answers elicitations by accepting.
+ * sep-2322-client-request-state, http-standard-headers, http-custom-headers, http-invalid-tool-headers,
+ * json-schema-ref-no-deref, json-schema-2020-12-preservation) grade that client. It lists and calls every tool it
+ * keeps (with the scenario's arguments, else arguments made from each input schema), reads every resource and gets
+ * every prompt, and answers elicitations by accepting.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -33,7 +35,17 @@ const STATELESS_PROTOCOL = '2026-07-28';
 const serverUrl = process.argv[process.argv.length - 1]!;
 const protocolVersion = process.env.MCP_CONFORMANCE_PROTOCOL_VERSION ?? '2025-11-25';
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';
-const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT ?? '{}') as { client_id?: string; client_secret?: string; issuer?: string };
+const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT ?? '{}') as {
+  client_id?: string;
+  client_secret?: string;
+  issuer?: string;
+  /** The arguments a scenario wants its tools called with (http-custom-headers). */
+  toolCalls?: Array<{ name: string; arguments: Record<string, unknown> }>;
+};
+/** Scenarios whose server answers listings only (json-schema-ref-no-deref grades what the client fetches while listing). */
+const LISTS_ONLY = new Set(['json-schema-ref-no-deref']);
+/** json-schema-2020-12-preservation: this tool is called with the input schema of the other, exactly as the client holds it. */
+const SCHEMA_ECHO = { tool: 'json_schema_echo', of: 'json_schema_2020_12_tool' };
 const http: OutboundHttpOptions = { allowPrivateNetworks: true };
 
 /** Pre-registered credentials (auth/pre-registration) are valid at their issuer only. */
@@ -145,6 +157,17 @@ class Connector {
   }
 }
 
+/**
+ * The arguments to call a listed tool with: the scenario's own, the echoed schema, or, by default, arguments that
+ * satisfy its input schema (each property of a simple type gets a plain value of that type).
+ */
+function argumentsOf(tool: { name: string; inputSchema: { properties?: Record<string, { type?: unknown }> } }, tools: Array<{ name: string; inputSchema: unknown }>): Record<string, unknown> {
+  const given = context.toolCalls?.find((call) => call.name === tool.name);
+  if (given) return given.arguments;
+  if (tool.name === SCHEMA_ECHO.tool) return { schema: tools.find((other) => other.name === SCHEMA_ECHO.of)?.inputSchema };
+  return argumentsFor(tool.inputSchema);
+}
+
 /** Arguments that satisfy a tool's input schema: each property of a simple type gets a plain value of that type. */
 function argumentsFor(schema: { properties?: Record<string, { type?: unknown }> }): Record<string, unknown> {
   const sample: Record<string, unknown> = { number: 1, integer: 1, string: 'test', boolean: true };
@@ -167,8 +190,10 @@ async function upstreamClientSession(): Promise<void> {
     await openInItsEra(client, opened, timeoutMs);
     const capabilities = client.getServerCapabilities() ?? {};
     if (capabilities.tools) {
-      const { tools } = await client.forward({ method: 'tools/list', params: {} }, ListToolsResultSchema, options());
-      for (const tool of tools) await client.forward({ method: 'tools/call', params: { name: tool.name, arguments: argumentsFor(tool.inputSchema) } }, CallToolResultSchema, options());
+      const listing = { ...options(), onToolRejected: (tool: string, reason: string) => process.stderr.write(`tool ${tool} left out: ${reason}\n`) };
+      const { tools } = await client.forward({ method: 'tools/list', params: {} }, ListToolsResultSchema, listing);
+      if (LISTS_ONLY.has(scenario)) return;
+      for (const tool of tools) await client.forward({ method: 'tools/call', params: { name: tool.name, arguments: argumentsOf(tool, tools) } }, CallToolResultSchema, options());
     }
     if (capabilities.resources) {
       const { resources } = await client.forward({ method: 'resources/list', params: {} }, ListResourcesResultSchema, options());

@@ -10,6 +10,7 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { argumentAt, decodeHeaderValue, paramHeaderDeclarations } from '../../http/mcp-headers.js';
 
 /**
  * What a MCP 2026-07-28 request carries besides its body, checked before anything runs (basic/transports/
@@ -104,10 +105,9 @@ export function checkRequest(headers: IncomingHttpHeaders, request: JSONRPCReque
  * decoding (integers compared as numbers); a header needs its value; an undecodable header is refused.
  */
 export function checkParamHeaders(headers: IncomingHttpHeaders, inputSchema: unknown, args: Record<string, unknown> | undefined): Refusal | undefined {
-  for (const { path, header } of mirroredParameters(inputSchema)) {
-    const value = path.reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), args);
-    const name = `mcp-param-${header.toLowerCase()}`;
-    const sent = decodedHeader(headers, name);
+  for (const { path, name: header } of paramHeaderDeclarations(inputSchema).declared) {
+    const value = argumentAt(args, path);
+    const sent = decodedHeader(headers, `mcp-param-${header.toLowerCase()}`);
     const present = value !== undefined && value !== null;
     if (sent === null) return mismatch(`the Mcp-Param-${header} header is not valid`);
     if (sent === undefined && !present) continue;
@@ -115,17 +115,6 @@ export function checkParamHeaders(headers: IncomingHttpHeaders, inputSchema: unk
     if (!present || !sameValue(sent, value)) return mismatch(`Mcp-Param-${header} does not match the argument ${path.join('.')}`);
   }
   return undefined;
-}
-
-/** The parameters reachable from the schema root through `properties` alone that name a header. */
-function mirroredParameters(schema: unknown, path: string[] = []): Array<{ path: string[]; header: string }> {
-  const properties = (schema as { properties?: unknown } | undefined)?.properties;
-  if (properties === null || typeof properties !== 'object') return [];
-  return Object.entries(properties as Record<string, unknown>).flatMap(([key, property]) => {
-    const header = (property as Record<string, unknown> | null)?.['x-mcp-header'];
-    const own = typeof header === 'string' && header !== '' ? [{ path: [...path, key], header }] : [];
-    return [...own, ...mirroredParameters(property, [...path, key])];
-  });
 }
 
 function sameValue(header: string, value: unknown): boolean {
@@ -141,23 +130,10 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return typeof value === 'string' ? value.trim() : undefined;
 }
 
-const SENTINEL = /^=\?base64\?(.*)\?=$/s;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/**
- * A header that may carry the Base64 sentinel (`=?base64?…?=`, "Value Encoding"), decoded; absent: undefined; a
- * sentinel whose content is not strict Base64 of UTF-8: null.
- */
+/** A header that may carry the Base64 sentinel, decoded; absent: undefined; not valid: null. */
 function decodedHeader(headers: IncomingHttpHeaders, name: string): string | null | undefined {
   const value = headerValue(headers, name);
-  const encoded = value === undefined ? undefined : SENTINEL.exec(value)?.[1];
-  if (value === undefined || encoded === undefined) return value;
-  if (!BASE64.test(encoded)) return null;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(encoded, 'base64'));
-  } catch {
-    return null;
-  }
+  return value === undefined ? undefined : decodeHeaderValue(value);
 }
 
 function metaOf(message: JSONRPCMessage): Record<string, unknown> | undefined {

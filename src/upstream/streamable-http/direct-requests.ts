@@ -26,6 +26,8 @@ export interface DirectRequestHooks {
   onServerRequest: ServerRequestRelay;
   /** Stateless upstreams: the client capabilities declared in this request's `_meta` (default: none). */
   clientCapabilities?: Record<string, unknown>;
+  /** Stateless upstreams: the `Mcp-Param-*` headers of a `tools/call` (tool-param-headers.ts). */
+  paramHeaders?: Record<string, string>;
 }
 
 export interface DirectRequests {
@@ -385,7 +387,7 @@ export function directRequests(options: DirectRequestsOptions): DirectRequests {
       const stateless = upstream.stateless;
       if (stateless) params = withRequestMeta(params, stateless, hooks.clientCapabilities ?? {});
       const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method: message.method } : { jsonrpc: '2.0', id, method: message.method, params });
-      return new Call(upstream, live, id, body, hooks, stateless && routingHeaders(message.method, message.params)).promise;
+      return new Call(upstream, live, id, body, hooks, stateless && { ...routingHeaders(message.method, message.params), ...hooks.paramHeaders }).promise;
     },
     speakStateless(identity) {
       upstream.stateless = identity;

@@ -14,7 +14,9 @@ import { STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION, type StatelessIdentity } 
  *    when it names none Gatehouse speaks, the server has nothing for us in this era.
  * 3. A header mismatch (-32020) or missing capability (-32021) is a modern server refusing what Gatehouse sent: an
  *    error, not a reason to fall back.
- * 4. No answer (a timeout, a lost connection) fails the attempt as `initialize` would.
+ * 4. No answer (a timeout, a lost connection) fails the attempt as `initialize` would; on stdio
+ *    (`silenceMeansLegacy`) it is a legacy server's way of ignoring what it does not know (basic/transports/stdio
+ *    "Backward Compatibility"), and the caller goes on with `initialize`.
  * 5. Anything else (a 4xx without a modern error, a result without 2026-07-28, a legacy server's JSON-RPC error):
  *    the upstream is of the session era, and the caller goes on with `initialize` through the SDK client.
  * The answer is kept by the connection for its lifetime: a new attempt (reconnect) asks again.
@@ -56,7 +58,7 @@ export function discover(direct: DirectRequests, timeoutMs: number, signal = Abo
 }
 
 /** Steps 1-5 above; `direct` is left speaking the era found. */
-export async function negotiateEra(direct: DirectRequests, clientInfo: StatelessIdentity['clientInfo'], timeoutMs: number): Promise<Negotiated> {
+export async function negotiateEra(direct: DirectRequests, clientInfo: StatelessIdentity['clientInfo'], timeoutMs: number, { silenceMeansLegacy = false } = {}): Promise<Negotiated> {
   const identity: StatelessIdentity = { protocolVersion: STATELESS_PROTOCOL_VERSION, clientInfo };
   direct.speakStateless(identity);
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -66,7 +68,7 @@ export async function negotiateEra(direct: DirectRequests, clientInfo: Stateless
       break;
     } catch (error) {
       if (!(error instanceof McpError)) break;
-      if (error instanceof NoAnswer) {
+      if (error instanceof NoAnswer && !silenceMeansLegacy) {
         // No answer at all is no sign of a legacy server: `initialize` would fare no better.
         direct.speakStateless(undefined);
         throw error;

@@ -1,3 +1,5 @@
+import { encodeHeaderValue } from '../../http/mcp-headers.js';
+
 /**
  * The two eras of MCP that Gatehouse speaks to a Streamable HTTP upstream:
  * - `session` (2025-06-18, 2025-11-25): an `initialize` handshake, an `Mcp-Session-Id`, server-to-client requests on
@@ -56,21 +58,13 @@ export function withRequestMeta(params: Json | undefined, identity: StatelessIde
 /** Methods whose `Mcp-Name` header mirrors a body field, and which field. */
 const NAMED_BY: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
 
-const SAFE_HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
-
 /**
- * A value as a header may carry it: as it is when it is visible ASCII without surrounding whitespace, else the Base64
- * sentinel form `=?base64?…?=` (transports/streamable-http "Value Encoding"), which also wraps values that look like it.
+ * `Mcp-Method` and, for named requests, `Mcp-Name`: the routing headers of a stateless request, with the upstream's own
+ * names (in the Base64 sentinel form when they are not plain ASCII).
  */
-export function headerValue(value: string): string {
-  const plain = SAFE_HEADER_VALUE.test(value) && !(value.startsWith('=?base64?') && value.endsWith('?='));
-  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
-}
-
-/** `Mcp-Method` and, for named requests, `Mcp-Name`: the routing headers of a stateless request, with the upstream's own names. */
 export function routingHeaders(method: string, params: Json | undefined): Record<string, string> {
   const field = NAMED_BY[method];
   const name = field === undefined ? undefined : params?.[field];
-  return typeof name === 'string' ? { 'mcp-method': method, 'mcp-name': headerValue(name) } : { 'mcp-method': method };
+  return typeof name === 'string' ? { 'mcp-method': method, 'mcp-name': encodeHeaderValue(name) } : { 'mcp-method': method };
 }
 

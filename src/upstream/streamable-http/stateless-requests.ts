@@ -33,6 +33,8 @@ export interface StatelessRequestOptions {
   onServerRequest?: ServerRequestRelay;
   /** Set: input requests are not relayed but passed on to the caller (and `onServerRequest` is not used). */
   passInput?: InputPassThrough;
+  /** The `Mcp-Param-*` headers of a `tools/call`, the same on every round (its arguments do not change). */
+  paramHeaders?: Record<string, string>;
 }
 
 /** A caller that answers an upstream's `input_required` results itself, in requests of its own (a 2026-07-28 client). */
@@ -76,13 +78,13 @@ async function answerInputs(inputRequests: unknown, relay: ServerRequestRelay, s
 
 /** One request to a stateless upstream, carried through as many input rounds as it takes (MRTR "Client Requirements"). */
 export async function requestStateless(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions): Promise<Result> {
-  const { signal, timeoutMs, onProgress, onServerRequest, passInput } = options;
+  const { signal, timeoutMs, onProgress, onServerRequest, passInput, paramHeaders } = options;
   if (passInput) return passingInput(direct, message, options, passInput);
   // Capabilities relevant to this request (basic/index): sampling and elicitation only when someone can answer them.
   const clientCapabilities = onServerRequest ? RELAYED_CAPABILITIES : {};
   let params = message.params;
   for (let round = 0; ; round++) {
-    const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities });
+    const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities, paramHeaders });
     if (result.resultType !== 'input_required') return result;
     if (!onServerRequest) throw new McpError(ErrorCode.InvalidRequest, `the upstream asked for input on ${message.method}, which has no client to answer it`);
     if (round + 1 >= MAX_INPUT_ROUNDS) throw new McpError(ErrorCode.InternalError, `the upstream asked for input more than ${MAX_INPUT_ROUNDS} times`);
@@ -96,8 +98,8 @@ export async function requestStateless(direct: DirectRequests, message: { method
 async function passingInput(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions, passInput: InputPassThrough): Promise<Result> {
   const { inputResponses, requestState, clientCapabilities } = passInput;
   const params = { ...message.params, ...(inputResponses === undefined ? {} : { inputResponses }), ...(requestState === undefined ? {} : { requestState }) };
-  const { signal, timeoutMs, onProgress } = options;
-  const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities });
+  const { signal, timeoutMs, onProgress, paramHeaders } = options;
+  const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities, paramHeaders });
   if (result.resultType !== 'input_required') return result;
   throw new UpstreamInputRequired(isObject(result.inputRequests) ? result.inputRequests : undefined, typeof result.requestState === 'string' ? result.requestState : undefined);
 }
