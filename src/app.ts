@@ -23,7 +23,10 @@ import { consentRoutes } from './web/consent-routes.js';
 import { outboundClientRoutes } from './web/outbound-client-routes.js';
 import { upstreamConnectRoutes } from './web/upstream-connect-routes.js';
 
-/** Builds the HTTP app: each surface is a plugin handed the runtime, nothing global. */
+/**
+ * Builds the HTTP app: each surface is a plugin handed its dependencies, nothing global. Each declares the services
+ * it uses (its `…Deps` interface); the runtime holds them all, so it is handed as is and the compiler checks the fit.
+ */
 export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const { config } = runtime;
   const app = Fastify({
@@ -46,18 +49,18 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   runtime.auditWrites.onWriteFailure(({ stream, rows, error }) => app.log.error({ err: error, stream, rows }, `${rows} audit records could not be written`));
   await app.register(opsRoutes, { database: runtime.store.database, metricsToken: config.metricsToken });
   await app.register(webAssets);
-  await app.register(loginRoutes, { runtime });
-  await app.register(oidcLoginRoutes, { runtime });
-  await app.register(authorizeRoutes, { runtime });
-  await app.register(consentRoutes, { runtime });
-  await app.register(connectedAppsRoutes, { runtime });
-  await app.register(consoleRoutes, { runtime });
-  await app.register(upstreamConnectRoutes, { runtime });
-  await app.register(callApprovalRoutes, { runtime });
-  await app.register(outboundClientRoutes, { runtime });
-  await app.register(oauthServer, { runtime });
-  await app.register(gatewayRoutes, { runtime });
-  await app.register(adminApi, { prefix: '/api', runtime });
+  await app.register(loginRoutes, { deps: runtime });
+  await app.register(oidcLoginRoutes, { deps: runtime });
+  await app.register(authorizeRoutes, { deps: runtime });
+  await app.register(consentRoutes, { deps: runtime });
+  await app.register(connectedAppsRoutes, { deps: runtime });
+  await app.register(consoleRoutes, { deps: runtime });
+  await app.register(upstreamConnectRoutes, { deps: runtime });
+  await app.register(callApprovalRoutes, { deps: runtime });
+  await app.register(outboundClientRoutes, { deps: runtime });
+  await app.register(oauthServer, { deps: runtime });
+  await app.register(gatewayRoutes, { deps: runtime });
+  await app.register(adminApi, { prefix: '/api', deps: runtime });
   await app.register(openApiRoute);
   const stopObserving = observeUpstreams({ registry: runtime.upstreams, outbound: runtime.outbound, log: app.log, metrics: app.metricsRegistry });
   app.addHook('onClose', async () => stopObserving());

@@ -15,7 +15,7 @@ const TOKEN_KEEPER_INTERVAL_MS = 60_000;
  */
 export function backgroundJobs(runtime: Runtime, app: Pick<FastifyInstance, 'metricsRegistry'>): Job[] {
   const metrics = retentionMetrics(app.metricsRegistry);
-  const retention = retentionSweeper({ store: runtime.store, config: runtime.config, onRule: metrics.rule });
+  const retention = retentionSweeper({ store: runtime.store, config: runtime.config, clock: runtime.clock, onRule: metrics.rule });
   return [
     {
       name: 'retention',

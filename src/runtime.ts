@@ -1,6 +1,7 @@
 import { auditLog, type AuditLog } from './audit/audit-log.js';
 import { batchedAuditStores, type BatchedAuditStores } from './audit/batched-audit-stores.js';
 import { credentialCache, type CredentialCache } from './identity/credential-cache.js';
+import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { deriveKeyRing, loadMasterKey, verifyKeyMatchesDatabase, type KeyRing } from './crypto/key-ring.js';
 import { signingKeyRing, type SigningKeyRing } from './crypto/signing-keys.js';
@@ -28,6 +29,8 @@ const CREDENTIAL_CACHE_ENTRIES = 10_000;
 /** What every surface of the app is handed: config, store, keys and the services built on them. */
 export interface Runtime {
   config: Config;
+  /** The time the services check expiry against: the system clock unless the opener handed in another. */
+  clock: Clock;
   store: OpenedStore;
   keys: KeyRing;
   users: UserService;
@@ -57,8 +60,14 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+export interface RuntimeOptions {
+  /** Tests pass a clock they move, so expiry is tested without rewriting rows or sleeping. */
+  clock?: Clock;
+}
+
 /** Opens the store, checks the master key against it and builds the services. No HTTP here. */
-export async function openRuntime(config: Config): Promise<Runtime> {
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const clock = options.clock ?? systemClock;
   const master = loadMasterKey({ secretKey: config.secretKey, dataDir: config.dataDir, create: true });
   const keys = deriveKeyRing(master.key);
   const opened = await openStore(config);
@@ -77,9 +86,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     fallbackTtlMs: config.credentialCache.unheardTtlSeconds * 1000,
     maxEntries: CREDENTIAL_CACHE_ENTRIES,
   });
-  const audit = auditLog(store.audit);
-  const sso = ssoServices(config, { store, encryptionKey: keys.encryptionKey, audit });
-  const outbound = createOutboundOAuth({ store, encryptionKey: keys.encryptionKey, stateHasher: keys.tokenHasher, config, audit });
+  const audit = auditLog(store.audit, clock);
+  const sso = ssoServices(config, { store, encryptionKey: keys.encryptionKey, audit, clock });
+  const outbound = createOutboundOAuth({ store, encryptionKey: keys.encryptionKey, stateHasher: keys.tokenHasher, config, audit, now: clock });
   const upstreams = createUpstreamRegistry({
     store: store.upstreams,
     encryptionKey: keys.encryptionKey,
@@ -101,9 +110,10 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   });
   followOutboundEvents(outbound, upstreams, perUserPool);
   followSignIns(sso, upstreams);
-  const signingKeys = signingKeyRing({ store: store.signingKeys, encryptionKey: keys.encryptionKey, retiredKeyLifetimeMs: retiredKeyLifetimeMs(config) });
+  const signingKeys = signingKeyRing({ store: store.signingKeys, encryptionKey: keys.encryptionKey, retiredKeyLifetimeMs: retiredKeyLifetimeMs(config) }, clock);
   return {
     config,
+    clock,
     store,
     keys,
     audit,
@@ -115,15 +125,16 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         clients: store.clients,
         limits: registrationLimits({ rateWindows: store.rateWindows, initialAccessTokens: store.initialAccessTokens, hasher: keys.tokenHasher, oauth: config.oauth }),
         config,
+        now: clock,
       }),
       credentials,
     ),
-    grants: grantService({ store, keys, config, audit }),
+    grants: grantService({ store, keys, config, audit }, clock),
     signingKeys,
-    accessTokens: accessTokenService({ config, signingKeys }),
-    users: userService(store),
-    login: passwordLogin(store.users, store.loginFailures, config.loginThrottle),
-    apiKeys: apiKeyService(store, keys.tokenHasher, Date.now, credentials),
+    accessTokens: accessTokenService({ config, signingKeys }, clock),
+    users: userService(store, clock),
+    login: passwordLogin(store.users, store.loginFailures, config.loginThrottle, { now: clock }),
+    apiKeys: apiKeyService(store, keys.tokenHasher, clock, credentials),
     upstreams,
     upstreamService: upstreamService({
       store: store.upstreams,
@@ -131,10 +142,11 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       registry: announcingRegistry(upstreams, store.notifications),
       outbound,
       audit,
+      now: clock,
     }),
     outbound,
     perUserPool,
-    toolPins: toolPins({ store: store.toolPins, audit }),
+    toolPins: toolPins({ store: store.toolPins, audit, now: clock }),
     sso,
     close: async () => {
       await auditWrites.close();

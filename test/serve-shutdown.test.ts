@@ -6,11 +6,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { sqliteFile } from '../src/store/sqlite.js';
 import type { ServingChild } from './cli/run-cli.js';
 import { startHttpUpstream, type HttpUpstream } from './fixtures/upstreams/http-server.js';
 import { basicAuth } from './helpers/app.js';
-import { tempDir } from './helpers/backends.js';
+import { backends, freshPostgresSchema, tempDir } from './helpers/backends.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from './helpers/gatehouse-child.js';
 import { connectWithToken } from './helpers/mcp-session.js';
 
@@ -152,6 +153,28 @@ async function startSilentServer(): Promise<{ url: string; connections: Set<Sock
   };
 }
 
+/** The echo tool's audit rows, read from outside the process that writes them. */
+function sqliteEchoRows(dataDir: string): number {
+  const database = new BetterSqlite3(sqliteFile(dataDir), { readonly: true });
+  try {
+    return (database.prepare(ECHO_ROWS_SQL).get() as { n: number }).n;
+  } finally {
+    database.close();
+  }
+}
+
+async function postgresEchoRows(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>(ECHO_ROWS_SQL)).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+const ECHO_ROWS_SQL = "SELECT count(*) AS n FROM tool_calls WHERE tool = 'echo'";
+
 describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_000 }, () => {
   const temp = tempDir('gatehouse-shutdown-');
   let upstream: HttpUpstream;
@@ -247,33 +270,33 @@ describe('gatehouse serve stops within its shutdown deadline', { timeout: 300_00
     }
   });
 
-  it('tool-call audit records still queued in their batch are written on SIGTERM before the database closes', async () => {
-    const dataDir = path.join(temp.dir, `audit-${Math.random().toString(36).slice(2)}`);
-    const configFile = path.join(temp.dir, `gatehouse-audit-${Math.random().toString(36).slice(2)}.json`);
-    // A minute's window: nothing but the shutdown writes the batch within this test.
-    writeFileSync(configFile, JSON.stringify({ audit: { batchWindowMs: 60_000 }, upstreams: [{ name: 'web', connection_type: 'http', connection_string: upstream.url, auth_type: 'none' }] }));
-    const gatehouse = await startGatehouseChild(['--config', configFile, '--no-demo', '--data-dir', dataDir, '--shutdown-timeout-seconds', '60']);
-    const { client } = await connectWithToken(`${gatehouse.url}/mcp`, await createApiKey(gatehouse.url));
-    const toolCallRows = () => {
-      const database = new BetterSqlite3(sqliteFile(dataDir), { readonly: true });
+  for (const backend of backends) {
+    it(`tool-call audit records still queued in their batch are written on SIGTERM before the database closes, on ${backend}`, async () => {
+      const dataDir = path.join(temp.dir, `audit-${Math.random().toString(36).slice(2)}`);
+      const configFile = path.join(temp.dir, `gatehouse-audit-${Math.random().toString(36).slice(2)}.json`);
+      // A minute's window: nothing but the shutdown writes the batch within this test.
+      writeFileSync(configFile, JSON.stringify({ audit: { batchWindowMs: 60_000 }, upstreams: [{ name: 'web', connection_type: 'http', connection_string: upstream.url, auth_type: 'none' }] }));
+      const schema = backend === 'postgres' ? await freshPostgresSchema() : undefined;
+      const gatehouse = await startGatehouseChild(
+        ['--config', configFile, '--no-demo', '--data-dir', dataDir, '--shutdown-timeout-seconds', '60'],
+        schema ? { GATEHOUSE_DATABASE_URL: schema.url } : {},
+      );
+      const { client } = await connectWithToken(`${gatehouse.url}/mcp`, await createApiKey(gatehouse.url));
+      const toolCallRows = () => (schema ? postgresEchoRows(schema.url) : sqliteEchoRows(dataDir));
       try {
-        return (database.prepare("SELECT count(*) AS n FROM tool_calls WHERE tool = 'echo'").get() as { n: number }).n;
+        for (let call = 0; call < 5; call++) await client.callTool({ name: 'web_echo', arguments: { text: `call ${call}` } });
+        assert.equal(await toolCallRows(), 0, 'the records wait in their batch, unwritten');
+        await client.close();
+        gatehouse.serving.child.kill('SIGTERM');
+        assert.equal(await exitCode(gatehouse.serving, EXIT_SLACK_MS), 0);
+        assert.equal(await toolCallRows(), 5, 'every queued record was written before exit');
       } finally {
-        database.close();
+        await client.close().catch(() => undefined);
+        await removeChild(gatehouse);
+        await schema?.drop();
       }
-    };
-    try {
-      for (let call = 0; call < 5; call++) await client.callTool({ name: 'web_echo', arguments: { text: `call ${call}` } });
-      assert.equal(toolCallRows(), 0, 'the records wait in their batch, unwritten');
-      await client.close();
-      gatehouse.serving.child.kill('SIGTERM');
-      assert.equal(await exitCode(gatehouse.serving, EXIT_SLACK_MS), 0);
-      assert.equal(toolCallRows(), 5, 'every queued record was written before exit');
-    } finally {
-      await client.close().catch(() => undefined);
-      await removeChild(gatehouse);
-    }
-  });
+    });
+  }
 
   it('a second SIGTERM while a request is still in flight exits 1 at once, long before the deadline', async () => {
     const gatehouse = await gatehouseWithUpstream(temp.dir, upstream.url, 600);

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../runtime.js';
 import type { ApiKeyRecord, UserRecord } from '../store/index.js';
 import { ApiError } from './envelope.js';
+import type { ApiKeyService } from '../identity/api-keys.js';
+import type { UserService } from '../identity/users.js';
 
 export const createApiKeyBody = z.strictObject({
   name: z.string().trim().min(1, 'name must not be empty').max(100, 'name must be at most 100 characters'),
@@ -43,18 +44,24 @@ function callerOf(request: FastifyRequest): UserRecord {
   return request.apiCaller.user;
 }
 
+/** What the API key routes use: the owners by name, and the keys. */
+export interface ApiKeyRouteDeps {
+  users: Pick<UserService, 'find' | 'list'>;
+  apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'revoke'>;
+}
+
 /** `GET|POST /api/apikeys`, `DELETE /api/apikeys/{id}`. */
-export const apiKeyRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
+export const apiKeyRoutes: FastifyPluginAsync<{ deps: ApiKeyRouteDeps }> = async (api, { deps }) => {
   const ownerFor = async (request: FastifyRequest, username: string | undefined): Promise<UserRecord> => {
     if (username === undefined) return callerOf(request);
-    const user = await runtime.users.find(username);
+    const user = await deps.users.find(username);
     if (!user) throw new ApiError(400, 'unknown_user', `no user named ${JSON.stringify(username)}`, { param: 'username' });
     if (user.disabledAt !== null) throw new ApiError(400, 'user_disabled', `user ${JSON.stringify(user.username)} is disabled`, { param: 'username' });
     return user;
   };
 
   api.get('/apikeys', async () => {
-    const [keys, users] = await Promise.all([runtime.apiKeys.list(), runtime.users.list()]);
+    const [keys, users] = await Promise.all([deps.apiKeys.list(), deps.users.list()]);
     const usernames = new Map(users.map((user) => [user.id, user.username]));
     return { api_keys: keys.map((key) => apiKeyView(key, usernames.get(key.userId) ?? '')) };
   });
@@ -62,13 +69,13 @@ export const apiKeyRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api
   api.post('/apikeys', async (request, reply) => {
     const input = createApiKeyBody.parse(request.body);
     const owner = await ownerFor(request, input.username);
-    const { record, token } = await runtime.apiKeys.create({ user: owner, name: input.name });
+    const { record, token } = await deps.apiKeys.create({ user: owner, name: input.name });
     return reply.code(201).send({ ...apiKeyView(record, owner.username), key: token });
   });
 
   api.delete('/apikeys/:id', async (request, reply) => {
     const { id } = apiKeyIdParams.parse(request.params);
-    if (!(await runtime.apiKeys.revoke(id))) throw new ApiError(404, 'not_found', 'no API key has this id', { param: 'id' });
+    if (!(await deps.apiKeys.revoke(id))) throw new ApiError(404, 'not_found', 'no API key has this id', { param: 'id' });
     return reply.code(204).send();
   });
 };

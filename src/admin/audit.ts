@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../runtime.js';
 import type { ToolCallFilter, ToolCallOutcome, ToolCallRecord } from '../store/gateway-types.js';
+import type { UserService } from '../identity/users.js';
+import type { OpenedStore } from '../store/index.js';
 
 const OUTCOMES = ['ok', 'tool_error', 'upstream_error', 'timeout', 'cancelled', 'denied', 'input_required'] as const satisfies readonly ToolCallOutcome[];
 export const AUDIT_PAGE_MAX = 500;
@@ -85,23 +86,29 @@ function viewOf(call: ToolCallRecord, usernames: Map<string, string>): AuditEntr
   };
 }
 
+/** What the audit routes read: the tool-call and security-event records, and users by name. */
+export interface AuditRouteDeps {
+  store: Pick<OpenedStore, 'toolCalls' | 'audit' | 'users'>;
+  users: Pick<UserService, 'find' | 'list'>;
+}
+
 /**
  * `GET /api/audit` (one page, newest first) and `GET /api/audit/export` (every matching record as JSON Lines),
  * both with the same filters. Admins only, like everything under /api by default.
  */
-export const auditRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
-  const { store } = runtime;
+export const auditRoutes: FastifyPluginAsync<{ deps: AuditRouteDeps }> = async (api, { deps }) => {
+  const { store } = deps;
 
   /** Step: the query's filters in store terms; null when they can match nothing (an unknown username). */
   async function storeFilter(query: z.output<typeof auditFilterQuery>): Promise<Omit<ToolCallFilter, 'limit' | 'before'> | null> {
-    const user = query.user === undefined ? undefined : await runtime.users.find(query.user);
+    const user = query.user === undefined ? undefined : await deps.users.find(query.user);
     if (query.user !== undefined && !user) return null;
     return { userId: user?.id, clientId: query.client_id, upstream: query.upstream, tool: query.tool, outcome: query.outcome, since: query.since, until: query.until };
   }
 
   /** Step: usernames by id, read once per request; a deleted user's records keep their id and show no name. */
   async function usernames(): Promise<Map<string, string>> {
-    return new Map((await runtime.users.list()).map((user) => [user.id, user.username]));
+    return new Map((await deps.users.list()).map((user) => [user.id, user.username]));
   }
 
   api.get('/audit', async (request) => {
@@ -150,12 +157,12 @@ export const securityEventsQuery = z.strictObject({
  * `GET /api/audit/events`: the security events besides tool calls, newest first: registrations, consents, grants,
  * reuse of codes and refresh tokens, and upstream connections authorized, needing authorization again, disconnected.
  */
-export const securityEventRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
+export const securityEventRoutes: FastifyPluginAsync<{ deps: AuditRouteDeps }> = async (api, { deps }) => {
   api.get('/audit/events', async (request) => {
     const query = securityEventsQuery.parse(request.query);
-    const user = query.user === undefined ? undefined : await runtime.store.users.findByUsername(query.user);
+    const user = query.user === undefined ? undefined : await deps.store.users.findByUsername(query.user);
     if (query.user !== undefined && !user) return { events: [] };
-    const events = await runtime.store.audit.list({
+    const events = await deps.store.audit.list({
       limit: query.limit,
       ...(query.kind ? { kind: query.kind } : {}),
       ...(user ? { userId: user.id } : {}),

@@ -1,19 +1,20 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { sessionCsrf } from '../identity/session-csrf.js';
-import { browserSessions } from '../identity/sessions.js';
-import type { Runtime } from '../runtime.js';
-import { apiKeyRoutes } from './api-keys.js';
-import { auditRoutes, securityEventRoutes } from './audit.js';
-import { requireAdmin } from './auth.js';
+import type { Clock } from '../clock.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import { browserSessions, type SessionDependencies } from '../identity/sessions.js';
+import { apiKeyRoutes, type ApiKeyRouteDeps } from './api-keys.js';
+import { auditRoutes, securityEventRoutes, type AuditRouteDeps } from './audit.js';
+import { requireAdmin, type ApiAuthServices } from './auth.js';
 import { apiErrorHandler, apiNotFoundHandler } from './envelope.js';
-import { oauthClientRoutes } from './oauth-clients.js';
-import { oauthGrantRoutes } from './oauth-grants.js';
-import { mcpClientRoutes } from './mcp-clients.js';
-import { overviewRoutes } from './overview.js';
-import { serviceAccountRoutes } from './service-accounts.js';
-import { toolPinRoutes } from './tool-pins.js';
-import { userRoutes } from './users.js';
-import { virtualServerRoutes } from './virtual-servers.js';
+import { oauthClientRoutes, type OAuthClientRouteDeps } from './oauth-clients.js';
+import { oauthGrantRoutes, type OAuthGrantRouteDeps } from './oauth-grants.js';
+import { mcpClientRoutes, type McpClientRouteDeps } from './mcp-clients.js';
+import { overviewRoutes, type OverviewDeps } from './overview.js';
+import { serviceAccountRoutes, type ServiceAccountRouteDeps } from './service-accounts.js';
+import { toolPinRoutes, type ToolPinRouteDeps } from './tool-pins.js';
+import { userRoutes, type UserRouteDeps } from './users.js';
+import { virtualServerRoutes, type VirtualServerRouteDeps } from './virtual-servers.js';
 
 /**
  * /api reads JSON only: every other media type (forms, text) is refused with 415 instead of being half-parsed.
@@ -29,11 +30,30 @@ function acceptJsonOnly(api: FastifyInstance): void {
   });
 }
 
+/** What /api's authentication uses: API keys, passwords, and the console's browser sessions with their CSRF key. */
+export interface AdminAuthDeps extends ApiAuthServices, SessionDependencies {
+  keys: Pick<KeyRing, 'cookieKey' | 'tokenHasher'>;
+  clock: Clock;
+}
+
+/** What /api uses: its authentication, and what each group of routes uses. */
+export type AdminApiDeps = AdminAuthDeps &
+  UserRouteDeps &
+  ApiKeyRouteDeps &
+  OAuthGrantRouteDeps &
+  OAuthClientRouteDeps &
+  AuditRouteDeps &
+  McpClientRouteDeps &
+  ServiceAccountRouteDeps &
+  ToolPinRouteDeps &
+  VirtualServerRouteDeps &
+  OverviewDeps;
+
 /**
  * The management API, mounted at /api. Everything registered inside inherits its JSON-only body parsing,
  * its admin authentication and its error envelope; later surfaces (upstreams, OAuth callback) register here too.
  */
-export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
+export const adminApi: FastifyPluginAsync<{ deps: AdminApiDeps }> = async (api, { deps }) => {
   acceptJsonOnly(api);
   api.setErrorHandler(apiErrorHandler);
   api.setNotFoundHandler(apiNotFoundHandler);
@@ -42,17 +62,17 @@ export const adminApi: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { 
     // Responses may hold secrets (a new key): no cache may keep them.
     reply.header('cache-control', 'no-store');
   });
-  api.addHook('onRequest', requireAdmin(runtime, { sessions: browserSessions(runtime), csrf: sessionCsrf(runtime.keys.cookieKey) }));
+  api.addHook('onRequest', requireAdmin(deps, { sessions: browserSessions(deps, deps.clock), csrf: sessionCsrf(deps.keys.cookieKey) }));
 
-  await api.register(userRoutes, { runtime });
-  await api.register(apiKeyRoutes, { runtime });
-  await api.register(oauthGrantRoutes, { runtime });
-  await api.register(oauthClientRoutes, { runtime });
-  await api.register(auditRoutes, { runtime });
-  await api.register(securityEventRoutes, { runtime });
-  await api.register(mcpClientRoutes, { runtime });
-  await api.register(serviceAccountRoutes, { runtime });
-  await api.register(toolPinRoutes, { runtime });
-  await api.register(virtualServerRoutes, { runtime });
-  await api.register(overviewRoutes, { runtime });
+  await api.register(userRoutes, { deps });
+  await api.register(apiKeyRoutes, { deps });
+  await api.register(oauthGrantRoutes, { deps });
+  await api.register(oauthClientRoutes, { deps });
+  await api.register(auditRoutes, { deps });
+  await api.register(securityEventRoutes, { deps });
+  await api.register(mcpClientRoutes, { deps });
+  await api.register(serviceAccountRoutes, { deps });
+  await api.register(toolPinRoutes, { deps });
+  await api.register(virtualServerRoutes, { deps });
+  await api.register(overviewRoutes, { deps });
 };

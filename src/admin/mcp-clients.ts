@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../runtime.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
-import { UpstreamConflict } from '../upstream/upstream-service.js';
+import { UpstreamConflict, type UpstreamService } from '../upstream/upstream-service.js';
 import { ApiError } from './envelope.js';
+import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 
 export const upstreamIdParams = z.strictObject({ id: z.string().min(1).max(100) });
 
@@ -34,12 +34,18 @@ const completedMessage = {
 const configIdParams = z.strictObject({ id: z.string().min(1).max(100) });
 const callerOf = (request: FastifyRequest) => ({ userId: request.apiCaller?.user.id ?? null });
 
+/** What the upstream routes use: the upstream service, and outbound OAuth for their authorizations. */
+export interface McpClientRouteDeps {
+  upstreamService: UpstreamService;
+  outbound: Pick<OutboundOAuth, 'vault' | 'configOf'>;
+}
+
 /**
  * Upstream MCP servers, with Bifrost's paths: `POST /api/mcp/client`, `GET /api/mcp/clients`,
  * `GET|PUT|DELETE /api/mcp/client/{id}`, `POST /api/mcp/client/{id}/reconnect`. Secrets are write-only.
  */
-export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
-  const upstreams = runtime.upstreamService;
+export const mcpClientRoutes: FastifyPluginAsync<{ deps: McpClientRouteDeps }> = async (api, { deps }) => {
+  const upstreams = deps.upstreamService;
 
   api.get('/mcp/clients', async () => ({ clients: await upstreams.list() }));
 
@@ -76,7 +82,7 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     if (current.auth_type === 'oauth' || current.auth_type === 'per_user_oauth') {
       const caller = callerOf(request).userId;
       const subject = current.auth_type === 'oauth' ? '' : caller;
-      const tokens = subject === null ? { state: 'none' } : await runtime.outbound.vault.status(id, subject);
+      const tokens = subject === null ? { state: 'none' } : await deps.outbound.vault.status(id, subject);
       if (tokens.state !== 'active') return orConflict(() => upstreams.authorize(id, { userId: caller }));
     }
     const status = await upstreams.reconnect(id);
@@ -92,7 +98,7 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
    */
   api.post('/mcp/client/:id/complete-oauth', async (request) => {
     const { id } = upstreamIdParams.parse(request.params);
-    const setup = await runtime.outbound.configOf(id);
+    const setup = await deps.outbound.configOf(id);
     const upstream = setup && (await upstreams.get(setup.upstreamId));
     if (!setup || !upstream) throw new ApiError(404, 'not_found', 'no OAuth upstream or oauth_config has this id', { param: 'id' });
     if (setup.status === 'failed') {
@@ -122,7 +128,7 @@ export const mcpClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
   /** Polling the OAuth setup of an upstream (optional: the callback page tells the admin when it is done). */
   api.get('/oauth/config/:id/status', async (request) => {
     const { id } = configIdParams.parse(request.params);
-    const setup = await runtime.outbound.configOf(id);
+    const setup = await deps.outbound.configOf(id);
     if (!setup) throw new ApiError(404, 'not_found', 'no oauth_config has this id', { param: 'id' });
     return {
       id: setup.id,

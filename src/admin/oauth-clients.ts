@@ -3,9 +3,12 @@ import { z } from 'zod';
 import { removeClient } from '../oauth/client-registry.js';
 import type { ClientMetadata } from '../oauth/clients.js';
 import { issueInitialAccessToken } from '../oauth/registration-limits.js';
-import type { Runtime } from '../runtime.js';
-import type { InitialAccessTokenRecord, OAuthClientRecord } from '../store/index.js';
+import type { InitialAccessTokenRecord, OAuthClientRecord, OpenedStore } from '../store/index.js';
 import { ApiError } from './envelope.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { UserService } from '../identity/users.js';
 
 export const clientIdParams = z.strictObject({ id: z.string().min(1).max(2048) });
 export const initialAccessTokenIdParams = z.strictObject({ id: z.string().min(1).max(100) });
@@ -61,12 +64,21 @@ function tokenView(record: InitialAccessTokenRecord, usernames: Map<string, stri
 
 const clientNotFound = () => new ApiError(404, 'not_found', 'no client has this id', { param: 'id' });
 
+/** What the client routes use: the clients (removed with their grants and consents), initial access tokens, the clock. */
+export interface OAuthClientRouteDeps {
+  store: Pick<OpenedStore, 'clients' | 'grants' | 'consents' | 'initialAccessTokens'>;
+  keys: Pick<KeyRing, 'tokenHasher'>;
+  users: Pick<UserService, 'list'>;
+  audit: AuditLog;
+  clock: Clock;
+}
+
 /**
  * `GET /api/oauth/clients`, `GET|DELETE /api/oauth/clients/{id}` and the initial access tokens of the closed
  * registration policy: `POST|GET /api/oauth/initial-access-tokens`, `DELETE /api/oauth/initial-access-tokens/{id}`.
  */
-export const oauthClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
-  const { store } = runtime;
+export const oauthClientRoutes: FastifyPluginAsync<{ deps: OAuthClientRouteDeps }> = async (api, { deps }) => {
+  const { store } = deps;
   const callerId = (request: FastifyRequest) => request.apiCaller?.user.id ?? null;
 
   api.get('/oauth/clients', async () => ({ clients: (await store.clients.list()).map(clientView) }));
@@ -81,10 +93,10 @@ export const oauthClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async
   api.delete('/oauth/clients/:id', async (request, reply) => {
     const { id } = clientIdParams.parse(request.params);
     // A service account's client goes with its account, so that neither is left without the other.
-    if ((await runtime.store.clients.find(id))?.kind === 'service_account') {
+    if ((await deps.store.clients.find(id))?.kind === 'service_account') {
       throw new ApiError(409, 'service_account_client', 'this client belongs to a service account: DELETE /api/service-accounts/{id} removes both', { param: 'id' });
     }
-    const removed = await removeClient(runtime, id, { userId: callerId(request), ip: request.ip, reason: 'client deleted by an admin', now: Date.now() });
+    const removed = await removeClient(deps, id, { userId: callerId(request), ip: request.ip, reason: 'client deleted by an admin', now: deps.clock() });
     if (!removed) throw clientNotFound();
     return reply.code(204).send();
   });
@@ -92,14 +104,14 @@ export const oauthClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async
   api.post('/oauth/initial-access-tokens', async (request, reply) => {
     const body = createInitialAccessTokenBody.parse(request.body ?? {});
     const issued = await issueInitialAccessToken(
-      { initialAccessTokens: store.initialAccessTokens, hasher: runtime.keys.tokenHasher },
-      { createdBy: callerId(request), expiresInSeconds: body.expires_in, now: Date.now() },
+      { initialAccessTokens: store.initialAccessTokens, hasher: deps.keys.tokenHasher },
+      { createdBy: callerId(request), expiresInSeconds: body.expires_in, now: deps.clock() },
     );
     return reply.code(201).send({ id: issued.id, token: issued.token, expires_at: iso(issued.expiresAt) });
   });
 
   api.get('/oauth/initial-access-tokens', async () => {
-    const usernames = new Map((await runtime.users.list()).map((user) => [user.id, user.username]));
+    const usernames = new Map((await deps.users.list()).map((user) => [user.id, user.username]));
     return { initial_access_tokens: (await store.initialAccessTokens.list()).map((record) => tokenView(record, usernames)) };
   });
 
@@ -108,7 +120,7 @@ export const oauthClientRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async
     const known = (await store.initialAccessTokens.list()).some((record) => record.id === id);
     if (!known) throw new ApiError(404, 'not_found', 'no initial access token has this id', { param: 'id' });
     // Revoking a revoked (or used) token succeeds again: the outcome the caller wants already holds.
-    await store.initialAccessTokens.revoke(id, Date.now());
+    await store.initialAccessTokens.revoke(id, deps.clock());
     return reply.code(204).send();
   });
 };

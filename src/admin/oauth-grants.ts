@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { registeredClient } from '../oauth/clients.js';
-import type { Runtime } from '../runtime.js';
-import type { GrantRecord, UserRecord } from '../store/index.js';
+import type { GrantRecord, UserRecord, OpenedStore } from '../store/index.js';
 import { ApiError } from './envelope.js';
+import type { UserService } from '../identity/users.js';
+import type { GrantService } from '../oauth/grants.js';
 
 const includeRevoked = z.enum(['true', 'false']).transform((value) => value === 'true');
 
@@ -40,16 +41,23 @@ function callerOf(request: FastifyRequest): UserRecord {
 
 const grantNotFound = () => new ApiError(404, 'not_found', 'no grant has this id', { param: 'id' });
 
+/** What the grant routes use: grants, their clients and consents, users by name, and revocation. */
+export interface OAuthGrantRouteDeps {
+  store: Pick<OpenedStore, 'grants' | 'clients' | 'consents'>;
+  users: Pick<UserService, 'find' | 'list'>;
+  grants: Pick<GrantService, 'revoke'>;
+}
+
 /**
  * `GET /api/oauth/grants`, `DELETE /api/oauth/grants/{id}` for admins; `GET /api/me/grants`,
  * `DELETE /api/me/grants/{id}` for any user, limited to their own grants (another user's id is a 404, as unknown).
  */
-export const oauthGrantRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
-  const { store } = runtime;
+export const oauthGrantRoutes: FastifyPluginAsync<{ deps: OAuthGrantRouteDeps }> = async (api, { deps }) => {
+  const { store } = deps;
 
   /** Step: the names that make a grant readable, looked up once per distinct user and client. */
   async function viewsOf(grants: GrantRecord[]): Promise<GrantView[]> {
-    const users = new Map((await runtime.users.list()).map((user) => [user.id, user.username]));
+    const users = new Map((await deps.users.list()).map((user) => [user.id, user.username]));
     const clientIds = [...new Set(grants.map((grant) => grant.clientId))];
     const records = await Promise.all(clientIds.map((id) => store.clients.find(id)));
     const clientNames = new Map(clientIds.map((id, i) => [id, records[i] ? registeredClient(records[i]).metadata.client_name ?? null : null]));
@@ -73,13 +81,13 @@ export const oauthGrantRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async 
    * forget the remembered consent, so the client cannot come back without the user saying yes again.
    */
   async function revoke(request: FastifyRequest, grant: GrantRecord, reason: string): Promise<void> {
-    await runtime.grants.revoke(grant.id, reason, { userId: callerOf(request).id, ip: request.ip });
+    await deps.grants.revoke(grant.id, reason, { userId: callerOf(request).id, ip: request.ip });
     await store.consents.deleteForUserAndClient(grant.userId, grant.clientId);
   }
 
   api.get('/oauth/grants', async (request) => {
     const query = grantListQuery.parse(request.query);
-    const user = query.user === undefined ? undefined : await runtime.users.find(query.user);
+    const user = query.user === undefined ? undefined : await deps.users.find(query.user);
     // An unknown username has no grants: the filter matches nothing rather than failing.
     if (query.user !== undefined && !user) return { grants: [] };
     const grants = await store.grants.list({ userId: user?.id, clientId: query.client_id, includeRevoked: query.include_revoked });

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Runtime } from '../runtime.js';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
-import type { UpstreamView } from '../upstream/upstream-service.js';
+import type { UpstreamService, UpstreamView } from '../upstream/upstream-service.js';
+import type { Clock } from '../clock.js';
+import type { OpenedStore } from '../store/index.js';
 
 /** The window the overview's rates are measured over. */
 export const OVERVIEW_WINDOW_MINUTES = 15;
@@ -29,14 +30,21 @@ function callRates(byOutcome: Partial<Record<ToolCallOutcome, number>>): Overvie
   return { total, per_minute: Math.round((total / OVERVIEW_WINDOW_MINUTES) * 10) / 10, errors, by_outcome: byOutcome };
 }
 
+/** What the overview reads: upstreams with their state, tool calls and sessions of the window, the clock. */
+export interface OverviewDeps {
+  upstreamService: Pick<UpstreamService, 'list'>;
+  store: Pick<OpenedStore, 'toolCalls' | 'mcpSessions'>;
+  clock: Clock;
+}
+
 /** `GET /api/overview`: the gateway at a glance, for the console's first page and for monitoring scripts. */
-export const overviewRoutes: FastifyPluginAsync<{ runtime: Runtime; now?: () => number }> = async (api, { runtime, now = Date.now }) => {
+export const overviewRoutes: FastifyPluginAsync<{ deps: OverviewDeps }> = async (api, { deps }) => {
   api.get('/overview', async (): Promise<OverviewView> => {
-    const since = now() - OVERVIEW_WINDOW_MINUTES * 60_000;
+    const since = deps.clock() - OVERVIEW_WINDOW_MINUTES * 60_000;
     const [upstreams, byOutcome, activeSessions] = await Promise.all([
-      runtime.upstreamService.list(),
-      runtime.store.toolCalls.countByOutcomeSince(since),
-      runtime.store.mcpSessions.countUsedSince(since),
+      deps.upstreamService.list(),
+      deps.store.toolCalls.countByOutcomeSince(since),
+      deps.store.mcpSessions.countUsedSince(since),
     ]);
     return { window_minutes: OVERVIEW_WINDOW_MINUTES, upstreams: upstreamHealth(upstreams), tool_calls: callRates(byOutcome), active_sessions: activeSessions };
   });

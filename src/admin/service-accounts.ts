@@ -1,8 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { serviceAccountService, ServiceAccountInputError } from '../oauth/service-accounts.js';
-import type { Runtime } from '../runtime.js';
 import { ApiError } from './envelope.js';
+import type { Clock } from '../clock.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { OpenedStore } from '../store/index.js';
 
 export const createServiceAccountBody = z.strictObject({
   name: z.string(),
@@ -20,12 +22,19 @@ function toApiError(error: unknown): unknown {
     : new ApiError(400, 'validation_failed', error.message, { param: error.field });
 }
 
+/** What the service account routes use: the accounts with their users and clients, the secrets' hasher, the clock. */
+export interface ServiceAccountRouteDeps {
+  store: Pick<OpenedStore, 'serviceAccounts' | 'users'>;
+  keys: Pick<KeyRing, 'tokenHasher'>;
+  clock: Clock;
+}
+
 /**
  * `GET|POST /api/service-accounts`, `POST /api/service-accounts/{id}/rotate-secret`, `DELETE
  * /api/service-accounts/{id}`, for admins. The secret is in the answer of creation and rotation only.
  */
-export const serviceAccountRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
-  const accounts = serviceAccountService(runtime);
+export const serviceAccountRoutes: FastifyPluginAsync<{ deps: ServiceAccountRouteDeps }> = async (api, { deps }) => {
+  const accounts = serviceAccountService(deps, deps.clock);
 
   api.get('/service-accounts', async () => ({ service_accounts: await accounts.list() }));
 

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AuditKind } from '../audit/audit-log.js';
-import { publicUser, UserInputError } from '../identity/users.js';
+import type { AuditKind, AuditLog } from '../audit/audit-log.js';
+import { publicUser, UserInputError, type UserService } from '../identity/users.js';
 import { SERVICE_ACCOUNT_SOURCE } from '../oauth/service-accounts.js';
-import type { Runtime } from '../runtime.js';
-import type { UserRecord } from '../store/index.js';
+import type { UserRecord, OpenedStore } from '../store/index.js';
 import { ApiError } from './envelope.js';
 
 export const createUserBody = z.strictObject({
@@ -36,15 +35,22 @@ async function orApiError<T>(action: () => Promise<T>): Promise<T> {
   });
 }
 
+/** What the user routes use: the user service, users by id, and the audit. */
+export interface UserRouteDeps {
+  store: Pick<OpenedStore, 'users'>;
+  users: UserService;
+  audit: AuditLog;
+}
+
 /**
  * `GET|POST /api/users`, `PATCH|DELETE /api/users/{id}`, `POST /api/users/{id}/password`; `GET /api/me` for any user.
  * Service accounts are users too, but they are changed through /api/service-accounts.
  */
-export const userRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
+export const userRoutes: FastifyPluginAsync<{ deps: UserRouteDeps }> = async (api, { deps }) => {
   /** Step: the user the path names, or 404; a service account is refused, it has its own routes. */
   async function targetOf(request: FastifyRequest): Promise<UserRecord> {
     const { id } = userIdParams.parse(request.params);
-    const user = await runtime.store.users.findById(id);
+    const user = await deps.store.users.findById(id);
     if (!user) throw new ApiError(404, 'not_found', 'no user has this id', { param: 'id' });
     if (user.source === SERVICE_ACCOUNT_SOURCE) {
       throw new ApiError(409, 'service_account', `${user.username} is a service account; use /api/service-accounts`, { param: 'id' });
@@ -54,19 +60,19 @@ export const userRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, 
 
   /** Step: who changed which user, in the security events (never the password). */
   function recordChange(request: FastifyRequest, kind: AuditKind, user: UserRecord, detail: Record<string, unknown> = {}) {
-    return runtime.audit.record(kind, { userId: request.apiCaller?.user.id ?? null, ip: request.ip, detail: { user: user.username, user_id: user.id, ...detail } });
+    return deps.audit.record(kind, { userId: request.apiCaller?.user.id ?? null, ip: request.ip, detail: { user: user.username, user_id: user.id, ...detail } });
   }
 
   api.get('/me', { config: { apiAuth: 'user' } }, async (request) => publicUser(request.apiCaller!.user));
 
   api.get('/users', async () => {
-    const users = await runtime.users.list();
+    const users = await deps.users.list();
     return { users: users.map(publicUser) };
   });
 
   api.post('/users', async (request, reply) => {
     const input = createUserBody.parse(request.body);
-    const user = await orApiError(() => runtime.users.create({ username: input.username, password: input.password, isAdmin: input.is_admin }));
+    const user = await orApiError(() => deps.users.create({ username: input.username, password: input.password, isAdmin: input.is_admin }));
     await recordChange(request, 'user.created', user, { is_admin: user.isAdmin });
     return reply.code(201).send(publicUser(user));
   });
@@ -75,9 +81,9 @@ export const userRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, 
     const user = await targetOf(request);
     const change = updateUserBody.parse(request.body);
     let updated = user;
-    if (change.is_admin !== undefined) updated = await orApiError(() => runtime.users.setAdmin(user.username, change.is_admin!));
-    if (change.disabled === true) updated = await orApiError(() => runtime.users.disable(user.username));
-    if (change.disabled === false) updated = await orApiError(() => runtime.users.enable(user.username));
+    if (change.is_admin !== undefined) updated = await orApiError(() => deps.users.setAdmin(user.username, change.is_admin!));
+    if (change.disabled === true) updated = await orApiError(() => deps.users.disable(user.username));
+    if (change.disabled === false) updated = await orApiError(() => deps.users.enable(user.username));
     await recordChange(request, 'user.updated', updated, change);
     return publicUser(updated);
   });
@@ -85,14 +91,14 @@ export const userRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, 
   api.post('/users/:id/password', async (request) => {
     const user = await targetOf(request);
     const { password } = resetPasswordBody.parse(request.body);
-    const updated = await orApiError(() => runtime.users.setPassword(user.username, password));
+    const updated = await orApiError(() => deps.users.setPassword(user.username, password));
     await recordChange(request, 'user.password_reset', updated);
     return publicUser(updated);
   });
 
   api.delete('/users/:id', async (request, reply) => {
     const user = await targetOf(request);
-    await orApiError(() => runtime.users.remove(user.username));
+    await orApiError(() => deps.users.remove(user.username));
     await recordChange(request, 'user.deleted', user);
     return reply.code(204).send();
   });

@@ -3,9 +3,11 @@ import { z } from 'zod';
 import { VIRTUAL_SERVERS_CHANNEL } from '../gateway/virtual-servers.js';
 import { resourceMetadataUrl } from '../gateway/challenges.js';
 import { VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
-import type { Runtime } from '../runtime.js';
-import { isUniqueViolation, type VirtualServerRecord } from '../store/index.js';
+import { isUniqueViolation, type VirtualServerRecord, type OpenedStore } from '../store/index.js';
 import { ApiError } from './envelope.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
 
 const name = z.string().regex(VIRTUAL_SERVER_NAME, 'must be 1 to 63 lowercase letters, digits or dashes, starting with a letter or digit (it is the last segment of /mcp/{name})');
 const toolNames = z
@@ -37,13 +39,21 @@ export const patchVirtualServerBody = z.strictObject({
 const nameParams = z.object({ name: z.string().max(100) });
 const notFound = () => new ApiError(404, 'not_found', 'no virtual server has this name', { param: 'name' });
 
+/** What the virtual server routes use: their store, the announcements to replicas, the audit, the clock. */
+export interface VirtualServerRouteDeps {
+  config: Pick<Config, 'publicUrl'>;
+  store: Pick<OpenedStore, 'virtualServers' | 'notifications'>;
+  audit: AuditLog;
+  clock: Clock;
+}
+
 /**
  * `GET|POST /api/virtual-servers`, `GET|PUT|PATCH|DELETE /api/virtual-servers/{name}`, for admins. A change is
  * announced to every replica, whose sessions on that virtual server get `notifications/tools/list_changed`.
  */
-export const virtualServerRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (api, { runtime }) => {
-  const { virtualServers: store, notifications } = runtime.store;
-  const viewOf = virtualServerView(runtime.config.publicUrl);
+export const virtualServerRoutes: FastifyPluginAsync<{ deps: VirtualServerRouteDeps }> = async (api, { deps }) => {
+  const { virtualServers: store, notifications } = deps.store;
+  const viewOf = virtualServerView(deps.config.publicUrl);
   const announce = (server: string) => notifications.publish(VIRTUAL_SERVERS_CHANNEL, { name: server });
   const load = async (params: unknown) => {
     const found = await store.find(nameParams.parse(params).name);
@@ -51,13 +61,13 @@ export const virtualServerRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     return found;
   };
   const audit = (kind: 'virtual_server.created' | 'virtual_server.updated' | 'virtual_server.deleted', server: string, userId: string | null) =>
-    runtime.audit.record(kind, { userId, detail: { name: server } });
+    deps.audit.record(kind, { userId, detail: { name: server } });
 
   api.get('/virtual-servers', async () => ({ virtual_servers: (await store.list()).map(viewOf) }));
 
   api.post('/virtual-servers', async (request, reply) => {
     const input = createVirtualServerBody.parse(request.body);
-    const now = Date.now();
+    const now = deps.clock();
     const record: VirtualServerRecord = { name: input.name, createdAt: now, updatedAt: now, ...settingsOf(input) };
     await store.create(record).catch((error: unknown) => {
       throw isUniqueViolation(error) ? new ApiError(409, 'name_taken', `a virtual server named "${input.name}" exists`, { param: 'name' }) : error;
@@ -71,7 +81,7 @@ export const virtualServerRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
   const change = (parse: (body: unknown, current: VirtualServerRecord) => Omit<VirtualServerRecord, 'name' | 'createdAt' | 'updatedAt'>) =>
     async (request: { params: unknown; body: unknown; apiCaller: { user: { id: string } } | null }) => {
       const current = await load(request.params);
-      const next: VirtualServerRecord = { ...current, ...parse(request.body, current), updatedAt: Date.now() };
+      const next: VirtualServerRecord = { ...current, ...parse(request.body, current), updatedAt: deps.clock() };
       if (!(await store.update(next))) throw notFound();
       await audit('virtual_server.updated', next.name, request.apiCaller?.user.id ?? null);
       await announce(next.name);

@@ -1,6 +1,11 @@
 import { Registry } from 'prom-client';
-import type { Runtime } from '../runtime.js';
-import type { VirtualServerStore } from '../store/index.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { OpenedStore, VirtualServerStore } from '../store/index.js';
+import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
+import type { PerUserPool } from '../upstream/per-user-pool.js';
 import type { ToolPins } from '../upstream/tool-pins.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { callApprovals, type CallApprovals } from './call-approvals.js';
@@ -39,23 +44,35 @@ export interface GatewayState {
   close(): void;
 }
 
+/** The services the shared state is built on. */
+export interface GatewayStateDeps {
+  config: Pick<Config, 'publicUrl' | 'audit' | 'approvals'>;
+  store: Pick<OpenedStore, 'notifications' | 'toolCalls' | 'rateWindows' | 'virtualServers' | 'callApprovals'>;
+  keys: Pick<KeyRing, 'tokenHasher'>;
+  outbound: OutboundOAuth;
+  perUserPool: PerUserPool;
+  toolPins: ToolPins;
+  audit: AuditLog;
+  clock: Clock;
+}
+
 export interface GatewayStateOptions {
   registry: UpstreamRegistry;
-  runtime: Pick<Runtime, 'store' | 'config' | 'outbound' | 'perUserPool' | 'toolPins' | 'audit' | 'keys'>;
+  deps: GatewayStateDeps;
   logger: GatewayLogger & Partial<ToolCallLogger>;
   /** Where the gateway's metrics go (the app's registry); a gateway built alone in a test gets its own. */
   metrics?: Registry;
 }
 
-export function createGatewayState({ registry, runtime, logger, metrics: metricsRegistry = new Registry() }: GatewayStateOptions): GatewayState {
-  const pins = runtime.toolPins;
+export function createGatewayState({ registry, deps, logger, metrics: metricsRegistry = new Registry() }: GatewayStateOptions): GatewayState {
+  const pins = deps.toolPins;
   const catalog = createCatalog(registry, {
     onError: (upstream, kind, error) => logger.warn({ upstream: upstream.settings.name, kind, error: String(error) }, 'listing an upstream failed'),
     onNameCollisions: (kind, collisions) => logger.warn({ kind, collisions }, 'names of unprefixed upstreams exposed with their prefix'),
     reviewTools: (upstream, tools) => pins.review(upstream, tools),
     onToolRejected: (upstream, tool, reason) => logger.warn({ upstream: upstream.settings.name, tool, reason }, 'an upstream tool was left out: its x-mcp-header declarations are invalid'),
   });
-  const events = sessionEvents({ registry, outbound: runtime.outbound, pins, notifications: runtime.store.notifications }, logger);
+  const events = sessionEvents({ registry, outbound: deps.outbound, pins, notifications: deps.store.notifications }, logger);
   const metrics = governanceMetrics(metricsRegistry);
   const stopCounting = pins.subscribe((event) => {
     if (event.kind !== 'definition_changed') return;
@@ -66,16 +83,16 @@ export function createGatewayState({ registry, runtime, logger, metrics: metrics
     registry,
     catalog,
     audit: withToolCallMetrics(
-      toolCallAudit(runtime.store.toolCalls, runtime.config.audit),
+      toolCallAudit(deps.store.toolCalls, deps.config.audit, deps.clock),
       metricsRegistry,
-      logger.info ? { logger: logger as ToolCallLogger, everyCall: runtime.config.audit.logToolCalls } : undefined,
+      logger.info ? { logger: logger as ToolCallLogger, everyCall: deps.config.audit.logToolCalls } : undefined,
     ),
-    personal: { outbound: runtime.outbound, perUserPool: runtime.perUserPool },
+    personal: { outbound: deps.outbound, perUserPool: deps.perUserPool },
     events,
     pins,
-    quotas: callQuotas(runtime.store.rateWindows),
-    virtualServers: runtime.store.virtualServers,
-    approvals: callApprovals({ store: runtime.store.callApprovals, audit: runtime.audit, hasher: runtime.keys.tokenHasher, config: runtime.config }),
+    quotas: callQuotas(deps.store.rateWindows, deps.clock),
+    virtualServers: deps.store.virtualServers,
+    approvals: callApprovals({ store: deps.store.callApprovals, audit: deps.audit, hasher: deps.keys.tokenHasher, config: deps.config, now: deps.clock }),
     subscriptions: resourceSubscriptions((upstream, error) => logger.warn({ upstream: upstream.settings.name, error: String(error) }, 'ending a resource subscription upstream failed')),
     metrics,
     logger,

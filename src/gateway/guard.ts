@@ -1,9 +1,12 @@
 import { hasTokenShape } from '../crypto/random.js';
-import { isGrantRecordLive } from '../oauth/access-tokens.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { ApiKeyService } from '../identity/api-keys.js';
+import type { CredentialCache } from '../identity/credential-cache.js';
+import { isGrantRecordLive, type AccessTokenService } from '../oauth/access-tokens.js';
 import { gatewayResource } from '../oauth/resource.js';
 import { heldScopes, SUPPORTED_SCOPES } from '../oauth/scopes.js';
-import type { Runtime } from '../runtime.js';
-import type { GrantRecord, UserRecord } from '../store/index.js';
+import type { GrantRecord, OpenedStore, UserRecord } from '../store/index.js';
 import type { Principal } from './principal.js';
 import { bearerToken } from '../http/authorization-header.js';
 
@@ -24,6 +27,16 @@ export interface GuardInput {
   resource?: string;
 }
 
+/** What the guard checks credentials with: API keys, the token verifier, grants and users through the cache, the clock. */
+export interface GuardDeps {
+  config: Pick<Config, 'publicUrl'>;
+  apiKeys: Pick<ApiKeyService, 'authenticate'>;
+  accessTokens: Pick<AccessTokenService, 'verify'>;
+  credentials: Pick<CredentialCache, 'get'>;
+  store: Pick<OpenedStore, 'grants' | 'users'>;
+  clock: Clock;
+}
+
 /** Everything an API key may do at /mcp: it stands for its user, like a token with every scope. */
 const API_KEY_SCOPES: ReadonlySet<string> = new Set(SUPPORTED_SCOPES);
 
@@ -33,16 +46,16 @@ const API_KEY_SCOPES: ReadonlySet<string> = new Set(SUPPORTED_SCOPES);
  * read through the credential cache, which every replica empties when any of them is revoked (LISTEN/NOTIFY), so a
  * revocation stops the credential fleet-wide within a second (identity/credential-cache.ts).
  */
-export async function guardRequest(runtime: Runtime, input: GuardInput, now: () => number = Date.now): Promise<GuardOutcome> {
+export async function guardRequest(deps: GuardDeps, input: GuardInput): Promise<GuardOutcome> {
   if (new URLSearchParams(input.query).has('access_token')) return { kind: 'token_in_query' };
   const token = bearerToken(input.authorization);
   if (token === undefined) return { kind: 'no_token' };
   if (token === '') return { kind: 'invalid_token', description: 'the bearer token is empty' };
-  return hasTokenShape(token, 'apiKey') ? apiKeyCaller(runtime, token) : accessTokenCaller(runtime, token, input.resource ?? gatewayResource(runtime.config.publicUrl), now());
+  return hasTokenShape(token, 'apiKey') ? apiKeyCaller(deps, token) : accessTokenCaller(deps, token, input.resource ?? gatewayResource(deps.config.publicUrl), deps.clock());
 }
 
-async function apiKeyCaller(runtime: Runtime, token: string): Promise<GuardOutcome> {
-  const found = await runtime.apiKeys.authenticate(token);
+async function apiKeyCaller(deps: GuardDeps, token: string): Promise<GuardOutcome> {
+  const found = await deps.apiKeys.authenticate(token);
   if (!found) return { kind: 'invalid_token', description: 'the API key is unknown, revoked, or its user is disabled' };
   const principal: Principal = {
     userId: found.user.id,
@@ -56,12 +69,12 @@ async function apiKeyCaller(runtime: Runtime, token: string): Promise<GuardOutco
   return { kind: 'caller', principal, token };
 }
 
-async function accessTokenCaller(runtime: Runtime, token: string, resource: string, at: number): Promise<GuardOutcome> {
+async function accessTokenCaller(deps: GuardDeps, token: string, resource: string, at: number): Promise<GuardOutcome> {
   const invalid: GuardOutcome = { kind: 'invalid_token', description: 'the access token is invalid, expired, revoked, or not for this resource' };
   // Signature against our key ring, iss, aud = this endpoint (a token for /mcp is not one for /mcp/{name}, nor the reverse), exp/nbf, typ at+jwt.
-  const claims = await runtime.accessTokens.verify(token, resource);
+  const claims = await deps.accessTokens.verify(token, resource);
   if (!claims) return invalid;
-  const holder = await runtime.credentials.get(`grant:${claims.gid}`, () => grantWithUser(runtime, claims.gid));
+  const holder = await deps.credentials.get(`grant:${claims.gid}`, () => grantWithUser(deps, claims.gid));
   if (!holder || !isGrantRecordLive(holder.grant, at) || holder.grant.userId !== claims.sub || holder.grant.clientId !== claims.client_id) return invalid;
   const { grant, user } = holder;
   if (user.disabledAt !== null) return invalid;
@@ -78,9 +91,9 @@ async function accessTokenCaller(runtime: Runtime, token: string, resource: stri
 }
 
 /** The grant and the user it was given by, while both are usable (a miss is not cached). */
-async function grantWithUser(runtime: Runtime, grantId: string): Promise<{ grant: GrantRecord; user: UserRecord } | undefined> {
-  const grant = await runtime.store.grants.find(grantId);
+async function grantWithUser(deps: GuardDeps, grantId: string): Promise<{ grant: GrantRecord; user: UserRecord } | undefined> {
+  const grant = await deps.store.grants.find(grantId);
   if (!grant || grant.revokedAt !== null) return undefined;
-  const user = await runtime.store.users.findById(grant.userId);
+  const user = await deps.store.users.findById(grant.userId);
   return user && user.disabledAt === null ? { grant, user } : undefined;
 }

@@ -7,7 +7,6 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { allowCrossOriginCalls } from '../oauth/cors.js';
-import type { Runtime } from '../runtime.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
 import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } from './direct-tool-calls.js';
@@ -17,9 +16,9 @@ import { callRuns } from './modern/call-runs.js';
 import { listenStreams } from './modern/listen-streams.js';
 import { isModernRequest } from './modern/request-metadata.js';
 import { serveStateless, type StatelessServing } from './modern/stateless-requests.js';
-import { createGatewayState, type GatewayState } from './gateway-state.js';
+import { createGatewayState, type GatewayState, type GatewayStateDeps } from './gateway-state.js';
 import { registryOf } from '../ops/metrics.js';
-import { guardRequest } from './guard.js';
+import { guardRequest, type GuardDeps } from './guard.js';
 import { virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostAllowed } from './host-check.js';
@@ -32,7 +31,8 @@ import { clientTraceContext } from '../http/trace-context.js';
 import { inSpan } from '../ops/tracing.js';
 import { relayableServerRequests } from './relayable-requests.js';
 import { resumeInitialized } from './session-resume.js';
-import type { McpSessionRecord } from '../store/index.js';
+import type { McpSessionRecord, OpenedStore } from '../store/index.js';
+import type { KeyRing } from '../crypto/key-ring.js';
 
 /**
  * What /mcp builds on: one gateway server per 2025 session (with its tool-call pipeline), the operations a 2026-07-28
@@ -45,9 +45,18 @@ export interface GatewayBinding {
   scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): string[];
 }
 
+/** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
+export interface GatewayRouteDeps extends GatewayStateDeps, GuardDeps {
+  config: GatewayStateDeps['config'] & GuardDeps['config'];
+  store: GatewayStateDeps['store'] & GuardDeps['store'] & Pick<OpenedStore, 'mcpSessions'>;
+  /** `encryptionKey` seals 2026-07-28 request state. */
+  keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
+  upstreams: UpstreamRegistry;
+}
+
 export interface GatewayRouteOptions {
-  runtime: Runtime;
-  /** Defaults to `runtime.upstreams`. */
+  deps: GatewayRouteDeps;
+  /** Defaults to `deps.upstreams`. */
   upstreams?: UpstreamRegistry;
   /** Defaults to the aggregating gateway server. */
   gateway?: GatewayBinding;
@@ -71,17 +80,17 @@ const TRANSPORT_ERROR = -32000;
  * belongs to direct calls → a `tools/call` answered directly (direct-tool-calls.ts), or else the SDK transport.
  */
 export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app, options) => {
-  const { runtime } = options;
-  const registry = options.upstreams ?? runtime.upstreams;
+  const { deps } = options;
+  const registry = options.upstreams ?? deps.upstreams;
   const binding = options.gateway ?? { createServer: createGatewaySession, operations: gatewayOperations, scopesRequiredFor };
   // Built once here and shared by every session of this gateway.
   const metrics = registryOf(app);
-  const gateway = createGatewayState({ registry, runtime, logger: app.log, metrics });
+  const gateway = createGatewayState({ registry, deps, logger: app.log, metrics });
   app.addHook('onClose', async () => gateway.close());
-  const { mcpSessions: sessionStore } = runtime.store;
+  const { mcpSessions: sessionStore } = deps.store;
   const onSessionError = (error: unknown) => app.log.error({ err: error }, 'keeping MCP sessions in the store failed');
   const sessions =
-    options.sessions ?? mcpSessionTable({ store: sessionStore, announceEnded: announceEnded(runtime.store.notifications), onError: onSessionError });
+    options.sessions ?? mcpSessionTable({ store: sessionStore, announceEnded: announceEnded(deps.store.notifications), onError: onSessionError });
   new Gauge({
     name: 'gatehouse_mcp_sessions',
     help: 'MCP sessions held in memory by this replica (each session may have copies on several replicas).',
@@ -91,14 +100,14 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     },
   });
   const stopSweeping = sessions.startSweeping();
-  const stopFollowing = followFleetSessions(runtime.store.notifications, sessions, onSessionError);
+  const stopFollowing = followFleetSessions(deps.store.notifications, sessions, onSessionError);
   // Open GET streams never end on their own: close the sessions before the server waits for its connections.
   const listen = listenStreams(gateway.events, gateway.subscriptions);
   const stateless: StatelessServing = {
     gateway,
     listen,
     operationsFor: (principal, ask) => (binding.operations ?? gatewayOperations)({ principal, gateway, ask }),
-    requestStateKey: runtime.keys.encryptionKey,
+    requestStateKey: deps.keys.encryptionKey,
     runs: callRuns(),
     onFault: (error) => app.log.error({ err: error }, 'mcp request failed'),
   };
@@ -112,7 +121,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   allowCrossOriginCalls(app);
   jsonRpcEdge(app);
   app.decorateRequest('mcpCaller', null);
-  app.addHook('onRequest', guard(runtime));
+  app.addHook('onRequest', guard(deps));
 
   const serve = async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = request.mcpCaller!;
@@ -122,8 +131,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     if (isModernRequest(request.method, request.headers, body.messages)) return serveModern(request, reply, principal, body);
     const session = await sessionFor(request, reply, principal, body.messages);
     if (!session) return reply;
-    await recordSessionChanges(session, body.messages, sessionStore, runtime.store.notifications);
-    const rest = await relayAnswers(session, takeDirectMessages(session.direct, body.messages), runtime.store.notifications, onSessionError);
+    await recordSessionChanges(session, body.messages, sessionStore, deps.store.notifications);
+    const rest = await relayAnswers(session, takeDirectMessages(session.direct, body.messages), deps.store.notifications, onSessionError);
     if (rest.length === 0 && body.messages.length > 0) return reply.code(202).send();
     // A batch is answered as one by the SDK, even a batch of one call.
     const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;
@@ -178,7 +187,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const checkScopes = (messages: JSONRPCMessage[], principal: Principal, reply: FastifyReply): boolean => {
     const needed = new Set(messages.filter(isJSONRPCRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
     if ([...needed].every((scope) => principal.scopes.has(scope))) return true;
-    sendInsufficientScope(reply, runtime.config.publicUrl, [...needed], principal.virtualServer);
+    sendInsufficientScope(reply, deps.config.publicUrl, [...needed], principal.virtualServer);
     return false;
   };
 
@@ -297,22 +306,22 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
 };
 
 /** The first step of every /mcp request: nothing else runs for a caller the guard turned away. */
-function guard(runtime: Runtime) {
+function guard(deps: GatewayRouteDeps) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method === 'OPTIONS') return; // CORS preflights carry no credentials by design.
-    if (!hostAllowed(request.host, runtime.config.publicUrl)) {
-      return sendJsonRpcError(reply, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(request.host)} is not this server's; use ${runtime.config.publicUrl}/mcp`);
+    if (!hostAllowed(request.host, deps.config.publicUrl)) {
+      return sendJsonRpcError(reply, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(request.host)} is not this server's; use ${deps.config.publicUrl}/mcp`);
     }
     const name = (request.params as { name?: string }).name;
-    const virtualServer = name === undefined ? undefined : await findVirtualServer(runtime, name);
+    const virtualServer = name === undefined ? undefined : await findVirtualServer(deps, name);
     if (name !== undefined && !virtualServer) return sendJsonRpcError(reply, 404, TRANSPORT_ERROR, `No virtual server is named ${JSON.stringify(name)}`);
     const queryStart = request.url.indexOf('?');
-    const outcome = await guardRequest(runtime, {
+    const outcome = await guardRequest(deps, {
       authorization: request.headers.authorization,
       query: queryStart < 0 ? '' : request.url.slice(queryStart + 1),
-      resource: virtualServer ? virtualServerResource(runtime.config.publicUrl, virtualServer.name) : gatewayResource(runtime.config.publicUrl),
+      resource: virtualServer ? virtualServerResource(deps.config.publicUrl, virtualServer.name) : gatewayResource(deps.config.publicUrl),
     });
-    if (outcome.kind !== 'caller') return sendGuardRefusal(reply, runtime.config.publicUrl, outcome, virtualServer?.name);
+    if (outcome.kind !== 'caller') return sendGuardRefusal(reply, deps.config.publicUrl, outcome, virtualServer?.name);
     if (!virtualServer) {
       request.mcpCaller = outcome.principal;
       return;
@@ -324,4 +333,4 @@ function guard(runtime: Runtime) {
   };
 }
 
-const findVirtualServer = async (runtime: Runtime, name: string) => (VIRTUAL_SERVER_NAME.test(name) ? runtime.store.virtualServers.find(name) : undefined);
+const findVirtualServer = async (deps: Pick<GatewayRouteDeps, 'store'>, name: string) => (VIRTUAL_SERVER_NAME.test(name) ? deps.store.virtualServers.find(name) : undefined);

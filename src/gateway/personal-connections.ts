@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Runtime } from '../runtime.js';
 import { NeedsSignIn } from '../sso/upstream-token-exchange.js';
+import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { OAuthSetupError } from '../upstream/oauth/types.js';
+import type { PerUserPool } from '../upstream/per-user-pool.js';
 import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import { fetchAllPages, type ListKind, type Listed } from './catalog.js';
 import type { BrowserPrompt } from './browser-prompts.js';
@@ -29,7 +30,10 @@ export const isPersonal = (upstream: Upstream) => connectsPerUser(upstream.setti
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
 /** What the functions below use: outbound OAuth (to ask a user to connect) and the per-user pool. */
-export type PersonalConnections = Pick<Runtime, 'outbound' | 'perUserPool'>;
+export interface PersonalConnections {
+  outbound: Pick<OutboundOAuth, 'startFlow' | 'connectLink'>;
+  perUserPool: Pick<PerUserPool, 'clientFor'>;
+}
 
 // Plain functions of (personal, principal) rather than a per-session object of closures: an idle MCP session holds
 // nothing for them.

@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import type { Runtime } from '../runtime.js';
 import type { AuthorizationCodeRecord } from '../store/index.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import { verifyS256 } from './pkce.js';
 import { isBoundResource } from './resource.js';
-import { clientMayRefresh, issueTokens, requireLiveGrant, type GrantContext, type GrantHandler } from './token-response.js';
+import { clientMayRefresh, issueTokens, requireLiveGrant, type GrantContext, type GrantDeps, type GrantHandler } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const codeGrantParams = z.object({
@@ -17,23 +16,23 @@ const codeGrantParams = z.object({
 type CodeGrantParams = z.infer<typeof codeGrantParams>;
 
 /** Marks the code used with the store's compare-and-set, trying each pepper's hash of it. */
-async function consumeCode(runtime: Runtime, code: string, now: number) {
-  for (const hash of runtime.keys.tokenHasher.candidates(code)) {
-    const consumed = await runtime.store.codes.consume(hash, now);
+async function consumeCode(deps: GrantDeps, code: string, now: number) {
+  for (const hash of deps.keys.tokenHasher.candidates(code)) {
+    const consumed = await deps.store.codes.consume(hash, now);
     if (consumed) return consumed;
   }
   throw new OAuthError('invalid_grant', 'unknown authorization code');
 }
 
 /** RFC 6749 §4.1.2 / RFC 9700 §4.5: a second redemption means the code leaked, so its grant dies with every token from it. */
-async function revokeOnReuse(runtime: Runtime, code: AuthorizationCodeRecord, context: GrantContext): Promise<never> {
-  await runtime.grants.revoke(code.grantId, 'authorization code reused', { ip: context.ip });
-  await runtime.audit.record('code.reused', { clientId: code.clientId, grantId: code.grantId, ip: context.ip });
+async function revokeOnReuse(deps: GrantDeps, code: AuthorizationCodeRecord, context: GrantContext): Promise<never> {
+  await deps.grants.revoke(code.grantId, 'authorization code reused', { ip: context.ip });
+  await deps.audit.record('code.reused', { clientId: code.clientId, grantId: code.grantId, ip: context.ip });
   throw new OAuthError('invalid_grant', 'the authorization code has already been used');
 }
 
-function checkCodeFresh(runtime: Runtime, code: AuthorizationCodeRecord, now: number): void {
-  const expiresAt = Math.min(code.expiresAt, code.createdAt + runtime.config.oauth.authorizationCodeTtlSeconds * 1000);
+function checkCodeFresh(deps: GrantDeps, code: AuthorizationCodeRecord, now: number): void {
+  const expiresAt = Math.min(code.expiresAt, code.createdAt + deps.config.oauth.authorizationCodeTtlSeconds * 1000);
   if (expiresAt <= now) throw new OAuthError('invalid_grant', 'the authorization code has expired');
 }
 
@@ -60,18 +59,18 @@ function checkResource(code: AuthorizationCodeRecord, params: CodeGrantParams): 
 }
 
 /** The authorization_code grant (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6), in the order the checks run. */
-export const exchangeAuthorizationCode: GrantHandler = async (runtime, client, body, context) => {
+export const exchangeAuthorizationCode: GrantHandler = async (deps, client, body, context) => {
   const params = codeGrantParams.parse(body);
-  const { code, firstUse } = await consumeCode(runtime, params.code, context.now);
-  if (!firstUse) return revokeOnReuse(runtime, code, context);
-  checkCodeFresh(runtime, code, context.now);
+  const { code, firstUse } = await consumeCode(deps, params.code, context.now);
+  if (!firstUse) return revokeOnReuse(deps, code, context);
+  checkCodeFresh(deps, code, context.now);
   checkCodeBinding(code, client, params);
   checkPkce(code, params);
   checkResource(code, params);
-  const grant = await requireLiveGrant(runtime, code.grantId, client.clientId, context.now);
+  const grant = await requireLiveGrant(deps, code.grantId, client.clientId, context.now);
 
-  const issued = await issueTokens(runtime, { grant, scope: code.scope, refreshScope: code.scope, withRefreshToken: clientMayRefresh(client), now: context.now });
-  if (issued.refreshToken) await runtime.store.refreshTokens.create(issued.refreshToken);
-  await runtime.store.grants.touch(grant.id, context.now);
+  const issued = await issueTokens(deps, { grant, scope: code.scope, refreshScope: code.scope, withRefreshToken: clientMayRefresh(client), now: context.now });
+  if (issued.refreshToken) await deps.store.refreshTokens.create(issued.refreshToken);
+  await deps.store.grants.touch(grant.id, context.now);
   return issued.json;
 };

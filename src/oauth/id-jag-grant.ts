@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import type { Runtime } from '../runtime.js';
 import { IdJagError } from '../sso/id-jag.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import { JWT_BEARER_GRANT } from './grant-types.js';
 import { gatewayResource, isBoundResource } from './resource.js';
 import { formatScope, grantableScopes } from './scopes.js';
-import { issueTokens, standingGrant, type GrantHandler } from './token-response.js';
+import { issueTokens, standingGrant, type GrantDeps, type GrantHandler } from './token-response.js';
 
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
@@ -24,8 +23,8 @@ function requireConfidentialClient(client: RegisteredClient): void {
 }
 
 /** RFC 8707: tokens are for Gatehouse's /mcp; a `resource` asked for must be it. */
-function requireGatewayResource(runtime: Runtime, requested: string | undefined): string {
-  const resource = gatewayResource(runtime.config.publicUrl);
+function requireGatewayResource(deps: GrantDeps, requested: string | undefined): string {
+  const resource = gatewayResource(deps.config.publicUrl);
   if (requested !== undefined && !isBoundResource(requested, resource)) throw new OAuthError('invalid_target', 'resource is not this server\u2019s /mcp URL');
   return resource;
 }
@@ -35,21 +34,21 @@ function requireGatewayResource(runtime: Runtime, requested: string | undefined)
  * draft-ietf-oauth-identity-assertion-authz-grant §4.3): an access token for the person the trusted IdP asserts,
  * without a browser round-trip; no refresh token (the client asks its IdP for a new assertion).
  */
-export const redeemIdJag: GrantHandler = async (runtime, client, body, context) => {
+export const redeemIdJag: GrantHandler = async (deps, client, body, context) => {
   const params = jwtBearerParams.parse(body);
-  if (!runtime.sso.idJag.enabled) throw new OAuthError('unsupported_grant_type', 'no identity provider is trusted for ID-JAG');
+  if (!deps.sso.idJag.enabled) throw new OAuthError('unsupported_grant_type', 'no identity provider is trusted for ID-JAG');
   requireConfidentialClient(client);
-  const resource = requireGatewayResource(runtime, params.resource);
-  const redeemed = await runtime.sso.idJag
-    .redeem(params.assertion, { audience: runtime.config.publicUrl, resource: gatewayResource(runtime.config.publicUrl), clientId: client.clientId })
+  const resource = requireGatewayResource(deps, params.resource);
+  const redeemed = await deps.sso.idJag
+    .redeem(params.assertion, { audience: deps.config.publicUrl, resource: gatewayResource(deps.config.publicUrl), clientId: client.clientId })
     .catch((error: unknown) => {
       throw error instanceof IdJagError ? new OAuthError('invalid_grant', error.message, undefined, {}, (error.cause as Error | undefined)?.message) : error;
     });
   const allowance = formatScope(grantableScopes(undefined, client.metadata.scope));
   const requested = params.scope ?? (typeof redeemed.claims.scope === 'string' ? redeemed.claims.scope : undefined);
   const scope = formatScope(grantableScopes(requested, allowance));
-  const grant = await standingGrant(runtime, { userId: redeemed.user.id, clientId: client.clientId, scope: allowance, resource }, JWT_BEARER_GRANT, context);
-  const issued = await issueTokens(runtime, { grant, scope, refreshScope: scope, withRefreshToken: false, now: context.now });
-  await runtime.store.grants.touch(grant.id, context.now);
+  const grant = await standingGrant(deps, { userId: redeemed.user.id, clientId: client.clientId, scope: allowance, resource }, JWT_BEARER_GRANT, context);
+  const issued = await issueTokens(deps, { grant, scope, refreshScope: scope, withRefreshToken: false, now: context.now });
+  await deps.store.grants.touch(grant.id, context.now);
   return issued.json;
 };

@@ -1,14 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Runtime } from '../runtime.js';
-import { metadataRoutes } from './discovery-routes.js';
-import { registrationRoutes } from './registration-routes.js';
-import { revocationRoutes } from './revocation-routes.js';
-import { tokenRoutes } from './token-routes.js';
+import { metadataRoutes, type DiscoveryDeps } from './discovery-routes.js';
+import { registrationRoutes, type RegistrationDeps } from './registration-routes.js';
+import { revocationRoutes, type RevocationDeps } from './revocation-routes.js';
+import { tokenRoutes, type TokenRouteDeps } from './token-routes.js';
+
+/** What the machine-facing endpoints use, together. */
+export type OAuthServerDeps = DiscoveryDeps & RegistrationDeps & TokenRouteDeps & RevocationDeps;
 
 /** The authorization server's machine-facing endpoints; the browser-facing ones (authorize, consent) live in web/. */
-export const oauthServer: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  await app.register(metadataRoutes, { runtime });
-  await app.register(registrationRoutes, { runtime });
-  await app.register(tokenRoutes, { runtime });
-  await app.register(revocationRoutes, { runtime });
+export const oauthServer: FastifyPluginAsync<{ deps: OAuthServerDeps }> = async (app, { deps }) => {
+  await app.register(metadataRoutes, { deps });
+  await app.register(registrationRoutes, { deps });
+  await app.register(tokenRoutes, { deps });
+  await app.register(revocationRoutes, { deps });
 };

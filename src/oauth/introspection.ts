@@ -1,19 +1,28 @@
 import { decodeJwt } from 'jose';
 import { hasTokenShape } from '../crypto/random.js';
-import type { Runtime } from '../runtime.js';
-import type { RefreshTokenRecord } from '../store/index.js';
-import { liveGrant, type AccessTokenClaims } from './access-tokens.js';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { OpenedStore, RefreshTokenRecord } from '../store/index.js';
+import { liveGrant, type AccessTokenClaims, type AccessTokenService } from './access-tokens.js';
 import { gatewayResource, resolveResource, virtualServerExists } from './resource.js';
+
+/** What telling a token apart and introspecting it use: the token stores, the hasher, the verifier, the issuer. */
+export interface IntrospectionDeps {
+  config: Pick<Config, 'publicUrl'>;
+  store: Pick<OpenedStore, 'grants' | 'refreshTokens' | 'users' | 'virtualServers'>;
+  keys: Pick<KeyRing, 'tokenHasher'>;
+  accessTokens: Pick<AccessTokenService, 'verify'>;
+}
 
 /** A token presented to revocation or introspection, as this server knows it. */
 export type PresentedToken =
   | { type: 'refresh_token'; refreshToken: RefreshTokenRecord; clientId: string; grantId: string }
   | { type: 'access_token'; claims: AccessTokenClaims; clientId: string; grantId: string };
 
-async function findRefreshToken(runtime: Runtime, token: string): Promise<RefreshTokenRecord | undefined> {
+async function findRefreshToken(deps: IntrospectionDeps, token: string): Promise<RefreshTokenRecord | undefined> {
   // Every stored form the token may have, so a token hashed under an older pepper is still found.
-  for (const candidate of runtime.keys.tokenHasher.candidates(token)) {
-    const found = await runtime.store.refreshTokens.find(candidate);
+  for (const candidate of deps.keys.tokenHasher.candidates(token)) {
+    const found = await deps.store.refreshTokens.find(candidate);
     if (found) return found;
   }
   return undefined;
@@ -24,13 +33,13 @@ async function findRefreshToken(runtime: Runtime, token: string): Promise<Refres
  * token this server signed for its /mcp resource. `token_type_hint` is not needed (RFC 7009 §2.1 lets the
  * server search on its own). Undefined for unknown, malformed, foreign or expired access tokens.
  */
-export async function identifyToken(runtime: Runtime, token: string): Promise<PresentedToken | undefined> {
+export async function identifyToken(deps: IntrospectionDeps, token: string): Promise<PresentedToken | undefined> {
   if (hasTokenShape(token, 'refreshToken')) {
-    const refreshToken = await findRefreshToken(runtime, token);
-    const grant = refreshToken && (await runtime.store.grants.find(refreshToken.grantId));
+    const refreshToken = await findRefreshToken(deps, token);
+    const grant = refreshToken && (await deps.store.grants.find(refreshToken.grantId));
     return refreshToken && grant ? { type: 'refresh_token', refreshToken, clientId: grant.clientId, grantId: grant.id } : undefined;
   }
-  const claims = await runtime.accessTokens.verify(token, await audienceOf(runtime, token));
+  const claims = await deps.accessTokens.verify(token, await audienceOf(deps, token));
   return claims && { type: 'access_token', claims, clientId: claims.client_id, grantId: claims.gid };
 }
 
@@ -38,15 +47,15 @@ export async function identifyToken(runtime: Runtime, token: string): Promise<Pr
  * The resource a token says it is for, when that is one of ours (/mcp, or a virtual server's /mcp/{name} that exists);
  * /mcp's otherwise. Read before verification only to pick the audience that verification then requires.
  */
-async function audienceOf(runtime: Runtime, token: string): Promise<string> {
+async function audienceOf(deps: IntrospectionDeps, token: string): Promise<string> {
   let audience: unknown;
   try {
     audience = decodeJwt(token).aud;
   } catch {
     audience = undefined;
   }
-  const ours = typeof audience === 'string' ? await resolveResource(audience, runtime.config.publicUrl, virtualServerExists(runtime.store.virtualServers)) : undefined;
-  return ours ?? gatewayResource(runtime.config.publicUrl);
+  const ours = typeof audience === 'string' ? await resolveResource(audience, deps.config.publicUrl, virtualServerExists(deps.store.virtualServers)) : undefined;
+  return ours ?? gatewayResource(deps.config.publicUrl);
 }
 
 /** RFC 7662 §2.2 response; `{active: false}` says nothing more, whatever the reason. */
@@ -79,19 +88,19 @@ function isUnspent(token: PresentedToken, now: number): boolean {
  * a client sees only its own). Active only while the token and its grant are live and its user is enabled.
  */
 export async function introspect(
-  runtime: Runtime,
+  deps: IntrospectionDeps,
   token: string,
   callerClientId: string | undefined,
   now: number,
 ): Promise<IntrospectionResponse> {
-  const presented = await identifyToken(runtime, token);
+  const presented = await identifyToken(deps, token);
   if (!presented) return inactive;
   if (callerClientId !== undefined && presented.clientId !== callerClientId) return inactive;
-  const grant = await liveGrant(runtime.store, presented.grantId, now);
+  const grant = await liveGrant(deps.store, presented.grantId, now);
   if (!grant || grant.clientId !== presented.clientId || !isUnspent(presented, now)) return inactive;
-  const user = await runtime.store.users.findById(grant.userId);
+  const user = await deps.store.users.findById(grant.userId);
   if (!user || user.disabledAt !== null) return inactive;
-  const common = { active: true, client_id: grant.clientId, sub: grant.userId, iss: runtime.config.publicUrl, username: user.username } as const;
+  const common = { active: true, client_id: grant.clientId, sub: grant.userId, iss: deps.config.publicUrl, username: user.username } as const;
   if (presented.type === 'access_token') {
     const { claims } = presented;
     return { ...common, scope: claims.scope, aud: claims.aud, exp: claims.exp, iat: claims.iat, token_type: 'access_token' };

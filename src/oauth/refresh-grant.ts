@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { open, seal } from '../crypto/aead.js';
-import type { Runtime } from '../runtime.js';
 import type { GrantRecord, RefreshTokenRecord, RotationOutcome } from '../store/index.js';
 import { OAuthError } from './errors.js';
 import { isBoundResource } from './resource.js';
 import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
-import { checkLiveGrant, issueTokens, type GrantContext, type GrantHandler, type IssuedTokens } from './token-response.js';
+import { checkLiveGrant, issueTokens, type GrantContext, type GrantDeps, type GrantHandler, type IssuedTokens } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const refreshGrantParams = z.object({
@@ -18,9 +17,9 @@ type RefreshGrantParams = z.infer<typeof refreshGrantParams>;
 const replayContext = (tokenHash: string) => `refresh-replay:${tokenHash}`;
 
 /** The token's row with its grant's, in one read per pepper candidate. */
-async function findRefreshToken(runtime: Runtime, token: string): Promise<{ record: RefreshTokenRecord; grant: GrantRecord }> {
-  for (const hash of runtime.keys.tokenHasher.candidates(token)) {
-    const found = await runtime.store.refreshTokens.findWithGrant(hash);
+async function findRefreshToken(deps: GrantDeps, token: string): Promise<{ record: RefreshTokenRecord; grant: GrantRecord }> {
+  for (const hash of deps.keys.tokenHasher.candidates(token)) {
+    const found = await deps.store.refreshTokens.findWithGrant(hash);
     if (found) return { record: found.token, grant: found.grant };
   }
   throw new OAuthError('invalid_grant', 'unknown refresh token');
@@ -31,13 +30,13 @@ async function findRefreshToken(runtime: Runtime, token: string): Promise<{ reco
  * it gets the successor response it already produced: a client whose answer was lost in transit may retry.
  * After it, the token was stolen or replayed: that grant is revoked, and only that grant (RFC 9700 §4.14.2).
  */
-async function replayOrRevoke(runtime: Runtime, record: RefreshTokenRecord, grant: GrantRecord, context: GrantContext): Promise<string> {
-  const graceEndsAt = (record.rotatedAt ?? 0) + runtime.config.oauth.refreshGraceSeconds * 1000;
+async function replayOrRevoke(deps: GrantDeps, record: RefreshTokenRecord, grant: GrantRecord, context: GrantContext): Promise<string> {
+  const graceEndsAt = (record.rotatedAt ?? 0) + deps.config.oauth.refreshGraceSeconds * 1000;
   if (record.replayResponse && context.now <= graceEndsAt) {
-    return open(runtime.keys.encryptionKey, record.replayResponse, replayContext(record.tokenHash));
+    return open(deps.keys.encryptionKey, record.replayResponse, replayContext(record.tokenHash));
   }
-  await runtime.grants.revoke(record.grantId, 'refresh token reused', { ip: context.ip });
-  await runtime.audit.record('refresh.reused', {
+  await deps.grants.revoke(record.grantId, 'refresh token reused', { ip: context.ip });
+  await deps.audit.record('refresh.reused', {
     userId: grant.userId,
     clientId: grant.clientId,
     grantId: grant.id,
@@ -74,28 +73,28 @@ function checkResource(params: RefreshGrantParams, grant: GrantRecord): void {
 }
 
 /** Retires the presented token for its successor, keeping the successor's response sealed for the grace replay. */
-function rotate(runtime: Runtime, record: RefreshTokenRecord, grant: GrantRecord, issued: IssuedTokens, now: number): Promise<RotationOutcome> {
-  return runtime.store.refreshTokens.rotate({
+function rotate(deps: GrantDeps, record: RefreshTokenRecord, grant: GrantRecord, issued: IssuedTokens, now: number): Promise<RotationOutcome> {
+  return deps.store.refreshTokens.rotate({
     tokenHash: record.tokenHash,
     now,
-    replayResponse: seal(runtime.keys.encryptionKey, issued.json, replayContext(record.tokenHash)),
+    replayResponse: seal(deps.keys.encryptionKey, issued.json, replayContext(record.tokenHash)),
     successor: issued.refreshToken ?? null,
     grant,
   });
 }
 
 /** The refresh_token grant (RFC 6749 §6, OAuth 2.1 §4.3.1) with rotation on every use, in the order the checks run. */
-export const refreshAccessToken: GrantHandler = async (runtime, client, body, context) => {
+export const refreshAccessToken: GrantHandler = async (deps, client, body, context) => {
   const params = refreshGrantParams.parse(body);
-  const { record, grant: grantRow } = await findRefreshToken(runtime, params.refresh_token);
+  const { record, grant: grantRow } = await findRefreshToken(deps, params.refresh_token);
   const grant = checkLiveGrant(grantRow, client.clientId, context.now);
-  if (record.rotatedAt !== null) return replayOrRevoke(runtime, record, grant, context);
+  if (record.rotatedAt !== null) return replayOrRevoke(deps, record, grant, context);
   checkIdleExpiry(record, context.now);
   const scope = narrowedScope(params, record, grant);
   checkResource(params, grant);
 
-  const issued = await issueTokens(runtime, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now });
-  if ((await rotate(runtime, record, grant, issued, context.now)) === 'won') return issued.json;
+  const issued = await issueTokens(deps, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now });
+  if ((await rotate(deps, record, grant, issued, context.now)) === 'won') return issued.json;
   // Lost the race to a concurrent refresh with the same token: our successor never became live; answer as a retry of theirs.
-  return replayOrRevoke(runtime, (await findRefreshToken(runtime, params.refresh_token)).record, grant, context);
+  return replayOrRevoke(deps, (await findRefreshToken(deps, params.refresh_token)).record, grant, context);
 };

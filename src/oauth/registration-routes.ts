@@ -1,6 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../runtime.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { OpenedStore } from '../store/index.js';
 import {
   clientForRegistrationAccess,
   clientInformation,
@@ -36,22 +40,31 @@ function acceptJsonOnly(app: FastifyInstance): void {
   });
 }
 
+/** What registration uses: the clients and their grants, the registration caps, token hashes, the audit, the clock. */
+export interface RegistrationDeps {
+  config: Pick<Config, 'publicUrl' | 'oauth'>;
+  store: Pick<OpenedStore, 'clients' | 'grants' | 'consents' | 'rateWindows' | 'initialAccessTokens'>;
+  keys: Pick<KeyRing, 'tokenHasher'>;
+  audit: AuditLog;
+  clock: Clock;
+}
+
 /**
  * Dynamic client registration: `POST /oauth/register` (RFC 7591), Bifrost's `POST /api/oauth/per-user/register`
  * (public clients only) and seed 003's `POST /v1/provider-mcp/oauth/register` (named confidential clients), all
  * outside /api so no API credentials apply, under one policy and one set of caps; and
  * `GET|PUT|DELETE /oauth/register/{client_id}` (RFC 7592) with the registration access token.
  */
-export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  const { config } = runtime;
+export const registrationRoutes: FastifyPluginAsync<{ deps: RegistrationDeps }> = async (app, { deps }) => {
+  const { config } = deps;
   const policy = registrationPolicyOf(config.oauth);
   const limits = registrationLimits({
-    rateWindows: runtime.store.rateWindows,
-    initialAccessTokens: runtime.store.initialAccessTokens,
-    hasher: runtime.keys.tokenHasher,
+    rateWindows: deps.store.rateWindows,
+    initialAccessTokens: deps.store.initialAccessTokens,
+    hasher: deps.keys.tokenHasher,
     oauth: config.oauth,
   });
-  const registry: ClientRegistryDeps = { store: runtime.store, hasher: runtime.keys.tokenHasher, audit: runtime.audit, publicUrl: config.publicUrl };
+  const registry: ClientRegistryDeps = { store: deps.store, hasher: deps.keys.tokenHasher, audit: deps.audit, publicUrl: config.publicUrl };
 
   app.setErrorHandler(oauthErrorHandler);
   // Responses carry a client secret and a registration access token: no cache may keep them (RFC 7591 §3.2.1).
@@ -63,7 +76,7 @@ export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asyn
 
   /** One registration pipeline; the endpoints differ only in the profile of the client they issue. */
   const register = (profile: RegistrationProfile) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const now = Date.now();
+    const now = deps.clock();
     const metadata = metadataOf(normaliseClientMetadata(request.body, policy, profile)); // validate
     if (config.oauth.registrationPolicy === 'closed') await limits.spendInitialAccessToken(request.headers.authorization, now); // check
     await limits.countRegistration(request.ip, now); // check
@@ -90,13 +103,13 @@ export const registrationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asyn
     const { record, registrationAccessToken } = await authorizedClient(request);
     // An update that leaves the method out keeps the client's own, so a confidential client stays confidential.
     const body = isObject(request.body) ? { token_endpoint_auth_method: record.authMethod, ...request.body } : request.body;
-    const updated = await replaceClientMetadata(registry, record, normaliseClientMetadata(body, policy), { ip: request.ip, now: Date.now() });
+    const updated = await replaceClientMetadata(registry, record, normaliseClientMetadata(body, policy), { ip: request.ip, now: deps.clock() });
     return clientInformation(updated, config.publicUrl, { registrationAccessToken });
   });
 
   app.delete('/oauth/register/:client_id', async (request, reply) => {
     const { record } = await authorizedClient(request);
-    await removeClient(registry, record.clientId, { ip: request.ip, reason: 'client deleted by itself (RFC 7592)', now: Date.now() });
+    await removeClient(registry, record.clientId, { ip: request.ip, reason: 'client deleted by itself (RFC 7592)', now: deps.clock() });
     return reply.code(204).send();
   });
 };

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../runtime.js';
-import { authenticateClient } from './clients.js';
+import type { Clock } from '../clock.js';
+import type { ApiKeyService } from '../identity/api-keys.js';
+import { authenticateClient, type ClientDirectory } from './clients.js';
 import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
 import { formBody } from './form-body.js';
-import { identifyToken, introspect } from './introspection.js';
+import type { GrantService } from './grants.js';
+import { identifyToken, introspect, type IntrospectionDeps } from './introspection.js';
 import { bearerToken } from '../http/authorization-header.js';
 
 /** RFC 7009 §2.1 / RFC 7662 §2.1 request. Strings only, so a repeated parameter is invalid_request. */
@@ -23,6 +25,14 @@ function formFields(request: FastifyRequest): TokenRequest {
   return tokenRequest.parse(formBody(request));
 }
 
+/** What revocation and introspection use besides telling tokens apart: callers' credentials, grant revocation, the clock. */
+export interface RevocationDeps extends IntrospectionDeps {
+  clients: ClientDirectory;
+  apiKeys: Pick<ApiKeyService, 'authenticate'>;
+  grants: Pick<GrantService, 'revoke'>;
+  clock: Clock;
+}
+
 function clientCredentials(request: FastifyRequest, fields: TokenRequest) {
   return { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret, ip: request.ip };
 }
@@ -32,10 +42,10 @@ function clientCredentials(request: FastifyRequest, fields: TokenRequest) {
  * a confidential client (sees only its own tokens); public clients have no credential worth the name.
  * Returns the client the answer is limited to, or undefined for an admin.
  */
-async function introspectionCaller(runtime: Runtime, request: FastifyRequest, fields: TokenRequest): Promise<string | undefined> {
+async function introspectionCaller(deps: RevocationDeps, request: FastifyRequest, fields: TokenRequest): Promise<string | undefined> {
   const bearer = bearerToken(request.headers.authorization);
   if (bearer) {
-    const found = await runtime.apiKeys.authenticate(bearer);
+    const found = await deps.apiKeys.authenticate(bearer);
     if (!found || !found.user.isAdmin) {
       throw new OAuthError('invalid_client', 'introspection needs an admin API key or a confidential client', 401, {
         'www-authenticate': 'Bearer realm="gatehouse"',
@@ -43,7 +53,7 @@ async function introspectionCaller(runtime: Runtime, request: FastifyRequest, fi
     }
     return undefined;
   }
-  const client = await authenticateClient(clientCredentials(request, fields), runtime.clients, runtime.keys.tokenHasher);
+  const client = await authenticateClient(clientCredentials(request, fields), deps.clients, deps.keys.tokenHasher, deps.clock());
   if (client.record.authMethod === 'none') {
     throw new OAuthError('invalid_client', 'public clients cannot introspect tokens', 401);
   }
@@ -51,7 +61,7 @@ async function introspectionCaller(runtime: Runtime, request: FastifyRequest, fi
 }
 
 /** `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). */
-export const revocationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+export const revocationRoutes: FastifyPluginAsync<{ deps: RevocationDeps }> = async (app, { deps }) => {
   app.setErrorHandler(oauthErrorHandler);
   allowCrossOriginCalls(app);
 
@@ -59,11 +69,11 @@ export const revocationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async 
   app.post('/oauth/revoke', async (request, reply) => {
     reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
     const fields = formFields(request);
-    const client = await authenticateClient(clientCredentials(request, fields), runtime.clients, runtime.keys.tokenHasher);
-    const presented = await identifyToken(runtime, fields.token);
+    const client = await authenticateClient(clientCredentials(request, fields), deps.clients, deps.keys.tokenHasher, deps.clock());
+    const presented = await identifyToken(deps, fields.token);
     // RFC 7009 §2.2: unknown, invalid and other clients' tokens get the same 200, and nothing happens.
     if (presented && presented.clientId === client.clientId) {
-      await runtime.grants.revoke(presented.grantId, 'revoked by client', { userId: null, ip: request.ip });
+      await deps.grants.revoke(presented.grantId, 'revoked by client', { userId: null, ip: request.ip });
     }
     return reply.code(200).send();
   });
@@ -72,7 +82,7 @@ export const revocationRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async 
   app.post('/oauth/introspect', async (request, reply) => {
     reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
     const fields = formFields(request);
-    const callerClientId = await introspectionCaller(runtime, request, fields);
-    return introspect(runtime, fields.token, callerClientId, Date.now());
+    const callerClientId = await introspectionCaller(deps, request, fields);
+    return introspect(deps, fields.token, callerClientId, deps.clock());
   });
 };

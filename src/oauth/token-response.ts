@@ -1,8 +1,13 @@
 import type { FastifyReply } from 'fastify';
 import { issueToken, newId } from '../crypto/random.js';
-import type { Runtime } from '../runtime.js';
-import type { GrantRecord, RefreshTokenRecord } from '../store/index.js';
-import { isGrantRecordLive, liveGrant } from './access-tokens.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { IdJagVerifier } from '../sso/id-jag.js';
+import type { GrantRecord, OpenedStore, RefreshTokenRecord } from '../store/index.js';
+import { isGrantRecordLive, liveGrant, type AccessTokenService } from './access-tokens.js';
+import type { GrantService } from './grants.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 
@@ -27,16 +32,31 @@ export interface GrantContext {
   now: number;
 }
 
+/** What the grants of /oauth/token use. */
+export interface GrantDeps {
+  config: Pick<Config, 'publicUrl' | 'oauth'>;
+  /** Codes and refresh tokens redeemed, grants found, made and touched; service accounts and virtual servers looked up. */
+  store: Pick<OpenedStore, 'grants' | 'codes' | 'refreshTokens' | 'serviceAccounts' | 'virtualServers'>;
+  /** Hashes of presented tokens; the key sealing a refresh token's grace replay. */
+  keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
+  accessTokens: Pick<AccessTokenService, 'issue'>;
+  /** Revocation when a code or refresh token is replayed. */
+  grants: Pick<GrantService, 'revoke'>;
+  audit: AuditLog;
+  sso: { idJag: IdJagVerifier };
+  clock: Clock;
+}
+
 /** A grant handler: the request body (already known to be a form) and the authenticated client in, JSON out. */
-export type GrantHandler = (runtime: Runtime, client: RegisteredClient, body: unknown, context: GrantContext) => Promise<string>;
+export type GrantHandler = (deps: GrantDeps, client: RegisteredClient, body: unknown, context: GrantContext) => Promise<string>;
 
 export function clientMayRefresh(client: RegisteredClient): boolean {
   return client.metadata.grant_types.includes('refresh_token');
 }
 
 /** The grant behind a code or refresh token, if it is this client's and alive (not revoked, within its absolute lifetime). */
-export async function requireLiveGrant(runtime: Runtime, grantId: string, clientId: string, now: number): Promise<GrantRecord> {
-  return checkLiveGrant(await liveGrant(runtime.store, grantId, now), clientId, now);
+export async function requireLiveGrant(deps: Pick<GrantDeps, 'store'>, grantId: string, clientId: string, now: number): Promise<GrantRecord> {
+  return checkLiveGrant(await liveGrant(deps.store, grantId, now), clientId, now);
 }
 
 /** The same check on a grant already read (with its refresh token). */
@@ -52,25 +72,25 @@ export function checkLiveGrant(grant: GrantRecord | undefined, clientId: string,
  * resource, or a new one. Revoking it (or deleting its user) ends its tokens at once, as for any grant.
  */
 export async function standingGrant(
-  runtime: Runtime,
+  deps: GrantDeps,
   wanted: Pick<GrantRecord, 'userId' | 'clientId' | 'scope' | 'resource'>,
   grantType: string,
   context: GrantContext,
 ): Promise<GrantRecord> {
-  const grants = await runtime.store.grants.list({ userId: wanted.userId, clientId: wanted.clientId });
+  const grants = await deps.store.grants.list({ userId: wanted.userId, clientId: wanted.clientId });
   const live = grants.find((grant) => grant.resource === wanted.resource && grant.scope === wanted.scope && isGrantRecordLive(grant, context.now));
   if (live) return live;
   const grant: GrantRecord = {
     id: newId('grt'),
     ...wanted,
     createdAt: context.now,
-    expiresAt: context.now + runtime.config.oauth.refreshTokenAbsoluteSeconds * 1000,
+    expiresAt: context.now + deps.config.oauth.refreshTokenAbsoluteSeconds * 1000,
     lastUsedAt: null,
     revokedAt: null,
     revokedReason: null,
   };
-  await runtime.store.grants.create(grant);
-  await runtime.audit.record('grant.created', { userId: wanted.userId, clientId: wanted.clientId, grantId: grant.id, ip: context.ip, detail: { grant_type: grantType } });
+  await deps.store.grants.create(grant);
+  await deps.audit.record('grant.created', { userId: wanted.userId, clientId: wanted.clientId, grantId: grant.id, ip: context.ip, detail: { grant_type: grantType } });
   return grant;
 }
 
@@ -79,11 +99,11 @@ export async function standingGrant(
  * absolute end. The refresh token keeps `refreshScope` (RFC 6749 §6: a narrowed request does not shrink the chain).
  */
 export async function issueTokens(
-  runtime: Runtime,
+  deps: GrantDeps,
   request: { grant: GrantRecord; scope: string; refreshScope: string; withRefreshToken: boolean; now: number },
 ): Promise<IssuedTokens> {
   const { grant, scope, now } = request;
-  const access = await runtime.accessTokens.issue({ grantId: grant.id, userId: grant.userId, clientId: grant.clientId, scope, resource: grant.resource });
+  const access = await deps.accessTokens.issue({ grantId: grant.id, userId: grant.userId, clientId: grant.clientId, scope, resource: grant.resource });
   const body: TokenResponseBody = { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope };
   if (!request.withRefreshToken) return { json: JSON.stringify(body) };
   const refreshToken = issueToken('refreshToken');
@@ -91,11 +111,11 @@ export async function issueTokens(
   return {
     json: JSON.stringify(body),
     refreshToken: {
-      tokenHash: runtime.keys.tokenHasher.hash(refreshToken),
+      tokenHash: deps.keys.tokenHasher.hash(refreshToken),
       grantId: grant.id,
       scope: request.refreshScope,
       createdAt: now,
-      expiresAt: Math.min(now + runtime.config.oauth.refreshTokenIdleSeconds * 1000, grant.expiresAt),
+      expiresAt: Math.min(now + deps.config.oauth.refreshTokenIdleSeconds * 1000, grant.expiresAt),
       rotatedAt: null,
       replayResponse: null,
     },

@@ -2,8 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
 import { registryOf } from '../ops/metrics.js';
-import type { Runtime } from '../runtime.js';
-import { authenticateClient, type RegisteredClient } from './clients.js';
+import { authenticateClient, type ClientDirectory, type RegisteredClient } from './clients.js';
 import { issueClientCredentialsToken } from './client-credentials-grant.js';
 import { exchangeAuthorizationCode } from './code-grant.js';
 import { JWT_BEARER_GRANT } from './grant-types.js';
@@ -12,7 +11,7 @@ import { allowCrossOriginCalls } from './cors.js';
 import { OAuthError, oauthErrorHandler } from './errors.js';
 import { formBody } from './form-body.js';
 import { refreshAccessToken } from './refresh-grant.js';
-import { sendTokenResponse, type GrantHandler } from './token-response.js';
+import { sendTokenResponse, type GrantDeps, type GrantHandler } from './token-response.js';
 import { inSpan } from '../ops/tracing.js';
 
 const grantHandlers: Record<string, GrantHandler> = {
@@ -39,8 +38,13 @@ function grantFor(grantType: string, client: RegisteredClient): GrantHandler {
   return handler;
 }
 
+/** What /oauth/token uses: the client directory to authenticate callers, and what the grants use. */
+export interface TokenRouteDeps extends GrantDeps {
+  clients: ClientDirectory;
+}
+
 /** POST /oauth/token: validate, authenticate the client, dispatch on grant_type, respond (never cached). */
-export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
+export const tokenRoutes: FastifyPluginAsync<{ deps: TokenRouteDeps }> = async (app, { deps }) => {
   app.setErrorHandler(oauthErrorHandler);
   // RFC 6749 §5.1: every answer carrying tokens (and, simplest, every answer) must not be cached.
   app.addHook('onRequest', async (_request, reply) => {
@@ -59,12 +63,13 @@ export const tokenRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
     const fields = tokenRequest.parse(body);
     const client = await authenticateClient(
       { authorization: request.headers.authorization, clientId: fields.client_id, clientSecret: fields.client_secret, ip: request.ip },
-      runtime.clients,
-      runtime.keys.tokenHasher,
+      deps.clients,
+      deps.keys.tokenHasher,
+      deps.clock(),
     );
     const grant = grantFor(fields.grant_type, client);
     const json = await inSpan('oauth token', { 'oauth.grant_type': fields.grant_type, 'oauth.client_id': client.clientId }, () =>
-      grant(runtime, client, body, { ip: request.ip, now: Date.now() }),
+      grant(deps, client, body, { ip: request.ip, now: deps.clock() }),
     );
     // Only known grant types get here (grantFor refused the others), so the label stays bounded.
     issued.inc({ grant_type: fields.grant_type });

@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
+import type { Clock } from '../clock.js';
 import type { Store } from '../store/index.js';
 import { idJagVerifier, type IdJagVerifier } from './id-jag.js';
 import { identityTokens, type IdentityTokens } from './identity-tokens.js';
@@ -20,16 +21,16 @@ export interface SsoServices {
 
 export function ssoServices(
   config: Pick<Config, 'sso' | 'publicUrl' | 'allowPrivateNetworks'>,
-  deps: { store: Pick<Store, 'users' | 'idJagAssertions' | 'ssoIdentityTokens'>; encryptionKey: Buffer; audit: AuditLog },
+  deps: { store: Pick<Store, 'users' | 'idJagAssertions' | 'ssoIdentityTokens'>; encryptionKey: Buffer; audit: AuditLog; clock?: Clock },
 ): SsoServices {
-  const { store } = deps;
+  const { store, clock = Date.now } = deps;
   const http = { allowPrivateNetworks: config.allowPrivateNetworks };
-  const parties = new Map(config.sso.providers.map((provider) => [provider.id, relyingParty(provider, { publicUrl: config.publicUrl, http })]));
-  const tokens = identityTokens({ store: store.ssoIdentityTokens, encryptionKey: deps.encryptionKey });
+  const parties = new Map(config.sso.providers.map((provider) => [provider.id, relyingParty(provider, { publicUrl: config.publicUrl, http }, clock)]));
+  const tokens = identityTokens({ store: store.ssoIdentityTokens, encryptionKey: deps.encryptionKey }, clock);
   return {
     parties,
-    idJag: idJagVerifier({ parties: parties.values(), http, replay: store.idJagAssertions, users: store.users }),
+    idJag: idJagVerifier({ parties: parties.values(), http, replay: store.idJagAssertions, users: store.users }, clock),
     identityTokens: tokens,
-    tokenExchange: upstreamTokenExchange({ parties, identityTokens: tokens, store: store.ssoIdentityTokens, audit: deps.audit, publicUrl: config.publicUrl }),
+    tokenExchange: upstreamTokenExchange({ parties, identityTokens: tokens, store: store.ssoIdentityTokens, audit: deps.audit, publicUrl: config.publicUrl }, clock),
   };
 }

@@ -156,7 +156,8 @@ export interface RefreshTokenStore {
   findWithGrant(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined>;
   /**
    * One transaction: a compare-and-set retires the presented token (only if it is still unrotated), then the
-   * successor is stored and the grant touched. Exactly one of concurrent callers with the same token wins.
+   * successor is stored and the grant touched. Exactly one of concurrent callers with the same token wins. The
+   * transaction may be shared with concurrent rotations of other tokens (one commit for all), never their outcome.
    */
   rotate(rotation: RefreshRotation): Promise<RotationOutcome>;
 }

@@ -1,35 +1,46 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { virtualServerExists } from '../oauth/resource.js';
-import type { Runtime } from '../runtime.js';
 import { sendPage } from './page.js';
 import { authorizationErrorPage, sendAuthorizationErrorPage } from './oauth-error-page.js';
 import { errorResponseUrl, validateAuthorizationRequest, type RawParameters } from '../oauth/authorization-request.js';
 import { OAuthError } from '../oauth/errors.js';
-import { pendingFlows } from '../oauth/flows.js';
+import { pendingFlows, type FlowDependencies } from '../oauth/flows.js';
 import { redirectUriMatches } from '../oauth/redirect-uris.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { ClientDirectory } from '../oauth/clients.js';
+import type { OpenedStore } from '../store/index.js';
+
+/** What the authorization endpoint uses: clients, virtual servers' names, and the pending flows it starts. */
+export interface AuthorizeRouteDeps extends FlowDependencies {
+  config: Pick<Config, 'publicUrl' | 'oauth' | 'secureCookies'>;
+  store: Pick<OpenedStore, 'flows' | 'virtualServers'>;
+  clients: ClientDirectory;
+  clock: Clock;
+}
 
 /**
  * The authorization endpoint (RFC 6749 §3.1, OAuth 2.1): validates the request, stores a pending flow bound
  * to this browser and sends it to the consent page. GET with a query, or POST with a form body, alike.
  * No CORS here: only a browser navigation has any business on this endpoint.
  */
-export const authorizeRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  const { config } = runtime;
-  const flows = pendingFlows(runtime);
-  const deps = {
-    clients: runtime.clients,
+export const authorizeRoutes: FastifyPluginAsync<{ deps: AuthorizeRouteDeps }> = async (app, { deps }) => {
+  const { config } = deps;
+  const flows = pendingFlows(deps, deps.clock);
+  const requestDeps = {
+    clients: deps.clients,
     publicUrl: config.publicUrl,
     registrationPolicy: config.oauth.registrationPolicy,
     strictScope: config.oauth.strictScope,
     redirectUriMatches,
-    virtualServerExists: virtualServerExists(runtime.store.virtualServers),
+    virtualServerExists: virtualServerExists(deps.store.virtualServers),
   };
 
   async function authorize(request: FastifyRequest, reply: FastifyReply, params: RawParameters) {
     // POSTed forms answer with 303 so the browser follows with a GET.
     const redirectStatus = request.method === 'POST' ? 303 : 302;
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-    const outcome = await validateAuthorizationRequest(params, deps, { ip: request.ip });
+    const outcome = await validateAuthorizationRequest(params, requestDeps, { ip: request.ip });
     if (outcome.kind === 'page') return sendAuthorizationErrorPage(request, reply, outcome.error);
     if (outcome.kind === 'redirect') {
       return reply.redirect(errorResponseUrl(outcome.redirectUri, outcome.error, outcome.state, config.publicUrl), redirectStatus);

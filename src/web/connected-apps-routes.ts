@@ -1,12 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { browserSessions, type ResolvedSession } from '../identity/sessions.js';
+import { browserSessions, type ResolvedSession, type SessionDependencies } from '../identity/sessions.js';
 import { registeredClient } from '../oauth/clients.js';
 import { parseScope } from '../oauth/scopes.js';
-import type { Runtime } from '../runtime.js';
-import type { GrantRecord, OAuthClientRecord, UserRecord } from '../store/index.js';
-import { FlowRefused } from '../upstream/oauth/types.js';
-import { OAuthSetupError } from '../upstream/oauth/types.js';
+import type { GrantRecord, OAuthClientRecord, UserRecord, OpenedStore } from '../store/index.js';
+import { FlowRefused, OAuthSetupError } from '../upstream/oauth/types.js';
 import { settingsOf } from '../upstream/settings.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
 import { describeClient } from './client-labels.js';
@@ -17,6 +15,11 @@ import { csrfMatches, csrfTokenFor } from './session-csrf.js';
 import { sendPage } from './page.js';
 import { connectFailedPage, connectionNotFoundPage } from './upstream-connect-pages.js';
 import { connectableBy, connectLinkAfterForm } from './upstream-connect-routes.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { GrantService } from '../oauth/grants.js';
+import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 
 const APPS_PATH = '/account/apps';
 
@@ -43,14 +46,24 @@ function groupByClient(grants: GrantRecord[], clients: Map<string, OAuthClientRe
   return [...apps.values()];
 }
 
+/** What a person's connected apps page uses: their grants with clients, upstream connections, sessions, the clock. */
+export interface ConnectedAppsDeps extends SessionDependencies {
+  config: Pick<Config, 'publicUrl' | 'sessions' | 'secureCookies'>;
+  store: Pick<OpenedStore, 'users' | 'sessions' | 'grants' | 'clients' | 'consents' | 'upstreams' | 'upstreamTokens'>;
+  keys: Pick<KeyRing, 'tokenHasher' | 'cookieKey'>;
+  grants: Pick<GrantService, 'revoke'>;
+  outbound: Pick<OutboundOAuth, 'vault' | 'startFlow' | 'disconnect'>;
+  clock: Clock;
+}
+
 /**
  * `GET /account/apps` and `POST /account/apps/revoke`: a signed-in person's grants ("connected apps").
  * `POST /account/upstreams/connect|disconnect`: their own connections to per-user upstreams, listed on the same page.
  */
-export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  const sessions = browserSessions(runtime);
-  const ownOrigin = new URL(runtime.config.publicUrl).origin;
-  const { store } = runtime;
+export const connectedAppsRoutes: FastifyPluginAsync<{ deps: ConnectedAppsDeps }> = async (app, { deps }) => {
+  const sessions = browserSessions(deps, deps.clock);
+  const ownOrigin = new URL(deps.config.publicUrl).origin;
+  const { store } = deps;
 
   /** Step: the signed-in session, or undefined after sending the browser to sign in and come back to the list. */
   async function requireSession(request: FastifyRequest, reply: FastifyReply): Promise<ResolvedSession | undefined> {
@@ -74,7 +87,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     }
     const resolved = await requireSession(request, reply);
     if (!resolved) return undefined;
-    if (!csrfMatches(request.body, resolved, runtime.keys.cookieKey, CSRF_PURPOSE)) {
+    if (!csrfMatches(request.body, resolved, deps.keys.cookieKey, CSRF_PURPOSE)) {
       refused(reply, 'This form is out of date. Open your connected apps again and retry.');
       return undefined;
     }
@@ -93,7 +106,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     for (const record of await store.upstreams.list()) {
       const connectable = connectableBy(settingsOf(record), user);
       if (!connectable && !held.has(record.id)) continue;
-      const status = await runtime.outbound.vault.status(record.id, user.id);
+      const status = await deps.outbound.vault.status(record.id, user.id);
       connections.push({ id: record.id, name: record.name, state: status.state, connectable, ...(status.reason !== undefined ? { reason: status.reason } : {}) });
     }
     return connections;
@@ -111,7 +124,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
       username: resolved.user.username,
       apps: groupByClient(grants, clients),
       upstreams: await upstreamConnections(resolved.user),
-      csrfToken: csrfTokenFor(resolved, runtime.keys.cookieKey, CSRF_PURPOSE),
+      csrfToken: csrfTokenFor(resolved, deps.keys.cookieKey, CSRF_PURPOSE),
       ...(query?.revoked ? { notice: 'revoked' as const } : query?.disconnected ? { notice: 'disconnected' as const } : {}),
     }));
   });
@@ -123,7 +136,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     const grant = await store.grants.find(form.grant_id);
     // Someone else's grant answers exactly like a missing one: ids reveal nothing about other people.
     if (!grant || grant.userId !== user.id) return sendPage(reply, 404, grantNotFoundPage());
-    await runtime.grants.revoke(grant.id, 'revoked by its user', { userId: user.id, ip: request.ip });
+    await deps.grants.revoke(grant.id, 'revoked by its user', { userId: user.id, ip: request.ip });
     // The app must ask again: a remembered consent would let it back in without the consent page.
     await store.consents.deleteForUserAndClient(grant.userId, grant.clientId);
     return reply.redirect(`${APPS_PATH}?revoked=1`, 303);
@@ -138,7 +151,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     if (!record || !connectableBy(settingsOf(record), user)) return sendPage(reply, 404, connectionNotFoundPage());
     try {
       // Discovery afresh: a person reconnecting may be doing so because the upstream moved its authorization server.
-      const { flowId } = await runtime.outbound.startFlow(record.id, 'per_user', user.id, { reuseDiscovery: false });
+      const { flowId } = await deps.outbound.startFlow(record.id, 'per_user', user.id, { reuseDiscovery: false });
       return reply.redirect(connectLinkAfterForm(flowId), 303);
     } catch (error) {
       if (error instanceof OAuthSetupError) return sendPage(reply, 502, connectFailedPage(record.name, error));
@@ -151,7 +164,7 @@ export const connectedAppsRoutes: FastifyPluginAsync<{ runtime: Runtime }> = asy
     const checked = await checkedForm(request, reply, upstreamForm);
     if (!checked) return reply;
     // Only this person's own connection is touched: the subject is their id, whatever upstream id was posted.
-    if (!(await runtime.outbound.disconnect(checked.form.upstream_id, checked.user.id))) return sendPage(reply, 404, connectionNotFoundPage());
+    if (!(await deps.outbound.disconnect(checked.form.upstream_id, checked.user.id))) return sendPage(reply, 404, connectionNotFoundPage());
     return reply.redirect(`${APPS_PATH}?disconnected=1`, 303);
   });
 

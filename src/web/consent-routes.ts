@@ -1,23 +1,27 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { browserSessions } from '../identity/sessions.js';
-import type { RegisteredClient } from '../oauth/clients.js';
+import { browserSessions, type SessionDependencies } from '../identity/sessions.js';
+import type { RegisteredClient, ClientDirectory } from '../oauth/clients.js';
 import { consentAlreadyGiven, consentMemory, decideConsent } from '../oauth/consent.js';
 import { errorResponseUrl } from '../oauth/authorization-request.js';
 import { OAuthError } from '../oauth/errors.js';
 import { parseScope } from '../oauth/scopes.js';
 import { pendingFlows, type OpenFlow } from '../oauth/flows.js';
-import type { Runtime } from '../runtime.js';
-import type { AuthorizationFlowRecord, UserRecord } from '../store/index.js';
-import { FlowRefused } from '../upstream/oauth/types.js';
-import { OAuthSetupError } from '../upstream/oauth/types.js';
+import type { AuthorizationFlowRecord, UserRecord, OpenedStore } from '../store/index.js';
+import { FlowRefused, OAuthSetupError } from '../upstream/oauth/types.js';
 import { isCrossSiteFormPost } from './browser-guards.js';
 import { connectUpstreamStepPage, consentPage, consentPageHeaders, flowExpiredPage, flowRefusedPage, unknownUpstreamPage } from './consent-pages.js';
 import { messagePage } from './login-pages.js';
 import { authorizationErrorPage, sendAuthorizationErrorPage } from './oauth-error-page.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
-import { connectableUpstream, unconnectedUpstreams, type ConnectableUpstream } from './upstream-connect-routes.js';
+import { connectableUpstream, unconnectedUpstreams, type ConnectableUpstream, type ConnectableUpstreamSources } from './upstream-connect-routes.js';
+import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
+import type { Clock } from '../clock.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { GrantService } from '../oauth/grants.js';
 
 /** `signed_in`: the browser came here through the sign-in form (see the GET route for why that matters). */
 const consentQuery = z.object({ flow_id: z.string().max(64), signed_in: z.literal('1').optional() });
@@ -46,12 +50,27 @@ function resumeUrl(flowId: string, approval: string, upstreams: ConnectableUpstr
   return `${RESUME_PATH}?${query.toString()}`;
 }
 
+/**
+ * What consent uses: sessions, the pending flows, clients, remembered consents, grants, the audit, and the
+ * per-user upstreams a person may connect on the way.
+ */
+export interface ConsentRouteDeps extends SessionDependencies, ConnectableUpstreamSources {
+  config: Pick<Config, 'publicUrl' | 'oauth' | 'sessions' | 'secureCookies'>;
+  store: Pick<OpenedStore, 'users' | 'sessions' | 'flows' | 'consents' | 'upstreams'>;
+  keys: Pick<KeyRing, 'tokenHasher'>;
+  clients: Pick<ClientDirectory, 'find'>;
+  grants: GrantService;
+  audit: AuditLog;
+  outbound: Pick<OutboundOAuth, 'vault' | 'startFlow'>;
+  clock: Clock;
+}
+
 /** The consent page and its form: the person approves or denies what a pending flow asks for. */
-export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  const sessions = browserSessions(runtime);
-  const flows = pendingFlows(runtime);
-  const decisionDeps = { memory: consentMemory(runtime.store.consents), grants: runtime.grants, audit: runtime.audit, issuer: runtime.config.publicUrl };
-  const ownOrigin = new URL(runtime.config.publicUrl).origin;
+export const consentRoutes: FastifyPluginAsync<{ deps: ConsentRouteDeps }> = async (app, { deps }) => {
+  const sessions = browserSessions(deps, deps.clock);
+  const flows = pendingFlows(deps, deps.clock);
+  const decisionDeps = { memory: consentMemory(deps.store.consents, deps.clock), grants: deps.grants, audit: deps.audit, issuer: deps.config.publicUrl };
+  const ownOrigin = new URL(deps.config.publicUrl).origin;
 
   /** Step: the flow must be live and started by this browser; otherwise a page says why and nothing else happens. */
   async function openFlow(flowId: string, request: FastifyRequest, reply: FastifyReply): Promise<OpenFlow | undefined> {
@@ -64,7 +83,7 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
 
   /** Step: the application may have been deleted, or its metadata document may have gone bad, since the flow began. */
   async function loadClient(flow: AuthorizationFlowRecord, request: FastifyRequest, reply: FastifyReply): Promise<RegisteredClient | undefined> {
-    const client = await runtime.clients.find(flow.clientId, { ip: request.ip }).catch((error: unknown) => {
+    const client = await deps.clients.find(flow.clientId, { ip: request.ip }).catch((error: unknown) => {
       if (error instanceof OAuthError) return error;
       throw error;
     });
@@ -84,7 +103,7 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
 
   /** Step: every upstream named must be a per-user one this person may use; anything else refuses the whole request. */
   async function loadUpstreams(ids: string[], user: UserRecord, reply: FastifyReply): Promise<ConnectableUpstream[] | undefined> {
-    const upstreams = await Promise.all(ids.map((id) => connectableUpstream(runtime, id, user)));
+    const upstreams = await Promise.all(ids.map((id) => connectableUpstream(deps, id, user)));
     if (upstreams.every((upstream) => upstream !== undefined)) return upstreams;
     sendPage(reply, 400, unknownUpstreamPage());
     return undefined;
@@ -100,7 +119,7 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
     for (const [index, upstream] of upstreams.entries()) {
       const then = resumeUrl(flow.id, approval, upstreams.slice(index + 1));
       try {
-        const { authorizeUrl } = await runtime.outbound.startFlow(upstream.id, 'per_user', user.id, { reuseDiscovery: true, then });
+        const { authorizeUrl } = await deps.outbound.startFlow(upstream.id, 'per_user', user.id, { reuseDiscovery: true, then });
         return sendPage(reply, 200, connectUpstreamStepPage({ upstream, authorizeUrl, skipUrl: then }));
       } catch (error) {
         if (!(error instanceof OAuthSetupError || error instanceof FlowRefused)) throw error;
@@ -114,7 +133,7 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
   async function refuseSilently(reply: FastifyReply, flow: AuthorizationFlowRecord, error: OAuthError) {
     if (!(await flows.complete(flow.id))) return sendPage(reply, 400, flowExpiredPage());
     flows.clearCookie(flow.id, reply);
-    return reply.header('cache-control', 'no-store').redirect(errorResponseUrl(flow.redirectUri, error, flow.state, runtime.config.publicUrl), 303);
+    return reply.header('cache-control', 'no-store').redirect(errorResponseUrl(flow.redirectUri, error, flow.state, deps.config.publicUrl), 303);
   }
 
   app.get('/oauth/consent', async (request, reply) => {
@@ -140,7 +159,7 @@ export const consentRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
       username: user.username,
       flowId: opened.flow.id,
       csrfToken: opened.csrfToken,
-      connectable: await unconnectedUpstreams(runtime, user),
+      connectable: await unconnectedUpstreams(deps, user),
     });
     return reply.code(200).headers(consentPageHeaders(opened.flow.redirectUri)).type('text/html; charset=utf-8').send(page.markup);
   });

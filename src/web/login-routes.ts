@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../runtime.js';
 import { isCrossSiteFormPost, safeLocalPath } from './browser-guards.js';
 import { describeWait, messagePage, signedInPage, signInPageFor } from './login-pages.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
 import { PASSWORD_MAX_LENGTH } from '../identity/password.js';
-import { browserSessions } from '../identity/sessions.js';
+import { browserSessions, type SessionDependencies } from '../identity/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { PasswordLogin } from '../identity/login.js';
 
 /** The one answer for unknown users, wrong passwords and disabled accounts alike. */
 export const WRONG_CREDENTIALS = 'Wrong username or password.';
@@ -21,11 +23,18 @@ const loginForm = z.object({
 
 const loginQuery = z.object({ next: z.string().optional() });
 
+/** What sign-in uses: browser sessions, the password check, and whether passwords or which providers are offered. */
+export interface LoginRouteDeps extends SessionDependencies {
+  config: Pick<Config, 'publicUrl' | 'sso' | 'sessions' | 'secureCookies'>;
+  login: Pick<PasswordLogin, 'attempt'>;
+  clock: Clock;
+}
+
 /** Sign-in, sign-out and the signed-in home page, over server-side browser sessions. */
-export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  const sessions = browserSessions(runtime);
-  const ownOrigin = new URL(runtime.config.publicUrl).origin;
-  const signInPage = signInPageFor(runtime.config.sso);
+export const loginRoutes: FastifyPluginAsync<{ deps: LoginRouteDeps }> = async (app, { deps }) => {
+  const sessions = browserSessions(deps, deps.clock);
+  const ownOrigin = new URL(deps.config.publicUrl).origin;
+  const signInPage = signInPageFor(deps.config.sso);
 
   /** Step: refuse form posts a browser made on behalf of another site (login CSRF, forced logout). */
   function refuseCrossSite(request: FastifyRequest, reply: FastifyReply): boolean {
@@ -52,7 +61,7 @@ export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
 
   app.post('/login', async (request, reply) => {
     if (refuseCrossSite(request, reply)) return reply;
-    if (!runtime.config.sso.password_login) return sendPage(reply, 403, signInPage({ message: { kind: 'alert', text: PASSWORD_LOGIN_OFF } }));
+    if (!deps.config.sso.password_login) return sendPage(reply, 403, signInPage({ message: { kind: 'alert', text: PASSWORD_LOGIN_OFF } }));
     const form = loginForm.safeParse(request.body);
     if (!form.success) {
       const next = safeLocalPath((request.body as { next?: unknown } | undefined)?.next);
@@ -60,7 +69,7 @@ export const loginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app,
     }
     const { username, password } = form.data;
     const next = safeLocalPath(form.data.next);
-    const outcome = await runtime.login.attempt(username, password, request.ip);
+    const outcome = await deps.login.attempt(username, password, request.ip);
     if (!outcome.ok && outcome.reason === 'throttled') {
       const wait = describeWait(outcome.retryAfterSeconds);
       reply.header('retry-after', String(outcome.retryAfterSeconds));

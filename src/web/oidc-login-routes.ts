@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { browserSessions } from '../identity/sessions.js';
-import type { Runtime } from '../runtime.js';
+import { browserSessions, type SessionDependencies } from '../identity/sessions.js';
 import { pendingSignIns, type PendingSignIn } from '../sso/pending-sign-ins.js';
 import { provisionUser } from '../sso/provisioning.js';
 import type { IdentityClaims, RelyingParty } from '../sso/relying-party.js';
@@ -10,20 +9,36 @@ import { safeLocalPath } from './browser-guards.js';
 import { ssoFailurePage } from './oidc-login-pages.js';
 import { pageErrorHandler } from './page-errors.js';
 import { sendPage } from './page.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { SsoServices } from '../sso/sso-services.js';
+import type { OpenedStore } from '../store/index.js';
 
 const startQuery = z.object({ next: z.string().optional() });
 const providerParams = z.object({ id: z.string() });
+
+/** What company sign-in uses: the relying parties, pending sign-ins, users, sessions, IdP tokens, the audit, the clock. */
+export interface OidcLoginDeps extends SessionDependencies {
+  config: Pick<Config, 'publicUrl' | 'sessions' | 'secureCookies'>;
+  store: Pick<OpenedStore, 'users' | 'sessions' | 'ssoSignIns'>;
+  keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
+  sso: Pick<SsoServices, 'parties' | 'identityTokens'>;
+  audit: AuditLog;
+  clock: Clock;
+}
 
 /**
  * Company sign-in: `GET /login/oidc/{id}` sends the browser to the IdP, `GET /login/oidc/{id}/callback` brings it
  * back, signed in as the user keyed by the IdP's (issuer, sub). A failure at any step is a page that says whose
  * mistake it was; nothing is created before every check has passed.
  */
-export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  const { config } = runtime;
-  const { parties } = runtime.sso;
-  const sessions = browserSessions(runtime);
-  const pending = pendingSignIns(runtime);
+export const oidcLoginRoutes: FastifyPluginAsync<{ deps: OidcLoginDeps }> = async (app, { deps }) => {
+  const { config } = deps;
+  const { parties } = deps.sso;
+  const sessions = browserSessions(deps, deps.clock);
+  const pending = pendingSignIns(deps, deps.clock);
 
   /** Step: the configured provider named in the path. */
   function providerOf(request: FastifyRequest): RelyingParty {
@@ -48,7 +63,7 @@ export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
     if (error.kind === 'unknown_provider') return;
     const provider = providerParams.parse(request.params).id;
     const who = claims ? { issuer: claims.iss, subject: claims.sub } : {};
-    await runtime.audit.record('sso.refused', { ip: request.ip, detail: { provider, reason: error.kind, check: error.detail, ...who } });
+    await deps.audit.record('sso.refused', { ip: request.ip, detail: { provider, reason: error.kind, check: error.detail, ...who } });
   }
 
   async function fail(request: FastifyRequest, reply: FastifyReply, error: unknown, next: string | undefined, claims?: IdentityClaims): Promise<FastifyReply> {
@@ -79,11 +94,11 @@ export const oidcLoginRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (
       next = signIn.next;
       const redeemed = await party.redeem(new URL(request.url, config.publicUrl), signIn);
       claims = redeemed.claims;
-      const user = await provisionUser(runtime.store.users, party.provider, claims);
+      const user = await provisionUser(deps.store.users, party.provider, claims);
       // The subject of token exchanges toward upstreams that trust this IdP (sealed).
-      await runtime.sso.identityTokens.keep(user.id, party.provider.id, redeemed.tokens);
+      await deps.sso.identityTokens.keep(user.id, party.provider.id, redeemed.tokens);
       await sessions.startSession(request, reply, user);
-      await runtime.audit.record('sso.signed_in', {
+      await deps.audit.record('sso.signed_in', {
         userId: user.id,
         ip: request.ip,
         detail: { provider: party.provider.id, issuer: claims.iss, subject: claims.sub, groups: user.groups, is_admin: user.isAdmin },

@@ -1,9 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { upstreamVisibleTo } from '../gateway/policy.js';
-import { browserSessions } from '../identity/sessions.js';
-import type { Runtime } from '../runtime.js';
-import type { UpstreamRecord, UserRecord } from '../store/index.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import { browserSessions, type SessionDependencies } from '../identity/sessions.js';
+import type { OpenedStore, UpstreamRecord, UserRecord } from '../store/index.js';
+import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 import { FlowRefused } from '../upstream/oauth/types.js';
 import { settingsOf } from '../upstream/settings.js';
 import type { UpstreamSettings } from '../upstream/types.js';
@@ -36,6 +39,21 @@ export interface ConnectableUpstream {
   host: string;
 }
 
+/** Where the upstreams a person may connect are found: the upstreams, and whether the person's tokens work. */
+export interface ConnectableUpstreamSources {
+  store: Pick<OpenedStore, 'upstreams'>;
+  outbound: Pick<OutboundOAuth, 'vault'>;
+}
+
+/** What the connect link and the outbound callback use: sessions, the upstreams, and outbound OAuth's flows. */
+export interface UpstreamConnectDeps extends SessionDependencies {
+  config: Pick<Config, 'sessions' | 'secureCookies'>;
+  store: Pick<OpenedStore, 'users' | 'sessions' | 'upstreams'>;
+  keys: Pick<KeyRing, 'tokenHasher'>;
+  outbound: Pick<OutboundOAuth, 'redirectUri' | 'completeCallback' | 'openLink'>;
+  clock: Clock;
+}
+
 /** `record` as offered to `user`, or undefined when it is not a per-user upstream they may use. */
 function offeredTo(record: UpstreamRecord, user: UserRecord): ConnectableUpstream | undefined {
   const settings = settingsOf(record);
@@ -45,18 +63,18 @@ function offeredTo(record: UpstreamRecord, user: UserRecord): ConnectableUpstrea
 }
 
 /** The per-user upstreams `user` may connect and has no working connection to (none yet, or one needing authorization). */
-export async function unconnectedUpstreams(runtime: Runtime, user: UserRecord): Promise<ConnectableUpstream[]> {
+export async function unconnectedUpstreams(deps: ConnectableUpstreamSources, user: UserRecord): Promise<ConnectableUpstream[]> {
   const offered: ConnectableUpstream[] = [];
-  for (const record of await runtime.store.upstreams.list()) {
+  for (const record of await deps.store.upstreams.list()) {
     const upstream = offeredTo(record, user);
-    if (upstream && (await runtime.outbound.vault.status(record.id, user.id)).state !== 'active') offered.push(upstream);
+    if (upstream && (await deps.outbound.vault.status(record.id, user.id)).state !== 'active') offered.push(upstream);
   }
   return offered;
 }
 
 /** The upstream `upstreamId` if `user` may connect it; an unknown id answers the same as one they may not use. */
-export async function connectableUpstream(runtime: Runtime, upstreamId: string, user: UserRecord): Promise<ConnectableUpstream | undefined> {
-  const record = await runtime.store.upstreams.find(upstreamId);
+export async function connectableUpstream(deps: ConnectableUpstreamSources, upstreamId: string, user: UserRecord): Promise<ConnectableUpstream | undefined> {
+  const record = await deps.store.upstreams.find(upstreamId);
   return record && offeredTo(record, user);
 }
 
@@ -65,9 +83,9 @@ export async function connectableUpstream(runtime: Runtime, upstreamId: string, 
  * a page rather than the admin API's JSON, since a person's browser lands on it) and the per-user connect
  * link (`GET /connect/:flowId`) that sends the signed-in user it was issued for to the upstream.
  */
-export const upstreamConnectRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  const sessions = browserSessions(runtime);
-  const { outbound } = runtime;
+export const upstreamConnectRoutes: FastifyPluginAsync<{ deps: UpstreamConnectDeps }> = async (app, { deps }) => {
+  const sessions = browserSessions(deps, deps.clock);
+  const { outbound } = deps;
 
   app.get(CALLBACK_PATH, async (request, reply) => {
     if (!callbackQuery.safeParse(request.query).success) {
@@ -81,7 +99,7 @@ export const upstreamConnectRoutes: FastifyPluginAsync<{ runtime: Runtime }> = a
       const done = await outbound.completeCallback(callbackUrl, signedIn?.user.id ?? null);
       // A flow started as a step of a chain (the consent page's "connect now") goes on to the chain's next step.
       if (done.then !== undefined) return reply.header('cache-control', 'no-store').redirect(done.then, 302);
-      const upstream = await runtime.store.upstreams.find(done.upstreamId);
+      const upstream = await deps.store.upstreams.find(done.upstreamId);
       return sendPage(reply, 200, upstreamConnectedPage({ upstreamName: upstream?.name ?? 'The upstream', purpose: done.purpose }));
     } catch (error) {
       if (!(error instanceof FlowRefused)) throw error;
@@ -98,7 +116,7 @@ export const upstreamConnectRoutes: FastifyPluginAsync<{ runtime: Runtime }> = a
     try {
       const { authorizeUrl, upstreamId } = await outbound.openLink(flowId, user.id);
       if (connectQuery.safeParse(request.query).data?.confirm) {
-        const upstream = await runtime.store.upstreams.find(upstreamId);
+        const upstream = await deps.store.upstreams.find(upstreamId);
         return sendPage(reply, 200, continueToUpstreamPage({ upstreamName: upstream?.name ?? 'the upstream', authorizeUrl }));
       }
       // The authorization URL carries the flow's state: not cached, and not leaked as a referrer.

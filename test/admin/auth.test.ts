@@ -159,7 +159,7 @@ describe('routes marked apiAuth: none', () => {
     const app = Fastify({ logger: false });
     await app.register(
       async (api) => {
-        await adminApi(api, { runtime: t.runtime });
+        await adminApi(api, { deps: t.runtime });
         api.get('/callback', { config: { apiAuth: 'none' } }, async (request) => ({ caller: request.apiCaller }));
         api.get('/guarded', async (request) => ({ caller: request.apiCaller?.user.username }));
       },

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Browser, Page } from 'playwright-core';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
+import { testClock } from '../helpers/clock.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -17,9 +18,10 @@ describe('human approval of risky tool calls, through a real browser page', () =
   let upstream: HttpUpstream;
   let browser: Browser;
   const keys: Record<string, string> = {};
+  const clock = testClock();
 
   before(async () => {
-    t = await startTestApp({ listen: true, flags: { allowPrivateNetworks: true } });
+    t = await startTestApp({ listen: true, flags: { allowPrivateNetworks: true }, clock });
     upstream = await startHttpUpstream({ name: 'tickets' });
     browser = await launchChromium();
     for (const username of ['carol', 'dave']) {
@@ -162,9 +164,7 @@ describe('human approval of risky tool calls, through a real browser page', () =
     const client = await connect('carol');
     try {
       const link = linkIn((await client.callTool({ name: 'tickets_fail', arguments: { message: 'late' } })) as CallToolResult);
-      const id = link.slice(link.lastIndexOf('/') + 1);
-      // Time moves in the store: the request was made eleven minutes ago.
-      await t.runtime.store.database.run('UPDATE call_approvals SET expires_at = ? WHERE id = ?', [Date.now() - 60_000, id]);
+      clock.advance((t.config.approvals.ttlSeconds + 60) * 1000);
       const page = await openSignedIn(link, 'carol');
       assert.equal(await page.locator('h1').innerText(), 'Request expired');
       await page.context().close();
@@ -182,7 +182,7 @@ describe('human approval of risky tool calls, through a real browser page', () =
     try {
       const link = linkIn((await client.callTool({ name: 'tickets_fail', arguments: { message: 'slow retry' } })) as CallToolResult);
       assert.equal(await decide(await openSignedIn(link, 'carol'), 'Approve'), 'Call approved');
-      await t.runtime.store.database.run('UPDATE call_approvals SET expires_at = ? WHERE id = ?', [Date.now() - 1, link.slice(link.lastIndexOf('/') + 1)]);
+      clock.advance((t.config.approvals.ttlSeconds + 1) * 1000);
       const expired = (await client.callTool({ name: 'tickets_fail', arguments: { message: 'slow retry' } })) as CallToolResult;
       assert.match(textOf(expired), /expired/);
     } finally {

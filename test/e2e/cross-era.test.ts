@@ -102,7 +102,7 @@ describe('clients and upstreams of both MCP eras through one gateway', { timeout
     key = (await t.runtime.apiKeys.create({ user: ann, name: 'cross-era' })).token;
     const runtime: Runtime = { ...t.runtime, outbound: { ...t.runtime.outbound, startFlow: async () => ({ flowId: FLOW_ID }) as Awaited<ReturnType<Runtime['outbound']['startFlow']>> } };
     gw = Fastify();
-    await gw.register(gatewayRoutes, { runtime });
+    await gw.register(gatewayRoutes, { deps: runtime });
     await gw.listen({ host: '127.0.0.1', port: 0 });
     const address = gw.server.address();
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { decodeJwt } from 'jose';
 import { basicAuth } from '../helpers/app.js';
 import { freshPostgresSchema } from '../helpers/backends.js';
@@ -9,8 +9,9 @@ import { connectWithToken, obtainAccessToken } from '../helpers/mcp-session.js';
 
 /**
  * Two `gatehouse serve` processes behind one public URL, sharing one PostgreSQL schema and one master key, as
- * replicas behind a load balancer are, with their credential caches on (the default). A revoked grant stops working
- * at once on the replica that revoked it, and within 1 s on every other one (the NOTIFY that empties their caches).
+ * replicas behind a load balancer are, with their credential caches on (the default). A revoked grant or API key
+ * stops working at once on the replica that revoked it, and within 1 s on every other one (the NOTIFY that empties
+ * their caches).
  */
 
 /** The fleet's bound on a revocation reaching another replica. */
@@ -68,31 +69,46 @@ describe('revocation across two gatehouse serve replicas sharing one PostgreSQL'
     await schema?.drop();
   });
 
-  it('a token from replica A works on both (and is cached there); after A revokes its grant, A refuses its very next request and B within 1 s', async (t) => {
-    const token = (await obtainAccessToken(replicaA.url, ADMIN)).access_token;
-    const grantId = decodeJwt(token).gid;
-    assert.equal(typeof grantId, 'string', 'the access token names its grant');
-
+  /** An MCP session on each replica with `token`, each checked with a tools/list. */
+  async function sessionsOnBoth(t: TestContext, token: string): Promise<Map<GatehouseChild, OpenSession>> {
     const sessions = new Map<GatehouseChild, OpenSession>();
     const clients: { close(): Promise<void> }[] = [];
     t.after(() => Promise.all(clients.map((client) => client.close().catch(() => undefined))));
     for (const replica of [replicaA, replicaB]) {
       const { client, transport } = await connectWithToken(`${replica.url}/mcp`, token);
       clients.push(client);
-      assert.ok(Array.isArray((await client.listTools()).tools), 'the token lists tools on this replica');
+      assert.ok(Array.isArray((await client.listTools()).tools), 'the credential lists tools on this replica');
       sessions.set(replica, { sessionId: transport.sessionId!, protocolVersion: transport.protocolVersion! });
       assert.equal(await toolsListStatus(replica, token, sessions.get(replica)!), 200);
     }
+    return sessions;
+  }
 
-    const revoked = await fetch(`${replicaA.url}/api/oauth/grants/${encodeURIComponent(String(grantId))}`, {
-      method: 'DELETE',
-      headers: { authorization: basicAuth(ADMIN.username, ADMIN.password) },
-    });
+  /** Revokes through A's admin API; A refuses at once, B within the fleet's bound (A's NOTIFY empties B's cache). */
+  async function revokeAtAThenRefusedOnBoth(path: string, token: string, sessions: Map<GatehouseChild, OpenSession>): Promise<void> {
+    const revoked = await fetch(`${replicaA.url}${path}`, { method: 'DELETE', headers: { authorization: basicAuth(ADMIN.username, ADMIN.password) } });
     assert.equal(revoked.status, 204, await revoked.text());
-
     assert.equal(await toolsListStatus(replicaA, token, sessions.get(replicaA)!), 401, 'the replica that revoked refuses the very next request');
+    assert.ok(await refusedWithin(replicaB, token, sessions.get(replicaB)!, FLEET_BOUND_MS), 'the other replica refuses the credential within 1 s');
+  }
 
-    // B verified the token from its cache a moment ago; A's NOTIFY empties that cache.
-    assert.ok(await refusedWithin(replicaB, token, sessions.get(replicaB)!, FLEET_BOUND_MS), 'the other replica refuses the token within 1 s');
+  it('a token from replica A works on both (and is cached there); after A revokes its grant, A refuses its very next request and B within 1 s', async (t) => {
+    const token = (await obtainAccessToken(replicaA.url, ADMIN)).access_token;
+    const grantId = decodeJwt(token).gid;
+    assert.equal(typeof grantId, 'string', 'the access token names its grant');
+    const sessions = await sessionsOnBoth(t, token);
+    await revokeAtAThenRefusedOnBoth(`/api/oauth/grants/${encodeURIComponent(String(grantId))}`, token, sessions);
+  });
+
+  it('an API key made on replica A works on both (and is cached there); after A revokes it, A refuses its very next request and B within 1 s', async (t) => {
+    const created = await fetch(`${replicaA.url}/api/apikeys`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(ADMIN.username, ADMIN.password), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'replicas' }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const { id, key } = (await created.json()) as { id: string; key: string };
+    const sessions = await sessionsOnBoth(t, key);
+    await revokeAtAThenRefusedOnBoth(`/api/apikeys/${encodeURIComponent(id)}`, key, sessions);
   });
 });

@@ -1,35 +1,36 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startOidcUpstream } from '../fixtures/oauth-upstreams/oidc-upstream.js';
 import type { OAuthUpstream } from '../fixtures/oauth-upstreams/protected-mcp.js';
 import { startSdkAuthUpstream } from '../fixtures/oauth-upstreams/sdk-auth-upstream.js';
-import { basicAuth } from '../helpers/app.js';
+import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
+import { testClock } from '../helpers/clock.js';
 import { waitFor } from '../helpers/wait-for.js';
 import type { PendingOAuth } from '../../src/upstream/upstream-service.js';
-import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
 import { authorizeHeadlessly, CookieJar, type PasswordCredentials as Credentials } from '../helpers/headless-consent.js';
 import { connectWithOAuth, obtainAccessToken } from '../helpers/mcp-session.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 /**
- * Outbound OAuth as users meet it: a `gatehouse serve` process whose upstreams are real SDK-built MCP servers
- * guarded by authorization servers no one here wrote (oidc-provider, and the MCP SDK's own auth router). Admins
- * add them over the API and authorize in a (headless) browser; end users reach them through /mcp with the SDK
- * client after its own OAuth flow against Gatehouse.
+ * Outbound OAuth as users meet it: a Gatehouse listening on a real port whose upstreams are real SDK-built MCP
+ * servers guarded by authorization servers no one here wrote (oidc-provider, and the MCP SDK's own auth router).
+ * Admins add them over the API and authorize in a (headless) browser; end users reach them through /mcp with the
+ * SDK client after its own OAuth flow against Gatehouse. Gatehouse's clock is the test's, so an upstream token's
+ * expiry is reached by moving it rather than by waiting.
  */
 
-const ADMIN: Credentials = { username: 'admin', password: CHILD_ADMIN_PASSWORD };
+const ADMIN: Credentials = { username: 'admin', password: TEST_ADMIN_PASSWORD };
 const ALICE: Credentials = { username: 'alice', password: 'Alice-e2e-pw-2231' };
 const BOB: Credentials = { username: 'bob', password: 'Bob-e2e-pw-4821' };
 
 const textOf = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
 
-describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP SDK auth router, a gatehouse serve process', { timeout: 180_000 }, () => {
-  let gatehouse: GatehouseChild;
+describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP SDK auth router', { timeout: 180_000 }, () => {
+  const clock = testClock();
+  let gatehouse: TestApp & { url: string };
   let oidc: OAuthUpstream;
   let sdk: OAuthUpstream;
 
@@ -64,11 +65,12 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
   before(async () => {
     oidc = await startOidcUpstream({ accessTokenTtl: 60 });
     sdk = await startSdkAuthUpstream({ accessTokenTtl: 60 });
-    gatehouse = await startGatehouseChild(['--no-demo', '--allow-private-networks']);
+    const app = await startTestApp({ listen: true, flags: { demo: false, allowPrivateNetworks: true }, clock });
+    gatehouse = { ...app, url: app.url! };
     for (const user of [ALICE, BOB]) assert.equal((await api('POST', '/api/users', user)).status, 201);
   });
   after(async () => {
-    await gatehouse?.stop();
+    await gatehouse?.close();
     await oidc?.close();
     await sdk?.close();
   });
@@ -187,12 +189,13 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
     try {
       const refreshesBefore = oidc.counters.refreshes;
       assert.equal(textOf((await client.callTool({ name: 'short_whoami', arguments: {} })) as CallToolResult), 'short-lived');
-      await sleep(3_000);
+      clock.advance(3_000);
       assert.equal(textOf((await client.callTool({ name: 'short_whoami', arguments: {} })) as CallToolResult), 'short-lived');
       assert.ok(oidc.counters.refreshes > refreshesBefore, 'the token was refreshed before it expired');
 
       assert.ok((await oidc.revokeRefreshTokens('short-lived')) > 0);
-      await sleep(4_500);
+      // Past the access token's lifetime: the refresh is refused, and there is no token left to use.
+      clock.advance(4_500);
       const failed = (await client.callTool({ name: 'short_whoami', arguments: {} })) as CallToolResult;
       assert.equal(failed.isError, true);
       const state = await waitFor('needs_auth', async () => {
@@ -226,7 +229,7 @@ describe('outbound OAuth end to end: upstreams behind oidc-provider and the MCP 
 
     const registrationsBefore = oidc.counters.registrations;
     assert.equal(await oidc.deleteClient(clientId), true);
-    await sleep(2_500);
+    clock.advance(2_500);
     const { client } = await connectWithOAuth(gatehouse.url, ALICE);
     try {
       assert.equal(((await client.callTool({ name: 'dropped_whoami', arguments: {} })) as CallToolResult).isError, true);

@@ -110,7 +110,7 @@ describe('tools/call answered directly', { timeout: 60_000 }, () => {
     t = await startTestApp({ flags: { config: configFile, noDemo: true } });
     await waitFor('the upstream to connect', () => (t.runtime.upstreams.all()[0]?.status().state === 'connected' ? true : undefined));
     gw = Fastify();
-    await gw.register(gatewayRoutes, { runtime: t.runtime, sessions: mcpSessionTable({ maxSessions: 50, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined }) });
+    await gw.register(gatewayRoutes, { deps: t.runtime, sessions: mcpSessionTable({ maxSessions: 50, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined }) });
     await gw.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(gw.server.address() as AddressInfo).port}/mcp`;
     token = (await grantWithTokens(t)).tokens.access_token;

@@ -119,7 +119,7 @@ function pagingServer() {
 const gateways = new Map<TestRegistry, GatewayState>();
 function gatewayOf(registry: TestRegistry, runtime: Runtime): GatewayState {
   let gateway = gateways.get(registry);
-  if (!gateway) gateways.set(registry, (gateway = createGatewayState({ registry, runtime, logger: { warn: () => undefined } })));
+  if (!gateway) gateways.set(registry, (gateway = createGatewayState({ registry, deps: runtime, logger: { warn: () => undefined } })));
   return gateway;
 }
 

@@ -34,8 +34,8 @@ describe('gateway state', () => {
 
   it('each gateway on one registry has its own catalog, reporting to the logger it was built with', async () => {
     const warnings = { first: [] as string[], second: [] as string[] };
-    const first = createGatewayState({ registry, runtime, logger: { warn: (_details, message) => void warnings.first.push(message) } });
-    const second = createGatewayState({ registry, runtime, logger: { warn: (_details, message) => void warnings.second.push(message) } });
+    const first = createGatewayState({ registry, deps: runtime, logger: { warn: (_details, message) => void warnings.first.push(message) } });
+    const second = createGatewayState({ registry, deps: runtime, logger: { warn: (_details, message) => void warnings.second.push(message) } });
     try {
       assert.notEqual(first.catalog, second.catalog);
       await registry.add({ name: 'one', server: searchServer(), settings: { tool_name_prefix: false } });
@@ -55,7 +55,7 @@ describe('gateway state', () => {
   });
 
   it('once closed, it relays no more events to its sessions', async () => {
-    const gateway = createGatewayState({ registry, runtime, logger: { warn: () => undefined } });
+    const gateway = createGatewayState({ registry, deps: runtime, logger: { warn: () => undefined } });
     let told = 0;
     const server = { getClientVersion: () => ({ name: 'c', version: '1' }), transport: {}, sendToolListChanged: async () => void told++ };
     const listener = { sink: serverSink(server as unknown as Server), principal: { userId: 'usr_1', username: 'ann' } };

@@ -87,7 +87,7 @@ describe('/mcp over HTTP', () => {
     sessions = mcpSessionTable({ maxSessions: 50, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined });
     // The real plugin and runtime over the tiny registry (the app's own /mcp serves the demo upstream).
     gw = Fastify({ bodyLimit: 2048 });
-    await gw.register(gatewayRoutes, { runtime: t.runtime, upstreams: tiny.registry, sessions });
+    await gw.register(gatewayRoutes, { deps: t.runtime, upstreams: tiny.registry, sessions });
     await gw.ready();
   });
   after(async () => {
@@ -312,7 +312,7 @@ describe('/mcp session limit', () => {
     const t = await startTestApp();
     const tiny = await tinyRegistry();
     const gw = Fastify();
-    await gw.register(gatewayRoutes, { runtime: t.runtime, upstreams: tiny.registry, sessions: mcpSessionTable({ maxSessions: 1, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined }) });
+    await gw.register(gatewayRoutes, { deps: t.runtime, upstreams: tiny.registry, sessions: mcpSessionTable({ maxSessions: 1, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined }) });
     try {
       const { tokens } = await grantWithTokens(t);
       const headers = { authorization: `Bearer ${tokens.access_token}`, accept: ACCEPT, 'content-type': 'application/json' };
@@ -346,7 +346,7 @@ describe('/mcp tools/call faults', () => {
       request.log.error = ((details: unknown) => void logged.push(details)) as typeof request.log.error;
     });
     await gw.register(gatewayRoutes, {
-      runtime: t.runtime,
+      deps: t.runtime,
       upstreams: tiny.registry,
       gateway: {
         createServer: (context) => ({

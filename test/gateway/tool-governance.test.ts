@@ -56,7 +56,7 @@ describe('tool governance through the gateway', () => {
     const shop = shopServer();
     const upstream = await registry.add({ name: 'shop', server: shop.server, settings });
     const metrics = new Registry();
-    const gateway = createGatewayState({ registry, runtime, logger: { warn: () => undefined }, metrics });
+    const gateway = createGatewayState({ registry, deps: runtime, logger: { warn: () => undefined }, metrics });
     opened.push({ registry, gateway });
     const connect = async (principal: Principal = ann) => {
       const server = createGatewayServer({ principal, gateway });

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config, type ConfigFlags } from '../../src/config.js';
+import type { Clock } from '../../src/clock.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { backendPlace, type Backend } from './backends.js';
 
@@ -19,10 +20,11 @@ export interface TestApp {
 
 /**
  * A Gatehouse app on a fresh database of the given backend, with user `admin` / TEST_ADMIN_PASSWORD.
- * Requests go through `app.inject` unless `listen` is set (needed for browsers and real HTTP clients).
+ * Requests go through `app.inject` unless `listen` is set (needed for browsers and real HTTP clients). A `clock`
+ * (helpers/clock.ts) lets the test move time past an expiry.
  */
 export async function startTestApp(
-  options: { backend?: Backend; flags?: ConfigFlags; env?: NodeJS.ProcessEnv; listen?: boolean; logger?: pino.Logger } = {},
+  options: { backend?: Backend; flags?: ConfigFlags; env?: NodeJS.ProcessEnv; listen?: boolean; logger?: pino.Logger; clock?: Clock } = {},
 ): Promise<TestApp> {
   const place = await backendPlace(options.backend ?? 'sqlite');
   // A listening app gets its port up front so the default public URL (the issuer, the expected Origin) is the real one.
@@ -31,7 +33,7 @@ export async function startTestApp(
     { dataDir: place.dataDir, databaseUrl: place.databaseUrl, port, ...options.flags },
     { GATEHOUSE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...options.env },
   );
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, { clock: options.clock });
   await runtime.users.ensureInitialAdmin(config.adminPassword);
   const app = await buildApp(runtime, options.logger ?? pino({ level: 'silent' }));
   let url: string | undefined;

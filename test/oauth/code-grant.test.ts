@@ -3,14 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { gatewayResource } from '../../src/oauth/resource.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
-import { adminUserId, assertOAuthError, createClient, exchangeCode, issueCode, postToken, REDIRECT_URI, refresh, shiftPast, type IssuedCode } from './token-fixtures.js';
+import { testClock } from '../helpers/clock.js';
+import { adminUserId, assertOAuthError, createClient, exchangeCode, issueCode, postToken, REDIRECT_URI, refresh, type IssuedCode } from './token-fixtures.js';
 
 for (const backend of backends) {
   describe(`authorization_code grant on ${backend}`, () => {
     let t: TestApp;
     let resource: string;
+    const clock = testClock();
     before(async () => {
-      t = await startTestApp({ backend });
+      t = await startTestApp({ backend, clock });
       resource = gatewayResource(t.config.publicUrl);
     });
     after(() => t.close());
@@ -86,9 +88,7 @@ for (const backend of backends) {
     it('an expired code gets invalid_grant', async () => {
       const client = await createClient(t);
       const issued = await issueCode(t, client);
-      const hash = t.runtime.keys.tokenHasher.hash(issued.code);
-      const past = (t.config.oauth.authorizationCodeTtlSeconds + 1) * 1000;
-      await shiftPast(t, 'UPDATE authorization_codes SET created_at = created_at - ?, expires_at = expires_at - ? WHERE code_hash = ?', [past, past, hash]);
+      clock.advance((t.config.oauth.authorizationCodeTtlSeconds + 1) * 1000);
       assertOAuthError(await exchangeCode(t, issued), 'invalid_grant');
     });
 

@@ -3,14 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { gatewayResource } from '../../src/oauth/resource.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
+import { testClock } from '../helpers/clock.js';
 import { assertOAuthError, createClient, grantWithTokens, refresh, shiftPast, type TokenPair } from './token-fixtures.js';
 
 for (const backend of backends) {
   describe(`refresh_token grant on ${backend}`, () => {
     let t: TestApp;
     let resource: string;
+    const clock = testClock();
     before(async () => {
-      t = await startTestApp({ backend });
+      t = await startTestApp({ backend, clock });
       resource = gatewayResource(t.config.publicUrl);
     });
     after(() => t.close());
@@ -48,8 +50,7 @@ for (const backend of backends) {
       const victim = await grantWithTokens(t);
       const bystander = await grantWithTokens(t);
       const successor = (await refresh(t, victim.client.clientId, victim.tokens.refresh_token)).json() as TokenPair;
-      const past = (t.config.oauth.refreshGraceSeconds + 1) * 1000;
-      await shiftPast(t, 'UPDATE refresh_tokens SET rotated_at = rotated_at - ? WHERE token_hash = ?', [past, hashOf(victim.tokens.refresh_token)]);
+      clock.advance((t.config.oauth.refreshGraceSeconds + 1) * 1000);
 
       assertOAuthError(await refresh(t, victim.client.clientId, victim.tokens.refresh_token), 'invalid_grant');
       const revoked = await grantOf(victim.grantId);
@@ -84,18 +85,18 @@ for (const backend of backends) {
 
     it('the successor never outlives the grant, and past the grant absolute lifetime the chain ends', async () => {
       const { client, tokens, grantId } = await grantWithTokens(t);
-      const endsAt = Date.now() + 60_000;
+      const endsAt = clock() + 60_000;
       await shiftPast(t, 'UPDATE oauth_grants SET expires_at = ? WHERE id = ?', [endsAt, grantId]);
       const next = (await refresh(t, client.clientId, tokens.refresh_token)).json() as TokenPair;
       assert.equal((await t.runtime.store.refreshTokens.find(hashOf(next.refresh_token)))?.expiresAt, endsAt);
 
-      await shiftPast(t, 'UPDATE oauth_grants SET expires_at = ? WHERE id = ?', [Date.now() - 1, grantId]);
+      clock.advance(60_000);
       assertOAuthError(await refresh(t, client.clientId, next.refresh_token), 'invalid_grant');
     });
 
     it('an idle-expired refresh token gets invalid_grant', async () => {
       const { client, tokens } = await grantWithTokens(t);
-      await shiftPast(t, 'UPDATE refresh_tokens SET expires_at = ? WHERE token_hash = ?', [Date.now() - 1, hashOf(tokens.refresh_token)]);
+      clock.advance((t.config.oauth.refreshTokenIdleSeconds + 1) * 1000);
       assertOAuthError(await refresh(t, client.clientId, tokens.refresh_token), 'invalid_grant');
     });
 

@@ -3,14 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { retentionSweeper } from '../../src/ops/retention.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
-import { assertOAuthError, grantWithTokens, refresh, shiftPast, type TokenPair } from '../oauth/token-fixtures.js';
+import { testClock } from '../helpers/clock.js';
+import { assertOAuthError, grantWithTokens, refresh, type TokenPair } from '../oauth/token-fixtures.js';
 
 /** The sweep against the refresh grant itself: what retention keeps is what rotation's safety nets need. */
 for (const backend of backends) {
   describe(`retention and the refresh grant on ${backend}`, () => {
     let t: TestApp;
+    const clock = testClock();
     before(async () => {
-      t = await startTestApp({ backend });
+      t = await startTestApp({ backend, clock });
     });
     after(() => t.close());
 
@@ -23,7 +25,7 @@ for (const backend of backends) {
       const { client, tokens } = await grantWithTokens(t);
       const first = await refresh(t, client.clientId, tokens.refresh_token);
       assert.equal(first.statusCode, 200, first.body);
-      await sweep(Date.now());
+      await sweep(clock());
       const again = await refresh(t, client.clientId, tokens.refresh_token);
       assert.equal(again.statusCode, 200, again.body);
       assert.equal(again.body, first.body);
@@ -32,8 +34,8 @@ for (const backend of backends) {
     it('after the grace window the copy is gone but the rotated row is not: a replay inside the horizon still revokes the grant', async () => {
       const { client, tokens, grantId } = await grantWithTokens(t);
       const successor = (await refresh(t, client.clientId, tokens.refresh_token)).json() as TokenPair;
-      await shiftPast(t, 'UPDATE refresh_tokens SET rotated_at = rotated_at - ? WHERE token_hash = ?', [graceMs() + 1000, hashOf(tokens.refresh_token)]);
-      await sweep(Date.now());
+      clock.advance(graceMs() + 1000);
+      await sweep(clock());
       const rotated = await t.runtime.store.refreshTokens.find(hashOf(tokens.refresh_token));
       assert.ok(rotated, 'the rotated row is kept');
       assert.equal(rotated.replayResponse, null, 'its replay copy is dropped');

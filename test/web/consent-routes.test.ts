@@ -4,14 +4,16 @@ import type { LightMyRequestResponse } from 'fastify';
 import { gatewayResource } from '../../src/oauth/resource.js';
 import { startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { authorizeQuery, Browserless, hiddenInputs, registerTestClient } from '../helpers/browserless.js';
+import { testClock } from '../helpers/clock.js';
 
 const CALLBACK = 'https://app.example/callback';
 
 describe('consent pages over http', () => {
   let t: TestApp;
   let clientId: string;
+  const clock = testClock();
   before(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ clock });
     clientId = await registerTestClient(t.runtime, { redirect_uris: [CALLBACK], client_name: 'Notes <b>App</b>' });
   });
   after(() => t.close());
@@ -160,7 +162,7 @@ describe('consent pages over http', () => {
   it('an expired flow gets the expired page', async () => {
     const b = browser();
     const { fields } = await consentPage(b);
-    await t.runtime.store.database.run('UPDATE authorization_flows SET expires_at = ? WHERE id = ?', [Date.now() - 1, fields.flow_id]);
+    clock.advance((t.config.oauth.flowTtlSeconds + 1) * 1000);
     const page = await b.request({ url: `/oauth/consent?flow_id=${fields.flow_id}` });
     assert.equal(page.statusCode, 400);
     assert.match(page.body, /This sign-in link has expired or was already used; go back to your app and try again/);

@@ -1,9 +1,11 @@
 import type { Db } from '../db.js';
+import { callBatcher } from '../call-batcher.js';
 import type { GrantRecord, RefreshRotation, RefreshTokenRecord, RefreshTokenStore, RotationOutcome } from '../oauth-types.js';
 import { GRANT_LAST_USED_PRECISION_MS, grantTouchDue, sqlGrantStore } from './grants.js';
 import { camelRow, insertSql } from './rows.js';
 
 export function sqlRefreshTokenStore(db: Db): RefreshTokenStore {
+  const postgres = db.dialect === 'postgres';
   return {
     async create(token) {
       const { sql, params } = insertSql('refresh_tokens', token);
@@ -12,9 +14,9 @@ export function sqlRefreshTokenStore(db: Db): RefreshTokenStore {
     async find(tokenHash) {
       return camelRow<RefreshTokenRecord>(await db.get('SELECT * FROM refresh_tokens WHERE token_hash = ?', [tokenHash]));
     },
-    findWithGrant: (tokenHash) => findRefreshTokenWithGrant(db, tokenHash),
+    findWithGrant: postgres ? callBatcher((hashes: string[]) => findRefreshTokensWithGrants(db, hashes), MAX_BATCH) : (tokenHash) => findRefreshTokenWithGrant(db, tokenHash),
     // A caller that loses the compare-and-set writes nothing, so the refresh token it minted never becomes live.
-    rotate: (rotation) => (db.dialect === 'postgres' ? rotateInOneStatement(db, rotation) : rotateInTransaction(db, rotation)),
+    rotate: postgres ? callBatcher((rotations: RefreshRotation[]) => rotateInOneStatement(db, rotations), MAX_BATCH) : (rotation) => rotateInTransaction(db, rotation),
   };
 }
 
@@ -36,23 +38,61 @@ function rotateInTransaction(db: Db, { tokenHash, now, replayResponse, successor
   });
 }
 
+/** The most rotations (or lookups) one PostgreSQL statement takes; a busier turn sends several. */
+const MAX_BATCH = 64;
+
 /**
- * PostgreSQL: the compare-and-set, the successor's insert and the grant's touch as one statement (data-modifying
- * CTEs), so one round trip and no BEGIN/COMMIT. A statement is atomic: the successor and the touch happen only
- * when this caller's UPDATE retired the token, and a concurrent rotation of the same token waits on its row lock,
- * then finds it rotated and changes nothing.
+ * PostgreSQL: the rotations requested in one event-loop turn as one statement (data-modifying CTEs over the
+ * rotations as arrays): the compare-and-set retires each token still unrotated, only the retired ones' successors
+ * are inserted, and their grants touched when due. So a turn's rotations share one round trip and one commit, and
+ * no BEGIN/COMMIT is sent. A statement is atomic and each row's compare-and-set its own: a concurrent rotation of the
+ * same token in another statement waits on the row lock, then finds it rotated and changes nothing.
  */
-async function rotateInOneStatement(db: Db, { tokenHash, now, replayResponse, successor, grant }: RefreshRotation): Promise<RotationOutcome> {
-  const insert = successor ? insertSql('refresh_tokens', successor) : undefined;
-  const parts = [
-    'WITH retired AS (UPDATE refresh_tokens SET rotated_at = ?, replay_response = ? WHERE token_hash = ? AND rotated_at IS NULL RETURNING grant_id)',
-    insert ? `, successor AS (${insert.sql.replace(/ VALUES \((.*)\)$/, ' SELECT $1 FROM retired')})` : '',
-    ', touched AS (UPDATE oauth_grants SET last_used_at = ? WHERE id = ? AND EXISTS (SELECT 1 FROM retired) AND (last_used_at IS NULL OR last_used_at < ?))',
-    ' SELECT count(*) AS won FROM retired',
+const ROTATE_SQL = `WITH rotation AS (
+    SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[])
+      AS r(token_hash, now, replay_response, successor_hash, successor_scope, successor_created_at, successor_expires_at)
+  ), retired AS (
+    UPDATE refresh_tokens t SET rotated_at = r.now, replay_response = r.replay_response
+    FROM rotation r WHERE t.token_hash = r.token_hash AND t.rotated_at IS NULL
+    RETURNING t.token_hash, t.grant_id, r.now
+  ), successors AS (
+    INSERT INTO refresh_tokens (token_hash, grant_id, scope, created_at, expires_at)
+    SELECT r.successor_hash, retired.grant_id, r.successor_scope, r.successor_created_at, r.successor_expires_at
+    FROM retired JOIN rotation r ON r.token_hash = retired.token_hash WHERE r.successor_hash IS NOT NULL
+  ), touched AS (
+    UPDATE oauth_grants g SET last_used_at = used.at
+    FROM (SELECT grant_id, max(now) AS at FROM retired GROUP BY grant_id) used
+    WHERE g.id = used.grant_id AND (g.last_used_at IS NULL OR g.last_used_at < used.at - ${GRANT_LAST_USED_PRECISION_MS})
+  )
+  SELECT token_hash AS "tokenHash" FROM retired`;
+
+/** The statement's arguments: one array per column, a rotation per index (a successor is a fresh, unrotated token). */
+function rotationColumns(rotations: readonly RefreshRotation[]): unknown[][] {
+  const column = <T>(of: (rotation: RefreshRotation) => T) => rotations.map(of);
+  return [
+    column((r) => r.tokenHash),
+    column((r) => r.now),
+    column((r) => r.replayResponse),
+    column((r) => r.successor?.tokenHash ?? null),
+    column((r) => r.successor?.scope ?? null),
+    column((r) => r.successor?.createdAt ?? null),
+    column((r) => r.successor?.expiresAt ?? null),
   ];
-  const params = [now, replayResponse, tokenHash, ...(insert?.params ?? []), now, grant.id, now - GRANT_LAST_USED_PRECISION_MS];
-  const row = await db.get<{ won: number }>(parts.join(''), params);
-  return Number(row?.won) === 1 ? 'won' : 'lost';
+}
+
+async function rotateInOneStatement(db: Db, rotations: RefreshRotation[]): Promise<RotationOutcome[]> {
+  // A token twice in one statement would meet itself: its later rotations go to a statement of their own (and lose).
+  const hashes = new Set<string>();
+  const first: RefreshRotation[] = [];
+  const later: RefreshRotation[] = [];
+  for (const rotation of rotations) {
+    (hashes.has(rotation.tokenHash) ? later : first).push(rotation);
+    hashes.add(rotation.tokenHash);
+  }
+  const retired = new Set((await db.all<{ tokenHash: string }>(ROTATE_SQL, rotationColumns(first))).map((row) => row.tokenHash));
+  const outcomes = new Map<RefreshRotation, RotationOutcome>(first.map((rotation) => [rotation, retired.has(rotation.tokenHash) ? 'won' : 'lost']));
+  if (later.length > 0) (await rotateInOneStatement(db, later)).forEach((outcome, index) => outcomes.set(later[index]!, outcome));
+  return rotations.map((rotation) => outcomes.get(rotation)!);
 }
 
 /** Aliases name the record fields directly (quoted, so PostgreSQL keeps their case): no per-row key mapping. */
@@ -61,7 +101,7 @@ const TOKEN_WITH_GRANT_SQL = `SELECT t.token_hash AS "tokenHash", t.grant_id AS 
   g.user_id AS "grantUserId", g.client_id AS "grantClientId", g.scope AS "grantScope", g.resource AS "grantResource",
   g.created_at AS "grantCreatedAt", g.expires_at AS "grantExpiresAt", g.last_used_at AS "grantLastUsedAt",
   g.revoked_at AS "grantRevokedAt", g.revoked_reason AS "grantRevokedReason"
-  FROM refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = ?`;
+  FROM refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id`;
 
 type TokenWithGrantRow = RefreshTokenRecord & {
   grantUserId: string;
@@ -75,9 +115,25 @@ type TokenWithGrantRow = RefreshTokenRecord & {
   grantRevokedReason: string | null;
 };
 
-async function findRefreshTokenWithGrant(db: Db, tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined> {
-  const row = await db.get<TokenWithGrantRow>(TOKEN_WITH_GRANT_SQL, [tokenHash]);
-  if (!row) return undefined;
+type TokenWithGrant = { token: RefreshTokenRecord; grant: GrantRecord };
+
+async function findRefreshTokenWithGrant(db: Db, tokenHash: string): Promise<TokenWithGrant | undefined> {
+  const row = await db.get<TokenWithGrantRow>(`${TOKEN_WITH_GRANT_SQL} WHERE t.token_hash = ?`, [tokenHash]);
+  return row && tokenWithGrant(row);
+}
+
+/** PostgreSQL: the lookups of one turn in one statement. */
+async function findRefreshTokensWithGrants(db: Db, tokenHashes: string[]): Promise<(TokenWithGrant | undefined)[]> {
+  const rows = await db.all<TokenWithGrantRow>(`${TOKEN_WITH_GRANT_SQL} WHERE t.token_hash = ANY(?::text[])`, [tokenHashes]);
+  const found = new Map(rows.map((row) => [row.tokenHash, row]));
+  // Each caller gets its own copy: callers may hold the records beyond the turn.
+  return tokenHashes.map((hash) => {
+    const row = found.get(hash);
+    return row && tokenWithGrant(row);
+  });
+}
+
+function tokenWithGrant(row: TokenWithGrantRow): TokenWithGrant {
   return {
     token: {
       tokenHash: row.tokenHash,

@@ -75,6 +75,8 @@ export interface FinishAuthorizationOptions {
   codeVerifier: string;
   resource?: string;
   http: OutboundHttpOptions;
+  /** When the request was made (the runtime's clock; the system's unless given): the tokens' expiry counts from it, a little early. */
+  now?: number;
 }
 
 /**
@@ -109,7 +111,7 @@ export async function finishAuthorization(options: FinishAuthorizationOptions): 
   try {
     const requestOptions = { ...oauthRequestOptions(options.http), ...resourceParameter(options.resource) };
     const response = await authorizationCodeGrantRequest(server, oauthClient(client), clientAuthentication(client), parameters, options.redirectUri, options.codeVerifier, requestOptions);
-    return toTokenSet(await processAuthorizationCodeResponse(server, oauthClient(client), response));
+    return toTokenSet(await processAuthorizationCodeResponse(server, oauthClient(client), response), options.now);
   } catch (error) {
     throw tokenRequestError(error, server.token_endpoint);
   }

@@ -121,6 +121,7 @@ export function createOutboundOAuth(options: OutboundOAuthOptions) {
         codeVerifier: secrets.codeVerifier,
         ...(secrets.resource ? { resource: secrets.resource } : {}),
         http,
+        now: now(),
       });
     } catch (error) {
       if (!(error instanceof OAuthSetupError || error instanceof TokenRequestError)) throw error;

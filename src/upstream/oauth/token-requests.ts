@@ -103,6 +103,8 @@ export interface RefreshOptions {
   refreshToken: string;
   resource?: string;
   http: OutboundHttpOptions;
+  /** When the request was made (the runtime's clock; the system's unless given): the tokens' expiry counts from it, a little early. */
+  now?: number;
 }
 
 /** A refresh grant (RFC 6749 §6) with `resource`; a server that rotates nothing leaves the old refresh token in use. */
@@ -111,7 +113,7 @@ export async function refreshTokens(options: RefreshOptions): Promise<TokenSet> 
   try {
     const requestOptions = { ...oauthRequestOptions(options.http), ...resourceParameter(options.resource) };
     const response = await refreshTokenGrantRequest(server, oauthClient(client), clientAuthentication(client), options.refreshToken, requestOptions);
-    const tokens = toTokenSet(await processRefreshTokenResponse(server, oauthClient(client), response));
+    const tokens = toTokenSet(await processRefreshTokenResponse(server, oauthClient(client), response), options.now);
     return tokens.refreshToken ? tokens : { ...tokens, refreshToken: options.refreshToken };
   } catch (error) {
     throw tokenRequestError(error, server.token_endpoint);

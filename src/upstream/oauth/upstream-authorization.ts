@@ -150,7 +150,7 @@ export function upstreamAuthorization({ store, encryptionKey, config, now }: Ups
     const client = await credentialsAt(upstreamId, discovered, configured, http);
     const resource = configured.sendResource ? discovered.resource : undefined;
     try {
-      return await refreshTokens({ server: discovered.server, client, refreshToken, ...(resource ? { resource } : {}), http });
+      return await refreshTokens({ server: discovered.server, client, refreshToken, ...(resource ? { resource } : {}), http, now: now() });
     } catch (error) {
       // The upstream dropped a registration it gave us: register once more, so the next authorization works.
       if (error instanceof TokenRequestError && error.kind === 'invalid_client' && client.source === 'dynamic') {

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { sessionCsrf } from '../../identity/session-csrf.js';
-import { browserSessions } from '../../identity/sessions.js';
-import type { Runtime } from '../../runtime.js';
+import { browserSessions, type SessionDependencies } from '../../identity/sessions.js';
 import type { SafeHtml } from '../html.js';
 import { messagePage } from '../login-pages.js';
 import { sendPage } from '../page.js';
@@ -10,6 +9,9 @@ import { consoleAssets } from './console-assets.js';
 import { consoleLayout, sendConsolePage, type ConsoleSectionPath } from './console-layout.js';
 import { apiKeysBody, auditBody, oauthBody, overviewBody, usersBody } from './console-pages.js';
 import { upstreamBody, upstreamsBody } from './upstream-pages.js';
+import type { Clock } from '../../clock.js';
+import type { KeyRing } from '../../crypto/key-ring.js';
+import type { UpstreamService } from '../../upstream/upstream-service.js';
 
 const upstreamParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/) });
 
@@ -22,14 +24,21 @@ const SECTIONS: { path: string; section: ConsoleSectionPath; title: string; body
   { path: '/admin/audit', section: '/admin/audit', title: 'Audit', body: auditBody },
 ];
 
+/** What the console's pages use besides /api: admins' sessions, the CSRF key, an upstream's name for its page. */
+export interface ConsoleRouteDeps extends SessionDependencies {
+  keys: Pick<KeyRing, 'tokenHasher' | 'cookieKey'>;
+  upstreamService: Pick<UpstreamService, 'get'>;
+  clock: Clock;
+}
+
 /**
  * The admin console at /admin: server-rendered pages for admins only. Not signed in: the sign-in page (password or
  * company sign-in) with `next`; signed in without the admin flag: a 403 page. Everything they show and change goes
  * through /api, with the session's CSRF token from the page.
  */
-export const consoleRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (app, { runtime }) => {
-  const sessions = browserSessions(runtime);
-  const csrf = sessionCsrf(runtime.keys.cookieKey);
+export const consoleRoutes: FastifyPluginAsync<{ deps: ConsoleRouteDeps }> = async (app, { deps }) => {
+  const sessions = browserSessions(deps, deps.clock);
+  const csrf = sessionCsrf(deps.keys.cookieKey);
   await app.register(consoleAssets);
 
   /** Steps: a live session (else the sign-in page comes back here), an admin (else 403), the session's CSRF token. */
@@ -58,7 +67,7 @@ export const consoleRoutes: FastifyPluginAsync<{ runtime: Runtime }> = async (ap
     const admin = await requireAdmin(request, reply);
     if (!admin) return reply;
     const params = upstreamParams.safeParse(request.params);
-    const upstream = params.success ? await runtime.upstreamService.get(params.data.id) : undefined;
+    const upstream = params.success ? await deps.upstreamService.get(params.data.id) : undefined;
     if (!upstream) return sendPage(reply, 404, messagePage({ title: 'No such upstream', text: 'It may have been deleted.', link: { href: '/admin/upstreams', label: 'All upstreams' } }));
     return sendConsolePage(reply, 200, consoleLayout({ ...admin, title: `Upstream ${upstream.name}`, section: '/admin/upstreams', body: upstreamBody(upstream.id) }));
   });

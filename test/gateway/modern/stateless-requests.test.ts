@@ -96,7 +96,7 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
       outbound: { ...t.runtime.outbound, startFlow: async () => ({ flowId: 'flow_test' }) as Awaited<ReturnType<Runtime['outbound']['startFlow']>> },
     };
     gw = Fastify();
-    await gw.register(gatewayRoutes, { runtime, upstreams: registry });
+    await gw.register(gatewayRoutes, { deps: runtime, upstreams: registry });
     await gw.listen({ host: '127.0.0.1', port: 0 });
     const address = gw.server.address();
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp`;

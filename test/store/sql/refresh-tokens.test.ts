@@ -83,6 +83,53 @@ for (const backend of backends) {
       assert.equal(await store.refreshTokens.rotate(rotation), 'lost');
       assert.equal(await store.refreshTokens.find('p1.next'), undefined);
     });
+
+    it('rotations of different tokens at once each win with their own successor and replay copy', async () => {
+      const tokens = [1, 2, 3, 4, 5].map((n) => ({ ...live, tokenHash: `p1.live${n}` }));
+      for (const each of tokens) await store.refreshTokens.create(each);
+      const outcomes = await Promise.all(
+        tokens.map((each, n) => store.refreshTokens.rotate({ ...rotation, tokenHash: each.tokenHash, now: 6_000 + n, replayResponse: `v1.r${n}`, successor: { ...successor, tokenHash: `p1.succ${n}` } })),
+      );
+      assert.deepEqual(outcomes, ['won', 'won', 'won', 'won', 'won']);
+      for (const [n, each] of tokens.entries()) {
+        assert.deepEqual(await store.refreshTokens.find(each.tokenHash), { ...each, rotatedAt: 6_000 + n, replayResponse: `v1.r${n}` });
+        assert.deepEqual(await store.refreshTokens.find(`p1.succ${n}`), { ...successor, tokenHash: `p1.succ${n}` });
+      }
+      const lastUsedAt = (await store.grants.find('grt_1'))?.lastUsedAt ?? 0;
+      assert.ok(lastUsedAt >= 6_000 && lastUsedAt <= 6_004, 'the grant records one of these uses (its last use is kept to the minute)');
+    });
+
+    if (backend === 'postgres') it('rotations requested at once commit in one transaction', async () => {
+      const tokens = [1, 2, 3].map((n) => ({ ...live, tokenHash: `p1.live${n}` }));
+      for (const each of tokens) await store.refreshTokens.create(each);
+      await Promise.all(tokens.map((each, n) => store.refreshTokens.rotate({ ...rotation, tokenHash: each.tokenHash, successor: { ...successor, tokenHash: `p1.succ${n}` } })));
+      // xmin is the id of the transaction that wrote the row version: one id, one commit.
+      const writers = await store.database.all<{ writer: string }>(
+        "SELECT DISTINCT xmin::text AS writer FROM refresh_tokens WHERE token_hash LIKE 'p1.live_' OR token_hash LIKE 'p1.succ_'",
+      );
+      assert.equal(writers.length, 1);
+    });
+
+    it('a rotation that fails fails alone: the others requested with it still win', async () => {
+      await store.refreshTokens.create({ ...live, tokenHash: 'p1.other' });
+      const outcomes = await Promise.allSettled([
+        store.refreshTokens.rotate(rotation),
+        // Its successor's hash is taken (by p1.live itself): the insert fails on the primary key.
+        store.refreshTokens.rotate({ ...rotation, tokenHash: 'p1.other', successor: { ...successor, tokenHash: 'p1.live' } }),
+      ]);
+      assert.deepEqual(outcomes[0], { status: 'fulfilled', value: 'won' });
+      assert.equal(outcomes[1].status, 'rejected');
+      assert.deepEqual(await store.refreshTokens.find('p1.next'), successor);
+      assert.equal((await store.refreshTokens.find('p1.other'))?.rotatedAt, null, 'the failed rotation wrote nothing');
+    });
+
+    it('lookups at once each find their own token and grant, or nothing', async () => {
+      const found = await Promise.all(['p1.live', 'p1.unknown', 'p1.live'].map((hash) => store.refreshTokens.findWithGrant(hash)));
+      assert.equal(found[0]?.token.tokenHash, 'p1.live');
+      assert.equal(found[0]?.grant.id, 'grt_1');
+      assert.equal(found[1], undefined);
+      assert.deepEqual(found[2], found[0]);
+    });
   });
 }
 
