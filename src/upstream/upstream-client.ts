@@ -2,7 +2,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  ErrorCode,
   LoggingMessageNotificationSchema,
+  McpError,
   ResourceUpdatedNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
@@ -13,8 +15,6 @@ import {
   type Progress,
   type Result,
   type ServerCapabilities,
-  ErrorCode,
-  McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { DirectRequests } from './streamable-http/direct-requests.js';
@@ -111,7 +111,7 @@ export class UpstreamClient extends Client {
   /**
    * Takes the upstream as stateless instead of connecting: every request goes on `direct`, and `transport` (which the
    * SDK never starts) only carries the direct path's notifications, trouble and end (a stdio child that exited).
-   * Listens for the list changes the upstream announces.
+   * Holds its one listen stream (streamable-http/listen-stream.ts): the list changes it announces, the resources subscribed.
    */
   speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport, direct: DirectRequests): void {
     const notified = (message: JSONRPCMessage) => this.notified(message);
