@@ -16,6 +16,8 @@ import { refuse } from './stateless-requests.js';
  */
 
 const RETRY = { initialMs: 1000, maxMs: 30_000 };
+/** How long a new stream's acknowledgement is waited for before the change is given up (the stream is kept). */
+const ACKNOWLEDGEMENT_WAIT_MS = 30_000;
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 
 type Json = Record<string, unknown>;
@@ -65,6 +67,8 @@ export function listenStream(direct: DirectRequests, listChanges: Json, deliver:
   let retryTimer: NodeJS.Timeout | undefined;
   /** Filter changes, one after the other: each waits for the stream before it to be replaced. */
   let changes: Promise<unknown> = Promise.resolve();
+  /** The change waiting for its turn: later changes join it (it reads the filter when it starts). */
+  let queued: Promise<Json | undefined> | undefined;
 
   const filter = (): Json | undefined => {
     const wanted = uris.size > 0 ? { ...listChanges, resourceSubscriptions: [...uris] } : listChanges;
@@ -106,14 +110,24 @@ export function listenStream(direct: DirectRequests, listChanges: Json, deliver:
     const notifications = filter();
     current = notifications ? open(notifications) : undefined;
     try {
-      return current ? await current.acknowledged : undefined;
+      // A stream never acknowledged (a server breaking that MUST) does not hold up the changes after it.
+      return current ? await until(current.acknowledged, AbortSignal.timeout(ACKNOWLEDGEMENT_WAIT_MS)) : undefined;
     } finally {
       previous?.controller.abort();
     }
   };
-  /** Its promise is handled here (the next change waits on it), so a failed retry nobody awaits throws nowhere. */
+  /**
+   * A replacement after those under way, or the one already waiting (subscriptions made together open one stream).
+   * Its promise is handled here (the next change waits on it), so a failed retry nobody awaits throws nowhere.
+   */
   const change = (): Promise<Json | undefined> => {
-    const next = changes.then(replace, replace);
+    if (queued) return queued;
+    const start = () => {
+      queued = undefined;
+      return replace();
+    };
+    const next = changes.then(start, start);
+    queued = next;
     changes = next.catch(() => undefined);
     return next;
   };

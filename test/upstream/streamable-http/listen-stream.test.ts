@@ -78,6 +78,14 @@ describe('the listen stream of a stateless upstream', { timeout: 30_000 }, () =>
     assert.deepEqual(asked(), ['note://first', 'note://second']);
   });
 
+  it('opens one stream for subscriptions made together', async () => {
+    const before = listens().length;
+    await Promise.all(['note://a', 'note://b', 'note://c'].map((uri) => listen!.subscribe(uri, signal())));
+    assert.equal(listens().length - before, 1);
+    assert.deepEqual((listens().at(-1)!.body.params!.notifications as { resourceSubscriptions: string[] }).resourceSubscriptions, ['note://first', 'note://second', 'note://a', 'note://b', 'note://c']);
+    await Promise.all(['note://a', 'note://b', 'note://c'].map((uri) => listen!.unsubscribe(uri, signal())));
+  });
+
   it('takes an unsubscribed resource out of the filter', async () => {
     await listen!.unsubscribe('note://first', signal());
     while (upstream.openListens().length > 1) await new Promise((resolve) => setTimeout(resolve, 10));
