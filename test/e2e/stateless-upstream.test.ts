@@ -250,7 +250,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     await assert.rejects(client.subscribeResource({ uri: 'live://clock' }), /sends no updates of live:\/\/clock/);
   });
 
-  it('gives a 2026-07-28 client’s listen stream the upstream’s updates of the resources it subscribed to', async () => {
+  it('gives a 2026-07-28 client’s listen stream the upstream’s list changes and updates of the resources it subscribed to', async () => {
     const response = await fetch(`${gatehouse.url}/mcp`, {
       method: 'POST',
       headers: {
@@ -259,13 +259,13 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
       },
       body: JSON.stringify({
         jsonrpc: '2.0', id: 'listen-1', method: 'subscriptions/listen',
-        params: { notifications: { resourceSubscriptions: ['note://first'] }, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } },
+        params: { notifications: { toolsListChanged: true, resourceSubscriptions: ['note://first'] }, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } },
       }),
     });
     const frames = eventsOf(response);
     try {
       const ack = (await frames.next()) as { params: { notifications: unknown } };
-      assert.deepEqual(ack.params.notifications, { resourceSubscriptions: ['note://first'] });
+      assert.deepEqual(ack.params.notifications, { toolsListChanged: true, resourceSubscriptions: ['note://first'] });
       // Gatehouse's own stream to the upstream asks for the resource now.
       await modern.listening((stream) => stream.filter.resourceSubscriptions?.includes('note://first') === true);
       modern.announceResourceUpdated('note://first');
@@ -274,6 +274,8 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
         method: 'notifications/resources/updated',
         params: { uri: 'note://first', _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' } },
       });
+      modern.announceToolsChanged();
+      assert.deepEqual(await frames.next(), { jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' } } });
     } finally {
       await frames.close();
     }
