@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CreateMessageResultSchema, ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { argumentsDigest, openRequestState, sealRequestState } from '../../../src/gateway/modern/input-required.js';
 import { startConformanceUpstream, type ConformanceUpstream } from '../../fixtures/upstreams/conformance-server.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../../helpers/app.js';
-import { freshPostgresSchema, tempDir } from '../../helpers/backends.js';
+import { freshPostgresSchema } from '../../helpers/backends.js';
+import { httpUpstreamConfig } from '../../helpers/config-files.js';
+import { modernRequests } from '../../helpers/modern-requests.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 /**
  * Two replicas of a fleet (two real apps over one PostgreSQL schema and one master key, as `gatehouse serve` replicas
@@ -17,7 +18,6 @@ import { freshPostgresSchema, tempDir } from '../../helpers/backends.js';
  * retries land on the other one.
  */
 
-const VERSION = '2026-07-28';
 const TOOL = 'up_interview';
 const CAPABILITIES = { sampling: {}, elicitation: { form: {} } };
 
@@ -49,20 +49,19 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
   let aClosed = false;
   let key: string;
   let adminId: string;
-  let nextId = 1;
-  const cleanups: Array<() => void> = [];
+  let config: ReturnType<typeof httpUpstreamConfig> | undefined;
 
   before(async () => {
     schema = await freshPostgresSchema();
     upstream = await startConformanceUpstream(interviewServer);
-    const config = configFile(upstream.url);
+    config = httpUpstreamConfig(upstream.url);
     const env = { GATEHOUSE_SECRET_KEY: randomBytes(32).toString('hex') };
-    const flags = { noDemo: true, config, databaseUrl: schema.url };
+    const flags = { noDemo: true, config: config.file, databaseUrl: schema.url };
     // One after the other: the first migrates the schema and creates the admin, the second finds both.
     replicaA = await startTestApp({ listen: true, flags, env });
     replicaB = await startTestApp({ listen: true, flags, env });
     for (const replica of [replicaA, replicaB]) {
-      await waitUntil(() => replica.runtime.upstreams.all().every((item) => item.status().state === 'connected'));
+      await waitFor('the upstream connected', () => (replica.runtime.upstreams.all().every((item) => item.status().state === 'connected') ? true : undefined));
     }
     const created = await replicaA.app.inject({ method: 'POST', url: '/api/apikeys', headers: { authorization: basicAuth('admin', TEST_ADMIN_PASSWORD) }, payload: { name: 'fleet' } });
     key = (created.json() as { key: string }).key;
@@ -73,43 +72,13 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
     if (!aClosed) await replicaA?.close();
     await upstream?.close();
     await schema?.drop();
-    for (const cleanup of cleanups) cleanup();
+    config?.remove();
   });
 
-  /** A 2026-07-28 `tools/call` of the interview tool on `replica`; the JSON-RPC messages of its answer, in order. */
+  /** A 2026-07-28 `tools/call` of the interview tool on `replica`: the messages of its answer, the last one the answer. */
   const call = async (replica: TestApp, params: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) => {
-    const response = await fetch(`${replica.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${key}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': VERSION,
-        'mcp-method': 'tools/call',
-        'mcp-name': TOOL,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: nextId++,
-        method: 'tools/call',
-        params: {
-          name: TOOL,
-          arguments: {},
-          ...params,
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': VERSION,
-            'io.modelcontextprotocol/clientInfo': { name: 'fleet-test', version: '1.0.0' },
-            'io.modelcontextprotocol/clientCapabilities': CAPABILITIES,
-            ...meta,
-          },
-        },
-      }),
-    });
-    const text = await response.text();
-    const messages = (response.headers.get('content-type')?.startsWith('text/event-stream') ? text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)) : [text]).map(
-      (message) => JSON.parse(message) as Record<string, any>,
-    );
-    return { messages, answer: messages.at(-1)! };
+    const { messages, body } = await modernRequests(`${replica.url}/mcp`, `Bearer ${key}`)('tools/call', { name: TOOL, arguments: {}, ...params }, CAPABILITIES, meta);
+    return { messages, answer: body };
   };
 
   /** The one question of an `input_required` answer, and the state to retry with. */
@@ -167,20 +136,4 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
     assert.equal(answer.result?.isError, true, JSON.stringify(answer));
     assert.match(answer.result.content[0].text, /call the tool again/i);
   });
-
-  /** A config file naming the upstream `up`. */
-  function configFile(url: string): string {
-    const dir = tempDir('gatehouse-fleet-runs-');
-    cleanups.push(() => dir.remove());
-    const file = path.join(dir.dir, 'gatehouse.json');
-    writeFileSync(file, JSON.stringify({ upstreams: [{ name: 'up', connection_type: 'http', connection_string: url }] }));
-    return file;
-  }
 });
-
-async function waitUntil(condition: () => boolean): Promise<void> {
-  for (let tries = 0; !condition(); tries++) {
-    if (tries > 500) assert.fail('the condition never held');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
