@@ -66,7 +66,6 @@ export function fleetCallRuns(
   runs: CallRuns,
   notifications: Pick<Notifications, 'publish' | 'subscribe'>,
   onFault: (error: unknown) => void,
-  silenceMs = HOLDER_SILENCE_MS,
 ): FleetCallRuns {
   /** Forwarded retries this replica serves as the holder, by exchange: closing one cancels its call. */
   const serving = new Map<string, AbortController>();
@@ -80,7 +79,7 @@ export function fleetCallRuns(
       publish({ to, exchange, ...message } as Message).catch(onFault);
     const closed = new AbortController();
     serving.set(exchange, closed);
-    const alive = setInterval(() => void reply({ kind: 'alive' }), Math.min(ALIVE_EVERY_MS, silenceMs / 3));
+    const alive = setInterval(() => void reply({ kind: 'alive' }), ALIVE_EVERY_MS);
     const stream: LazyEventStream = { event: (message) => void reply({ kind: 'progress', message }), end: () => undefined, open: () => !closed.signal.aborted };
     let step: CallStep;
     try {
@@ -110,7 +109,7 @@ export function fleetCallRuns(
         let silence: NodeJS.Timeout | undefined;
         const waitForHolder = () => {
           clearTimeout(silence);
-          silence = setTimeout(() => finish(INTERRUPTED), silenceMs);
+          silence = setTimeout(() => finish(INTERRUPTED), HOLDER_SILENCE_MS);
         };
         const cancel = () => {
           void publish({ kind: 'cancel', to: holder, exchange }).catch(onFault);
