@@ -11,20 +11,21 @@ export interface ModernAnswer {
 /**
  * Sends 2026-07-28 requests to `url` as a stateless client does: the routing headers of the method (`Mcp-Name` from the
  * body's name or URI), and `_meta` with the version, the client's identity and `capabilities` (and `meta`); answered as
- * JSON, or as an SSE stream whose last message is the answer.
+ * JSON, or as an SSE stream whose last message is the answer. `signal` closes the request (the client's cancellation).
  */
 export function modernRequests(url: string, authorization: string) {
   let nextId = 1;
-  return async (method: string, params: Record<string, unknown>, capabilities: Record<string, unknown> = {}, extraMeta: Record<string, unknown> = {}): Promise<ModernAnswer> => {
+  return async (method: string, params: Record<string, unknown>, capabilities: Record<string, unknown> = {}, options: { meta?: Record<string, unknown>; signal?: AbortSignal } = {}): Promise<ModernAnswer> => {
     const name = typeof params.name === 'string' ? params.name : typeof params.uri === 'string' ? params.uri : undefined;
     const meta = {
       'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
       'io.modelcontextprotocol/clientInfo': { name: 'modern-test', version: '1.0.0' },
       'io.modelcontextprotocol/clientCapabilities': capabilities,
-      ...extraMeta,
+      ...options.meta,
     };
     const response = await fetch(url, {
       method: 'POST',
+      signal: options.signal,
       headers: {
         authorization,
         'content-type': 'application/json',

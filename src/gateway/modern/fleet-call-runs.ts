@@ -71,12 +71,20 @@ export function fleetCallRuns(
   const serving = new Map<string, AbortController>();
   /** Retries this replica forwarded, by exchange. */
   const forwarded = new Map<string, { heard(message: ToForwarder): void; finish(step: CallStep): void }>();
-  const publish = (message: Message) => notifications.publish(CALL_RUNS_CHANNEL, message);
+  /**
+   * The messages of one exchange, published one after the other: the pool's connections would otherwise let a later
+   * one (the step) overtake an earlier one (its progress). A failed one is reported, and the others still go.
+   */
+  const exchangeMessages = () => {
+    let sent = Promise.resolve();
+    return (message: Message) => (sent = sent.then(() => notifications.publish(CALL_RUNS_CHANNEL, message)).catch(onFault));
+  };
 
   async function serve(input: Extract<Message, { kind: 'input' }>): Promise<void> {
     const { from: to, exchange } = input;
+    const send = exchangeMessages();
     const reply = (message: { kind: 'alive' } | { kind: 'progress'; message: JSONRPCMessage } | { kind: 'step'; step: z.infer<typeof WireStep> }) =>
-      publish({ to, exchange, ...message } as Message).catch(onFault);
+      send({ to, exchange, ...message } as Message);
     const closed = new AbortController();
     serving.set(exchange, closed);
     const alive = setInterval(() => void reply({ kind: 'alive' }), ALIVE_EVERY_MS);
@@ -105,6 +113,7 @@ export function fleetCallRuns(
   return {
     continueOn(holder, parked, userId, inputResponses, stream, closed) {
       const exchange = randomBytes(12).toString('base64url');
+      const send = exchangeMessages();
       return new Promise<CallStep>((resolve) => {
         let silence: NodeJS.Timeout | undefined;
         const waitForHolder = () => {
@@ -112,7 +121,7 @@ export function fleetCallRuns(
           silence = setTimeout(() => finish(INTERRUPTED), HOLDER_SILENCE_MS);
         };
         const cancel = () => {
-          void publish({ kind: 'cancel', to: holder, exchange }).catch(onFault);
+          void send({ kind: 'cancel', to: holder, exchange });
           finish({ error: closed.reason });
         };
         const finish = (step: CallStep) => {
@@ -131,7 +140,7 @@ export function fleetCallRuns(
         });
         closed.addEventListener('abort', cancel, { once: true });
         waitForHolder();
-        publish({ kind: 'input', to: holder, from: runs.replica, exchange, run: parked.run, key: parked.key, userId, inputResponses }).catch((error: unknown) => finish({ error }));
+        void send({ kind: 'input', to: holder, from: runs.replica, exchange, run: parked.run, key: parked.key, userId, inputResponses });
       });
     },
     stop() {

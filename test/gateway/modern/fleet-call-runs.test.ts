@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CreateMessageResultSchema, ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageResultSchema, ElicitResultSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { argumentsDigest, openRequestState, sealRequestState } from '../../../src/gateway/modern/input-required.js';
 import { startConformanceUpstream, type ConformanceUpstream } from '../../fixtures/upstreams/conformance-server.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../../helpers/app.js';
@@ -20,15 +20,22 @@ import { waitFor } from '../../helpers/wait-for.js';
 
 const TOOL = 'up_interview';
 const CAPABILITIES = { sampling: {}, elicitation: { form: {} } };
+const SAMPLING: CreateMessageRequest = {
+  method: 'sampling/createMessage',
+  params: { messages: [{ role: 'user', content: { type: 'text', text: 'Name a colour' } }], maxTokens: 10 },
+};
 
-/** An upstream whose tool samples, reports progress, elicits, and reports both answers. */
+/** What the lingering tool went through: answered (resumed), then cancelled by the client. */
+const lingering = { resumed: false, cancelled: false };
+
+/**
+ * An upstream whose `interview` tool samples, reports progress, elicits, and reports both answers, and whose `linger`
+ * tool samples, then works until it is cancelled.
+ */
 function interviewServer(): McpServer {
   const server = new McpServer({ name: 'interviewer', version: '1.0.0' });
   server.registerTool('interview', { description: 'Asks the model, then the person' }, async (extra) => {
-    const sampled = await extra.sendRequest(
-      { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'Name a colour' } }], maxTokens: 10 } },
-      CreateMessageResultSchema,
-    );
+    const sampled = await extra.sendRequest(SAMPLING, CreateMessageResultSchema);
     const token = extra._meta?.progressToken;
     if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: 1, total: 2 } });
     const elicited = await extra.sendRequest(
@@ -37,6 +44,13 @@ function interviewServer(): McpServer {
     );
     const colour = sampled.content.type === 'text' ? sampled.content.text : '?';
     return { content: [{ type: 'text', text: `colour=${colour}, ${elicited.action}=${JSON.stringify(elicited.content ?? {})}` }] };
+  });
+  server.registerTool('linger', { description: 'Asks the model, then works until cancelled' }, async (extra) => {
+    await extra.sendRequest(SAMPLING, CreateMessageResultSchema);
+    lingering.resumed = true;
+    await new Promise((resolve) => extra.signal.addEventListener('abort', resolve, { once: true }));
+    lingering.cancelled = true;
+    return { content: [] };
   });
   return server;
 }
@@ -76,8 +90,8 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
   });
 
   /** A 2026-07-28 `tools/call` of the interview tool on `replica`: the messages of its answer, the last one the answer. */
-  const call = async (replica: TestApp, params: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) => {
-    const { messages, body } = await modernRequests(`${replica.url}/mcp`, `Bearer ${key}`)('tools/call', { name: TOOL, arguments: {}, ...params }, CAPABILITIES, meta);
+  const call = async (replica: TestApp, params: Record<string, unknown> = {}, options: { meta?: Record<string, unknown>; signal?: AbortSignal } = {}) => {
+    const { messages, body } = await modernRequests(`${replica.url}/mcp`, `Bearer ${key}`)('tools/call', { name: TOOL, arguments: {}, ...params }, CAPABILITIES, options);
     return { messages, answer: body };
   };
 
@@ -91,7 +105,7 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
   const sampled = { role: 'assistant', model: 'test-model', content: { type: 'text', text: 'teal' } };
 
   it('forwards each retry to the replica holding the call: its next question, its progress and its result come back through the other replica', async () => {
-    const first = questionOf((await call(replicaA, {}, { progressToken: 'p-1' })).answer);
+    const first = questionOf((await call(replicaA, {}, { meta: { progressToken: 'p-1' } })).answer);
     assert.equal(first.request.method, 'sampling/createMessage');
 
     const second = await call(replicaB, { requestState: first.requestState, inputResponses: { [first.input]: sampled } });
@@ -125,6 +139,16 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
     }
     const continued = questionOf((await call(replicaB, { requestState: first.requestState, inputResponses: { [first.input]: sampled } })).answer);
     assert.equal(continued.request.method, 'elicitation/create', 'the genuine retry still continues the call');
+  });
+
+  it('cancels the call on the holder when the client closes its retry on the other replica', async () => {
+    const first = questionOf((await call(replicaA, { name: 'up_linger' })).answer);
+    const closing = new AbortController();
+    const retry = call(replicaB, { name: 'up_linger', requestState: first.requestState, inputResponses: { [first.input]: sampled } }, { signal: closing.signal });
+    await waitFor('the call resumed on the holder', () => (lingering.resumed ? true : undefined));
+    closing.abort();
+    await assert.rejects(retry, { name: 'AbortError' });
+    await waitFor('the upstream call cancelled', () => (lingering.cancelled ? true : undefined));
   });
 
   it('answers a retry whose holder is gone with an error result that says to call the tool again', async () => {
