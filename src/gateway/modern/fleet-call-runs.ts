@@ -98,6 +98,8 @@ export function fleetCallRuns(
       clearInterval(alive);
       serving.delete(exchange);
     }
+    // Closed by the forwarder (which no longer listens) or by this replica's shutdown (the forwarder must start over).
+    if (closed.signal.aborted) step = INTERRUPTED;
     await reply({ kind: 'step', step: 'error' in step ? { error: errorOf(step.error, onFault) } : (step as z.infer<typeof WireStep>) });
   }
 
