@@ -13,6 +13,7 @@ import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } fro
 import { createGatewaySession, type ToolCaller } from './gateway-server.js';
 import { gatewayOperations, type GatewayOperations, type GatewayOperationsOptions } from './gateway-operations.js';
 import { callRuns } from './modern/call-runs.js';
+import { fleetCallRuns } from './modern/fleet-call-runs.js';
 import { listenStreams } from './modern/listen-streams.js';
 import { isModernRequest } from './modern/request-metadata.js';
 import { serveStateless, type StatelessServing } from './modern/stateless-requests.js';
@@ -103,16 +104,21 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const stopFollowing = followFleetSessions(deps.store.notifications, sessions, onSessionError);
   // Open GET streams never end on their own: close the sessions before the server waits for its connections.
   const listen = listenStreams(gateway.events, gateway.subscriptions);
+  const onFault = (error: unknown) => app.log.error({ err: error }, 'mcp request failed');
+  const runs = callRuns();
+  const fleetRuns = fleetCallRuns(runs, deps.store.notifications, onFault);
   const stateless: StatelessServing = {
     gateway,
     listen,
     operationsFor: (principal, ask) => (binding.operations ?? gatewayOperations)({ principal, gateway, ask }),
     requestStateKey: deps.keys.encryptionKey,
-    runs: callRuns(),
-    onFault: (error) => app.log.error({ err: error }, 'mcp request failed'),
+    runs,
+    fleetRuns,
+    onFault,
   };
   app.addHook('preClose', async () => {
     listen.closeAll();
+    fleetRuns.stop();
     stopSweeping();
     stopFollowing();
     await sessions.closeAll();

@@ -15,6 +15,7 @@ import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/
 import { startStatelessUpstream, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
+import { MODERN_VERSION, modernRequests } from '../helpers/modern-requests.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -27,14 +28,14 @@ import { waitFor } from '../helpers/wait-for.js';
  * connects by getting tokens in the vault, as the flow's callback leaves them.
  */
 
-const VERSION = '2026-07-28';
 const FLOW_ID = 'flow_cross_era';
 const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 
-/** A 2025 upstream: `slow` (progress; records its cancellation), `sample` (asks the client to sample), `whoami`. */
-function legacyServer(cancelled: string[]) {
+/** A 2025 upstream: `slow` (progress; records its start and its cancellation), `sample` (asks the client to sample), `whoami`. */
+function legacyServer(started: string[], cancelled: string[]) {
   const server = new McpServer({ name: 'legacy', version: '1.0.0' });
   server.registerTool('slow', { inputSchema: { ms: z.number(), steps: z.number(), label: z.string() } }, async ({ ms, steps, label }, extra) => {
+    started.push(label);
     for (let step = 1; step <= steps; step++) {
       const aborted = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), ms / steps);
@@ -54,31 +55,27 @@ function legacyServer(cancelled: string[]) {
   return server;
 }
 
-/** The JSON-RPC messages of a response: its JSON body, or every event of its SSE stream. */
-async function messagesOf(response: Response): Promise<Array<Record<string, any>>> {
-  const text = await response.text();
-  if (!response.headers.get('content-type')?.startsWith('text/event-stream')) return [JSON.parse(text)];
-  return text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)));
-}
-
 describe('clients and upstreams of both MCP eras through one gateway', { timeout: 60_000 }, () => {
   const files = tempDir('gatehouse-cross-era-');
+  const started: string[] = [];
   const cancelled: string[] = [];
   let legacy: ConformanceUpstream;
   let modern: StatelessUpstream;
   let t: TestApp;
   let gw: FastifyInstance;
   let url: string;
-  let key: string;
   let annId: string;
-  let nextId = 1;
+  /** Ann's bearer header value (an API key). */
+  let bearer: string;
+  /** A 2026-07-28 request as Ann's client sends it. */
+  let modernCall: ReturnType<typeof modernRequests>;
 
   const upstreamNamed = (name: string) => t.runtime.upstreams.all().find((upstream) => upstream.settings.name === name)!;
   /** Ann connects her own account at `name` (what the connect link's flow ends with). */
   const connect = (name: string) => t.runtime.outbound.vault.save(upstreamNamed(name).id, annId, 'https://as.example', { accessToken: `ann-at-${name}`, tokenType: 'Bearer' });
 
   before(async () => {
-    legacy = await startConformanceUpstream(() => legacyServer(cancelled));
+    legacy = await startConformanceUpstream(() => legacyServer(started, cancelled));
     modern = await startStatelessUpstream();
     const config = path.join(files.dir, 'gatehouse.json');
     writeFileSync(config, JSON.stringify({
@@ -99,13 +96,14 @@ describe('clients and upstreams of both MCP eras through one gateway', { timeout
     await waitFor('every upstream connected', () => (t.runtime.upstreams.all().every((upstream) => upstream.status().state === 'connected') ? true : undefined));
     const ann = await t.runtime.users.create({ username: 'ann', password: 'ann-Password-1' });
     annId = ann.id;
-    key = (await t.runtime.apiKeys.create({ user: ann, name: 'cross-era' })).token;
+    bearer = `Bearer ${(await t.runtime.apiKeys.create({ user: ann, name: 'cross-era' })).token}`;
     const runtime: Runtime = { ...t.runtime, outbound: { ...t.runtime.outbound, startFlow: async () => ({ flowId: FLOW_ID }) as Awaited<ReturnType<Runtime['outbound']['startFlow']>> } };
     gw = Fastify();
     await gw.register(gatewayRoutes, { deps: runtime });
     await gw.listen({ host: '127.0.0.1', port: 0 });
     const address = gw.server.address();
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp`;
+    modernCall = modernRequests(url, bearer);
   });
   after(async () => {
     await gw?.close();
@@ -115,26 +113,9 @@ describe('clients and upstreams of both MCP eras through one gateway', { timeout
     files.remove();
   });
 
-  /** A 2026-07-28 tools/call with its routing headers, declaring `capabilities`. */
-  const modernCall = (params: Record<string, unknown>, capabilities: Record<string, unknown> = {}, signal?: AbortSignal) => {
-    const routing = { 'mcp-protocol-version': VERSION, 'mcp-method': 'tools/call', 'mcp-name': String(params.name) };
-    const meta = {
-      ...(params._meta as object | undefined),
-      'io.modelcontextprotocol/protocolVersion': VERSION,
-      'io.modelcontextprotocol/clientInfo': { name: 'cross-era', version: '1.0.0' },
-      'io.modelcontextprotocol/clientCapabilities': capabilities,
-    };
-    return fetch(url, {
-      method: 'POST',
-      signal,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...routing },
-      body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'tools/call', params: { ...params, _meta: meta } }),
-    });
-  };
-
   describe('a 2026-07-28 client reaching a 2025 upstream', () => {
     it('gets the upstream’s progress under its own token before the result', async () => {
-      const messages = await messagesOf(await modernCall({ name: 'old_slow', arguments: { ms: 60, steps: 3, label: 'progress' }, _meta: { progressToken: 'mine' } }));
+      const { messages } = await modernCall('tools/call', { name: 'old_slow', arguments: { ms: 60, steps: 3, label: 'progress' } }, {}, { meta: { progressToken: 'mine' } });
       const progress = messages.filter((message) => message.method === 'notifications/progress');
       assert.deepEqual(progress.map((message) => [message.params.progressToken, message.params.progress]), [['mine', 1], ['mine', 2], ['mine', 3]]);
       const last = messages.at(-1)!;
@@ -143,40 +124,40 @@ describe('clients and upstreams of both MCP eras through one gateway', { timeout
 
     it('cancels the upstream call (notifications/cancelled in its session) by closing its response', async () => {
       const controller = new AbortController();
-      const response = await modernCall({ name: 'old_slow', arguments: { ms: 20_000, steps: 100, label: 'cancel-me' }, _meta: { progressToken: 'p' } }, {}, controller.signal);
-      // The response starts with the first progress notification: the call is under way upstream.
-      assert.equal(response.headers.get('content-type')?.startsWith('text/event-stream'), true);
+      const call = modernCall('tools/call', { name: 'old_slow', arguments: { ms: 20_000, steps: 2, label: 'cancel-me' } }, {}, { signal: controller.signal });
+      await waitFor('the upstream call started', () => (started.includes('cancel-me') ? true : undefined));
       controller.abort();
+      await assert.rejects(call);
       await waitFor('the upstream call cancelled', () => (cancelled.includes('cancel-me') ? true : undefined));
     });
 
     it('answers the upstream’s sampling request through an input_required round-trip', async () => {
       const call = { name: 'old_sample', arguments: { prompt: 'Capital of France?' } };
-      const [asked] = await messagesOf(await modernCall(call, { sampling: {} }));
-      assert.equal(asked!.result?.resultType, 'input_required', JSON.stringify(asked));
-      const [input, request] = Object.entries(asked!.result.inputRequests as Record<string, { method: string; params: { messages: Array<{ content: { text: string } }> } }>)[0]!;
+      const { body: asked } = await modernCall('tools/call', call, { sampling: {} });
+      assert.equal(asked.result?.resultType, 'input_required', JSON.stringify(asked));
+      const [input, request] = Object.entries(asked.result.inputRequests as Record<string, { method: string; params: { messages: Array<{ content: { text: string } }> } }>)[0]!;
       assert.deepEqual([request.method, request.params.messages[0]!.content.text], ['sampling/createMessage', 'Capital of France?']);
       const answer = { role: 'assistant', model: 'test-model', content: { type: 'text', text: 'Paris' } };
-      const [done] = await messagesOf(await modernCall({ ...call, requestState: asked!.result.requestState, inputResponses: { [input]: answer } }, { sampling: {} }));
-      assert.deepEqual([done!.result?.resultType, textOf(done!.result)], ['complete', 'LLM said: Paris']);
+      const { body: done } = await modernCall('tools/call', { ...call, requestState: asked.result.requestState, inputResponses: { [input]: answer } }, { sampling: {} });
+      assert.deepEqual([done.result?.resultType, textOf(done.result)], ['complete', 'LLM said: Paris']);
     });
 
     it('is asked to connect its account (input_required) and, once connected, the retry reaches the upstream', async () => {
       const call = { name: 'oldmine_whoami', arguments: {} };
       const capabilities = { elicitation: { url: {} } };
-      const [asked] = await messagesOf(await modernCall(call, capabilities));
-      assert.equal(asked!.result?.resultType, 'input_required', JSON.stringify(asked));
-      assert.match(asked!.result.inputRequests[BROWSER_INPUT].params.url, new RegExp(`/connect/${FLOW_ID}$`));
+      const { body: asked } = await modernCall('tools/call', call, capabilities);
+      assert.equal(asked.result?.resultType, 'input_required', JSON.stringify(asked));
+      assert.match(asked.result.inputRequests[BROWSER_INPUT].params.url, new RegExp(`/connect/${FLOW_ID}$`));
       await connect('oldmine');
-      const [done] = await messagesOf(await modernCall({ ...call, requestState: asked!.result.requestState, inputResponses: { [BROWSER_INPUT]: { action: 'accept' } } }, capabilities));
-      assert.deepEqual([done!.result?.resultType, textOf(done!.result)], ['complete', 'a legacy account']);
+      const { body: done } = await modernCall('tools/call', { ...call, requestState: asked.result.requestState, inputResponses: { [BROWSER_INPUT]: { action: 'accept' } } }, capabilities);
+      assert.deepEqual([done.result?.resultType, textOf(done.result)], ['complete', 'a legacy account']);
     });
   });
 
   describe('a 2025 client reaching a 2026-07-28 upstream', () => {
     it('is given the connect link and, once connected, its call reaches the upstream statelessly', async () => {
       const client = new Client({ name: 'sdk-1x-client', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: bearer } } }));
       try {
         const asked = await client.callTool({ name: 'newmine_echo', arguments: { text: 'hello' } });
         assert.equal(asked.isError, true);
@@ -187,7 +168,7 @@ describe('clients and upstreams of both MCP eras through one gateway', { timeout
         const before = modern.requests.length;
         assert.equal(textOf(await client.callTool({ name: 'newmine_echo', arguments: { text: 'hello' } })), 'hello');
         const sent = modern.requests.slice(before).find((request) => request.body.method === 'tools/call')!;
-        assert.deepEqual([sent.headers['mcp-protocol-version'], sent.headers.authorization], [VERSION, 'Bearer ann-at-newmine']);
+        assert.deepEqual([sent.headers['mcp-protocol-version'], sent.headers.authorization], [MODERN_VERSION, 'Bearer ann-at-newmine']);
         assert.equal((sent.body.params!._meta as Record<string, unknown>)['io.modelcontextprotocol/logLevel'], undefined);
       } finally {
         await client.close();

@@ -11,6 +11,7 @@ import { freshPostgresSchema } from '../helpers/backends.js';
 import { CHILD_ADMIN_PASSWORD, startGatehouseChild, type GatehouseChild } from '../helpers/gatehouse-child.js';
 import { eventually, mcpAt, roundRobinBalancer } from '../helpers/fleet.js';
 import { connectWithToken, obtainAccessToken } from '../helpers/mcp-session.js';
+import { modernRequests } from '../helpers/modern-requests.js';
 import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
 
@@ -71,7 +72,7 @@ describe('a fleet of three gatehouse serve replicas behind a balancer without af
     balancer?.server.closeAllConnections();
     balancer?.server.close();
     await replicaC?.stop();
-    await replicaB?.stop();
+    await replicaB?.stop().catch(() => undefined);
     await replicaA?.stop().catch(() => undefined);
     await upstream?.close();
     await sampler?.close();
@@ -192,6 +193,35 @@ describe('a fleet of three gatehouse serve replicas behind a balancer without af
     assert.ok(crossed, 'at least one answer landed on the other replica than its call');
   });
 
+  /** A 2026-07-28 `tools/call` of the sampler at `url` (the balancer or one replica), and its retry with an LLM's `answer`. */
+  const modernSampling = (url: string) => {
+    const send = modernRequests(`${url}/mcp`, `Bearer ${token}`);
+    const call = { name: 'sampler_ask_llm', arguments: { prompt: 'modern' } };
+    return {
+      ask: async () => {
+        const { body } = await send('tools/call', call, { sampling: {} });
+        assert.equal(body.result?.resultType, 'input_required', JSON.stringify(body));
+        return { input: Object.keys(body.result.inputRequests)[0]!, requestState: body.result.requestState as string };
+      },
+      retry: async ({ input, requestState }: { input: string; requestState: string }, answer: string) =>
+        (await send('tools/call', { ...call, requestState, inputResponses: { [input]: { role: 'assistant', model: 'test-model', content: { type: 'text', text: answer } } } }, { sampling: {} })).body,
+    };
+  };
+
+  it('a 2026-07-28 client’s retry reaches the call parked on another replica (an upstream’s sampling as input_required)', async () => {
+    const sampling = modernSampling(publicUrl);
+    const postsBefore = balancer.posts.length;
+    for (let i = 0; i < 3; i++) {
+      const done = await sampling.retry(await sampling.ask(), `answer ${i}`);
+      assert.deepEqual(done.result?.content, [{ type: 'text', text: `LLM response: answer ${i}` }], JSON.stringify(done));
+    }
+    const posts = balancer.posts.slice(postsBefore);
+    assert.ok(
+      posts.some((post, i) => i % 2 === 1 && post.target !== posts[i - 1]!.target),
+      'a retry landed on another replica than its call',
+    );
+  });
+
   it('a replica killed (SIGKILL) mid-session: the session goes on through the others', async () => {
     const { client, transport } = await connect();
     const sessionId = transport.sessionId;
@@ -204,5 +234,15 @@ describe('a fleet of three gatehouse serve replicas behind a balancer without af
       assert.deepEqual(result.content, [{ type: 'text', text: `after ${i}` }]);
     }
     assert.equal(transport.sessionId, sessionId);
+  });
+
+  it('a 2026-07-28 retry whose call was parked on a replica killed since (SIGKILL) gets an error result telling it to call the tool again', async () => {
+    const asked = await modernSampling(replicaB.url).ask();
+    replicaB.serving.child.kill('SIGKILL');
+    await replicaB.serving.exited;
+    dead.add(replicaB.url);
+    const answer = await modernSampling(replicaC.url).retry(asked, 'too late');
+    assert.equal(answer.result?.isError, true, JSON.stringify(answer));
+    assert.match(answer.result.content[0].text, /call the tool again/i);
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, McpError, type CallToolResult, type Result } from '@modelcontextprotocol/sdk/types.js';
 import type { LazyEventStream } from '../direct-tool-calls.js';
+import { JsonRpcError } from '../forwarding.js';
 import type { SendToClient } from '../upstream-requests.js';
 
 /**
@@ -9,7 +10,8 @@ import type { SendToClient } from '../upstream-requests.js';
  * question, the upstream call waits ("parked", on this replica, as long as the upstream waits for its answer), and the
  * client's retry with the answer takes it up again: the answer goes to the upstream, and the retry waits for what the
  * call does next (its result, or another question). Progress goes to whichever request waits on the call; closing that
- * request cancels the call.
+ * request cancels the call. In a fleet, a retry that reaches another replica is forwarded to this one
+ * (fleet-call-runs.ts), which is named in the call's `requestState` by `CallRuns.replica`.
  */
 
 /** A question of the upstream for the client, and where its answer goes. */
@@ -21,6 +23,15 @@ export interface InputAsk {
 }
 
 export type RunOutcome = { result: CallToolResult } | { error: unknown } | { ask: InputAsk };
+
+/** Where a call stands once a request stops waiting on it: ended, or parked on `replica` until question `key` is answered. */
+export type CallStep = { result: CallToolResult } | { error: unknown } | { ask: Pick<InputAsk, 'key' | 'request'>; run: string; replica: string };
+
+/** The parked call a retry continues, as its `requestState` names it. */
+export interface ParkedCall {
+  run: string;
+  key: string;
+}
 
 export interface CallRun {
   readonly id: string;
@@ -40,6 +51,8 @@ export interface CallRun {
 }
 
 export interface CallRuns {
+  /** This replica's name in the states of the calls it parks (random per process: a restarted replica holds none). */
+  readonly replica: string;
   /** Starts `work` as a run of `userId`'s. */
   start(userId: string, work: (run: CallRun) => Promise<CallToolResult>): CallRun;
   /** Keeps a run that waits for the client's answer until its retry takes it (or the call ends). */
@@ -53,6 +66,7 @@ export function callRuns(): CallRuns {
   const parked = new Map<string, { run: CallRun; userId: string }>();
   const owners = new WeakMap<CallRun, string>();
   return {
+    replica: randomBytes(9).toString('base64url'),
     get size() {
       return parked.size;
     },
@@ -73,6 +87,36 @@ export function callRuns(): CallRuns {
       return entry.run;
     },
   };
+}
+
+/**
+ * Waits on `run` for the request (`stream`, `closed`) now attached to it: its result or error, or its next question,
+ * for which the run is parked again.
+ */
+export async function stepOf(runs: CallRuns, run: CallRun, stream: LazyEventStream, closed: AbortSignal): Promise<CallStep> {
+  run.attach(stream, closed);
+  const outcome = await run.next();
+  if (!('ask' in outcome)) return outcome;
+  run.pending = outcome.ask;
+  runs.park(run);
+  return { ask: { key: outcome.ask.key, request: outcome.ask.request }, run: run.id, replica: runs.replica };
+}
+
+/** The parked call of `userId` that a retry continues, given the client's answer to its question (-32602 when there is none to give). */
+export function resumeRun(runs: CallRuns, parked: ParkedCall, userId: string, inputResponses: unknown): CallRun {
+  const run = runs.take(parked.run, userId);
+  if (!run?.pending || run.pending.key !== parked.key) {
+    throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: the call this requestState continues is no longer waiting (it ended or timed out); call the tool again');
+  }
+  const answer = (inputResponses as Record<string, unknown> | undefined)?.[run.pending.key];
+  if (answer === undefined) {
+    runs.park(run);
+    throw new JsonRpcError(ErrorCode.InvalidParams, `Invalid params: inputResponses holds no answer to "${run.pending.key}"`);
+  }
+  const question = run.pending;
+  run.pending = undefined;
+  question.settle(answer);
+  return run;
 }
 
 function newRun(ended: () => void): CallRun & { begin(work: (run: CallRun) => Promise<CallToolResult>): void } {

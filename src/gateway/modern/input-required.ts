@@ -30,9 +30,10 @@ const StateSchema = z.object({
   name: z.string(),
   /** A browser step: the upstream the person was asked about (to connect it, to approve a call to it). */
   upstreamId: z.string().optional(),
-  /** A parked call (call-runs.ts) and the key of the question it waits on. */
+  /** A parked call (call-runs.ts), the key of the question it waits on, and the replica holding it (fleet-call-runs.ts). */
   run: z.string().optional(),
   key: z.string().optional(),
+  replica: z.string().optional(),
   /**
    * A 2026-07-28 upstream's `input_required` result passed on: the upstream's own state, as it gave it, and the digest
    * of the arguments the call was let through with (a retry continues that call, so it must repeat them).
@@ -41,7 +42,7 @@ const StateSchema = z.object({
   issuedAt: z.number(),
 });
 /** What a state records of the step it continues. */
-export type StateStep = { upstreamId: string } | { run: string; key: string } | { passed: { requestState?: string; args: string } };
+export type StateStep = { upstreamId: string } | { run: string; key: string; replica: string } | { passed: { requestState?: string; args: string } };
 export type GatewayRequestState = z.infer<typeof StateSchema>;
 
 /** Thrown by a request that must ask the client first; answered as the `input_required` result it holds. */

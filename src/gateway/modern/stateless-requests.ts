@@ -24,7 +24,8 @@ import { RESOURCE_NOT_FOUND, type GatewayOperations, type GatewayOperationsOptio
 import type { GatewayState } from '../gateway-state.js';
 import type { Principal } from '../principal.js';
 import { ClientLacksCapability, serverRequestSender } from '../upstream-requests.js';
-import type { CallRun, CallRuns } from './call-runs.js';
+import { resumeRun, stepOf, type CallRun, type CallRuns, type CallStep } from './call-runs.js';
+import type { FleetCallRuns } from './fleet-call-runs.js';
 import {
   argumentsDigest,
   browserStep,
@@ -58,6 +59,8 @@ export interface StatelessServing {
   requestStateKey: Buffer;
   /** Tool calls parked while their client answers an upstream's question. */
   runs: CallRuns;
+  /** Retries of calls parked on another replica, forwarded there. */
+  fleetRuns: Pick<FleetCallRuns, 'continueOn'>;
   listen: ListenStreams;
   onFault(error: unknown): void;
 }
@@ -173,16 +176,13 @@ const HANDLERS: Record<string, (exchange: Exchange) => Promise<Answer>> = {
     if (retry?.state.upstreamId !== undefined && declinedInBrowser(retry.inputResponses)) {
       return { result: { isError: true, content: [{ type: 'text', text: 'Not called: you declined what you were asked in your browser.' }] } };
     }
-    const run = retry?.state.run === undefined ? startCall(call, (downstream) => operations.callTool(withoutProtocolMeta(params), downstream)) : resumeCall(call, retry);
-    run.attach(call.stream, call.closed);
-    const outcome = await run.next();
-    if ('ask' in outcome) {
-      run.pending = outcome.ask;
-      call.serving.runs.park(run);
-      throw new InputRequired({ inputRequests: { [outcome.ask.key]: outcome.ask.request }, requestState: sealRequestState(call.state, { run: run.id, key: outcome.ask.key }) });
+    const step = await callStep(call, retry, (downstream) => operations.callTool(withoutProtocolMeta(params), downstream));
+    if ('ask' in step) {
+      const { ask, run, replica } = step;
+      throw new InputRequired({ inputRequests: { [ask.key]: ask.request }, requestState: sealRequestState(call.state, { run, key: ask.key, replica }) });
     }
-    if ('error' in outcome) throw outcome.error;
-    return { result: outcome.result };
+    if ('error' in step) throw step.error;
+    return { result: step.result };
   },
   'resources/read': async ({ request, operations, downstream }) => operations.readResource(withoutProtocolMeta(parsed(ReadResourceRequestSchema, request).params), downstream),
   'prompts/get': async ({ request, operations, downstream }) => ({
@@ -312,21 +312,17 @@ function startCall(call: Exchange['call'], work: (downstream: Downstream) => Pro
   });
 }
 
-/** The parked call a retry continues, given the client's answer to its question. */
-function resumeCall(call: Exchange['call'], retry: NonNullable<Exchange['retry']>): CallRun {
-  const run = call.serving.runs.take(retry.state.run!, call.principal.userId);
-  if (!run?.pending || run.pending.key !== retry.state.key) {
-    throw new JsonRpcError(ErrorCode.InvalidParams, 'Invalid params: the call this requestState continues is no longer waiting (it ended, timed out, or waits on another Gatehouse replica); call the tool again');
-  }
-  const answer = (retry.inputResponses as Record<string, unknown> | undefined)?.[run.pending.key];
-  if (answer === undefined) {
-    call.serving.runs.park(run);
-    throw new JsonRpcError(ErrorCode.InvalidParams, `Invalid params: inputResponses holds no answer to "${run.pending.key}"`);
-  }
-  const question = run.pending;
-  run.pending = undefined;
-  question.settle(answer);
-  return run;
+/**
+ * A tool call until it ends or asks the client something: a new call started here, or the parked call a retry
+ * continues, here or on the replica holding it (fleet-call-runs.ts).
+ */
+async function callStep(call: Exchange['call'], retry: Exchange['retry'], work: (downstream: Downstream) => Promise<CallToolResult>): Promise<CallStep> {
+  const { runs, fleetRuns } = call.serving;
+  const { userId } = call.principal;
+  const { run, key = '', replica } = retry?.state ?? {};
+  if (run === undefined) return stepOf(runs, startCall(call, work), call.stream, call.closed);
+  if (replica !== undefined && replica !== runs.replica) return fleetRuns.continueOn(replica, { run, key }, userId, retry!.inputResponses, call.stream, call.closed);
+  return stepOf(runs, resumeRun(runs, { run, key }, userId, retry!.inputResponses), call.stream, call.closed);
 }
 
 /** The `Mcp-Param-*` headers of a call to a known tool, checked against its arguments. */

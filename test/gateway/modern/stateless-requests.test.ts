@@ -11,12 +11,10 @@ import { gatewayRoutes } from '../../../src/gateway/mcp-routes.js';
 import { BROWSER_INPUT } from '../../../src/gateway/modern/input-required.js';
 import type { Runtime } from '../../../src/runtime.js';
 import { NeedsAuthorization } from '../../../src/upstream/oauth/token-vault.js';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { startConformanceUpstream, type ConformanceUpstream } from '../../fixtures/upstreams/conformance-server.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../../helpers/app.js';
+import { httpUpstreamConfig } from '../../helpers/config-files.js';
 import { eventsOf } from '../../helpers/sse-events.js';
-import { tempDir } from '../../helpers/backends.js';
 import { testUpstreamRegistry, type TestRegistry } from '../../helpers/upstream-registry.js';
 import { grantWithTokens } from '../../oauth/token-fixtures.js';
 
@@ -292,11 +290,12 @@ describe('an upstream that asks the client during a 2026-07-28 call', () => {
   let gatehouse: TestApp;
   let key: string;
   let nextId = 1;
-  const cleanups: Array<() => void> = [];
+  let config: ReturnType<typeof httpUpstreamConfig> | undefined;
 
   before(async () => {
     upstream = await startConformanceUpstream();
-    gatehouse = await startTestApp({ listen: true, flags: { noDemo: true, config: configFile(upstream.url) } });
+    config = httpUpstreamConfig(upstream.url);
+    gatehouse = await startTestApp({ listen: true, flags: { noDemo: true, config: config.file } });
     await waitUntil(() => gatehouse.runtime.upstreams.all().every((item) => item.status().state === 'connected'));
     const created = await gatehouse.app.inject({ method: 'POST', url: '/api/apikeys', headers: { authorization: basicAuth('admin', TEST_ADMIN_PASSWORD) }, payload: { name: 'modern' } });
     key = (created.json() as { key: string }).key;
@@ -304,7 +303,7 @@ describe('an upstream that asks the client during a 2026-07-28 call', () => {
   after(async () => {
     await gatehouse?.close();
     await upstream?.close();
-    for (const cleanup of cleanups) cleanup();
+    config?.remove();
   });
 
   const modern = async (params: Record<string, unknown>, capabilities: Record<string, unknown>) => {
@@ -346,15 +345,6 @@ describe('an upstream that asks the client during a 2026-07-28 call', () => {
     assert.equal(refused.status, 400);
     assert.deepEqual([refused.body.error?.code, refused.body.error?.data?.requiredCapabilities], [-32021, { sampling: {} }]);
   });
-
-  /** A config file naming the upstream `up`. */
-  function configFile(url: string): string {
-    const dir = tempDir('gatehouse-modern-');
-    cleanups.push(() => dir.remove());
-    const file = path.join(dir.dir, 'gatehouse.json');
-    writeFileSync(file, JSON.stringify({ upstreams: [{ name: 'up', connection_type: 'http', connection_string: url }] }));
-    return file;
-  }
 });
 
 async function waitUntil(condition: () => boolean): Promise<void> {
