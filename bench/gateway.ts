@@ -14,6 +14,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { MAX_MCP_SESSIONS_PER_USER } from '../src/gateway/mcp-sessions.js';
 import { backendShares, gatewayRoutes } from './gateway-backends.js';
+import { eraComparison, startEraRoutes, type EraRoute } from './gateway-eras.js';
 import { adminPost, createApiKey, openSession, rpcResult } from './mcp-http.js';
 import { createBenchDatabase, postgresRunsEnabled, type BenchDatabase } from './postgres-database.js';
 import { startGatehouse, stopChild, type BenchServer } from './servers.js';
@@ -21,7 +22,9 @@ import { startGatehouse, stopChild, type BenchServer } from './servers.js';
 /**
  * `tools/call` through the gateway (on SQLite, and on PostgreSQL in a database the benchmark creates and drops; each
  * with an API key and with an OAuth access token) against the same call made directly to the upstream, in one run
- * at 32 connections; then the gateway's memory per idle MCP session. Prints numbers; asserts nothing (README.md).
+ * at 32 connections, and the MCP eras beside them (bench/gateway-eras.ts: a 2026-07-28 stateless call and a 2025
+ * session's, to a 2025 and to a 2026-07-28 upstream); then the gateway's memory per idle MCP session. Prints numbers;
+ * asserts nothing (README.md).
  */
 const CONNECTIONS = 32;
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 15);
@@ -154,7 +157,7 @@ interface LoadRound {
   calls: number;
 }
 
-async function loadTools(url: string, session: Record<string, string>, tool: string, seconds: number): Promise<LoadRound> {
+async function loadTools(url: string, session: Record<string, string>, tool: string, seconds: number, body = toolCall): Promise<LoadRound> {
   let wrongAnswers = 0;
   const target = new URL(url);
   const result = await autocannon({
@@ -166,7 +169,7 @@ async function loadTools(url: string, session: Record<string, string>, tool: str
       path: target.pathname,
       headers: session,
       // Every request gets its own JSON-RPC id: a session routes answers by id.
-      setupRequest: (request) => ({ ...request, body: toolCall(tool) }),
+      setupRequest: (request) => ({ ...request, body: body(tool) }),
       onResponse: (status, body) => {
         if (status < 300 && (!body.includes(ECHO_TEXT) || body.includes('"isError":true') || body.includes('"error"'))) wrongAnswers += 1;
       },
@@ -206,11 +209,11 @@ function combined(rounds: Array<LoadRound & { cpuUsPerCall: number }>): LoadRun 
 }
 
 /** Median of calls made one at a time, in ms with µs resolution (autocannon's histogram counts whole ms). */
-async function sequentialMedianMs(url: string, session: Record<string, string>, tool: string, count = SEQUENTIAL_CALLS): Promise<{ medianMs: number; calls: number }> {
+async function sequentialMedianMs(url: string, session: Record<string, string>, tool: string, count = SEQUENTIAL_CALLS, body = toolCall): Promise<{ medianMs: number; calls: number }> {
   const times: number[] = [];
   for (let i = 0; i < count; i += 1) {
     const started = performance.now();
-    const response = await fetch(url, { method: 'POST', headers: session, body: toolCall(tool) });
+    const response = await fetch(url, { method: 'POST', headers: session, body: body(tool) });
     await response.arrayBuffer();
     times.push(performance.now() - started);
   }
@@ -271,7 +274,12 @@ interface Route {
   pid: number;
   /** Set for the gateway's routes: its backend and credential type. */
   gateway?: Parameters<typeof backendShares>[0][number]['route'];
+  /** The body of each call, when it is not a 2025 session's (bench/gateway-eras.ts). */
+  body?: EraRoute['body'];
 }
+
+/** How `route` words each call. */
+const bodyOf = (route: Route) => (route.body ? (tool: string) => route.body!(tool, ECHO_TEXT, nextId++) : toolCall);
 
 interface Measured {
   route: Route;
@@ -285,15 +293,15 @@ interface Measured {
  */
 async function measure(routes: Route[]): Promise<Measured[]> {
   process.stdout.write(`- warming up: ${WARMUP_CALLS} calls each way\n`);
-  for (const route of routes) await sequentialMedianMs(route.url, route.session, route.tool, WARMUP_CALLS);
+  for (const route of routes) await sequentialMedianMs(route.url, route.session, route.tool, WARMUP_CALLS, bodyOf(route));
   process.stdout.write(`- ${SEQUENTIAL_CALLS} sequential calls each way\n`);
   const sequential: Measured['sequential'][] = [];
-  for (const route of routes) sequential.push(await withCpuPerCall(route.pid, () => sequentialMedianMs(route.url, route.session, route.tool)));
+  for (const route of routes) sequential.push(await withCpuPerCall(route.pid, () => sequentialMedianMs(route.url, route.session, route.tool, SEQUENTIAL_CALLS, bodyOf(route))));
   const rounds = routes.map(() => [] as Array<LoadRound & { cpuUsPerCall: number }>);
   const seconds = Math.max(1, Math.round(DURATION_SECONDS / ROUNDS));
   for (let round = 1; round <= ROUNDS; round += 1) {
     process.stdout.write(`- ${CONNECTIONS} connections, round ${round} of ${ROUNDS}: ${routes.map((route) => route.name).join(', ')} for ${seconds} s each\n`);
-    for (const [index, route] of routes.entries()) rounds[index]!.push(await withCpuPerCall(route.pid, () => loadTools(route.url, route.session, route.tool, seconds)));
+    for (const [index, route] of routes.entries()) rounds[index]!.push(await withCpuPerCall(route.pid, () => loadTools(route.url, route.session, route.tool, seconds, bodyOf(route))));
   }
   return routes.map((route, index) => ({ route, sequential: sequential[index]!, load: combined(rounds[index]!) }));
 }
@@ -318,7 +326,7 @@ function report([direct, proxy, gateway, ...others]: Measured[] & [Measured, Mea
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`tools/call directly, through a bare proxy and through the gateway (SQLite${postgresRunsEnabled ? ' and PostgreSQL' : ''}; API key and OAuth token), ${CONNECTIONS} connections, ${DURATION_SECONDS} s each in ${ROUNDS} rounds; then ${IDLE_SESSIONS} idle sessions\n`);
+  process.stdout.write(`tools/call directly, through a bare proxy and through the gateway (SQLite${postgresRunsEnabled ? ' and PostgreSQL' : ''}; API key and OAuth token; 2026-07-28 and 2025 clients), ${CONNECTIONS} connections, ${DURATION_SECONDS} s each in ${ROUNDS} rounds; then ${IDLE_SESSIONS} idle sessions\n`);
   const upstream = await startEchoUpstream();
   const proxy = await startBareProxy(upstream);
   const configDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-config-'));
@@ -347,13 +355,17 @@ async function main(): Promise<void> {
     memory = `Gateway RSS: ${(before / 1024).toFixed(1)} MiB before, ${(after / 1024).toFixed(1)} MiB with ${IDLE_SESSIONS} more idle sessions: ${((after - before) / IDLE_SESSIONS).toFixed(1)} KiB per session`;
     const gatewayRoutesToMeasure: Route[] = [];
     for (const route of routes) gatewayRoutesToMeasure.push({ ...route, tool: await gatewayEchoName(route.url, route.session), gateway: route });
-    report(
-      (await measure([
-        { name: 'direct (upstream)', url: upstream.url, session: directSession, tool: 'echo', pid: upstream.pid! },
-        { name: 'bare node:http proxy', url: proxy.url, session: directSession, tool: 'echo', pid: proxy.pid! },
-        ...gatewayRoutesToMeasure,
-      ])) as Measured[] & [Measured, Measured, Measured],
-    );
+    // The MCP eras: a 2026-07-28 client beside a 2025 session, to this upstream and to a 2026-07-28 one.
+    const eras = await startEraRoutes(gatehouse, gatewayRoutesToMeasure[0]!.tool, configDir, gatewayEchoName);
+    gatehouses.push(...eras.servers);
+    const measured = (await measure([
+      { name: 'direct (upstream)', url: upstream.url, session: directSession, tool: 'echo', pid: upstream.pid! },
+      { name: 'bare node:http proxy', url: proxy.url, session: directSession, tool: 'echo', pid: proxy.pid! },
+      ...gatewayRoutesToMeasure,
+      ...eras.routes,
+    ])) as Measured[] & [Measured, Measured, Measured];
+    report(measured);
+    for (const line of eraComparison(measured, measured[2])) process.stdout.write(`${line}\n`);
     process.stdout.write(`${memory}\n`);
   } finally {
     await Promise.all([upstream.stop(), proxy.stop(), ...gatehouses.map((server) => server.stop())]);

@@ -13,6 +13,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Downstream } from './forwarding.js';
 import type { ToolCaller } from './gateway-server.js';
+import { logLevelOf } from './session-resume.js';
 import { serverRequestSender, type SendToClient } from './upstream-requests.js';
 
 /**
@@ -121,6 +122,7 @@ export async function answerDirectly(session: DirectSession, call: DirectCall, r
     progressToken: call.params._meta?.progressToken,
     sendProgress: async (progressToken, progress) => answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } }),
     sendRequest: serverRequestSender(askClient(session, answer, call.id), () => session.server.getClientCapabilities()),
+    logLevel: logLevelOf(session.server, session.id),
   };
   try {
     const result = await call.callTool(call.params, downstream);

@@ -1,10 +1,10 @@
-import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Progress, type ProgressToken, type Result } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type LoggingLevel, type Progress, type ProgressToken, type Result } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import type { ServerRequestRelay } from '../upstream/streamable-http/server-requests.js';
 import { UpstreamInputRequired, type InputPassThrough } from '../upstream/streamable-http/stateless-requests.js';
-import type { Upstream } from '../upstream/types.js';
+import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import type { UpstreamClient, UpstreamRequestOptions } from '../upstream/upstream-client.js';
 import { SpanKind } from '@opentelemetry/api';
 import { inSpan } from '../ops/tracing.js';
@@ -46,6 +46,8 @@ export interface Downstream {
   sendProgress(token: ProgressToken, progress: Progress): Promise<void>;
   /** Sends an upstream's own request to this client, on the stream of the request being forwarded. */
   sendRequest(request: { method: string; params: Record<string, unknown> }, options: { signal: AbortSignal; timeout: number }): Promise<Result>;
+  /** The log level this client asked for (a 2025 session's `logging/setLevel`), carried to stateless upstreams. */
+  logLevel?: LoggingLevel;
   /**
    * Set for a 2026-07-28 client: a 2026-07-28 upstream's `input_required` result is passed on to it (thrown as
    * `UpstreamInputRequired`) rather than relayed request by request; its retry's answers and the upstream's state.
@@ -154,6 +156,8 @@ function requestOptions(upstream: Upstream, downstream: Downstream, progressSent
     timeoutMs: upstream.settings.timeout_ms,
     onProgress: progressRelay(downstream, progressSent),
     onServerRequest: relayTo(upstream, downstream),
+    // A per-user upstream's log messages go to nobody (session-events.ts): none are asked for.
+    ...(downstream.logLevel === undefined || connectsPerUser(upstream.settings) ? {} : { logLevel: downstream.logLevel }),
     ...(downstream.passInput ? { passInput: downstream.passInput } : {}),
   };
 }

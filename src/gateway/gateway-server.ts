@@ -22,6 +22,7 @@ import { gatewayOperations, type GatewayOperations, type ToolCaller } from './ga
 import type { GatewayState } from './gateway-state.js';
 import { askInBrowser } from './browser-prompts.js';
 import type { Principal } from './principal.js';
+import { logLevelOf } from './session-resume.js';
 import { serverSink, type SessionListener } from './session-events.js';
 import { serverRequestSender } from './upstream-requests.js';
 import { VERSION } from '../version.js';
@@ -115,6 +116,7 @@ function downstreamOf(meta: { progressToken?: string | number } | undefined, ext
     progressToken: meta?.progressToken,
     sendProgress: (progressToken, progress) => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
     sendRequest: serverRequestSender((request, schema, options) => extra.sendRequest(request, schema, options), () => server.getClientCapabilities()),
+    logLevel: logLevelOf(server, extra.sessionId),
   };
 }
 

@@ -41,3 +41,8 @@ export function resumeInitialized(transport: StreamableHTTPServerTransport, serv
 export function setLogLevel(server: Server, sessionId: string, level: LoggingLevel): void {
   (server as unknown as ServerInternals)._loggingLevels.set(sessionId, level);
 }
+
+/** The level `logging/setLevel` set for the session (on a session's SDK server); undefined until the client set one. */
+export function logLevelOf(server: object, sessionId: string | undefined): LoggingLevel | undefined {
+  return (server as Partial<ServerInternals>)._loggingLevels?.get(sessionId);
+}

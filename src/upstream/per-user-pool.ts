@@ -1,3 +1,4 @@
+import { openInItsEra } from './connection.js';
 import type { BearerSource } from './oauth/bearer-fetch.js';
 import { openTransport, type OpenedTransport } from './transports.js';
 import type { Upstream, UpstreamSettings } from './types.js';
@@ -46,7 +47,8 @@ export function createPerUserPool(options: PerUserPoolOptions) {
       if (entry) entries.delete(key);
     };
     try {
-      await client.connect(client.attach(opened), { timeout: upstream.settings.timeout_ms });
+      // In the upstream's era, as the shared connection (a 2026-07-28 upstream takes no initialize).
+      await openInItsEra(client, opened, upstream.settings.timeout_ms);
     } catch (error) {
       await opened.release().catch(() => undefined);
       throw error;

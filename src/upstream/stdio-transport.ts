@@ -2,7 +2,7 @@ import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdi
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { NoAnswer, type DirectRequestHooks, type DirectRequests } from './streamable-http/direct-requests.js';
-import { withRequestMeta, type StatelessIdentity } from './streamable-http/protocol-eras.js';
+import { META, withRequestMeta, type StatelessIdentity } from './streamable-http/protocol-eras.js';
 
 /**
  * A stdio upstream of either era (basic/transports/stdio "Backward Compatibility"): a dual-era client probes with
@@ -10,8 +10,10 @@ import { withRequestMeta, type StatelessIdentity } from './streamable-http/proto
  * or on none. One child process and its one channel serve both:
  * - `direct`: requests of the stateless era (2026-07-28) written on the channel and matched to their responses by id:
  *   the probe, and every request when the upstream is stateless. Per-request `_meta`, no headers (stdio has none),
- *   progress by token, cancellation as `notifications/cancelled` (stdio has no stream to close). Other notifications
- *   (list changes on a `subscriptions/listen`, log messages) go to `transport.onmessage`, as on the HTTP direct path.
+ *   progress by token, cancellation as `notifications/cancelled` (stdio has no stream to close). A notification
+ *   that names a pending `subscriptions/listen` in its subscription id goes to that request's `onNotification` (the
+ *   stream's own, as an HTTP stream's would); other notifications (log messages) go to `transport.onmessage`, as on the
+ *   HTTP direct path.
  * - `transport`: what the SDK client connects to when the upstream is of the session era. Its `start` hands the
  *   channel over to the SDK for good (the child is already running when the probe ran).
  */
@@ -68,7 +70,11 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
       const { progressToken, ...progress } = params;
       pending.get(progressToken)!.hooks.onProgress?.(progress as Progress);
     } else if (typeof method === 'string') {
-      transport.onmessage?.(message);
+      // On stdio every subscription shares the channel: its id says whose a notification is (basic/patterns/subscriptions).
+      const subscription = isObject(params?._meta) ? params._meta[META.subscriptionId] : undefined;
+      const listener = typeof subscription === 'string' ? pending.get(subscription)?.hooks.onNotification : undefined;
+      if (listener) listener(message);
+      else transport.onmessage?.(message);
     } else if (typeof id === 'string') {
       if (!isObject(error)) return settle(id, { result: result ?? {} });
       const code = typeof error.code === 'number' ? error.code : ErrorCode.InternalError;
@@ -91,7 +97,7 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
       const id = `gatehouse-${++nextId}`;
       let params = message.params;
       if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as Json | undefined), progressToken: id } };
-      if (identity) params = withRequestMeta(params, identity, hooks.clientCapabilities ?? {});
+      if (identity) params = withRequestMeta(params, identity, hooks.clientCapabilities ?? {}, hooks.logLevel);
       return new Promise<Result>((resolve, reject) => {
         const cancel = (reason: string, error: unknown) => {
           settle(id, { error });

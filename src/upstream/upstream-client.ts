@@ -2,13 +2,16 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  ErrorCode,
   LoggingMessageNotificationSchema,
+  McpError,
   ResourceUpdatedNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
   type Implementation,
   type JSONRPCMessage,
+  type LoggingLevel,
   type Progress,
   type Result,
   type ServerCapabilities,
@@ -18,7 +21,8 @@ import type { DirectRequests } from './streamable-http/direct-requests.js';
 import { discover, type Negotiated } from './streamable-http/era-negotiation.js';
 import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
 import { RELAYED_CAPABILITIES, refuseServerRequests, relayServerRequests, type ServerRequestRelay, type ServerRequestRelays } from './streamable-http/server-requests.js';
-import { listenFilter, listenForChanges, requestStateless, type InputPassThrough } from './streamable-http/stateless-requests.js';
+import { listChangesFilter, listenStream, type ListenStream } from './streamable-http/listen-stream.js';
+import { requestStateless, type InputPassThrough } from './streamable-http/stateless-requests.js';
 import { ToolParamHeaders, type ToolRejected } from './streamable-http/tool-param-headers.js';
 
 /** How one request to an upstream is carried: its cancellation, time limit, and where its side traffic goes. */
@@ -30,6 +34,11 @@ export interface UpstreamRequestOptions {
   onProgress?: (progress: Progress) => void;
   /** Requests the upstream sends while serving this one (sampling, elicitation; `input_required` on stateless upstreams); absent: they are refused. */
   onServerRequest?: ServerRequestRelay;
+  /**
+   * The level of log messages the client asked for (`logging/setLevel`). Stateless upstreams get it in the request's
+   * `_meta` and send messages only then; a session-era upstream's messages are connection-wide, filtered downstream.
+   */
+  logLevel?: LoggingLevel;
   /** A caller that takes a stateless upstream's `input_required` results itself; session-era upstreams use `onServerRequest`. */
   passInput?: InputPassThrough;
   /** `tools/list` on a stateless upstream: each tool left out for invalid `x-mcp-header` declarations, with why. */
@@ -57,11 +66,14 @@ const LIST_CHANGES = {
 interface StatelessState {
   direct: DirectRequests;
   discovered: Extract<Negotiated, { era: 'stateless' }>['discovered'];
-  /** Ends the `subscriptions/listen` stream when the client closes. */
-  listening: AbortController;
+  /** The connection's `subscriptions/listen` stream: list changes and subscribed resources. */
+  listen: ListenStream;
   /** The tools' `x-mcp-header` declarations, from this connection's listings. */
   paramHeaders: ToolParamHeaders;
 }
+
+/** The 2025 subscription requests, which a stateless upstream takes as a change of the listen filter. */
+const SUBSCRIPTION_METHODS = new Set(['resources/subscribe', 'resources/unsubscribe']);
 
 /**
  * The SDK Client the gateway talks to an upstream with, shared by every session (or, per-user upstreams, every
@@ -99,15 +111,15 @@ export class UpstreamClient extends Client {
   /**
    * Takes the upstream as stateless instead of connecting: every request goes on `direct`, and `transport` (which the
    * SDK never starts) only carries the direct path's notifications, trouble and end (a stdio child that exited).
-   * Listens for the list changes the upstream announces.
+   * Holds its one listen stream (streamable-http/listen-stream.ts): the list changes it announces, the resources subscribed.
    */
   speakStateless(negotiated: Extract<Negotiated, { era: 'stateless' }>, transport: Transport, direct: DirectRequests): void {
-    this.stateless = { direct, discovered: negotiated.discovered, listening: new AbortController(), paramHeaders: new ToolParamHeaders() };
-    transport.onmessage = (message) => this.notified(message);
+    const notified = (message: JSONRPCMessage) => this.notified(message);
+    const listen = listenStream(direct, listChangesFilter(negotiated.discovered.capabilities), notified);
+    this.stateless = { direct, discovered: negotiated.discovered, listen, paramHeaders: new ToolParamHeaders() };
+    transport.onmessage = notified;
     transport.onerror = (error) => this.onerror?.(error);
     transport.onclose = () => this.onclose?.();
-    const filter = listenFilter(negotiated.discovered.capabilities);
-    if (filter) listenForChanges(direct, filter, this.stateless.listening.signal);
   }
 
   /** The era and revision this client speaks with its upstream. */
@@ -159,13 +171,14 @@ export class UpstreamClient extends Client {
   }
 
   override async close(): Promise<void> {
-    this.stateless?.listening.abort();
+    this.stateless?.listen.close();
     await super.close();
   }
 
   /** Sends one request on this connection and checks its result against `resultSchema`. */
   async forward<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
     const { signal, timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
+    if (this.stateless && SUBSCRIPTION_METHODS.has(message.method)) return checked(message.method, resultSchema, await this.changeSubscription(this.stateless.listen, message, signal));
     if (this.stateless) return checked(message.method, resultSchema, await this.requestStateless(this.stateless, message, options));
     if (this.direct && DIRECT_METHODS.has(message.method)) {
       return checked(message.method, resultSchema, await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest }));
@@ -179,6 +192,14 @@ export class UpstreamClient extends Client {
     if (message.method === 'tools/call') return paramHeaders.call(direct, message, options);
     const result = await requestStateless(direct, message, options);
     return message.method === 'tools/list' ? paramHeaders.admit(result, message.params?.cursor === undefined, options.onToolRejected) : result;
+  }
+
+  /** `resources/subscribe` or `unsubscribe` on a stateless upstream: its resource joins or leaves the listen filter. */
+  private async changeSubscription(listen: ListenStream, message: { method: string; params?: Record<string, unknown> }, signal: AbortSignal): Promise<Result> {
+    const uri = message.params?.uri;
+    if (typeof uri !== 'string') throw new McpError(ErrorCode.InvalidParams, `${message.method} needs a uri`);
+    await (message.method === 'resources/subscribe' ? listen.subscribe(uri, signal) : listen.unsubscribe(uri, signal));
+    return {};
   }
 }
 

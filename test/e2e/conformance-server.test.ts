@@ -198,7 +198,7 @@ describe('the official MCP conformance suite (server scenarios) against /mcp', {
       'test_simple_text', 'test_streaming_elicitation', 'test_tool_with_logging', 'test_tool_with_progress', 'test_trigger_prompt_change',
       'test_trigger_tool_change',
       // The 2026-07-28 upstream's: the fixture's own (not `unroutable`, whose x-mcp-header is invalid), and those of the input-required-result-* scenarios.
-      'ask_llm', 'echo', 'lookup', 'query', 'slow',
+      'ask_llm', 'echo', 'lookup', 'noisy', 'query', 'slow',
       'test_input_required_result_capabilities', 'test_input_required_result_elicitation', 'test_input_required_result_list_roots',
       'test_input_required_result_multi_round', 'test_input_required_result_multiple_inputs', 'test_input_required_result_request_state',
       'test_input_required_result_sampling', 'test_input_required_result_tampered_state',

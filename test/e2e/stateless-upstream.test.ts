@@ -4,10 +4,21 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ToolListChangedNotificationSchema, type CallToolResult, type CreateMessageRequest, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  LoggingMessageNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type CreateMessageRequest,
+  type LoggingMessageNotification,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import { createCatalog, fetchAllPages } from '../../src/gateway/catalog.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/backends.js';
+import { eventsOf } from '../helpers/sse-events.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
 import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 
@@ -16,8 +27,8 @@ import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type Statel
  * `x-mcp-header`, a 2026-07-28 client too): Gatehouse finds the upstream's era with `server/discover`, speaks to it
  * statelessly (per-request `_meta`, routing and `Mcp-Param-*` headers with the upstream's own names), and translates
  * what differs: `input_required` into a sampling request relayed to the client and a retry, a closed stream for a
- * cancellation, `subscriptions/listen` into list changes. A 2025 upstream beside it is still reached with
- * `initialize`, as before.
+ * cancellation, `subscriptions/listen` into list changes and resource updates, the session's `logging/setLevel`
+ * into each request's log level. A 2025 upstream beside it is still reached with `initialize`, as before.
  */
 
 const firstText = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
@@ -81,7 +92,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
 
   it('lists and calls the upstream’s tools, with the per-request metadata and the routing headers under its own names', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_lookup', 'modern_query', 'modern_slow']);
+    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_lookup', 'modern_noisy', 'modern_query', 'modern_slow']);
     assert.equal(firstText(await client.callTool({ name: 'modern_echo', arguments: { text: 'hello' } })), 'hello');
     const call = requestsFor('tools/call').at(-1)!;
     assert.equal(call.headers['mcp-method'], 'tools/call');
@@ -212,9 +223,72 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
   it('passes the upstream’s list changes (from subscriptions/listen) on to the client', async () => {
     await modern.listening();
     const listen = requestsFor('subscriptions/listen')[0]!;
-    assert.deepEqual(listen.body.params!.notifications, { toolsListChanged: true });
-    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    assert.deepEqual(listen.body.params!.notifications, { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true });
+    const tools = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
     modern.announceToolsChanged();
-    await changed;
+    await tools;
+    const prompts = new Promise<void>((resolve) => client.setNotificationHandler(PromptListChangedNotificationSchema, () => resolve()));
+    modern.announceListChanged('prompts');
+    await prompts;
+  });
+
+  it('turns the client’s resources/subscribe into the listen filter, and the upstream’s updates into notifications', async () => {
+    await client.subscribeResource({ uri: 'note://first' });
+    assert.deepEqual(modern.openListens().at(-1)!.filter.resourceSubscriptions, ['note://first']);
+    // No resources/subscribe reached the upstream: 2026-07-28 has none.
+    assert.equal(requestsFor('resources/subscribe').length, 0);
+    const updated = new Promise<string>((resolve) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => resolve(notification.params.uri)));
+    modern.announceResourceUpdated('note://first');
+    assert.equal(await updated, 'note://first');
+    await client.unsubscribeResource({ uri: 'note://first' });
+    // The stream without it replaces the one with it.
+    while (modern.openListens().some((stream) => stream.filter.resourceSubscriptions)) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(modern.openListens().map((stream) => stream.filter), [{ toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true }]);
+  });
+
+  it('refuses a subscription the upstream does not acknowledge', async () => {
+    await assert.rejects(client.subscribeResource({ uri: 'live://clock' }), /sends no updates of live:\/\/clock/);
+  });
+
+  it('gives a 2026-07-28 client’s listen stream the upstream’s list changes and updates of the resources it subscribed to', async () => {
+    const response = await fetch(`${gatehouse.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': 'subscriptions/listen',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0', id: 'listen-1', method: 'subscriptions/listen',
+        params: { notifications: { toolsListChanged: true, resourceSubscriptions: ['note://first'] }, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } },
+      }),
+    });
+    const frames = eventsOf(response);
+    try {
+      const ack = (await frames.next()) as { params: { notifications: unknown } };
+      assert.deepEqual(ack.params.notifications, { toolsListChanged: true, resourceSubscriptions: ['note://first'] });
+      // Gatehouse's own stream to the upstream asks for the resource now.
+      await modern.listening((stream) => stream.filter.resourceSubscriptions?.includes('note://first') === true);
+      modern.announceResourceUpdated('note://first');
+      assert.deepEqual(await frames.next(), {
+        jsonrpc: '2.0',
+        method: 'notifications/resources/updated',
+        params: { uri: 'note://first', _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' } },
+      });
+      modern.announceToolsChanged();
+      assert.deepEqual(await frames.next(), { jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' } } });
+    } finally {
+      await frames.close();
+    }
+  });
+
+  it('asks for log messages at the level the client set, and relays them; asks for none before it set one', async () => {
+    assert.equal(firstText(await client.callTool({ name: 'modern_noisy', arguments: {} })), 'no log asked for');
+    await client.setLoggingLevel('info');
+    const logged: LoggingMessageNotification['params'][] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void logged.push(notification.params));
+    assert.equal(firstText(await client.callTool({ name: 'modern_noisy', arguments: {} })), 'logged at info');
+    assert.equal((requestsFor('tools/call').at(-1)!.body.params!._meta as Record<string, unknown>)['io.modelcontextprotocol/logLevel'], 'info');
+    while (logged.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(logged[0], { level: 'info', logger: 'modern/noisy', data: 'working on it' });
   });
 });

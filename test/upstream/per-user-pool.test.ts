@@ -5,8 +5,9 @@ import { NeedsAuthorization } from '../../src/upstream/oauth/token-vault.js';
 import { createPerUserPool } from '../../src/upstream/per-user-pool.js';
 import type { Upstream, UpstreamSettings } from '../../src/upstream/types.js';
 
+/** POSTs without a session that are not the era probe (`server/discover`, which names its method in Mcp-Method). */
 const initializes = (upstream: HttpUpstream) =>
-  upstream.requests.filter((headers) => headers['mcp-session-id'] === undefined && headers['content-type'] !== undefined).length;
+  upstream.requests.filter((headers) => headers['mcp-session-id'] === undefined && headers['content-type'] !== undefined && headers['mcp-method'] === undefined).length;
 
 describe('the per-user pool of upstream connections', () => {
   let http: HttpUpstream;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { CallToolResultSchema, ListToolsResultSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, EmptyResultSchema, ListToolsResultSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { openInItsEra } from '../../src/upstream/connection.js';
 import { openTransport, type OpenedTransport } from '../../src/upstream/transports.js';
 import type { UpstreamSettings } from '../../src/upstream/types.js';
@@ -74,6 +74,19 @@ describe('a stdio upstream’s era', () => {
     assert.equal(await changed, 'tools');
     await call(client, 'exit');
     await ended;
+  });
+
+  it('takes resource subscriptions into its listen filter and hears their updates, told apart by subscription id', async () => {
+    const client = await connect('stateless-stdio-server.ts');
+    const updated: string[] = [];
+    client.watchNotifications({ listChanged: () => undefined, log: () => undefined, resourceUpdated: (uri) => void updated.push(uri) });
+    await client.forward({ method: 'resources/subscribe', params: { uri: 'note://a' } }, EmptyResultSchema, options());
+    await client.forward({ method: 'resources/subscribe', params: { uri: 'note://b' } }, EmptyResultSchema, options());
+    await client.forward({ method: 'resources/unsubscribe', params: { uri: 'note://a' } }, EmptyResultSchema, options());
+    // The streams replaced were cancelled (stdio has no stream to close): only the last one is told of changes.
+    await call(client, 'touch');
+    while (updated.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(updated, ['note://b']);
   });
 
   it('is of the session era when it answers the probe with an error: initialize, as before', async () => {

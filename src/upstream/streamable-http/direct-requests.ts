@@ -26,6 +26,10 @@ export interface DirectRequestHooks {
   onServerRequest: ServerRequestRelay;
   /** Stateless upstreams: the client capabilities declared in this request's `_meta` (default: none). */
   clientCapabilities?: Record<string, unknown>;
+  /** Stateless upstreams: the log level asked for in this request's `_meta` (server/utilities/logging); absent: no log messages. */
+  logLevel?: string;
+  /** The other notifications on this request's stream (a listen stream's); absent: they go to the connection (its transport's `onmessage`). */
+  onNotification?: (message: JSONRPCMessage) => void;
   /** Stateless upstreams: the `Mcp-Param-*` headers of a `tools/call` (tool-param-headers.ts). */
   paramHeaders?: Record<string, string>;
 }
@@ -251,6 +255,7 @@ class Call {
       const served = this.served?.get(params?.requestId as RequestId);
       if (served) return void served.abort(new Error(typeof params?.reason === 'string' ? params.reason : 'Cancelled by the upstream'));
     }
+    if (this.hooks.onNotification) return this.hooks.onNotification(message as JSONRPCMessage);
     this.upstream.options.transport.onmessage?.(message as JSONRPCMessage);
   }
 
@@ -385,7 +390,7 @@ export function directRequests(options: DirectRequestsOptions): DirectRequests {
       let params = message.params;
       if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as Json | undefined), progressToken: id } };
       const stateless = upstream.stateless;
-      if (stateless) params = withRequestMeta(params, stateless, hooks.clientCapabilities ?? {});
+      if (stateless) params = withRequestMeta(params, stateless, hooks.clientCapabilities ?? {}, hooks.logLevel);
       const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method: message.method } : { jsonrpc: '2.0', id, method: message.method, params });
       return new Call(upstream, live, id, body, hooks, stateless && { ...routingHeaders(message.method, message.params), ...hooks.paramHeaders }).promise;
     },

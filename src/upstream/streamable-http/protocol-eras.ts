@@ -28,6 +28,7 @@ export const META = {
   clientInfo: 'io.modelcontextprotocol/clientInfo',
   clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
   subscriptionId: 'io.modelcontextprotocol/subscriptionId',
+  logLevel: 'io.modelcontextprotocol/logLevel',
 } as const;
 
 /** The error codes a stateless server answers with (schema: HeaderMismatch, MissingRequiredClientCapability, UnsupportedProtocolVersion). */
@@ -41,8 +42,8 @@ export interface StatelessIdentity {
 
 type Json = Record<string, unknown>;
 
-/** `params` with the per-request protocol fields added to its `_meta` (the caller's own `_meta` keys kept). */
-export function withRequestMeta(params: Json | undefined, identity: StatelessIdentity, capabilities: Json): Json {
+/** `params` with the per-request protocol fields (and the log level, when one is asked for) added to its `_meta` (the caller's own `_meta` keys kept). */
+export function withRequestMeta(params: Json | undefined, identity: StatelessIdentity, capabilities: Json, logLevel?: string): Json {
   const own = params?._meta;
   return {
     ...params,
@@ -51,6 +52,7 @@ export function withRequestMeta(params: Json | undefined, identity: StatelessIde
       [META.protocolVersion]: identity.protocolVersion,
       [META.clientInfo]: identity.clientInfo,
       [META.clientCapabilities]: capabilities,
+      ...(logLevel === undefined ? {} : { [META.logLevel]: logLevel }),
     },
   };
 }

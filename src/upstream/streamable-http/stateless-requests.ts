@@ -12,15 +12,14 @@ import { RELAYED_CAPABILITIES, type ServerRequestRelay } from './server-requests
  *   - passed on (a 2026-07-28 client, `InputPassThrough`): one round per request; the `input_required` result goes
  *     back to the caller as `UpstreamInputRequired`, and the client's retry brings its answers and the upstream's
  *     state, which are sent with the request as they came.
- * - Change notifications (basic/patterns/subscriptions): one `subscriptions/listen` stream per connection, asking
- *   for the list changes the upstream offers, opened again when it ends.
+ * - Log messages (server/utilities/logging): asked for per request, with the level in `_meta`.
+ * Change notifications come on the connection's one `subscriptions/listen` stream (listen-stream.ts).
  */
 
 /** Rounds of input a request may take before Gatehouse gives up on it (an upstream that asks forever). */
 const MAX_INPUT_ROUNDS = 10;
 /** Only these input requests are relayed; Gatehouse declares no roots. */
 const RELAYED_INPUTS = new Set(['sampling/createMessage', 'elicitation/create']);
-const LISTEN_RETRY = { initialMs: 1000, maxMs: 30_000 };
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -31,6 +30,8 @@ export interface StatelessRequestOptions {
   onProgress?: (progress: Progress) => void;
   /** Where input requests go; absent: none is declared possible, and an input request fails the request. */
   onServerRequest?: ServerRequestRelay;
+  /** The level of the log messages wanted for this request; absent: none. */
+  logLevel?: string;
   /** Set: input requests are not relayed but passed on to the caller (and `onServerRequest` is not used). */
   passInput?: InputPassThrough;
   /** The `Mcp-Param-*` headers of a `tools/call`, the same on every round (its arguments do not change). */
@@ -58,7 +59,7 @@ export class UpstreamInputRequired extends Error {
 }
 
 /** Stateless upstreams send no requests on a response stream (they ask for input in results): one that does is refused. */
-const refuse: ServerRequestRelay = async () => {
+export const refuse: ServerRequestRelay = async () => {
   throw new McpError(ErrorCode.InvalidRequest, 'a stateless upstream sends no requests on a response stream');
 };
 
@@ -78,13 +79,13 @@ async function answerInputs(inputRequests: unknown, relay: ServerRequestRelay, s
 
 /** One request to a stateless upstream, carried through as many input rounds as it takes (MRTR "Client Requirements"). */
 export async function requestStateless(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions): Promise<Result> {
-  const { signal, timeoutMs, onProgress, onServerRequest, passInput, paramHeaders } = options;
+  const { signal, timeoutMs, onProgress, onServerRequest, passInput, paramHeaders, logLevel } = options;
   if (passInput) return passingInput(direct, message, options, passInput);
   // Capabilities relevant to this request (basic/index): sampling and elicitation only when someone can answer them.
   const clientCapabilities = onServerRequest ? RELAYED_CAPABILITIES : {};
   let params = message.params;
   for (let round = 0; ; round++) {
-    const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities, paramHeaders });
+    const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities, paramHeaders, logLevel });
     if (result.resultType !== 'input_required') return result;
     if (!onServerRequest) throw new McpError(ErrorCode.InvalidRequest, `the upstream asked for input on ${message.method}, which has no client to answer it`);
     if (round + 1 >= MAX_INPUT_ROUNDS) throw new McpError(ErrorCode.InternalError, `the upstream asked for input more than ${MAX_INPUT_ROUNDS} times`);
@@ -102,37 +103,4 @@ async function passingInput(direct: DirectRequests, message: { method: string; p
   const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities, paramHeaders });
   if (result.resultType !== 'input_required') return result;
   throw new UpstreamInputRequired(isObject(result.inputRequests) ? result.inputRequests : undefined, typeof result.requestState === 'string' ? result.requestState : undefined);
-}
-
-/** The notification filter of `subscriptions/listen` for what `capabilities` says changes; undefined: nothing to listen for. */
-export function listenFilter(capabilities: Json): Json | undefined {
-  const listChanged = (kind: string) => isObject(capabilities[kind]) && (capabilities[kind] as Json).listChanged === true;
-  const filter: Json = {};
-  if (listChanged('tools')) filter.toolsListChanged = true;
-  if (listChanged('prompts')) filter.promptsListChanged = true;
-  if (listChanged('resources')) filter.resourcesListChanged = true;
-  return Object.keys(filter).length > 0 ? filter : undefined;
-}
-
-/**
- * Keeps one `subscriptions/listen` stream open on `direct` until `signal` aborts. Its notifications reach the
- * connection the way every notification of the direct path does (its transport's `onmessage`); a stream that ends,
- * gracefully or not, is opened again after a growing delay.
- */
-export function listenForChanges(direct: DirectRequests, filter: Json, signal: AbortSignal): void {
-  let delay = LISTEN_RETRY.initialMs;
-  const listen = async () => {
-    while (!signal.aborted) {
-      const opened = Date.now();
-      await direct
-        .request({ method: 'subscriptions/listen', params: { notifications: filter } }, { signal, timeoutMs: Number.POSITIVE_INFINITY, onServerRequest: refuse })
-        .catch(() => undefined);
-      if (signal.aborted) return;
-      // A stream that stayed up a while ended normally: start over from the shortest delay.
-      if (Date.now() - opened > LISTEN_RETRY.maxMs) delay = LISTEN_RETRY.initialMs;
-      await new Promise((resolve) => setTimeout(resolve, delay, undefined).unref());
-      delay = Math.min(delay * 2, LISTEN_RETRY.maxMs);
-    }
-  };
-  void listen();
 }

@@ -14,6 +14,7 @@ import { NeedsAuthorization } from '../../../src/upstream/oauth/token-vault.js';
 import { startConformanceUpstream, type ConformanceUpstream } from '../../fixtures/upstreams/conformance-server.js';
 import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../../helpers/app.js';
 import { httpUpstreamConfig } from '../../helpers/config-files.js';
+import { eventsOf } from '../../helpers/sse-events.js';
 import { testUpstreamRegistry, type TestRegistry } from '../../helpers/upstream-registry.js';
 import { grantWithTokens } from '../../oauth/token-fixtures.js';
 
@@ -351,29 +352,4 @@ async function waitUntil(condition: () => boolean): Promise<void> {
     if (tries > 200) assert.fail('the condition never held');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** The JSON-RPC messages of an SSE response, one at a time. */
-function eventsOf(response: Response) {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  return {
-    async next(): Promise<unknown> {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = event.split('\n').find((line) => line.startsWith('data: '));
-          if (data) return JSON.parse(data.slice(6));
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('the stream ended');
-        buffer += decoder.decode(value, { stream: true });
-      }
-    },
-    close: () => reader.cancel(),
-  };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import type { DirectRequestHooks, DirectRequests } from '../../../src/upstream/streamable-http/direct-requests.js';
-import { listenFilter, requestStateless, UpstreamInputRequired } from '../../../src/upstream/streamable-http/stateless-requests.js';
+import { requestStateless, UpstreamInputRequired } from '../../../src/upstream/streamable-http/stateless-requests.js';
 
 type Sent = { method: string; params?: Record<string, unknown>; capabilities: unknown };
 
@@ -70,12 +70,5 @@ describe('requests to a stateless upstream', () => {
     const forever = scriptedDirect(Array.from({ length: 20 }, () => ({ resultType: 'input_required', requestState: 's' })));
     await assert.rejects(requestStateless(forever, { method: 'tools/call' }, { ...options(), onServerRequest: async () => ({}) }), /more than 10 times/);
     assert.equal(forever.sent.length, 10);
-  });
-});
-
-describe('the subscriptions/listen filter', () => {
-  it('asks for the list changes the upstream announced, and for nothing when it announced none', () => {
-    assert.deepEqual(listenFilter({ tools: { listChanged: true }, prompts: {}, resources: { listChanged: true } }), { toolsListChanged: true, resourcesListChanged: true });
-    assert.equal(listenFilter({ tools: {} }), undefined);
   });
 });

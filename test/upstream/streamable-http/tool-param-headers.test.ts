@@ -38,7 +38,7 @@ describe('x-mcp-header towards a stateless upstream', () => {
     const rejected: string[] = [];
     const admitted = book.admit(listed, true, (tool, reason) => rejected.push(`${tool}: ${reason}`));
     const names = (admitted.tools as Array<{ name: string }>).map((tool) => tool.name);
-    assert.deepEqual(names, ['echo', 'slow', 'ask_llm', 'query', 'lookup']);
+    assert.deepEqual(names, ['echo', 'slow', 'ask_llm', 'noisy', 'query', 'lookup']);
     assert.deepEqual(rejected, ['unroutable: x-mcp-header Score annotates score, which is not a string, integer or boolean']);
     assert.deepEqual(admitted.tools, (listed.tools as Array<{ name: string }>).filter((tool) => tool.name !== 'unroutable'));
   });
