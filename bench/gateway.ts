@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +14,8 @@ import { MAX_MCP_SESSIONS_PER_USER } from '../src/gateway/mcp-sessions.js';
 import { backendShares, gatewayRoutes } from './gateway-backends.js';
 import { adminPost, createApiKey, openSession, rpcResult } from './mcp-http.js';
 import { createBenchDatabase, postgresRunsEnabled, type BenchDatabase } from './postgres-database.js';
-import { startGatehouse, stopChild, type BenchServer } from './servers.js';
+import { cpuMs, rssKiB } from './process-stats.js';
+import { startChild, startGatehouse, type BenchServer } from './servers.js';
 
 /**
  * `tools/call` through the gateway (on SQLite, and on PostgreSQL in a database the benchmark creates and drops; each
@@ -101,15 +100,8 @@ async function serveBareProxy(target: URL): Promise<void> {
   process.stdout.write(`${(http.address() as AddressInfo).port}\n`);
 }
 
-/** `bench/gateway.ts <role> [args]` in its own process; it prints its port when it listens. */
-async function startChild(args: string[], path: string): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { url: `http://127.0.0.1:${chunk.toString().trim()}${path}`, pid: child.pid, stop: () => stopChild(child) };
-}
-
-const startEchoUpstream = () => startChild(['upstream'], '/mcp');
-const startBareProxy = (upstream: BenchServer) => startChild(['proxy', upstream.url], '/mcp');
+const startEchoUpstream = () => startChild(fileURLToPath(import.meta.url), ['upstream'], '/mcp');
+const startBareProxy = (upstream: BenchServer) => startChild(fileURLToPath(import.meta.url), ['proxy', upstream.url], '/mcp');
 
 // ---------------------------------------------------------------------------------------------------------------
 // What autocannon sends must be the same bytes a real client sends (bench/mcp-http.ts).
@@ -218,23 +210,11 @@ async function sequentialMedianMs(url: string, session: Record<string, string>, 
   return { medianMs: times[Math.floor(times.length / 2)]!, calls: times.length };
 }
 
-/** CPU time (user + system) the process has used so far, in ms; the kernel counts it in ticks of 10 ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
 /** `run`, and the CPU time `pid` spent per call during it (µs). */
 async function withCpuPerCall<T extends { calls: number }>(pid: number, run: () => Promise<T>): Promise<T & { cpuUsPerCall: number }> {
   const before = cpuMs(pid);
   const done = await run();
   return { ...done, cpuUsPerCall: ((cpuMs(pid) - before) * 1000) / done.calls };
-}
-
-function rssKiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.match(/(\d+)/)?.[1] ?? Number.NaN);
 }
 
 /** Opens `count` sessions through the gateway, 16 at a time, each owner its share, and leaves them open and idle. */

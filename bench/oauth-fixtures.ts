@@ -62,7 +62,7 @@ export function codeExchangeBody(client: BenchClient, code: string): string {
 }
 
 /** The form body of a refresh-token grant. */
-export function refreshBody(client: BenchClient, refreshToken: string): string {
+export function refreshBody(client: Pick<BenchClient, 'clientId' | 'resource'>, refreshToken: string): string {
   return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.clientId, resource: client.resource }).toString();
 }
 
@@ -74,7 +74,7 @@ export function refreshBody(client: BenchClient, refreshToken: string): string {
  */
 const EMPTY_POOL = 'gth_rt_pool_empty';
 
-export function refreshChainRequest(client: BenchClient, pool: string[]): Request {
+export function refreshChainRequest(client: Pick<BenchClient, 'clientId' | 'resource'>, pool: string[]): Request {
   return {
     method: 'POST',
     path: '/oauth/token',

@@ -52,9 +52,12 @@ export async function startGatehouse(extraArgs: string[] = []): Promise<BenchSer
   throw new Error(`gatehouse serve did not answer ${url}/health`);
 }
 
-/** The bare node:http ceiling (bench/bare-server.ts). */
-export async function startBareServer(): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'bare-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A bench script in its own process (through tsx), which prints its port when it listens; `urlPath` is appended to its URL. */
+export async function startChild(script: string, args: string[], urlPath = ''): Promise<BenchServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { url: `http://127.0.0.1:${chunk.toString().trim()}`, stop: () => stopChild(child) };
+  return { url: `http://127.0.0.1:${chunk.toString().trim()}${urlPath}`, pid: child.pid, stop: () => stopChild(child) };
 }
+
+/** The bare node:http ceiling (bench/bare-server.ts). */
+export const startBareServer = (): Promise<BenchServer> => startChild(path.join(import.meta.dirname, 'bare-server.ts'), []);
