@@ -39,7 +39,8 @@ import type { McpSessionRecord } from '../store/index.js';
  * request runs (absent: the gateway's own), and the scopes each request needs.
  */
 export interface GatewayBinding {
-  createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller };
+  /** `keepsState`: whether the session holds what its store record does not (absent: never), so stays in memory while idle. */
+  createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller; keepsState?(): boolean };
   operations?(context: Pick<GatewayOperationsOptions, 'gateway' | 'ask'> & { principal: Principal }): GatewayOperations;
   /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
   scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): string[];
@@ -254,12 +255,12 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       // DELETE: the SDK closes this copy; the others go with the row.
       onsessionclosed: () => sessions.end(id),
     });
-    const { server, callTool } = binding.createServer({ principal, gateway });
+    const { server, callTool, keepsState } = binding.createServer({ principal, gateway });
     prepare?.(transport, server);
     const direct = directExchanges();
     relayableServerRequests(transport, direct);
     const now = Date.now();
-    const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: now, inFlight: 0, touchedAt: now, initialized: false };
+    const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: now, inFlight: 0, touchedAt: now, initialized: false, keepsState };
     // Set before connect: the SDK's Protocol chains its own close handling onto this one.
     transport.onclose = () => {
       sessions.remove(id);
