@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { allowCrossOriginCalls } from '../oauth/cors.js';
 import type { Runtime } from '../runtime.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
@@ -23,7 +23,7 @@ import { guardRequest } from './guard.js';
 import { virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostAllowed } from './host-check.js';
-import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
+import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
 import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
 import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
@@ -140,7 +140,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
    * client sent no traceparent header, of the trace context in the request's `_meta` (MCP 2026-07-28).
    */
   const inMcpSpan = <T>(request: FastifyRequest, messages: JSONRPCMessage[], work: () => Promise<T>): Promise<T> => {
-    const first = messages.find(isJSONRPCRequest);
+    const first = messages.find(isRequest);
     if (!first) return work();
     const params = (first.params ?? {}) as { name?: unknown; _meta?: Record<string, unknown> };
     const attributes: Record<string, string> = { 'mcp.method.name': first.method };
@@ -177,7 +177,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
 
   /** Every scope any request of the body needs, in one 403 challenge when the caller lacks one of them. */
   const checkScopes = (messages: JSONRPCMessage[], principal: Principal, reply: FastifyReply): boolean => {
-    const needed = new Set(messages.filter(isJSONRPCRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
+    const needed = new Set(messages.filter(isRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
     if ([...needed].every((scope) => principal.scopes.has(scope))) return true;
     sendInsufficientScope(reply, runtime.config.publicUrl, [...needed], principal.virtualServer);
     return false;
