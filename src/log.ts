@@ -119,10 +119,6 @@ class LazyChildLogger {
     return (this.made ??= this.parent.child(this.bindings, this.options));
   }
 
-  private enabled(level: pino.Level): boolean {
-    return this.made !== undefined || pino.levels.values[level]! >= (pino.levels.values[this.parent.level] ?? Number.POSITIVE_INFINITY);
-  }
-
   get level(): string {
     return (this.made ?? this.parent).level;
   }
@@ -137,32 +133,21 @@ class LazyChildLogger {
 
   silent(): void {}
 
-  fatal(...args: LogArgs): void {
-    if (this.enabled('fatal')) this.logger().fatal(...args);
-  }
-
-  error(...args: LogArgs): void {
-    if (this.enabled('error')) this.logger().error(...args);
-  }
-
-  warn(...args: LogArgs): void {
-    if (this.enabled('warn')) this.logger().warn(...args);
-  }
-
-  info(...args: LogArgs): void {
-    if (this.enabled('info')) this.logger().info(...args);
-  }
-
-  debug(...args: LogArgs): void {
-    if (this.enabled('debug')) this.logger().debug(...args);
-  }
-
-  trace(...args: LogArgs): void {
-    if (this.enabled('trace')) this.logger().trace(...args);
+  /** What each level's method does (they are set on the prototype below). */
+  log(level: pino.Level, args: LogArgs): void {
+    if (this.made !== undefined || pino.levels.values[level]! >= (pino.levels.values[this.parent.level] ?? Number.POSITIVE_INFINITY)) this.logger()[level](...args);
   }
 }
 
 type LogArgs = Parameters<FastifyBaseLogger['info']>;
+
+for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) {
+  Object.defineProperty(LazyChildLogger.prototype, level, {
+    value(this: LazyChildLogger, ...args: LogArgs) {
+      this.log(level, args);
+    },
+  });
+}
 
 /**
  * Fastify's `childLoggerFactory`: a request's logger, made on its first message at an enabled level. Most requests
