@@ -16,7 +16,7 @@ export const MAX_MCP_SESSIONS_PER_USER = 100;
 export const MCP_SESSION_IDLE_MS = 30 * 60_000;
 export const MCP_SESSION_SWEEP_MS = 60_000;
 /**
- * A session with no request for this long leaves memory (its SDK server, transport and pipeline, ~15 KB of heap)
+ * A session with no request for this long leaves memory (its SDK server, transport and pipeline, ~11 KB of heap)
  * and lives on in the store only: its next request rebuilds it from there, as another replica would (one indexed
  * read and a new server, a few ms once per idle spell). Checked every MCP_SESSION_HIBERNATE_CHECK_MS.
  */
