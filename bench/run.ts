@@ -31,6 +31,8 @@ interface Row {
   result: Result;
   /** Server CPU time (user + system) per request, µs: what the machine's load moves least. */
   cpuUsPerGrant?: number;
+  /** The load generator's (this process's) CPU time per request, µs: near 1 s per second, it limits the rate. */
+  generatorCpuUsPerGrant?: number;
 }
 
 function perSecond(result: Result): number {
@@ -56,12 +58,21 @@ interface RefreshTarget {
   pid: number;
 }
 
-async function refreshFor(target: RefreshTarget, seconds: number): Promise<{ result: Result; cpuMs: number }> {
+/** A timed run on one target: what autocannon measured, and the CPU ms the server and this process (the load generator) spent. */
+interface RefreshRound {
+  result: Result;
+  cpuMs: number;
+  generatorCpuMs: number;
+}
+
+async function refreshFor(target: RefreshTarget, seconds: number): Promise<RefreshRound> {
   // A finished run drops the answers in flight, and with them their chains.
   if (target.pool.length < CONNECTIONS) target.pool.push(...(await target.mint(CONNECTIONS - target.pool.length)));
   const cpuBefore = cpuMs(target.pid);
+  const generatorBefore = process.cpuUsage();
   const result = await autocannon({ url: target.client.issuer, connections: CONNECTIONS, duration: seconds, requests: [refreshChainRequest(target.client, target.pool)] });
-  return { result, cpuMs: cpuMs(target.pid) - cpuBefore };
+  const generator = process.cpuUsage(generatorBefore);
+  return { result, cpuMs: cpuMs(target.pid) - cpuBefore, generatorCpuMs: (generator.user + generator.system) / 1000 };
 }
 
 /** The rounds of one backend taken together: the rate from the totals, latencies the median of the rounds' own. */
@@ -84,15 +95,15 @@ function combined(rounds: Result[]): Result {
 async function refreshGrants(targets: RefreshTarget[]): Promise<Row[]> {
   process.stdout.write(`- refresh_token grants: warm-up ${WARMUP_SECONDS} s each, then ${ROUNDS} interleaved rounds\n`);
   for (const target of targets) await refreshFor(target, WARMUP_SECONDS);
-  const rounds = targets.map(() => [] as Array<{ result: Result; cpuMs: number }>);
+  const rounds = targets.map(() => [] as RefreshRound[]);
   const seconds = Math.max(1, Math.round(DURATION_SECONDS / ROUNDS));
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const [index, target] of targets.entries()) rounds[index]!.push(await refreshFor(target, seconds));
   }
   return targets.map((target, index) => {
     const result = combined(rounds[index]!.map((round) => round.result));
-    const cpuTotal = rounds[index]!.reduce((sum, round) => sum + round.cpuMs, 0);
-    return { name: `refresh_token grant (${target.name})`, result, cpuUsPerGrant: (cpuTotal * 1000) / result.requests.total };
+    const perGrant = (of: (round: RefreshRound) => number) => (rounds[index]!.reduce((sum, round) => sum + of(round), 0) * 1000) / result.requests.total;
+    return { name: `refresh_token grant (${target.name})`, result, cpuUsPerGrant: perGrant((round) => round.cpuMs), generatorCpuUsPerGrant: perGrant((round) => round.generatorCpuMs) };
   });
 }
 
@@ -161,7 +172,9 @@ async function main(): Promise<void> {
       const multiple = perSecond(onSqlite) / perSecond(onPeer);
       const met = multiple >= TARGET.peerMultiple && onSqlite.latency.p99 < TARGET.p99Ms;
       process.stdout.write(`\nRefresh grants on SQLite: ${multiple.toFixed(2)}× oidc-provider's rate, p99 ${onSqlite.latency.p99} ms (oidc-provider ${onPeer.latency.p99} ms) (target >= ${TARGET.peerMultiple}× with p99 < ${TARGET.p99Ms} ms): ${met ? 'met' : 'NOT met'}\n`);
-      process.stdout.write(`Server CPU per refresh grant: ${refresh.map((row) => `${row.name.replace(/^refresh_token grant \((.*)\)$/, '$1')} ${(row.cpuUsPerGrant ?? 0).toFixed(0)} µs`).join(', ')}\n`);
+      const per = (row: Row, value: number | undefined) => `${row.name.replace(/^refresh_token grant \((.*)\)$/, '$1')} ${(value ?? 0).toFixed(0)} µs`;
+      process.stdout.write(`Server CPU per refresh grant: ${refresh.map((row) => per(row, row.cpuUsPerGrant)).join(', ')}\n`);
+      process.stdout.write(`Load generator (this process) CPU per grant: ${refresh.map((row) => per(row, row.generatorCpuUsPerGrant)).join(', ')}\n`);
     }
     if (onSqlite && postgres) {
       const share = perSecond(postgres) / perSecond(onSqlite);
