@@ -1,4 +1,5 @@
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { MAX_MCP_SESSIONS_PER_USER } from '../src/gateway/mcp-sessions.js';
 import { BENCH_ADMIN_PASSWORD, type BenchServer } from './servers.js';
 
 /** A minimal MCP client over plain HTTP, and the admin calls the benchmarks set up with. */
@@ -50,4 +51,35 @@ export async function adminPost(gatehouse: BenchServer, path: string, body: obje
 /** An API key of `username` (the admin's when absent). */
 export async function createApiKey(gatehouse: BenchServer, username?: string): Promise<string> {
   return String((await adminPost(gatehouse, '/api/apikeys', { name: 'bench', ...(username ? { username } : {}) })).key);
+}
+
+/**
+ * Bearer headers of enough users to hold `count` idle sessions: one user keeps at most MAX_MCP_SESSIONS_PER_USER
+ * open (beyond it the least recently used of theirs closes), so the idle sessions are spread over several users.
+ */
+export async function idleSessionOwners(gatehouse: BenchServer, count: number, prefix = 'bench-idle'): Promise<Array<Record<string, string>>> {
+  const owners: Array<Record<string, string>> = [];
+  for (let index = 0; index * MAX_MCP_SESSIONS_PER_USER < count; index += 1) {
+    const username = `${prefix}-${index}`;
+    await adminPost(gatehouse, '/api/users', { username, password: `Bench-idle-${index}-${Date.now()}-pw`, is_admin: false });
+    owners.push({ authorization: `Bearer ${await createApiKey(gatehouse, username)}` });
+  }
+  return owners;
+}
+
+/**
+ * Opens `count` sessions through the gateway, 16 at a time, each owner its share, and leaves them open and idle;
+ * returns the headers of each (to use them again).
+ */
+export async function openIdleSessions(url: string, owners: Array<Record<string, string>>, count: number): Promise<Array<Record<string, string>>> {
+  const sessions: Array<Record<string, string>> = [];
+  let opened = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (opened < count) {
+      const owner = owners[Math.floor(opened / MAX_MCP_SESSIONS_PER_USER)]!;
+      opened += 1;
+      sessions.push(await openSession(url, owner));
+    }
+  }));
+  return sessions;
 }

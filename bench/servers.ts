@@ -29,13 +29,13 @@ export async function stopChild(child: ChildProcess): Promise<void> {
  * `gatehouse serve` as `npm start` runs it (the build in dist/, which the npm scripts make first) on SQLite in a temp
  * dir, logging warnings only (request logs would measure the pipe).
  */
-export async function startGatehouse(extraArgs: string[] = []): Promise<BenchServer> {
+export async function startGatehouse(extraArgs: string[] = [], launch: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), 'dist/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
+  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...(launch.nodeArgs ?? []), 'dist/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, GATEHOUSE_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
+    env: { ...process.env, ...launch.env, GATEHOUSE_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const stop = async () => {
@@ -52,9 +52,12 @@ export async function startGatehouse(extraArgs: string[] = []): Promise<BenchSer
   throw new Error(`gatehouse serve did not answer ${url}/health`);
 }
 
-/** The bare node:http ceiling (bench/bare-server.ts). */
-export async function startBareServer(): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'bare-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A bench script in its own process (through tsx), which prints its port when it listens; `urlPath` is appended to its URL. */
+export async function startChild(script: string, args: string[], urlPath = ''): Promise<BenchServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { url: `http://127.0.0.1:${chunk.toString().trim()}`, stop: () => stopChild(child) };
+  return { url: `http://127.0.0.1:${chunk.toString().trim()}${urlPath}`, pid: child.pid, stop: () => stopChild(child) };
 }
+
+/** The bare node:http ceiling (bench/bare-server.ts). */
+export const startBareServer = (): Promise<BenchServer> => startChild(path.join(import.meta.dirname, 'bare-server.ts'), []);

@@ -102,7 +102,52 @@ export function createServerLog(
   return { logger, output };
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+/**
+ * A request's logger, made on its first message at an enabled level (below). Its methods live on the prototype, so a
+ * request that logs nothing costs one small object: /mcp and /oauth/token make one per request.
+ */
+class LazyChildLogger {
+  private made: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+
+  private logger(): FastifyBaseLogger {
+    return (this.made ??= this.parent.child(this.bindings, this.options));
+  }
+
+  get level(): string {
+    return (this.made ?? this.parent).level;
+  }
+
+  set level(level: string) {
+    this.logger().level = level;
+  }
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.logger().child(bindings, options);
+  }
+
+  silent(): void {}
+
+  /** What each level's method does (they are set on the prototype below). */
+  log(level: pino.Level, args: LogArgs): void {
+    if (this.made !== undefined || pino.levels.values[level]! >= (pino.levels.values[this.parent.level] ?? Number.POSITIVE_INFINITY)) this.logger()[level](...args);
+  }
+}
+
+type LogArgs = Parameters<FastifyBaseLogger['info']>;
+
+for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) {
+  Object.defineProperty(LazyChildLogger.prototype, level, {
+    value(this: LazyChildLogger, ...args: LogArgs) {
+      this.log(level, args);
+    },
+  });
+}
 
 /**
  * Fastify's `childLoggerFactory`: a request's logger, made on its first message at an enabled level. Most requests
@@ -110,24 +155,7 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
  * a short request's CPU).
  */
 export function lazyChildLogger(this: unknown, logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  let child: FastifyBaseLogger | undefined;
-  const made = () => (child ??= logger.child(bindings, options));
-  const lazy = {
-    get level() {
-      return (child ?? logger).level;
-    },
-    set level(level: string) {
-      made().level = level;
-    },
-    child: (more: Bindings, moreOptions?: ChildLoggerOptions) => made().child(more, moreOptions),
-    silent: () => undefined,
-  } as unknown as FastifyBaseLogger;
-  for (const level of LEVELS) {
-    lazy[level] = ((...args: Parameters<FastifyBaseLogger['info']>) => {
-      if (child || pino.levels.values[level]! >= (pino.levels.values[logger.level] ?? Number.POSITIVE_INFINITY)) made()[level](...args);
-    }) as FastifyBaseLogger['info'];
-  }
-  return lazy;
+  return new LazyChildLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -13,6 +13,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Downstream } from './forwarding.js';
 import type { ToolCaller } from './gateway-server.js';
+import { isPlainObject } from './jsonrpc-edge.js';
 import { logLevelOf } from './session-resume.js';
 import { serverRequestSender, type SendToClient } from './upstream-requests.js';
 
@@ -105,8 +106,21 @@ export function directCallOf(session: DirectSession, headers: IncomingHttpHeader
   const version = headers['mcp-protocol-version'];
   if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_VERSIONS.has(version))) return undefined;
   if (session.server.getClientVersion() === undefined) return undefined;
+  const params = plainCallParams(message.params);
+  if (params) return { id: message.id, params, callTool: session.callTool };
   const parsed = CallToolRequestSchema.safeParse(message);
   return parsed.success ? { id: message.id, params: parsed.data.params, callTool: session.callTool } : undefined;
+}
+
+/**
+ * The params of a request the edge validated (jsonrpc-edge.ts) that CallToolRequestSchema accepts unchanged: a string
+ * name, arguments absent or an object, no `_meta` and no `task`. Checked by hand on the hot path; the rest is the
+ * schema's.
+ */
+function plainCallParams(params: unknown): CallToolRequest['params'] | undefined {
+  if (!isPlainObject(params) || typeof params.name !== 'string' || Object.hasOwn(params, '_meta') || Object.hasOwn(params, 'task')) return undefined;
+  if (Object.hasOwn(params, 'arguments') && !isPlainObject(params.arguments)) return undefined;
+  return params as CallToolRequest['params'];
 }
 
 /**

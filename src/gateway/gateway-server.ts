@@ -42,6 +42,8 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 export interface GatewaySession {
   server: Server;
   callTool: ToolCaller;
+  /** Whether the session holds resource subscriptions, which live in memory only (an idle session keeps them). */
+  keepsState(): boolean;
 }
 
 export function createGatewayServer(options: GatewaySessionOptions): Server {
@@ -107,7 +109,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize }: G
     gateway.events.delete(listener);
     gateway.subscriptions.release(listener);
   };
-  return { server, callTool: operations.callTool };
+  return { server, callTool: operations.callTool, keepsState: () => gateway.subscriptions.holdsAny(listener) };
 }
 
 function downstreamOf(meta: { progressToken?: string | number } | undefined, extra: Extra, server: Server): Downstream {

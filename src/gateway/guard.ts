@@ -47,7 +47,7 @@ const API_KEY_SCOPES: ReadonlySet<string> = new Set(SUPPORTED_SCOPES);
  * revocation stops the credential fleet-wide within a second (identity/credential-cache.ts).
  */
 export async function guardRequest(deps: GuardDeps, input: GuardInput): Promise<GuardOutcome> {
-  if (new URLSearchParams(input.query).has('access_token')) return { kind: 'token_in_query' };
+  if (input.query !== '' && new URLSearchParams(input.query).has('access_token')) return { kind: 'token_in_query' };
   const token = bearerToken(input.authorization);
   if (token === undefined) return { kind: 'no_token' };
   if (token === '') return { kind: 'invalid_token', description: 'the bearer token is empty' };

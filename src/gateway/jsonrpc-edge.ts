@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 
 /** The SDK transport's own batch bound (server/requestBody.js): checked here so a refusal costs no session work. */
 export const MAX_BATCH_MESSAGES = 100;
@@ -28,12 +28,36 @@ export function parseJsonRpcBody(text: string): EdgeBody {
   if (items.length > MAX_BATCH_MESSAGES) return invalidRequest(`a batch of more than ${MAX_BATCH_MESSAGES} messages`);
   const messages: JSONRPCMessage[] = [];
   for (const item of items) {
+    if (isPlainRequest(item)) {
+      messages.push(item);
+      continue;
+    }
     const parsed = JSONRPCMessageSchema.safeParse(item);
     if (!parsed.success) return invalidRequest('not a JSON-RPC 2.0 message');
     messages.push(parsed.data);
   }
   return { ok: true, body, messages };
 }
+
+const REQUEST_KEYS: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params']);
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The common request the SDK's JSONRPCRequestSchema accepts as it is (and returns unchanged): `jsonrpc` "2.0", a
+ * string or integer id, a string method, no other key, params absent or an object without `_meta`. Checked by hand
+ * because the schema's union costs more than the rest of the edge on every call; anything else (a `_meta`, a
+ * notification, a response, a mistake) is left to the schema.
+ */
+function isPlainRequest(item: unknown): item is JSONRPCRequest {
+  if (!isPlainObject(item) || item.jsonrpc !== '2.0' || typeof item.method !== 'string') return false;
+  if (typeof item.id !== 'string' && !Number.isSafeInteger(item.id)) return false;
+  for (const key in item) if (!REQUEST_KEYS.has(key)) return false;
+  return item.params === undefined ? !Object.hasOwn(item, 'params') : isPlainObject(item.params) && !Object.hasOwn(item.params, '_meta');
+}
+
+/** Whether a message the edge accepted is a request (a validated message with a method and an id is one). */
+export const isRequest = (message: JSONRPCMessage): message is JSONRPCRequest => 'method' in message && 'id' in message;
 
 function invalidRequest(what: string): EdgeBody {
   return { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: `Invalid Request: ${what}` };

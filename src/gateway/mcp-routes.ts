@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { allowCrossOriginCalls } from '../oauth/cors.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
@@ -23,7 +23,7 @@ import { guardRequest, type GuardDeps } from './guard.js';
 import { virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostAllowed } from './host-check.js';
-import { jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
+import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
 import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
 import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
@@ -40,7 +40,8 @@ import type { KeyRing } from '../crypto/key-ring.js';
  * request runs (absent: the gateway's own), and the scopes each request needs.
  */
 export interface GatewayBinding {
-  createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller };
+  /** `keepsState`: whether the session holds what its store record does not (absent: never), so stays in memory while idle. */
+  createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller; keepsState?(): boolean };
   operations?(context: Pick<GatewayOperationsOptions, 'gateway' | 'ask'> & { principal: Principal }): GatewayOperations;
   /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
   scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): string[];
@@ -154,7 +155,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
    * client sent no traceparent header, of the trace context in the request's `_meta` (MCP 2026-07-28).
    */
   const inMcpSpan = <T>(request: FastifyRequest, messages: JSONRPCMessage[], work: () => Promise<T>): Promise<T> => {
-    const first = messages.find(isJSONRPCRequest);
+    const first = messages.find(isRequest);
     if (!first) return work();
     const params = (first.params ?? {}) as { name?: unknown; _meta?: Record<string, unknown> };
     const attributes: Record<string, string> = { 'mcp.method.name': first.method };
@@ -191,7 +192,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
 
   /** Every scope any request of the body needs, in one 403 challenge when the caller lacks one of them. */
   const checkScopes = (messages: JSONRPCMessage[], principal: Principal, reply: FastifyReply): boolean => {
-    const needed = new Set(messages.filter(isJSONRPCRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
+    const needed = new Set(messages.filter(isRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
     if ([...needed].every((scope) => principal.scopes.has(scope))) return true;
     sendInsufficientScope(reply, deps.config.publicUrl, [...needed], principal.virtualServer);
     return false;
@@ -269,12 +270,12 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       // DELETE: the SDK closes this copy; the others go with the row.
       onsessionclosed: () => sessions.end(id),
     });
-    const { server, callTool } = binding.createServer({ principal, gateway });
+    const { server, callTool, keepsState } = binding.createServer({ principal, gateway });
     prepare?.(transport, server);
     const direct = directExchanges();
     relayableServerRequests(transport, direct);
     const now = Date.now();
-    const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: now, inFlight: 0, touchedAt: now, initialized: false };
+    const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: now, inFlight: 0, touchedAt: now, initialized: false, keepsState };
     // Set before connect: the SDK's Protocol chains its own close handling onto this one.
     transport.onclose = () => {
       sessions.remove(id);

@@ -15,6 +15,13 @@ export const MAX_MCP_SESSIONS_PER_USER = 100;
 /** A session with no request for this long is closed; clients re-initialize transparently. */
 export const MCP_SESSION_IDLE_MS = 30 * 60_000;
 export const MCP_SESSION_SWEEP_MS = 60_000;
+/**
+ * A session with no request for this long leaves memory (its SDK server, transport and pipeline, ~11 KB of heap)
+ * and lives on in the store only: its next request rebuilds it from there, as another replica would (one indexed
+ * read and a new server, a few ms once per idle spell). Checked every MCP_SESSION_HIBERNATE_CHECK_MS.
+ */
+export const MCP_SESSION_HIBERNATE_MS = 30_000;
+export const MCP_SESSION_HIBERNATE_CHECK_MS = 10_000;
 /** A session's last use is written to the store at most this often (idle expiry needs no finer grain). */
 export const MCP_SESSION_TOUCH_MS = 60_000;
 /** Sessions idle in the store (on no replica any more) deleted per sweep. */
@@ -45,6 +52,8 @@ export interface McpSession {
   touchedAt: number;
   /** Whether the client's `notifications/initialized` is recorded. */
   initialized: boolean;
+  /** Whether the session holds state the store does not (resource subscriptions): then it stays in memory while idle. */
+  keepsState?(): boolean;
 }
 
 export function ownerOf(principal: Principal): SessionOwner {
@@ -94,7 +103,15 @@ export interface McpSessionTable {
   begin(session: McpSession): () => void;
   /** Ends every idle session (here and, in the store, those no replica holds); resolves with how many ended. */
   sweepIdle(): Promise<number>;
-  /** Sweeps every `intervalMs` on an unref'd timer (it never keeps the process alive); returns the stop function. */
+  /**
+   * Closes this replica's copies of sessions idle for `hibernateMs` that keep no state of their own: they go on in
+   * the store, and their next request here rebuilds them (gateway/mcp-routes.ts). Resolves with how many left memory.
+   */
+  hibernateIdle(): Promise<number>;
+  /**
+   * Sweeps every `intervalMs`, and hibernates every MCP_SESSION_HIBERNATE_CHECK_MS, on unref'd timers (they never
+   * keep the process alive); returns the stop function.
+   */
   startSweeping(intervalMs?: number): () => void;
   /** Closes this replica's copies (at shutdown); the sessions go on through the other replicas. */
   closeAll(): Promise<void>;
@@ -107,6 +124,7 @@ export interface McpSessionTableOptions {
   maxSessions?: number;
   maxSessionsPerUser?: number;
   idleMs?: number;
+  hibernateMs?: number;
   now?: () => number;
   onError?: (error: unknown) => void;
 }
@@ -116,6 +134,7 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
   const maxSessions = options.maxSessions ?? MAX_MCP_SESSIONS;
   const maxPerUser = options.maxSessionsPerUser ?? MAX_MCP_SESSIONS_PER_USER;
   const idleMs = options.idleMs ?? MCP_SESSION_IDLE_MS;
+  const hibernateMs = options.hibernateMs ?? MCP_SESSION_HIBERNATE_MS;
   const now = options.now ?? Date.now;
   const reportError = (error: unknown) => options.onError?.(error);
   const sessions = new Map<string, McpSession>();
@@ -146,6 +165,14 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
     const all = [...new Set([...endedHere, ...endedInStore])];
     await ended(all);
     return all.length;
+  };
+
+  // The store's last use may lag by up to MCP_SESSION_TOUCH_MS: its sweep (deleteIdle) allows for that.
+  const hibernateIdle = async () => {
+    const cutoff = now() - hibernateMs;
+    const idle = [...sessions.values()].filter((s) => s.inFlight === 0 && s.lastSeenAt <= cutoff && !s.keepsState?.());
+    await Promise.all(idle.map(close));
+    return idle.length;
   };
 
   return {
@@ -195,10 +222,14 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
       };
     },
     sweepIdle,
+    hibernateIdle,
     startSweeping(intervalMs = MCP_SESSION_SWEEP_MS) {
-      const timer = setInterval(() => void sweepIdle().catch(reportError), intervalMs);
-      timer.unref();
-      return () => clearInterval(timer);
+      const timers = [
+        setInterval(() => void sweepIdle().catch(reportError), intervalMs),
+        setInterval(() => void hibernateIdle().catch(reportError), MCP_SESSION_HIBERNATE_CHECK_MS),
+      ];
+      for (const timer of timers) timer.unref();
+      return () => timers.forEach(clearInterval);
     },
     async closeAll() {
       await Promise.all([...sessions.values()].map(close));

@@ -21,6 +21,8 @@ export interface ResourceSubscriptions {
   /** Everything `holder` held (its session or stream ended). */
   release(holder: SubscriptionHolder): void;
   holds(holder: SubscriptionHolder, upstreamId: string, uri: string): boolean;
+  /** Whether `holder` holds any subscription. */
+  holdsAny(holder: SubscriptionHolder): boolean;
 }
 
 interface Held {
@@ -73,5 +75,6 @@ export function resourceSubscriptions(onError: (upstream: Upstream, error: unkno
       const held = byUri.get(uri);
       return held !== undefined && held.upstream.id === upstreamId && held.holders.has(holder);
     },
+    holdsAny: (holder) => [...byUri.values()].some((held) => held.holders.has(holder)),
   };
 }

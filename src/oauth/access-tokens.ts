@@ -81,8 +81,8 @@ export function accessTokenService(
     return key;
   };
 
-  // Key: audience and token. Signing keys leave the ring only after their last token expired, so a verified
-  // signature stays valid; lifetime (exp, nbf) is checked again on every use.
+  // Key: the token (its claims name its one audience, compared on every use). Signing keys leave the ring only after
+  // their last token expired, so a verified signature stays valid; lifetime (exp, nbf) is checked again on every use.
   const verified = new Map<string, AccessTokenClaims>();
   const withinLifetime = (claims: AccessTokenClaims) => {
     const seconds = now() / 1000;
@@ -113,11 +113,10 @@ export function accessTokenService(
     },
 
     async verify(token, expectedAudience) {
-      const cacheKey = `${expectedAudience} ${token}`;
-      const known = verified.get(cacheKey);
+      const known = verified.get(token);
       if (known) {
-        if (withinLifetime(known)) return known;
-        verified.delete(cacheKey);
+        if (withinLifetime(known)) return known.aud === expectedAudience ? known : undefined;
+        verified.delete(token);
         return undefined;
       }
       try {
@@ -132,7 +131,7 @@ export function accessTokenService(
         });
         const claims = claimsSchema.safeParse(payload);
         if (!claims.success) return undefined;
-        remember(cacheKey, claims.data);
+        remember(token, claims.data);
         return claims.data;
       } catch {
         return undefined;

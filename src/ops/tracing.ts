@@ -84,14 +84,21 @@ export const requestTracing: FastifyPluginAsync = async (app: FastifyInstance) =
 };
 (requestTracing as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
-/** Runs `work` in a child span of the active one, ending it with the outcome; errors are recorded and rethrown. */
+/**
+ * Runs `work` in a child span of the active one, ending it with the outcome; errors are recorded and rethrown. When
+ * nothing records and no trace is carried, there is no context to make active and `work` runs as it is: entering a
+ * context (AsyncLocalStorage) turns on Node's promise hooks, a cost on every promise of the process from then on.
+ */
 export async function inSpan<T>(
   name: string,
   attributes: Record<string, string | number | boolean>,
   work: () => Promise<T>,
   options: { kind?: SpanKind; parent?: Context } = {},
 ): Promise<T> {
-  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes }, options.parent ?? context.active(), async (span) => {
+  const parent = options.parent ?? context.active();
+  const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes }, parent);
+  if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return work();
+  return context.with(trace.setSpan(parent, span), async () => {
     try {
       return await work();
     } catch (error) {

@@ -336,6 +336,47 @@ describe('/mcp session limit', () => {
   });
 });
 
+describe('/mcp sessions out of memory', () => {
+  it('an idle session leaves memory, then serves its owner (and only its owner) from the store until DELETE', async () => {
+    const t = await startTestApp();
+    const tiny = await tinyRegistry();
+    const sessions = mcpSessionTable({ hibernateMs: 0, store: t.runtime.store.mcpSessions, announceEnded: async () => undefined });
+    const gw = Fastify();
+    await gw.register(gatewayRoutes, { deps: t.runtime, upstreams: tiny.registry, sessions });
+    try {
+      const { tokens } = await grantWithTokens(t);
+      const { tokens: others } = await grantWithTokens(t); // another client of the same user
+      const headers = (token: string, sessionId?: string) => ({
+        authorization: `Bearer ${token}`,
+        accept: ACCEPT,
+        'content-type': 'application/json',
+        ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL } : {}),
+      });
+      const opened = await gw.inject({ method: 'POST', url: '/mcp', headers: headers(tokens.access_token), payload: initialize() });
+      const sessionId = String(opened.headers['mcp-session-id']);
+      const post = (token: string, payload: unknown) => gw.inject({ method: 'POST', url: '/mcp', headers: headers(token, sessionId), payload: JSON.stringify(payload) });
+      assert.equal((await post(tokens.access_token, { jsonrpc: '2.0', method: 'notifications/initialized' })).statusCode, 202);
+
+      assert.equal(await sessions.hibernateIdle(), 1);
+      assert.equal(sessions.size, 0);
+      const lookup = await post(tokens.access_token, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'tiny_lookup', arguments: { q: 'again' } } });
+      assert.equal(lookup.statusCode, 200, lookup.body);
+      assert.equal(messagesOf(lookup)[0]?.result?.content?.[0]?.text, 'found again');
+      assert.equal(sessions.size, 1, 'rebuilt here');
+
+      assert.equal(await sessions.hibernateIdle(), 1);
+      assert.equal((await post(others.access_token, { jsonrpc: '2.0', id: 3, method: 'tools/list' })).statusCode, 404, 'another client: as if unknown');
+      const ended = await gw.inject({ method: 'DELETE', url: '/mcp', headers: headers(tokens.access_token, sessionId) });
+      assert.equal(ended.statusCode, 200, ended.body);
+      assert.equal((await post(tokens.access_token, { jsonrpc: '2.0', id: 4, method: 'tools/list' })).statusCode, 404);
+    } finally {
+      await gw.close();
+      await tiny.close();
+      await t.close();
+    }
+  });
+});
+
 describe('/mcp tools/call faults', () => {
   it('a fault of the pipeline (not a JSON-RPC error) is answered -32603 "Internal error" without its details, and logged', async () => {
     const t = await startTestApp();

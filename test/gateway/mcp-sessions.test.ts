@@ -148,6 +148,26 @@ describe('MCP session table across replicas', () => {
     assert.deepEqual(announced, ['elsewhere-old'], 'the replica holding it is told');
   });
 
+  it('takes idle copies out of memory and keeps their rows; not one serving a request, nor one holding subscriptions', async () => {
+    let now = 1_000;
+    const table = mcpSessionTable({ ...tableOptions(), hibernateMs: 100, now: () => now });
+    const idle = await sessionOf('idle', alice, now);
+    const busy = await sessionOf('busy', alice, now);
+    const subscribed = { ...(await sessionOf('subscribed', alice, now)), keepsState: () => true };
+    const recent = await sessionOf('recent', alice, now);
+    for (const session of [idle, busy, subscribed, recent]) table.add(session);
+    table.begin(busy);
+    now += 100;
+    recent.lastSeenAt = now - 1;
+    assert.equal(await table.hibernateIdle(), 1);
+    assert.equal(idle.closed(), true);
+    assert.equal(table.held('idle'), undefined);
+    assert.ok(await store.mcpSessions.find('idle'), 'the session goes on in the store');
+    assert.deepEqual(announced, [], 'nothing ended');
+    assert.deepEqual(['busy', 'subscribed', 'recent'].map((id) => table.held(id)?.id), ['busy', 'subscribed', 'recent']);
+    await table.closeAll();
+  });
+
   it('closes a copy idle here that is in use through another replica, and keeps its row', async () => {
     let now = 1_000;
     const table = mcpSessionTable({ ...tableOptions(), idleMs: 100, now: () => now });
