@@ -1,57 +1,83 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client as Sdk2Client, StreamableHTTPClientTransport as Sdk2Transport } from '@modelcontextprotocol/client';
+import { Client as Sdk2Client, StreamableHTTPClientTransport as Sdk2Transport, type VersionNegotiationOptions } from '@modelcontextprotocol/client';
 import { Client as Sdk1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as Sdk1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
-import { startSdk2Upstream, type Sdk2Upstream } from '../fixtures/upstreams/sdk2-server.js';
+import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
+import { SDK2_NOTE_TTL_MS, SDK2_NOTE_URI, startSdk2Upstream, type Sdk2Upstream } from '../fixtures/upstreams/sdk2-server.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { tempDir } from '../helpers/backends.js';
+import { httpUpstreamsConfig } from '../helpers/config-files.js';
 import { MODERN_VERSION } from '../helpers/modern-requests.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * The MCP TypeScript SDK 2.x (`@modelcontextprotocol/client` and `/server` 2.4.0, MCP 2026-07-28) as Gatehouse's
  * peers: the 2.x client, pinned to 2026-07-28, at `/mcp` in front of a 2.x server (test/fixtures/upstreams/
- * sdk2-server.ts) and a 2025 SDK 1.x server; and a 2025 SDK 1.x client reaching the 2.x server through Gatehouse.
+ * sdk2-server.ts) and a 2025 SDK 1.x server (the conformance upstream); and a 2025 SDK 1.x client reaching the 2.x
+ * server through Gatehouse. Every 2.x client must end without an error reported to its `onerror`.
  */
 
 const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
+/** The cache hint fields of a 2026-07-28 result, which the SDKs' result types do not name. */
+const hintOf = (result: unknown) => {
+  const { ttlMs, cacheScope } = result as { ttlMs?: number; cacheScope?: string };
+  return [ttlMs, cacheScope];
+};
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/** Runs `use` with `client`, closing it afterwards whatever happens. */
+async function using<C extends Closable>(client: C | Promise<C>, use: (client: C) => Promise<void>): Promise<void> {
+  const open = await client;
+  try {
+    await use(open);
+  } finally {
+    await open.close();
+  }
+}
 
 describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_000 }, () => {
-  const files = tempDir('gatehouse-sdk2-');
+  let config: ReturnType<typeof httpUpstreamsConfig>;
   let two: Sdk2Upstream;
-  let old: HttpUpstream;
+  let old: ConformanceUpstream;
   let t: TestApp;
   let url: URL;
   let bearer: string;
+  const clientErrors: Error[] = [];
 
-  /** A 2.x client pinned to 2026-07-28 that answers elicitations with `confirm`, connected to Gatehouse. */
-  async function modernClient(options: { confirm?: boolean; onToolsChanged?: () => void } = {}): Promise<Sdk2Client> {
+  /** A 2.x client (pinned to 2026-07-28 unless told) that answers elicitations with `confirm` and samples "Paris". */
+  async function modernClient(options: { confirm?: boolean; onToolsChanged?: () => void; negotiation?: VersionNegotiationOptions } = {}): Promise<Sdk2Client> {
     const client = new Sdk2Client(
       { name: 'sdk2-client', version: '2.4.0' },
-      { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: MODERN_VERSION } } },
+      { capabilities: { elicitation: { form: {} }, sampling: {} }, versionNegotiation: options.negotiation ?? { mode: { pin: MODERN_VERSION } } },
     );
+    client.onerror = (error) => void clientErrors.push(error);
+    client.setRequestHandler('sampling/createMessage', async () => ({ role: 'assistant', model: 'test-model', content: { type: 'text', text: 'Paris' } }));
     client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { confirm: options.confirm ?? true } }));
     if (options.onToolsChanged) client.setNotificationHandler('notifications/tools/list_changed', options.onToolsChanged);
     await client.connect(new Sdk2Transport(url, { requestInit: { headers: { authorization: bearer } } }));
     return client;
   }
 
+  /** A 2025 SDK 1.x client in a session at Gatehouse, declaring form elicitation. */
+  async function legacyClient(onElicit?: (message: string) => void): Promise<Sdk1Client> {
+    const client = new Sdk1Client({ name: 'sdk1-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      onElicit?.(request.params.message);
+      return { action: 'accept', content: { confirm: true } };
+    });
+    await client.connect(new Sdk1Transport(url, { requestInit: { headers: { authorization: bearer } } }));
+    return client;
+  }
+
   before(async () => {
     two = await startSdk2Upstream();
-    old = await startHttpUpstream({ name: 'sdk1-fixture' });
-    const config = path.join(files.dir, 'gatehouse.json');
-    writeFileSync(config, JSON.stringify({
-      upstreams: [
-        { name: 'two', connection_type: 'http', connection_string: two.url },
-        { name: 'old', connection_type: 'http', connection_string: old.url },
-      ],
-    }));
-    t = await startTestApp({ listen: true, flags: { config, noDemo: true } });
+    old = await startConformanceUpstream();
+    config = httpUpstreamsConfig({ two: two.url, old: old.url });
+    t = await startTestApp({ listen: true, flags: { config: config.file, noDemo: true } });
     await waitFor('both upstreams connected', () => (t.runtime.upstreams.all().every((upstream) => upstream.status().state === 'connected') ? true : undefined));
     const ann = await t.runtime.users.create({ username: 'ann', password: 'ann-Password-1' });
     bearer = `Bearer ${(await t.runtime.apiKeys.create({ user: ann, name: 'sdk2' })).token}`;
@@ -61,7 +87,8 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     await t?.close();
     await two?.close();
     await old?.close();
-    files.remove();
+    config?.remove();
+    assert.deepEqual(clientErrors.map(String), []);
   });
 
   it('talks 2026-07-28 to the 2.x upstream (server/discover, no initialize)', () => {
@@ -73,79 +100,99 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
   });
 
   describe('a 2.x client at /mcp', () => {
-    it('connects in 2026-07-28 through server/discover', async () => {
-      const client = await modernClient();
-      try {
+    it('connects in 2026-07-28 through server/discover', () =>
+      using(modernClient(), async (client) => {
         assert.deepEqual([client.getProtocolEra(), client.getNegotiatedProtocolVersion()], ['modern', MODERN_VERSION]);
         assert.equal(client.getServerVersion()?.name, 'gatehouse');
         assert.equal(client.getServerCapabilities()?.tools?.listChanged, true);
-      } finally {
-        await client.close();
-      }
+      }));
+
+    it('picks 2026-07-28 itself when negotiating, and a 2025 session when left at its default', async () => {
+      await using(modernClient({ negotiation: { mode: 'auto' } }), async (client) => {
+        assert.deepEqual([client.getProtocolEra(), client.getNegotiatedProtocolVersion()], ['modern', MODERN_VERSION]);
+      });
+      await using(modernClient({ negotiation: { mode: 'legacy' } }), async (client) => {
+        assert.equal(client.getProtocolEra(), 'legacy');
+        assert.equal(textOf(await client.callTool({ name: 'two_echo', arguments: { text: 'in a session' } })), 'in a session');
+      });
     });
 
-    it('lists the tools of both eras’ upstreams under Gatehouse’s names, with the aggregated cache hint', async () => {
-      const client = await modernClient();
-      try {
+    it('lists the tools of both eras’ upstreams under Gatehouse’s names, with the aggregated cache hint', () =>
+      using(modernClient(), async (client) => {
         const listed = await client.listTools(undefined, { cacheMode: 'bypass' });
         assert.deepEqual(listed.tools.map((tool) => tool.name).filter((name) => name.startsWith('two_')).sort(), ['two_deploy', 'two_echo']);
-        assert.ok(listed.tools.some((tool) => tool.name === 'old_echo'));
+        assert.ok(listed.tools.some((tool) => tool.name === 'old_test_sampling'));
         // The 2025 upstream's list carries no hint, so the merged list is immediately stale and private.
-        const hints = listed as unknown as { ttlMs?: number; cacheScope?: string };
-        assert.deepEqual([hints.ttlMs, hints.cacheScope], [0, 'private']);
-      } finally {
-        await client.close();
-      }
-    });
+        assert.deepEqual(hintOf(listed), [0, 'private']);
+      }));
 
-    it('calls a tool of the 2.x upstream and one of the 2025 upstream', async () => {
-      const client = await modernClient();
-      try {
+    it('calls a tool of the 2.x upstream and one of the 2025 upstream', () =>
+      using(modernClient(), async (client) => {
         assert.equal(textOf(await client.callTool({ name: 'two_echo', arguments: { text: 'to sdk2' } })), 'to sdk2');
-        assert.equal(textOf(await client.callTool({ name: 'old_echo', arguments: { text: 'to sdk1' } })), 'to sdk1');
-      } finally {
-        await client.close();
-      }
-    });
+        assert.equal(textOf(await client.callTool({ name: 'old_test_simple_text', arguments: {} })), 'This is a simple text response for testing.');
+      }));
 
     it('answers the 2.x upstream’s input_required elicitation through its own multi-round-trip support', async () => {
-      const yes = await modernClient({ confirm: true });
-      const no = await modernClient({ confirm: false });
-      try {
-        assert.equal(textOf(await yes.callTool({ name: 'two_deploy', arguments: { env: 'prod' } })), 'deployed to prod');
-        assert.equal(textOf(await no.callTool({ name: 'two_deploy', arguments: { env: 'prod' } })), 'not deployed');
-      } finally {
-        await yes.close();
-        await no.close();
-      }
+      await using(modernClient({ confirm: true }), async (client) => {
+        assert.equal(textOf(await client.callTool({ name: 'two_deploy', arguments: { env: 'prod' } })), 'deployed to prod');
+      });
+      await using(modernClient({ confirm: false }), async (client) => {
+        assert.equal(textOf(await client.callTool({ name: 'two_deploy', arguments: { env: 'prod' } })), 'not deployed');
+      });
     });
+
+    it('gets the 2025 upstream’s progress before the result', () =>
+      using(modernClient(), async (client) => {
+        const progress: number[] = [];
+        const result = await client.callTool({ name: 'old_test_tool_with_progress', arguments: {} }, { onprogress: ({ progress: at }) => void progress.push(at) });
+        assert.equal(textOf(result), 'Tool with progress executed');
+        assert.deepEqual(progress, [0, 50, 100]);
+      }));
+
+    it('answers the 2025 upstream’s sampling request, parked by Gatehouse, through its own multi-round-trip support', () =>
+      using(modernClient(), async (client) => {
+        const result = await client.callTool({ name: 'old_test_sampling', arguments: { prompt: 'Capital of France?' } });
+        assert.equal(textOf(result), 'LLM response: Paris');
+      }));
+
+    it('serves a second read of the 2.x upstream’s resource from its cache, by the hint Gatehouse carried on', () =>
+      using(modernClient(), async (client) => {
+        const reads = () => two.methods.filter((method) => method === 'resources/read').length;
+        const first = await client.readResource({ uri: SDK2_NOTE_URI });
+        assert.deepEqual(hintOf(first), [SDK2_NOTE_TTL_MS, 'public']);
+        const upstreamReads = reads();
+        const second = await client.readResource({ uri: SDK2_NOTE_URI });
+        assert.deepEqual(second.contents, first.contents);
+        assert.equal(reads(), upstreamReads);
+      }));
 
     it('hears a list change of the 2.x upstream on its subscriptions/listen stream', async () => {
       let changes = 0;
-      const client = await modernClient({ onToolsChanged: () => void changes++ });
-      try {
+      await using(modernClient({ onToolsChanged: () => void changes++ }), async (client) => {
         const subscription = await client.listen({ toolsListChanged: true });
         assert.equal(subscription.honoredFilter.toolsListChanged, true);
         two.announceToolsChanged();
         await waitFor('the list change on the listen stream', () => (changes > 0 ? true : undefined));
         await subscription.close();
-      } finally {
-        await client.close();
-      }
+        assert.equal(await subscription.closed, 'local');
+      });
     });
   });
 
   describe('a 2025 SDK 1.x client reaching the 2.x upstream', () => {
-    it('lists and calls its tools in a 2025 session', async () => {
-      const client = new Sdk1Client({ name: 'sdk1-client', version: '1.0.0' });
-      await client.connect(new Sdk1Transport(url, { requestInit: { headers: { authorization: bearer } } }));
-      try {
+    it('lists and calls its tools in a 2025 session', () =>
+      using(legacyClient(), async (client) => {
         const { tools } = await client.listTools();
         assert.ok(tools.some((tool) => tool.name === 'two_echo'));
         assert.equal(textOf(await client.callTool({ name: 'two_echo', arguments: { text: 'from 2025' } })), 'from 2025');
-      } finally {
-        await client.close();
-      }
+      }));
+
+    it('is asked the 2.x upstream’s input_required elicitation as a 2025 elicitation request', async () => {
+      const asked: string[] = [];
+      await using(legacyClient((message) => asked.push(message)), async (client) => {
+        assert.equal(textOf(await client.callTool({ name: 'two_deploy', arguments: { env: 'staging' } })), 'deployed to staging');
+      });
+      assert.deepEqual(asked, ['Deploy to staging?']);
     });
   });
 });
