@@ -177,6 +177,19 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
         assert.equal(await subscription.closed, 'local');
       });
     });
+
+    it('hears an update of a 2.x upstream’s resource it subscribed to on its subscriptions/listen stream', async () => {
+      const updated: string[] = [];
+      await using(modernClient(), async (client) => {
+        client.setNotificationHandler('notifications/resources/updated', (notification) => void updated.push(notification.params.uri));
+        const subscription = await client.listen({ resourceSubscriptions: [SDK2_NOTE_URI] });
+        assert.deepEqual(subscription.honoredFilter.resourceSubscriptions, [SDK2_NOTE_URI]);
+        two.announceResourceUpdated(SDK2_NOTE_URI);
+        await waitFor('the resource update on the listen stream', () => (updated.length > 0 ? true : undefined));
+        assert.deepEqual(updated, [SDK2_NOTE_URI]);
+        await subscription.close();
+      });
+    });
   });
 
   describe('a 2025 SDK 1.x client reaching the 2.x upstream', () => {
