@@ -95,8 +95,9 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     const upstream = t.runtime.upstreams.all().find((candidate) => candidate.settings.name === 'two')!;
     const status = upstream.status();
     assert.deepEqual(status.state === 'connected' ? status.protocol : undefined, { era: 'stateless', version: MODERN_VERSION });
-    assert.ok(two.methods.includes('server/discover'));
-    assert.ok(!two.methods.includes('initialize'));
+    const methods = two.requests.map((headers) => headers['mcp-method']);
+    assert.ok(methods.includes('server/discover'));
+    assert.ok(!methods.includes('initialize'));
   });
 
   describe('a 2.x client at /mcp', () => {
@@ -120,7 +121,7 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     it('lists the tools of both eras’ upstreams under Gatehouse’s names, with the aggregated cache hint', () =>
       using(modernClient(), async (client) => {
         const listed = await client.listTools(undefined, { cacheMode: 'bypass' });
-        assert.deepEqual(listed.tools.map((tool) => tool.name).filter((name) => name.startsWith('two_')).sort(), ['two_deploy', 'two_echo']);
+        assert.deepEqual(listed.tools.map((tool) => tool.name).filter((name) => name.startsWith('two_')).sort(), ['two_deploy', 'two_echo', 'two_locate']);
         assert.ok(listed.tools.some((tool) => tool.name === 'old_test_sampling'));
         // The 2025 upstream's list carries no hint, so the merged list is immediately stale and private.
         assert.deepEqual(hintOf(listed), [0, 'private']);
@@ -130,6 +131,16 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
       using(modernClient(), async (client) => {
         assert.equal(textOf(await client.callTool({ name: 'two_echo', arguments: { text: 'to sdk2' } })), 'to sdk2');
         assert.equal(textOf(await client.callTool({ name: 'old_test_simple_text', arguments: {} })), 'This is a simple text response for testing.');
+      }));
+
+    it('calls a tool with an x-mcp-header parameter and an output schema, the header carried on to the upstream', () =>
+      using(modernClient(), async (client) => {
+        await client.listTools();
+        const before = two.requests.length;
+        const result = await client.callTool({ name: 'two_locate', arguments: { region: 'eu-west' } });
+        assert.deepEqual(result.structuredContent, { region: 'eu-west' });
+        const sent = two.requests.slice(before).find((headers) => headers['mcp-method'] === 'tools/call')!;
+        assert.deepEqual([sent['mcp-name'], sent['mcp-param-region']], ['locate', 'eu-west']);
       }));
 
     it('answers the 2.x upstream’s input_required elicitation through its own multi-round-trip support', async () => {
@@ -157,7 +168,7 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
 
     it('serves a second read of the 2.x upstream’s resource from its cache, by the hint Gatehouse carried on', () =>
       using(modernClient(), async (client) => {
-        const reads = () => two.methods.filter((method) => method === 'resources/read').length;
+        const reads = () => two.requests.filter((headers) => headers['mcp-method'] === 'resources/read').length;
         const first = await client.readResource({ uri: SDK2_NOTE_URI });
         assert.deepEqual(hintOf(first), [SDK2_NOTE_TTL_MS, 'public']);
         const upstreamReads = reads();
