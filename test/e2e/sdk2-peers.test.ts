@@ -5,7 +5,7 @@ import { Client as Sdk1Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport as Sdk1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
-import { SDK2_NOTE_TTL_MS, SDK2_NOTE_URI, startSdk2Upstream, type Sdk2Upstream } from '../fixtures/upstreams/sdk2-server.js';
+import { SDK2_NOTE_TTL_MS, SDK2_NOTE_URI, SDK2_TOOLS_TTL_MS, startSdk2Upstream, type Sdk2Upstream } from '../fixtures/upstreams/sdk2-server.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { httpUpstreamsConfig } from '../helpers/config-files.js';
 import { MODERN_VERSION } from '../helpers/modern-requests.js';
@@ -39,26 +39,63 @@ async function using<C extends Closable>(client: C | Promise<C>, use: (client: C
   }
 }
 
+/** A listening Gatehouse with the HTTP upstreams `urls` (name → URL), all connected, and user Ann's API key. */
+interface Gatehouse {
+  t: TestApp;
+  url: URL;
+  bearer: string;
+  close(): Promise<void>;
+}
+
+async function openGatehouse(urls: Record<string, string>): Promise<Gatehouse> {
+  const config = httpUpstreamsConfig(urls);
+  const t = await startTestApp({ listen: true, flags: { config: config.file, noDemo: true } });
+  await waitFor('every upstream connected', () => (t.runtime.upstreams.all().every((upstream) => upstream.status().state === 'connected') ? true : undefined));
+  const ann = await t.runtime.users.create({ username: 'ann', password: 'ann-Password-1' });
+  const bearer = `Bearer ${(await t.runtime.apiKeys.create({ user: ann, name: 'sdk2' })).token}`;
+  return { t, url: new URL('/mcp', t.url), bearer, close: async () => (await t.close(), config.remove()) };
+}
+
 describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_000 }, () => {
-  let config: ReturnType<typeof httpUpstreamsConfig>;
   let two: Sdk2Upstream;
   let old: ConformanceUpstream;
+  let gatehouse: Gatehouse;
   let t: TestApp;
   let url: URL;
   let bearer: string;
   const clientErrors: Error[] = [];
 
+  interface ModernClientOptions {
+    /** The Gatehouse to connect to (the one with both upstreams unless told). */
+    at?: Gatehouse;
+    confirm?: boolean;
+    onToolsChanged?: () => void;
+    negotiation?: VersionNegotiationOptions;
+    /** Gets the `Mcp-Method` of every POST the client sends. */
+    sent?: string[];
+    listChanged?: boolean;
+  }
+
   /** A 2.x client (pinned to 2026-07-28 unless told) that answers elicitations with `confirm` and samples "Paris". */
-  async function modernClient(options: { confirm?: boolean; onToolsChanged?: () => void; negotiation?: VersionNegotiationOptions } = {}): Promise<Sdk2Client> {
+  async function modernClient(options: ModernClientOptions = {}): Promise<Sdk2Client> {
+    const at = options.at ?? gatehouse;
     const client = new Sdk2Client(
       { name: 'sdk2-client', version: '2.4.0' },
-      { capabilities: { elicitation: { form: {} }, sampling: {} }, versionNegotiation: options.negotiation ?? { mode: { pin: MODERN_VERSION } } },
+      {
+        capabilities: { elicitation: { form: {} }, sampling: {} },
+        versionNegotiation: options.negotiation ?? { mode: { pin: MODERN_VERSION } },
+        ...(options.listChanged ? { listChanged: { tools: { onChanged: () => undefined } } } : {}),
+      },
     );
     client.onerror = (error) => void clientErrors.push(error);
     client.setRequestHandler('sampling/createMessage', async () => ({ role: 'assistant', model: 'test-model', content: { type: 'text', text: 'Paris' } }));
     client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { confirm: options.confirm ?? true } }));
     if (options.onToolsChanged) client.setNotificationHandler('notifications/tools/list_changed', options.onToolsChanged);
-    await client.connect(new Sdk2Transport(url, { requestInit: { headers: { authorization: bearer } } }));
+    const recording = async (input: string | URL, init?: RequestInit) => {
+      if (init?.method === 'POST') options.sent?.push(new Headers(init.headers).get('mcp-method') ?? '');
+      return fetch(input, init);
+    };
+    await client.connect(new Sdk2Transport(at.url, { requestInit: { headers: { authorization: at.bearer } }, fetch: recording }));
     return client;
   }
 
@@ -76,18 +113,13 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
   before(async () => {
     two = await startSdk2Upstream();
     old = await startConformanceUpstream();
-    config = httpUpstreamsConfig({ two: two.url, old: old.url });
-    t = await startTestApp({ listen: true, flags: { config: config.file, noDemo: true } });
-    await waitFor('both upstreams connected', () => (t.runtime.upstreams.all().every((upstream) => upstream.status().state === 'connected') ? true : undefined));
-    const ann = await t.runtime.users.create({ username: 'ann', password: 'ann-Password-1' });
-    bearer = `Bearer ${(await t.runtime.apiKeys.create({ user: ann, name: 'sdk2' })).token}`;
-    url = new URL('/mcp', t.url);
+    gatehouse = await openGatehouse({ two: two.url, old: old.url });
+    ({ t, url, bearer } = gatehouse);
   });
   after(async () => {
-    await t?.close();
+    await gatehouse?.close();
     await two?.close();
     await old?.close();
-    config?.remove();
     assert.deepEqual(clientErrors.map(String), []);
   });
 
@@ -199,6 +231,29 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
         await waitFor('the resource update on the listen stream', () => (updated.length > 0 ? true : undefined));
         assert.deepEqual(updated, [SDK2_NOTE_URI]);
         await subscription.close();
+      });
+    });
+  });
+
+  describe('a 2.x client at a Gatehouse whose only upstream is the 2.x server', () => {
+    let alone: Gatehouse;
+    before(async () => {
+      alone = await openGatehouse({ two: two.url });
+    });
+    after(() => alone?.close());
+
+    it('keeps the tools list by the upstream’s hint until a list change arrives on its listen stream', async () => {
+      const sent: string[] = [];
+      await using(modernClient({ at: alone, sent, listChanged: true }), async (client) => {
+        const listed = await client.listTools();
+        assert.deepEqual(hintOf(listed), [SDK2_TOOLS_TTL_MS, 'public']);
+        await client.listTools();
+        assert.equal(sent.filter((method) => method === 'tools/list').length, 1);
+        two.announceToolsChanged();
+        await waitFor('the list fetched again after the change', async () => {
+          await client.listTools();
+          return sent.filter((method) => method === 'tools/list').length > 1 ? true : undefined;
+        });
       });
     });
   });
