@@ -110,6 +110,18 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     return client;
   }
 
+  /** Starts the 2.x upstream's `wait` with `callWait`, aborts it once it arrived, and sees the upstream cancel it. */
+  async function cancelsWait(label: string, callWait: (params: { name: string; arguments: { label: string } }, signal: AbortSignal) => Promise<unknown>): Promise<void> {
+    const arrived = () => two.requests.filter((headers) => headers['mcp-name'] === 'wait').length;
+    const before = arrived();
+    const controller = new AbortController();
+    const call = callWait({ name: 'two_wait', arguments: { label } }, controller.signal);
+    await waitFor('the call reaching the upstream', () => (arrived() > before ? true : undefined));
+    controller.abort();
+    await assert.rejects(call);
+    await waitFor('the upstream call cancelled', () => (two.cancelled.includes(label) ? true : undefined));
+  }
+
   before(async () => {
     two = await startSdk2Upstream();
     old = await startConformanceUpstream();
@@ -153,7 +165,7 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     it('lists the tools of both eras’ upstreams under Gatehouse’s names, with the aggregated cache hint', () =>
       using(modernClient(), async (client) => {
         const listed = await client.listTools(undefined, { cacheMode: 'bypass' });
-        assert.deepEqual(listed.tools.map((tool) => tool.name).filter((name) => name.startsWith('two_')).sort(), ['two_deploy', 'two_echo', 'two_locate']);
+        assert.deepEqual(listed.tools.map((tool) => tool.name).filter((name) => name.startsWith('two_')).sort(), ['two_deploy', 'two_echo', 'two_locate', 'two_wait']);
         assert.ok(listed.tools.some((tool) => tool.name === 'old_test_sampling'));
         // The 2025 upstream's list carries no hint, so the merged list is immediately stale and private.
         assert.deepEqual(hintOf(listed), [0, 'private']);
@@ -191,6 +203,8 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
         assert.equal(textOf(result), 'Tool with progress executed');
         assert.deepEqual(progress, [0, 50, 100]);
       }));
+
+    it('cancels its call at the 2.x upstream by aborting it', () => using(modernClient(), (client) => cancelsWait('abort-2026', (params, signal) => client.callTool(params, { signal }))));
 
     it('answers the 2025 upstream’s sampling request, parked by Gatehouse, through its own multi-round-trip support', () =>
       using(modernClient(), async (client) => {
@@ -265,6 +279,9 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
         assert.ok(tools.some((tool) => tool.name === 'two_echo'));
         assert.equal(textOf(await client.callTool({ name: 'two_echo', arguments: { text: 'from 2025' } })), 'from 2025');
       }));
+
+    it('cancels its call at the 2.x upstream (notifications/cancelled becomes the closed upstream stream)', () =>
+      using(legacyClient(), (client) => cancelsWait('abort-2025', (params, signal) => client.callTool(params, undefined, { signal }))));
 
     it('is asked the 2.x upstream’s input_required elicitation as a 2025 elicitation request', async () => {
       const asked: string[] = [];
