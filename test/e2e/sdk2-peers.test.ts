@@ -89,7 +89,7 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     );
     client.onerror = (error) => void clientErrors.push(error);
     client.setRequestHandler('sampling/createMessage', async () => ({ role: 'assistant', model: 'test-model', content: { type: 'text', text: 'Paris' } }));
-    client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { confirm: options.confirm ?? true } }));
+    client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { confirm: options.confirm ?? true, name: 'Ann' } }));
     if (options.onToolsChanged) client.setNotificationHandler('notifications/tools/list_changed', options.onToolsChanged);
     const recording = async (input: string | URL, init?: RequestInit) => {
       if (init?.method === 'POST') options.sent?.push(new Headers(init.headers).get('mcp-method') ?? '');
@@ -104,7 +104,7 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     const client = new Sdk1Client({ name: 'sdk1-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
     client.setRequestHandler(ElicitRequestSchema, async (request) => {
       onElicit?.(request.params.message);
-      return { action: 'accept', content: { confirm: true } };
+      return { action: 'accept', content: { confirm: true, name: 'Ann' } };
     });
     await client.connect(new Sdk1Transport(url, { requestInit: { headers: { authorization: bearer } } }));
     return client;
@@ -195,6 +195,14 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
         assert.equal(textOf(await client.callTool({ name: 'two_deploy', arguments: { env: 'prod' } })), 'not deployed');
       });
     });
+
+    it('answers the input_required elicitation of the 2.x upstream’s prompt', () =>
+      using(modernClient(), async (client) => {
+        const { prompts } = await client.listPrompts();
+        assert.ok(prompts.some((prompt) => prompt.name === 'two_greeting'));
+        const result = await client.getPrompt({ name: 'two_greeting', arguments: { tone: 'warmly' } });
+        assert.deepEqual(result.messages.map((message) => message.content), [{ type: 'text', text: 'Greet Ann, warmly.' }]);
+      }));
 
     it('gets the 2025 upstream’s progress before the result', () =>
       using(modernClient(), async (client) => {
@@ -289,6 +297,15 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
         assert.equal(textOf(await client.callTool({ name: 'two_deploy', arguments: { env: 'staging' } })), 'deployed to staging');
       });
       assert.deepEqual(asked, ['Deploy to staging?']);
+    });
+
+    it('is asked the elicitation of the 2.x upstream’s prompt as a 2025 elicitation request', async () => {
+      const asked: string[] = [];
+      await using(legacyClient((message) => asked.push(message)), async (client) => {
+        const result = await client.getPrompt({ name: 'two_greeting', arguments: { tone: 'briefly' } });
+        assert.deepEqual(result.messages.map((message) => message.content), [{ type: 'text', text: 'Greet Ann, briefly.' }]);
+      });
+      assert.deepEqual(asked, ['Whom to greet?']);
     });
   });
 });
