@@ -7,14 +7,14 @@ import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/
 import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
 import { SDK2_NOTE_TTL_MS, SDK2_NOTE_URI, SDK2_TOOLS_TTL_MS, startSdk2Upstream, type Sdk2Upstream } from '../fixtures/upstreams/sdk2-server.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { httpUpstreamsConfig } from '../helpers/config-files.js';
+import { upstreamsConfig } from '../helpers/config-files.js';
 import { MODERN_VERSION } from '../helpers/modern-requests.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * The MCP TypeScript SDK 2.x (`@modelcontextprotocol/client` and `/server` 2.4.0, MCP 2026-07-28) as Gatehouse's
  * peers: the 2.x client, pinned to 2026-07-28, at `/mcp` in front of a 2.x server (test/fixtures/upstreams/
- * sdk2-server.ts) and a 2025 SDK 1.x server (the conformance upstream); and a 2025 SDK 1.x client reaching the 2.x
+ * sdk2-server.ts, over HTTP and over stdio) and a 2025 SDK 1.x server (the conformance upstream); and a 2025 SDK 1.x client reaching the 2.x
  * server through Gatehouse. Every 2.x client must end without an error reported to its `onerror`.
  */
 
@@ -39,7 +39,10 @@ async function using<C extends Closable>(client: C | Promise<C>, use: (client: C
   }
 }
 
-/** A listening Gatehouse with the HTTP upstreams `urls` (name → URL), all connected, and user Ann's API key. */
+/** The 2.x upstream over stdio, a child of Gatehouse. */
+const SDK2_STDIO = { command: process.execPath, args: ['--import', 'tsx', 'test/fixtures/upstreams/sdk2-stdio-server.ts'] };
+
+/** A listening Gatehouse with the HTTP upstreams `urls` (name → URL) and `stdio` ones, all connected, and user Ann's API key. */
 interface Gatehouse {
   t: TestApp;
   url: URL;
@@ -47,8 +50,11 @@ interface Gatehouse {
   close(): Promise<void>;
 }
 
-async function openGatehouse(urls: Record<string, string>): Promise<Gatehouse> {
-  const config = httpUpstreamsConfig(urls);
+async function openGatehouse(urls: Record<string, string>, stdio: Record<string, typeof SDK2_STDIO> = {}): Promise<Gatehouse> {
+  const config = upstreamsConfig([
+    ...Object.entries(urls).map(([name, url]) => ({ name, connection_type: 'http', connection_string: url })),
+    ...Object.entries(stdio).map(([name, stdioConfig]) => ({ name, connection_type: 'stdio', stdio_config: stdioConfig })),
+  ]);
   const t = await startTestApp({ listen: true, flags: { config: config.file, noDemo: true } });
   await waitFor('every upstream connected', () => (t.runtime.upstreams.all().every((upstream) => upstream.status().state === 'connected') ? true : undefined));
   const ann = await t.runtime.users.create({ username: 'ann', password: 'ann-Password-1' });
@@ -125,7 +131,7 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
   before(async () => {
     two = await startSdk2Upstream();
     old = await startConformanceUpstream();
-    gatehouse = await openGatehouse({ two: two.url, old: old.url });
+    gatehouse = await openGatehouse({ two: two.url, old: old.url }, { local: SDK2_STDIO });
     ({ t, url, bearer } = gatehouse);
   });
   after(async () => {
@@ -135,10 +141,11 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     assert.deepEqual(clientErrors.map(String), []);
   });
 
-  it('talks 2026-07-28 to the 2.x upstream (server/discover, no initialize)', () => {
-    const upstream = t.runtime.upstreams.all().find((candidate) => candidate.settings.name === 'two')!;
-    const status = upstream.status();
-    assert.deepEqual(status.state === 'connected' ? status.protocol : undefined, { era: 'stateless', version: MODERN_VERSION });
+  it('talks 2026-07-28 to the 2.x upstream over HTTP and over stdio (server/discover, no initialize)', () => {
+    for (const name of ['two', 'local']) {
+      const status = t.runtime.upstreams.all().find((candidate) => candidate.settings.name === name)!.status();
+      assert.deepEqual(status.state === 'connected' ? status.protocol : undefined, { era: 'stateless', version: MODERN_VERSION }, name);
+    }
     const methods = two.requests.map((headers) => headers['mcp-method']);
     assert.ok(methods.includes('server/discover'));
     assert.ok(!methods.includes('initialize'));
@@ -171,9 +178,10 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
         assert.deepEqual(hintOf(listed), [0, 'private']);
       }));
 
-    it('calls a tool of the 2.x upstream and one of the 2025 upstream', () =>
+    it('calls a tool of the 2.x upstream, over HTTP and over stdio, and one of the 2025 upstream', () =>
       using(modernClient(), async (client) => {
         assert.equal(textOf(await client.callTool({ name: 'two_echo', arguments: { text: 'to sdk2' } })), 'to sdk2');
+        assert.equal(textOf(await client.callTool({ name: 'local_echo', arguments: { text: 'to sdk2 on stdio' } })), 'to sdk2 on stdio');
         assert.equal(textOf(await client.callTool({ name: 'old_test_simple_text', arguments: {} })), 'This is a simple text response for testing.');
       }));
 
@@ -190,6 +198,7 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     it('answers the 2.x upstream’s input_required elicitation through its own multi-round-trip support', async () => {
       await using(modernClient({ confirm: true }), async (client) => {
         assert.equal(textOf(await client.callTool({ name: 'two_deploy', arguments: { env: 'prod' } })), 'deployed to prod');
+        assert.equal(textOf(await client.callTool({ name: 'local_deploy', arguments: { env: 'dev' } })), 'deployed to dev');
       });
       await using(modernClient({ confirm: false }), async (client) => {
         assert.equal(textOf(await client.callTool({ name: 'two_deploy', arguments: { env: 'prod' } })), 'not deployed');
@@ -223,9 +232,11 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
     it('serves a second read of the 2.x upstream’s resource from its cache, by the hint Gatehouse carried on', () =>
       using(modernClient(), async (client) => {
         const reads = () => two.requests.filter((headers) => headers['mcp-method'] === 'resources/read').length;
+        const readsBefore = reads();
         const first = await client.readResource({ uri: SDK2_NOTE_URI });
         assert.deepEqual(hintOf(first), [SDK2_NOTE_TTL_MS, 'public']);
         const upstreamReads = reads();
+        assert.equal(upstreamReads, readsBefore + 1);
         const second = await client.readResource({ uri: SDK2_NOTE_URI });
         assert.deepEqual(second.contents, first.contents);
         assert.equal(reads(), upstreamReads);
