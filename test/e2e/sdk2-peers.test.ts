@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client as Sdk2Client, StreamableHTTPClientTransport as Sdk2Transport, type VersionNegotiationOptions } from '@modelcontextprotocol/client';
+import { Client as Sdk2Client, StreamableHTTPClientTransport as Sdk2Transport, UnauthorizedError, type VersionNegotiationOptions } from '@modelcontextprotocol/client';
 import { Client as Sdk1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as Sdk1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startConformanceUpstream, type ConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
 import { SDK2_NOTE_TTL_MS, SDK2_NOTE_URI, SDK2_TOOLS_TTL_MS, startSdk2Upstream, type Sdk2Upstream } from '../fixtures/upstreams/sdk2-server.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../helpers/app.js';
 import { upstreamsConfig } from '../helpers/config-files.js';
+import { HeadlessOAuthProvider } from '../helpers/mcp-session.js';
 import { MODERN_VERSION } from '../helpers/modern-requests.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -265,6 +266,20 @@ describe('the MCP SDK 2.x as client and upstream of Gatehouse', { timeout: 60_00
         assert.deepEqual(updated, [SDK2_NOTE_URI]);
         await subscription.close();
       });
+    });
+  });
+
+  it('signs a 2.x client in with its own OAuth (discovery, registration, PKCE, RFC 9207 iss) and serves it in 2026-07-28', async () => {
+    const provider = new HeadlessOAuthProvider({ username: 'admin', password: TEST_ADMIN_PASSWORD }, { clientName: 'sdk2 client' });
+    const pinned = { versionNegotiation: { mode: { pin: MODERN_VERSION } } } as const;
+    const first = new Sdk2Transport(url, { authProvider: provider });
+    await assert.rejects(new Sdk2Client({ name: 'sdk2-client', version: '2.4.0' }, pinned).connect(first), UnauthorizedError);
+    provider.code(); // checks the state
+    await first.finishAuth(provider.authorizationResponse!.params);
+    await using(new Sdk2Client({ name: 'sdk2-client', version: '2.4.0' }, pinned), async (client) => {
+      await client.connect(new Sdk2Transport(url, { authProvider: provider }));
+      assert.equal(client.getProtocolEra(), 'modern');
+      assert.equal(textOf(await client.callTool({ name: 'two_echo', arguments: { text: 'signed in' } })), 'signed in');
     });
   });
 
