@@ -40,7 +40,10 @@ export interface StatelessIdentity {
   clientInfo: { name: string; version: string };
 }
 
-type Json = Record<string, unknown>;
+/** A JSON object, as the messages of either era are read here. */
+export type Json = Record<string, unknown>;
+/** Whether a parsed JSON value is an object (not an array, not null): the one guard of this folder and stdio-transport.ts. */
+export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `params` with the per-request protocol fields (and the log level, when one is asked for) added to its `_meta` (the caller's own `_meta` keys kept). */
 export function withRequestMeta(params: Json | undefined, identity: StatelessIdentity, capabilities: Json, logLevel?: string): Json {
