@@ -1,4 +1,4 @@
-import { encodeHeaderValue } from '../../http/mcp-headers.js';
+import { encodeHeaderValue, NAME_HEADER_FIELDS } from '../../http/mcp-headers.js';
 
 /**
  * The two eras of MCP that Gatehouse speaks to a Streamable HTTP upstream:
@@ -60,15 +60,12 @@ export function withRequestMeta(params: Json | undefined, identity: StatelessIde
   };
 }
 
-/** Methods whose `Mcp-Name` header mirrors a body field, and which field. */
-const NAMED_BY: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
-
 /**
  * `Mcp-Method` and, for named requests, `Mcp-Name`: the routing headers of a stateless request, with the upstream's own
  * names (in the Base64 sentinel form when they are not plain ASCII).
  */
 export function routingHeaders(method: string, params: Json | undefined): Record<string, string> {
-  const field = NAMED_BY[method];
+  const field = NAME_HEADER_FIELDS.get(method);
   const name = field === undefined ? undefined : params?.[field];
   return typeof name === 'string' ? { 'mcp-method': method, 'mcp-name': encodeHeaderValue(name) } : { 'mcp-method': method };
 }
