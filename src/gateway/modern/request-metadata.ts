@@ -11,6 +11,7 @@ import {
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { argumentAt, decodeHeaderValue, NAME_HEADER_FIELDS, paramHeaderDeclarations } from '../../http/mcp-headers.js';
+import { STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION } from '../../upstream/streamable-http/protocol-eras.js';
 
 /**
  * What a MCP 2026-07-28 request carries besides its body, checked before anything runs (basic/transports/
@@ -20,13 +21,11 @@ import { argumentAt, decodeHeaderValue, NAME_HEADER_FIELDS, paramHeaderDeclarati
  * specification names, in the order a 2026-07-28 server checks them.
  */
 
-/** The protocol versions served statelessly, newest first (server/discover's `supportedVersions`). */
-export const MODERN_VERSIONS: readonly string[] = Object.freeze(['2026-07-28']);
+/** The protocol versions served statelessly, newest first (server/discover's `supportedVersions`): the revision Gatehouse also speaks to upstreams. */
+export const MODERN_VERSIONS: readonly string[] = Object.freeze([STATELESS_PROTOCOL_VERSION]);
 
-/** The 2026-07-28 error codes (basic/index, "Error Codes"). */
-export const HEADER_MISMATCH = -32020;
-export const MISSING_CLIENT_CAPABILITY = -32021;
-export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+/** The 2026-07-28 error codes (basic/index, "Error Codes"), the same numbers the upstream client reads. */
+export const { headerMismatch: HEADER_MISMATCH, missingCapability: MISSING_CLIENT_CAPABILITY, unsupportedVersion: UNSUPPORTED_PROTOCOL_VERSION } = STATELESS_ERRORS;
 
 const LEGACY_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 const META = 'io.modelcontextprotocol/';
