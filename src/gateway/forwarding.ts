@@ -53,8 +53,11 @@ export interface Downstream {
    * `UpstreamInputRequired`) rather than relayed request by request; its retry's answers and the upstream's state.
    */
   passInput?: InputPassThrough;
-  /** A 2026-07-28 retry that continues a call Gatehouse let through before (its sealed state says so, for the same arguments). */
-  continuesCall?: boolean;
+  /**
+   * A 2026-07-28 retry that may continue a call Gatehouse let through before (its sealed state says so, for the same
+   * arguments): true once per state, fleet-wide, so a replayed state cannot carry one approval into further calls.
+   */
+  continuesCall?: () => Promise<boolean>;
 }
 
 /** How a call ended: a result for the client, or the upstream's error to relay. `error` is a short reason for the audit. */

@@ -150,8 +150,9 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
       await refuse(target.upstream, target.original, 'the user has not connected this upstream');
       return ask(connectPrompt(target.upstream, connection.connect));
     }
-    // The approval of a call holds for the rounds of input its upstream asks for afterwards (modern/input-required.ts).
-    if (!downstream.continuesCall && approvalRequired(target.upstream.settings, target.original, target.tool)) {
+    // The approval of a call holds for the rounds of input its upstream asks for afterwards (modern/input-required.ts),
+    // each round's state once.
+    if (approvalRequired(target.upstream.settings, target.original, target.tool) && !(await downstream.continuesCall?.())) {
       const held = { userId: principal.userId, upstream: target.upstream, tool: target.original, exposedName: name, args: params.arguments };
       const hold = await approvalStep(gateway.approvals, held, ask);
       if (hold) {

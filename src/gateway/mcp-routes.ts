@@ -48,9 +48,12 @@ export interface GatewayBinding {
 }
 
 /** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
+/** Not an issuer of ID-JAGs: the namespace of the `once` values of passed-on request states (modern/input-required.ts). */
+const PASSED_STATE_ISSUER = 'gatehouse:passed-input-state';
+
 export interface GatewayRouteDeps extends GatewayStateDeps, GuardDeps {
   config: GatewayStateDeps['config'] & GuardDeps['config'];
-  store: GatewayStateDeps['store'] & GuardDeps['store'] & Pick<OpenedStore, 'mcpSessions'>;
+  store: GatewayStateDeps['store'] & GuardDeps['store'] & Pick<OpenedStore, 'mcpSessions' | 'idJagAssertions'>;
   /** `encryptionKey` seals 2026-07-28 request state. */
   keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
   upstreams: UpstreamRegistry;
@@ -115,6 +118,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     requestStateKey: deps.keys.encryptionKey,
     runs,
     fleetRuns,
+    // The store of things used once fleet-wide (ID-JAG `jti`s), under an issuer of its own; the retention sweep forgets them.
+    spendOnce: (once, until) => deps.store.idJagAssertions.remember(PASSED_STATE_ISSUER, once, until),
     onFault,
   };
   app.addHook('preClose', async () => {

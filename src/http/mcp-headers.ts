@@ -32,6 +32,13 @@ export function decodeHeaderValue(value: string): string | null {
   }
 }
 
+/** The methods whose `Mcp-Name` header mirrors a body field, and which field (`params.name` or `params.uri`). */
+export const NAME_HEADER_FIELDS: ReadonlyMap<string, 'name' | 'uri'> = new Map([
+  ['tools/call', 'name'],
+  ['prompts/get', 'name'],
+  ['resources/read', 'uri'],
+]);
+
 /** One parameter mirrored into `Mcp-Param-{name}`: its path of `properties` keys from the schema root. */
 export interface ParamHeader {
   path: string[];

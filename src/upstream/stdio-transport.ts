@@ -2,7 +2,7 @@ import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdi
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { NoAnswer, type DirectRequestHooks, type DirectRequests } from './streamable-http/direct-requests.js';
-import { META, withRequestMeta, type StatelessIdentity } from './streamable-http/protocol-eras.js';
+import { isObject, META, withRequestMeta, type StatelessIdentity, type Json } from './streamable-http/protocol-eras.js';
 
 /**
  * A stdio upstream of either era (basic/transports/stdio "Backward Compatibility"): a dual-era client probes with
@@ -18,8 +18,6 @@ import { META, withRequestMeta, type StatelessIdentity } from './streamable-http
  *   channel over to the SDK for good (the child is already running when the probe ran).
  */
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const connectionClosed = () => new NoAnswer(ErrorCode.ConnectionClosed, 'Connection closed');
 /** setTimeout's largest delay (a longer one would fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -18,14 +18,14 @@ import { resumeRun, stepOf, type CallRuns, type CallStep, type ParkedCall } from
  */
 
 /** The channel of forwarded retries and of the holders' answers to them. */
-export const CALL_RUNS_CHANNEL = 'mcp_call_runs';
+const CALL_RUNS_CHANNEL = 'mcp_call_runs';
 /** How long a forwarded retry waits without a word from the holder before taking it for gone. */
-export const HOLDER_SILENCE_MS = 6_000;
+const HOLDER_SILENCE_MS = 6_000;
 /** How often the holder says it is still at work on a forwarded retry (well within HOLDER_SILENCE_MS). */
 const ALIVE_EVERY_MS = 2_000;
 
 /** What a retry whose holder is gone gets: not the client's mistake, and it can do nothing but start over. */
-export const INTERRUPTED: CallStep = {
+const INTERRUPTED: CallStep = {
   result: {
     isError: true,
     content: [{ type: 'text', text: 'The call was interrupted: the Gatehouse replica running it is gone (restarted or stopped). Call the tool again.' }],

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCode, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { DecryptionError, open, seal } from '../../crypto/aead.js';
+import { newId } from '../../crypto/random.js';
 import type { UpstreamInputRequired } from '../../upstream/streamable-http/stateless-requests.js';
 import { canonicalJson } from '../../upstream/tool-definitions.js';
 import { JsonRpcError } from '../forwarding.js';
@@ -36,13 +37,14 @@ const StateSchema = z.object({
   replica: z.string().optional(),
   /**
    * A 2026-07-28 upstream's `input_required` result passed on: the upstream's own state, as it gave it, and the digest
-   * of the arguments the call was let through with (a retry continues that call, so it must repeat them).
+   * of the arguments the call was let through with (a retry continues that call, so it must repeat them), and a
+   * random `once` that lets one retry continue a call held for approval without asking again (stateless-requests.ts).
    */
-  passed: z.object({ requestState: z.string().optional(), args: z.string() }).optional(),
+  passed: z.object({ requestState: z.string().optional(), args: z.string(), once: z.string() }).optional(),
   issuedAt: z.number(),
 });
 /** What a state records of the step it continues. */
-export type StateStep = { upstreamId: string } | { run: string; key: string; replica: string } | { passed: { requestState?: string; args: string } };
+export type StateStep = { upstreamId: string } | { run: string; key: string; replica: string } | { passed: { requestState?: string; args: string; once: string } };
 export type GatewayRequestState = z.infer<typeof StateSchema>;
 
 /** Thrown by a request that must ask the client first; answered as the `input_required` result it holds. */
@@ -124,7 +126,7 @@ export function passedOn(context: RequestStateContext, asked: UpstreamInputRequi
       throw error instanceof ClientLacksCapability ? missingCapability(error.required) : error;
     }
   }
-  const passed = { args: context.args, ...(asked.requestState === undefined ? {} : { requestState: asked.requestState }) };
+  const passed = { args: context.args, once: newId('once'), ...(asked.requestState === undefined ? {} : { requestState: asked.requestState }) };
   const requestState = sealRequestState(context, { passed });
   return new InputRequired({ inputRequests, requestState });
 }

@@ -10,7 +10,8 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import { argumentAt, decodeHeaderValue, paramHeaderDeclarations } from '../../http/mcp-headers.js';
+import { argumentAt, decodeHeaderValue, NAME_HEADER_FIELDS, paramHeaderDeclarations } from '../../http/mcp-headers.js';
+import { STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION } from '../../upstream/streamable-http/protocol-eras.js';
 
 /**
  * What a MCP 2026-07-28 request carries besides its body, checked before anything runs (basic/transports/
@@ -20,13 +21,11 @@ import { argumentAt, decodeHeaderValue, paramHeaderDeclarations } from '../../ht
  * specification names, in the order a 2026-07-28 server checks them.
  */
 
-/** The protocol versions served statelessly, newest first (server/discover's `supportedVersions`). */
-export const MODERN_VERSIONS: readonly string[] = Object.freeze(['2026-07-28']);
+/** The protocol versions served statelessly, newest first (server/discover's `supportedVersions`): the revision Gatehouse also speaks to upstreams. */
+export const MODERN_VERSIONS: readonly string[] = Object.freeze([STATELESS_PROTOCOL_VERSION]);
 
-/** The 2026-07-28 error codes (basic/index, "Error Codes"). */
-export const HEADER_MISMATCH = -32020;
-export const MISSING_CLIENT_CAPABILITY = -32021;
-export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+/** The 2026-07-28 error codes (basic/index, "Error Codes"), the same numbers the upstream client reads. */
+export const { headerMismatch: HEADER_MISMATCH, missingCapability: MISSING_CLIENT_CAPABILITY, unsupportedVersion: UNSUPPORTED_PROTOCOL_VERSION } = STATELESS_ERRORS;
 
 const LEGACY_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 const META = 'io.modelcontextprotocol/';
@@ -62,13 +61,6 @@ export interface Refusal {
 const mismatch = (message: string): Refusal => ({ status: 400, code: HEADER_MISMATCH, message: `Header mismatch: ${message}` });
 const invalidMeta = (message: string): Refusal => ({ status: 400, code: ErrorCode.InvalidParams, message: `Invalid params: ${message}` });
 
-/** The methods whose `Mcp-Name` header carries `params.name` or `params.uri`. */
-const NAMED = new Map([
-  ['tools/call', 'name'],
-  ['prompts/get', 'name'],
-  ['resources/read', 'uri'],
-]);
-
 /** The request's headers and `_meta` checked against its body: the client's metadata, or the refusal to answer with. */
 export function checkRequest(headers: IncomingHttpHeaders, request: JSONRPCRequest): { meta: RequestMeta } | { refusal: Refusal } {
   const version = headerValue(headers, 'mcp-protocol-version');
@@ -87,7 +79,7 @@ export function checkRequest(headers: IncomingHttpHeaders, request: JSONRPCReque
   const method = headerValue(headers, 'mcp-method');
   if (method === undefined) return { refusal: mismatch('the Mcp-Method header is missing') };
   if (method !== request.method) return { refusal: mismatch(`Mcp-Method ${JSON.stringify(method)} does not match the body's ${JSON.stringify(request.method)}`) };
-  const nameField = NAMED.get(request.method);
+  const nameField = NAME_HEADER_FIELDS.get(request.method);
   const bodyName = nameField === undefined ? undefined : (request.params as Record<string, unknown> | undefined)?.[nameField];
   if (typeof bodyName === 'string') {
     const name = decodedHeader(headers, 'mcp-name');

@@ -34,6 +34,7 @@ import {
   missingCapability,
   openRequestState,
   passedOn,
+  REQUEST_STATE_TTL_MS,
   sealRequestState,
   type GatewayRequestState,
   type RequestStateContext,
@@ -62,6 +63,8 @@ export interface StatelessServing {
   /** Retries of calls parked on another replica, forwarded there. */
   fleetRuns: Pick<FleetCallRuns, 'continueOn'>;
   listen: ListenStreams;
+  /** Spends `once` fleet-wide until `until`: true the first time only (a passed-on state continues one call). */
+  spendOnce(once: string, until: number): Promise<boolean>;
   onFault(error: unknown): void;
 }
 
@@ -147,7 +150,9 @@ export async function serveStateless(
   try {
     const state = stateContext(serving, principal, message);
     const retry = retryOf(state, message);
-    const passing = { passInput: inputPassThrough(message, retry, meta.clientCapabilities), continuesCall: retry?.state.passed !== undefined };
+    const passed = retry?.state.passed;
+    const continuesCall = passed ? () => serving.spendOnce(passed.once, retry!.state.issuedAt + REQUEST_STATE_TTL_MS) : undefined;
+    const passing = { passInput: inputPassThrough(message, retry, meta.clientCapabilities), continuesCall };
     const downstream = statelessDownstream(message, meta, stream, controller, missing, passing);
     const operations = serving.operationsFor(principal, browserStep(state, meta.clientCapabilities));
     const call = { serving, principal, meta, passing, stream, closed: controller.signal, state, progressToken: downstream.progressToken };

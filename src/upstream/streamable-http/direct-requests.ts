@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import { routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
+import { isObject, routingHeaders, withRequestMeta, type StatelessIdentity, type Json } from './protocol-eras.js';
 import type { ServerRequestRelay } from './server-requests.js';
 import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
@@ -57,7 +57,6 @@ const DRAIN_MS = 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RELAYED_METHODS = new Set(['sampling/createMessage', 'elicitation/create']);
 
-type Json = Record<string, unknown>;
 interface Message {
   id?: RequestId | null;
   method?: unknown;
@@ -66,7 +65,6 @@ interface Message {
   error?: { code?: unknown; message?: unknown; data?: unknown };
 }
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 /** The request got no answer from the upstream (lost connection, timeout): the SDK's errors, told apart from the upstream's own. */
 export class NoAnswer extends McpError {}
 const connectionClosed = () => new NoAnswer(ErrorCode.ConnectionClosed, 'Connection closed');

@@ -1,7 +1,7 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { NoAnswer, type DirectRequests } from './direct-requests.js';
 import { refuseServerRequests } from './server-requests.js';
-import { STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION, type StatelessIdentity } from './protocol-eras.js';
+import { isObject, STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION, type StatelessIdentity, type Json } from './protocol-eras.js';
 
 /**
  * Which era a Streamable HTTP upstream speaks, found the way the 2026-07-28 specification tells a client that serves
@@ -31,8 +31,6 @@ export interface Discovered {
 
 export type Negotiated = { era: 'stateless'; identity: StatelessIdentity; discovered: Discovered } | { era: 'session' };
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function supportedIn(error: McpError): string[] {
   const supported = isObject(error.data) ? error.data.supported : undefined;

@@ -1,6 +1,7 @@
 import { ErrorCode, McpError, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { DirectRequests } from './direct-requests.js';
 import { refuse } from './stateless-requests.js';
+import { isObject, type Json } from './protocol-eras.js';
 
 /**
  * The one `subscriptions/listen` stream Gatehouse holds on a stateless (2026-07-28) upstream connection
@@ -20,8 +21,6 @@ const RETRY = { initialMs: 1000, maxMs: 30_000 };
 const ACKNOWLEDGEMENT_WAIT_MS = 30_000;
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The list changes to ask for, from what `capabilities` says changes (the filter's boolean fields). */
 export function listChangesFilter(capabilities: Json): Json {

@@ -1,5 +1,6 @@
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { isObject, type Json } from './protocol-eras.js';
 
 /**
  * Which of the gateway's requests an upstream's own request (sampling, elicitation) belongs to. Over Streamable
@@ -13,8 +14,6 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 
 export const RELATED_REQUEST_KEY = 'io.gatehouse/related-request-id';
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isRequest = (message: unknown): message is Json => isObject(message) && 'method' in message && 'id' in message;
 
 /** The id this gateway's JSON-RPC request `body` carries, if it is one request (the SDK posts a JSON string). */

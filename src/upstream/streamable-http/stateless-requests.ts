@@ -1,6 +1,7 @@
 import { ErrorCode, McpError, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
 import type { DirectRequests } from './direct-requests.js';
 import { RELAYED_CAPABILITIES, type ServerRequestRelay } from './server-requests.js';
+import { isObject, type Json } from './protocol-eras.js';
 
 /**
  * What a stateless (2026-07-28) upstream needs beyond one request on the direct path:
@@ -21,8 +22,6 @@ const MAX_INPUT_ROUNDS = 10;
 /** Only these input requests are relayed; Gatehouse declares no roots. */
 const RELAYED_INPUTS = new Set(['sampling/createMessage', 'elicitation/create']);
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export interface StatelessRequestOptions {
   signal: AbortSignal;

@@ -1,7 +1,7 @@
 import { ErrorCode, McpError, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { paramHeaderDeclarations, paramHeaders, type ParamHeader } from '../../http/mcp-headers.js';
 import type { DirectRequests } from './direct-requests.js';
-import { STATELESS_ERRORS } from './protocol-eras.js';
+import { isObject, STATELESS_ERRORS, type Json } from './protocol-eras.js';
 import { requestStateless, type StatelessRequestOptions } from './stateless-requests.js';
 
 /**
@@ -18,8 +18,6 @@ import { requestStateless, type StatelessRequestOptions } from './stateless-requ
  * tools Gatehouse lists it serves to its own clients over HTTP, where invalid declarations would be refused.
  */
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Pages of a listing Gatehouse follows before it gives up (an upstream that pages forever). */
 const MAX_PAGES = 100;

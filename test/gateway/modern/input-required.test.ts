@@ -69,7 +69,9 @@ describe('a 2026-07-28 upstream’s input_required passed on to the client', () 
     const passed = passedOn(context, new UpstreamInputRequired({ summary: sampling }, 'upstream-state'), { sampling: {} });
     assert.deepEqual(Object.keys(passed.result.inputRequests), ['summary']);
     assert.ok(!passed.result.requestState.includes('upstream-state'));
-    assert.deepEqual(openRequestState(context, passed.result.requestState).passed, { args: context.args, requestState: 'upstream-state' });
+    const opened = openRequestState(context, passed.result.requestState).passed;
+    assert.deepEqual(opened && { args: opened.args, requestState: opened.requestState }, { args: context.args, requestState: 'upstream-state' });
+    assert.match(opened?.once ?? '', /^once_[\w-]{22}$/, 'a random value that lets the state continue a call once');
     refusesState(() => openRequestState({ ...context, args: argumentsDigest({ table: 'users' }) }, passed.result.requestState));
   });
 

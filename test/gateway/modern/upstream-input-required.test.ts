@@ -125,7 +125,7 @@ describe('a 2026-07-28 upstream that asks the client for input, through the gate
     assert.equal(done.messages[0].content.text, 'Context: tests');
   });
 
-  it('asks for a held call’s approval once: the upstream’s later rounds continue the approved call, for the same arguments only', async () => {
+  it('asks for a held call’s approval once: the upstream’s later rounds continue the approved call, each state once, for the same arguments only', async () => {
     const capabilities = { elicitation: { form: {}, url: {} } };
     const held = (params: Record<string, unknown> = {}) => modern('tools/call', { name: 'held_test_input_required_result_multi_round', arguments: {}, ...params }, capabilities);
     const approval = resultOf(await held());
@@ -141,6 +141,9 @@ describe('a 2026-07-28 upstream that asks the client for input, through the gate
     assert.equal(changed.body.error?.code, -32602, JSON.stringify(changed.body));
     const round2 = resultOf(await held({ requestState: round1.requestState, inputResponses: step1 }));
     assert.deepEqual(Object.keys(round2.inputRequests), ['step2'], 'no second approval');
+    // A state continues the approved call once: sent again, it is a new call, held for a new approval.
+    const replayed = resultOf(await held({ requestState: round1.requestState, inputResponses: step1 }));
+    assert.deepEqual(Object.keys(replayed.inputRequests), [BROWSER_INPUT], 'a replayed state asks for approval again');
     const done = resultOf(await held({ requestState: round2.requestState, inputResponses: { step2: { action: 'accept', content: { color: 'red' } } } }));
     assert.equal(done.content[0].text, 'Ann likes red');
   });
