@@ -7,7 +7,6 @@ import { gatewayResource, isBoundResource } from './resource.js';
 import { formatScope, grantableScopes } from './scopes.js';
 import { issueTokens, standingGrant, type GrantDeps, type GrantHandler } from './token-response.js';
 
-
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const jwtBearerParams = z.object({
   assertion: z.string().min(1, 'assertion is required').max(16 * 1024),
@@ -40,7 +39,7 @@ export const redeemIdJag: GrantHandler = async (deps, client, body, context) => 
   requireConfidentialClient(client);
   const resource = requireGatewayResource(deps, params.resource);
   const redeemed = await deps.sso.idJag
-    .redeem(params.assertion, { audience: deps.config.publicUrl, resource: gatewayResource(deps.config.publicUrl), clientId: client.clientId })
+    .redeem(params.assertion, { audience: deps.config.publicUrl, resource, clientId: client.clientId })
     .catch((error: unknown) => {
       throw error instanceof IdJagError ? new OAuthError('invalid_grant', error.message, undefined, {}, (error.cause as Error | undefined)?.message) : error;
     });

@@ -5,6 +5,7 @@ import type { KeyRing } from '../crypto/key-ring.js';
 import type { OpenedStore, RefreshTokenRecord } from '../store/index.js';
 import { liveGrant, type AccessTokenClaims, type AccessTokenService } from './access-tokens.js';
 import { gatewayResource, resolveResource, virtualServerExists } from './resource.js';
+import { findRefreshTokenWithGrant } from './token-response.js';
 
 /** What telling a token apart and introspecting it use: the token stores, the hasher, the verifier, the issuer. */
 export interface IntrospectionDeps {
@@ -19,15 +20,6 @@ export type PresentedToken =
   | { type: 'refresh_token'; refreshToken: RefreshTokenRecord; clientId: string; grantId: string }
   | { type: 'access_token'; claims: AccessTokenClaims; clientId: string; grantId: string };
 
-async function findRefreshToken(deps: IntrospectionDeps, token: string): Promise<RefreshTokenRecord | undefined> {
-  // Every stored form the token may have, so a token hashed under an older pepper is still found.
-  for (const candidate of deps.keys.tokenHasher.candidates(token)) {
-    const found = await deps.store.refreshTokens.find(candidate);
-    if (found) return found;
-  }
-  return undefined;
-}
-
 /**
  * Identifies a token by its shape: refresh tokens carry the `gth_rt_` prefix, anything else must be an access
  * token this server signed for its /mcp resource. `token_type_hint` is not needed (RFC 7009 §2.1 lets the
@@ -35,9 +27,8 @@ async function findRefreshToken(deps: IntrospectionDeps, token: string): Promise
  */
 export async function identifyToken(deps: IntrospectionDeps, token: string): Promise<PresentedToken | undefined> {
   if (hasTokenShape(token, 'refreshToken')) {
-    const refreshToken = await findRefreshToken(deps, token);
-    const grant = refreshToken && (await deps.store.grants.find(refreshToken.grantId));
-    return refreshToken && grant ? { type: 'refresh_token', refreshToken, clientId: grant.clientId, grantId: grant.id } : undefined;
+    const found = await findRefreshTokenWithGrant(deps, token);
+    return found && { type: 'refresh_token', refreshToken: found.token, clientId: found.grant.clientId, grantId: found.grant.id };
   }
   const claims = await deps.accessTokens.verify(token, await audienceOf(deps, token));
   return claims && { type: 'access_token', claims, clientId: claims.client_id, grantId: claims.gid };

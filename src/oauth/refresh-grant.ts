@@ -4,7 +4,7 @@ import type { GrantRecord, RefreshTokenRecord, RotationOutcome } from '../store/
 import { OAuthError } from './errors.js';
 import { isBoundResource } from './resource.js';
 import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
-import { checkLiveGrant, issueTokens, type GrantContext, type GrantDeps, type GrantHandler, type IssuedTokens } from './token-response.js';
+import { checkLiveGrant, findRefreshTokenWithGrant, issueTokens, type GrantContext, type GrantDeps, type GrantHandler, type IssuedTokens } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const refreshGrantParams = z.object({
@@ -16,13 +16,10 @@ type RefreshGrantParams = z.infer<typeof refreshGrantParams>;
 
 const replayContext = (tokenHash: string) => `refresh-replay:${tokenHash}`;
 
-/** The token's row with its grant's, in one read per pepper candidate. */
 async function findRefreshToken(deps: GrantDeps, token: string): Promise<{ record: RefreshTokenRecord; grant: GrantRecord }> {
-  for (const hash of deps.keys.tokenHasher.candidates(token)) {
-    const found = await deps.store.refreshTokens.findWithGrant(hash);
-    if (found) return { record: found.token, grant: found.grant };
-  }
-  throw new OAuthError('invalid_grant', 'unknown refresh token');
+  const found = await findRefreshTokenWithGrant(deps, token);
+  if (!found) throw new OAuthError('invalid_grant', 'unknown refresh token');
+  return { record: found.token, grant: found.grant };
 }
 
 /**

@@ -47,6 +47,18 @@ export interface GrantDeps {
   clock: Clock;
 }
 
+/** A presented refresh token's row with its grant's, one read per pepper candidate (an older pepper's hash is still found). */
+export async function findRefreshTokenWithGrant(
+  deps: { keys: Pick<KeyRing, 'tokenHasher'>; store: Pick<OpenedStore, 'refreshTokens'> },
+  token: string,
+): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined> {
+  for (const hash of deps.keys.tokenHasher.candidates(token)) {
+    const found = await deps.store.refreshTokens.findWithGrant(hash);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** A grant handler: the request body (already known to be a form) and the authenticated client in, JSON out. */
 export type GrantHandler = (deps: GrantDeps, client: RegisteredClient, body: unknown, context: GrantContext) => Promise<string>;
 

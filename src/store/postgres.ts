@@ -40,17 +40,17 @@ type StatementOf = (sql: string) => { name?: string; text: string };
  * runs send only its name and values. Our SQL texts are constants (and a bounded set of filter combinations), so the
  * names are few; the name is a digest of the text, so two texts never share one.
  */
-export function preparedStatements(): StatementOf {
+export function preparedStatements(limit = NAMED_STATEMENTS_LIMIT): StatementOf {
   const named = new Map<string, { name: string; text: string }>();
   return (sql) => {
-    let statement = named.get(sql);
-    if (!statement) {
-      const text = toPostgresPlaceholders(sql);
-      // Several statements in one text cannot be prepared; they run as a simple query.
-      if (text.includes(';')) return { text };
-      statement = { name: `gh_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
-      if (named.size < NAMED_STATEMENTS_LIMIT) named.set(sql, statement);
-    }
+    const known = named.get(sql);
+    if (known) return known;
+    const text = toPostgresPlaceholders(sql);
+    // Several statements in one text cannot be prepared. Beyond the limit a text is not named either: every
+    // connection keeps each name it prepared, so unnamed texts keep that bounded. Both run unprepared.
+    if (text.includes(';') || named.size >= limit) return { text };
+    const statement = { name: `gh_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+    named.set(sql, statement);
     return statement;
   };
 }

@@ -81,18 +81,13 @@ function rotationColumns(rotations: readonly RefreshRotation[]): unknown[][] {
 }
 
 async function rotateInOneStatement(db: Db, rotations: RefreshRotation[]): Promise<RotationOutcome[]> {
-  // A token twice in one statement would meet itself: its later rotations go to a statement of their own (and lose).
-  const hashes = new Set<string>();
-  const first: RefreshRotation[] = [];
-  const later: RefreshRotation[] = [];
-  for (const rotation of rotations) {
-    (hashes.has(rotation.tokenHash) ? later : first).push(rotation);
-    hashes.add(rotation.tokenHash);
-  }
+  // A token twice in one statement would meet itself. Its later rotations lose without a statement of their own:
+  // the first one leaves the row rotated (or found it rotated or missing), and a batch stays one atomic statement.
+  const firsts = new Map<string, RefreshRotation>();
+  for (const rotation of rotations) if (!firsts.has(rotation.tokenHash)) firsts.set(rotation.tokenHash, rotation);
+  const first = [...firsts.values()];
   const retired = new Set((await db.all<{ tokenHash: string }>(ROTATE_SQL, rotationColumns(first))).map((row) => row.tokenHash));
-  const outcomes = new Map<RefreshRotation, RotationOutcome>(first.map((rotation) => [rotation, retired.has(rotation.tokenHash) ? 'won' : 'lost']));
-  if (later.length > 0) (await rotateInOneStatement(db, later)).forEach((outcome, index) => outcomes.set(later[index]!, outcome));
-  return rotations.map((rotation) => outcomes.get(rotation)!);
+  return rotations.map((rotation) => (firsts.get(rotation.tokenHash) === rotation && retired.has(rotation.tokenHash) ? 'won' : 'lost'));
 }
 
 /** Aliases name the record fields directly (quoted, so PostgreSQL keeps their case): no per-row key mapping. */
