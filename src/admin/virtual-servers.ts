@@ -116,7 +116,7 @@ function patched(input: z.infer<typeof patchVirtualServerBody>, current: Virtual
 }
 
 /** A virtual server as the API shows it, with where clients connect (`url`, also the resource its tokens are for) and its metadata. */
-export function virtualServerView(publicUrl: string) {
+function virtualServerView(publicUrl: string) {
   return (record: VirtualServerRecord) => ({
     name: record.name,
     description: record.description,

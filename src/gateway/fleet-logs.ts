@@ -12,9 +12,9 @@ import type { Notifications } from '../store/index.js';
  * on one connection.
  */
 
-export const UPSTREAM_LOGS_CHANNEL = 'upstream_logs';
+const UPSTREAM_LOGS_CHANNEL = 'upstream_logs';
 /** How long copies of one message are counted together: far longer than a NOTIFY takes, far shorter than a log's pace matters. */
-export const LOG_COPY_WINDOW_MS = 2_000;
+const LOG_COPY_WINDOW_MS = 2_000;
 
 export interface UpstreamLog {
   upstreamId: string;

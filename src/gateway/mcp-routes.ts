@@ -172,10 +172,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   /** A 2026-07-28 request: no session, one message per POST (modern/stateless-requests.ts writes the answer). */
   const serveModern = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, body: { raw: unknown; messages: JSONRPCMessage[] }) => {
     if (Array.isArray(body.raw)) return sendJsonRpcError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches');
-    reply.hijack();
-    for (const [name, value] of Object.entries(reply.getHeaders())) {
-      if (value !== undefined) reply.raw.setHeader(name, value);
-    }
+    takeOver(reply);
     await inMcpSpan(request, body.messages, () => serveStateless(stateless, principal, request.headers, body.messages[0]!, reply.raw));
     return reply;
   };
@@ -290,12 +287,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     return session;
   };
 
-  /** The SDK (or the direct path) writes the response itself, JSON or SSE; Fastify's headers so far (CORS, request id) go along. */
+  /** The SDK (or the direct path) writes the response itself, JSON or SSE. */
   const answer = async (reply: FastifyReply, session: McpSession, write: (response: ServerResponse) => Promise<void>) => {
-    reply.hijack();
-    for (const [name, value] of Object.entries(reply.getHeaders())) {
-      if (value !== undefined) reply.raw.setHeader(name, value);
-    }
+    takeOver(reply);
     const done = sessions.begin(session);
     reply.raw.once('close', done);
     try {
@@ -346,3 +340,11 @@ function guard(deps: GatewayRouteDeps) {
 }
 
 const findVirtualServer = async (deps: Pick<GatewayRouteDeps, 'store'>, name: string) => (VIRTUAL_SERVER_NAME.test(name) ? deps.store.virtualServers.find(name) : undefined);
+
+/** Step: the raw response is written by hand from here on; Fastify's headers so far (CORS, request id) go along. */
+function takeOver(reply: FastifyReply): void {
+  reply.hijack();
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) reply.raw.setHeader(name, value);
+  }
+}

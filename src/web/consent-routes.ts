@@ -20,7 +20,6 @@ import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
 import type { Clock } from '../clock.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
-import type { KeyRing } from '../crypto/key-ring.js';
 import type { GrantService } from '../oauth/grants.js';
 
 /** `signed_in`: the browser came here through the sign-in form (see the GET route for why that matters). */
@@ -57,7 +56,6 @@ function resumeUrl(flowId: string, approval: string, upstreams: ConnectableUpstr
 export interface ConsentRouteDeps extends SessionDependencies, ConnectableUpstreamSources {
   config: Pick<Config, 'publicUrl' | 'oauth' | 'sessions' | 'secureCookies'>;
   store: Pick<OpenedStore, 'users' | 'sessions' | 'flows' | 'consents' | 'upstreams'>;
-  keys: Pick<KeyRing, 'tokenHasher'>;
   clients: Pick<ClientDirectory, 'find'>;
   grants: GrantService;
   audit: AuditLog;

@@ -2,8 +2,6 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { upstreamVisibleTo } from '../gateway/policy.js';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
-import type { KeyRing } from '../crypto/key-ring.js';
 import { browserSessions, type SessionDependencies } from '../identity/sessions.js';
 import type { OpenedStore, UpstreamRecord, UserRecord } from '../store/index.js';
 import type { OutboundOAuth } from '../upstream/oauth/outbound-oauth.js';
@@ -47,9 +45,7 @@ export interface ConnectableUpstreamSources {
 
 /** What the connect link and the outbound callback use: sessions, the upstreams, and outbound OAuth's flows. */
 export interface UpstreamConnectDeps extends SessionDependencies {
-  config: Pick<Config, 'sessions' | 'secureCookies'>;
   store: Pick<OpenedStore, 'users' | 'sessions' | 'upstreams'>;
-  keys: Pick<KeyRing, 'tokenHasher'>;
   outbound: Pick<OutboundOAuth, 'redirectUri' | 'completeCallback' | 'openLink'>;
   clock: Clock;
 }

@@ -53,13 +53,17 @@ async function sessionOf(id: string, principal: Principal, at: number): Promise<
 }
 
 describe('MCP session ownership', () => {
-  it('only the same user through the same client, the same way, owns a session', () => {
+  it('only the same user through the same client, the same way, at the same endpoint, owns a session', () => {
     const owner = ownerOf(alice);
     assert.equal(isOwnedBy(owner, { ...alice, grantId: 'grt_2', scopes: new Set(['mcp:write']) }), true, 'a refreshed or stepped-up token');
     assert.equal(isOwnedBy(owner, { ...alice, userId: 'usr_b' }), false, 'another user');
     assert.equal(isOwnedBy(owner, { ...alice, clientId: 'cli_2' }), false, 'another client');
     assert.equal(isOwnedBy(owner, { ...alice, clientId: null, grantId: null, via: 'api_key' }), false, 'an API key of the same user');
     assert.equal(isOwnedBy(ownerOf({ ...alice, clientId: null, via: 'api_key' }), { ...alice, userId: 'usr_b', clientId: null, via: 'api_key' }), false, 'an API key of another user');
+    assert.equal(isOwnedBy(owner, { ...alice, virtualServer: 'support' }), false, 'the same caller at a virtual server');
+    assert.equal(isOwnedBy(ownerOf({ ...alice, virtualServer: 'support' }), alice), false, 'a session of a virtual server, at /mcp');
+    assert.equal(isOwnedBy(ownerOf({ ...alice, virtualServer: 'support' }), { ...alice, virtualServer: 'billing' }), false, 'at another virtual server');
+    assert.equal(isOwnedBy(ownerOf({ ...alice, virtualServer: 'support' }), { ...alice, virtualServer: 'support' }), true, 'at the same virtual server');
   });
 
   it('findFor answers a foreign session exactly like an unknown one', async () => {
