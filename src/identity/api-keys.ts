@@ -70,7 +70,8 @@ export function apiKeyService(
     async authenticate(token) {
       // A value that cannot be a key costs no database round trip.
       if (!hasTokenShape(token, 'apiKey')) return undefined;
-      const found = await cache.get(`api_key:${tokenHasher.hash(token)}`, () => findLive(token));
+      // Keyed by the key itself (memory of this process only): a hit costs no HMAC, a miss hashes once (findByToken).
+      const found = await cache.get(`api_key:${token}`, () => findLive(token));
       if (!found) return undefined;
       const at = now();
       // The cached record carries the last write, so the requests of the next minute skip it.

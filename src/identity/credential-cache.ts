@@ -47,7 +47,14 @@ export function credentialCache(options: CredentialCacheOptions): CredentialCach
     generation += 1;
     entries.clear();
   };
-  const unsubscribe = [options.localChanges.subscribe(empty), notifications.subscribe(CREDENTIALS_CHANNEL, empty), notifications.onHearingChange(empty)];
+  const unsubscribe = [
+    options.localChanges.subscribe(empty),
+    // This process's own changes were heard through localChanges already, when they committed.
+    notifications.subscribe(CREDENTIALS_CHANNEL, (_change, { fromThisProcess }) => {
+      if (!fromThisProcess) empty();
+    }),
+    notifications.onHearingChange(empty),
+  ];
   const lifetime = () => Math.min(options.ttlMs, notifications.hearsOtherProcesses() ? options.ttlMs : options.fallbackTtlMs);
 
   return {

@@ -89,6 +89,20 @@ for (const backend of backends) {
       assert.equal((await rotated.authenticate(token))?.user.id, user.id);
     });
 
+    it('a key found in the credential cache is not hashed again; a miss hashes it once', async () => {
+      const { token } = await service().create({ user, name: 'cached' });
+      const hasher = keyedHasher([v1]);
+      let hashed = 0;
+      const counting = { hash: (secret: string) => (hashed++, hasher.hash(secret)), candidates: (secret: string) => (hashed++, hasher.candidates(secret)) };
+      const entries = new Map<string, object>();
+      const cache = { get: async <T extends object>(key: string, load: () => Promise<T | undefined>) => (entries.get(key) as T | undefined) ?? load().then((value) => (value && entries.set(key, value), value)) };
+      const cached = apiKeyService(store, counting, now, cache);
+      assert.ok(await cached.authenticate(token));
+      assert.equal(hashed, 1);
+      assert.ok(await cached.authenticate(token));
+      assert.equal(hashed, 1);
+    });
+
     it('lists every key, revoked ones included', async () => {
       const keys = await service().list();
       assert.ok(keys.length >= 7);

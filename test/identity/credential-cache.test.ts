@@ -31,6 +31,7 @@ function fleetSide(hearing = true) {
   return {
     options,
     heardFromAnotherReplica: () => channels.get(CREDENTIALS_CHANNEL)?.({ table: 'oauth_grants' }, { fromThisProcess: false }),
+    heardFromThisProcess: () => channels.get(CREDENTIALS_CHANNEL)?.({ table: 'api_keys' }, { fromThisProcess: true }),
     changedHere: () => {
       for (const handler of local) handler({ table: 'api_keys' });
     },
@@ -95,6 +96,17 @@ describe('credential cache', () => {
     row.set(undefined);
     side.changedHere();
     assert.equal(await cache.get('api_key:k', row.load), undefined);
+  });
+
+  it("empties once for this process's own change: its NOTIFY coming back keeps what was loaded since", async () => {
+    const side = fleetSide();
+    const cache = build(side);
+    const row = countingLoader();
+    side.changedHere();
+    await cache.get('api_key:k', row.load);
+    side.heardFromThisProcess();
+    await cache.get('api_key:k', row.load);
+    assert.equal(row.reads, 1);
   });
 
   it('does not keep a load that was under way when a change was heard (it may have read the old row)', async () => {
