@@ -7,6 +7,7 @@ import { gatewayRoutes } from './gateway/mcp-routes.js';
 import { openApiRoute } from './admin/openapi.js';
 import { loginRoutes } from './web/login-routes.js';
 import { oidcLoginRoutes } from './web/oidc-login-routes.js';
+import { rawRoutes } from './http/raw-routes.js';
 import { echoRequestId, lazyChildLogger, requestIdFrom } from './log.js';
 import { oauthServer } from './oauth/index.js';
 import { metricsPlugin, registerAuditWriteMetrics } from './ops/metrics.js';
@@ -29,7 +30,10 @@ import { upstreamConnectRoutes } from './web/upstream-connect-routes.js';
  */
 export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const { config } = runtime;
+  // /mcp is served in front of Fastify (gateway/mcp-front-door.ts); everything else goes through it.
+  const frontDoor = rawRoutes();
   const app = Fastify({
+    serverFactory: frontDoor.serverFactory,
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
@@ -59,7 +63,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(callApprovalRoutes, { deps: runtime });
   await app.register(outboundClientRoutes, { deps: runtime });
   await app.register(oauthServer, { deps: runtime });
-  await app.register(gatewayRoutes, { deps: runtime });
+  await app.register(gatewayRoutes, { deps: runtime, rawRoutes: frontDoor });
   await app.register(adminApi, { prefix: '/api', deps: runtime });
   await app.register(openApiRoute);
   const stopObserving = observeUpstreams({ registry: runtime.upstreams, outbound: runtime.outbound, log: app.log, metrics: app.metricsRegistry });

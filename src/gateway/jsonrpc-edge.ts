@@ -1,11 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { sendJson, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
 
 /** The SDK transport's own batch bound (server/requestBody.js): checked here so a refusal costs no session work. */
 export const MAX_BATCH_MESSAGES = 100;
 
-/** Transport-level failures carry no request id; the MCP SDK uses -32000 for them. */
-const TRANSPORT_ERROR = -32000;
 
 export type EdgeBody =
   | { ok: true; body: unknown; messages: JSONRPCMessage[] }
@@ -63,28 +62,29 @@ function invalidRequest(what: string): EdgeBody {
   return { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: `Invalid Request: ${what}` };
 }
 
-export function sendJsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').send({ jsonrpc: '2.0', error: { code, message }, id: null });
+/** A JSON-RPC error answer without an id (nothing of the request was taken as a message). */
+export const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
+
+export function sendJsonRpcError(exchange: McpExchange, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+  sendJson(exchange, status, jsonRpcError(code, message), { ...headers, 'cache-control': 'no-store' });
 }
 
 /**
- * /mcp takes its POST body as text (parsed above, after the guard) and answers framework errors as JSON-RPC,
- * never in the /api envelope: an oversized body is 413, a non-JSON media type 415, a server fault 500
- * without details.
+ * /mcp's routes in Fastify (`app.inject`, a gateway mounted alone) leave the body to the endpoint, which reads it
+ * as the front door does (mcp-exchange.ts `readBodyText`), and answer Fastify's own errors as JSON-RPC, never in the
+ * /api envelope: a malformed media type 415, a server fault 500 without details.
  */
 export function jsonRpcEdge(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', (_request, _body, done) => done(null));
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = error.statusCode ?? 500;
+    const send = (status: number, code: number, message: string) => reply.code(status).header('cache-control', 'no-store').send(jsonRpcError(code, message));
     if (status >= 500) {
       request.log.error({ err: error }, 'mcp request failed');
-      return sendJsonRpcError(reply, 500, ErrorCode.InternalError, 'Internal error');
+      return send(500, ErrorCode.InternalError, 'Internal error');
     }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendJsonRpcError(reply, 413, TRANSPORT_ERROR, 'Request body too large');
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendJsonRpcError(reply, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
-    }
-    return sendJsonRpcError(reply, status, ErrorCode.InvalidRequest, 'Invalid Request');
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return send(415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
+    return send(status, ErrorCode.InvalidRequest, 'Invalid Request');
   });
 }

@@ -1,12 +1,11 @@
 import { trace } from '@opentelemetry/api';
 import { Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, isInitializeRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
-import { allowCrossOriginCalls } from '../oauth/cors.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
 import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } from './direct-tool-calls.js';
@@ -18,7 +17,10 @@ import { listenStreams } from './modern/listen-streams.js';
 import { isModernRequest } from './modern/request-metadata.js';
 import { serveStateless, type StatelessServing } from './modern/stateless-requests.js';
 import { createGatewayState, type GatewayState, type GatewayStateDeps } from './gateway-state.js';
-import { registryOf } from '../ops/metrics.js';
+import { httpObserverOf, registryOf } from '../ops/metrics.js';
+import type { RawRoutes } from '../http/raw-routes.js';
+import { crossOrigin, handOver, readBodyText, sendNoBody, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
+import { DEFAULT_BODY_LIMIT, isMcpPath, MCP_ROUTES, mcpFrontDoor } from './mcp-front-door.js';
 import { guardRequest, type GuardDeps } from './guard.js';
 import { virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
@@ -34,6 +36,7 @@ import { relayableServerRequests } from './relayable-requests.js';
 import { resumeInitialized } from './session-resume.js';
 import type { McpSessionRecord, OpenedStore } from '../store/index.js';
 import type { KeyRing } from '../crypto/key-ring.js';
+import type { Config } from '../config.js';
 
 /**
  * What /mcp builds on: one gateway server per 2025 session (with its tool-call pipeline), the operations a 2026-07-28
@@ -52,7 +55,8 @@ export interface GatewayBinding {
 const PASSED_STATE_ISSUER = 'gatehouse:passed-input-state';
 
 export interface GatewayRouteDeps extends GatewayStateDeps, GuardDeps {
-  config: GatewayStateDeps['config'] & GuardDeps['config'];
+  /** `trustProxy`: as the app's Fastify has it (the front door reads X-Forwarded-Host as Fastify does). */
+  config: GatewayStateDeps['config'] & GuardDeps['config'] & Pick<Config, 'trustProxy'>;
   store: GatewayStateDeps['store'] & GuardDeps['store'] & Pick<OpenedStore, 'mcpSessions' | 'idJagAssertions'>;
   /** `encryptionKey` seals 2026-07-28 request state. */
   keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
@@ -66,23 +70,19 @@ export interface GatewayRouteOptions {
   /** Defaults to the aggregating gateway server. */
   gateway?: GatewayBinding;
   sessions?: McpSessionTable;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set by the /mcp guard on every request it lets through. */
-    mcpCaller: Principal | null;
-  }
+  /** The server's front door (app.ts): /mcp is served there, outside Fastify's per-request work. */
+  rawRoutes?: RawRoutes;
 }
 
 /** JSON-RPC's "no such session" (the SDK's -32001): also the answer for a session that belongs to someone else. */
 const SESSION_NOT_FOUND = -32001;
-const TRANSPORT_ERROR = -32000;
 
 /**
- * `POST|GET|DELETE /mcp`, the MCP Streamable HTTP endpoint. Per request: Host check (DNS rebinding), guard (bearer
- * token or API key, every time) → body at the edge (JSON-RPC shape) → scopes → the caller's own session → what
- * belongs to direct calls → a `tools/call` answered directly (direct-tool-calls.ts), or else the SDK transport.
+ * `POST|GET|DELETE /mcp` and `/mcp/{name}`, the MCP Streamable HTTP endpoint. Per request: CORS → Host check (DNS
+ * rebinding) → guard (bearer token or API key, every time) → body at the edge (JSON-RPC shape) → scopes → a
+ * 2026-07-28 request served statelessly, or the caller's own session → what belongs to direct calls → a `tools/call`
+ * answered directly (direct-tool-calls.ts), or else the SDK transport. Served by the server's front door
+ * (mcp-front-door.ts) and, the same steps, by Fastify routes for `app.inject`.
  */
 export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app, options) => {
   const { deps } = options;
@@ -122,7 +122,10 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     spendOnce: (once, until) => deps.store.idJagAssertions.remember(PASSED_STATE_ISSUER, once, until),
     onFault,
   };
+  // Fastify answers 503 to requests that arrive while it closes; the front door does too (mcp-front-door.ts).
+  let closing = false;
   app.addHook('preClose', async () => {
+    closing = true;
     listen.closeAll();
     fleetRuns.stop();
     stopSweeping();
@@ -130,28 +133,41 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     await sessions.closeAll();
   });
 
-  allowCrossOriginCalls(app);
-  jsonRpcEdge(app);
-  app.decorateRequest('mcpCaller', null);
-  app.addHook('onRequest', guard(deps));
+  /** The steps of every /mcp request, from CORS to the answer, whichever way it came in (below). */
+  const serve = async (exchange: McpExchange) => {
+    try {
+      if (!crossOrigin(exchange)) return;
+      if (!hostAllowed(exchange.host, deps.config.publicUrl)) {
+        return sendJsonRpcError(exchange, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(exchange.host)} is not this server's; use ${deps.config.publicUrl}/mcp`);
+      }
+      const principal = await guard(deps, exchange);
+      if (!principal) return;
+      const body = await readBody(exchange);
+      if (body === undefined) return;
+      if (!checkScopes(body.messages, principal, exchange)) return;
+      if (isModernRequest(exchange.request.method!, exchange.request.headers, body.messages)) return await serveModern(exchange, principal, body);
+      await serveSession(exchange, principal, body);
+    } catch (error) {
+      exchange.log.error({ err: error }, 'mcp request failed');
+      if (!exchange.response.headersSent) sendJsonRpcError(exchange, 500, ErrorCode.InternalError, 'Internal error');
+      else if (!exchange.response.writableEnded) exchange.response.end();
+    }
+  };
 
-  const serve = async (request: FastifyRequest, reply: FastifyReply) => {
-    const principal = request.mcpCaller!;
-    const body = readBody(request, reply);
-    if (body === undefined) return reply;
-    if (!checkScopes(body.messages, principal, reply)) return reply;
-    if (isModernRequest(request.method, request.headers, body.messages)) return serveModern(request, reply, principal, body);
-    const session = await sessionFor(request, reply, principal, body.messages);
-    if (!session) return reply;
+  /** A 2025 request: the caller's own session → what belongs to direct calls → a direct `tools/call`, or the SDK transport. */
+  const serveSession = async (exchange: McpExchange, principal: Principal, body: { raw: unknown; messages: JSONRPCMessage[] }) => {
+    const { request } = exchange;
+    const session = await sessionFor(exchange, principal, body.messages);
+    if (!session) return;
     await recordSessionChanges(session, body.messages, sessionStore, deps.store.notifications);
     const rest = await relayAnswers(session, takeDirectMessages(session.direct, body.messages), deps.store.notifications, onSessionError);
-    if (rest.length === 0 && body.messages.length > 0) return reply.code(202).send();
+    if (rest.length === 0 && body.messages.length > 0) return sendNoBody(exchange, 202);
     // A batch is answered as one by the SDK, even a batch of one call.
     const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;
-    return inMcpSpan(request, rest, () => {
-      if (call) return answer(reply, session, (response) => answerDirectly(session, call, response, (error) => request.log.error({ err: error }, 'tools/call failed')));
+    await inMcpSpan(request, rest, () => {
+      if (call) return answer(exchange, session, (response) => answerDirectly(session, call, response, (error) => exchange.log.error({ err: error }, 'tools/call failed')));
       const forSdk = rest.length === body.messages.length ? body.raw : rest;
-      return answer(reply, session, (response) => session.transport.handleRequest(request.raw, response, forSdk));
+      return answer(exchange, session, (response) => session.transport.handleRequest(request, response, forSdk));
     });
   };
 
@@ -159,7 +175,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
    * A span per MCP request (its method, and the tool of a call), child of the HTTP request's span, or, when the
    * client sent no traceparent header, of the trace context in the request's `_meta` (MCP 2026-07-28).
    */
-  const inMcpSpan = <T>(request: FastifyRequest, messages: JSONRPCMessage[], work: () => Promise<T>): Promise<T> => {
+  const inMcpSpan = <T>(request: IncomingMessage, messages: JSONRPCMessage[], work: () => Promise<T>): Promise<T> => {
     const first = messages.find(isRequest);
     if (!first) return work();
     const params = (first.params ?? {}) as { name?: unknown; _meta?: Record<string, unknown> };
@@ -170,50 +186,46 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   };
 
   /** A 2026-07-28 request: no session, one message per POST (modern/stateless-requests.ts writes the answer). */
-  const serveModern = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, body: { raw: unknown; messages: JSONRPCMessage[] }) => {
-    if (Array.isArray(body.raw)) return sendJsonRpcError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches');
-    takeOver(reply);
-    await inMcpSpan(request, body.messages, () => serveStateless(stateless, principal, request.headers, body.messages[0]!, reply.raw));
-    return reply;
+  const serveModern = async (exchange: McpExchange, principal: Principal, body: { raw: unknown; messages: JSONRPCMessage[] }) => {
+    if (Array.isArray(body.raw)) return sendJsonRpcError(exchange, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches');
+    const response = handOver(exchange);
+    await inMcpSpan(exchange.request, body.messages, () => serveStateless(stateless, principal, exchange.request.headers, body.messages[0]!, response));
   };
 
   /** POST carries JSON-RPC; GET (the server's stream) and DELETE (end of session) carry nothing. */
-  const readBody = (request: FastifyRequest, reply: FastifyReply): { raw: unknown; messages: JSONRPCMessage[] } | undefined => {
-    if (request.method !== 'POST') return { raw: undefined, messages: [] };
-    if (typeof request.body !== 'string') {
-      sendJsonRpcError(reply, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
-      return undefined;
+  const readBody = async (exchange: McpExchange): Promise<{ raw: unknown; messages: JSONRPCMessage[] } | undefined> => {
+    const read = await readBodyText(exchange);
+    if (!read.ok) return void sendJsonRpcError(exchange, read.status, read.code, read.message);
+    if (read.text === undefined) {
+      if (exchange.request.method !== 'POST') return { raw: undefined, messages: [] };
+      return void sendJsonRpcError(exchange, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
     }
-    const edge = parseJsonRpcBody(request.body);
-    if (!edge.ok) {
-      sendJsonRpcError(reply, edge.status, edge.code, edge.message);
-      return undefined;
-    }
+    const edge = parseJsonRpcBody(read.text);
+    if (!edge.ok) return void sendJsonRpcError(exchange, edge.status, edge.code, edge.message);
     return { raw: edge.body, messages: edge.messages };
   };
 
   /** Every scope any request of the body needs, in one 403 challenge when the caller lacks one of them. */
-  const checkScopes = (messages: JSONRPCMessage[], principal: Principal, reply: FastifyReply): boolean => {
+  const checkScopes = (messages: JSONRPCMessage[], principal: Principal, exchange: McpExchange): boolean => {
     const needed = new Set(messages.filter(isRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
     if ([...needed].every((scope) => principal.scopes.has(scope))) return true;
-    sendInsufficientScope(reply, deps.config.publicUrl, [...needed], principal.virtualServer);
+    sendInsufficientScope(exchange, deps.config.publicUrl, [...needed], principal.virtualServer);
     return false;
   };
 
-  const sessionFor = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, messages: JSONRPCMessage[]) => {
-    const sessionId = request.headers['mcp-session-id'];
+  const sessionFor = async (exchange: McpExchange, principal: Principal, messages: JSONRPCMessage[]) => {
+    const sessionId = exchange.request.headers['mcp-session-id'];
     if (typeof sessionId === 'string' && sessionId !== '') {
       const session = sessions.findFor(sessionId, principal) ?? (await resumeSession(sessionId, principal));
-      if (!session) sendJsonRpcError(reply, 404, SESSION_NOT_FOUND, 'Session not found');
+      if (!session) sendJsonRpcError(exchange, 404, SESSION_NOT_FOUND, 'Session not found');
       return session;
     }
     if (!messages.some(isInitializeRequest)) {
-      sendJsonRpcError(reply, 400, TRANSPORT_ERROR, 'Bad Request: Mcp-Session-Id header is required');
+      sendJsonRpcError(exchange, 400, TRANSPORT_ERROR, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
     }
     if (!(await sessions.makeRoomFor(principal))) {
-      reply.header('retry-after', '60');
-      sendJsonRpcError(reply, 503, TRANSPORT_ERROR, 'Too many open MCP sessions; end unused ones (DELETE /mcp) or try again later');
+      sendJsonRpcError(exchange, 503, TRANSPORT_ERROR, 'Too many open MCP sessions; end unused ones (DELETE /mcp) or try again later', { 'retry-after': '60' });
       return undefined;
     }
     const id = randomUUID();
@@ -288,63 +300,59 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   };
 
   /** The SDK (or the direct path) writes the response itself, JSON or SSE. */
-  const answer = async (reply: FastifyReply, session: McpSession, write: (response: ServerResponse) => Promise<void>) => {
-    takeOver(reply);
+  const answer = async (exchange: McpExchange, session: McpSession, write: (response: ServerResponse) => Promise<void>) => {
+    const response = handOver(exchange);
     const done = sessions.begin(session);
-    reply.raw.once('close', done);
+    response.once('close', done);
     try {
-      await write(reply.raw);
+      await write(response);
     } catch (error) {
-      reply.request.log.error({ err: error }, 'mcp transport failed');
-      if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
-      if (!reply.raw.writableEnded) reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
+      exchange.log.error({ err: error }, 'mcp transport failed');
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+      if (!response.writableEnded) response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
     }
     // A new session whose initialization the SDK refused never joined the table: release its server.
     if (session.transport.sessionId === undefined) await session.server.close();
   };
 
+  // Through Fastify (`app.inject`, a gateway mounted alone): /mcp's answers are still written by the steps above.
+  jsonRpcEdge(app);
+  const bodyLimit = app.initialConfig.bodyLimit ?? DEFAULT_BODY_LIMIT;
   // /mcp/{name}: a virtual server, the same endpoint showing only its tools (the guard resolves which).
-  for (const path of ['/mcp', '/mcp/:name']) {
-    app.post(path, serve);
-    app.get(path, serve);
-    app.delete(path, serve);
+  for (const url of MCP_ROUTES) {
+    app.route({
+      method: ['POST', 'GET', 'DELETE', 'OPTIONS'],
+      url,
+      handler: async (request, reply) => {
+        reply.hijack();
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = String(value);
+        const queryAt = request.url.indexOf('?');
+        const name = (request.params as { name?: string }).name;
+        await serve({ request: request.raw, response: reply.raw, headers, log: request.log, host: request.host, query: queryAt < 0 ? '' : request.url.slice(queryAt + 1), virtualServer: name, bodyLimit });
+      },
+    });
   }
+  // Through the front door (app.ts): the same steps, and what the app's hooks do for every other route.
+  options.rawRoutes?.mount(isMcpPath, mcpFrontDoor({ serve, log: app.log, trustProxy: deps.config.trustProxy, bodyLimit, observe: httpObserverOf(app), isClosing: () => closing }));
 };
 
-/** The first step of every /mcp request: nothing else runs for a caller the guard turned away. */
-function guard(deps: GatewayRouteDeps) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.method === 'OPTIONS') return; // CORS preflights carry no credentials by design.
-    if (!hostAllowed(request.host, deps.config.publicUrl)) {
-      return sendJsonRpcError(reply, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(request.host)} is not this server's; use ${deps.config.publicUrl}/mcp`);
-    }
-    const name = (request.params as { name?: string }).name;
-    const virtualServer = name === undefined ? undefined : await findVirtualServer(deps, name);
-    if (name !== undefined && !virtualServer) return sendJsonRpcError(reply, 404, TRANSPORT_ERROR, `No virtual server is named ${JSON.stringify(name)}`);
-    const queryStart = request.url.indexOf('?');
-    const outcome = await guardRequest(deps, {
-      authorization: request.headers.authorization,
-      query: queryStart < 0 ? '' : request.url.slice(queryStart + 1),
-      resource: virtualServer ? virtualServerResource(deps.config.publicUrl, virtualServer.name) : gatewayResource(deps.config.publicUrl),
-    });
-    if (outcome.kind !== 'caller') return sendGuardRefusal(reply, deps.config.publicUrl, outcome, virtualServer?.name);
-    if (!virtualServer) {
-      request.mcpCaller = outcome.principal;
-      return;
-    }
-    if (!virtualServerOpenTo(virtualServer, outcome.principal)) {
-      return sendJsonRpcError(reply, 403, TRANSPORT_ERROR, `You are not among the users allowed to use the virtual server ${JSON.stringify(virtualServer.name)}`);
-    }
-    request.mcpCaller = { ...outcome.principal, virtualServer: virtualServer.name };
-  };
+/** The first step of every /mcp request after the Host check: the caller, or an answer that turns it away. */
+async function guard(deps: GatewayRouteDeps, exchange: McpExchange): Promise<Principal | undefined> {
+  const name = exchange.virtualServer;
+  const virtualServer = name === undefined ? undefined : await findVirtualServer(deps, name);
+  if (name !== undefined && !virtualServer) return void sendJsonRpcError(exchange, 404, TRANSPORT_ERROR, `No virtual server is named ${JSON.stringify(name)}`);
+  const outcome = await guardRequest(deps, {
+    authorization: exchange.request.headers.authorization,
+    query: exchange.query,
+    resource: virtualServer ? virtualServerResource(deps.config.publicUrl, virtualServer.name) : gatewayResource(deps.config.publicUrl),
+  });
+  if (outcome.kind !== 'caller') return void sendGuardRefusal(exchange, deps.config.publicUrl, outcome, virtualServer?.name);
+  if (!virtualServer) return outcome.principal;
+  if (!virtualServerOpenTo(virtualServer, outcome.principal)) {
+    return void sendJsonRpcError(exchange, 403, TRANSPORT_ERROR, `You are not among the users allowed to use the virtual server ${JSON.stringify(virtualServer.name)}`);
+  }
+  return { ...outcome.principal, virtualServer: virtualServer.name };
 }
 
 const findVirtualServer = async (deps: Pick<GatewayRouteDeps, 'store'>, name: string) => (VIRTUAL_SERVER_NAME.test(name) ? deps.store.virtualServers.find(name) : undefined);
-
-/** Step: the raw response is written by hand from here on; Fastify's headers so far (CORS, request id) go along. */
-function takeOver(reply: FastifyReply): void {
-  reply.hijack();
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (value !== undefined) reply.raw.setHeader(name, value);
-  }
-}

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../store/index.js';
 
@@ -6,8 +6,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** This app's Prometheus registry; served by `GET /metrics`. */
     metricsRegistry: Registry;
+    /** Counts and times one response; for handlers that answer outside Fastify's hooks (http/raw-routes.ts). */
+    observeHttpRequest: HttpRequestObserver;
   }
 }
+
+/** One answered request: its method, route template, status code and duration. */
+export type HttpRequestObserver = (method: string, route: string, statusCode: number, seconds: number) => void;
 
 export interface MetricsOptions {
   database: Pick<Database, 'poolStats'>;
@@ -16,14 +21,10 @@ export interface MetricsOptions {
 /** Requests that matched no route share one label, so probing random paths cannot grow the series count. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-function routeLabel(request: FastifyRequest): string {
-  return request.routeOptions.url ?? UNMATCHED_ROUTE;
-}
-
 /** One registry per app, not prom-client's global one: tests build many apps in one process. */
 export function createMetricsRegistry(database: MetricsOptions['database']): {
   registry: Registry;
-  observe(request: FastifyRequest, reply: FastifyReply): void;
+  observe: HttpRequestObserver;
 } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -57,10 +58,9 @@ export function createMetricsRegistry(database: MetricsOptions['database']): {
 
   return {
     registry,
-    observe(request, reply) {
-      const route = routeLabel(request);
-      requests.inc({ method: request.method, route, status_code: String(reply.statusCode) });
-      duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    observe(method, route, statusCode, seconds) {
+      requests.inc({ method, route, status_code: String(statusCode) });
+      duration.observe({ method, route }, seconds);
     },
   };
 }
@@ -115,11 +115,19 @@ export function registryOf(app: FastifyInstance): Registry {
   return app.hasDecorator('metricsRegistry') ? app.metricsRegistry : new Registry();
 }
 
+/** The app's request observer; a surface mounted alone (in a test) counts nothing. */
+export function httpObserverOf(app: FastifyInstance): HttpRequestObserver {
+  return app.hasDecorator('observeHttpRequest') ? app.observeHttpRequest : () => undefined;
+}
+
 /** Counts and times every response of the app; the registry is decorated onto the app for `GET /metrics`. */
 export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, options) => {
   const metrics = createMetricsRegistry(options.database);
   app.decorate('metricsRegistry', metrics.registry);
-  app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
+  app.decorate('observeHttpRequest', metrics.observe);
+  app.addHook('onResponse', async (request, reply) =>
+    metrics.observe(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000),
+  );
 };
 
 // Not encapsulated (what fastify-plugin does): the hook must see every route, the decoration every sibling plugin.

@@ -1,4 +1,5 @@
-import { context, isSpanContextValid, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context, isSpanContextValid, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -39,42 +40,54 @@ export function setUpTracing(env: NodeJS.ProcessEnv, processor?: SpanProcessor):
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The span of this HTTP request (a non-recording one while nothing exports). */
-    traceSpan: Span | null;
-    /** The context that makes it the active span. */
+    /** The context that makes this HTTP request's span (a non-recording one while nothing exports) the active one. */
     traceContext: Context | null;
   }
 }
 
 /**
- * A server span per HTTP request, child of the client's `traceparent`; the rest of the request runs in its context,
- * so spans and upstream calls made while answering it join the client's trace.
+ * Starts the server span of an HTTP request, child of the client's `traceparent`, ended when its response closes;
+ * answers the context to run the request in, or undefined when nothing records and the client sent no trace (there
+ * is then no context to carry, so the request costs nothing more). Used by the hook below and by the handlers that
+ * serve outside Fastify (http/raw-routes.ts).
+ */
+export function startRequestSpan(
+  request: Pick<IncomingMessage, 'method' | 'url' | 'headers'>,
+  response: ServerResponse,
+  route: string | undefined,
+): Context | undefined {
+  const parent = clientTraceContext(request.headers);
+  const method = request.method ?? 'GET';
+  const span = tracer().startSpan(`${method} ${route ?? 'unmatched'}`, {
+    kind: SpanKind.SERVER,
+    attributes: { 'http.request.method': method, 'url.path': (request.url ?? '/').split('?')[0]! },
+  }, parent);
+  if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return undefined;
+  // On the socket's response, not in onResponse: /mcp writes its own responses.
+  if (span.isRecording()) {
+    response.once('close', () => {
+      const status = response.statusCode;
+      span.setAttribute('http.response.status_code', status);
+      if (route) span.setAttribute('http.route', route);
+      if (status >= 500 || !response.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+  }
+  return trace.setSpan(parent, span);
+}
+
+/**
+ * A server span per HTTP request (startRequestSpan); the rest of the request runs in its context, so spans and
+ * upstream calls made while answering it join the client's trace.
  */
 export const requestTracing: FastifyPluginAsync = async (app: FastifyInstance) => {
-  app.decorateRequest('traceSpan', null);
   app.decorateRequest('traceContext', null);
   app.addHook('onRequest', (request, reply, done) => {
-    const parent = clientTraceContext(request.headers);
-    const span = tracer().startSpan(`${request.method} ${request.routeOptions.url ?? 'unmatched'}`, {
-      kind: SpanKind.SERVER,
-      attributes: { 'http.request.method': request.method, 'url.path': request.url.split('?')[0]! },
-    }, parent);
-    // Nothing records and the client sent no trace: there is no context to carry, so the request costs nothing more.
-    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return done();
-    request.traceSpan = span;
-    // On the socket's response, not in onResponse: /mcp hijacks its replies, and hijacked replies skip that hook.
-    if (span.isRecording()) {
-      reply.raw.once('close', () => {
-        const status = reply.raw.statusCode;
-        span.setAttribute('http.response.status_code', status);
-        if (request.routeOptions.url) span.setAttribute('http.route', request.routeOptions.url);
-        if (status >= 500 || !reply.raw.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
-      });
-    }
-    request.traceContext = trace.setSpan(parent, span);
+    const traceContext = startRequestSpan(request.raw, reply.raw, request.routeOptions.url);
+    if (!traceContext) return done();
+    request.traceContext = traceContext;
     // Continuing the hook chain inside the context makes it the active one for what the hooks await.
-    context.with(request.traceContext, done);
+    context.with(traceContext, done);
   });
   // Reading the body continues from the socket's events, outside that context: the handler is entered in it again.
   app.addHook('preHandler', (request, _reply, done) => {

@@ -1,0 +1,94 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { CROSS_ORIGIN_HEADERS, PREFLIGHT_HEADERS } from '../oauth/cors.js';
+
+/**
+ * One /mcp request and its response, on node:http's own objects: /mcp writes every answer itself, whether the request
+ * came through the front door (mcp-front-door.ts) or through Fastify (`app.inject`, a gateway mounted alone).
+ */
+export interface McpExchange {
+  request: IncomingMessage;
+  response: ServerResponse;
+  /** Headers every answer carries (request id, CORS), set before the answer is written. */
+  headers: Record<string, string>;
+  log: FastifyBaseLogger;
+  /** The Host the request names (X-Forwarded-Host when proxies are trusted). */
+  host: string;
+  /** The query string, '' when there is none. */
+  query: string;
+  /** `/mcp/{name}`'s name; undefined at /mcp. */
+  virtualServer: string | undefined;
+  /** Fastify's body limit, in bytes. */
+  bodyLimit: number;
+}
+
+/** Transport-level failures carry no request id; the MCP SDK uses -32000 for them. */
+export const TRANSPORT_ERROR = -32000;
+
+/** Step: an answer with a JSON body and its length, in one write. */
+export function sendJson(exchange: McpExchange, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  exchange.response
+    .writeHead(status, { ...exchange.headers, ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+    .end(text);
+}
+
+/** Step: an answer without a body (202 to notifications and responses, 204 to preflights). */
+export function sendNoBody(exchange: McpExchange, status: number, headers: Record<string, string> = {}): void {
+  exchange.response.writeHead(status, status === 204 ? { ...exchange.headers, ...headers } : { ...exchange.headers, ...headers, 'content-length': 0 }).end();
+}
+
+/** Step: the answer is written by another writer (the SDK transport, a direct call, a stream): the headers so far go along. */
+export function handOver(exchange: McpExchange): ServerResponse {
+  for (const name in exchange.headers) exchange.response.setHeader(name, exchange.headers[name]!);
+  return exchange.response;
+}
+
+/** Step: CORS on every answer (browser MCP clients call cross-origin, without cookies); a preflight is answered here. */
+export function crossOrigin(exchange: McpExchange): boolean {
+  Object.assign(exchange.headers, CROSS_ORIGIN_HEADERS);
+  if (exchange.request.method !== 'OPTIONS') return true;
+  sendNoBody(exchange, 204, PREFLIGHT_HEADERS);
+  return false;
+}
+
+export type BodyText = { ok: true; text: string | undefined } | { ok: false; status: number; code: number; message: string };
+
+/**
+ * Step: a POST's body as text, as Fastify read it before: only `application/json` (415 otherwise, or when a body
+ * comes without a type), at most `bodyLimit` bytes (413, checked on Content-Length first), and as long as its
+ * Content-Length says (400). GET and DELETE carry none. Read after the guard: a refused caller's body is never read.
+ */
+export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyText {
+  const { request, bodyLimit } = exchange;
+  if (request.method !== 'POST') return { ok: true, text: undefined };
+  const type = request.headers['content-type'];
+  if (type === undefined || type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/json') {
+    return { ok: false, status: 415, code: TRANSPORT_ERROR, message: 'Unsupported Media Type: Content-Type must be application/json' };
+  }
+  const declared = Number(request.headers['content-length']);
+  if (declared > bodyLimit) return tooLarge;
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const done = (outcome: BodyText) => {
+      request.off('data', onData).off('end', onEnd).off('error', onError);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > bodyLimit) return done(tooLarge);
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (!Number.isNaN(declared) && received !== declared) return done(invalidRequest);
+      done({ ok: true, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8') });
+    };
+    const onError = () => done(invalidRequest);
+    request.on('data', onData).on('end', onEnd).on('error', onError);
+  });
+}
+
+const tooLarge: BodyText = { ok: false, status: 413, code: TRANSPORT_ERROR, message: 'Request body too large' };
+const invalidRequest: BodyText = { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: 'Invalid Request' };
