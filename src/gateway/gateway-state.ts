@@ -34,7 +34,7 @@ export interface GatewayState {
   quotas: CallQuotas;
   /** Calls held until their person approves them. */
   approvals: CallApprovals;
-  /** Curated tool sets, read per request (virtual-servers.ts). */
+  /** Curated tool sets, read per request (through mcp-routes.ts's cache: virtual-servers.ts). */
   virtualServers: Pick<VirtualServerStore, 'find'>;
   /** Subscriptions to upstreams' resource updates, held once per resource for every session and stream. */
   subscriptions: ResourceSubscriptions;
@@ -47,7 +47,7 @@ export interface GatewayState {
 /** The services the shared state is built on. */
 export interface GatewayStateDeps {
   config: Pick<Config, 'publicUrl' | 'audit' | 'approvals'>;
-  store: Pick<OpenedStore, 'notifications' | 'toolCalls' | 'rateWindows' | 'virtualServers' | 'callApprovals'>;
+  store: Pick<OpenedStore, 'notifications' | 'toolCalls' | 'rateWindows' | 'callApprovals'> & { virtualServers: Pick<VirtualServerStore, 'find'> };
   keys: Pick<KeyRing, 'tokenHasher'>;
   outbound: OutboundOAuth;
   perUserPool: PerUserPool;

@@ -22,7 +22,7 @@ import type { RawRoutes } from '../http/raw-routes.js';
 import { crossOrigin, handOver, readBodyText, sendNoBody, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
 import { DEFAULT_BODY_LIMIT, isMcpPath, MCP_ROUTES, mcpFrontDoor } from './mcp-front-door.js';
 import { guardRequest, type GuardDeps } from './guard.js';
-import { virtualServerOpenTo } from './virtual-servers.js';
+import { cachedVirtualServers, virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostAllowed } from './host-check.js';
 import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
@@ -34,7 +34,7 @@ import { clientTraceContext } from '../http/trace-context.js';
 import { inSpan } from '../ops/tracing.js';
 import { relayableServerRequests } from './relayable-requests.js';
 import { resumeInitialized } from './session-resume.js';
-import type { McpSessionRecord, OpenedStore } from '../store/index.js';
+import type { McpSessionRecord, OpenedStore, VirtualServerStore } from '../store/index.js';
 import type { KeyRing } from '../crypto/key-ring.js';
 import type { Config } from '../config.js';
 
@@ -53,10 +53,12 @@ export interface GatewayBinding {
 /** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
 /** Not an issuer of ID-JAGs: the namespace of the `once` values of passed-on request states (modern/input-required.ts). */
 const PASSED_STATE_ISSUER = 'gatehouse:passed-input-state';
+/** Virtual servers held per process at most: far more than an installation defines. */
+const VIRTUAL_SERVERS_CACHED = 1000;
 
 export interface GatewayRouteDeps extends GatewayStateDeps, GuardDeps {
-  /** `trustProxy`: as the app's Fastify has it (the front door reads X-Forwarded-Host as Fastify does). */
-  config: GatewayStateDeps['config'] & GuardDeps['config'] & Pick<Config, 'trustProxy'>;
+  /** `trustProxy`: as the app's Fastify has it (the front door reads X-Forwarded-Host as Fastify does); virtual servers are cached as credentials are. */
+  config: GatewayStateDeps['config'] & GuardDeps['config'] & Pick<Config, 'trustProxy' | 'credentialCache'>;
   store: GatewayStateDeps['store'] & GuardDeps['store'] & Pick<OpenedStore, 'mcpSessions' | 'idJagAssertions'>;
   /** `encryptionKey` seals 2026-07-28 request state. */
   keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
@@ -90,8 +92,18 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const binding = options.gateway ?? { createServer: createGatewaySession, operations: gatewayOperations, scopesRequiredFor };
   // Built once here and shared by every session of this gateway.
   const metrics = registryOf(app);
-  const gateway = createGatewayState({ registry, deps, logger: app.log, metrics });
-  app.addHook('onClose', async () => gateway.close());
+  // Read by the guard and again by the listing or call: once from the store while it is unchanged.
+  const virtualServers = cachedVirtualServers(deps.store.virtualServers, {
+    notifications: deps.store.notifications,
+    ttlMs: deps.config.credentialCache.ttlSeconds * 1000,
+    fallbackTtlMs: deps.config.credentialCache.unheardTtlSeconds * 1000,
+    maxEntries: VIRTUAL_SERVERS_CACHED,
+  });
+  const gateway = createGatewayState({ registry, deps: { ...deps, store: { ...deps.store, virtualServers } }, logger: app.log, metrics });
+  app.addHook('onClose', async () => {
+    gateway.close();
+    virtualServers.close();
+  });
   const { mcpSessions: sessionStore } = deps.store;
   const onSessionError = (error: unknown) => app.log.error({ err: error }, 'keeping MCP sessions in the store failed');
   const sessions =
@@ -140,7 +152,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       if (!hostAllowed(exchange.host, deps.config.publicUrl)) {
         return sendJsonRpcError(exchange, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(exchange.host)} is not this server's; use ${deps.config.publicUrl}/mcp`);
       }
-      const principal = await guard(deps, exchange);
+      const principal = await guard(deps, virtualServers, exchange);
       if (!principal) return;
       const body = await readBody(exchange);
       if (body === undefined) return;
@@ -338,9 +350,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
 };
 
 /** The first step of every /mcp request after the Host check: the caller, or an answer that turns it away. */
-async function guard(deps: GatewayRouteDeps, exchange: McpExchange): Promise<Principal | undefined> {
+async function guard(deps: GatewayRouteDeps, virtualServers: Pick<VirtualServerStore, 'find'>, exchange: McpExchange): Promise<Principal | undefined> {
   const name = exchange.virtualServer;
-  const virtualServer = name === undefined ? undefined : await findVirtualServer(deps, name);
+  const virtualServer = name === undefined || !VIRTUAL_SERVER_NAME.test(name) ? undefined : await virtualServers.find(name);
   if (name !== undefined && !virtualServer) return void sendJsonRpcError(exchange, 404, TRANSPORT_ERROR, `No virtual server is named ${JSON.stringify(name)}`);
   const outcome = await guardRequest(deps, {
     authorization: exchange.request.headers.authorization,
@@ -354,5 +366,3 @@ async function guard(deps: GatewayRouteDeps, exchange: McpExchange): Promise<Pri
   }
   return { ...outcome.principal, virtualServer: virtualServer.name };
 }
-
-const findVirtualServer = async (deps: Pick<GatewayRouteDeps, 'store'>, name: string) => (VIRTUAL_SERVER_NAME.test(name) ? deps.store.virtualServers.find(name) : undefined);

@@ -1,86 +1,20 @@
-import { CREDENTIALS_CHANNEL, type LocalCredentialChanges, type Notifications } from '../store/index.js';
+import { CREDENTIALS_CHANNEL, type LocalCredentialChanges } from '../store/index.js';
+import { notifiedCache, type NotifiedCache, type NotifiedCacheOptions } from '../store/notified-cache.js';
 
 /**
- * Verified credentials (an API key with its user, a grant with its user) kept in this process for a short while, so
- * that a steady stream of requests with one credential reads the database once, not on every request.
- *
- * Freshness: every write that can end a credential announces itself (store/credential-changes.ts): this process
- * empties its cache before the write's promise resolves, and every other process empties its own when it hears it, so a revocation takes effect fleet-wide within the delivery
- * time of a NOTIFY (milliseconds). While the process cannot hear other processes (PostgreSQL's listening
- * connection is down and being reconnected; SQLite, where a CLI may write beside the server) an entry lives only
- * `fallbackTtlMs`: the bounded staleness. Losing or regaining hearing empties the cache, since a change may have
- * gone unheard. A load that was under way when a change was heard is not kept (it may have read the old row).
+ * Verified credentials (an API key with its user, a grant with its user) kept in this process for a short while
+ * (store/notified-cache.ts). Every write that can end a credential announces itself (store/credential-changes.ts):
+ * this process empties its cache before the write's promise resolves, and every other process empties its own when
+ * it hears the `credentials` channel, so a revocation takes effect fleet-wide within the delivery time of a NOTIFY.
  */
-export interface CredentialCache {
-  /** The cached value for `key`, or what `load` returns (kept unless undefined: a miss is never cached). */
-  get<T extends object>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined>;
-  /** How many entries it holds, for metrics and tests. */
-  readonly size: number;
-  close(): void;
-}
+export type CredentialCache = NotifiedCache;
 
-export interface CredentialCacheOptions {
-  notifications: Pick<Notifications, 'subscribe' | 'hearsOtherProcesses' | 'onHearingChange'>;
+export interface CredentialCacheOptions extends Omit<NotifiedCacheOptions, 'channel' | 'localChanges'> {
   /** This process's own changes, heard before their NOTIFY comes back. */
   localChanges: LocalCredentialChanges;
-  /** Lifetime of an entry while changes are heard; 0 turns the cache off. */
-  ttlMs: number;
-  /** Lifetime of an entry while they are not. */
-  fallbackTtlMs: number;
-  /** Beyond it the oldest entries go first. */
-  maxEntries: number;
-  now?: () => number;
 }
 
-interface Entry {
-  value: object;
-  loadedAt: number;
-}
-
-export function credentialCache(options: CredentialCacheOptions): CredentialCache {
-  const { notifications, maxEntries } = options;
-  const now = options.now ?? Date.now;
-  const entries = new Map<string, Entry>();
-  /** Moves on with every emptying: a load begun under an older generation is not kept. */
-  let generation = 0;
-  const empty = () => {
-    generation += 1;
-    entries.clear();
-  };
-  const unsubscribe = [
-    options.localChanges.subscribe(empty),
-    // This process's own changes were heard through localChanges already, when they committed.
-    notifications.subscribe(CREDENTIALS_CHANNEL, (_change, { fromThisProcess }) => {
-      if (!fromThisProcess) empty();
-    }),
-    notifications.onHearingChange(empty),
-  ];
-  const lifetime = () => Math.min(options.ttlMs, notifications.hearsOtherProcesses() ? options.ttlMs : options.fallbackTtlMs);
-
-  return {
-    async get<T extends object>(key: string, load: () => Promise<T | undefined>) {
-      const ttl = lifetime();
-      if (ttl <= 0) return load();
-      const entry = entries.get(key);
-      const at = now();
-      if (entry && at - entry.loadedAt < ttl) return entry.value as T;
-      const startedIn = generation;
-      const value = await load();
-      if (value === undefined || startedIn !== generation) return value;
-      entries.delete(key);
-      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
-      entries.set(key, { value, loadedAt: at });
-      return value;
-    },
-    get size() {
-      return entries.size;
-    },
-    close() {
-      for (const stop of unsubscribe) stop();
-      empty();
-    },
-  };
-}
+export const credentialCache = (options: CredentialCacheOptions): CredentialCache => notifiedCache({ ...options, channel: CREDENTIALS_CHANNEL });
 
 /** No caching: every lookup loads (tests, tools, and anything built without a cache). */
 export const uncached: Pick<CredentialCache, 'get'> = { get: (_key, load) => load() };

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { cachedVirtualServers, VIRTUAL_SERVERS_CHANNEL } from '../../src/gateway/virtual-servers.js';
+import { storeOn, type OpenedStore, type VirtualServerRecord } from '../../src/store/index.js';
+import { inProcessNotifications, postgresNotifications, type Notifications } from '../../src/store/notifications.js';
+import { openPostgres } from '../../src/store/postgres.js';
+import type { Database } from '../../src/store/db.js';
+import { freshPostgresSchema } from '../helpers/backends.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const record = (name: string, tools: string[]): VirtualServerRecord => ({ name, description: null, tools, allowedUsers: null, allowedGroups: null, createdAt: 1, updatedAt: 1 });
+
+/** A store of one table that counts its reads. */
+function countingStore() {
+  const rows = new Map<string, VirtualServerRecord>();
+  let reads = 0;
+  return {
+    rows,
+    store: {
+      find: async (name: string) => {
+        reads += 1;
+        return rows.get(name);
+      },
+    },
+    get reads() {
+      return reads;
+    },
+  };
+}
+
+describe('virtual servers cached per process', () => {
+  const lifetimes = { ttlMs: 60_000, fallbackTtlMs: 60_000, maxEntries: 10 };
+
+  it('reads a virtual server from the store once, until a change is announced on its channel', async () => {
+    const notifications = inProcessNotifications();
+    const table = countingStore();
+    table.rows.set('docs', record('docs', ['a']));
+    const cached = cachedVirtualServers(table.store, { notifications, ...lifetimes });
+    assert.deepEqual((await cached.find('docs'))?.tools, ['a']);
+    assert.deepEqual((await cached.find('docs'))?.tools, ['a']);
+    assert.equal(table.reads, 1);
+    table.rows.set('docs', record('docs', ['a', 'b']));
+    await notifications.publish(VIRTUAL_SERVERS_CHANNEL, { name: 'docs' });
+    assert.deepEqual((await cached.find('docs'))?.tools, ['a', 'b']);
+    assert.equal(table.reads, 2);
+    cached.close();
+  });
+
+  it('keeps no miss: a virtual server created after a lookup is served at once', async () => {
+    const table = countingStore();
+    const cached = cachedVirtualServers(table.store, { notifications: inProcessNotifications(), ...lifetimes });
+    assert.equal(await cached.find('new'), undefined);
+    table.rows.set('new', record('new', ['x']));
+    assert.deepEqual((await cached.find('new'))?.tools, ['x']);
+    cached.close();
+  });
+});
+
+describe('virtual servers cached across processes on PostgreSQL (LISTEN/NOTIFY)', { timeout: 60_000 }, () => {
+  let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
+  const databases: Database[] = [];
+  let storeA: OpenedStore;
+  let notificationsB: Notifications;
+  let cachedAtB: ReturnType<typeof cachedVirtualServers>;
+
+  const processOn = async () => {
+    const database = openPostgres(schema.url, { max: 2 });
+    databases.push(database);
+    await database.migrate();
+    const notifications = postgresNotifications(database, schema.url);
+    return { store: storeOn(database, notifications), notifications };
+  };
+  /** Whether B's view satisfies `check` within 1 s (the fleet's bound while the channel works). */
+  const atBWithinOneSecond = async (name: string, check: (found: VirtualServerRecord | undefined) => boolean) => {
+    const deadline = Date.now() + 1_000;
+    while (Date.now() <= deadline) {
+      if (check(await cachedAtB.find(name))) return true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return false;
+  };
+
+  before(async () => {
+    schema = await freshPostgresSchema();
+    storeA = (await processOn()).store;
+    const b = await processOn();
+    notificationsB = b.notifications;
+    // Entries would live a minute: only a heard change can end them within the test.
+    cachedAtB = cachedVirtualServers(b.store.virtualServers, { notifications: notificationsB, ttlMs: 60_000, fallbackTtlMs: 60_000, maxEntries: 10 });
+    await notificationsB.ready();
+    await waitFor('B listens', () => (notificationsB.hearsOtherProcesses() ? true : undefined));
+  });
+  after(async () => {
+    cachedAtB?.close();
+    await notificationsB?.close();
+    await storeA?.notifications.close();
+    for (const database of databases) await database.close();
+    await schema?.drop();
+  });
+
+  it("a change and a deletion announced by A reach B's cached view within 1 s", async () => {
+    await storeA.virtualServers.create(record('team', ['one']));
+    assert.deepEqual((await cachedAtB.find('team'))?.tools, ['one'], 'B caches the virtual server');
+    // As the management API does (admin/virtual-servers.ts): write, then announce.
+    await storeA.virtualServers.update({ ...record('team', ['one', 'two']), updatedAt: 2 });
+    await storeA.notifications.publish(VIRTUAL_SERVERS_CHANNEL, { name: 'team' });
+    assert.ok(await atBWithinOneSecond('team', (found) => found?.tools.length === 2), 'B shows the new tools within 1 s');
+    await storeA.virtualServers.delete('team');
+    await storeA.notifications.publish(VIRTUAL_SERVERS_CHANNEL, { name: 'team' });
+    assert.ok(await atBWithinOneSecond('team', (found) => found === undefined), 'B no longer serves it within 1 s');
+  });
+});
