@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cachedVirtualServers, VIRTUAL_SERVERS_CHANNEL } from '../../src/gateway/virtual-servers.js';
-import { storeOn, type OpenedStore, type VirtualServerRecord } from '../../src/store/index.js';
-import { inProcessNotifications, postgresNotifications, type Notifications } from '../../src/store/notifications.js';
-import { openPostgres } from '../../src/store/postgres.js';
-import type { Database } from '../../src/store/db.js';
-import { freshPostgresSchema } from '../helpers/backends.js';
-import { waitFor } from '../helpers/wait-for.js';
+import type { OpenedStore, VirtualServerRecord } from '../../src/store/index.js';
+import { inProcessNotifications } from '../../src/store/notifications.js';
+import { holdsWithin, postgresProcesses } from '../helpers/postgres-processes.js';
 
 const record = (name: string, tools: string[]): VirtualServerRecord => ({ name, description: null, tools, allowedUsers: null, allowedGroups: null, createdAt: 1, updatedAt: 1 });
 
@@ -57,45 +54,25 @@ describe('virtual servers cached per process', () => {
 });
 
 describe('virtual servers cached across processes on PostgreSQL (LISTEN/NOTIFY)', { timeout: 60_000 }, () => {
-  let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
-  const databases: Database[] = [];
+  let fleet: Awaited<ReturnType<typeof postgresProcesses>>;
   let storeA: OpenedStore;
-  let notificationsB: Notifications;
   let cachedAtB: ReturnType<typeof cachedVirtualServers>;
 
-  const processOn = async () => {
-    const database = openPostgres(schema.url, { max: 2 });
-    databases.push(database);
-    await database.migrate();
-    const notifications = postgresNotifications(database, schema.url);
-    return { store: storeOn(database, notifications), notifications };
-  };
   /** Whether B's view satisfies `check` within 1 s (the fleet's bound while the channel works). */
-  const atBWithinOneSecond = async (name: string, check: (found: VirtualServerRecord | undefined) => boolean) => {
-    const deadline = Date.now() + 1_000;
-    while (Date.now() <= deadline) {
-      if (check(await cachedAtB.find(name))) return true;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return false;
-  };
+  const atBWithinOneSecond = (name: string, check: (found: VirtualServerRecord | undefined) => boolean) =>
+    holdsWithin(1_000, async () => check(await cachedAtB.find(name)));
 
   before(async () => {
-    schema = await freshPostgresSchema();
-    storeA = (await processOn()).store;
-    const b = await processOn();
-    notificationsB = b.notifications;
+    fleet = await postgresProcesses();
+    storeA = (await fleet.open()).store;
+    const b = await fleet.open();
     // Entries would live a minute: only a heard change can end them within the test.
-    cachedAtB = cachedVirtualServers(b.store.virtualServers, { notifications: notificationsB, ttlMs: 60_000, fallbackTtlMs: 60_000, maxEntries: 10 });
-    await notificationsB.ready();
-    await waitFor('B listens', () => (notificationsB.hearsOtherProcesses() ? true : undefined));
+    cachedAtB = cachedVirtualServers(b.store.virtualServers, { notifications: b.notifications, ttlMs: 60_000, fallbackTtlMs: 60_000, maxEntries: 10 });
+    await fleet.listening(b);
   });
   after(async () => {
     cachedAtB?.close();
-    await notificationsB?.close();
-    await storeA?.notifications.close();
-    for (const database of databases) await database.close();
-    await schema?.drop();
+    await fleet?.close();
   });
 
   it("a change and a deletion announced by A reach B's cached view within 1 s", async () => {

@@ -4,11 +4,9 @@ import { once, EventEmitter } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { credentialCache, type CredentialCache } from '../../src/identity/credential-cache.js';
-import { storeOn, type OpenedStore } from '../../src/store/index.js';
-import { postgresNotifications, type Notifications } from '../../src/store/notifications.js';
-import { openPostgres } from '../../src/store/postgres.js';
-import type { Database } from '../../src/store/db.js';
-import { freshPostgresSchema } from '../helpers/backends.js';
+import type { OpenedStore } from '../../src/store/index.js';
+import type { Notifications } from '../../src/store/notifications.js';
+import { holdsWithin, postgresProcesses } from '../helpers/postgres-processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -22,22 +20,13 @@ const FALLBACK_MS = 1_000;
 const FLEET_BOUND_MS = 1_000;
 
 describe('credential cache across processes on PostgreSQL (LISTEN/NOTIFY)', { timeout: 60_000 }, () => {
-  let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
-  const databases: Database[] = [];
+  let fleet: Awaited<ReturnType<typeof postgresProcesses>>;
   let storeA: OpenedStore;
   let notificationsB: Notifications;
   let storeB: OpenedStore;
   let cacheB: CredentialCache;
   let clock = 0;
   const hearing = new EventEmitter();
-
-  const processOn = async () => {
-    const database = openPostgres(schema.url, { max: 2 });
-    databases.push(database);
-    await database.migrate();
-    const notifications = postgresNotifications(database, schema.url);
-    return { store: storeOn(database, notifications), notifications };
-  };
 
   /** A fresh API key of a fresh user, written by A. */
   let serial = 0;
@@ -54,33 +43,22 @@ describe('credential cache across processes on PostgreSQL (LISTEN/NOTIFY)', { ti
     const key = await storeB.apiKeys.findById(id);
     return key && key.revokedAt === null ? key : undefined;
   });
-  const revokedAtBWithin = async (id: string, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() <= deadline) {
-      if ((await liveAtB(id)) === undefined) return true;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return false;
-  };
+  const revokedAtBWithin = (id: string, ms: number) => holdsWithin(ms, async () => (await liveAtB(id)) === undefined);
 
   before(async () => {
-    schema = await freshPostgresSchema();
+    fleet = await postgresProcesses();
     // A only writes: nothing of it listens.
-    storeA = (await processOn()).store;
-    const b = await processOn();
+    storeA = (await fleet.open()).store;
+    const b = await fleet.open();
     storeB = b.store;
     notificationsB = b.notifications;
     cacheB = credentialCache({ notifications: notificationsB, localChanges: storeB.credentialChanges, ttlMs: 60_000, fallbackTtlMs: FALLBACK_MS, maxEntries: 100, now: () => clock });
     notificationsB.onHearingChange((hears) => hearing.emit(hears ? 'up' : 'down'));
-    await notificationsB.ready();
-    await waitFor('B listens', () => (notificationsB.hearsOtherProcesses() ? true : undefined));
+    await fleet.listening(b);
   });
   after(async () => {
     cacheB?.close();
-    await notificationsB?.close();
-    await storeA?.notifications.close();
-    for (const database of databases) await database.close();
-    await schema?.drop();
+    await fleet?.close();
   });
 
   it('a revocation through A stops the cached key on B within 1 s', async () => {
@@ -95,8 +73,8 @@ describe('credential cache across processes on PostgreSQL (LISTEN/NOTIFY)', { ti
     assert.ok(await liveAtB(cachedBefore));
 
     const down = once(hearing, 'down');
-    const digest = createHash('sha256').update(new URL(schema.url).searchParams.get('options')!.replace('-c search_path=', '')).digest('hex').slice(0, 12);
-    const admin = new pg.Client({ connectionString: schema.url });
+    const digest = createHash('sha256').update(new URL(fleet.schema.url).searchParams.get('options')!.replace('-c search_path=', '')).digest('hex').slice(0, 12);
+    const admin = new pg.Client({ connectionString: fleet.schema.url });
     await admin.connect();
     try {
       const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gatehouse-notifications' AND query LIKE $1", [`%gatehouse_${digest}_credentials%`]);
