@@ -8,6 +8,8 @@ const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  */
 export function hostAllowed(host: string | undefined, publicUrl: string): boolean {
   if (!host) return false;
+  // The common case, a Host exactly as the public URL names it, needs no parsing.
+  if (host === publicHostOf(publicUrl)) return true;
   let hostname: string;
   try {
     hostname = new URL(`http://${host}`).hostname.toLowerCase();
@@ -17,4 +19,15 @@ export function hostAllowed(host: string | undefined, publicUrl: string): boolea
   const expected = new URL(publicUrl).hostname.toLowerCase();
   if (hostname === expected) return true;
   return LOOPBACK_NAMES.has(expected) && LOOPBACK_NAMES.has(hostname);
+}
+
+let lastPublicUrl = '';
+let lastPublicHost = '';
+/** The public URL's `host` (name and port as a client sends them in Host), remembered for the last URL asked about. */
+function publicHostOf(publicUrl: string): string {
+  if (publicUrl !== lastPublicUrl) {
+    lastPublicHost = new URL(publicUrl).host;
+    lastPublicUrl = publicUrl;
+  }
+  return lastPublicHost;
 }

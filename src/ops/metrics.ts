@@ -56,11 +56,20 @@ export function createMetricsRegistry(database: MetricsOptions['database']): {
     },
   });
 
+  // The labelled series of each method, route and status, found once: prom-client hashes the labels on every call otherwise.
+  // Bounded: routes are templates (unmatched requests share one label) and methods and statuses are few.
+  const seriesByKey = new Map<string, { requests: { inc(): void }; duration: { observe(seconds: number): void } }>();
   return {
     registry,
     observe(method, route, statusCode, seconds) {
-      requests.inc({ method, route, status_code: String(statusCode) });
-      duration.observe({ method, route }, seconds);
+      const key = `${method} ${route} ${statusCode}`;
+      let series = seriesByKey.get(key);
+      if (!series) {
+        series = { requests: requests.labels({ method, route, status_code: String(statusCode) }), duration: duration.labels({ method, route }) };
+        seriesByKey.set(key, series);
+      }
+      series.requests.inc();
+      series.duration.observe(seconds);
     },
   };
 }
