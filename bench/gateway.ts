@@ -31,6 +31,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 /** Calls made one at a time to measure the latency the gateway adds when nothing queues. */
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
+/**
+ * `BENCH_BASELINE=<checkout>`: a second SQLite gateway from that checkout's build (its `dist/`, built there first),
+ * measured in the same rounds: the code before a change against the change, in one run.
+ */
+const BASELINE_DIR = process.env.BENCH_BASELINE;
 /** `BENCH_ERAS=off` leaves out the 2026-07-28 routes (bench/gateway-eras.ts), for a shorter run. */
 const ERA_ROUTES = process.env.BENCH_ERAS !== 'off';
 /** Calls made first and not measured, so that neither server is measured while its JIT compiles the path. */
@@ -309,9 +314,15 @@ async function main(): Promise<void> {
     gatehouses.push(gatehouse);
     const onPostgres = database ? await startGatehouse(['--config', configFile, '--allow-private-networks', '--database-url', database.url]) : undefined;
     if (onPostgres) gatehouses.push(onPostgres);
+    const baseline = BASELINE_DIR ? await startGatehouse(['--config', configFile, '--allow-private-networks'], { cwd: BASELINE_DIR }) : undefined;
+    if (baseline) gatehouses.push(baseline);
     const gatewayUrl = `${gatehouse.url}/mcp`;
     const directSession = await openSession(upstream.url, {});
-    const routes = await gatewayRoutes([{ backend: 'SQLite', gatehouse }, ...(onPostgres ? [{ backend: 'PostgreSQL', gatehouse: onPostgres }] : [])]);
+    const routes = await gatewayRoutes([
+      { backend: 'SQLite', gatehouse },
+      ...(onPostgres ? [{ backend: 'PostgreSQL', gatehouse: onPostgres }] : []),
+      ...(baseline ? [{ backend: 'SQLite baseline', gatehouse: baseline }] : []),
+    ]);
     // The gateway connects its upstream in the background: its echo tool listed means it is ready.
     await gatewayEchoName(gatewayUrl, routes[0]!.session);
     // First, while the heap holds no garbage of the load runs: RSS then moves with the sessions, not the collector.

@@ -1,24 +1,8 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { it } from 'node:test';
 import { createLogger, lazyChildLogger, redactQuerySecrets } from '../src/log.js';
 import { TEST_ADMIN_PASSWORD, basicAuth, startTestApp } from './helpers/app.js';
-
-/** A pino destination that keeps every line in memory. */
-function memoryDestination(): { stream: Writable; lines: string[] } {
-  const lines: string[] = [];
-  let pending = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      pending += String(chunk);
-      const parts = pending.split('\n');
-      pending = parts.pop()!;
-      lines.push(...parts.filter((line) => line !== ''));
-      done();
-    },
-  });
-  return { stream, lines };
-}
+import { memoryDestination } from './helpers/log-lines.js';
 
 it('log lines are JSON, each request line carries its request id, and no credential reaches the log', async () => {
   const { stream, lines } = memoryDestination();

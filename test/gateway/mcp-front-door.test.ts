@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { rawRoutes } from '../../src/http/raw-routes.js';
 import { isMcpPath, mcpFrontDoor } from '../../src/gateway/mcp-front-door.js';
+import { createLogger } from '../../src/log.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { memoryDestination } from '../helpers/log-lines.js';
 
 interface Answer {
   status: number;
@@ -95,6 +97,21 @@ describe('/mcp through the front door (outside Fastify)', () => {
     assert.equal(isMcpPath('POST', '/mcp/a%20b'), false);
     assert.equal(isMcpPath('POST', '/mcpx'), false);
     assert.equal(isMcpPath('GET', '/.well-known/oauth-protected-resource/mcp'), false);
+  });
+
+  it('at info, logs each /mcp request as Fastify does: its id, method and URL without query credentials, then its status', async () => {
+    const { stream, lines } = memoryDestination();
+    const logged = await startTestApp({ listen: true, logger: createLogger({ logLevel: 'info' }, stream) });
+    try {
+      await overHttp(logged.url!, 'POST', '/mcp?access_token=leaked-query-token', { ...json, 'x-request-id': 'req-logged-1' }, initialize);
+      const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((record) => record.reqId === 'req-logged-1');
+      assert.deepEqual(records.map((record) => record.msg), ['incoming request', 'request completed']);
+      assert.deepEqual(records[0]!.req, { method: 'POST', url: '/mcp?access_token=[redacted]', host: new URL(logged.url!).host, remoteAddress: '127.0.0.1' });
+      assert.deepEqual(records[1]!.res, { statusCode: 400 });
+      assert.ok(!lines.join('\n').includes('leaked-query-token'));
+    } finally {
+      await logged.close();
+    }
   });
 
   it('answers 503 and closes the connection once the app is closing, as Fastify does', async () => {
