@@ -73,7 +73,7 @@ export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyTex
     const chunks: Buffer[] = [];
     let received = 0;
     const done = (outcome: BodyText) => {
-      request.off('data', onData).off('end', onEnd).off('error', onError);
+      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onError);
       resolve(outcome);
     };
     const onData = (chunk: Buffer) => {
@@ -85,8 +85,9 @@ export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyTex
       if (!Number.isNaN(declared) && received !== declared) return done(invalidRequest);
       done({ ok: true, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8') });
     };
+    // A client gone before the end of its body: nothing will be answered, but the step must still finish.
     const onError = () => done(invalidRequest);
-    request.on('data', onData).on('end', onEnd).on('error', onError);
+    request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onError);
   });
 }
 

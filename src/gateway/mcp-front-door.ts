@@ -51,6 +51,20 @@ const SERVICE_UNAVAILABLE = '{"error":"Service Unavailable","message":"Service U
  * access log lines at `info`, and 503 while closing.
  */
 export function mcpFrontDoor(deps: FrontDoorDeps): RawHandler {
+  const enter = frontDoorSteps(deps);
+  // Outside Fastify nothing else catches: a fault here must not take the process down.
+  return (request, response) => {
+    try {
+      enter(request, response);
+    } catch (error) {
+      deps.log.error({ err: error }, 'mcp request failed');
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+      response.end('{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}');
+    }
+  };
+}
+
+function frontDoorSteps(deps: FrontDoorDeps): RawHandler {
   return (request, response) => {
     if (deps.isClosing()) {
       response.writeHead(503, { connection: 'close', 'content-type': 'application/json', 'content-length': SERVICE_UNAVAILABLE.length }).end(SERVICE_UNAVAILABLE);
