@@ -11,9 +11,9 @@ import {
   type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonObject } from '../json-object.js';
 import type { Downstream } from './forwarding.js';
 import type { ToolCaller } from './gateway-server.js';
-import { isPlainObject } from './jsonrpc-edge.js';
 import { logLevelOf } from './session-resume.js';
 import { serverRequestSender, type SendToClient } from './upstream-requests.js';
 
@@ -118,8 +118,8 @@ export function directCallOf(session: DirectSession, headers: IncomingHttpHeader
  * schema's.
  */
 function plainCallParams(params: unknown): CallToolRequest['params'] | undefined {
-  if (!isPlainObject(params) || typeof params.name !== 'string' || Object.hasOwn(params, '_meta') || Object.hasOwn(params, 'task')) return undefined;
-  if (Object.hasOwn(params, 'arguments') && !isPlainObject(params.arguments)) return undefined;
+  if (!isJsonObject(params) || typeof params.name !== 'string' || Object.hasOwn(params, '_meta') || Object.hasOwn(params, 'task')) return undefined;
+  if (Object.hasOwn(params, 'arguments') && !isJsonObject(params.arguments)) return undefined;
   return params as CallToolRequest['params'];
 }
 

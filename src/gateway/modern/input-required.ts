@@ -3,6 +3,7 @@ import { ErrorCode, type ClientCapabilities } from '@modelcontextprotocol/sdk/ty
 import { z } from 'zod';
 import { DecryptionError, open, seal } from '../../crypto/aead.js';
 import { newId } from '../../crypto/random.js';
+import { isJsonObject } from '../../json-object.js';
 import type { UpstreamInputRequired } from '../../upstream/streamable-http/stateless-requests.js';
 import { canonicalJson } from '../../upstream/tool-definitions.js';
 import { JsonRpcError } from '../forwarding.js';
@@ -117,11 +118,11 @@ export function passedOn(context: RequestStateContext, asked: UpstreamInputRequi
   const inputRequests: Record<string, unknown> = {};
   for (const [key, request] of Object.entries(asked.inputRequests ?? {})) {
     const { method, params = {} } = (request ?? {}) as { method?: unknown; params?: unknown };
-    if (typeof method !== 'string' || typeof params !== 'object' || params === null) {
+    if (typeof method !== 'string' || !isJsonObject(params)) {
       throw new JsonRpcError(ErrorCode.InternalError, 'The upstream asked for input in a form Gatehouse cannot pass on');
     }
     try {
-      inputRequests[key] = { method, params: admittedInputRequest(method, params as Record<string, unknown>, clientCapabilities) };
+      inputRequests[key] = { method, params: admittedInputRequest(method, params, clientCapabilities) };
     } catch (error) {
       throw error instanceof ClientLacksCapability ? missingCapability(error.required) : error;
     }

@@ -11,6 +11,7 @@ import {
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { argumentAt, decodeHeaderValue, NAME_HEADER_FIELDS, paramHeaderDeclarations } from '../../http/mcp-headers.js';
+import { isJsonObject } from '../../json-object.js';
 import { STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION } from '../../upstream/streamable-http/protocol-eras.js';
 
 /**
@@ -130,7 +131,7 @@ function decodedHeader(headers: IncomingHttpHeaders, name: string): string | nul
 
 function metaOf(message: JSONRPCMessage): Record<string, unknown> | undefined {
   const meta = 'params' in message ? (message.params as { _meta?: unknown } | undefined)?._meta : undefined;
-  return meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : undefined;
+  return isJsonObject(meta) ? meta : undefined;
 }
 
 /** `_meta` without the client's protocol metadata, which describes this request to the gateway and to no upstream. */

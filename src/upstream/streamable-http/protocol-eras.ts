@@ -1,4 +1,5 @@
 import { encodeHeaderValue, NAME_HEADER_FIELDS } from '../../http/mcp-headers.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
 
 /**
  * The two eras of MCP that Gatehouse speaks to a Streamable HTTP upstream:
@@ -40,18 +41,13 @@ export interface StatelessIdentity {
   clientInfo: { name: string; version: string };
 }
 
-/** A JSON object, as the messages of either era are read here. */
-export type Json = Record<string, unknown>;
-/** Whether a parsed JSON value is an object (not an array, not null): the one guard of this folder and stdio-transport.ts. */
-export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** `params` with the per-request protocol fields (and the log level, when one is asked for) added to its `_meta` (the caller's own `_meta` keys kept). */
-export function withRequestMeta(params: Json | undefined, identity: StatelessIdentity, capabilities: Json, logLevel?: string): Json {
+export function withRequestMeta(params: JsonObject | undefined, identity: StatelessIdentity, capabilities: JsonObject, logLevel?: string): JsonObject {
   const own = params?._meta;
   return {
     ...params,
     _meta: {
-      ...(typeof own === 'object' && own !== null ? own : {}),
+      ...(isJsonObject(own) ? own : {}),
       [META.protocolVersion]: identity.protocolVersion,
       [META.clientInfo]: identity.clientInfo,
       [META.clientCapabilities]: capabilities,
@@ -64,7 +60,7 @@ export function withRequestMeta(params: Json | undefined, identity: StatelessIde
  * `Mcp-Method` and, for named requests, `Mcp-Name`: the routing headers of a stateless request, with the upstream's own
  * names (in the Base64 sentinel form when they are not plain ASCII).
  */
-export function routingHeaders(method: string, params: Json | undefined): Record<string, string> {
+export function routingHeaders(method: string, params: JsonObject | undefined): Record<string, string> {
   const field = NAME_HEADER_FIELDS.get(method);
   const name = field === undefined ? undefined : params?.[field];
   return typeof name === 'string' ? { 'mcp-method': method, 'mcp-name': encodeHeaderValue(name) } : { 'mcp-method': method };
