@@ -12,6 +12,7 @@ import {
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import { isJsonObject } from '../json-object.js';
+import { META } from '../upstream/streamable-http/protocol-eras.js';
 import type { Downstream } from './forwarding.js';
 import type { ToolCaller } from './gateway-server.js';
 import { logLevelOf } from './session-resume.js';
@@ -133,7 +134,7 @@ export async function answerDirectly(session: DirectSession, call: DirectCall, r
   const answer = lazyEventStream(response, { 'mcp-session-id': session.id });
   const downstream: Downstream = {
     signal: controller.signal,
-    progressToken: call.params._meta?.progressToken,
+    progressToken: call.params._meta?.[META.progressToken],
     sendProgress: async (progressToken, progress) => answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } }),
     sendRequest: serverRequestSender(askClient(session, answer, call.id), () => session.server.getClientCapabilities()),
     logLevel: logLevelOf(session.server, session.id),

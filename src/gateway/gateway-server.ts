@@ -16,6 +16,7 @@ import {
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { META } from '../upstream/streamable-http/protocol-eras.js';
 import type { ListKind } from './catalog.js';
 import type { Downstream } from './forwarding.js';
 import { gatewayOperations, type GatewayOperations, type ToolCaller } from './gateway-operations.js';
@@ -115,7 +116,7 @@ export function createGatewaySession({ principal: opener, gateway, pageSize }: G
 function downstreamOf(meta: { progressToken?: string | number } | undefined, extra: Extra, server: Server): Downstream {
   return {
     signal: extra.signal,
-    progressToken: meta?.progressToken,
+    progressToken: meta?.[META.progressToken],
     sendProgress: (progressToken, progress) => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
     sendRequest: serverRequestSender((request, schema, options) => extra.sendRequest(request, schema, options), () => server.getClientCapabilities()),
     logLevel: logLevelOf(server, extra.sessionId),

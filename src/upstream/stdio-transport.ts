@@ -95,7 +95,7 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
       if (hooks.signal.aborted) throw hooks.signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
       const id = `gatehouse-${++nextId}`;
       let params = message.params;
-      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as JsonObject | undefined), progressToken: id } };
+      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as JsonObject | undefined), [META.progressToken]: id } };
       if (identity) params = withRequestMeta(params, identity, hooks.clientCapabilities ?? {}, hooks.logLevel);
       return new Promise<Result>((resolve, reject) => {
         const cancel = (reason: string, error: unknown) => {

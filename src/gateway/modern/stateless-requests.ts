@@ -13,6 +13,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { META } from '../../upstream/streamable-http/protocol-eras.js';
 import { UpstreamInputRequired, type InputPassThrough } from '../../upstream/streamable-http/stateless-requests.js';
 import { VERSION } from '../../version.js';
 import type { CacheHint } from '../cache-hints.js';
@@ -251,7 +252,7 @@ function parsed<S extends z.ZodType>(schema: S, request: JSONRPCRequest): z.outp
 
 /** A result as 2026-07-28 has it: `resultType`, the cache hint where the method has one, Gatehouse named in `_meta`. */
 function completed({ result, hint }: Answer): Record<string, unknown> {
-  const meta = { ...(result._meta as Record<string, unknown> | undefined), 'io.modelcontextprotocol/serverInfo': SERVER_INFO };
+  const meta = { ...(result._meta as Record<string, unknown> | undefined), [META.serverInfo]: SERVER_INFO };
   return { ...result, resultType: 'complete', ...(hint ? { ttlMs: hint.ttlMs, cacheScope: hint.cacheScope } : {}), _meta: meta };
 }
 
@@ -269,7 +270,7 @@ function statelessDownstream(
   missing: { capabilities?: ClientCapabilities },
   passing: Exchange['call']['passing'],
 ): Downstream {
-  const progressToken = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
+  const progressToken = request.params?._meta?.[META.progressToken];
   const noInputRequests = async (): Promise<never> => {
     throw new JsonRpcError(ErrorCode.MethodNotFound, 'Gatehouse does not pass an upstream request on to a 2026-07-28 client');
   };

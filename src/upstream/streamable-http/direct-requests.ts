@@ -2,7 +2,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
-import { routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
+import { META, routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
 import type { ServerRequestRelay } from './server-requests.js';
 import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
@@ -79,8 +79,8 @@ function mediaType(header: string | undefined): string | undefined {
 function withoutProgressToken(params: JsonObject | undefined): JsonObject {
   if (!params) return {};
   const meta = params._meta;
-  if (!isJsonObject(meta) || !Object.hasOwn(meta, 'progressToken')) return params;
-  const { progressToken: _token, ...rest } = meta;
+  if (!isJsonObject(meta) || !Object.hasOwn(meta, META.progressToken)) return params;
+  const { [META.progressToken]: _token, ...rest } = meta;
   const { _meta: _old, ...others } = params;
   return Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
 }
@@ -387,7 +387,7 @@ export function directRequests(options: DirectRequestsOptions): DirectRequests {
       if (hooks.signal.aborted) return Promise.reject(hooks.signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
       const id = upstream.nextId();
       let params = message.params;
-      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as JsonObject | undefined), progressToken: id } };
+      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as JsonObject | undefined), [META.progressToken]: id } };
       const stateless = upstream.stateless;
       if (stateless) params = withRequestMeta(params, stateless, hooks.clientCapabilities ?? {}, hooks.logLevel);
       const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method: message.method } : { jsonrpc: '2.0', id, method: message.method, params });

@@ -2,7 +2,7 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { NoAnswer, type DirectRequests } from './direct-requests.js';
 import { refuseServerRequests } from './server-requests.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
-import { STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION, type StatelessIdentity } from './protocol-eras.js';
+import { META, STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION, type StatelessIdentity } from './protocol-eras.js';
 
 /**
  * Which era a Streamable HTTP upstream speaks, found the way the 2026-07-28 specification tells a client that serves
@@ -42,7 +42,7 @@ function discoveredFrom(result: JsonObject): Discovered | undefined {
   const versions = result.supportedVersions;
   if (!Array.isArray(versions) || !versions.includes(STATELESS_PROTOCOL_VERSION)) return undefined;
   const meta = isJsonObject(result._meta) ? result._meta : {};
-  const info = result.serverInfo ?? meta['io.modelcontextprotocol/serverInfo'];
+  const info = result.serverInfo ?? meta[META.serverInfo];
   const serverInfo = isJsonObject(info) && typeof info.name === 'string' && typeof info.version === 'string' ? { name: info.name, version: info.version } : undefined;
   return {
     capabilities: isJsonObject(result.capabilities) ? result.capabilities : {},

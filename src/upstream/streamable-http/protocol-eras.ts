@@ -23,13 +23,21 @@ export interface NegotiatedProtocol {
   version?: string;
 }
 
-/** The reserved `_meta` keys of a stateless request (basic/index "Reserved keys"). */
+/** The prefix of the `_meta` keys MCP reserves for itself (basic/index "Reserved keys"). */
+export const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
+
+/**
+ * The `_meta` keys Gatehouse reads and writes, on both sides: the progress token (either era), and the reserved keys
+ * of a stateless request, result or notification.
+ */
 export const META = {
-  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
-  clientInfo: 'io.modelcontextprotocol/clientInfo',
-  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
-  logLevel: 'io.modelcontextprotocol/logLevel',
+  progressToken: 'progressToken',
+  protocolVersion: `${RESERVED_META_PREFIX}protocolVersion`,
+  clientInfo: `${RESERVED_META_PREFIX}clientInfo`,
+  clientCapabilities: `${RESERVED_META_PREFIX}clientCapabilities`,
+  serverInfo: `${RESERVED_META_PREFIX}serverInfo`,
+  subscriptionId: `${RESERVED_META_PREFIX}subscriptionId`,
+  logLevel: `${RESERVED_META_PREFIX}logLevel`,
 } as const;
 
 /** The error codes a stateless server answers with (schema: HeaderMismatch, MissingRequiredClientCapability, UnsupportedProtocolVersion). */

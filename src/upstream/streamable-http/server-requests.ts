@@ -11,6 +11,7 @@ import {
   type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
+import { META } from './protocol-eras.js';
 import { RELATED_REQUEST_KEY } from './request-attribution.js';
 
 /**
@@ -71,7 +72,7 @@ export function relayServerRequests(client: Client): ServerRequestRelays {
   const inFlight = new Map<RequestId, ServerRequestRelay>();
 
   const relayed = async (request: { method: string; params: Record<string, unknown> & { _meta?: Record<string, unknown> } }, extra: { signal: AbortSignal }) => {
-    const { [RELATED_REQUEST_KEY]: related, progressToken: _upstreamToken, ...meta } = request.params._meta ?? {};
+    const { [RELATED_REQUEST_KEY]: related, [META.progressToken]: _upstreamToken, ...meta } = request.params._meta ?? {};
     const relay = typeof related === 'number' || typeof related === 'string' ? inFlight.get(related) : undefined;
     if (!relay) throw unattributed(request.method);
     const { _meta: _marked, ...params } = request.params;
