@@ -95,7 +95,6 @@ export function createCatalog(
    * their own still see them (and are asked to connect on calling one), even while no listing connection works.
    */
   const lastPersonalTools = new Map<string, Listed<'tools'>>();
-  const isPersonal = (upstream: Upstream) => connectsPerUser(upstream.settings);
 
   const entryFor = (upstream: Upstream, client: UpstreamClient): Entry => {
     let entry = entries.get(upstream.id);
@@ -119,7 +118,7 @@ export function createCatalog(
         const current = entries.get(upstream.id) === entry && entry.lists[kind] === pending;
         if (kind === 'tools' && current) entry.tools = listed as Listed<'tools'>;
         if (kind === 'prompts' && current) entry.prompts = listed as Listed<'prompts'>;
-        if (kind === 'tools' && isPersonal(upstream)) lastPersonalTools.set(upstream.id, listed as Listed<'tools'>);
+        if (kind === 'tools' && connectsPerUser(upstream.settings)) lastPersonalTools.set(upstream.id, listed as Listed<'tools'>);
         return listed;
       },
       (error: unknown) => {

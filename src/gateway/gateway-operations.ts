@@ -15,14 +15,14 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolPins, ToolStatus } from '../upstream/tool-pins.js';
-import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
+import { connectsPerUser, type Upstream, type UpstreamRegistry } from '../upstream/types.js';
 import { approvalRequired, approvalStep } from './call-approvals.js';
 import { answerHint, hintOfResult, type CacheHint } from './cache-hints.js';
 import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
 import type { GatewayState } from './gateway-state.js';
 import type { AskInBrowser } from './browser-prompts.js';
-import { connectionFor, connectPrompt, isPersonal, listOwn, requestConnection } from './personal-connections.js';
+import { connectionFor, connectPrompt, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import type { QuotaRefusal } from './quotas.js';
@@ -84,9 +84,9 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
     const upstreams = visible();
     if (principal.virtualServer !== undefined && kind !== 'tools') return [];
     if (kind !== 'resources' && kind !== 'resourceTemplates') return catalog.list(kind, upstreams);
-    const personalOnes = upstreams.filter(isPersonal);
+    const personalOnes = upstreams.filter((upstream) => connectsPerUser(upstream.settings));
     const [shared, own] = await Promise.all([
-      catalog.list(kind, upstreams.filter((upstream) => !isPersonal(upstream))),
+      catalog.list(kind, upstreams.filter((upstream) => !connectsPerUser(upstream.settings))),
       Promise.all(personalOnes.map((upstream) => listOwn(personal, principal, upstream, kind, logger))),
     ]);
     return [...shared, ...own.filter((entry) => entry !== undefined)];

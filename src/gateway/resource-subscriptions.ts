@@ -1,7 +1,6 @@
 import { EmptyResultSchema, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import type { Upstream } from '../upstream/types.js';
+import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import { availabilityOf, JsonRpcError, UpstreamError } from './forwarding.js';
-import { isPersonal } from './personal-connections.js';
 
 /**
  * Subscriptions to resource updates, for a 2025 session's `resources/subscribe` and a 2026-07-28 stream's
@@ -56,7 +55,7 @@ export function resourceSubscriptions(onError: (upstream: Upstream, error: unkno
       }
       const capabilities = availabilityOf(upstream);
       const offered = 'client' in capabilities && capabilities.client.getServerCapabilities()?.resources?.subscribe === true;
-      if (isPersonal(upstream) || !offered) {
+      if (connectsPerUser(upstream.settings) || !offered) {
         throw new JsonRpcError(ErrorCode.MethodNotFound, `Upstream "${upstream.settings.name}" offers no subscriptions to its resources`, { uri });
       }
       await send(upstream, 'resources/subscribe', uri);
