@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { isBoundResource } from '../net/resource-uri.js';
 import { IdJagError } from '../sso/id-jag.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import { JWT_BEARER_GRANT } from './grant-types.js';
-import { gatewayResource, isBoundResource } from './resource.js';
+import { gatewayResource } from './resource.js';
 import { formatScope, grantableScopes } from './scopes.js';
 import { issueTokens, standingGrant, type GrantDeps, type GrantHandler } from './token-response.js';
 
