@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AUDIT_STREAMS, type AuditStream, type BatchedAuditStores } from '../audit/batched-audit-stores.js';
 import type { Database } from '../store/index.js';
 
 declare module 'fastify' {
@@ -91,15 +92,15 @@ export function registerLogOutputMetrics(registry: Registry, output: { readonly 
 }
 
 /** Audit rows lost because their batch could not be written (audit/append-batcher.ts), read at scrape time. */
-export function registerAuditWriteMetrics(registry: Registry, writes: { readonly failedRows: Readonly<Record<'tool_calls' | 'audit_events', number>> }): void {
-  const counted = { tool_calls: 0, audit_events: 0 };
+export function registerAuditWriteMetrics(registry: Registry, writes: Pick<BatchedAuditStores, 'failedRows'>): void {
+  const counted: Record<AuditStream, number> = { tool_calls: 0, audit_events: 0 };
   new Counter({
     name: 'gatehouse_audit_write_failures_total',
     help: 'Audit rows (tool calls, security events) whose batched write failed; each failure is also logged.',
     labelNames: ['stream'],
     registers: [registry],
     collect() {
-      for (const stream of ['tool_calls', 'audit_events'] as const) {
+      for (const stream of AUDIT_STREAMS) {
         this.inc({ stream }, writes.failedRows[stream] - counted[stream]);
         counted[stream] = writes.failedRows[stream];
       }
