@@ -30,7 +30,9 @@ import type { FleetCallRuns } from './fleet-call-runs.js';
 import {
   argumentsDigest,
   browserStep,
+  credentialOf,
   declinedInBrowser,
+  endpointOf,
   InputRequired,
   missingCapability,
   openRequestState,
@@ -204,11 +206,15 @@ const listHandler =
   async ({ request, operations }: Exchange): Promise<Answer> =>
     operations.list(kind, parsed(PaginatedRequestSchema, request).params?.cursor);
 
-/** The request a `requestState` of this request must have been issued for: its method and name (or URI), its arguments, and the user. */
+/**
+ * The request a `requestState` of this request must have been issued for: its method and name (or URI), its arguments,
+ * the user, the endpoint and the credential.
+ */
 function stateContext(serving: StatelessServing, principal: Principal, request: JSONRPCRequest): RequestStateContext {
   const params = (request.params ?? {}) as { name?: unknown; uri?: unknown; arguments?: unknown };
   const name = typeof params.name === 'string' ? params.name : typeof params.uri === 'string' ? params.uri : '';
-  return { key: serving.requestStateKey, userId: principal.userId, method: request.method, name, args: argumentsDigest(params.arguments) };
+  const { userId } = principal;
+  return { key: serving.requestStateKey, userId, endpoint: endpointOf(principal), credential: credentialOf(principal), method: request.method, name, args: argumentsDigest(params.arguments) };
 }
 
 /** A retry carries Gatehouse's sealed state back: opened here, or the request is refused before it runs. */
