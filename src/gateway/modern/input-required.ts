@@ -19,9 +19,9 @@ import { MISSING_CLIENT_CAPABILITY } from './request-metadata.js';
  * input requests under the upstream's keys. What Gatehouse must know when the client retries (the upstream's own
  * `requestState` among it) travels in `requestState`, sealed with the project's AEAD and bound to the user, the
  * endpoint (`/mcp` or a virtual server's), the caller's credential (its OAuth client or API key) and the request
- * (method, exposed name; arguments too for a passed-on state): a client can neither read it, change it, nor carry it
- * to another user, endpoint, client or request. A retry with a state that does not open, or that belongs elsewhere,
- * is refused.
+ * (method, exposed name, arguments: a retry repeats the request, and continues a call only with the arguments it
+ * started with): a client can neither read it, change it, nor carry it to another user, endpoint, client or request.
+ * A retry with a state that does not open, or that belongs elsewhere, is refused.
  */
 
 /** The input request's key in `inputRequests` and `inputResponses`. */
@@ -33,6 +33,8 @@ const StateSchema = z.object({
   v: z.literal(2),
   method: z.string(),
   name: z.string(),
+  /** The digest of the request's `arguments` (`argumentsDigest`): a retry repeats the request, so it must repeat them. */
+  args: z.string(),
   /** Where the request came (`endpointOf`) and with which credential (`credentialOf`). */
   endpoint: z.string(),
   credential: z.string(),
@@ -43,15 +45,14 @@ const StateSchema = z.object({
   key: z.string().optional(),
   replica: z.string().optional(),
   /**
-   * A 2026-07-28 upstream's `input_required` result passed on: the upstream's own state, as it gave it, and the digest
-   * of the arguments the call was let through with (a retry continues that call, so it must repeat them), and a
-   * random `once` that lets one retry continue a call held for approval without asking again (stateless-requests.ts).
+   * A 2026-07-28 upstream's `input_required` result passed on: the upstream's own state, as it gave it, and a random
+   * `once` that lets one retry continue a call held for approval without asking again (stateless-requests.ts).
    */
-  passed: z.object({ requestState: z.string().optional(), args: z.string(), once: z.string() }).optional(),
+  passed: z.object({ requestState: z.string().optional(), once: z.string() }).optional(),
   issuedAt: z.number(),
 });
 /** What a state records of the step it continues. */
-export type StateStep = { upstreamId: string } | { run: string; key: string; replica: string } | { passed: { requestState?: string; args: string; once: string } };
+export type StateStep = { upstreamId: string } | { run: string; key: string; replica: string } | { passed: { requestState?: string; once: string } };
 export type GatewayRequestState = z.infer<typeof StateSchema>;
 
 /** Thrown by a request that must ask the client first; answered as the `input_required` result it holds. */
@@ -88,14 +89,14 @@ export const credentialOf = (principal: Pick<Principal, 'via' | 'clientId' | 'ap
 
 const aad = (userId: string) => `mcp request state v2 ${userId}`;
 
-export function sealRequestState({ key, userId, endpoint, credential, method, name, now = Date.now }: RequestStateContext, step: StateStep): string {
-  const state: GatewayRequestState = { v: 2, method, name, endpoint, credential, ...step, issuedAt: now() };
+export function sealRequestState({ key, userId, endpoint, credential, method, name, args, now = Date.now }: RequestStateContext, step: StateStep): string {
+  const state: GatewayRequestState = { v: 2, method, name, args, endpoint, credential, ...step, issuedAt: now() };
   return seal(key, JSON.stringify(state), aad(userId));
 }
 
 /**
  * The state of a retry of this request; refused (-32602) when it was changed, is another user's, came through another
- * endpoint or credential, belongs to another request (or, passed on, other arguments), or is stale.
+ * endpoint or credential, belongs to another request or other arguments, or is stale.
  */
 export function openRequestState({ key, userId, endpoint, credential, method, name, args, now = Date.now }: RequestStateContext, sealed: string): GatewayRequestState {
   let state: GatewayRequestState;
@@ -108,7 +109,7 @@ export function openRequestState({ key, userId, endpoint, credential, method, na
   if (state.endpoint !== endpoint) throw invalidState(`it was issued at ${state.endpoint}, not at ${endpoint}`);
   if (state.credential !== credential) throw invalidState('it was issued to another client or API key');
   if (state.method !== method || state.name !== name) throw invalidState('it belongs to another request');
-  if (state.passed && state.passed.args !== args) throw invalidState('it was issued for other arguments; a retry repeats the request');
+  if (state.args !== args) throw invalidState('it was issued for other arguments; a retry repeats the request');
   if (now() - state.issuedAt > REQUEST_STATE_TTL_MS) throw invalidState('it has expired; send the request again without it');
   return state;
 }
@@ -149,7 +150,7 @@ export function passedOn(context: RequestStateContext, asked: UpstreamInputRequi
       throw error instanceof ClientLacksCapability ? missingCapability(error.required) : error;
     }
   }
-  const passed = { args: context.args, once: newId('once'), ...(asked.requestState === undefined ? {} : { requestState: asked.requestState }) };
+  const passed = { once: newId('once'), ...(asked.requestState === undefined ? {} : { requestState: asked.requestState }) };
   const requestState = sealRequestState(context, { passed });
   return new InputRequired({ inputRequests, requestState });
 }

@@ -123,7 +123,7 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
     assert.equal(again.error?.code, -32602, 'a call that ended cannot be continued from any replica');
   });
 
-  it('refuses a tampered state, and one sealed for another user or under another key, without disturbing the parked call', async () => {
+  it('refuses a tampered state, one sealed for another user or under another key, and a retry with other arguments, without disturbing the parked call', async () => {
     const first = questionOf((await call(replicaA)).answer);
     const caller = { endpoint: '/mcp', credential: `api_key ${keyId}` };
     const context = { key: replicaA.runtime.keys.encryptionKey, userId: adminId, ...caller, method: 'tools/call', name: TOOL, args: argumentsDigest({}) };
@@ -139,6 +139,8 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
       const refused = (await call(replicaB, { requestState, inputResponses: { [first.input]: sampled } })).answer;
       assert.equal(refused.error?.code, -32602, JSON.stringify(refused));
     }
+    const otherArguments = (await call(replicaB, { arguments: { colour: 'red' }, requestState: first.requestState, inputResponses: { [first.input]: sampled } })).answer;
+    assert.equal(otherArguments.error?.code, -32602, 'the state is bound to the arguments the call started with');
     const continued = questionOf((await call(replicaB, { requestState: first.requestState, inputResponses: { [first.input]: sampled } })).answer);
     assert.equal(continued.request.method, 'elicitation/create', 'the genuine retry still continues the call');
   });

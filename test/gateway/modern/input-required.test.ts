@@ -62,6 +62,17 @@ describe('Gatehouse’s own requestState', () => {
     refusesState(() => openRequestState({ ...context, now: () => Date.now() + REQUEST_STATE_TTL_MS + 1 }, sealed));
   });
 
+  it('refuses a parked call’s state (and a browser step’s) retried with other arguments, in any key order the same ones', () => {
+    const args = { table: 'users', where: { id: 1 } };
+    const call = { ...context, args: argumentsDigest(args) };
+    for (const step of [{ run: 'run_1', key: 'input-1', replica: 'replica_a' }, { upstreamId: upstream.id }]) {
+      const sealed = sealRequestState(call, step);
+      assert.equal(openRequestState({ ...call, args: argumentsDigest({ where: { id: 1 }, table: 'users' }) }, sealed).args, call.args);
+      refusesState(() => openRequestState({ ...call, args: argumentsDigest({ table: 'orders', where: { id: 1 } }) }, sealed));
+      refusesState(() => openRequestState({ ...call, args: argumentsDigest(undefined) }, sealed));
+    }
+  });
+
   it('refuses a state issued at another endpoint, or to another client or API key of the same user', () => {
     const sealed = sealRequestState(context, { upstreamId: upstream.id });
     refusesState(() => openRequestState({ ...context, endpoint: '/mcp/support' }, sealed));
@@ -90,9 +101,9 @@ describe('a 2026-07-28 upstream’s input_required passed on to the client', () 
     const passed = passedOn(context, new UpstreamInputRequired({ summary: sampling }, 'upstream-state'), { sampling: {} });
     assert.deepEqual(Object.keys(passed.result.inputRequests), ['summary']);
     assert.ok(!passed.result.requestState.includes('upstream-state'));
-    const opened = openRequestState(context, passed.result.requestState).passed;
-    assert.deepEqual(opened && { args: opened.args, requestState: opened.requestState }, { args: context.args, requestState: 'upstream-state' });
-    assert.match(opened?.once ?? '', /^once_[\w-]{22}$/, 'a random value that lets the state continue a call once');
+    const opened = openRequestState(context, passed.result.requestState);
+    assert.deepEqual([opened.args, opened.passed?.requestState], [context.args, 'upstream-state']);
+    assert.match(opened.passed?.once ?? '', /^once_[\w-]{22}$/, 'a random value that lets the state continue a call once');
     refusesState(() => openRequestState({ ...context, args: argumentsDigest({ table: 'users' }) }, passed.result.requestState));
   });
 

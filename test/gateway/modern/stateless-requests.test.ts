@@ -359,6 +359,12 @@ describe('an upstream that asks the client during a 2026-07-28 call', () => {
     const withoutAnswer = await modern({ ...call, requestState: asked.result.requestState, inputResponses: {} }, { elicitation: { form: {} } });
     assert.equal(withoutAnswer.body.error?.code, -32602, 'a retry must answer the question');
     const answer = { action: 'accept', content: { username: 'ann', email: 'ann@example.com' } };
+    const otherArguments = await modern({ ...call, arguments: { message: 'Your password?' }, requestState: asked.result.requestState, inputResponses: { [input]: answer } }, { elicitation: { form: {} } });
+    assert.deepEqual(
+      [otherArguments.body.error?.code, otherArguments.body.error?.message],
+      [-32602, 'Invalid params: requestState is not valid (it was issued for other arguments; a retry repeats the request)'],
+      'the parked call is not continued with other arguments',
+    );
     const answered = (await modern({ ...call, requestState: asked.result.requestState, inputResponses: { [input]: answer } }, { elicitation: { form: {} } })).body;
     assert.equal(answered.result?.resultType, 'complete', JSON.stringify(answered));
     assert.match(answered.result.content[0].text, /action=accept, content=\{"username":"ann","email":"ann@example.com"\}/);
