@@ -74,3 +74,16 @@ export function routingHeaders(method: string, params: JsonObject | undefined): 
   return typeof name === 'string' ? { 'mcp-method': method, 'mcp-name': encodeHeaderValue(name) } : { 'mcp-method': method };
 }
 
+/**
+ * A stateless upstream's result as a session-era (2025) client may receive it: without what 2026-07-28 added to results
+ * (schema `Result.resultType`, `CacheableResult.ttlMs`/`cacheScope`, `ResultMetaObject`'s serverInfo, which names the
+ * upstream, not the server the client initialized with), everything else as it came. A result without `resultType` is
+ * not of the stateless era (every 2026-07-28 result carries it) and is returned as it is.
+ */
+export function sessionEraResult<T extends JsonObject>(result: T): T {
+  if (!('resultType' in result)) return result;
+  const { resultType: _resultType, ttlMs: _ttlMs, cacheScope: _cacheScope, _meta, ...rest } = result;
+  if (!isJsonObject(_meta)) return rest as T;
+  const { [META.serverInfo]: _serverInfo, ...meta } = _meta;
+  return (Object.keys(meta).length === 0 ? rest : { ...rest, _meta: meta }) as T;
+}
