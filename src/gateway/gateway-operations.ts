@@ -26,6 +26,7 @@ import { connectionFor, connectPrompt, listOwn, requestConnection } from './pers
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
 import type { QuotaRefusal } from './quotas.js';
+import { byUpstreamName, ownedItems } from './resource-owners.js';
 import type { SubscriptionHolder } from './resource-subscriptions.js';
 import type { GatewayLogger } from './session-events.js';
 import type { ToolCallAudit } from './tool-call-audit.js';
@@ -89,7 +90,8 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
       catalog.list(kind, upstreams.filter((upstream) => !connectsPerUser(upstream.settings))),
       Promise.all(personalOnes.map((upstream) => listOwn(personal, principal, upstream, kind, logger))),
     ]);
-    return [...shared, ...own.filter((entry) => entry !== undefined)];
+    // In the order that decides which upstream serves a URI that several list (resource-owners.ts).
+    return byUpstreamName([...shared, ...own.filter((entry) => entry !== undefined)]);
   };
   const namesOf = async (kind: NamedKind) => {
     // Bare names depend on the lists of every unprefixed upstream, visible to this principal or not.
@@ -99,7 +101,11 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
 
   /** Each kind's items as the client sees them: tools and prompts under their exposed names, tools only when callable. */
   const exposedItems = async (kind: ListKind, lists: Awaited<ReturnType<Merged>>): Promise<unknown[]> => {
-    if (kind === 'resources' || kind === 'resourceTemplates') return lists.flatMap(({ listed }) => listed.items as unknown[]);
+    if (kind === 'resources' || kind === 'resourceTemplates') {
+      const { items, shadowed } = ownedItems(kind, lists);
+      if (shadowed.length > 0) gateway.shadowedResources(shadowed);
+      return items;
+    }
     const names = await namesOf(kind);
     // Approvals made through another replica count from this listing on.
     if (kind === 'tools') await pins.refresh(lists.map(({ upstream }) => upstream.id));
@@ -269,7 +275,7 @@ async function findPrompt(
   return upstream && owner ? { upstream, original: owner.original } : undefined;
 }
 
-/** The upstream that listed `uri`, or else the first whose resource template matches it. */
+/** The upstream that listed `uri`, or else the first whose resource template matches it (first: by name, resource-owners.ts). */
 async function resourceOwner(merged: Merged, uri: string): Promise<Upstream | undefined> {
   for (const { upstream, listed } of await merged('resources')) {
     if ((listed.items as Array<{ uri: string }>).some((resource) => resource.uri === uri)) return upstream;
