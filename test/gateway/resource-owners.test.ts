@@ -15,6 +15,7 @@ import { tempDir } from '../helpers/backends.js';
 import { testUpstreamRegistry, type TestRegistry } from '../helpers/upstream-registry.js';
 
 const ann: Principal = { userId: 'user_ann', username: 'ann', clientId: 'client_1', grantId: 'grant_1', scopes: new Set(['mcp:read', 'mcp:write']), via: 'access_token' };
+const bob: Principal = { ...ann, userId: 'user_bob', username: 'bob' };
 
 const upstreamNamed = (name: string): Upstream => ({
   id: `ups_${name}`,
@@ -102,10 +103,10 @@ describe('two upstreams offering the same resource URIs, through a 2025 session'
     dir.remove();
   });
 
-  const connect = async () => {
+  const connect = async (principal = ann) => {
     const client = new Client({ name: 'test-client', version: '1.0.0' });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await createGatewayServer({ principal: ann, gateway }).connect(serverSide);
+    await createGatewayServer({ principal, gateway }).connect(serverSide);
     await client.connect(clientSide);
     return client;
   };
@@ -126,14 +127,17 @@ describe('two upstreams offering the same resource URIs, through a 2025 session'
     ]);
   });
 
-  it('serves the URI from the other upstream for a user who may not see the first', async () => {
+  it('serves the URI from the other upstream for a user who may not see the first, subscriptions included', async () => {
     const bravo = registry.all().find((upstream) => upstream.settings.name === 'bravo')!;
     const allowed = bravo.settings.allowed_users;
-    bravo.settings.allowed_users = ['someone-else'];
+    bravo.settings.allowed_users = ['ann'];
     try {
-      const client = await connect();
+      const client = await connect(bob);
       assert.deepEqual((await client.listResources()).resources.map((resource) => resource.name), ['zulu doc']);
       assert.deepEqual((await client.readResource({ uri: 'shared://doc' })).contents, [{ uri: 'shared://doc', text: 'doc of zulu' }]);
+      // Ann holds the URI at bravo (above); Bob's subscription is his own, at zulu.
+      await client.subscribeResource({ uri: 'shared://doc' });
+      assert.deepEqual(subscribed, ['bravo shared://doc', 'zulu shared://doc']);
     } finally {
       bravo.settings.allowed_users = allowed;
     }
