@@ -33,6 +33,11 @@ const IDLE_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
 /** `BENCH_ERAS=off` leaves out the 2026-07-28 routes (bench/gateway-eras.ts), for a shorter run. */
 const ERA_ROUTES = process.env.BENCH_ERAS !== 'off';
+/**
+ * `BENCH_BASELINE=<dir>`: a checkout whose `dist/` holds another build (the code before a change); its SQLite gateway's
+ * OAuth route is measured in the same rounds, so a change is compared with what it changes within one run.
+ */
+const BASELINE = process.env.BENCH_BASELINE;
 /** Calls made first and not measured, so that neither server is measured while its JIT compiles the path. */
 const WARMUP_CALLS = 500;
 /**
@@ -311,7 +316,10 @@ async function main(): Promise<void> {
     if (onPostgres) gatehouses.push(onPostgres);
     const gatewayUrl = `${gatehouse.url}/mcp`;
     const directSession = await openSession(upstream.url, {});
+    const baseline = BASELINE ? await startGatehouse(['--config', configFile, '--allow-private-networks'], { cli: path.join(BASELINE, 'dist/cli.js') }) : undefined;
+    if (baseline) gatehouses.push(baseline);
     const routes = await gatewayRoutes([{ backend: 'SQLite', gatehouse }, ...(onPostgres ? [{ backend: 'PostgreSQL', gatehouse: onPostgres }] : [])]);
+    if (baseline) routes.push(...(await gatewayRoutes([{ backend: 'baseline SQLite', gatehouse: baseline }])).filter((route) => route.credential === 'OAuth token'));
     // The gateway connects its upstream in the background: its echo tool listed means it is ready.
     await gatewayEchoName(gatewayUrl, routes[0]!.session);
     // First, while the heap holds no garbage of the load runs: RSS then moves with the sessions, not the collector.
