@@ -10,7 +10,7 @@ import autocannon, { type Result } from 'autocannon';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import { backendShares, gatewayRoutes } from './gateway-backends.js';
+import { backendShares, gatewayRoutes, type GatewayRoute } from './gateway-backends.js';
 import { eraComparison, startEraRoutes, type EraRoute } from './gateway-eras.js';
 import { idleSessionOwners, openIdleSessions, openSession, rpcResult } from './mcp-http.js';
 import { createBenchDatabase, postgresRunsEnabled, type BenchDatabase } from './postgres-database.js';
@@ -35,7 +35,8 @@ const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
 const ERA_ROUTES = process.env.BENCH_ERAS !== 'off';
 /**
  * `BENCH_BASELINE=<dir>`: a checkout whose `dist/` holds another build (the code before a change); its SQLite gateway's
- * OAuth route is measured in the same rounds, so a change is compared with what it changes within one run.
+ * OAuth route is measured in the same rounds, beside this build's (then its only route), so a change is compared with
+ * what it changes within one run.
  */
 const BASELINE = process.env.BENCH_BASELINE;
 /** Calls made first and not measured, so that neither server is measured while its JIT compiles the path. */
@@ -318,8 +319,10 @@ async function main(): Promise<void> {
     const directSession = await openSession(upstream.url, {});
     const baseline = BASELINE ? await startGatehouse(['--config', configFile, '--allow-private-networks'], { cli: path.join(BASELINE, 'dist/cli.js') }) : undefined;
     if (baseline) gatehouses.push(baseline);
-    const routes = await gatewayRoutes([{ backend: 'SQLite', gatehouse }, ...(onPostgres ? [{ backend: 'PostgreSQL', gatehouse: onPostgres }] : [])]);
-    if (baseline) routes.push(...(await gatewayRoutes([{ backend: 'baseline SQLite', gatehouse: baseline }])).filter((route) => route.credential === 'OAuth token'));
+    const oauthOnly = (routes: GatewayRoute[]) => routes.filter((route) => route.credential === 'OAuth token');
+    const allRoutes = await gatewayRoutes([{ backend: 'SQLite', gatehouse }, ...(onPostgres ? [{ backend: 'PostgreSQL', gatehouse: onPostgres }] : [])]);
+    // Beside a baseline, both builds are measured alike: one OAuth route each, in turn.
+    const routes = baseline ? [...oauthOnly(allRoutes), ...oauthOnly(await gatewayRoutes([{ backend: 'baseline SQLite', gatehouse: baseline }]))] : allRoutes;
     // The gateway connects its upstream in the background: its echo tool listed means it is ready.
     await gatewayEchoName(gatewayUrl, routes[0]!.session);
     // First, while the heap holds no garbage of the load runs: RSS then moves with the sessions, not the collector.
