@@ -268,8 +268,13 @@ async function measure(routes: Route[]): Promise<Measured[]> {
   const rounds = routes.map(() => [] as Array<LoadRound & CpuPerCall>);
   const seconds = Math.max(1, Math.round(DURATION_SECONDS / ROUNDS));
   for (let round = 1; round <= ROUNDS; round += 1) {
-    process.stdout.write(`- ${CONNECTIONS} connections, round ${round} of ${ROUNDS}: ${routes.map((route) => route.name).join(', ')} for ${seconds} s each\n`);
-    for (const [index, route] of routes.entries()) rounds[index]!.push(await withCpuPerCall(route.pid, () => loadTools(route.url, route.session, route.tool, seconds, bodyOf(route))));
+    // Every other round in reverse order, so that no route always follows the same one.
+    const order = round % 2 === 1 ? [...routes.keys()] : [...routes.keys()].reverse();
+    process.stdout.write(`- ${CONNECTIONS} connections, round ${round} of ${ROUNDS}: ${order.map((index) => routes[index]!.name).join(', ')} for ${seconds} s each\n`);
+    for (const index of order) {
+      const route = routes[index]!;
+      rounds[index]!.push(await withCpuPerCall(route.pid, () => loadTools(route.url, route.session, route.tool, seconds, bodyOf(route))));
+    }
   }
   return routes.map((route, index) => ({ route, sequential: sequential[index]!, load: combined(rounds[index]!) }));
 }
