@@ -40,7 +40,8 @@ export function toolCallAudit(store: Pick<ToolCallStore, 'append'>, config: Conf
     config.recordArguments ? boundedJson(redactArguments(args ?? null, isSensitive)) : null;
 
   return {
-    async record(entry) {
+    // Not async: the store's promise is returned as it is (a queued append resolves at once).
+    record(entry) {
       const durationMs = Math.max(0, Math.round(entry.durationMs));
       const at = Math.round(now() - durationMs);
       const call: ToolCallRecord = {
@@ -56,7 +57,7 @@ export function toolCallAudit(store: Pick<ToolCallStore, 'append'>, config: Conf
         durationMs,
         arguments: recordedArguments(entry.args),
       };
-      await store.append(call);
+      return store.append(call);
     },
   };
 }
