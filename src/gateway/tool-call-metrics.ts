@@ -21,12 +21,27 @@ export interface ToolCallLogging {
  * arguments). Every call the gateway answers or refuses passes through the audit, so this sees them all.
  */
 export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, logging?: ToolCallLogging): ToolCallAudit {
-  const calls = new Counter({
+  // Counted here and handed to prom-client at scrape time: its `inc` checks and joins the three labels on every call.
+  const counted = new Map<string, { labels: { upstream: string; tool: string; outcome: string }; uncollected: number }>();
+  new Counter({
     name: 'gatehouse_mcp_tool_calls_total',
     help: 'MCP tool calls through the gateway, by upstream, tool (the upstream\'s own name) and outcome.',
     labelNames: ['upstream', 'tool', 'outcome'] as const,
     registers: [registry],
+    collect() {
+      for (const count of counted.values()) {
+        if (count.uncollected === 0) continue;
+        this.inc(count.labels, count.uncollected);
+        count.uncollected = 0;
+      }
+    },
   });
+  const countCall = (upstream: string, tool: string, outcome: string) => {
+    const key = `${upstream}\n${tool}\n${outcome}`;
+    const count = counted.get(key);
+    if (count) count.uncollected += 1;
+    else counted.set(key, { labels: { upstream, tool, outcome }, uncollected: 1 });
+  };
   const duration = new Histogram({
     name: 'gatehouse_mcp_tool_call_duration_seconds',
     help: 'Time from receiving a tool call to its answer, by upstream.',
@@ -45,7 +60,7 @@ export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, lo
   };
   const observe = (entry: ToolCallEntry) => {
     const upstream = entry.upstream.settings.name;
-    calls.inc({ upstream, tool: toolLabel(upstream, entry.tool), outcome: entry.outcome });
+    countCall(upstream, toolLabel(upstream, entry.tool), entry.outcome);
     duration.observe({ upstream }, Math.max(0, entry.durationMs) / 1000);
     if (!logging || !(logging.everyCall || entry.outcome === 'denied')) return;
     logging.logger.info(
