@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Histogram, type Registry } from 'prom-client';
+import { scrapeTimeCounter } from '../ops/metrics.js';
 import type { ToolCallAudit, ToolCallEntry } from './tool-call-audit.js';
 
 /** Distinct tool labels kept per upstream; beyond it calls count under `_other`, so one upstream cannot grow the series. */
@@ -21,27 +22,12 @@ export interface ToolCallLogging {
  * arguments). Every call the gateway answers or refuses passes through the audit, so this sees them all.
  */
 export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, logging?: ToolCallLogging): ToolCallAudit {
-  // Counted here and handed to prom-client at scrape time: its `inc` checks and joins the three labels on every call.
-  const counted = new Map<string, { labels: { upstream: string; tool: string; outcome: string }; uncollected: number }>();
-  new Counter({
+  const countCall = scrapeTimeCounter({
     name: 'gatehouse_mcp_tool_calls_total',
     help: 'MCP tool calls through the gateway, by upstream, tool (the upstream\'s own name) and outcome.',
     labelNames: ['upstream', 'tool', 'outcome'] as const,
     registers: [registry],
-    collect() {
-      for (const count of counted.values()) {
-        if (count.uncollected === 0) continue;
-        this.inc(count.labels, count.uncollected);
-        count.uncollected = 0;
-      }
-    },
   });
-  const countCall = (upstream: string, tool: string, outcome: string) => {
-    const key = `${upstream}\n${tool}\n${outcome}`;
-    const count = counted.get(key);
-    if (count) count.uncollected += 1;
-    else counted.set(key, { labels: { upstream, tool, outcome }, uncollected: 1 });
-  };
   const duration = new Histogram({
     name: 'gatehouse_mcp_tool_call_duration_seconds',
     help: 'Time from receiving a tool call to its answer, by upstream.',
