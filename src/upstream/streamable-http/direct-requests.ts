@@ -189,12 +189,7 @@ class Call {
 
   private readEvents(response: IncomingMessage) {
     // Bound here, not as fields: most calls are answered with JSON and never need them.
-    const parser = createParser({
-      onEvent: (event) => this.onEvent(event),
-      onRetry: (ms) => (this.retryMs = ms),
-      onError: (error) => this.onParseError(error),
-      maxBufferSize: MAX_BUFFERED,
-    });
+    const parser = createParser({ onEvent: (event) => this.onEvent(event), onRetry: (ms) => (this.retryMs = ms), onError: (error) => this.onParseError(error), maxBufferSize: MAX_BUFFERED });
     response.setEncoding('utf8');
     response.on('data', (text: string) => {
       if (this.done) return;
