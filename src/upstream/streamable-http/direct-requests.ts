@@ -189,7 +189,8 @@ class Call {
   }
 
   private readEvents(response: IncomingMessage) {
-    const parser = createParser({ onEvent: this.onEvent, onRetry: this.onRetry, onError: this.onParseError, maxBufferSize: MAX_BUFFERED });
+    // Bound here, not as fields: most calls are answered with JSON and never need them.
+    const parser = createParser({ onEvent: (event) => this.onEvent(event), onRetry: (ms) => (this.retryMs = ms), onError: (error) => this.onParseError(error), maxBufferSize: MAX_BUFFERED });
     response.setEncoding('utf8');
     response.on('data', (text: string) => {
       if (this.done) return;
@@ -206,15 +207,11 @@ class Call {
     });
   }
 
-  private readonly onRetry = (ms: number) => {
-    this.retryMs = ms;
-  };
-
-  private readonly onParseError = (error: ParseError) => {
+  private onParseError(error: ParseError) {
     if (error.type === 'max-buffer-size-exceeded') this.lost(new Error('An upstream event exceeds 16 MiB'));
-  };
+  }
 
-  private readonly onEvent = (event: EventSourceMessage) => {
+  private onEvent(event: EventSourceMessage) {
     if (this.done) return;
     if (event.id !== undefined && event.id !== this.lastEventId) {
       this.lastEventId = event.id;
@@ -228,7 +225,7 @@ class Call {
       return this.upstream.report(error);
     }
     this.handle(message);
-  };
+  }
 
   private handle(message: unknown) {
     if (!isJsonObject(message)) return;
