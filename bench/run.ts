@@ -1,3 +1,4 @@
+import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { codeExchangeBody, mintCodes, mintRefreshTokens, prepareClient, refreshBody, refreshChainRequest, type BenchClient } from './oauth-fixtures.js';
 import { mintPeerRefreshTokens, PEER_CLIENT_ID, startOidcProviderPeer } from './oidc-provider-peer.js';
@@ -25,6 +26,11 @@ const WARMUP_SECONDS = 2;
 /** Which timed runs to make (comma-separated); the default is all three. `bare,refresh` skips the code exchanges. */
 const RUNS = new Set((process.env.BENCH_RUNS ?? 'bare,refresh,code').split(',').map((run) => run.trim()));
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+/**
+ * Another build of Gatehouse (a directory holding its `dist/`, e.g. an earlier commit built in a scratch copy) to
+ * measure as one more SQLite refresh target in the same rounds: a before/after in one run, on the same load.
+ */
+const BASELINE = process.env.BENCH_BASELINE;
 
 interface Row {
   name: string;
@@ -144,13 +150,14 @@ async function main(): Promise<void> {
   const database: BenchDatabase | undefined = postgresRunsEnabled ? await createBenchDatabase() : undefined;
   const servers: BenchServer[] = [];
   try {
-    const [bare, gatehouse, onPostgres, peer] = await Promise.all([
+    const [bare, gatehouse, onPostgres, peer, baseline] = await Promise.all([
       startBareServer(),
       startGatehouse(),
       database ? startGatehouse(['--database-url', database.url]) : undefined,
       startOidcProviderPeer(),
+      BASELINE ? startGatehouse([], { cli: path.join(BASELINE, 'dist/cli.js') }) : undefined,
     ]);
-    servers.push(bare, gatehouse, peer, ...(onPostgres ? [onPostgres] : []));
+    servers.push(bare, gatehouse, peer, ...(onPostgres ? [onPostgres] : []), ...(baseline ? [baseline] : []));
     const client = await prepareClient(gatehouse.url);
     const rows: Row[] = [];
     if (RUNS.has('bare')) {
@@ -161,17 +168,20 @@ async function main(): Promise<void> {
     const targets: RefreshTarget[] = [gatehouseTarget('SQLite', client, gatehouse)];
     targets.push({ name: 'oidc-provider', client: { issuer: peer.url, clientId: PEER_CLIENT_ID, resource: `${peer.url}/mcp` }, pool: [], mint: (count) => mintPeerRefreshTokens(peer, count), pid: peer.pid! });
     if (onPostgres) targets.push(gatehouseTarget('PostgreSQL', await prepareClient(onPostgres.url), onPostgres));
+    if (baseline) targets.push(gatehouseTarget('SQLite, baseline', await prepareClient(baseline.url), baseline));
     const refresh = RUNS.has('refresh') ? await refreshGrants(targets) : [];
     rows.push(...refresh);
     const exchange = RUNS.has('code') ? await codeExchanges(client) : undefined;
     if (exchange) rows.push({ name: 'authorization_code exchange', result: exchange });
 
     printTable(rows, RUNS.has('bare') ? perSecond(rows[0]!.result) : undefined);
-    const [onSqlite, onPeer, postgres] = refresh.map((row) => row.result);
+    const resultOf = (name: string) => refresh.find((row) => row.name === `refresh_token grant (${name})`)?.result;
+    const [onSqlite, onPeer, postgres, onBaseline] = ['SQLite', 'oidc-provider', 'PostgreSQL', 'SQLite, baseline'].map(resultOf);
     if (onSqlite && onPeer) {
       const multiple = perSecond(onSqlite) / perSecond(onPeer);
       const met = multiple >= TARGET.peerMultiple && onSqlite.latency.p99 < TARGET.p99Ms;
       process.stdout.write(`\nRefresh grants on SQLite: ${multiple.toFixed(2)}× oidc-provider's rate, p99 ${onSqlite.latency.p99} ms (oidc-provider ${onPeer.latency.p99} ms) (target >= ${TARGET.peerMultiple}× with p99 < ${TARGET.p99Ms} ms): ${met ? 'met' : 'NOT met'}\n`);
+      if (onBaseline) process.stdout.write(`The baseline (${BASELINE}): ${(perSecond(onBaseline) / perSecond(onPeer)).toFixed(2)}× oidc-provider's rate, p99 ${onBaseline.latency.p99} ms\n`);
       const per = (row: Row, value: number | undefined) => `${row.name.replace(/^refresh_token grant \((.*)\)$/, '$1')} ${(value ?? 0).toFixed(0)} µs`;
       process.stdout.write(`Server CPU per refresh grant: ${refresh.map((row) => per(row, row.cpuUsPerGrant)).join(', ')}\n`);
       process.stdout.write(`Load generator (this process) CPU per grant: ${refresh.map((row) => per(row, row.generatorCpuUsPerGrant)).join(', ')}\n`);
