@@ -27,7 +27,8 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 
 /**
  * `gatehouse serve` as `npm start` runs it (the build in dist/, which the npm scripts make first) on SQLite in a temp
- * dir, logging warnings only (request logs would measure the pipe). `launch.cli`: another build's `cli.js` (a baseline).
+ * dir, logging warnings only (request logs would measure the pipe). `launch.cli` runs another build instead (a
+ * baseline measured in the same run).
  */
 export async function startGatehouse(extraArgs: string[] = [], launch: { nodeArgs?: string[]; env?: Record<string, string>; cli?: string } = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));

@@ -49,6 +49,5 @@ export const redeemIdJag: GrantHandler = async (deps, client, body, context) => 
   const scope = formatScope(grantableScopes(requested, allowance));
   const grant = await standingGrant(deps, { userId: redeemed.user.id, clientId: client.clientId, scope: allowance, resource }, JWT_BEARER_GRANT, context);
   const issued = await issueTokens(deps, { grant, scope, refreshScope: scope, withRefreshToken: false, now: context.now });
-  await deps.store.grants.touch(grant.id, context.now);
   return issued.json;
 };
