@@ -10,7 +10,7 @@ import autocannon, { type Result } from 'autocannon';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import { backendShares, gatewayRoutes } from './gateway-backends.js';
+import { backendShares, gatewayRoutes, type GatewayRoute } from './gateway-backends.js';
 import { eraComparison, startEraRoutes, type EraRoute } from './gateway-eras.js';
 import { idleSessionOwners, openIdleSessions, openSession, rpcResult } from './mcp-http.js';
 import { createBenchDatabase, postgresRunsEnabled, type BenchDatabase } from './postgres-database.js';
@@ -31,13 +31,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 /** Calls made one at a time to measure the latency the gateway adds when nothing queues. */
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
-/**
- * `BENCH_BASELINE=<checkout>`: a second SQLite gateway from that checkout's build (its `dist/`, built there first),
- * measured in the same rounds: the code before a change against the change, in one run.
- */
-const BASELINE_DIR = process.env.BENCH_BASELINE;
 /** `BENCH_ERAS=off` leaves out the 2026-07-28 routes (bench/gateway-eras.ts), for a shorter run. */
 const ERA_ROUTES = process.env.BENCH_ERAS !== 'off';
+/**
+ * `BENCH_BASELINE=<dir>`: a checkout whose `dist/` holds another build (the code before a change); its SQLite gateway's
+ * OAuth route is measured in the same rounds, beside this build's (then its only route), so a change is compared with
+ * what it changes within one run.
+ */
+const BASELINE = process.env.BENCH_BASELINE;
 /** Calls made first and not measured, so that neither server is measured while its JIT compiles the path. */
 const WARMUP_CALLS = 500;
 /**
@@ -267,12 +268,13 @@ async function measure(routes: Route[]): Promise<Measured[]> {
   const rounds = routes.map(() => [] as Array<LoadRound & CpuPerCall>);
   const seconds = Math.max(1, Math.round(DURATION_SECONDS / ROUNDS));
   for (let round = 1; round <= ROUNDS; round += 1) {
-    // Every other round backwards: a process's first route after it idled costs it more per call (a gateway's first
-    // credential measured 40-50 µs more than its second, whichever it was), so each route goes first half the time.
-    const order = [...routes.entries()];
-    if (round % 2 === 0) order.reverse();
-    process.stdout.write(`- ${CONNECTIONS} connections, round ${round} of ${ROUNDS}: ${order.map(([, route]) => route.name).join(', ')} for ${seconds} s each\n`);
-    for (const [index, route] of order) rounds[index]!.push(await withCpuPerCall(route.pid, () => loadTools(route.url, route.session, route.tool, seconds, bodyOf(route))));
+    // Every other round in reverse order, so that no route always follows the same one.
+    const order = round % 2 === 1 ? [...routes.keys()] : [...routes.keys()].reverse();
+    process.stdout.write(`- ${CONNECTIONS} connections, round ${round} of ${ROUNDS}: ${order.map((index) => routes[index]!.name).join(', ')} for ${seconds} s each\n`);
+    for (const index of order) {
+      const route = routes[index]!;
+      rounds[index]!.push(await withCpuPerCall(route.pid, () => loadTools(route.url, route.session, route.tool, seconds, bodyOf(route))));
+    }
   }
   return routes.map((route, index) => ({ route, sequential: sequential[index]!, load: combined(rounds[index]!) }));
 }
@@ -318,15 +320,14 @@ async function main(): Promise<void> {
     gatehouses.push(gatehouse);
     const onPostgres = database ? await startGatehouse(['--config', configFile, '--allow-private-networks', '--database-url', database.url]) : undefined;
     if (onPostgres) gatehouses.push(onPostgres);
-    const baseline = BASELINE_DIR ? await startGatehouse(['--config', configFile, '--allow-private-networks'], { cwd: BASELINE_DIR }) : undefined;
-    if (baseline) gatehouses.push(baseline);
     const gatewayUrl = `${gatehouse.url}/mcp`;
     const directSession = await openSession(upstream.url, {});
-    const routes = await gatewayRoutes([
-      { backend: 'SQLite', gatehouse },
-      ...(onPostgres ? [{ backend: 'PostgreSQL', gatehouse: onPostgres }] : []),
-      ...(baseline ? [{ backend: 'SQLite baseline', gatehouse: baseline }] : []),
-    ]);
+    const baseline = BASELINE ? await startGatehouse(['--config', configFile, '--allow-private-networks'], { cli: path.join(BASELINE, 'dist/cli.js') }) : undefined;
+    if (baseline) gatehouses.push(baseline);
+    const oauthOnly = (routes: GatewayRoute[]) => routes.filter((route) => route.credential === 'OAuth token');
+    const allRoutes = await gatewayRoutes([{ backend: 'SQLite', gatehouse }, ...(onPostgres ? [{ backend: 'PostgreSQL', gatehouse: onPostgres }] : [])]);
+    // Beside a baseline, both builds are measured alike: one OAuth route each, in turn.
+    const routes = baseline ? [...oauthOnly(allRoutes), ...oauthOnly(await gatewayRoutes([{ backend: 'baseline SQLite', gatehouse: baseline }]))] : allRoutes;
     // The gateway connects its upstream in the background: its echo tool listed means it is ready.
     await gatewayEchoName(gatewayUrl, routes[0]!.session);
     // First, while the heap holds no garbage of the load runs: RSS then moves with the sessions, not the collector.

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { codeExchangeBody, mintCodes, mintRefreshTokens, prepareClient, refreshBody, refreshChainRequest, type BenchClient } from './oauth-fixtures.js';
 import { mintPeerRefreshTokens, PEER_CLIENT_ID, startOidcProviderPeer } from './oidc-provider-peer.js';
@@ -25,12 +26,19 @@ const WARMUP_SECONDS = 2;
 /** Which timed runs to make (comma-separated); the default is all three. `bare,refresh` skips the code exchanges. */
 const RUNS = new Set((process.env.BENCH_RUNS ?? 'bare,refresh,code').split(',').map((run) => run.trim()));
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+/**
+ * Another build of Gatehouse (a directory holding its `dist/`, e.g. an earlier commit built in a scratch copy) to
+ * measure as one more SQLite refresh target in the same rounds: a before/after in one run, on the same load.
+ */
+const BASELINE = process.env.BENCH_BASELINE;
 
 interface Row {
   name: string;
   result: Result;
   /** Server CPU time (user + system) per request, µs: what the machine's load moves least. */
   cpuUsPerGrant?: number;
+  /** The server's main thread's part of it (the rest is libuv's threadpool, e.g. node:crypto's asynchronous work). */
+  mainThreadCpuUsPerGrant?: number;
   /** The load generator's (this process's) CPU time per request, µs: near 1 s per second, it limits the rate. */
   generatorCpuUsPerGrant?: number;
 }
@@ -62,6 +70,7 @@ interface RefreshTarget {
 interface RefreshRound {
   result: Result;
   cpuMs: number;
+  mainThreadCpuMs: number;
   generatorCpuMs: number;
 }
 
@@ -69,10 +78,11 @@ async function refreshFor(target: RefreshTarget, seconds: number): Promise<Refre
   // A finished run drops the answers in flight, and with them their chains.
   if (target.pool.length < CONNECTIONS) target.pool.push(...(await target.mint(CONNECTIONS - target.pool.length)));
   const cpuBefore = cpuMs(target.pid);
+  const mainThreadBefore = cpuMs(target.pid, target.pid);
   const generatorBefore = process.cpuUsage();
   const result = await autocannon({ url: target.client.issuer, connections: CONNECTIONS, duration: seconds, requests: [refreshChainRequest(target.client, target.pool)] });
   const generator = process.cpuUsage(generatorBefore);
-  return { result, cpuMs: cpuMs(target.pid) - cpuBefore, generatorCpuMs: (generator.user + generator.system) / 1000 };
+  return { result, cpuMs: cpuMs(target.pid) - cpuBefore, mainThreadCpuMs: cpuMs(target.pid, target.pid) - mainThreadBefore, generatorCpuMs: (generator.user + generator.system) / 1000 };
 }
 
 /** The rounds of one backend taken together: the rate from the totals, latencies the median of the rounds' own. */
@@ -103,7 +113,7 @@ async function refreshGrants(targets: RefreshTarget[]): Promise<Row[]> {
   return targets.map((target, index) => {
     const result = combined(rounds[index]!.map((round) => round.result));
     const perGrant = (of: (round: RefreshRound) => number) => (rounds[index]!.reduce((sum, round) => sum + of(round), 0) * 1000) / result.requests.total;
-    return { name: `refresh_token grant (${target.name})`, result, cpuUsPerGrant: perGrant((round) => round.cpuMs), generatorCpuUsPerGrant: perGrant((round) => round.generatorCpuMs) };
+    return { name: `refresh_token grant (${target.name})`, result, cpuUsPerGrant: perGrant((round) => round.cpuMs), mainThreadCpuUsPerGrant: perGrant((round) => round.mainThreadCpuMs), generatorCpuUsPerGrant: perGrant((round) => round.generatorCpuMs) };
   });
 }
 
@@ -144,13 +154,14 @@ async function main(): Promise<void> {
   const database: BenchDatabase | undefined = postgresRunsEnabled ? await createBenchDatabase() : undefined;
   const servers: BenchServer[] = [];
   try {
-    const [bare, gatehouse, onPostgres, peer] = await Promise.all([
+    const [bare, gatehouse, onPostgres, peer, baseline] = await Promise.all([
       startBareServer(),
       startGatehouse(),
       database ? startGatehouse(['--database-url', database.url]) : undefined,
       startOidcProviderPeer(),
+      BASELINE ? startGatehouse([], { cli: path.join(BASELINE, 'dist/cli.js') }) : undefined,
     ]);
-    servers.push(bare, gatehouse, peer, ...(onPostgres ? [onPostgres] : []));
+    servers.push(bare, gatehouse, peer, ...(onPostgres ? [onPostgres] : []), ...(baseline ? [baseline] : []));
     const client = await prepareClient(gatehouse.url);
     const rows: Row[] = [];
     if (RUNS.has('bare')) {
@@ -161,19 +172,23 @@ async function main(): Promise<void> {
     const targets: RefreshTarget[] = [gatehouseTarget('SQLite', client, gatehouse)];
     targets.push({ name: 'oidc-provider', client: { issuer: peer.url, clientId: PEER_CLIENT_ID, resource: `${peer.url}/mcp` }, pool: [], mint: (count) => mintPeerRefreshTokens(peer, count), pid: peer.pid! });
     if (onPostgres) targets.push(gatehouseTarget('PostgreSQL', await prepareClient(onPostgres.url), onPostgres));
+    if (baseline) targets.push(gatehouseTarget('baseline', await prepareClient(baseline.url), baseline));
     const refresh = RUNS.has('refresh') ? await refreshGrants(targets) : [];
     rows.push(...refresh);
     const exchange = RUNS.has('code') ? await codeExchanges(client) : undefined;
     if (exchange) rows.push({ name: 'authorization_code exchange', result: exchange });
 
     printTable(rows, RUNS.has('bare') ? perSecond(rows[0]!.result) : undefined);
-    const [onSqlite, onPeer, postgres] = refresh.map((row) => row.result);
+    const resultOf = (name: string) => refresh.find((row) => row.name === `refresh_token grant (${name})`)?.result;
+    const [onSqlite, onPeer, postgres, onBaseline] = ['SQLite', 'oidc-provider', 'PostgreSQL', 'baseline'].map(resultOf);
     if (onSqlite && onPeer) {
       const multiple = perSecond(onSqlite) / perSecond(onPeer);
       const met = multiple >= TARGET.peerMultiple && onSqlite.latency.p99 < TARGET.p99Ms;
       process.stdout.write(`\nRefresh grants on SQLite: ${multiple.toFixed(2)}× oidc-provider's rate, p99 ${onSqlite.latency.p99} ms (oidc-provider ${onPeer.latency.p99} ms) (target >= ${TARGET.peerMultiple}× with p99 < ${TARGET.p99Ms} ms): ${met ? 'met' : 'NOT met'}\n`);
+      if (onBaseline) process.stdout.write(`The baseline (${BASELINE}): ${(perSecond(onBaseline) / perSecond(onPeer)).toFixed(2)}× oidc-provider's rate, p99 ${onBaseline.latency.p99} ms\n`);
       const per = (row: Row, value: number | undefined) => `${row.name.replace(/^refresh_token grant \((.*)\)$/, '$1')} ${(value ?? 0).toFixed(0)} µs`;
       process.stdout.write(`Server CPU per refresh grant: ${refresh.map((row) => per(row, row.cpuUsPerGrant)).join(', ')}\n`);
+      process.stdout.write(`  of it on the main thread: ${refresh.map((row) => per(row, row.mainThreadCpuUsPerGrant)).join(', ')}\n`);
       process.stdout.write(`Load generator (this process) CPU per grant: ${refresh.map((row) => per(row, row.generatorCpuUsPerGrant)).join(', ')}\n`);
     }
     if (onSqlite && postgres) {

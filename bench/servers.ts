@@ -26,16 +26,16 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * `gatehouse serve` as `npm start` runs it (the build in dist/, which the npm scripts make first; `cwd`: another
- * checkout's build) on SQLite in a temp dir, logging warnings only (request logs would measure the pipe).
+ * `gatehouse serve` as `npm start` runs it (the build in dist/, which the npm scripts make first) on SQLite in a temp
+ * dir, logging warnings only (request logs would measure the pipe). `launch.cli` runs another build instead (a
+ * baseline measured in the same run).
  */
-export async function startGatehouse(extraArgs: string[] = [], launch: { nodeArgs?: string[]; env?: Record<string, string>; cwd?: string } = {}): Promise<BenchServer> {
+export async function startGatehouse(extraArgs: string[] = [], launch: { nodeArgs?: string[]; env?: Record<string, string>; cli?: string } = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...(launch.nodeArgs ?? []), 'dist/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
+  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...(launch.nodeArgs ?? []), launch.cli ?? 'dist/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
   const child = spawn(process.execPath, args, {
-    cwd: launch.cwd,
     env: { ...process.env, ...launch.env, GATEHOUSE_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isJsonObject } from './json-object.js';
 import { DEFAULT_SCOPES, formatScope, KNOWN_SCOPES, parseScope } from './oauth/scopes.js';
 import { booleanish, ssoFromEnvironment, ssoSettings, type SsoSettings } from './config-sso.js';
 
@@ -311,10 +312,10 @@ function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError('--config', `${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]})`, 'Fix the syntax of the file');
   }
   if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+  if (!isJsonObject(parsed)) {
     throw new ConfigError('--config', `${file} must hold an object of settings`, 'See docs/configuration.md for the keys');
   }
-  return parsed as Record<string, unknown>;
+  return parsed;
 }
 
 /** Deep-merges plain objects so a config file may set one nested value and keep the others' defaults. */
@@ -324,20 +325,16 @@ function merge(...layers: Record<string, unknown>[]): Record<string, unknown> {
     for (const [key, value] of Object.entries(layer)) {
       const previous = result[key];
       result[key] =
-        isPlainObject(previous) && isPlainObject(value) ? merge(previous, value) : value;
+        isJsonObject(previous) && isJsonObject(value) ? merge(previous, value) : value;
     }
   }
   return result;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function hasValueAt(values: Record<string, unknown>, path: readonly string[]): boolean {
   let at: unknown = values;
   for (const key of path) {
-    if (!isPlainObject(at) || !(key in at)) return false;
+    if (!isJsonObject(at) || !(key in at)) return false;
     at = at[key];
   }
   return true;
@@ -381,7 +378,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const file: Layer = { values: configFile ? readConfigFile(configFile) : {}, label: (key) => `${configFile}: ${key}` };
   const layers = [file, environmentLayer(env, problems), flagLayer(flags)];
   const merged = merge(...layers.map((layer) => layer.values));
-  const upstreams = Array.isArray(merged.upstreams) && merged.upstreams.every(isPlainObject) ? merged.upstreams : [];
+  const upstreams = Array.isArray(merged.upstreams) && merged.upstreams.every(isJsonObject) ? merged.upstreams : [];
   for (const problem of checks.upstreams?.(upstreams) ?? []) problems.push({ ...problem, setting: file.label(problem.setting) });
   const result = settingsSchema.safeParse(merged);
   if (!result.success) throw new ConfigError([...problems, ...issueProblems(result.error.issues, layers)]);

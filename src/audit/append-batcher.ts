@@ -25,6 +25,9 @@ export interface AppendBatcherOptions<T> {
   onFailure(error: unknown, rows: number): void;
 }
 
+/** What `append` returns for a row queued at once, shared: most appends neither wait nor need a promise of their own. */
+const QUEUED: Promise<void> = Promise.resolve();
+
 export function appendBatcher<T>(options: AppendBatcherOptions<T>): AppendBatcher<T> {
   const { write, windowMs, batchSize, queueLimit, onFailure } = options;
   const queue: T[] = [];
@@ -50,17 +53,27 @@ export function appendBatcher<T>(options: AppendBatcherOptions<T>): AppendBatche
     return writing;
   };
 
+  const enqueue = (row: T) => {
+    queue.push(row);
+    if (queue.length >= batchSize) void flush();
+    else if (!timer) {
+      timer = setTimeout(() => void flush(), windowMs);
+      // A pending window never holds the process open: closing flushes it.
+      timer.unref();
+    }
+  };
+  /** Backpressure: waits for the writes under way until the queue has room (it is checked again after each). */
+  const enqueueWhenRoom = async (row: T) => {
+    while (queue.length >= queueLimit) await flush();
+    enqueue(row);
+  };
+
   return {
-    async append(row) {
+    append(row) {
       if (closed) return writeBatch([row]);
-      while (queue.length >= queueLimit) await flush();
-      queue.push(row);
-      if (queue.length >= batchSize) void flush();
-      else if (!timer) {
-        timer = setTimeout(() => void flush(), windowMs);
-        // A pending window never holds the process open: closing flushes it.
-        timer.unref();
-      }
+      if (queue.length >= queueLimit) return enqueueWhenRoom(row);
+      enqueue(row);
+      return QUEUED;
     },
     flush,
     async close() {

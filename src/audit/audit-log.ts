@@ -1,4 +1,4 @@
-import { newId } from '../crypto/random.js';
+import { timeOrderedId } from '../crypto/random.js';
 import type { AuditStore } from '../store/index.js';
 
 export type AuditKind =
@@ -49,9 +49,10 @@ export interface AuditLog {
 export function auditLog(store: AuditStore, now: () => number = Date.now): AuditLog {
   return {
     async record(kind, entry) {
+      const at = now();
       await store.append({
-        id: newId('evt'),
-        at: now(),
+        id: timeOrderedId('evt', at),
+        at,
         kind,
         userId: entry.userId ?? null,
         clientId: entry.clientId ?? null,

@@ -2,8 +2,10 @@ import type { Config } from '../config.js';
 import type { AuditEventRecord, AuditStore, ToolCallRecord, ToolCallStore } from '../store/index.js';
 import { appendBatcher, type AppendBatcher } from './append-batcher.js';
 
+/** The audit tables, each written through its own batcher. */
+export const AUDIT_STREAMS = ['tool_calls', 'audit_events'] as const;
 /** Which audit table a failed write was for. */
-export type AuditStream = 'tool_calls' | 'audit_events';
+export type AuditStream = (typeof AUDIT_STREAMS)[number];
 
 export type AuditWriteFailureListener = (failure: { stream: AuditStream; rows: number; error: unknown }) => void;
 

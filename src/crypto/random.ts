@@ -51,3 +51,12 @@ export function hasTokenShape(value: string, kind: TokenKind): boolean {
 export function newId(tag: string): string {
   return `${tag}_${randomSlice(16).toString('base64url')}`;
 }
+
+/**
+ * An identifier for rows appended at a high rate (audit records): its tag, the time `at` (ms) as 11 hex digits, and
+ * 96 random bits. Ids made later sort after earlier ones, so the primary-key index of such a table grows at its end:
+ * a random key lands on a random leaf page, and a batch of 200 of them dirtied (and wrote to the WAL) ~200 pages.
+ */
+export function timeOrderedId(tag: string, at: number): string {
+  return `${tag}_${Math.max(0, Math.floor(at)).toString(16).padStart(11, '0')}${randomSlice(12).toString('base64url')}`;
+}

@@ -1,5 +1,7 @@
 /** Tool-call arguments as the audit may keep them: secrets blanked, size bounded. Pure functions. */
 
+import { isJsonObject } from '../json-object.js';
+
 export const REDACTED = '[redacted]';
 
 /** Recorded arguments are capped so one huge call cannot bloat the audit table. */
@@ -24,7 +26,7 @@ export function sensitiveKeyMatcher(redactKeys: readonly string[]): (key: string
 /** A copy of `value` in which every value under a sensitive key, at any depth, is replaced by `[redacted]`. */
 export function redactArguments(value: unknown, isSensitive: (key: string) => boolean): unknown {
   if (Array.isArray(value)) return value.map((item) => redactArguments(item, isSensitive));
-  if (value !== null && typeof value === 'object') {
+  if (isJsonObject(value)) {
     return Object.fromEntries(
       Object.entries(value).map(([key, inner]) => [key, isSensitive(key) ? REDACTED : redactArguments(inner, isSensitive)]),
     );

@@ -1,5 +1,4 @@
-import type { Upstream } from '../upstream/types.js';
-import { isPersonal } from './personal-connections.js';
+import { connectsPerUser, type Upstream } from '../upstream/types.js';
 
 /**
  * Cache hints of MCP 2026-07-28 (server/utilities/caching): how long a list or read result may be considered fresh,
@@ -51,5 +50,5 @@ export function answerHint(upstreams: readonly Upstream[], parts: readonly Cache
  */
 function userSpecific(upstream: Upstream): boolean {
   const { allowed_users: users, allowed_groups: groups } = upstream.settings;
-  return isPersonal(upstream) || users !== undefined || groups !== undefined;
+  return connectsPerUser(upstream.settings) || users !== undefined || groups !== undefined;
 }

@@ -95,7 +95,6 @@ export function createCatalog(
    * their own still see them (and are asked to connect on calling one), even while no listing connection works.
    */
   const lastPersonalTools = new Map<string, Listed<'tools'>>();
-  const isPersonal = (upstream: Upstream) => connectsPerUser(upstream.settings);
 
   const entryFor = (upstream: Upstream, client: UpstreamClient): Entry => {
     let entry = entries.get(upstream.id);
@@ -119,7 +118,7 @@ export function createCatalog(
         const current = entries.get(upstream.id) === entry && entry.lists[kind] === pending;
         if (kind === 'tools' && current) entry.tools = listed as Listed<'tools'>;
         if (kind === 'prompts' && current) entry.prompts = listed as Listed<'prompts'>;
-        if (kind === 'tools' && isPersonal(upstream)) lastPersonalTools.set(upstream.id, listed as Listed<'tools'>);
+        if (kind === 'tools' && connectsPerUser(upstream.settings)) lastPersonalTools.set(upstream.id, listed as Listed<'tools'>);
         return listed;
       },
       (error: unknown) => {
@@ -169,11 +168,15 @@ export function createCatalog(
 
   // Worked out again only when an upstream, its settings or a settled list changed (tools/call looks names up).
   const named: Record<NamedKind, { inputs: unknown[]; names: ExposedNames; reported: string } | undefined> = { tools: undefined, prompts: undefined };
+  const unchanged = (kind: NamedKind, upstreams: readonly Upstream[], inputs: readonly unknown[]) =>
+    inputs.length === upstreams.length * 3 &&
+    upstreams.every((upstream, index) => inputs[index * 3] === upstream.id && inputs[index * 3 + 1] === upstream.settings && inputs[index * 3 + 2] === settled(kind, upstream.id));
   const names = (kind: NamedKind): ExposedNames => {
     const upstreams = registry.all();
-    const inputs = upstreams.flatMap((upstream) => [upstream.id, upstream.settings, settled(kind, upstream.id)]);
     const last = named[kind];
-    if (last && last.inputs.length === inputs.length && last.inputs.every((input, index) => input === inputs[index])) return last.names;
+    // Compared in place: every tools/call asks, and the answer is nearly always the last one.
+    if (last && unchanged(kind, upstreams, last.inputs)) return last.names;
+    const inputs = upstreams.flatMap((upstream) => [upstream.id, upstream.settings, settled(kind, upstream.id)]);
     const fresh = exposedNames(
       upstreams.map((upstream) => ({
         id: upstream.id,

@@ -11,9 +11,10 @@ import {
   type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonObject } from '../json-object.js';
+import { META } from '../upstream/streamable-http/protocol-eras.js';
 import type { Downstream } from './forwarding.js';
 import type { ToolCaller } from './gateway-server.js';
-import { isPlainObject } from './jsonrpc-edge.js';
 import { logLevelOf } from './session-resume.js';
 import { serverRequestSender, type SendToClient } from './upstream-requests.js';
 
@@ -118,8 +119,8 @@ export function directCallOf(session: DirectSession, headers: IncomingHttpHeader
  * schema's.
  */
 function plainCallParams(params: unknown): CallToolRequest['params'] | undefined {
-  if (!isPlainObject(params) || typeof params.name !== 'string' || Object.hasOwn(params, '_meta') || Object.hasOwn(params, 'task')) return undefined;
-  if (Object.hasOwn(params, 'arguments') && !isPlainObject(params.arguments)) return undefined;
+  if (!isJsonObject(params) || typeof params.name !== 'string' || Object.hasOwn(params, '_meta') || Object.hasOwn(params, 'task')) return undefined;
+  if (Object.hasOwn(params, 'arguments') && !isJsonObject(params.arguments)) return undefined;
   return params as CallToolRequest['params'];
 }
 
@@ -133,9 +134,10 @@ export async function answerDirectly(session: DirectSession, call: DirectCall, r
   const answer = lazyEventStream(response, { 'mcp-session-id': session.id });
   const downstream: Downstream = {
     signal: controller.signal,
-    progressToken: call.params._meta?.progressToken,
+    progressToken: call.params._meta?.[META.progressToken],
     sendProgress: async (progressToken, progress) => answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } }),
-    sendRequest: serverRequestSender(askClient(session, answer, call.id), () => session.server.getClientCapabilities()),
+    // Made when the upstream asks something, which few calls do.
+    sendRequest: (request, options) => serverRequestSender(askClient(session, answer, call.id), () => session.server.getClientCapabilities())(request, options),
     logLevel: logLevelOf(session.server, session.id),
   };
   try {
@@ -176,35 +178,51 @@ export interface LazyEventStream {
 
 /** The answer to one request on `response`, JSON until something must go before it; `headers` go on either (a session id). */
 export function lazyEventStream(response: ServerResponse, headers: Record<string, string> = {}): LazyEventStream {
-  let streaming = false;
-  const startStream = () => {
-    streaming = true;
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
-  };
-  const write = (message: JSONRPCMessage) => response.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
-  const open = () => !response.writableEnded && !response.destroyed;
-  return {
-    open,
-    event(message) {
-      if (!open()) return;
-      if (!streaming) startStream();
-      write(message);
-    },
-    end(message, status = 200) {
-      if (!open()) return;
-      if (streaming) {
-        if (message) write(message);
-        response.end();
-      } else if (message) {
-        // With its length the answer goes out in one write, headers and body together, not chunked.
-        const body = JSON.stringify(message);
-        response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }).end(body);
-      } else {
-        startStream();
-        response.end();
-      }
-    },
-  };
+  return new ResponseAnswer(response, headers);
+}
+
+/** A class, not closures: one object per call on the hot path. */
+class ResponseAnswer implements LazyEventStream {
+  private streaming = false;
+
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  open(): boolean {
+    return !this.response.writableEnded && !this.response.destroyed;
+  }
+
+  event(message: JSONRPCMessage): void {
+    if (!this.open()) return;
+    if (!this.streaming) this.startStream();
+    this.write(message);
+  }
+
+  end(message?: JSONRPCMessage, status = 200): void {
+    if (!this.open()) return;
+    if (this.streaming) {
+      if (message) this.write(message);
+      this.response.end();
+    } else if (message) {
+      // With its length the answer goes out in one write, headers and body together, not chunked.
+      const body = JSON.stringify(message);
+      this.response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...this.headers }).end(body);
+    } else {
+      this.startStream();
+      this.response.end();
+    }
+  }
+
+  private startStream() {
+    this.streaming = true;
+    this.response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...this.headers });
+  }
+
+  private write(message: JSONRPCMessage) {
+    this.response.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { CallToolResultSchema, ErrorCode, McpError, type CallToolResult, type Lo
 import type { z } from 'zod';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
+import { META } from '../upstream/streamable-http/protocol-eras.js';
 import type { ServerRequestRelay } from '../upstream/streamable-http/server-requests.js';
 import { UpstreamInputRequired, type InputPassThrough } from '../upstream/streamable-http/stateless-requests.js';
 import { connectsPerUser, type Upstream } from '../upstream/types.js';
@@ -179,7 +180,7 @@ function progressRelay(downstream: Downstream, progressSent: Promise<void>[]): (
 
 /** The downstream `_meta` travels on, except the progress token, which belongs to the downstream connection. */
 function upstreamParams(params: { arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }) {
-  const { progressToken: _downstreamToken, ...meta } = params._meta ?? {};
+  const { [META.progressToken]: _downstreamToken, ...meta } = params._meta ?? {};
   return {
     ...(params.arguments === undefined ? {} : { arguments: params.arguments }),
     ...(Object.keys(meta).length === 0 ? {} : { _meta: meta }),

@@ -15,17 +15,18 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolPins, ToolStatus } from '../upstream/tool-pins.js';
-import type { Upstream, UpstreamRegistry } from '../upstream/types.js';
+import { connectsPerUser, type Upstream, type UpstreamRegistry } from '../upstream/types.js';
 import { approvalRequired, approvalStep } from './call-approvals.js';
 import { answerHint, hintOfResult, type CacheHint } from './cache-hints.js';
 import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
 import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
 import type { GatewayState } from './gateway-state.js';
 import type { AskInBrowser } from './browser-prompts.js';
-import { connectionFor, connectPrompt, isPersonal, listOwn, requestConnection } from './personal-connections.js';
+import { connectionFor, connectPrompt, listOwn, requestConnection } from './personal-connections.js';
 import { toolPermitted, upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
-import type { QuotaRefusal } from './quotas.js';
+import { hasQuota, type QuotaRefusal } from './quotas.js';
+import { byUpstreamName, ownedItems } from './resource-owners.js';
 import type { SubscriptionHolder } from './resource-subscriptions.js';
 import type { GatewayLogger } from './session-events.js';
 import type { ToolCallAudit } from './tool-call-audit.js';
@@ -73,7 +74,8 @@ export interface GatewayOperationsOptions {
 
 export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_PAGE_SIZE }: GatewayOperationsOptions): GatewayOperations {
   const { registry, catalog, audit, personal, logger, pins, quotas } = gateway;
-  const visible = () => registry.all().filter((upstream) => upstreamVisibleTo(upstream.settings, principal));
+  const isVisible = (upstream: Upstream) => upstreamVisibleTo(upstream.settings, principal);
+  const visible = () => registry.all().filter(isVisible);
   /** On a virtual server: the gateway tool names it shows (nothing else: no resources or prompts); undefined at /mcp. */
   const view = async () => (principal.virtualServer === undefined ? undefined : virtualServerTools(gateway.virtualServers, principal.virtualServer));
   /**
@@ -84,12 +86,13 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
     const upstreams = visible();
     if (principal.virtualServer !== undefined && kind !== 'tools') return [];
     if (kind !== 'resources' && kind !== 'resourceTemplates') return catalog.list(kind, upstreams);
-    const personalOnes = upstreams.filter(isPersonal);
+    const personalOnes = upstreams.filter((upstream) => connectsPerUser(upstream.settings));
     const [shared, own] = await Promise.all([
-      catalog.list(kind, upstreams.filter((upstream) => !isPersonal(upstream))),
+      catalog.list(kind, upstreams.filter((upstream) => !connectsPerUser(upstream.settings))),
       Promise.all(personalOnes.map((upstream) => listOwn(personal, principal, upstream, kind, logger))),
     ]);
-    return [...shared, ...own.filter((entry) => entry !== undefined)];
+    // In the order that decides which upstream serves a URI that several list (resource-owners.ts).
+    return byUpstreamName([...shared, ...own.filter((entry) => entry !== undefined)]);
   };
   const namesOf = async (kind: NamedKind) => {
     // Bare names depend on the lists of every unprefixed upstream, visible to this principal or not.
@@ -99,7 +102,11 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
 
   /** Each kind's items as the client sees them: tools and prompts under their exposed names, tools only when callable. */
   const exposedItems = async (kind: ListKind, lists: Awaited<ReturnType<Merged>>): Promise<unknown[]> => {
-    if (kind === 'resources' || kind === 'resourceTemplates') return lists.flatMap(({ listed }) => listed.items as unknown[]);
+    if (kind === 'resources' || kind === 'resourceTemplates') {
+      const { items, shadowed } = ownedItems(kind, lists);
+      if (shadowed.length > 0) gateway.shadowedResources(shadowed);
+      return items;
+    }
     const names = await namesOf(kind);
     // Approvals made through another replica count from this listing on.
     if (kind === 'tools') await pins.refresh(lists.map(({ upstream }) => upstream.id));
@@ -125,27 +132,35 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
   };
 
   /** Pipeline: resolve the name, check policy, the tool's pin, the quotas and the approval, forward, record, answer. */
+  /** A name the cache does not know, looked up again after listing (the cache may predate a list change). */
+  const findListedTool = async (name: string) => {
+    await catalog.list('tools', [...visible(), ...unprefixed(registry)]);
+    return findTool(registry, catalog, name);
+  };
+
+  // The common call awaits only what it must (the upstream, the audit queue): each await of an async step costs
+  // promises and turns of the microtask queue, on every call (bench/README.md).
   const callTool: ToolCaller = async (params, downstream) => {
     const started = performance.now();
     const name = params.name;
-    if ((await view())?.has(name) === false) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const target = await resolveTool(registry, catalog, visible, name);
+    if (principal.virtualServer !== undefined && (await view())?.has(name) === false) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    const target = resolveTool(visible, isVisible, name, findTool(registry, catalog, name) ?? (await findListedTool(name)));
     const entry = (upstream: Upstream, tool: string) => ({ principal, upstream, tool, args: params.arguments });
     const refuse = async (upstream: Upstream, tool: string, reason: string) =>
       record(audit, logger, { ...entry(upstream, tool), outcome: 'denied', error: reason, durationMs: performance.now() - started });
     if (target.kind === 'hidden') await refuse(target.upstream, target.original, 'not permitted for this user');
     if (target.kind !== 'found' && target.kind !== 'down') throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    if (target.tool && (await awaitsApproval(pins, target.upstream, target.tool))) {
+    if (target.tool && pins.withheld(target.upstream, target.tool) && (await withheldAfterRefresh(pins, target.upstream, target.tool))) {
       await refuse(target.upstream, target.original, 'the tool definition awaits approval');
       return toolError(awaitingApprovalText(name, target.upstream, pins.status(target.upstream.id, target.tool)));
     }
-    const overQuota = await quotas.take(target.upstream, target.original, principal.userId);
+    const overQuota = hasQuota(target.upstream.settings, target.original) ? await quotas.take(target.upstream, target.original, principal.userId) : undefined;
     if (overQuota) {
       gateway.metrics.rateLimited(target.upstream.settings.name, target.original);
       await refuse(target.upstream, target.original, `rate limit of the ${overQuota.scope} reached`);
       return { ...toolError(rateLimitedText(name, overQuota)), _meta: { 'gatehouse/retry_after_seconds': overQuota.retryAfterSeconds } };
     }
-    const connection = await connectionFor(personal, principal, target.upstream);
+    const connection = connectsPerUser(target.upstream.settings) ? await connectionFor(personal, principal, target.upstream) : availabilityOf(target.upstream);
     if ('connect' in connection) {
       await refuse(target.upstream, target.original, 'the user has not connected this upstream');
       return ask(connectPrompt(target.upstream, connection.connect));
@@ -216,18 +231,16 @@ type Resolved =
 const unprefixed = (registry: UpstreamRegistry) => registry.all().filter((upstream) => upstream.settings.tool_name_prefix === false);
 
 /**
- * The upstream and original name behind `name`, as this principal may see it. A name the cache does not know
- * is looked up again after listing (the cache may predate a list change); a name that can only belong to a
- * visible upstream that is down resolves to it, so the caller learns the upstream is unavailable.
+ * What `name` is to this principal, from the upstream and original name `found` behind it (findTool). A name that can
+ * only belong to a visible upstream that is down resolves to it, so the caller learns the upstream is unavailable.
  */
-async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible: () => Upstream[], name: string): Promise<Resolved> {
-  let found = findTool(registry, catalog, name);
-  if (!found) {
-    await catalog.list('tools', [...visible(), ...unprefixed(registry)]);
-    found = findTool(registry, catalog, name);
-  }
-  const permitted = (upstream: Upstream, original: string) =>
-    visible().some((item) => item.id === upstream.id) && toolPermitted(upstream.settings, original);
+function resolveTool(
+  visible: () => Upstream[],
+  isVisible: (upstream: Upstream) => boolean,
+  name: string,
+  found: ReturnType<typeof findTool>,
+): Resolved {
+  const permitted = (upstream: Upstream, original: string) => isVisible(upstream) && toolPermitted(upstream.settings, original);
   if (found) return { kind: permitted(found.upstream, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original, tool: found.tool };
   const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in availabilityOf(upstream));
   const original = down && name.slice(down.settings.name.length + NAME_SEPARATOR.length);
@@ -236,11 +249,11 @@ async function resolveTool(registry: UpstreamRegistry, catalog: Catalog, visible
 }
 
 /**
- * Whether the tool is withheld by its pin. The verdict in memory decides a call that may go on; a refusal is checked
- * once more against the store, so an approval made through another replica takes effect at once.
+ * Whether a tool its pin withholds in memory still is after the pins are read again from the store: the verdict in
+ * memory decides a call that may go on; a refusal is checked once more, so an approval made through another replica
+ * takes effect at once.
  */
-async function awaitsApproval(pins: ToolPins, upstream: Upstream, tool: Tool): Promise<boolean> {
-  if (!pins.withheld(upstream, tool)) return false;
+async function withheldAfterRefresh(pins: ToolPins, upstream: Upstream, tool: Tool): Promise<boolean> {
   await pins.refresh([upstream.id]);
   return pins.withheld(upstream, tool);
 }
@@ -269,7 +282,7 @@ async function findPrompt(
   return upstream && owner ? { upstream, original: owner.original } : undefined;
 }
 
-/** The upstream that listed `uri`, or else the first whose resource template matches it. */
+/** The upstream that listed `uri`, or else the first whose resource template matches it (first: by name, resource-owners.ts). */
 async function resourceOwner(merged: Merged, uri: string): Promise<Upstream | undefined> {
   for (const { upstream, listed } of await merged('resources')) {
     if ((listed.items as Array<{ uri: string }>).some((resource) => resource.uri === uri)) return upstream;

@@ -16,6 +16,7 @@ import {
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { META, sessionEraResult } from '../upstream/streamable-http/protocol-eras.js';
 import type { ListKind } from './catalog.js';
 import type { Downstream } from './forwarding.js';
 import { gatewayOperations, type GatewayOperations, type ToolCaller } from './gateway-operations.js';
@@ -84,12 +85,18 @@ export function createGatewaySession({ principal: opener, gateway, pageSize }: G
   for (const [schema, kind] of LISTS) {
     server.setRequestHandler(schema as typeof ListToolsRequestSchema, async (request) => listed(kind, request.params?.cursor) as never);
   }
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) => operations.callTool(request.params, downstreamOf(request.params._meta, extra, server)));
+  // A 2026-07-28 upstream's answers reach this 2025 client without the keys of that revision.
+  const callTool: ToolCaller = async (params, downstream) => sessionEraResult(await operations.callTool(params, downstream));
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => callTool(request.params, downstreamOf(request.params._meta, extra, server)));
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
-    (await operations.readResource(request.params, downstreamOf(request.params._meta, extra, server))).result,
+    sessionEraResult((await operations.readResource(request.params, downstreamOf(request.params._meta, extra, server))).result),
   );
-  server.setRequestHandler(GetPromptRequestSchema, (request, extra) => operations.getPrompt(request.params, downstreamOf(request.params._meta, extra, server)));
-  server.setRequestHandler(CompleteRequestSchema, (request, extra) => operations.complete(request.params, downstreamOf(request.params._meta, extra, server)));
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
+    sessionEraResult(await operations.getPrompt(request.params, downstreamOf(request.params._meta, extra, server))),
+  );
+  server.setRequestHandler(CompleteRequestSchema, async (request, extra) =>
+    sessionEraResult(await operations.complete(request.params, downstreamOf(request.params._meta, extra, server))),
+  );
 
   // The listener holds the session's resource subscriptions: updates reach it, and end with it.
   const listener: SessionListener = { principal, sink: serverSink(server) };
@@ -109,13 +116,13 @@ export function createGatewaySession({ principal: opener, gateway, pageSize }: G
     gateway.events.delete(listener);
     gateway.subscriptions.release(listener);
   };
-  return { server, callTool: operations.callTool, keepsState: () => gateway.subscriptions.holdsAny(listener) };
+  return { server, callTool, keepsState: () => gateway.subscriptions.holdsAny(listener) };
 }
 
 function downstreamOf(meta: { progressToken?: string | number } | undefined, extra: Extra, server: Server): Downstream {
   return {
     signal: extra.signal,
-    progressToken: meta?.progressToken,
+    progressToken: meta?.[META.progressToken],
     sendProgress: (progressToken, progress) => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
     sendRequest: serverRequestSender((request, schema, options) => extra.sendRequest(request, schema, options), () => server.getClientCapabilities()),
     logLevel: logLevelOf(server, extra.sessionId),

@@ -14,6 +14,7 @@ import { governanceMetrics, type GovernanceMetrics } from './governance-metrics.
 import type { PersonalConnections } from './personal-connections.js';
 import { sessionEvents, type GatewayLogger, type SessionEvents } from './session-events.js';
 import { callQuotas, type CallQuotas } from './quotas.js';
+import { shadowedResourceLog, type ShadowedResource } from './resource-owners.js';
 import { resourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
 import { toolCallAudit, type ToolCallAudit } from './tool-call-audit.js';
 import { withToolCallMetrics, type ToolCallLogger } from './tool-call-metrics.js';
@@ -38,6 +39,8 @@ export interface GatewayState {
   virtualServers: Pick<VirtualServerStore, 'find'>;
   /** Subscriptions to upstreams' resource updates, held once per resource for every session and stream. */
   subscriptions: ResourceSubscriptions;
+  /** Hears of the resources left out of a listing because another upstream serves the same URI (logged once per pair). */
+  shadowedResources(shadowed: readonly ShadowedResource[]): void;
   metrics: GovernanceMetrics;
   logger: GatewayLogger;
   /** Ends the subscriptions to the registry, to outbound OAuth and to the pins. */
@@ -94,6 +97,7 @@ export function createGatewayState({ registry, deps, logger, metrics: metricsReg
     virtualServers: deps.store.virtualServers,
     approvals: callApprovals({ store: deps.store.callApprovals, audit: deps.audit, hasher: deps.keys.tokenHasher, config: deps.config, now: deps.clock }),
     subscriptions: resourceSubscriptions((upstream, error) => logger.warn({ upstream: upstream.settings.name, error: String(error) }, 'ending a resource subscription upstream failed')),
+    shadowedResources: shadowedResourceLog(logger),
     metrics,
     logger,
     close() {

@@ -62,6 +62,7 @@ async function apiKeyCaller(deps: GuardDeps, token: string): Promise<GuardOutcom
     username: found.user.username,
     groups: found.user.groups,
     clientId: null,
+    apiKeyId: found.key.id,
     grantId: null,
     scopes: API_KEY_SCOPES,
     via: 'api_key',

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonObject } from '../json-object.js';
 import { sendJson, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
 
 /** The SDK transport's own batch bound (server/requestBody.js): checked here so a refusal costs no session work. */
@@ -40,8 +41,6 @@ export function parseJsonRpcBody(text: string): EdgeBody {
 
 const REQUEST_KEYS: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params']);
 
-export const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * The common request the SDK's JSONRPCRequestSchema accepts as it is (and returns unchanged): `jsonrpc` "2.0", a
  * string or integer id, a string method, no other key, params absent or an object without `_meta`. Checked by hand
@@ -49,10 +48,10 @@ export const isPlainObject = (value: unknown): value is Record<string, unknown> 
  * notification, a response, a mistake) is left to the schema.
  */
 function isPlainRequest(item: unknown): item is JSONRPCRequest {
-  if (!isPlainObject(item) || item.jsonrpc !== '2.0' || typeof item.method !== 'string') return false;
+  if (!isJsonObject(item) || item.jsonrpc !== '2.0' || typeof item.method !== 'string') return false;
   if (typeof item.id !== 'string' && !Number.isSafeInteger(item.id)) return false;
   for (const key in item) if (!REQUEST_KEYS.has(key)) return false;
-  return item.params === undefined ? !Object.hasOwn(item, 'params') : isPlainObject(item.params) && !Object.hasOwn(item.params, '_meta');
+  return item.params === undefined ? !Object.hasOwn(item, 'params') : isJsonObject(item.params) && !Object.hasOwn(item.params, '_meta');
 }
 
 /** Whether a message the edge accepted is a request (a validated message with a method and an id is one). */

@@ -24,9 +24,6 @@ export interface ConnectPrompt {
   signInWith?: string;
 }
 
-/** Whether calls to `upstream` go through each user's own connection. */
-export const isPersonal = (upstream: Upstream) => connectsPerUser(upstream.settings);
-
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
 
 /** What the functions below use: outbound OAuth (to ask a user to connect) and the per-user pool. */
@@ -50,7 +47,7 @@ async function prompt(personal: PersonalConnections, principal: Pick<Principal, 
 
 /** The connection a tool call of `principal` to `upstream` goes through, or the prompt to connect their own account first. */
 export async function connectionFor(personal: PersonalConnections, principal: Pick<Principal, 'userId'>, upstream: Upstream): Promise<UpstreamAvailability | { connect: ConnectPrompt }> {
-  if (!isPersonal(upstream)) return availabilityOf(upstream);
+  if (!connectsPerUser(upstream.settings)) return availabilityOf(upstream);
   try {
     return { client: await personal.perUserPool.clientFor(upstream, principal.userId) };
   } catch (error) {

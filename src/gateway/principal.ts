@@ -6,6 +6,8 @@ export interface Principal {
   groups?: readonly string[];
   /** The OAuth client the token was issued to; null for an API key. */
   clientId: string | null;
+  /** The API key used (its id); absent for an access token. */
+  apiKeyId?: string;
   /** The grant behind the token; null for an API key. */
   grantId: string | null;
   scopes: ReadonlySet<string>;

@@ -19,6 +19,11 @@ export interface CallQuotas {
   take(upstream: Upstream, tool: string, principalId: string): Promise<QuotaRefusal | undefined>;
 }
 
+/** Whether calls to `tool` count against a quota at all (else `take` has nothing to count). */
+export function hasQuota(settings: Pick<Upstream['settings'], 'rate_limit' | 'tool_rate_limits'>, tool: string): boolean {
+  return settings.rate_limit !== undefined || (settings.tool_rate_limits !== undefined && Object.hasOwn(settings.tool_rate_limits, tool));
+}
+
 export function callQuotas(windows: RateWindowStore, now: () => number = Date.now): CallQuotas {
   return {
     async take(upstream, tool, principalId) {

@@ -1,7 +1,6 @@
 import { EmptyResultSchema, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import type { Upstream } from '../upstream/types.js';
+import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import { availabilityOf, JsonRpcError, UpstreamError } from './forwarding.js';
-import { isPersonal } from './personal-connections.js';
 
 /**
  * Subscriptions to resource updates, for a 2025 session's `resources/subscribe` and a 2026-07-28 stream's
@@ -27,11 +26,18 @@ export interface ResourceSubscriptions {
 
 interface Held {
   upstream: Upstream;
+  uri: string;
   holders: Set<SubscriptionHolder>;
 }
 
+/**
+ * Held per upstream and URI: which upstream serves a URI that several list depends on who asks (resource-owners.ts: the
+ * first by name among those the caller may see), so two holders of one URI may be subscribed at two upstreams.
+ */
+const heldKey = (upstreamId: string, uri: string) => `${upstreamId}\n${uri}`;
+
 export function resourceSubscriptions(onError: (upstream: Upstream, error: unknown) => void): ResourceSubscriptions {
-  const byUri = new Map<string, Held>();
+  const table = new Map<string, Held>();
 
   const send = async (upstream: Upstream, method: 'resources/subscribe' | 'resources/unsubscribe', uri: string) => {
     const connection = availabilityOf(upstream);
@@ -40,41 +46,38 @@ export function resourceSubscriptions(onError: (upstream: Upstream, error: unkno
     await connection.client.forward({ method, params: { uri } }, EmptyResultSchema, { signal: AbortSignal.timeout(timeoutMs), timeoutMs });
   };
 
-  const drop = (holder: SubscriptionHolder, uri: string) => {
-    const held = byUri.get(uri);
-    if (!held?.holders.delete(holder) || held.holders.size > 0) return;
-    byUri.delete(uri);
-    send(held.upstream, 'resources/unsubscribe', uri).catch((error: unknown) => onError(held.upstream, error));
+  const drop = (holder: SubscriptionHolder, held: Held) => {
+    if (!held.holders.delete(holder) || held.holders.size > 0) return;
+    table.delete(heldKey(held.upstream.id, held.uri));
+    send(held.upstream, 'resources/unsubscribe', held.uri).catch((error: unknown) => onError(held.upstream, error));
   };
 
   return {
     async subscribe(holder, upstream, uri) {
-      const held = byUri.get(uri);
+      const key = heldKey(upstream.id, uri);
+      const held = table.get(key);
       if (held) {
         held.holders.add(holder);
         return;
       }
       const capabilities = availabilityOf(upstream);
       const offered = 'client' in capabilities && capabilities.client.getServerCapabilities()?.resources?.subscribe === true;
-      if (isPersonal(upstream) || !offered) {
+      if (connectsPerUser(upstream.settings) || !offered) {
         throw new JsonRpcError(ErrorCode.MethodNotFound, `Upstream "${upstream.settings.name}" offers no subscriptions to its resources`, { uri });
       }
       await send(upstream, 'resources/subscribe', uri);
       // Another holder may have subscribed meanwhile: the upstream was then asked twice, which it takes as once.
-      const now = byUri.get(uri) ?? { upstream, holders: new Set<SubscriptionHolder>() };
+      const now = table.get(key) ?? { upstream, uri, holders: new Set<SubscriptionHolder>() };
       now.holders.add(holder);
-      byUri.set(uri, now);
+      table.set(key, now);
     },
     async unsubscribe(holder, uri) {
-      drop(holder, uri);
+      for (const held of [...table.values()]) if (held.uri === uri) drop(holder, held);
     },
     release(holder) {
-      for (const [uri, held] of [...byUri]) if (held.holders.has(holder)) drop(holder, uri);
+      for (const held of [...table.values()]) drop(holder, held);
     },
-    holds: (holder, upstreamId, uri) => {
-      const held = byUri.get(uri);
-      return held !== undefined && held.upstream.id === upstreamId && held.holders.has(holder);
-    },
-    holdsAny: (holder) => [...byUri.values()].some((held) => held.holders.has(holder)),
+    holds: (holder, upstreamId, uri) => table.get(heldKey(upstreamId, uri))?.holders.has(holder) === true,
+    holdsAny: (holder) => [...table.values()].some((held) => held.holders.has(holder)),
   };
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { newId } from '../crypto/random.js';
+import { timeOrderedId } from '../crypto/random.js';
 import type { ToolCallOutcome, ToolCallRecord, ToolCallStore } from '../store/gateway-types.js';
 import type { UpstreamSettings } from '../upstream/types.js';
 import { boundedJson, redactArguments, sensitiveKeyMatcher } from './argument-redaction.js';
@@ -40,11 +40,13 @@ export function toolCallAudit(store: Pick<ToolCallStore, 'append'>, config: Conf
     config.recordArguments ? boundedJson(redactArguments(args ?? null, isSensitive)) : null;
 
   return {
-    async record(entry) {
+    // Not async: the store's promise is returned as it is (a queued append resolves at once).
+    record(entry) {
       const durationMs = Math.max(0, Math.round(entry.durationMs));
+      const at = Math.round(now() - durationMs);
       const call: ToolCallRecord = {
-        id: newId('call'),
-        at: Math.round(now() - durationMs),
+        id: timeOrderedId('call', at),
+        at,
         userId: entry.principal.userId,
         clientId: entry.principal.clientId,
         upstreamId: entry.upstream.id,
@@ -55,7 +57,7 @@ export function toolCallAudit(store: Pick<ToolCallStore, 'append'>, config: Conf
         durationMs,
         arguments: recordedArguments(entry.args),
       };
-      await store.append(call);
+      return store.append(call);
     },
   };
 }

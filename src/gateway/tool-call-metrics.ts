@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Histogram, type Registry } from 'prom-client';
+import { scrapeTimeCounter } from '../ops/metrics.js';
 import type { ToolCallAudit, ToolCallEntry } from './tool-call-audit.js';
 
 /** Distinct tool labels kept per upstream; beyond it calls count under `_other`, so one upstream cannot grow the series. */
@@ -21,7 +22,7 @@ export interface ToolCallLogging {
  * arguments). Every call the gateway answers or refuses passes through the audit, so this sees them all.
  */
 export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, logging?: ToolCallLogging): ToolCallAudit {
-  const calls = new Counter({
+  const countCall = scrapeTimeCounter({
     name: 'gatehouse_mcp_tool_calls_total',
     help: 'MCP tool calls through the gateway, by upstream, tool (the upstream\'s own name) and outcome.',
     labelNames: ['upstream', 'tool', 'outcome'] as const,
@@ -45,7 +46,7 @@ export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, lo
   };
   const observe = (entry: ToolCallEntry) => {
     const upstream = entry.upstream.settings.name;
-    calls.inc({ upstream, tool: toolLabel(upstream, entry.tool), outcome: entry.outcome });
+    countCall(upstream, toolLabel(upstream, entry.tool), entry.outcome);
     duration.observe({ upstream }, Math.max(0, entry.durationMs) / 1000);
     if (!logging || !(logging.everyCall || entry.outcome === 'denied')) return;
     logging.logger.info(

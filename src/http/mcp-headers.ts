@@ -7,6 +7,8 @@
  *   `Mcp-Param-{Name}` headers, the constraints on those declarations, and the headers of one call's arguments.
  */
 
+import { isJsonObject } from '../json-object.js';
+
 const SAFE_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 const SENTINEL = /^=\?base64\?(.*)\?=$/s;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -57,8 +59,6 @@ const PRIMITIVE_TYPES = new Set(['string', 'integer', 'boolean']);
 /** Keywords whose values are instances, not schemas: an `x-mcp-header` key inside them is data. */
 const INSTANCE_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `string`, `integer` or `boolean`, possibly beside `null` (a null value omits the header). */
 function primitiveType(type: unknown): boolean {
@@ -79,7 +79,7 @@ export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclar
 
   const visit = (node: unknown, path: string[] | undefined, where: string) => {
     if (Array.isArray(node)) return node.forEach((item, index) => visit(item, undefined, `${where}/${index}`));
-    if (!isObject(node)) return;
+    if (!isJsonObject(node)) return;
     if (Object.hasOwn(node, 'x-mcp-header')) {
       const name = node['x-mcp-header'];
       if (!path || path.length === 0) problems.push(`x-mcp-header at ${where || '/'} is not on a property reachable through properties alone`);
@@ -93,7 +93,7 @@ export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclar
     }
     for (const [key, value] of Object.entries(node)) {
       if (key === 'x-mcp-header' || INSTANCE_KEYWORDS.has(key)) continue;
-      if (key === 'properties' && isObject(value)) {
+      if (key === 'properties' && isJsonObject(value)) {
         for (const [property, schema] of Object.entries(value)) visit(schema, path && [...path, property], `${where}/properties/${property}`);
       } else visit(value, undefined, `${where}/${key}`);
     }
@@ -104,7 +104,7 @@ export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclar
 
 /** The value at `path` in a call's arguments (undefined when any step is missing). */
 export function argumentAt(args: unknown, path: readonly string[]): unknown {
-  return path.reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), args);
+  return path.reduce<unknown>((node, key) => (isJsonObject(node) ? node[key] : undefined), args);
 }
 
 /**

@@ -109,7 +109,7 @@ export function accessTokenService(
         exp: iat + ttl,
         gid: request.grantId,
       };
-      return { token: signEs256Jws(encodedHeader(key.kid), claims, key.privateKey), expiresIn: ttl };
+      return { token: await signEs256Jws(encodedHeader(key.kid), claims, key.privateKey), expiresIn: ttl };
     },
 
     async verify(token, expectedAudience) {

@@ -43,6 +43,5 @@ export const issueClientCredentialsToken: GrantHandler = async (deps, client, bo
   const scope = scopeWithin(params.scope, account);
   const grant = await standingGrant(deps, { userId: account.userId, clientId: account.clientId, scope: formatScope(account.scopes), resource }, 'client_credentials', context);
   const issued = await issueTokens(deps, { grant, scope, refreshScope: scope, withRefreshToken: false, now: context.now });
-  await deps.store.grants.touch(grant.id, context.now);
   return issued.json;
 };

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { isJsonObject } from '../json-object.js';
 import { guardedFetch, GuardedFetchError, type GuardedFetchFailure, type GuardedFetchOptions } from '../net/guarded-fetch.js';
 import type { OAuthClientRecord, OAuthClientStore } from '../store/index.js';
 import { registeredClient, type ClientCaller, type MetadataDocumentResolver, type RegisteredClient } from './clients.js';
@@ -97,8 +98,8 @@ function parseDocument(clientId: string, body: Buffer): Record<string, unknown> 
   } catch {
     throw refuseDocument(clientId, 'is not JSON');
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) throw refuseDocument(clientId, 'is not a JSON object');
-  return document as Record<string, unknown>;
+  if (!isJsonObject(document)) throw refuseDocument(clientId, 'is not a JSON object');
+  return document;
 }
 
 /** The document must name itself, and hold no shared secret: nothing published at a URL can be one (§4.1). */

@@ -65,8 +65,11 @@ export function clientDirectory(
         if (!resolveDocument) return undefined;
         return resolveDocument(clientId, caller);
       }
-      const record = await cache.get(`client:${clientId}`, () => store.find(clientId));
-      return record && record.kind !== 'metadata_document' ? registeredClient(record) : undefined;
+      // Cached parsed: the metadata's JSON is read once per load, not on every token request.
+      return cache.get(`client:${clientId}`, async () => {
+        const record = await store.find(clientId);
+        return record && record.kind !== 'metadata_document' ? registeredClient(record) : undefined;
+      });
     },
   };
 }
@@ -105,7 +108,7 @@ export async function authenticateClient(
   presented: PresentedCredentials,
   clients: ClientDirectory,
   hasher: KeyedHasher,
-  now: number = Date.now(),
+  now: number,
 ): Promise<RegisteredClient> {
   const authorization = parseAuthorization(presented.authorization);
   const basic = authorization?.scheme === 'basic' ? parseBasic(authorization.credentials) : undefined;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { isBoundResource } from '../net/resource-uri.js';
 import type { AuthorizationCodeRecord } from '../store/index.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import { verifyS256 } from './pkce.js';
-import { isBoundResource } from './resource.js';
 import { clientMayRefresh, issueTokens, requireLiveGrant, type GrantContext, type GrantDeps, type GrantHandler } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */

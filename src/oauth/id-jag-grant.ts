@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { isBoundResource } from '../net/resource-uri.js';
 import { IdJagError } from '../sso/id-jag.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import { JWT_BEARER_GRANT } from './grant-types.js';
-import { gatewayResource, isBoundResource } from './resource.js';
+import { gatewayResource } from './resource.js';
 import { formatScope, grantableScopes } from './scopes.js';
 import { issueTokens, standingGrant, type GrantDeps, type GrantHandler } from './token-response.js';
 
@@ -48,6 +49,5 @@ export const redeemIdJag: GrantHandler = async (deps, client, body, context) => 
   const scope = formatScope(grantableScopes(requested, allowance));
   const grant = await standingGrant(deps, { userId: redeemed.user.id, clientId: client.clientId, scope: allowance, resource }, JWT_BEARER_GRANT, context);
   const issued = await issueTokens(deps, { grant, scope, refreshScope: scope, withRefreshToken: false, now: context.now });
-  await deps.store.grants.touch(grant.id, context.now);
   return issued.json;
 };

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { open, seal } from '../crypto/aead.js';
+import { isBoundResource } from '../net/resource-uri.js';
 import type { GrantRecord, RefreshTokenRecord, RotationOutcome } from '../store/index.js';
 import { OAuthError } from './errors.js';
-import { isBoundResource } from './resource.js';
 import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
 import { checkLiveGrant, findRefreshTokenWithGrant, issueTokens, type GrantContext, type GrantDeps, type GrantHandler, type IssuedTokens } from './token-response.js';
 

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { KeyRing } from '../crypto/key-ring.js';
+import { isJsonObject } from '../json-object.js';
 import type { OpenedStore } from '../store/index.js';
 import {
   clientForRegistrationAccess,
@@ -102,7 +103,7 @@ export const registrationRoutes: FastifyPluginAsync<{ deps: RegistrationDeps }> 
   app.put('/oauth/register/:client_id', { bodyLimit: REGISTRATION_BODY_LIMIT }, async (request) => {
     const { record, registrationAccessToken } = await authorizedClient(request);
     // An update that leaves the method out keeps the client's own, so a confidential client stays confidential.
-    const body = isObject(request.body) ? { token_endpoint_auth_method: record.authMethod, ...request.body } : request.body;
+    const body = isJsonObject(request.body) ? { token_endpoint_auth_method: record.authMethod, ...request.body } : request.body;
     const updated = await replaceClientMetadata(registry, record, normaliseClientMetadata(body, policy), { ip: request.ip, now: deps.clock() });
     return clientInformation(updated, config.publicUrl, { registrationAccessToken });
   });
@@ -113,7 +114,3 @@ export const registrationRoutes: FastifyPluginAsync<{ deps: RegistrationDeps }> 
     return reply.code(204).send();
   });
 };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

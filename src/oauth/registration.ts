@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { isJsonObject } from '../json-object.js';
 import type { ClientAuthMethod } from '../store/index.js';
 import type { ClientMetadata } from './clients.js';
 import { OAuthError } from './errors.js';
@@ -91,7 +92,7 @@ function isHttpUrl(value: string): boolean {
 }
 
 function withoutAbsentValues(body: unknown): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  if (!isJsonObject(body)) return body;
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null && value !== ''));
 }
 

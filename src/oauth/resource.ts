@@ -1,4 +1,4 @@
-import { canonicalResource } from '../net/resource-uri.js';
+import { canonicalResource, withoutTrailingSlash } from '../net/resource-uri.js';
 import type { VirtualServerStore } from '../store/index.js';
 
 /** The protected resource Gatehouse issues tokens for by default: its /mcp endpoint (RFC 8707 / RFC 9728). */
@@ -18,8 +18,6 @@ export const virtualServerExists =
   async (name) =>
     (await store.find(name)) !== undefined;
 
-const withoutTrailingSlash = (value: string) => (value.endsWith('/') ? value.slice(0, -1) : value);
-
 /**
  * Resolves a requested `resource`: absent means the canonical /mcp URL (clients such as Claude Code omit it); the
  * /mcp URL of an existing virtual server names that server; one trailing slash is tolerated because some SDKs add it;
@@ -35,9 +33,4 @@ export async function resolveResource(requested: readonly string[] | string | un
   if (resource === canonical) return canonical;
   const name = resource.startsWith(`${canonical}/`) ? resource.slice(canonical.length + 1) : '';
   return VIRTUAL_SERVER_NAME.test(name) && (await exists(name)) ? resource : undefined;
-}
-
-/** RFC 8707 §2.2 on a later request (code exchange, refresh): the resource sent must be the one already bound. */
-export function isBoundResource(requested: string, bound: string): boolean {
-  return withoutTrailingSlash(requested) === bound;
 }

@@ -81,7 +81,8 @@ export function checkLiveGrant(grant: GrantRecord | undefined, clientId: string,
 
 /**
  * The grants without a browser (client_credentials, ID-JAG): the live grant of this user and client for the
- * resource, or a new one. Revoking it (or deleting its user) ends its tokens at once, as for any grant.
+ * resource, marked used now, or a new one, created used now (one write either way). Revoking it (or deleting its
+ * user) ends its tokens at once, as for any grant.
  */
 export async function standingGrant(
   deps: GrantDeps,
@@ -91,13 +92,16 @@ export async function standingGrant(
 ): Promise<GrantRecord> {
   const grants = await deps.store.grants.list({ userId: wanted.userId, clientId: wanted.clientId });
   const live = grants.find((grant) => grant.resource === wanted.resource && grant.scope === wanted.scope && isGrantRecordLive(grant, context.now));
-  if (live) return live;
+  if (live) {
+    await deps.store.grants.touch(live.id, context.now);
+    return live;
+  }
   const grant: GrantRecord = {
     id: newId('grt'),
     ...wanted,
     createdAt: context.now,
     expiresAt: context.now + deps.config.oauth.refreshTokenAbsoluteSeconds * 1000,
-    lastUsedAt: null,
+    lastUsedAt: context.now,
     revokedAt: null,
     revokedReason: null,
   };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { FORGET_AFTER_MS } from '../identity/login.js';
 import { REGISTRATION_WINDOW_MS } from '../oauth/registration-limits.js';
-import type { LeaseStore, RetentionStore } from '../store/index.js';
+import { FLEET_MESSAGE_TTL_MS, type LeaseStore, type RetentionStore } from '../store/index.js';
 import { appendJsonLines } from './audit-export.js';
 
 export type RetentionConfig = Pick<Config, 'retention' | 'audit' | 'oauth' | 'sessions'>;
@@ -45,6 +45,8 @@ export function retentionRules(store: RetentionStore, config: RetentionConfig): 
     { table: 'upstream_oauth_flows', rule: 'expired', batch: (now, n) => store.deleteExpiredUpstreamFlows(now, n) },
     { table: 'sso_sign_ins', rule: 'expired', batch: (now, n) => store.deleteExpiredSsoSignIns(now, n) },
     { table: 'id_jag_assertions', rule: 'expired', batch: (now, n) => store.deleteExpiredIdJagAssertions(now, n) },
+    // A large fleet message's row is read by the other replicas as soon as its notification arrives.
+    { table: 'fleet_messages', rule: 'read', batch: (now, n) => store.deleteFleetMessages(now - FLEET_MESSAGE_TTL_MS, n) },
     // Anyone can create one by naming a new https client_id, so they must not pile up; used again, one is fetched
     // again (and counted as a new registration).
     {

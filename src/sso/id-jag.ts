@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, customFetch, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { isBoundResource } from '../net/resource-uri.js';
 import type { IdJagReplayStore, UserRecord, UserStore } from '../store/index.js';
 import { outboundFetch } from '../upstream/oauth/outbound-fetch.js';
 import type { OutboundHttpOptions } from '../upstream/oauth/types.js';
@@ -116,7 +117,7 @@ export function idJagVerifier(
   /** Step: the assertion was issued to the client presenting it, for Gatehouse's /mcp. */
   function checkBinding(claims: JWTPayload, expected: IdJagExpectations): void {
     if (claims.client_id !== expected.clientId) throw new IdJagError('the assertion was issued to another client');
-    if (claims.resource !== undefined && claims.resource !== expected.resource && claims.resource !== `${expected.resource}/`) {
+    if (claims.resource !== undefined && (typeof claims.resource !== 'string' || !isBoundResource(claims.resource, expected.resource))) {
       throw new IdJagError('the assertion is for another resource');
     }
   }

@@ -13,7 +13,8 @@ import type { SignInSecrets } from './relying-party.js';
  * IdP's top-level redirect back carries it). Short-lived and single use: the callback consumes it first.
  */
 
-export const SSO_SIGN_IN_TTL_MS = 10 * 60 * 1000;
+/** How long a sign-in at the IdP may take: its row and its cookie end together. */
+const SSO_SIGN_IN_TTL_MS = 10 * 60 * 1000;
 
 export interface PendingSignIn extends SignInSecrets {
   providerId: string;

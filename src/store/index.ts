@@ -47,6 +47,7 @@ export type * from './outbound-types.js';
 export type * from './retention-types.js';
 export type { Notifications, NotificationHandler } from './notifications.js';
 export { CREDENTIALS_CHANNEL } from './credential-changes.js';
+export { FLEET_MESSAGE_TTL_MS } from './notifications.js';
 export type { CredentialChange, LocalCredentialChanges } from './credential-changes.js';
 
 export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundStore {

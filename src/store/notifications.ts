@@ -13,7 +13,7 @@ import type { Db } from './db.js';
 
 /** PostgreSQL's limit on a NOTIFY payload is 8000 bytes; a message whose envelope is larger travels as a row. */
 export const MAX_NOTIFY_BYTES = 7900;
-/** How long a row of a large message is kept for the replicas to read it; later large messages delete older rows. */
+/** How long a row of a large message is kept for the replicas to read it; the retention sweep deletes it after. */
 export const FLEET_MESSAGE_TTL_MS = 60_000;
 
 /** `fromThisProcess`: the publisher was this process, which has usually acted on the change already. */
@@ -89,12 +89,9 @@ const RECONNECT_MAX_MS = 5_000;
  */
 export interface PostgresNotificationOptions {
   onError?: (error: unknown) => void;
-  /** Defaults to FLEET_MESSAGE_TTL_MS. */
-  largeMessageTtlMs?: number;
 }
 
 export function postgresNotifications(db: Db, databaseUrl: string, options: PostgresNotificationOptions = {}): Notifications {
-  const largeMessageTtlMs = options.largeMessageTtlMs ?? FLEET_MESSAGE_TTL_MS;
   const table = subscriberTable();
   const origin = randomUUID();
   let prefix: Promise<string> | undefined;
@@ -201,10 +198,8 @@ export function postgresNotifications(db: Db, databaseUrl: string, options: Post
   /** Stored, and announced in the same transaction: PostgreSQL sends the notification at commit, when the row is there. */
   const publishLarge = async (channel: string, text: string) => {
     const id = randomUUID();
-    const now = Date.now();
     await db.transaction(async (tx) => {
-      await tx.run('DELETE FROM fleet_messages WHERE created_at < ?', [now - largeMessageTtlMs]);
-      await tx.run('INSERT INTO fleet_messages (id, payload, created_at) VALUES (?, ?, ?)', [id, text, now]);
+      await tx.run('INSERT INTO fleet_messages (id, payload, created_at) VALUES (?, ?, ?)', [id, text, Date.now()]);
       await tx.get('SELECT pg_notify(?, ?)', [channel, JSON.stringify({ r: id })]);
     });
   };

@@ -32,6 +32,8 @@ export interface RetentionStore {
   deleteExpiredSsoSignIns(now: number, limit: number): Promise<number>;
   /** Forgets redeemed ID-JAG `jti`s once their assertions have expired (a replay would fail on `exp` anyway). */
   deleteExpiredIdJagAssertions(now: number, limit: number): Promise<number>;
+  /** Deletes the rows of large fleet messages stored before `createdBefore` (every replica has read them by then). */
+  deleteFleetMessages(createdBefore: number, limit: number): Promise<number>;
   /** Client ID Metadata Document clients last fetched before `fetchedBefore` that hold no grant live at `now`. */
   deleteUnusedMetadataDocumentClients(fetchedBefore: number, now: number, limit: number): Promise<number>;
   /** The oldest security events before `before`, oldest first (to export before deleting them). */

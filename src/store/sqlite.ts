@@ -22,13 +22,19 @@ interface PendingTransaction {
 
 /** Transactions in one group commit at most; beyond it the batch commits and the rest start the next one. */
 const MAX_BATCH = 64;
+/**
+ * Event-loop turns an open batch waits for more transactions: a second one only if the first brought some. The
+ * token endpoint signs on libuv's threadpool, so the rotations of requests read together come back over a few
+ * turns; one turn split them over two or three COMMITs (measured in bench/README.md).
+ */
+const MAX_WAIT_TURNS = 2;
 
 /**
  * One connection, with group commit. better-sqlite3 is synchronous but a transaction's work is async, so
  * transactions requested while one is open queue up and run one after another inside the same BEGIN IMMEDIATE,
  * each in its own savepoint (a failing work rolls back only its own writes), and commit together once the event
- * loop has let every request of this turn join: one COMMIT and one WAL write of the pages they share, instead of
- * one each. Each transaction's promise settles only after the COMMIT that made it durable (or failed it).
+ * loop has let every request of this turn (and of the next, if this one brought some: `MAX_WAIT_TURNS`) join:
+ * one COMMIT and one WAL write of the pages they share, instead of one each. Each transaction's promise settles only after the COMMIT that made it durable (or failed it).
  * Reads outside transactions never run inside an open one (they would see uncommitted writes): they wait for the
  * commit and run before the next batch begins. Writes on their own (`run`) are gathered per turn as well (`write`). Nothing inside a transaction's work may wait for a
  * statement outside it (the work would wait for its own commit).
@@ -131,14 +137,16 @@ class GroupCommit {
     try {
       const sql = this.prepared();
       sql.begin.run();
-      let waited = false;
+      let turns = 0;
+      let arrived = true;
       while (done.length < MAX_BATCH) {
         let entry = this.transactions.shift();
-        if (!entry && !waited) {
-          // Once per batch: let the requests whose bytes arrived in this turn reach their transactions.
-          waited = true;
+        if (!entry && arrived && turns < MAX_WAIT_TURNS) {
+          // Let the requests whose bytes (or signatures) arrived in this turn reach their transactions.
+          turns += 1;
           await nextTurn();
           entry = this.transactions.shift();
+          arrived = entry !== undefined;
         }
         if (!entry) break;
         if (!entry.single) sql.savepoint.run();

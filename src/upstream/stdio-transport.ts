@@ -2,7 +2,8 @@ import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdi
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { NoAnswer, type DirectRequestHooks, type DirectRequests } from './streamable-http/direct-requests.js';
-import { isObject, META, withRequestMeta, type StatelessIdentity, type Json } from './streamable-http/protocol-eras.js';
+import { isJsonObject, type JsonObject } from '../json-object.js';
+import { META, withRequestMeta, type StatelessIdentity } from './streamable-http/protocol-eras.js';
 
 /**
  * A stdio upstream of either era (basic/transports/stdio "Backward Compatibility"): a dual-era client probes with
@@ -60,7 +61,7 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
 
   const received = (message: JSONRPCMessage) => {
     if (handedOver) return transport.onmessage?.(message);
-    const { id, method, params, result, error } = message as { id?: unknown; method?: unknown; params?: Json; result?: Result; error?: Json };
+    const { id, method, params, result, error } = message as { id?: unknown; method?: unknown; params?: JsonObject; result?: Result; error?: JsonObject };
     if (typeof method === 'string' && id !== undefined) {
       // A stateless server sends no requests on stdio ("Receiving Messages"): refused.
       void child.send({ jsonrpc: '2.0', id: id as string, error: { code: ErrorCode.MethodNotFound, message: 'Method not found' } }).catch(() => undefined);
@@ -69,12 +70,12 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
       pending.get(progressToken)!.hooks.onProgress?.(progress as Progress);
     } else if (typeof method === 'string') {
       // On stdio every subscription shares the channel: its id says whose a notification is (basic/patterns/subscriptions).
-      const subscription = isObject(params?._meta) ? params._meta[META.subscriptionId] : undefined;
+      const subscription = isJsonObject(params?._meta) ? params._meta[META.subscriptionId] : undefined;
       const listener = typeof subscription === 'string' ? pending.get(subscription)?.hooks.onNotification : undefined;
       if (listener) listener(message);
       else transport.onmessage?.(message);
     } else if (typeof id === 'string') {
-      if (!isObject(error)) return settle(id, { result: result ?? {} });
+      if (!isJsonObject(error)) return settle(id, { result: result ?? {} });
       const code = typeof error.code === 'number' ? error.code : ErrorCode.InternalError;
       settle(id, { error: McpError.fromError(code, typeof error.message === 'string' ? error.message : 'Unknown error', error.data) });
     }
@@ -94,7 +95,7 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
       if (hooks.signal.aborted) throw hooks.signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
       const id = `gatehouse-${++nextId}`;
       let params = message.params;
-      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as Json | undefined), progressToken: id } };
+      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as JsonObject | undefined), [META.progressToken]: id } };
       if (identity) params = withRequestMeta(params, identity, hooks.clientCapabilities ?? {}, hooks.logLevel);
       return new Promise<Result>((resolve, reject) => {
         const cancel = (reason: string, error: unknown) => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonObject } from '../json-object.js';
 
 /**
  * What of a tool is pinned: everything that tells a model what the tool does and takes. `_meta` and `icons` are left
@@ -13,11 +14,11 @@ export type ToolDefinition = Partial<Pick<Tool, PinnedField>>;
 /** JSON with object keys sorted at every level and undefined members dropped: one text per definition. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
+  if (isJsonObject(value)) {
     const entries = Object.keys(value)
       .sort()
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+      .filter((key) => value[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value);

@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  CallToolResultSchema,
   ErrorCode,
   LoggingMessageNotificationSchema,
   McpError,
@@ -20,6 +21,7 @@ import type { z } from 'zod';
 import type { DirectRequests } from './streamable-http/direct-requests.js';
 import { discover, type Negotiated } from './streamable-http/era-negotiation.js';
 import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
+import { isJsonObject } from '../json-object.js';
 import { RELAYED_CAPABILITIES, refuseServerRequests, relayServerRequests, type ServerRequestRelay, type ServerRequestRelays } from './streamable-http/server-requests.js';
 import { listChangesFilter, listenStream, type ListenStream } from './streamable-http/listen-stream.js';
 import { requestStateless, type InputPassThrough } from './streamable-http/stateless-requests.js';
@@ -203,8 +205,22 @@ export class UpstreamClient extends Client {
   }
 }
 
+const onlyKeys = (value: Record<string, unknown>, allowed: (key: string) => boolean) => Object.keys(value).every(allowed);
+
+/**
+ * A tool result of text blocks only (`content` and at most `isError`; each block `type: 'text'` and its `text`), which
+ * CallToolResultSchema accepts unchanged: checked by hand, as zod costs more than that on every call. Anything else
+ * is the schema's.
+ */
+export function isPlainTextToolResult(result: unknown): boolean {
+  if (!isJsonObject(result) || !Array.isArray(result.content)) return false;
+  if (!onlyKeys(result, (key) => key === 'content' || (key === 'isError' && typeof result.isError === 'boolean'))) return false;
+  return result.content.every((block: unknown) => isJsonObject(block) && block.type === 'text' && typeof block.text === 'string' && onlyKeys(block, (key) => key === 'type' || key === 'text'));
+}
+
 /** The same check the SDK would make of a result. */
 function checked<S extends z.ZodType>(method: string, resultSchema: S, result: unknown): z.output<S> {
+  if ((resultSchema as z.ZodType) === CallToolResultSchema && isPlainTextToolResult(result)) return result as z.output<S>;
   const parsed = resultSchema.safeParse(result);
   if (!parsed.success) throw new Error(`invalid ${method} result`);
   return parsed.data;

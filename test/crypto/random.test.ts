@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { hasTokenShape, issueToken, newId, randomSlice, tokenPrefixes } from '../../src/crypto/random.js';
+import { hasTokenShape, issueToken, newId, randomSlice, timeOrderedId, tokenPrefixes } from '../../src/crypto/random.js';
 
 it('a token is its typed prefix and 43 base64url characters (256 bits)', () => {
   for (const kind of Object.keys(tokenPrefixes) as (keyof typeof tokenPrefixes)[]) {
@@ -30,6 +30,15 @@ it('ids carry their tag and 128 random bits', () => {
   const id = newId('usr');
   assert.match(id, /^usr_[A-Za-z0-9_-]{22}$/);
   assert.notEqual(newId('usr'), id);
+});
+
+it('time-ordered ids carry their tag, sort by their time and do not repeat within one millisecond', () => {
+  const at = Date.UTC(2026, 11, 5);
+  const id = timeOrderedId('call', at);
+  assert.match(id, /^call_[0-9a-f]{11}[A-Za-z0-9_-]{16}$/);
+  const later = [at + 1, at + 1000, at + 86_400_000, Date.UTC(2500, 0, 1)].map((time) => timeOrderedId('call', time));
+  assert.deepEqual([...later, id].sort(), [id, ...later]);
+  assert.equal(new Set(Array.from({ length: 1000 }, () => timeOrderedId('call', at))).size, 1000);
 });
 
 it('random slices are never handed out twice nor changed by later draws, across many blocks', () => {

@@ -20,7 +20,7 @@ import { basicAuth, startTestApp, TEST_ADMIN_PASSWORD, type TestApp } from '../h
 import { tempDir } from '../helpers/backends.js';
 import { eventsOf } from '../helpers/sse-events.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/upstreams/http-server.js';
-import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
+import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type FixtureEntry, type StatelessUpstream } from '../fixtures/upstreams/stateless-server.js';
 
 /**
  * A 2025-era client (the SDK 1.x) reaching an MCP 2026-07-28 upstream through a real Gatehouse (and, for
@@ -32,6 +32,12 @@ import { startStatelessUpstream, STATELESS_TOOLS, STATELESS_VERSION, type Statel
  */
 
 const firstText = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
+
+/** A tool whose result carries keys of every era: structured content, an error flag, `_meta` of the upstream's own. */
+const TAGGED: FixtureEntry = {
+  definition: { name: 'tagged', description: 'Answers with structured content and metadata of its own', inputSchema: { type: 'object', properties: {} } },
+  answer: () => ({ result: { content: [{ type: 'text', text: 'tagged' }], structuredContent: { n: 1 }, isError: false, _meta: { 'com.example/trace': 't-1' } } }),
+};
 
 describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', { timeout: 60_000 }, () => {
   const files = tempDir('gatehouse-stateless-upstream-');
@@ -45,7 +51,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
   const requestsFor = (method: string) => modern.requests.filter((request) => request.body.method === method);
 
   before(async () => {
-    modern = await startStatelessUpstream();
+    modern = await startStatelessUpstream({ tools: [TAGGED] });
     legacy = await startHttpUpstream({ name: 'legacy' });
     const configFile = path.join(files.dir, 'gatehouse.json');
     writeFileSync(configFile, JSON.stringify({
@@ -92,7 +98,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
 
   it('lists and calls the upstream’s tools, with the per-request metadata and the routing headers under its own names', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_lookup', 'modern_noisy', 'modern_query', 'modern_slow']);
+    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_lookup', 'modern_noisy', 'modern_query', 'modern_slow', 'modern_tagged']);
     assert.equal(firstText(await client.callTool({ name: 'modern_echo', arguments: { text: 'hello' } })), 'hello');
     const call = requestsFor('tools/call').at(-1)!;
     assert.equal(call.headers['mcp-method'], 'tools/call');
@@ -172,6 +178,33 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     const prompt = await client.getPrompt({ name: 'modern_greet', arguments: { who: 'Ann' } });
     assert.equal((prompt.messages[0]!.content as { text: string }).text, 'Hello Ann');
     assert.equal(requestsFor('prompts/get').at(-1)!.headers['mcp-name'], 'greet');
+  });
+
+  it('answers the 2025 client without what 2026-07-28 added to results (resultType, ttlMs, cacheScope, the upstream’s serverInfo), the rest as it came', async () => {
+    const results = {
+      call: await client.callTool({ name: 'modern_echo', arguments: { text: 'plain' } }),
+      read: await client.readResource({ uri: 'note://first' }),
+      prompt: await client.getPrompt({ name: 'modern_greet', arguments: { who: 'Ann' } }),
+    };
+    for (const [what, result] of Object.entries(results)) {
+      assert.deepEqual(Object.keys(result).filter((key) => ['resultType', 'ttlMs', 'cacheScope', '_meta'].includes(key)), [], what);
+    }
+    assert.deepEqual(results.call, { content: [{ type: 'text', text: 'plain' }] });
+    assert.deepEqual(results.read, { contents: [{ uri: 'note://first', text: 'contents of note://first' }] });
+    assert.deepEqual(await client.callTool({ name: 'modern_tagged', arguments: {} }), {
+      content: [{ type: 'text', text: 'tagged' }],
+      structuredContent: { n: 1 },
+      isError: false,
+      _meta: { 'com.example/trace': 't-1' },
+    });
+    // The same upstream's results keep them for a 2026-07-28 client, with Gatehouse named as the server.
+    const modernCall = await fetch(`${gatehouse.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': 'resources/read', 'mcp-name': 'note://first' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'resources/read', params: { uri: 'note://first', _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+    });
+    const { result } = (await modernCall.json()) as { result: Record<string, unknown> & { _meta: Record<string, { name: string }> } };
+    assert.deepEqual([result.resultType, result.ttlMs, result.cacheScope, result._meta['io.modelcontextprotocol/serverInfo']?.name], ['complete', 60_000, 'public', 'gatehouse']);
   });
 
   it('keeps the upstream’s cache hints on its catalog lists', async () => {

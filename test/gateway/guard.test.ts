@@ -107,7 +107,7 @@ for (const backend of backends) {
       assertInvalid(await guard(bearer(token)));
     });
 
-    it('an API key stands for its user with every scope; a revoked one is refused', async () => {
+    it('an API key stands for its user with every scope, and is named in the principal; a revoked one is refused', async () => {
       const admin = await t.runtime.users.find('admin');
       assert.ok(admin);
       const { record, token } = await t.runtime.apiKeys.create({ user: admin, name: 'guard test' });
@@ -116,6 +116,7 @@ for (const backend of backends) {
       assert.equal(outcome.principal.via, 'api_key');
       assert.equal(outcome.principal.userId, admin.id);
       assert.equal(outcome.principal.clientId, null);
+      assert.equal(outcome.principal.apiKeyId, record.id);
       assert.deepEqual([...outcome.principal.scopes].sort(), ['mcp:read', 'mcp:write']);
       await t.runtime.apiKeys.revoke(record.id);
       assertInvalid(await guard(bearer(token)));

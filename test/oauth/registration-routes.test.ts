@@ -75,7 +75,7 @@ for (const backend of backends) {
       assert.equal(rowText.includes(body.client_secret), false, 'the secret itself is not stored');
       assert.equal(rowText.includes(body.registration_access_token), false, 'the registration access token is not stored');
       // The secret works at the token endpoint's client authentication.
-      const client = await authenticateClient({ clientId: body.client_id, clientSecret: body.client_secret, ip: '127.0.0.1' }, t.runtime.clients, t.runtime.keys.tokenHasher);
+      const client = await authenticateClient({ clientId: body.client_id, clientSecret: body.client_secret, ip: '127.0.0.1' }, t.runtime.clients, t.runtime.keys.tokenHasher, t.runtime.clock());
       assert.equal(client.clientId, body.client_id);
 
       const read = await configure(t, 'GET', body.client_id, bearer(body.registration_access_token));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isBoundResource, resolveResource } from '../../src/oauth/resource.js';
+import { resolveResource } from '../../src/oauth/resource.js';
 
 const PUBLIC = 'https://gw.example';
 const exists = async (name: string) => name === 'support';
@@ -20,9 +20,5 @@ describe('the resources Gatehouse issues tokens for', () => {
   });
   it('two different resources in one request are refused', async () => {
     assert.equal(await resolveResource(['https://gw.example/mcp', 'https://gw.example/mcp/support'], PUBLIC, exists), undefined);
-  });
-  it('a later request must name the resource already bound', () => {
-    assert.equal(isBoundResource('https://gw.example/mcp/support/', 'https://gw.example/mcp/support'), true);
-    assert.equal(isBoundResource('https://gw.example/mcp', 'https://gw.example/mcp/support'), false);
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { metricsPlugin } from '../../src/ops/metrics.js';
+import { Registry } from 'prom-client';
+import { metricsPlugin, registerAuditWriteMetrics } from '../../src/ops/metrics.js';
 import { opsRoutes } from '../../src/ops/routes.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { startTestApp } from '../helpers/app.js';
@@ -70,6 +71,19 @@ it('the pool gauges follow the PostgreSQL pool at scrape time', async () => {
     await database.close();
     await schema.drop();
   }
+});
+
+it('failed audit rows are counted per stream as the batched stores report them, each row once', async () => {
+  const registry = new Registry();
+  const failedRows = { tool_calls: 0, audit_events: 0 };
+  registerAuditWriteMetrics(registry, { failedRows });
+  failedRows.tool_calls = 2;
+  assert.equal(sample(await registry.metrics(), 'gatehouse_audit_write_failures_total{stream="tool_calls"}'), 2);
+  failedRows.tool_calls = 3;
+  failedRows.audit_events = 1;
+  const text = await registry.metrics();
+  assert.equal(sample(text, 'gatehouse_audit_write_failures_total{stream="tool_calls"}'), 3);
+  assert.equal(sample(text, 'gatehouse_audit_write_failures_total{stream="audit_events"}'), 1);
 });
 
 it('two apps in one process keep separate counts', async () => {

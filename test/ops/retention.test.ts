@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { RETENTION_LEASE, retentionSweeper } from '../../src/ops/retention.js';
+import { FLEET_MESSAGE_TTL_MS } from '../../src/store/index.js';
 import { backends, openTestStore, tempDir } from '../helpers/backends.js';
 import { DAY, HOUR, keysIn, NOW, retentionConfig, SECOND, storeUser, sweepAt } from './retention-fixtures.js';
 
@@ -91,6 +92,14 @@ for (const backend of backends) {
       assert.equal(swept['upstream_oauth_flows/expired'], 1);
       assert.deepEqual(await keysIn(store, 'authorization_flows', 'id'), ['flow_live']);
       assert.deepEqual(await keysIn(store, 'upstream_oauth_flows', 'id'), ['uof_live']);
+    });
+
+    it("a large fleet message's row is deleted once the replicas have had their time to read it; a newer one stays", async () => {
+      const message = (id: string, createdAt: number) => store.database.run('INSERT INTO fleet_messages (id, payload, created_at) VALUES (?, ?, ?)', [id, '{}', createdAt]);
+      await message('fm_read', NOW - FLEET_MESSAGE_TTL_MS - SECOND);
+      await message('fm_new', NOW - SECOND);
+      assert.equal((await sweepAt(store, NOW))['fleet_messages/read'], 1);
+      assert.deepEqual(await keysIn(store, 'fleet_messages', 'id'), ['fm_new']);
     });
 
     const auditEvent = (id: string, at: number) => store.audit.append({ id, at, kind: 'login.failed', userId: null, clientId: null, grantId: null, ip: null, detail: '{}' });

@@ -111,23 +111,6 @@ describe('PostgreSQL notifications (LISTEN/NOTIFY)', () => {
     assert.deepEqual(await atB.next(), { payload: 'after', fromThisProcess: false });
   });
 
-  it('deletes the rows of large messages older than their TTL when it stores the next one', async () => {
-    const database = openPostgres(schema.url, { max: 2 });
-    databases.push(database);
-    const notifications = postgresNotifications(database, schema.url, { largeMessageTtlMs: 0 });
-    opened.push(notifications);
-    const box = inbox(notifications, 'ttl-test');
-    await notifications.ready();
-    const rows = async () => (await database.all<{ id: string }>('SELECT id FROM fleet_messages')).length;
-    const before = await rows();
-    await notifications.publish('ttl-test', 'x'.repeat(2 * MAX_NOTIFY_BYTES));
-    await box.next();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    await notifications.publish('ttl-test', 'y'.repeat(2 * MAX_NOTIFY_BYTES));
-    assert.equal((await box.next()).payload, 'y'.repeat(2 * MAX_NOTIFY_BYTES));
-    assert.equal(await rows(), 1, `only the newest row is left (there were ${before} before)`);
-  });
-
   it('listens again after its connection is lost', async () => {
     const publisher = processOn(schema.url);
     const listener = processOn(schema.url);

@@ -4,7 +4,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, CallToolResultSchema, ListToolsRequestSchema, ListToolsResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { DirectRequests } from '../../src/upstream/streamable-http/direct-requests.js';
-import { UpstreamClient } from '../../src/upstream/upstream-client.js';
+import { isPlainTextToolResult, UpstreamClient } from '../../src/upstream/upstream-client.js';
 
 const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
 const options = () => ({ signal: new AbortController().signal, timeoutMs: 5_000 });
@@ -51,6 +51,20 @@ describe('upstream clients', () => {
   it('check a direct answer against the result schema, as the SDK does', async () => {
     const { client } = await connected(true, fakeDirect({ content: 'not a list' }));
     await assert.rejects(client.forward({ method: 'tools/call', params: { name: 'echo' } }, CallToolResultSchema, options()), /invalid tools\/call result/);
+  });
+
+  it('take by hand only the tool results the schema would return unchanged, and give every other one to the schema', async () => {
+    const plain = [text('a'), { content: [] }, { content: [{ type: 'text', text: 'a' }, { type: 'text', text: '' }], isError: true }, { ...text('b'), isError: false }];
+    for (const result of plain) {
+      assert.equal(isPlainTextToolResult(result), true, JSON.stringify(result));
+      assert.deepEqual(CallToolResultSchema.parse(result), result);
+    }
+    const others = [
+      { content: 'not a list' }, { isError: true }, { ...text('a'), isError: 'yes' }, { ...text('a'), structuredContent: { a: 1 } }, { ...text('a'), _meta: {} },
+      { content: [{ type: 'text', text: 'a', annotations: { priority: 1 } }] }, { content: [{ type: 'text', text: 'a', extra: 1 }] }, { content: [{ type: 'text', text: 1 }] },
+      { content: [{ type: 'image', data: 'AA==', mimeType: 'image/png' }] }, { content: [null] }, null, [text('a')],
+    ];
+    for (const result of others) assert.equal(isPlainTextToolResult(result), false, JSON.stringify(result));
   });
 
   it('ignore a direct path on connections other than Streamable HTTP', async () => {

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { META } from '../../upstream/streamable-http/protocol-eras.js';
 import type { GatewayOperations } from '../gateway-operations.js';
 import type { Principal } from '../principal.js';
 import type { ResourceSubscriptions } from '../resource-subscriptions.js';
@@ -12,8 +13,6 @@ import type { ListKindChanged, SessionEvents, SessionListener } from '../session
  * 2025 sessions (session-events.ts) and holds its resource subscriptions as a session does (resource-subscriptions.ts);
  * closing it is the client's cancellation, and the gateway's shutdown ends it with the completion result.
  */
-
-const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 
 /** The list changes a client may ask for, by the filter field that asks. */
 const LIST_FILTERS: Record<ListKindChanged, 'toolsListChanged' | 'resourcesListChanged' | 'promptsListChanged'> = {
@@ -42,7 +41,7 @@ export function listenStreams(events: Pick<SessionEvents, 'add' | 'delete'>, sub
       return open.size;
     },
     async open(principal, id, filter, response, operations) {
-      const tag = { [SUBSCRIPTION_ID]: id };
+      const tag = { [META.subscriptionId]: id };
       const write = (message: object) => response.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...message })}\n\n`);
       const live = () => !response.writableEnded && !response.destroyed;
       const listener: SessionListener = {

@@ -11,7 +11,8 @@ import {
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { argumentAt, decodeHeaderValue, NAME_HEADER_FIELDS, paramHeaderDeclarations } from '../../http/mcp-headers.js';
-import { STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION } from '../../upstream/streamable-http/protocol-eras.js';
+import { isJsonObject } from '../../json-object.js';
+import { META, RESERVED_META_PREFIX, STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION } from '../../upstream/streamable-http/protocol-eras.js';
 
 /**
  * What a MCP 2026-07-28 request carries besides its body, checked before anything runs (basic/transports/
@@ -28,7 +29,6 @@ export const MODERN_VERSIONS: readonly string[] = Object.freeze([STATELESS_PROTO
 export const { headerMismatch: HEADER_MISMATCH, missingCapability: MISSING_CLIENT_CAPABILITY, unsupportedVersion: UNSUPPORTED_PROTOCOL_VERSION } = STATELESS_ERRORS;
 
 const LEGACY_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
-const META = 'io.modelcontextprotocol/';
 
 /**
  * Whether a request is served statelessly (basic/versioning, "Backward Compatibility"): an `initialize` request or a
@@ -40,7 +40,7 @@ export function isModernRequest(method: string, headers: IncomingHttpHeaders, me
   if (method !== 'POST' || headers['mcp-session-id'] !== undefined || messages.some(isInitializeRequest)) return false;
   const version = headers['mcp-protocol-version'];
   if (typeof version === 'string') return !LEGACY_VERSIONS.has(version.trim());
-  return messages.some((message) => 'method' in message && typeof metaOf(message)?.[`${META}protocolVersion`] === 'string');
+  return messages.some((message) => 'method' in message && typeof metaOf(message)?.[META.protocolVersion] === 'string');
 }
 
 /** The client's side of one request, from its `_meta`. */
@@ -66,10 +66,10 @@ export function checkRequest(headers: IncomingHttpHeaders, request: JSONRPCReque
   const version = headerValue(headers, 'mcp-protocol-version');
   if (version === undefined) return { refusal: mismatch('the MCP-Protocol-Version header is missing') };
   const meta = metaOf(request);
-  const metaVersion = meta?.[`${META}protocolVersion`];
-  if (typeof metaVersion !== 'string') return { refusal: invalidMeta(`_meta must hold ${META}protocolVersion`) };
-  const capabilities = ClientCapabilitiesSchema.safeParse(meta?.[`${META}clientCapabilities`]);
-  if (!capabilities.success) return { refusal: invalidMeta(`_meta must hold ${META}clientCapabilities, an object`) };
+  const metaVersion = meta?.[META.protocolVersion];
+  if (typeof metaVersion !== 'string') return { refusal: invalidMeta(`_meta must hold ${META.protocolVersion}`) };
+  const capabilities = ClientCapabilitiesSchema.safeParse(meta?.[META.clientCapabilities]);
+  if (!capabilities.success) return { refusal: invalidMeta(`_meta must hold ${META.clientCapabilities}, an object`) };
   if (metaVersion !== version) return { refusal: mismatch(`MCP-Protocol-Version ${JSON.stringify(version)} does not match _meta ${JSON.stringify(metaVersion)}`) };
   if (!MODERN_VERSIONS.includes(version)) {
     return {
@@ -130,13 +130,13 @@ function decodedHeader(headers: IncomingHttpHeaders, name: string): string | nul
 
 function metaOf(message: JSONRPCMessage): Record<string, unknown> | undefined {
   const meta = 'params' in message ? (message.params as { _meta?: unknown } | undefined)?._meta : undefined;
-  return meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : undefined;
+  return isJsonObject(meta) ? meta : undefined;
 }
 
 /** `_meta` without the client's protocol metadata, which describes this request to the gateway and to no upstream. */
 export function withoutProtocolMeta<P extends { _meta?: Record<string, unknown> }>(params: P): P {
   if (!params._meta) return params;
-  const meta = Object.fromEntries(Object.entries(params._meta).filter(([key]) => !key.startsWith(META)));
+  const meta = Object.fromEntries(Object.entries(params._meta).filter(([key]) => !key.startsWith(RESERVED_META_PREFIX)));
   const { _meta: _dropped, ...rest } = params;
   return (Object.keys(meta).length === 0 ? rest : { ...rest, _meta: meta }) as P;
 }

@@ -13,6 +13,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { META } from '../../upstream/streamable-http/protocol-eras.js';
 import { UpstreamInputRequired, type InputPassThrough } from '../../upstream/streamable-http/stateless-requests.js';
 import { VERSION } from '../../version.js';
 import type { CacheHint } from '../cache-hints.js';
@@ -29,7 +30,9 @@ import type { FleetCallRuns } from './fleet-call-runs.js';
 import {
   argumentsDigest,
   browserStep,
+  credentialOf,
   declinedInBrowser,
+  endpointOf,
   InputRequired,
   missingCapability,
   openRequestState,
@@ -203,11 +206,15 @@ const listHandler =
   async ({ request, operations }: Exchange): Promise<Answer> =>
     operations.list(kind, parsed(PaginatedRequestSchema, request).params?.cursor);
 
-/** The request a `requestState` of this request must have been issued for: its method and name (or URI), its arguments, and the user. */
+/**
+ * The request a `requestState` of this request must have been issued for: its method and name (or URI), its arguments,
+ * the user, the endpoint and the credential.
+ */
 function stateContext(serving: StatelessServing, principal: Principal, request: JSONRPCRequest): RequestStateContext {
   const params = (request.params ?? {}) as { name?: unknown; uri?: unknown; arguments?: unknown };
   const name = typeof params.name === 'string' ? params.name : typeof params.uri === 'string' ? params.uri : '';
-  return { key: serving.requestStateKey, userId: principal.userId, method: request.method, name, args: argumentsDigest(params.arguments) };
+  const { userId } = principal;
+  return { key: serving.requestStateKey, userId, endpoint: endpointOf(principal), credential: credentialOf(principal), method: request.method, name, args: argumentsDigest(params.arguments) };
 }
 
 /** A retry carries Gatehouse's sealed state back: opened here, or the request is refused before it runs. */
@@ -251,7 +258,7 @@ function parsed<S extends z.ZodType>(schema: S, request: JSONRPCRequest): z.outp
 
 /** A result as 2026-07-28 has it: `resultType`, the cache hint where the method has one, Gatehouse named in `_meta`. */
 function completed({ result, hint }: Answer): Record<string, unknown> {
-  const meta = { ...(result._meta as Record<string, unknown> | undefined), 'io.modelcontextprotocol/serverInfo': SERVER_INFO };
+  const meta = { ...(result._meta as Record<string, unknown> | undefined), [META.serverInfo]: SERVER_INFO };
   return { ...result, resultType: 'complete', ...(hint ? { ttlMs: hint.ttlMs, cacheScope: hint.cacheScope } : {}), _meta: meta };
 }
 
@@ -269,7 +276,7 @@ function statelessDownstream(
   missing: { capabilities?: ClientCapabilities },
   passing: Exchange['call']['passing'],
 ): Downstream {
-  const progressToken = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
+  const progressToken = request.params?._meta?.[META.progressToken];
   const noInputRequests = async (): Promise<never> => {
     throw new JsonRpcError(ErrorCode.MethodNotFound, 'Gatehouse does not pass an upstream request on to a 2026-07-28 client');
   };

@@ -1,8 +1,8 @@
 /**
  * Messages between the replicas of a fleet too large for a PostgreSQL NOTIFY payload (8000 bytes): the row holds the
- * message, the notification names the row. Rows are deleted by later large messages once every replica has had time
- * to read them (store/notifications.ts). SQLite (one process) never writes here; the table exists on both backends so
- * that their schemas stay alike.
+ * message, the notification names the row. The retention sweep deletes rows once every replica has had time to read
+ * them (FLEET_MESSAGE_TTL_MS, store/notifications.ts). SQLite (one process) never writes here; the table exists on
+ * both backends so that their schemas stay alike.
  */
 export const fleetMessages = `
 CREATE TABLE fleet_messages (

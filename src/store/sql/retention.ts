@@ -31,6 +31,7 @@ export function sqlRetentionStore(db: Db): RetentionStore {
   const upstreamFlows = deleteBatch(db, 'upstream_oauth_flows', 'id', 'expires_at <= ?');
   const ssoSignIns = deleteBatch(db, 'sso_sign_ins', 'browser_hash', 'expires_at <= ?');
   const idJagAssertions = deleteBatch(db, 'id_jag_assertions', 'assertion_key', 'expires_at <= ?');
+  const fleetMessages = deleteBatch(db, 'fleet_messages', 'id', 'created_at < ?');
   // updated_at is the last fetch of the document: the closest thing to "last used" a metadata-document client has.
   const unusedDocumentClients = deleteBatch(
     db,
@@ -57,6 +58,7 @@ export function sqlRetentionStore(db: Db): RetentionStore {
     deleteExpiredUpstreamFlows: (now, limit) => upstreamFlows([now], limit),
     deleteExpiredSsoSignIns: (now, limit) => ssoSignIns([now], limit),
     deleteExpiredIdJagAssertions: (now, limit) => idJagAssertions([now], limit),
+    deleteFleetMessages: (createdBefore, limit) => fleetMessages([createdBefore], limit),
     deleteUnusedMetadataDocumentClients: (fetchedBefore, now, limit) => unusedDocumentClients([fetchedBefore, now], limit),
     async oldAuditEvents(before, limit) {
       return camelRows<AuditEventRecord>(await db.all('SELECT * FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?', [before, limit]));

@@ -1,6 +1,7 @@
 import { processDiscoveryResponse, type AuthorizationServer } from 'oauth4webapi';
 import { fetchFailureSummary, GuardedFetchError } from '../../net/guarded-fetch.js';
 import { canonicalResource } from '../../net/resource-uri.js';
+import { isJsonObject } from '../../json-object.js';
 import { outboundFetch, type OutboundFetch } from './outbound-fetch.js';
 import {
   OAuthSetupError,
@@ -141,10 +142,8 @@ async function fetchDocument(fetchJson: OutboundFetch, url: string, step: OAuthS
 
 async function jsonObject(response: Response, url: string, step: OAuthSetupStep, what: string): Promise<Record<string, unknown>> {
   const body: unknown = await response.json().catch(() => undefined);
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new OAuthSetupError(step, `the ${what} at ${url} is not a JSON object`, url);
-  }
-  return body as Record<string, unknown>;
+  if (!isJsonObject(body)) throw new OAuthSetupError(step, `the ${what} at ${url} is not a JSON object`, url);
+  return body;
 }
 
 // --- Protected Resource Metadata (RFC 9728) ---------------------------------------------------------------------

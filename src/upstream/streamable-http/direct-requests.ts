@@ -1,7 +1,8 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import { isObject, routingHeaders, withRequestMeta, type StatelessIdentity, type Json } from './protocol-eras.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
+import { META, routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
 import type { ServerRequestRelay } from './server-requests.js';
 import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
@@ -60,7 +61,7 @@ const RELAYED_METHODS = new Set(['sampling/createMessage', 'elicitation/create']
 interface Message {
   id?: RequestId | null;
   method?: unknown;
-  params?: Json;
+  params?: JsonObject;
   result?: Result;
   error?: { code?: unknown; message?: unknown; data?: unknown };
 }
@@ -75,18 +76,18 @@ function mediaType(header: string | undefined): string | undefined {
 }
 
 /** `params` without `_meta.progressToken` (the upstream's tokens mean nothing downstream). */
-function withoutProgressToken(params: Json | undefined): Json {
+function withoutProgressToken(params: JsonObject | undefined): JsonObject {
   if (!params) return {};
   const meta = params._meta;
-  if (!isObject(meta) || !Object.hasOwn(meta, 'progressToken')) return params;
-  const { progressToken: _token, ...rest } = meta;
+  if (!isJsonObject(meta) || !Object.hasOwn(meta, META.progressToken)) return params;
+  const { [META.progressToken]: _token, ...rest } = meta;
   const { _meta: _old, ...others } = params;
   return Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
 }
 
 /** The JSON-RPC error to answer a failed relay with: its own code and message when it has them (McpError unprefixed). */
 function errorAnswer(error: unknown): { code: number; message: string; data?: unknown } {
-  if (!isObject(error) || typeof error.code !== 'number' || typeof error.message !== 'string') {
+  if (!isJsonObject(error) || typeof error.code !== 'number' || typeof error.message !== 'string') {
     return { code: ErrorCode.InternalError, message: 'Internal error' };
   }
   let message = error.message;
@@ -188,7 +189,8 @@ class Call {
   }
 
   private readEvents(response: IncomingMessage) {
-    const parser = createParser({ onEvent: this.onEvent, onRetry: this.onRetry, onError: this.onParseError, maxBufferSize: MAX_BUFFERED });
+    // Bound here, not as fields: most calls are answered with JSON and never need them.
+    const parser = createParser({ onEvent: (event) => this.onEvent(event), onRetry: (ms) => (this.retryMs = ms), onError: (error) => this.onParseError(error), maxBufferSize: MAX_BUFFERED });
     response.setEncoding('utf8');
     response.on('data', (text: string) => {
       if (this.done) return;
@@ -205,15 +207,11 @@ class Call {
     });
   }
 
-  private readonly onRetry = (ms: number) => {
-    this.retryMs = ms;
-  };
-
-  private readonly onParseError = (error: ParseError) => {
+  private onParseError(error: ParseError) {
     if (error.type === 'max-buffer-size-exceeded') this.lost(new Error('An upstream event exceeds 16 MiB'));
-  };
+  }
 
-  private readonly onEvent = (event: EventSourceMessage) => {
+  private onEvent(event: EventSourceMessage) {
     if (this.done) return;
     if (event.id !== undefined && event.id !== this.lastEventId) {
       this.lastEventId = event.id;
@@ -227,10 +225,10 @@ class Call {
       return this.upstream.report(error);
     }
     this.handle(message);
-  };
+  }
 
   private handle(message: unknown) {
-    if (!isObject(message)) return;
+    if (!isJsonObject(message)) return;
     const { id, method, params, error } = message as Message;
     if (typeof method === 'string') {
       if (id === undefined || id === null) this.notified(method, params, message);
@@ -243,7 +241,7 @@ class Call {
     }
   }
 
-  private notified(method: string, params: Json | undefined, message: Json) {
+  private notified(method: string, params: JsonObject | undefined, message: JsonObject) {
     if (method === 'notifications/progress') {
       if (params?.progressToken !== this.id || !this.hooks.onProgress) return;
       const { progressToken: _ours, ...progress } = params;
@@ -258,8 +256,8 @@ class Call {
   }
 
   /** Answers a request the upstream sent on this call's stream; relayed ones go to the caller. */
-  private async serve(id: RequestId, method: string, params: Json | undefined) {
-    let answer: Json;
+  private async serve(id: RequestId, method: string, params: JsonObject | undefined) {
+    let answer: JsonObject;
     if (method === 'ping') answer = { jsonrpc: '2.0', id, result: {} };
     else if (!RELAYED_METHODS.has(method)) answer = { jsonrpc: '2.0', id, error: { code: ErrorCode.MethodNotFound, message: 'Method not found' } };
     else {
@@ -386,7 +384,7 @@ export function directRequests(options: DirectRequestsOptions): DirectRequests {
       if (hooks.signal.aborted) return Promise.reject(hooks.signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
       const id = upstream.nextId();
       let params = message.params;
-      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as Json | undefined), progressToken: id } };
+      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as JsonObject | undefined), [META.progressToken]: id } };
       const stateless = upstream.stateless;
       if (stateless) params = withRequestMeta(params, stateless, hooks.clientCapabilities ?? {}, hooks.logLevel);
       const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method: message.method } : { jsonrpc: '2.0', id, method: message.method, params });

@@ -1,7 +1,8 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { NoAnswer, type DirectRequests } from './direct-requests.js';
 import { refuseServerRequests } from './server-requests.js';
-import { isObject, STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION, type StatelessIdentity, type Json } from './protocol-eras.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
+import { META, STATELESS_ERRORS, STATELESS_PROTOCOL_VERSION, type StatelessIdentity } from './protocol-eras.js';
 
 /**
  * Which era a Streamable HTTP upstream speaks, found the way the 2026-07-28 specification tells a client that serves
@@ -33,26 +34,26 @@ export type Negotiated = { era: 'stateless'; identity: StatelessIdentity; discov
 
 
 function supportedIn(error: McpError): string[] {
-  const supported = isObject(error.data) ? error.data.supported : undefined;
+  const supported = isJsonObject(error.data) ? error.data.supported : undefined;
   return Array.isArray(supported) ? supported.filter((version): version is string => typeof version === 'string') : [];
 }
 
-function discoveredFrom(result: Json): Discovered | undefined {
+function discoveredFrom(result: JsonObject): Discovered | undefined {
   const versions = result.supportedVersions;
   if (!Array.isArray(versions) || !versions.includes(STATELESS_PROTOCOL_VERSION)) return undefined;
-  const meta = isObject(result._meta) ? result._meta : {};
-  const info = result.serverInfo ?? meta['io.modelcontextprotocol/serverInfo'];
-  const serverInfo = isObject(info) && typeof info.name === 'string' && typeof info.version === 'string' ? { name: info.name, version: info.version } : undefined;
+  const meta = isJsonObject(result._meta) ? result._meta : {};
+  const info = result.serverInfo ?? meta[META.serverInfo];
+  const serverInfo = isJsonObject(info) && typeof info.name === 'string' && typeof info.version === 'string' ? { name: info.name, version: info.version } : undefined;
   return {
-    capabilities: isObject(result.capabilities) ? result.capabilities : {},
+    capabilities: isJsonObject(result.capabilities) ? result.capabilities : {},
     ...(serverInfo ? { serverInfo } : {}),
     ...(typeof result.instructions === 'string' ? { instructions: result.instructions } : {}),
   };
 }
 
 /** `server/discover` as Gatehouse sends it, on `direct` in the stateless era. */
-export function discover(direct: DirectRequests, timeoutMs: number, signal = AbortSignal.timeout(timeoutMs)): Promise<Json> {
-  return direct.request({ method: 'server/discover', params: {} }, { signal, timeoutMs, onServerRequest: refuseServerRequests }) as Promise<Json>;
+export function discover(direct: DirectRequests, timeoutMs: number, signal = AbortSignal.timeout(timeoutMs)): Promise<JsonObject> {
+  return direct.request({ method: 'server/discover', params: {} }, { signal, timeoutMs, onServerRequest: refuseServerRequests }) as Promise<JsonObject>;
 }
 
 /** Steps 1-5 above; `direct` is left speaking the era found. */

@@ -1,7 +1,7 @@
 import { ErrorCode, McpError, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { DirectRequests } from './direct-requests.js';
 import { refuse } from './stateless-requests.js';
-import { isObject, type Json } from './protocol-eras.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
 
 /**
  * The one `subscriptions/listen` stream Gatehouse holds on a stateless (2026-07-28) upstream connection
@@ -23,9 +23,9 @@ const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 
 
 /** The list changes to ask for, from what `capabilities` says changes (the filter's boolean fields). */
-export function listChangesFilter(capabilities: Json): Json {
-  const listChanged = (kind: string) => isObject(capabilities[kind]) && (capabilities[kind] as Json).listChanged === true;
-  const filter: Json = {};
+export function listChangesFilter(capabilities: JsonObject): JsonObject {
+  const listChanged = (kind: string) => isJsonObject(capabilities[kind]) && (capabilities[kind] as JsonObject).listChanged === true;
+  const filter: JsonObject = {};
   if (listChanged('tools')) filter.toolsListChanged = true;
   if (listChanged('prompts')) filter.promptsListChanged = true;
   if (listChanged('resources')) filter.resourcesListChanged = true;
@@ -44,7 +44,7 @@ export interface ListenStream {
 interface Stream {
   controller: AbortController;
   /** The acknowledged filter; rejects when the stream ended first. */
-  acknowledged: Promise<Json>;
+  acknowledged: Promise<JsonObject>;
 }
 
 /** Waits for `promise`, but no longer than `signal` allows. */
@@ -58,7 +58,7 @@ function until<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** Holds the stream on `direct` for `listChanges` and the subscribed resources; opens it at once when there is something to ask for. */
-export function listenStream(direct: DirectRequests, listChanges: Json, deliver: (message: JSONRPCMessage) => void): ListenStream {
+export function listenStream(direct: DirectRequests, listChanges: JsonObject, deliver: (message: JSONRPCMessage) => void): ListenStream {
   const uris = new Set<string>();
   let current: Stream | undefined;
   let closed = false;
@@ -67,24 +67,24 @@ export function listenStream(direct: DirectRequests, listChanges: Json, deliver:
   /** Filter changes, one after the other: each waits for the stream before it to be replaced. */
   let changes: Promise<unknown> = Promise.resolve();
   /** The change waiting for its turn: later changes join it (it reads the filter when it starts). */
-  let queued: Promise<Json | undefined> | undefined;
+  let queued: Promise<JsonObject | undefined> | undefined;
 
-  const filter = (): Json | undefined => {
+  const filter = (): JsonObject | undefined => {
     const wanted = uris.size > 0 ? { ...listChanges, resourceSubscriptions: [...uris] } : listChanges;
     return Object.keys(wanted).length > 0 ? wanted : undefined;
   };
 
-  const open = (notifications: Json): Stream => {
+  const open = (notifications: JsonObject): Stream => {
     const controller = new AbortController();
-    let acknowledge!: (filter: Json) => void;
+    let acknowledge!: (filter: JsonObject) => void;
     let refuseAck!: (error: unknown) => void;
-    const acknowledged = new Promise<Json>((resolve, reject) => ((acknowledge = resolve), (refuseAck = reject)));
+    const acknowledged = new Promise<JsonObject>((resolve, reject) => ((acknowledge = resolve), (refuseAck = reject)));
     acknowledged.catch(() => undefined);
     const stream: Stream = { controller, acknowledged };
     const opened = Date.now();
     const onNotification = (message: JSONRPCMessage) => {
       if (!('method' in message) || message.method !== ACKNOWLEDGED) return deliver(message);
-      const agreed = isObject(message.params) && isObject(message.params.notifications) ? message.params.notifications : {};
+      const agreed = isJsonObject(message.params) && isJsonObject(message.params.notifications) ? message.params.notifications : {};
       acknowledge(agreed);
     };
     const ended = (error: unknown) => {
@@ -102,7 +102,7 @@ export function listenStream(direct: DirectRequests, listChanges: Json, deliver:
   };
 
   /** Replaces the stream with one for the filter as it is now (none when there is nothing to ask for); its acknowledgement. */
-  const replace = async (): Promise<Json | undefined> => {
+  const replace = async (): Promise<JsonObject | undefined> => {
     clearTimeout(retryTimer);
     if (closed) return undefined;
     const previous = current;
@@ -119,7 +119,7 @@ export function listenStream(direct: DirectRequests, listChanges: Json, deliver:
    * A replacement after those under way, or the one already waiting (subscriptions made together open one stream).
    * Its promise is handled here (the next change waits on it), so a failed retry nobody awaits throws nowhere.
    */
-  const change = (): Promise<Json | undefined> => {
+  const change = (): Promise<JsonObject | undefined> => {
     if (queued) return queued;
     const start = () => {
       queued = undefined;

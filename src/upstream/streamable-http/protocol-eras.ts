@@ -1,4 +1,5 @@
 import { encodeHeaderValue, NAME_HEADER_FIELDS } from '../../http/mcp-headers.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
 
 /**
  * The two eras of MCP that Gatehouse speaks to a Streamable HTTP upstream:
@@ -22,13 +23,21 @@ export interface NegotiatedProtocol {
   version?: string;
 }
 
-/** The reserved `_meta` keys of a stateless request (basic/index "Reserved keys"). */
+/** The prefix of the `_meta` keys MCP reserves for itself (basic/index "Reserved keys"). */
+export const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
+
+/**
+ * The `_meta` keys Gatehouse reads and writes, on both sides: the progress token (either era), and the reserved keys
+ * of a stateless request, result or notification.
+ */
 export const META = {
-  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
-  clientInfo: 'io.modelcontextprotocol/clientInfo',
-  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
-  logLevel: 'io.modelcontextprotocol/logLevel',
+  progressToken: 'progressToken',
+  protocolVersion: `${RESERVED_META_PREFIX}protocolVersion`,
+  clientInfo: `${RESERVED_META_PREFIX}clientInfo`,
+  clientCapabilities: `${RESERVED_META_PREFIX}clientCapabilities`,
+  serverInfo: `${RESERVED_META_PREFIX}serverInfo`,
+  subscriptionId: `${RESERVED_META_PREFIX}subscriptionId`,
+  logLevel: `${RESERVED_META_PREFIX}logLevel`,
 } as const;
 
 /** The error codes a stateless server answers with (schema: HeaderMismatch, MissingRequiredClientCapability, UnsupportedProtocolVersion). */
@@ -40,18 +49,13 @@ export interface StatelessIdentity {
   clientInfo: { name: string; version: string };
 }
 
-/** A JSON object, as the messages of either era are read here. */
-export type Json = Record<string, unknown>;
-/** Whether a parsed JSON value is an object (not an array, not null): the one guard of this folder and stdio-transport.ts. */
-export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** `params` with the per-request protocol fields (and the log level, when one is asked for) added to its `_meta` (the caller's own `_meta` keys kept). */
-export function withRequestMeta(params: Json | undefined, identity: StatelessIdentity, capabilities: Json, logLevel?: string): Json {
+export function withRequestMeta(params: JsonObject | undefined, identity: StatelessIdentity, capabilities: JsonObject, logLevel?: string): JsonObject {
   const own = params?._meta;
   return {
     ...params,
     _meta: {
-      ...(typeof own === 'object' && own !== null ? own : {}),
+      ...(isJsonObject(own) ? own : {}),
       [META.protocolVersion]: identity.protocolVersion,
       [META.clientInfo]: identity.clientInfo,
       [META.clientCapabilities]: capabilities,
@@ -64,9 +68,22 @@ export function withRequestMeta(params: Json | undefined, identity: StatelessIde
  * `Mcp-Method` and, for named requests, `Mcp-Name`: the routing headers of a stateless request, with the upstream's own
  * names (in the Base64 sentinel form when they are not plain ASCII).
  */
-export function routingHeaders(method: string, params: Json | undefined): Record<string, string> {
+export function routingHeaders(method: string, params: JsonObject | undefined): Record<string, string> {
   const field = NAME_HEADER_FIELDS.get(method);
   const name = field === undefined ? undefined : params?.[field];
   return typeof name === 'string' ? { 'mcp-method': method, 'mcp-name': encodeHeaderValue(name) } : { 'mcp-method': method };
 }
 
+/**
+ * A stateless upstream's result as a session-era (2025) client may receive it: without what 2026-07-28 added to results
+ * (schema `Result.resultType`, `CacheableResult.ttlMs`/`cacheScope`, `ResultMetaObject`'s serverInfo, which names the
+ * upstream, not the server the client initialized with), everything else as it came. A result without `resultType` is
+ * not of the stateless era (every 2026-07-28 result carries it) and is returned as it is.
+ */
+export function sessionEraResult<T extends JsonObject>(result: T): T {
+  if (!('resultType' in result)) return result;
+  const { resultType: _resultType, ttlMs: _ttlMs, cacheScope: _cacheScope, _meta, ...rest } = result;
+  if (!isJsonObject(_meta)) return rest as T;
+  const { [META.serverInfo]: _serverInfo, ...meta } = _meta;
+  return (Object.keys(meta).length === 0 ? rest : { ...rest, _meta: meta }) as T;
+}

@@ -1,6 +1,6 @@
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { isObject, type Json } from './protocol-eras.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
 
 /**
  * Which of the gateway's requests an upstream's own request (sampling, elicitation) belongs to. Over Streamable
@@ -14,7 +14,7 @@ import { isObject, type Json } from './protocol-eras.js';
 
 export const RELATED_REQUEST_KEY = 'io.gatehouse/related-request-id';
 
-const isRequest = (message: unknown): message is Json => isObject(message) && 'method' in message && 'id' in message;
+const isRequest = (message: unknown): message is JsonObject => isJsonObject(message) && 'method' in message && 'id' in message;
 
 /** The id this gateway's JSON-RPC request `body` carries, if it is one request (the SDK posts a JSON string). */
 function requestIdOf(body: unknown): RequestId | undefined {
@@ -31,11 +31,11 @@ function requestIdOf(body: unknown): RequestId | undefined {
  * `message` with the mark set to `related` (or removed when `related` is undefined); undefined when unchanged.
  * Only a JSON-RPC request is touched.
  */
-function remark(message: unknown, related: RequestId | undefined): Json | undefined {
+function remark(message: unknown, related: RequestId | undefined): JsonObject | undefined {
   if (!isRequest(message)) return undefined;
   const params = message.params;
-  if (params !== undefined && !isObject(params)) return undefined;
-  const meta = isObject(params?._meta) ? params._meta : undefined;
+  if (params !== undefined && !isJsonObject(params)) return undefined;
+  const meta = isJsonObject(params?._meta) ? params._meta : undefined;
   if (related === undefined) {
     if (!meta || !Object.hasOwn(meta, RELATED_REQUEST_KEY)) return undefined;
     const { [RELATED_REQUEST_KEY]: _spoofed, ...rest } = meta;

@@ -11,6 +11,7 @@ import {
   type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
+import { META } from './protocol-eras.js';
 import { RELATED_REQUEST_KEY } from './request-attribution.js';
 
 /**
@@ -51,9 +52,12 @@ interface RelayScope {
 
 /**
  * Which downstream request the code running now serves, set around one upstream request. One for the process, not
- * per client: every AsyncLocalStorage in use adds to the cost of each async operation; it holds nothing between calls.
+ * per client: an AsyncLocalStorage in use turns on Node's promise hooks, a cost on every promise of the process (the
+ * tool-call hot path included, which never uses it). So it is switched off again whenever no request is in its scope
+ * (`running`); its next `run` switches it on.
  */
 const scopes = new AsyncLocalStorage<RelayScope>();
+let running = 0;
 
 /** One SDK client's side of the relay (step 2 of the SDK path). */
 export interface ServerRequestRelays {
@@ -71,7 +75,7 @@ export function relayServerRequests(client: Client): ServerRequestRelays {
   const inFlight = new Map<RequestId, ServerRequestRelay>();
 
   const relayed = async (request: { method: string; params: Record<string, unknown> & { _meta?: Record<string, unknown> } }, extra: { signal: AbortSignal }) => {
-    const { [RELATED_REQUEST_KEY]: related, progressToken: _upstreamToken, ...meta } = request.params._meta ?? {};
+    const { [RELATED_REQUEST_KEY]: related, [META.progressToken]: _upstreamToken, ...meta } = request.params._meta ?? {};
     const relay = typeof related === 'number' || typeof related === 'string' ? inFlight.get(related) : undefined;
     if (!relay) throw unattributed(request.method);
     const { _meta: _marked, ...params } = request.params;
@@ -96,10 +100,13 @@ export function relayServerRequests(client: Client): ServerRequestRelays {
     },
     async during(relay, send) {
       const scope: RelayScope = { relay };
+      running++;
       try {
         return await scopes.run(scope, send);
       } finally {
         scope.sent?.inFlight.delete(scope.sent.id);
+        // Nothing reads the scope after its request is sent (`track`), so no request is left without its relay.
+        if (--running === 0) scopes.disable();
       }
     },
   };

@@ -1,7 +1,7 @@
 import { ErrorCode, McpError, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
 import type { DirectRequests } from './direct-requests.js';
 import { RELAYED_CAPABILITIES, type ServerRequestRelay } from './server-requests.js';
-import { isObject, type Json } from './protocol-eras.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
 
 /**
  * What a stateless (2026-07-28) upstream needs beyond one request on the direct path:
@@ -40,9 +40,9 @@ export interface StatelessRequestOptions {
 /** A caller that answers an upstream's `input_required` results itself, in requests of its own (a 2026-07-28 client). */
 export interface InputPassThrough {
   /** The capabilities the upstream is told of (the client's own, of those it can answer). */
-  clientCapabilities: Json;
+  clientCapabilities: JsonObject;
   /** A retry's answers (`InputResponses`), sent as they came. */
-  inputResponses?: Json;
+  inputResponses?: JsonObject;
   /** The upstream's `requestState` that the retry continues, exactly as the upstream gave it. */
   requestState?: string;
 }
@@ -50,7 +50,7 @@ export interface InputPassThrough {
 /** An upstream's `input_required` result, for a caller that passes it on (`InputPassThrough`). */
 export class UpstreamInputRequired extends Error {
   constructor(
-    readonly inputRequests: Json | undefined,
+    readonly inputRequests: JsonObject | undefined,
     readonly requestState: string | undefined,
   ) {
     super('the upstream requires input');
@@ -63,21 +63,21 @@ export const refuse: ServerRequestRelay = async () => {
 };
 
 /** The answers to one round's input requests, in the `InputResponses` shape (key → the client's result). */
-async function answerInputs(inputRequests: unknown, relay: ServerRequestRelay, signal: AbortSignal): Promise<Json> {
-  const answers: Json = {};
-  for (const [key, request] of Object.entries(isObject(inputRequests) ? inputRequests : {})) {
-    const method = isObject(request) ? request.method : undefined;
+async function answerInputs(inputRequests: unknown, relay: ServerRequestRelay, signal: AbortSignal): Promise<JsonObject> {
+  const answers: JsonObject = {};
+  for (const [key, request] of Object.entries(isJsonObject(inputRequests) ? inputRequests : {})) {
+    const method = isJsonObject(request) ? request.method : undefined;
     if (typeof method !== 'string' || !RELAYED_INPUTS.has(method)) {
       throw new McpError(ErrorCode.InvalidRequest, `the upstream asked for input Gatehouse did not offer (${String(method)})`);
     }
-    const params = isObject(request) && isObject(request.params) ? request.params : {};
+    const params = isJsonObject(request) && isJsonObject(request.params) ? request.params : {};
     answers[key] = await relay({ method, params }, signal);
   }
   return answers;
 }
 
 /** One request to a stateless upstream, carried through as many input rounds as it takes (MRTR "Client Requirements"). */
-export async function requestStateless(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions): Promise<Result> {
+export async function requestStateless(direct: DirectRequests, message: { method: string; params?: JsonObject }, options: StatelessRequestOptions): Promise<Result> {
   const { signal, timeoutMs, onProgress, onServerRequest, passInput, paramHeaders, logLevel } = options;
   if (passInput) return passingInput(direct, message, options, passInput);
   // Capabilities relevant to this request (basic/index): sampling and elicitation only when someone can answer them.
@@ -95,11 +95,11 @@ export async function requestStateless(direct: DirectRequests, message: { method
 }
 
 /** One round of `message`, with the caller's answers and the upstream's state; an `input_required` result is thrown. */
-async function passingInput(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions, passInput: InputPassThrough): Promise<Result> {
+async function passingInput(direct: DirectRequests, message: { method: string; params?: JsonObject }, options: StatelessRequestOptions, passInput: InputPassThrough): Promise<Result> {
   const { inputResponses, requestState, clientCapabilities } = passInput;
   const params = { ...message.params, ...(inputResponses === undefined ? {} : { inputResponses }), ...(requestState === undefined ? {} : { requestState }) };
   const { signal, timeoutMs, onProgress, paramHeaders } = options;
   const result = await direct.request({ method: message.method, params }, { signal, timeoutMs, onProgress, onServerRequest: refuse, clientCapabilities, paramHeaders });
   if (result.resultType !== 'input_required') return result;
-  throw new UpstreamInputRequired(isObject(result.inputRequests) ? result.inputRequests : undefined, typeof result.requestState === 'string' ? result.requestState : undefined);
+  throw new UpstreamInputRequired(isJsonObject(result.inputRequests) ? result.inputRequests : undefined, typeof result.requestState === 'string' ? result.requestState : undefined);
 }

@@ -1,7 +1,8 @@
 import { ErrorCode, McpError, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { paramHeaderDeclarations, paramHeaders, type ParamHeader } from '../../http/mcp-headers.js';
 import type { DirectRequests } from './direct-requests.js';
-import { isObject, STATELESS_ERRORS, type Json } from './protocol-eras.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
+import { STATELESS_ERRORS } from './protocol-eras.js';
 import { requestStateless, type StatelessRequestOptions } from './stateless-requests.js';
 
 /**
@@ -34,7 +35,7 @@ export class ToolParamHeaders {
     if (firstPage) this.declared.clear();
     if (!Array.isArray(result.tools)) return result;
     const tools = result.tools.filter((tool: unknown) => {
-      if (!isObject(tool) || typeof tool.name !== 'string') return true; // the result's schema check answers for it
+      if (!isJsonObject(tool) || typeof tool.name !== 'string') return true; // the result's schema check answers for it
       const { declared, problems } = paramHeaderDeclarations(tool.inputSchema);
       if (problems.length > 0) {
         const reason = problems.join('; ');
@@ -70,7 +71,7 @@ export class ToolParamHeaders {
   }
 
   /** One `tools/call`, with its parameters mirrored into headers (see above). */
-  async call(direct: DirectRequests, message: { method: string; params?: Json }, options: StatelessRequestOptions): Promise<Result> {
+  async call(direct: DirectRequests, message: { method: string; params?: JsonObject }, options: StatelessRequestOptions): Promise<Result> {
     const name = typeof message.params?.name === 'string' ? message.params.name : undefined;
     if (name === undefined) return requestStateless(direct, message, options);
     const args = message.params?.arguments;

@@ -62,6 +62,7 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
   let replicaB: TestApp;
   let aClosed = false;
   let key: string;
+  let keyId: string;
   let adminId: string;
   let config: ReturnType<typeof httpUpstreamConfig> | undefined;
 
@@ -78,7 +79,7 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
       await waitFor('the upstream connected', () => (replica.runtime.upstreams.all().every((item) => item.status().state === 'connected') ? true : undefined));
     }
     const created = await replicaA.app.inject({ method: 'POST', url: '/api/apikeys', headers: { authorization: basicAuth('admin', TEST_ADMIN_PASSWORD) }, payload: { name: 'fleet' } });
-    key = (created.json() as { key: string }).key;
+    ({ key, id: keyId } = created.json() as { key: string; id: string });
     adminId = (await replicaA.runtime.users.find('admin'))!.id;
   });
   after(async () => {
@@ -122,9 +123,10 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
     assert.equal(again.error?.code, -32602, 'a call that ended cannot be continued from any replica');
   });
 
-  it('refuses a tampered state, and one sealed for another user or under another key, without disturbing the parked call', async () => {
+  it('refuses a tampered state, one sealed for another user or under another key, and a retry with other arguments, without disturbing the parked call', async () => {
     const first = questionOf((await call(replicaA)).answer);
-    const context = { key: replicaA.runtime.keys.encryptionKey, userId: adminId, method: 'tools/call', name: TOOL, args: argumentsDigest({}) };
+    const caller = { endpoint: '/mcp', credential: `api_key ${keyId}` };
+    const context = { key: replicaA.runtime.keys.encryptionKey, userId: adminId, ...caller, method: 'tools/call', name: TOOL, args: argumentsDigest({}) };
     const { run, key: input, replica } = openRequestState(context, first.requestState);
     assert.ok(run && input && replica, 'the state names the parked call, its question and the replica holding it');
     const step = { run, key: input, replica };
@@ -137,6 +139,8 @@ describe('a 2026-07-28 retry of a call parked on another replica of a PostgreSQL
       const refused = (await call(replicaB, { requestState, inputResponses: { [first.input]: sampled } })).answer;
       assert.equal(refused.error?.code, -32602, JSON.stringify(refused));
     }
+    const otherArguments = (await call(replicaB, { arguments: { colour: 'red' }, requestState: first.requestState, inputResponses: { [first.input]: sampled } })).answer;
+    assert.equal(otherArguments.error?.code, -32602, 'the state is bound to the arguments the call started with');
     const continued = questionOf((await call(replicaB, { requestState: first.requestState, inputResponses: { [first.input]: sampled } })).answer);
     assert.equal(continued.request.method, 'elicitation/create', 'the genuine retry still continues the call');
   });

@@ -6,7 +6,9 @@ import {
   argumentsDigest,
   BROWSER_INPUT,
   browserStep,
+  credentialOf,
   declinedInBrowser,
+  endpointOf,
   InputRequired,
   openRequestState,
   passedOn,
@@ -18,7 +20,7 @@ import { UpstreamInputRequired } from '../../../src/upstream/streamable-http/sta
 import type { Upstream } from '../../../src/upstream/types.js';
 
 const key = randomBytes(32);
-const context = { key, userId: 'usr_ann', method: 'tools/call', name: 'personal_whoami', args: argumentsDigest({}) };
+const context = { key, userId: 'usr_ann', endpoint: '/mcp', credential: 'client cli_1', method: 'tools/call', name: 'personal_whoami', args: argumentsDigest({}) };
 const upstream: Upstream = {
   id: 'ups_personal',
   settings: { name: 'personal', connection_type: 'http', auth_type: 'per_user_oauth', timeout_ms: 1000 },
@@ -59,6 +61,36 @@ describe('Gatehouse’s own requestState', () => {
     refusesState(() => openRequestState({ ...context, method: 'prompts/get' }, sealed));
     refusesState(() => openRequestState({ ...context, now: () => Date.now() + REQUEST_STATE_TTL_MS + 1 }, sealed));
   });
+
+  it('refuses a parked call’s state (and a browser step’s) retried with other arguments, in any key order the same ones', () => {
+    const args = { table: 'users', where: { id: 1 } };
+    const call = { ...context, args: argumentsDigest(args) };
+    for (const step of [{ run: 'run_1', key: 'input-1', replica: 'replica_a' }, { upstreamId: upstream.id }]) {
+      const sealed = sealRequestState(call, step);
+      assert.equal(openRequestState({ ...call, args: argumentsDigest({ where: { id: 1 }, table: 'users' }) }, sealed).args, call.args);
+      refusesState(() => openRequestState({ ...call, args: argumentsDigest({ table: 'orders', where: { id: 1 } }) }, sealed));
+      refusesState(() => openRequestState({ ...call, args: argumentsDigest(undefined) }, sealed));
+    }
+  });
+
+  it('refuses a state issued at another endpoint, or to another client or API key of the same user', () => {
+    const sealed = sealRequestState(context, { upstreamId: upstream.id });
+    refusesState(() => openRequestState({ ...context, endpoint: '/mcp/support' }, sealed));
+    refusesState(() => openRequestState({ ...context, credential: 'client cli_2' }, sealed));
+    refusesState(() => openRequestState({ ...context, credential: 'api_key key_1' }, sealed));
+    const atVirtualServer = sealRequestState({ ...context, endpoint: '/mcp/support' }, { upstreamId: upstream.id });
+    refusesState(() => openRequestState(context, atVirtualServer));
+    assert.equal(openRequestState({ ...context, endpoint: '/mcp/support' }, atVirtualServer).upstreamId, upstream.id);
+  });
+
+  it('names the endpoint and the credential of a principal so that no two differ only in kind', () => {
+    const ann = { via: 'access_token' as const, clientId: 'cli_1', virtualServer: undefined };
+    assert.equal(endpointOf(ann), '/mcp');
+    assert.equal(endpointOf({ virtualServer: 'support' }), '/mcp/support');
+    assert.equal(credentialOf(ann), 'client cli_1');
+    assert.equal(credentialOf({ via: 'api_key', clientId: null, apiKeyId: 'cli_1' }), 'api_key cli_1');
+    assert.notEqual(credentialOf({ via: 'api_key', clientId: null, apiKeyId: 'key_1' }), credentialOf({ via: 'api_key', clientId: null, apiKeyId: 'key_2' }));
+  });
 });
 
 describe('a 2026-07-28 upstream’s input_required passed on to the client', () => {
@@ -69,9 +101,9 @@ describe('a 2026-07-28 upstream’s input_required passed on to the client', () 
     const passed = passedOn(context, new UpstreamInputRequired({ summary: sampling }, 'upstream-state'), { sampling: {} });
     assert.deepEqual(Object.keys(passed.result.inputRequests), ['summary']);
     assert.ok(!passed.result.requestState.includes('upstream-state'));
-    const opened = openRequestState(context, passed.result.requestState).passed;
-    assert.deepEqual(opened && { args: opened.args, requestState: opened.requestState }, { args: context.args, requestState: 'upstream-state' });
-    assert.match(opened?.once ?? '', /^once_[\w-]{22}$/, 'a random value that lets the state continue a call once');
+    const opened = openRequestState(context, passed.result.requestState);
+    assert.deepEqual([opened.args, opened.passed?.requestState], [context.args, 'upstream-state']);
+    assert.match(opened.passed?.once ?? '', /^once_[\w-]{22}$/, 'a random value that lets the state continue a call once');
     refusesState(() => openRequestState({ ...context, args: argumentsDigest({ table: 'users' }) }, passed.result.requestState));
   });
 

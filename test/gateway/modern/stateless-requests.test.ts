@@ -107,10 +107,10 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
   });
 
   let nextId = 1;
-  /** A 2026-07-28 request with its routing headers; `headers` overrides them. */
-  const modern = (method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+  /** A 2026-07-28 request with its routing headers (`headers` overrides them), to /mcp unless `at` says otherwise. */
+  const modern = (method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}, at = url) => {
     const name = typeof params.name === 'string' ? params.name : typeof params.uri === 'string' ? params.uri : undefined;
-    return fetch(url, {
+    return fetch(at, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,
@@ -203,6 +203,33 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
     assert.equal(refused.error.code, -32602);
     const elsewhere = (await (await modern('tools/call', { name: 'shared_echo', arguments: { text: 'x' }, requestState: state })).json()) as { error: { code: number } };
     assert.equal(elsewhere.error.code, -32602, 'a state issued for another request');
+  });
+
+  it('refuses a requestState carried to another OAuth client, an API key, or another endpoint of the same user with -32602', async () => {
+    const retry = { name: 'personal_whoami', arguments: {}, inputResponses: { [BROWSER_INPUT]: { action: 'accept' } } };
+    const askedWith = async (bearer: string, at = url) =>
+      ((await (await modern('tools/call', { name: 'personal_whoami', arguments: {} }, { authorization: `Bearer ${bearer}` }, at)).json()) as { result: { requestState: string } }).result
+        .requestState;
+    const retried = async (bearer: string, requestState: string, at = url) =>
+      (await (await modern('tools/call', { ...retry, requestState }, { authorization: `Bearer ${bearer}` }, at)).json()) as { result?: { resultType: string }; error?: { code: number; message: string } };
+
+    const state = await askedWith(token);
+    assert.equal((await retried(token, state)).result?.resultType, 'input_required', 'the same client at the same endpoint continues (and is asked again)');
+    const otherClient = (await grantWithTokens(t)).tokens.access_token;
+    assert.match((await retried(otherClient, state)).error?.message ?? '', /requestState is not valid \(it was issued to another client or API key\)/);
+    const admin = (await t.runtime.users.find('admin'))!;
+    const { token: apiKey } = await t.runtime.apiKeys.create({ user: admin, name: 'state-binding' });
+    assert.equal((await retried(apiKey, state)).error?.code, -32602, 'an API key of the same user');
+
+    const now = Date.now();
+    await t.runtime.store.virtualServers.create({ name: 'mine', description: null, tools: ['personal_whoami'], allowedUsers: null, allowedGroups: null, createdAt: now, updatedAt: now });
+    const keyState = await askedWith(apiKey);
+    assert.equal((await retried(apiKey, keyState)).result?.resultType, 'input_required');
+    const atVirtualServer = await retried(apiKey, keyState, `${url}/mine`);
+    assert.deepEqual([atVirtualServer.error?.code, atVirtualServer.error?.message], [-32602, 'Invalid params: requestState is not valid (it was issued at /mcp, not at /mcp/mine)']);
+    assert.equal((await retried(apiKey, await askedWith(apiKey, `${url}/mine`))).error?.code, -32602, 'and from the virtual server back to /mcp');
+    const otherKey = (await t.runtime.apiKeys.create({ user: admin, name: 'state-binding-2' })).token;
+    assert.equal((await retried(otherKey, keyState)).error?.code, -32602, 'another API key of the same user');
   });
 
   it('asks for a held call’s approval with an input_required URL elicitation, and forwards the retry once approved', async () => {
@@ -332,6 +359,12 @@ describe('an upstream that asks the client during a 2026-07-28 call', () => {
     const withoutAnswer = await modern({ ...call, requestState: asked.result.requestState, inputResponses: {} }, { elicitation: { form: {} } });
     assert.equal(withoutAnswer.body.error?.code, -32602, 'a retry must answer the question');
     const answer = { action: 'accept', content: { username: 'ann', email: 'ann@example.com' } };
+    const otherArguments = await modern({ ...call, arguments: { message: 'Your password?' }, requestState: asked.result.requestState, inputResponses: { [input]: answer } }, { elicitation: { form: {} } });
+    assert.deepEqual(
+      [otherArguments.body.error?.code, otherArguments.body.error?.message],
+      [-32602, 'Invalid params: requestState is not valid (it was issued for other arguments; a retry repeats the request)'],
+      'the parked call is not continued with other arguments',
+    );
     const answered = (await modern({ ...call, requestState: asked.result.requestState, inputResponses: { [input]: answer } }, { elicitation: { form: {} } })).body;
     assert.equal(answered.result?.resultType, 'complete', JSON.stringify(answered));
     assert.match(answered.result.content[0].text, /action=accept, content=\{"username":"ann","email":"ann@example.com"\}/);

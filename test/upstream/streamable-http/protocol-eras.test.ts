@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { routingHeaders, withRequestMeta } from '../../../src/upstream/streamable-http/protocol-eras.js';
+import { routingHeaders, sessionEraResult, withRequestMeta } from '../../../src/upstream/streamable-http/protocol-eras.js';
 
 describe('stateless (2026-07-28) requests', () => {
   it('carry the protocol version, client info and capabilities in _meta, keeping the caller’s own keys', () => {
@@ -22,5 +22,20 @@ describe('stateless (2026-07-28) requests', () => {
     assert.deepEqual(routingHeaders('prompts/get', { name: 'greet' }), { 'mcp-method': 'prompts/get', 'mcp-name': 'greet' });
     assert.deepEqual(routingHeaders('resources/read', { uri: 'file:///a%20b.txt' }), { 'mcp-method': 'resources/read', 'mcp-name': 'file:///a%20b.txt' });
     assert.deepEqual(routingHeaders('tools/call', { name: 'météo' }), { 'mcp-method': 'tools/call', 'mcp-name': '=?base64?bcOpdMOpbw==?=' });
+  });
+});
+
+describe('stateless results for a session-era (2025) client', () => {
+  const serverInfo = { 'io.modelcontextprotocol/serverInfo': { name: 'upstream', version: '1' } };
+
+  it('lose resultType, ttlMs, cacheScope and the serverInfo of _meta, and keep everything else', () => {
+    const result = { resultType: 'complete', ttlMs: 5000, cacheScope: 'private', contents: [{ uri: 'a://b', text: 'b' }], isError: false, _meta: { ...serverInfo, 'com.example/trace': 't' } };
+    assert.deepEqual(sessionEraResult(result), { contents: [{ uri: 'a://b', text: 'b' }], isError: false, _meta: { 'com.example/trace': 't' } });
+    assert.deepEqual(sessionEraResult({ resultType: 'complete', content: [], _meta: serverInfo }), { content: [] }, 'no _meta left empty');
+  });
+
+  it('leave a result without resultType (a session-era server’s, Gatehouse’s own) as it is, even with keys of the same names', () => {
+    const result = { content: [], ttlMs: 1, _meta: serverInfo };
+    assert.equal(sessionEraResult(result), result);
   });
 });

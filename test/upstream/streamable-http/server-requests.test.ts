@@ -15,10 +15,14 @@ import { UpstreamClient } from '../../../src/upstream/upstream-client.js';
 const sampling = { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: 'hi' } }], maxTokens: 5 };
 const answer = (text: string) => ({ role: 'assistant' as const, model: 'm', content: { type: 'text' as const, text } });
 
-/** An upstream whose tool `ask` samples with the mark `claim(its own request id)` and reports the answer or the refusal. */
-async function connected(claim: (callId: string | number) => unknown) {
+/**
+ * An upstream whose tool `ask` samples with the mark `claim(its own request id)` and reports the answer or the refusal;
+ * it first waits for `before(its arguments)`.
+ */
+async function connected(claim: (callId: string | number) => unknown, before: (args: unknown) => Promise<void> = async () => undefined) {
   const server = new Server({ name: 'upstream', version: '1' }, { capabilities: { tools: {} } });
-  server.setRequestHandler(CallToolRequestSchema, async (_request, extra): Promise<CallToolResult> => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    await before(request.params.arguments);
     try {
       const result = await extra.sendRequest(
         { method: 'sampling/createMessage', params: { ...sampling, _meta: { [RELATED_REQUEST_KEY]: claim(extra.requestId), progressToken: 'upstream-token' } } },
@@ -33,8 +37,8 @@ async function connected(claim: (callId: string | number) => unknown) {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   await client.connect(client.attach({ transport: clientSide }));
-  const call = (onServerRequest?: ServerRequestRelay) =>
-    client.forward({ method: 'tools/call', params: { name: 'ask' } }, CallToolResultSchema, { signal: new AbortController().signal, timeoutMs: 5_000, onServerRequest });
+  const call = (onServerRequest?: ServerRequestRelay, args?: Record<string, unknown>) =>
+    client.forward({ method: 'tools/call', params: { name: 'ask', arguments: args } }, CallToolResultSchema, { signal: new AbortController().signal, timeoutMs: 5_000, onServerRequest });
   return { client, server, call };
 }
 
@@ -63,6 +67,20 @@ describe('upstream requests relayed by an upstream client', () => {
       assert.match(textOf(result), /^refused: .*only accepted on the stream of a request the gateway sent/);
       assert.equal(asked, false);
     }
+  });
+
+  it('relay to the right call when calls overlap, one ends while another waits, and a new one follows', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { call } = await connected((callId) => callId, async (args) => {
+      if ((args as { wait?: boolean } | undefined)?.wait) await gate;
+    });
+    const relayTo = (name: string): ServerRequestRelay => async () => answer(name);
+    const waiting = call(relayTo('the waiting call'), { wait: true });
+    assert.equal(textOf(await call(relayTo('the quick call'))), 'answered: the quick call');
+    open();
+    assert.equal(textOf(await waiting), 'answered: the waiting call');
+    assert.equal(textOf(await call(relayTo('a later call'))), 'answered: a later call');
   });
 
   it('refuse a request for a call sent without a relay', async () => {
