@@ -53,7 +53,8 @@ export function crossOrigin(exchange: McpExchange): boolean {
   return false;
 }
 
-export type BodyText = { ok: true; text: string | undefined } | { ok: false; status: number; code: number; message: string };
+/** `closeConnection`: a body refused part-way may go on arriving; as Fastify, the connection is closed rather than read to its end. */
+export type BodyText = { ok: true; text: string | undefined } | { ok: false; status: number; code: number; message: string; closeConnection?: true };
 
 /**
  * Step: a POST's body as text, as Fastify read it before: only `application/json` (415 otherwise, or when a body
@@ -91,5 +92,5 @@ export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyTex
   });
 }
 
-const tooLarge: BodyText = { ok: false, status: 413, code: TRANSPORT_ERROR, message: 'Request body too large' };
-const invalidRequest: BodyText = { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: 'Invalid Request' };
+const tooLarge: BodyText = { ok: false, status: 413, code: TRANSPORT_ERROR, message: 'Request body too large', closeConnection: true };
+const invalidRequest: BodyText = { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: 'Invalid Request', closeConnection: true };

@@ -207,7 +207,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   /** POST carries JSON-RPC; GET (the server's stream) and DELETE (end of session) carry nothing. */
   const readBody = async (exchange: McpExchange): Promise<{ raw: unknown; messages: JSONRPCMessage[] } | undefined> => {
     const read = await readBodyText(exchange);
-    if (!read.ok) return void sendJsonRpcError(exchange, read.status, read.code, read.message);
+    if (!read.ok) return void sendJsonRpcError(exchange, read.status, read.code, read.message, read.closeConnection ? { connection: 'close' } : {});
     if (read.text === undefined) {
       if (exchange.request.method !== 'POST') return { raw: undefined, messages: [] };
       return void sendJsonRpcError(exchange, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');

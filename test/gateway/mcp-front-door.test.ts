@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { rawRoutes } from '../../src/http/raw-routes.js';
@@ -112,6 +112,28 @@ describe('/mcp through the front door (outside Fastify)', () => {
     } finally {
       await logged.close();
     }
+  });
+
+  /** Sends a request head and the start of its body, never the rest; answers what the server wrote until it closed. */
+  const partialUpload = (headers: string, bodyStart: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { host, port } = new URL(t.url!);
+      const socket = connect(Number(port), '127.0.0.1');
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')));
+      socket.write(`POST /mcp HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\n${headers}\r\n${bodyStart}`);
+    });
+
+  it('answers a body over the limit with 413 and closes the connection instead of reading the rest, as Fastify does', async () => {
+    const declared = await partialUpload(`Content-Length: ${100 * 1024 * 1024}\r\n`, '[1,');
+    assert.match(declared, /^HTTP\/1\.1 413 /);
+    assert.match(declared, /\r\nconnection: close\r\n/i);
+    const overLimit = 1024 * 1024 + 1;
+    const streamed = await partialUpload('Transfer-Encoding: chunked\r\n', `${overLimit.toString(16)}\r\n${' '.repeat(overLimit)}\r\n`);
+    assert.match(streamed, /^HTTP\/1\.1 413 /);
+    assert.match(streamed, /\r\nconnection: close\r\n/i);
   });
 
   it('answers 503 and closes the connection once the app is closing, as Fastify does', async () => {
