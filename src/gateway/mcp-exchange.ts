@@ -70,6 +70,8 @@ export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyTex
   }
   const declared = Number(request.headers['content-length']);
   if (declared > bodyLimit) return tooLarge;
+  // A client gone while the guard ran: its request emits nothing more, so listening below would wait for ever.
+  if (request.destroyed) return invalidRequest;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;

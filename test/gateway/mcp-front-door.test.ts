@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { rawRoutes } from '../../src/http/raw-routes.js';
 import { isMcpPath, mcpFrontDoor } from '../../src/gateway/mcp-front-door.js';
+import { readBodyText, type McpExchange } from '../../src/gateway/mcp-exchange.js';
 import { createLogger } from '../../src/log.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { memoryDestination } from '../helpers/log-lines.js';
@@ -134,6 +135,27 @@ describe('/mcp through the front door (outside Fastify)', () => {
     const streamed = await partialUpload('Transfer-Encoding: chunked\r\n', `${overLimit.toString(16)}\r\n${' '.repeat(overLimit)}\r\n`);
     assert.match(streamed, /^HTTP\/1\.1 413 /);
     assert.match(streamed, /\r\nconnection: close\r\n/i);
+  });
+
+  it('reading the body of a request whose client left before it was read finishes instead of waiting for ever', async () => {
+    const door = rawRoutes();
+    let read: Promise<unknown> | undefined;
+    const server = door.serverFactory((request, response) => {
+      // As when the client leaves while the guard is still looking its credential up.
+      request.once('close', () => {
+        const exchange = { request, response, headers: {}, log: pino({ level: 'silent' }), host: '', query: '', virtualServer: undefined, bodyLimit: 1024 } as McpExchange;
+        read = Promise.race([Promise.resolve(readBodyText(exchange)), new Promise((resolve) => setImmediate(() => resolve('still waiting')))]);
+      });
+    }, {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      socket.write('POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"', () => socket.destroy());
+      while (read === undefined) await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(await read, { ok: false, status: 400, code: -32600, message: 'Invalid Request', closeConnection: true });
+    } finally {
+      server.close();
+    }
   });
 
   it('answers 503 and closes the connection once the app is closing, as Fastify does', async () => {
