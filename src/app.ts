@@ -24,6 +24,13 @@ import { consentRoutes } from './web/consent-routes.js';
 import { outboundClientRoutes } from './web/outbound-client-routes.js';
 import { upstreamConnectRoutes } from './web/upstream-connect-routes.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Resolves once the server listens on every address of its host (http/raw-routes.ts `bindLocalhostTwins`). */
+    allAddressesBound(): Promise<void>;
+  }
+}
+
 /**
  * Builds the HTTP app: each surface is a plugin handed its dependencies, nothing global. Each declares the services
  * it uses (its `…Deps` interface); the runtime holds them all, so it is handed as is and the compiler checks the fit.
@@ -43,6 +50,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
+  app.decorate('allAddressesBound', frontDoor.bindLocalhostTwins(app, config.host));
   app.addHook('onRequest', echoRequestId);
   await app.register(cookie, { secret: runtime.keys.cookieKey });
   await app.register(formbody);

@@ -73,6 +73,7 @@ export async function startServer(
     // Listening only once the other replicas' announcements reach this one.
     await runtime.store.notifications.ready();
     await app.listen({ host: config.host, port: config.port });
+    await app.allAddressesBound();
   } catch (error) {
     await app?.close().catch(() => undefined);
     await runtime.close().catch(() => undefined);
