@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { VIRTUAL_SERVERS_CHANNEL } from '../gateway/virtual-servers.js';
 import { resourceMetadataUrl } from '../gateway/challenges.js';
 import { VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { isUniqueViolation, type VirtualServerRecord, type OpenedStore } from '../store/index.js';
@@ -39,10 +38,10 @@ export const patchVirtualServerBody = z.strictObject({
 const nameParams = z.object({ name: z.string().max(100) });
 const notFound = () => new ApiError(404, 'not_found', 'no virtual server has this name', { param: 'name' });
 
-/** What the virtual server routes use: their store, the announcements to replicas, the audit, the clock. */
+/** What the virtual server routes use: their store (which announces its writes to every replica), the audit, the clock. */
 export interface VirtualServerRouteDeps {
   config: Pick<Config, 'publicUrl'>;
-  store: Pick<OpenedStore, 'virtualServers' | 'notifications'>;
+  store: Pick<OpenedStore, 'virtualServers'>;
   audit: AuditLog;
   clock: Clock;
 }
@@ -52,9 +51,8 @@ export interface VirtualServerRouteDeps {
  * announced to every replica, whose sessions on that virtual server get `notifications/tools/list_changed`.
  */
 export const virtualServerRoutes: FastifyPluginAsync<{ deps: VirtualServerRouteDeps }> = async (api, { deps }) => {
-  const { virtualServers: store, notifications } = deps.store;
+  const { virtualServers: store } = deps.store;
   const viewOf = virtualServerView(deps.config.publicUrl);
-  const announce = (server: string) => notifications.publish(VIRTUAL_SERVERS_CHANNEL, { name: server });
   const load = async (params: unknown) => {
     const found = await store.find(nameParams.parse(params).name);
     if (!found) throw notFound();
@@ -84,7 +82,6 @@ export const virtualServerRoutes: FastifyPluginAsync<{ deps: VirtualServerRouteD
       const next: VirtualServerRecord = { ...current, ...parse(request.body, current), updatedAt: deps.clock() };
       if (!(await store.update(next))) throw notFound();
       await audit('virtual_server.updated', next.name, request.apiCaller?.user.id ?? null);
-      await announce(next.name);
       return viewOf(next);
     };
   api.put('/virtual-servers/:name', change((body) => settingsOf(replaceVirtualServerBody.parse(body))));
@@ -94,7 +91,6 @@ export const virtualServerRoutes: FastifyPluginAsync<{ deps: VirtualServerRouteD
     const { name: server } = nameParams.parse(request.params);
     if (!(await store.delete(server))) throw notFound();
     await audit('virtual_server.deleted', server, request.apiCaller?.user.id ?? null);
-    await announce(server);
     return reply.code(204).send();
   });
 };

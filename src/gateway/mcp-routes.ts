@@ -59,7 +59,7 @@ const VIRTUAL_SERVERS_CACHED = 1000;
 export interface GatewayRouteDeps extends GatewayStateDeps, GuardDeps {
   /** `trustProxy`: as the app's Fastify has it (the front door reads X-Forwarded-Host as Fastify does); virtual servers are cached as credentials are. */
   config: GatewayStateDeps['config'] & GuardDeps['config'] & Pick<Config, 'trustProxy' | 'credentialCache'>;
-  store: GatewayStateDeps['store'] & GuardDeps['store'] & Pick<OpenedStore, 'mcpSessions' | 'idJagAssertions'>;
+  store: GatewayStateDeps['store'] & GuardDeps['store'] & Pick<OpenedStore, 'mcpSessions' | 'idJagAssertions' | 'virtualServerChanges'>;
   /** `encryptionKey` seals 2026-07-28 request state. */
   keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
   upstreams: UpstreamRegistry;
@@ -95,6 +95,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   // Read by the guard and again by the listing or call: once from the store while it is unchanged.
   const virtualServers = cachedVirtualServers(deps.store.virtualServers, {
     notifications: deps.store.notifications,
+    localChanges: deps.store.virtualServerChanges,
     ttlMs: deps.config.credentialCache.ttlSeconds * 1000,
     fallbackTtlMs: deps.config.credentialCache.unheardTtlSeconds * 1000,
     maxEntries: VIRTUAL_SERVERS_CACHED,

@@ -7,7 +7,7 @@ import { connectsPerUser, type UpstreamEvent, type UpstreamRegistry } from '../u
 import { fleetLogs } from './fleet-logs.js';
 import { upstreamVisibleTo } from './policy.js';
 import type { Principal } from './principal.js';
-import { VIRTUAL_SERVERS_CHANNEL } from './virtual-servers.js';
+import { VIRTUAL_SERVERS_CHANNEL } from '../store/index.js';
 
 /**
  * What reaches open MCP sessions (2025) and `subscriptions/listen` streams (2026-07-28) of the events of upstreams

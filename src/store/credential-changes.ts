@@ -1,3 +1,4 @@
+import { localChangeHub, type LocalChanges } from './local-changes.js';
 import type { Notifications } from './notifications.js';
 import type { GrantStore, OAuthClientStore } from './oauth-types.js';
 import type { ApiKeyStore, ServiceAccountStore, UserStore } from './types.js';
@@ -24,9 +25,7 @@ interface CredentialStores {
 }
 
 /** This process's own credential changes, heard synchronously once the write committed (before any NOTIFY). */
-export interface LocalCredentialChanges {
-  subscribe(handler: (change: CredentialChange) => void): () => void;
-}
+export type LocalCredentialChanges = LocalChanges<CredentialChange>;
 
 /**
  * The stores with each credential-changing write announced once it has committed: to this process's listeners at
@@ -37,9 +36,9 @@ export function announcingCredentialChanges<T extends CredentialStores>(
   stores: T,
   notifications: Notifications,
 ): T & { credentialChanges: LocalCredentialChanges } {
-  const local = new Set<(change: CredentialChange) => void>();
+  const local = localChangeHub<CredentialChange>();
   const announce = (table: CredentialChange['table']) => {
-    for (const handler of local) handler({ table });
+    local.tell({ table });
     return notifications.publish(CREDENTIALS_CHANNEL, { table } satisfies CredentialChange).catch(() => undefined);
   };
   const announcing =
@@ -52,12 +51,7 @@ export function announcingCredentialChanges<T extends CredentialStores>(
   const { apiKeys, grants, users, clients, serviceAccounts } = stores;
   return {
     ...stores,
-    credentialChanges: {
-      subscribe(handler) {
-        local.add(handler);
-        return () => void local.delete(handler);
-      },
-    },
+    credentialChanges: { subscribe: local.subscribe },
     apiKeys: { ...apiKeys, revoke: announcing('api_keys', apiKeys.revoke) },
     grants: { ...grants, revoke: announcing('oauth_grants', grants.revoke), revokeForClient: announcing('oauth_grants', grants.revokeForClient) },
     users: {

@@ -37,6 +37,8 @@ import { sqlUpstreamOAuthFlowStore } from './sql/upstream-oauth-flows.js';
 import { sqlUpstreamTokenStore } from './sql/upstream-tokens.js';
 import type { ServiceAccountStore, Store } from './types.js';
 import { announcingCredentialChanges, type LocalCredentialChanges } from './credential-changes.js';
+import type { LocalChanges } from './local-changes.js';
+import { announcingVirtualServerChanges, type VirtualServerChange } from './virtual-server-changes.js';
 
 export type { Database } from './db.js';
 export { isUniqueViolation } from './db.js';
@@ -47,6 +49,9 @@ export type * from './outbound-types.js';
 export type * from './retention-types.js';
 export type { Notifications, NotificationHandler } from './notifications.js';
 export { CREDENTIALS_CHANNEL } from './credential-changes.js';
+export { VIRTUAL_SERVERS_CHANNEL } from './virtual-server-changes.js';
+export type { VirtualServerChange } from './virtual-server-changes.js';
+export type { LocalChanges } from './local-changes.js';
 export { FLEET_MESSAGE_TTL_MS } from './notifications.js';
 export type { CredentialChange, LocalCredentialChanges } from './credential-changes.js';
 
@@ -59,14 +64,16 @@ export interface OpenedStore extends Store, OAuthStore, GatewayStore, OutboundSt
   serviceAccounts: ServiceAccountStore;
   /** Credential-changing writes of this process, heard at once (every process hears them on CREDENTIALS_CHANNEL). */
   credentialChanges: LocalCredentialChanges;
+  /** Virtual server writes of this process, heard at once (every process hears them on VIRTUAL_SERVERS_CHANNEL). */
+  virtualServerChanges: LocalChanges<VirtualServerChange>;
 }
 
 /** The stores for one database; SQLite and PostgreSQL share the SQL, only the driver differs. */
 export function storeOn(database: Database, notifications: Notifications = inProcessNotifications()): OpenedStore {
-  return announcingCredentialChanges(sqlStoresOn(database, notifications), notifications);
+  return announcingVirtualServerChanges(announcingCredentialChanges(sqlStoresOn(database, notifications), notifications), notifications);
 }
 
-function sqlStoresOn(database: Database, notifications: Notifications): Omit<OpenedStore, 'credentialChanges'> {
+function sqlStoresOn(database: Database, notifications: Notifications): Omit<OpenedStore, 'credentialChanges' | 'virtualServerChanges'> {
   return {
     database,
     notifications,
