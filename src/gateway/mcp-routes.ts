@@ -24,7 +24,7 @@ import { DEFAULT_BODY_LIMIT, isMcpPath, MCP_ROUTES, mcpFrontDoor } from './mcp-f
 import { guardRequest, type GuardDeps } from './guard.js';
 import { cachedVirtualServers, virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
-import { hostAllowed } from './host-check.js';
+import { hostCheck } from './host-check.js';
 import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
 import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
 import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
@@ -146,11 +146,12 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     await sessions.closeAll();
   });
 
+  const hostAllowed = hostCheck(deps.config.publicUrl);
   /** The steps of every /mcp request, from CORS to the answer, whichever way it came in (below). */
   const serve = async (exchange: McpExchange) => {
     try {
       if (!crossOrigin(exchange)) return;
-      if (!hostAllowed(exchange.host, deps.config.publicUrl)) {
+      if (!hostAllowed(exchange.host)) {
         return sendJsonRpcError(exchange, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(exchange.host)} is not this server's; use ${deps.config.publicUrl}/mcp`);
       }
       const principal = await guard(deps, virtualServers, exchange);

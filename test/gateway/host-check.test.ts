@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hostAllowed } from '../../src/gateway/host-check.js';
+import { hostCheck } from '../../src/gateway/host-check.js';
+
+const hostAllowed = (host: string | undefined, publicUrl: string) => hostCheck(publicUrl)(host);
 import { startTestApp } from '../helpers/app.js';
 
 describe('Host check on /mcp (DNS rebinding)', () => {
