@@ -1,3 +1,4 @@
+import { parse as parseContentType } from 'content-type';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
@@ -56,6 +57,16 @@ export function crossOrigin(exchange: McpExchange): boolean {
 /** `closeConnection`: a body refused part-way may go on arriving; as Fastify, the connection is closed rather than read to its end. */
 export type BodyText = { ok: true; text: string | undefined } | { ok: false; status: number; code: number; message: string; closeConnection?: true };
 
+/** `application/json` with well-formed parameters (RFC 9110 §8.3.1), as Fastify's parser required: a malformed type is refused. */
+function isJsonMediaType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  try {
+    return parseContentType(header).type === 'application/json';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Step: a POST's body as text, as Fastify read it before: only `application/json` (415 otherwise, or when a body
  * comes without a type), at most `bodyLimit` bytes (413, checked on Content-Length first), and as long as its
@@ -64,8 +75,7 @@ export type BodyText = { ok: true; text: string | undefined } | { ok: false; sta
 export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyText {
   const { request, bodyLimit } = exchange;
   if (request.method !== 'POST') return { ok: true, text: undefined };
-  const type = request.headers['content-type'];
-  if (type === undefined || type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/json') {
+  if (!isJsonMediaType(request.headers['content-type'])) {
     return { ok: false, status: 415, code: TRANSPORT_ERROR, message: 'Unsupported Media Type: Content-Type must be application/json' };
   }
   const declared = Number(request.headers['content-length']);

@@ -58,11 +58,19 @@ describe('/mcp through the front door (outside Fastify)', () => {
     { what: 'a foreign Host: 403', method: 'POST', path: '/mcp', headers: () => ({ ...json, host: 'evil.example.com', authorization: `Bearer ${apiKey}` }), body: initialize },
     { what: 'an unknown virtual server: 404', method: 'POST', path: '/mcp/nobody-here', headers: () => ({ ...json, authorization: `Bearer ${apiKey}` }), body: initialize },
     { what: 'a body that is not JSON by type: 415', method: 'POST', path: '/mcp', headers: () => ({ 'content-type': 'text/plain', authorization: `Bearer ${apiKey}` }), body: 'hi' },
+    { what: 'a malformed media type: 415', method: 'POST', path: '/mcp', headers: () => ({ 'content-type': 'application/json;;;=', authorization: `Bearer ${apiKey}` }), body: initialize },
     { what: 'a body over the limit: 413', method: 'POST', path: '/mcp', headers: () => ({ ...json, authorization: `Bearer ${apiKey}` }), body: `[${'1,'.repeat(600_000)}1]` },
     { what: 'malformed JSON: 400 parse error', method: 'POST', path: '/mcp', headers: () => ({ ...json, authorization: `Bearer ${apiKey}` }), body: '{"jsonrpc":' },
     { what: 'a request without a session: 400', method: 'POST', path: '/mcp', headers: () => ({ ...json, authorization: `Bearer ${apiKey}` }), body: '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' },
     { what: 'GET without a session: 400', method: 'GET', path: '/mcp', headers: () => ({ accept: 'text/event-stream', authorization: `Bearer ${apiKey}` }) },
   ];
+
+  it("refuses a malformed media type with 415, as Fastify's parser did, while a charset parameter is fine", async () => {
+    const refused = await overHttp(t.url!, 'POST', '/mcp', { 'content-type': 'application/json;;;=', authorization: `Bearer ${apiKey}` }, initialize);
+    assert.equal(refused.status, 415);
+    const accepted = await overHttp(t.url!, 'POST', '/mcp', { ...json, 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${apiKey}` }, initialize);
+    assert.equal(accepted.status, 200);
+  });
 
   for (const { what, method, path, headers, body } of cases) {
     it(`answers as the Fastify route does: ${what}`, async () => {
