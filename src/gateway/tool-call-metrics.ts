@@ -1,5 +1,5 @@
-import { Histogram, type Registry } from 'prom-client';
-import { scrapeTimeCounter } from '../ops/metrics.js';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { labelledSeries } from '../ops/metrics.js';
 import type { ToolCallAudit, ToolCallEntry } from './tool-call-audit.js';
 
 /** Distinct tool labels kept per upstream; beyond it calls count under `_other`, so one upstream cannot grow the series. */
@@ -22,7 +22,7 @@ export interface ToolCallLogging {
  * arguments). Every call the gateway answers or refuses passes through the audit, so this sees them all.
  */
 export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, logging?: ToolCallLogging): ToolCallAudit {
-  const countCall = scrapeTimeCounter({
+  const calls = new Counter({
     name: 'gatehouse_mcp_tool_calls_total',
     help: 'MCP tool calls through the gateway, by upstream, tool (the upstream\'s own name) and outcome.',
     labelNames: ['upstream', 'tool', 'outcome'] as const,
@@ -35,6 +35,8 @@ export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, lo
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  // Bounded: upstreams are few and their tool labels capped (below).
+  const seriesOf = labelledSeries<{ calls: { inc(): void }; duration: { observe(seconds: number): void } }>();
   const toolLabels = new Map<string, Set<string>>();
   const toolLabel = (upstream: string, tool: string) => {
     let seen = toolLabels.get(upstream);
@@ -46,8 +48,13 @@ export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, lo
   };
   const observe = (entry: ToolCallEntry) => {
     const upstream = entry.upstream.settings.name;
-    countCall(upstream, toolLabel(upstream, entry.tool), entry.outcome);
-    duration.observe({ upstream }, Math.max(0, entry.durationMs) / 1000);
+    const tool = toolLabel(upstream, entry.tool);
+    const series = seriesOf(`${upstream}\n${tool}\n${entry.outcome}`, () => ({
+      calls: calls.labels({ upstream, tool, outcome: entry.outcome }),
+      duration: duration.labels({ upstream }),
+    }));
+    series.calls.inc();
+    series.duration.observe(Math.max(0, entry.durationMs) / 1000);
     if (!logging || !(logging.everyCall || entry.outcome === 'denied')) return;
     logging.logger.info(
       { upstream, tool: entry.tool, outcome: entry.outcome, userId: entry.principal.userId, clientId: entry.principal.clientId, durationMs: Math.round(entry.durationMs) },

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AUDIT_STREAMS, type AuditStream, type BatchedAuditStores } from '../audit/batched-audit-stores.js';
 import type { Database } from '../store/index.js';
 
@@ -23,28 +23,15 @@ export interface MetricsOptions {
 export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
- * A Counter with three labels whose increments are counted in a map and handed to prom-client at scrape time:
- * prom-client's `inc` checks and joins the labels on every call, a cost on the hot paths (bench/README.md). Returns
- * the function that counts one. The first and last label values must not contain a line break (the middle one may).
+ * The labelled series of a metric, found once per key and kept: prom-client checks and hashes the labels on every
+ * `inc` or `observe` otherwise, a cost on the hot paths (bench/README.md). The caller's labels must be bounded.
  */
-export function scrapeTimeCounter<L extends string>(configuration: CounterConfiguration<L> & { labelNames: readonly [L, L, L] }): (a: string, b: string, c: string) => void {
-  const [nameA, nameB, nameC] = configuration.labelNames;
-  const counted = new Map<string, { labels: Record<string, string>; uncollected: number }>();
-  new Counter<L>({
-    ...configuration,
-    collect() {
-      for (const count of counted.values()) {
-        if (count.uncollected === 0) continue;
-        this.inc(count.labels as Partial<Record<L, string>>, count.uncollected);
-        count.uncollected = 0;
-      }
-    },
-  });
-  return (a, b, c) => {
-    const key = `${a}\n${b}\n${c}`;
-    const count = counted.get(key);
-    if (count) count.uncollected += 1;
-    else counted.set(key, { labels: { [nameA]: a, [nameB]: b, [nameC]: c }, uncollected: 1 });
+export function labelledSeries<S>(): (key: string, make: () => S) => S {
+  const series = new Map<string, S>();
+  return (key, make) => {
+    let found = series.get(key);
+    if (found === undefined) series.set(key, (found = make()));
+    return found;
   };
 }
 
@@ -83,18 +70,15 @@ export function createMetricsRegistry(database: MetricsOptions['database']): {
     },
   });
 
-  // The labelled series of each method, route and status, found once: prom-client hashes the labels on every call otherwise.
   // Bounded: routes are templates (unmatched requests share one label) and methods and statuses are few.
-  const seriesByKey = new Map<string, { requests: { inc(): void }; duration: { observe(seconds: number): void } }>();
+  const seriesOf = labelledSeries<{ requests: { inc(): void }; duration: { observe(seconds: number): void } }>();
   return {
     registry,
     observe(method, route, statusCode, seconds) {
-      const key = `${method} ${route} ${statusCode}`;
-      let series = seriesByKey.get(key);
-      if (!series) {
-        series = { requests: requests.labels({ method, route, status_code: String(statusCode) }), duration: duration.labels({ method, route }) };
-        seriesByKey.set(key, series);
-      }
+      const series = seriesOf(`${method} ${route} ${statusCode}`, () => ({
+        requests: requests.labels({ method, route, status_code: String(statusCode) }),
+        duration: duration.labels({ method, route }),
+      }));
       series.requests.inc();
       series.duration.observe(seconds);
     },
