@@ -27,11 +27,17 @@ export const MCP_SESSION_TOUCH_MS = 60_000;
 /** Sessions idle in the store (on no replica any more) deleted per sweep. */
 const STORE_SWEEP_BATCH = 500;
 
-/** Who opened a session: only the same user through the same client (or API keys of the same user) may use it. */
+/**
+ * Who opened a session, and with what: only the same user through the same credential may use it. An access token's
+ * credential is its OAuth client (a refreshed token, or one of a new grant with more scope after a step-up, goes on
+ * with the session); an API key's is the key itself, not any key of the user.
+ */
 export interface SessionOwner {
   userId: string;
   clientId: string | null;
   via: Principal['via'];
+  /** The API key's id; null for an access token. */
+  apiKeyId: string | null;
   /** The virtual server the session was opened on; null for /mcp itself. */
   virtualServer: string | null;
 }
@@ -57,15 +63,25 @@ export interface McpSession {
 }
 
 export function ownerOf(principal: Principal): SessionOwner {
-  return { userId: principal.userId, clientId: principal.clientId, via: principal.via, virtualServer: principal.virtualServer ?? null };
+  return {
+    userId: principal.userId,
+    clientId: principal.clientId,
+    via: principal.via,
+    apiKeyId: principal.apiKeyId ?? null,
+    virtualServer: principal.virtualServer ?? null,
+  };
 }
 
-/** The session's opener, through the same kind of credential, at the same endpoint (a session of /mcp/a is not one of /mcp). */
+/**
+ * The session's opener, through the same credential, at the same endpoint (a session of /mcp/a is not one of /mcp).
+ * A stored API key session without its key (opened before migration 013) matches no key.
+ */
 export function isOwnedBy(owner: SessionOwner, principal: Principal): boolean {
   return (
     owner.userId === principal.userId &&
     owner.clientId === principal.clientId &&
     owner.via === principal.via &&
+    owner.apiKeyId === (principal.apiKeyId ?? null) &&
     owner.virtualServer === (principal.virtualServer ?? null)
   );
 }

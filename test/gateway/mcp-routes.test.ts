@@ -188,6 +188,36 @@ describe('/mcp over HTTP', () => {
     assert.equal((await call(token, sessionId, 'tools/list')).statusCode, 401);
   });
 
+  it('a session opened with an API key is bound to that key: another key of the same user gets 404, before and after the first is revoked, in memory and from the store', async () => {
+    const admin = await t.runtime.users.find('admin');
+    assert.ok(admin);
+    const first = await t.runtime.apiKeys.create({ user: admin, name: 'session key a' });
+    const second = (await t.runtime.apiKeys.create({ user: admin, name: 'session key b' })).token;
+    const sessionId = await openSession(first.token);
+    const erase = () => call(second, sessionId, 'tools/call', { name: 'tiny_erase', arguments: {} });
+    const erasedBefore = tiny.erased();
+
+    assert.equal((await erase()).statusCode, 404, 'the held copy');
+    await sessions.drop([sessionId]); // this replica's copy closed, the row kept: the next request rebuilds it from the store, as another replica would
+    assert.equal((await erase()).statusCode, 404, 'rebuilt from the store');
+    await t.runtime.apiKeys.revoke(first.record.id);
+    assert.equal((await erase()).statusCode, 404, 'after the opening key is revoked');
+    assert.equal(tiny.erased(), erasedBefore, 'the tool never ran for the other key');
+    assert.equal((await call(first.token, sessionId, 'tools/list')).statusCode, 401, 'the revoked key itself');
+  });
+
+  it('an API key session stored without its key (before migration 013) is refused to every key: 404, and the client opens a new one', async () => {
+    const admin = await t.runtime.users.find('admin');
+    assert.ok(admin);
+    const key = (await t.runtime.apiKeys.create({ user: admin, name: 'older session' })).token;
+    const stored = await t.runtime.store.mcpSessions.find(await openSession(key));
+    assert.ok(stored);
+    const older = { ...stored, id: crypto.randomUUID(), apiKeyId: null };
+    await t.runtime.store.mcpSessions.create(older);
+    assert.equal((await call(key, older.id, 'tools/list')).statusCode, 404);
+    assert.equal((await call(key, stored.id, 'tools/list')).statusCode, 200, 'the key\'s own session');
+  });
+
   it('a session is never served to another user, another client, or an API key: 404 as if unknown', async () => {
     const owner = await grantWithTokens(t);
     const sessionId = await openSession(owner.tokens.access_token);

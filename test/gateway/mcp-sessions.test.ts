@@ -33,6 +33,7 @@ async function sessionOf(id: string, principal: Principal, at: number): Promise<
     username: principal.username,
     clientId: principal.clientId,
     via: principal.via,
+    apiKeyId: principal.apiKeyId ?? null,
     protocolVersion: '2025-11-25',
     clientCapabilities: '{}',
     clientInfo: '{"name":"t","version":"1"}',
@@ -53,13 +54,17 @@ async function sessionOf(id: string, principal: Principal, at: number): Promise<
 }
 
 describe('MCP session ownership', () => {
-  it('only the same user through the same client, the same way, at the same endpoint, owns a session', () => {
+  it('only the same user through the same credential (OAuth client or API key), at the same endpoint, owns a session', () => {
     const owner = ownerOf(alice);
     assert.equal(isOwnedBy(owner, { ...alice, grantId: 'grt_2', scopes: new Set(['mcp:write']) }), true, 'a refreshed or stepped-up token');
     assert.equal(isOwnedBy(owner, { ...alice, userId: 'usr_b' }), false, 'another user');
     assert.equal(isOwnedBy(owner, { ...alice, clientId: 'cli_2' }), false, 'another client');
     assert.equal(isOwnedBy(owner, { ...alice, clientId: null, grantId: null, via: 'api_key' }), false, 'an API key of the same user');
-    assert.equal(isOwnedBy(ownerOf({ ...alice, clientId: null, via: 'api_key' }), { ...alice, userId: 'usr_b', clientId: null, via: 'api_key' }), false, 'an API key of another user');
+    const aliceKey: Principal = { ...alice, clientId: null, grantId: null, apiKeyId: 'key_1', via: 'api_key' };
+    assert.equal(isOwnedBy(ownerOf(aliceKey), aliceKey), true, 'the same API key');
+    assert.equal(isOwnedBy(ownerOf(aliceKey), { ...aliceKey, apiKeyId: 'key_2' }), false, 'another API key of the same user');
+    assert.equal(isOwnedBy({ ...ownerOf(aliceKey), apiKeyId: null }, aliceKey), false, 'an API key session stored without its key (before migration 013)');
+    assert.equal(isOwnedBy(ownerOf(aliceKey), { ...aliceKey, userId: 'usr_b' }), false, 'an API key of another user');
     assert.equal(isOwnedBy(owner, { ...alice, virtualServer: 'support' }), false, 'the same caller at a virtual server');
     assert.equal(isOwnedBy(ownerOf({ ...alice, virtualServer: 'support' }), alice), false, 'a session of a virtual server, at /mcp');
     assert.equal(isOwnedBy(ownerOf({ ...alice, virtualServer: 'support' }), { ...alice, virtualServer: 'billing' }), false, 'at another virtual server');
