@@ -25,7 +25,7 @@ import { guardRequest, type GuardDeps } from './guard.js';
 import { cachedVirtualServers, virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostCheck } from './host-check.js';
-import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
+import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendInternalError, sendJsonRpcError } from './jsonrpc-edge.js';
 import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
 import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
@@ -163,8 +163,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       await serveSession(exchange, principal, body);
     } catch (error) {
       exchange.log.error({ err: error }, 'mcp request failed');
-      if (!exchange.response.headersSent) sendJsonRpcError(exchange, 500, ErrorCode.InternalError, 'Internal error');
-      else if (!exchange.response.writableEnded) exchange.response.end();
+      sendInternalError(exchange);
     }
   };
 
@@ -322,8 +321,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       await write(response);
     } catch (error) {
       exchange.log.error({ err: error }, 'mcp transport failed');
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-      if (!response.writableEnded) response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
+      sendInternalError(exchange);
     }
     // A new session whose initialization the SDK refused never joined the table: release its server.
     if (session.transport.sessionId === undefined) await session.server.close();
