@@ -180,6 +180,22 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     assert.equal(requestsFor('prompts/get').at(-1)!.headers['mcp-name'], 'greet');
   });
 
+  it('answers a resource the upstream does not have (its -32602) with -32002 to the 2025 client, as 2025 numbers it, and -32602 with the URI to a 2026-07-28 client', async () => {
+    const missing = 'note://missing';
+    await assert.rejects(client.readResource({ uri: missing }), (error: { code?: number; data?: unknown }) => {
+      assert.deepEqual([error.code, error.data], [-32002, { uri: missing }]);
+      return true;
+    });
+    assert.equal(requestsFor('resources/read').at(-1)!.body.params?.uri, missing, 'the upstream was asked');
+    const modernRead = await fetch(`${gatehouse.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': 'resources/read', 'mcp-name': missing },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'resources/read', params: { uri: missing, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+    });
+    const { error } = (await modernRead.json()) as { error: { code: number; data: unknown } };
+    assert.deepEqual([error.code, error.data], [-32602, { uri: missing }]);
+  });
+
   it('answers the 2025 client without what 2026-07-28 added to results (resultType, ttlMs, cacheScope, the upstream’s serverInfo), the rest as it came', async () => {
     const results = {
       call: await client.callTool({ name: 'modern_echo', arguments: { text: 'plain' } }),
