@@ -129,6 +129,13 @@ export interface McpSessionTable {
    * keep the process alive); returns the stop function.
    */
   startSweeping(intervalMs?: number): () => void;
+  /**
+   * Ends the GET streams of the sessions held here (at shutdown: they never end on their own, and their clients open
+   * them again, on another replica). The sessions and the requests they serve go on.
+   */
+  endStreams(): void;
+  /** Resolves true once no session held here serves a request, or false after `timeoutMs`. */
+  drained(timeoutMs: number): Promise<boolean>;
   /** Closes this replica's copies (at shutdown); the sessions go on through the other replicas. */
   closeAll(): Promise<void>;
 }
@@ -154,6 +161,9 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
   const now = options.now ?? Date.now;
   const reportError = (error: unknown) => options.onError?.(error);
   const sessions = new Map<string, McpSession>();
+  /** Who waits for every request here to end (shutdown), told at the end of the last one. */
+  let drainWaiters: Array<() => void> = [];
+  const serving = () => [...sessions.values()].some((session) => session.inFlight > 0);
 
   // Closing the server closes its transport, whose onclose removes the session from the table.
   const close = async (session: McpSession) => {
@@ -235,6 +245,7 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
         done = true;
         session.inFlight -= 1;
         session.lastSeenAt = now();
+        if (drainWaiters.length > 0 && !serving()) for (const waiter of drainWaiters.splice(0)) waiter();
       };
     },
     sweepIdle,
@@ -246,6 +257,23 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
       ];
       for (const timer of timers) timer.unref();
       return () => timers.forEach(clearInterval);
+    },
+    endStreams() {
+      for (const session of sessions.values()) session.transport.closeStandaloneSSEStream();
+    },
+    drained(timeoutMs) {
+      if (!serving()) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const waiter = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          drainWaiters = drainWaiters.filter((other) => other !== waiter);
+          resolve(false);
+        }, timeoutMs);
+        drainWaiters.push(waiter);
+      });
     },
     async closeAll() {
       await Promise.all([...sessions.values()].map(close));

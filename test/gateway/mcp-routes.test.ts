@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -14,6 +15,7 @@ import { mcpSessionTable, type McpSessionTable } from '../../src/gateway/mcp-ses
 import type { Upstream, UpstreamRegistry } from '../../src/upstream/types.js';
 import { UpstreamClient } from '../../src/upstream/upstream-client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { testUpstreamRegistry } from '../helpers/upstream-registry.js';
 import { adminUserId, createClient, grantWithTokens } from '../oauth/token-fixtures.js';
 
 /** An upstream built with the SDK, one read-only and one writing tool, reached in-process through a real client. */
@@ -497,5 +499,99 @@ describe('/mcp shutdown', () => {
     // The stream ends (or breaks) once the app has closed: reading it to the end settles.
     await stream.text().catch(() => '');
     assert.equal(stream.bodyUsed, true);
+  });
+});
+
+describe('/mcp at shutdown: requests in flight finish', () => {
+  /** An upstream whose `wait` tool answers once released, after a progress notification when asked for one. */
+  function waitingServer() {
+    const server = new McpServer({ name: 'slow', version: '1.0.0' });
+    let started = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    server.registerTool('wait', { annotations: { readOnlyHint: true } }, async (extra) => {
+      started += 1;
+      const progressToken = extra._meta?.progressToken;
+      if (progressToken !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 1 } });
+      await released;
+      return { content: [{ type: 'text', text: 'done waiting' }] };
+    });
+    return { server, started: () => started, release };
+  }
+
+  /** The real /mcp plugin over `waiting`'s upstream, listening; a session of an API key with its headers. */
+  async function gatewayWith(waiting: ReturnType<typeof waitingServer>, shutdownTimeoutSeconds?: number) {
+    const t = await startTestApp();
+    const registry = testUpstreamRegistry();
+    await registry.add({ id: 'ups_slow', name: 'slow', server: waiting.server });
+    const gw = Fastify();
+    const config = { ...t.runtime.config, ...(shutdownTimeoutSeconds === undefined ? {} : { shutdownTimeoutSeconds }) };
+    await gw.register(gatewayRoutes, { deps: { ...t.runtime, config }, upstreams: registry });
+    await gw.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(gw.server.address() as AddressInfo).port}/mcp`;
+    const admin = await t.runtime.users.find('admin');
+    const { token } = await t.runtime.apiKeys.create({ user: admin!, name: 'shutdown' });
+    const headers = { authorization: `Bearer ${token}`, accept: ACCEPT, 'content-type': 'application/json' };
+    const opened = await fetch(url, { method: 'POST', headers, body: JSON.stringify(initialize()) });
+    await opened.text();
+    const session = { ...headers, 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': PROTOCOL };
+    assert.equal((await fetch(url, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status, 202);
+    const callWait = (id: number, meta?: Record<string, unknown>) =>
+      fetch(url, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow_wait', arguments: {}, ...(meta ? { _meta: meta } : {}) } }) });
+    return {
+      gw,
+      url,
+      session,
+      callWait,
+      async close() {
+        await gw.close();
+        await registry.close();
+        await t.close();
+      },
+    };
+  }
+
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it('the GET stream ends at once; calls in flight, answered as a stream or as JSON, finish with their results before the app has closed', async () => {
+    const waiting = waitingServer();
+    const gateway = await gatewayWith(waiting);
+    try {
+      const stream = await fetch(gateway.url, { method: 'GET', headers: { ...gateway.session, accept: 'text/event-stream' } });
+      assert.equal(stream.status, 200);
+      const streamed = gateway.callWait(21, { progressToken: 'p-1' });
+      const plain = gateway.callWait(22);
+      await until(() => waiting.started() === 2);
+      let closed = false;
+      const closing = gateway.gw.close().then(() => (closed = true));
+      await stream.text();
+      assert.equal(closed, false, 'the app waits for the calls');
+      waiting.release();
+      const streamedBody = await (await streamed).text();
+      assert.match(streamedBody, /"progress":1/);
+      assert.match(streamedBody, /"id":21,"result":\{"content":\[\{"type":"text","text":"done waiting"\}\]\}/);
+      assert.deepEqual(((await (await plain).json()) as { result: unknown }).result, { content: [{ type: 'text', text: 'done waiting' }] });
+      await closing;
+    } finally {
+      waiting.release();
+      await gateway.close();
+    }
+  });
+
+  it('a call still running when the drain ends (the shutdown deadline less what the later steps need) is cut, and the app closes', async () => {
+    const waiting = waitingServer();
+    const gateway = await gatewayWith(waiting, 1);
+    try {
+      const call = gateway.callWait(31);
+      await until(() => waiting.started() === 1);
+      await gateway.gw.close();
+      const answer = await call.then((response) => response.text()).catch((error: unknown) => String(error));
+      assert.doesNotMatch(answer, /done waiting/);
+    } finally {
+      waiting.release();
+      await gateway.close();
+    }
   });
 });

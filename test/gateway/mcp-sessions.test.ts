@@ -109,6 +109,28 @@ describe('MCP session table', () => {
     assert.equal(table.size, 0);
   });
 
+  it('drained: at once with nothing in flight, once the last request here ends, and false when the time is up first', async () => {
+    const table = mcpSessionTable(tableOptions());
+    const [one, two] = [await sessionOf('one', alice, 0), await sessionOf('two', alice, 0)];
+    table.add(one);
+    table.add(two);
+    assert.equal(await table.drained(60_000), true);
+    const ends = [table.begin(one), table.begin(two)];
+    let drained: boolean | undefined;
+    const waiting = table.drained(60_000).then((outcome) => (drained = outcome));
+    ends[0]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(drained, undefined, 'a request is still in flight');
+    ends[1]!();
+    await waiting;
+    assert.equal(drained, true);
+    const stuck = table.begin(one);
+    assert.equal(await table.drained(10), false);
+    stuck();
+    assert.equal(one.closed(), false, 'draining closes nothing');
+    await table.closeAll();
+  });
+
   it('has room up to its bound; closeAll empties it', async () => {
     const table = mcpSessionTable({ ...tableOptions(), maxSessions: 2 });
     const bob: Principal = { ...alice, userId: 'usr_b' };
