@@ -80,7 +80,7 @@ export interface GatewayRouteOptions {
 const AFTER_DRAIN_MS = 5_000;
 
 /** How long the sessions' requests in flight may take at shutdown: the deadline less AFTER_DRAIN_MS, and at least half of it. */
-export const drainMs = (shutdownTimeoutSeconds: number): number => Math.max(shutdownTimeoutSeconds * 500, shutdownTimeoutSeconds * 1000 - AFTER_DRAIN_MS);
+const drainMs = (shutdownTimeoutSeconds: number): number => Math.max(shutdownTimeoutSeconds * 500, shutdownTimeoutSeconds * 1000 - AFTER_DRAIN_MS);
 
 /** JSON-RPC's "no such session" (the SDK's -32001): also the answer for a session that belongs to someone else. */
 const SESSION_NOT_FOUND = -32001;
