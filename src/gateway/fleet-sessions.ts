@@ -43,6 +43,7 @@ export function sessionRecordOf(id: string, principal: Principal, messages: read
     username: principal.username,
     clientId: principal.clientId,
     via: principal.via,
+    apiKeyId: principal.apiKeyId ?? null,
     protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
     clientCapabilities: JSON.stringify(initialize.params.capabilities),
     clientInfo: JSON.stringify(initialize.params.clientInfo),

@@ -19,7 +19,7 @@ import { connectsPerUser, type Upstream, type UpstreamRegistry } from '../upstre
 import { approvalRequired, approvalStep } from './call-approvals.js';
 import { answerHint, hintOfResult, type CacheHint } from './cache-hints.js';
 import { DEFAULT_PAGE_SIZE, findTool, pageOf, type Catalog, type ListKind, type NamedKind } from './catalog.js';
-import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall } from './forwarding.js';
+import { availabilityOf, forwardRequest, forwardToolCall, JsonRpcError, type Downstream, type ForwardedCall, type UpstreamAvailability } from './forwarding.js';
 import type { GatewayState } from './gateway-state.js';
 import type { AskInBrowser } from './browser-prompts.js';
 import { connectionFor, connectPrompt, listOwn, requestConnection } from './personal-connections.js';
@@ -60,8 +60,23 @@ export interface GatewayOperations {
   unsubscribe(holder: SubscriptionHolder, uri: string): Promise<void>;
 }
 
-/** What a resource that nobody offers is answered with before 2026-07-28 (-32002); 2026-07-28 renumbers it. */
+/**
+ * What a resource that nobody offers is answered with before 2026-07-28 (-32002, server/resources "Error Handling");
+ * 2026-07-28 renumbers it -32602 (changelog, minor change 6), which modern/stateless-requests.ts does for its clients.
+ */
 export const RESOURCE_NOT_FOUND = -32002;
+
+/**
+ * An upstream's "resource not found" to a `resources/read` in its own revision's number: -32602 from a 2026-07-28
+ * upstream (the request reached it with valid params, checked against the method's schema here, so its Invalid Params
+ * refuses the URI), -32002 from a 2025 one. Answered as the gateway's own not found, whose number is the client's
+ * revision's (-32002 to a 2025 client, -32602 to a 2026-07-28 one, modern/stateless-requests.ts) and whose `data`
+ * names the `uri`, as both revisions' examples do (server/resources, "Error Handling").
+ */
+function isNotFoundOfItsEra(error: unknown, connection: UpstreamAvailability): error is JsonRpcError {
+  if (!(error instanceof JsonRpcError) || !('client' in connection)) return false;
+  return error.code === (connection.client.protocol().era === 'stateless' ? ErrorCode.InvalidParams : RESOURCE_NOT_FOUND);
+}
 
 export interface GatewayOperationsOptions {
   principal: Pick<Principal, 'userId' | 'username' | 'groups' | 'clientId' | 'virtualServer'>;
@@ -195,7 +210,9 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
       const upstream = await resourceOwner(merged, params.uri);
       if (!upstream) throw new JsonRpcError(RESOURCE_NOT_FOUND, 'Resource not found', { uri: params.uri });
       const connection = await requestConnection(personal, principal, upstream);
-      const result = await forwardRequest(upstream, { method: 'resources/read', params }, ReadResourceResultSchema, downstream, connection);
+      const result = await forwardRequest(upstream, { method: 'resources/read', params }, ReadResourceResultSchema, downstream, connection).catch((error: unknown) => {
+        throw isNotFoundOfItsEra(error, connection) ? new JsonRpcError(RESOURCE_NOT_FOUND, error.message, { uri: params.uri }) : error;
+      });
       return { result, hint: answerHint([upstream], [hintOfResult(result)]) };
     },
     async getPrompt(params, downstream) {

@@ -16,7 +16,8 @@ import {
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import { META, sessionEraResult } from '../upstream/streamable-http/protocol-eras.js';
+import { META, sessionEraResult, sessionEraTool } from '../upstream/streamable-http/protocol-eras.js';
+import type { JsonObject } from '../json-object.js';
 import type { ListKind } from './catalog.js';
 import type { Downstream } from './forwarding.js';
 import { gatewayOperations, type GatewayOperations, type ToolCaller } from './gateway-operations.js';
@@ -80,8 +81,12 @@ export function createGatewaySession({ principal: opener, gateway, pageSize }: G
     ask: (prompt) => askInBrowser(prompt, server.getClientCapabilities()),
   });
 
-  // 2025 answers carry no cache hints.
-  const listed = async (kind: ListKind, cursor: string | undefined) => (await operations.list(kind, cursor)).result;
+  // 2025 answers carry no cache hints, nor a 2026-07-28 upstream's tool output schemas that 2025 cannot express.
+  const listed = async (kind: ListKind, cursor: string | undefined) => {
+    const { result } = await operations.list(kind, cursor);
+    const tools = kind === 'tools' ? (result.tools as JsonObject[]) : undefined;
+    return tools?.some((tool) => sessionEraTool(tool) !== tool) ? { ...result, tools: tools.map(sessionEraTool) } : result;
+  };
   for (const [schema, kind] of LISTS) {
     server.setRequestHandler(schema as typeof ListToolsRequestSchema, async (request) => listed(kind, request.params?.cursor) as never);
   }

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { isJsonObject } from '../json-object.js';
-import { sendJson, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
+import { sendJson, TRANSPORT_ERROR, type AnswerTo } from './mcp-exchange.js';
 
 /** The SDK transport's own batch bound (server/requestBody.js): checked here so a refusal costs no session work. */
 export const MAX_BATCH_MESSAGES = 100;
@@ -64,8 +64,17 @@ function invalidRequest(what: string): EdgeBody {
 /** A JSON-RPC error answer without an id (nothing of the request was taken as a message). */
 export const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
 
-export function sendJsonRpcError(exchange: McpExchange, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+export function sendJsonRpcError(exchange: AnswerTo, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
   sendJson(exchange, status, jsonRpcError(code, message), { ...headers, 'cache-control': 'no-store' });
+}
+
+/**
+ * A fault's answer: 500 with JSON-RPC's internal error and the headers of every /mcp answer, never a detail of the
+ * fault (the log has it); an answer already begun (a stream) can only be ended.
+ */
+export function sendInternalError(exchange: AnswerTo): void {
+  if (!exchange.response.headersSent) sendJsonRpcError(exchange, 500, ErrorCode.InternalError, 'Internal error');
+  else if (!exchange.response.writableEnded) exchange.response.end();
 }
 
 /**

@@ -24,11 +24,14 @@ export interface McpExchange {
   bodyLimit: number;
 }
 
+/** What writing an answer needs: the response and the headers every answer carries (a fault may come before the rest). */
+export type AnswerTo = Pick<McpExchange, 'response' | 'headers'>;
+
 /** Transport-level failures carry no request id; the MCP SDK uses -32000 for them. */
 export const TRANSPORT_ERROR = -32000;
 
 /** Step: an answer with a JSON body and its length, in one write. */
-export function sendJson(exchange: McpExchange, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(exchange: AnswerTo, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   exchange.response
     .writeHead(status, { ...exchange.headers, ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
@@ -7,6 +7,8 @@ import type { RawHandler } from '../http/raw-routes.js';
 import { lazyChildLogger, requestIdFrom } from '../log.js';
 import type { HttpRequestObserver } from '../ops/metrics.js';
 import { startRequestSpan } from '../ops/tracing.js';
+import { CROSS_ORIGIN_HEADERS } from '../oauth/cors.js';
+import { sendInternalError } from './jsonrpc-edge.js';
 import type { McpExchange } from './mcp-exchange.js';
 
 /** /mcp's route templates, as Fastify names them (metrics labels, span names). */
@@ -52,26 +54,30 @@ const SERVICE_UNAVAILABLE = '{"error":"Service Unavailable","message":"Service U
  */
 export function mcpFrontDoor(deps: FrontDoorDeps): RawHandler {
   const enter = frontDoorSteps(deps);
-  // Outside Fastify nothing else catches: a fault here must not take the process down.
+  // Outside Fastify nothing else catches: a fault here, thrown or rejected, must not take the process down, and its
+  // answer is still one of /mcp's (request id, CORS, JSON-RPC error), as the steps' own fault answer is (mcp-routes.ts).
   return (request, response) => {
+    const id = requestIdFrom(request);
+    const lastResort = (error: unknown) => {
+      deps.log.error({ err: error, reqId: id }, 'mcp request failed');
+      sendInternalError({ response, headers: { 'x-request-id': id, ...CROSS_ORIGIN_HEADERS } });
+    };
     try {
-      enter(request, response);
+      enter(request, response, id)?.catch(lastResort);
     } catch (error) {
-      deps.log.error({ err: error }, 'mcp request failed');
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-      response.end('{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}');
+      lastResort(error);
     }
   };
 }
 
-function frontDoorSteps(deps: FrontDoorDeps): RawHandler {
-  return (request, response) => {
+/** Resolves once /mcp's steps are done; undefined when the request was answered at once (closing). */
+function frontDoorSteps(deps: FrontDoorDeps): (request: IncomingMessage, response: ServerResponse, id: string) => Promise<void> | undefined {
+  return (request, response, id) => {
     if (deps.isClosing()) {
       response.writeHead(503, { connection: 'close', 'content-type': 'application/json', 'content-length': SERVICE_UNAVAILABLE.length }).end(SERVICE_UNAVAILABLE);
-      return;
+      return undefined;
     }
     const started = performance.now();
-    const id = requestIdFrom(request);
     const log = lazyChildLogger(deps.log, { reqId: id }, {});
     const url = request.url ?? '/mcp';
     const queryAt = url.indexOf('?');
@@ -97,7 +103,7 @@ function frontDoorSteps(deps: FrontDoorDeps): RawHandler {
       bodyLimit: deps.bodyLimit,
     };
     const traceContext = startRequestSpan(request, response, route);
-    void (traceContext ? context.with(traceContext, () => deps.serve(exchange)) : deps.serve(exchange));
+    return traceContext ? context.with(traceContext, () => deps.serve(exchange)) : deps.serve(exchange);
   };
 }
 

@@ -25,7 +25,7 @@ import { guardRequest, type GuardDeps } from './guard.js';
 import { cachedVirtualServers, virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostCheck } from './host-check.js';
-import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendJsonRpcError } from './jsonrpc-edge.js';
+import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendInternalError, sendJsonRpcError } from './jsonrpc-edge.js';
 import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
 import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
@@ -58,7 +58,7 @@ const VIRTUAL_SERVERS_CACHED = 1000;
 
 export interface GatewayRouteDeps extends GatewayStateDeps, GuardDeps {
   /** `trustProxy`: as the app's Fastify has it (the front door reads X-Forwarded-Host as Fastify does); virtual servers are cached as credentials are. */
-  config: GatewayStateDeps['config'] & GuardDeps['config'] & Pick<Config, 'trustProxy' | 'credentialCache'>;
+  config: GatewayStateDeps['config'] & GuardDeps['config'] & Pick<Config, 'trustProxy' | 'credentialCache' | 'shutdownTimeoutSeconds'>;
   store: GatewayStateDeps['store'] & GuardDeps['store'] & Pick<OpenedStore, 'mcpSessions' | 'idJagAssertions' | 'virtualServerChanges'>;
   /** `encryptionKey` seals 2026-07-28 request state. */
   keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
@@ -75,6 +75,12 @@ export interface GatewayRouteOptions {
   /** The server's front door (app.ts): /mcp is served there, outside Fastify's per-request work. */
   rawRoutes?: RawRoutes;
 }
+
+/** What the close steps after the gateway's (upstreams, the audit queue, the database, the log) get of the shutdown deadline. */
+const AFTER_DRAIN_MS = 5_000;
+
+/** How long the sessions' requests in flight may take at shutdown: the deadline less AFTER_DRAIN_MS, and at least half of it. */
+const drainMs = (shutdownTimeoutSeconds: number): number => Math.max(shutdownTimeoutSeconds * 500, shutdownTimeoutSeconds * 1000 - AFTER_DRAIN_MS);
 
 /** JSON-RPC's "no such session" (the SDK's -32001): also the answer for a session that belongs to someone else. */
 const SESSION_NOT_FOUND = -32001;
@@ -139,9 +145,14 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
-    listen.closeAll();
-    fleetRuns.stop();
     stopSweeping();
+    // Streams that never end on their own end now; the sessions' requests in flight (their calls, answered as JSON or
+    // as a stream) finish, within the shutdown's deadline less what the later close steps need. Answers relayed from
+    // other replicas still reach them meanwhile. What is left then is cut, as its session's copy closes.
+    listen.closeAll();
+    sessions.endStreams();
+    await sessions.drained(drainMs(deps.config.shutdownTimeoutSeconds));
+    fleetRuns.stop();
     stopFollowing();
     await sessions.closeAll();
   });
@@ -163,8 +174,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       await serveSession(exchange, principal, body);
     } catch (error) {
       exchange.log.error({ err: error }, 'mcp request failed');
-      if (!exchange.response.headersSent) sendJsonRpcError(exchange, 500, ErrorCode.InternalError, 'Internal error');
-      else if (!exchange.response.writableEnded) exchange.response.end();
+      sendInternalError(exchange);
     }
   };
 
@@ -322,8 +332,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       await write(response);
     } catch (error) {
       exchange.log.error({ err: error }, 'mcp transport failed');
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-      if (!response.writableEnded) response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
+      sendInternalError(exchange);
     }
     // A new session whose initialization the SDK refused never joined the table: release its server.
     if (session.transport.sessionId === undefined) await session.server.close();

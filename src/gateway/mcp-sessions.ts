@@ -27,11 +27,17 @@ export const MCP_SESSION_TOUCH_MS = 60_000;
 /** Sessions idle in the store (on no replica any more) deleted per sweep. */
 const STORE_SWEEP_BATCH = 500;
 
-/** Who opened a session: only the same user through the same client (or API keys of the same user) may use it. */
+/**
+ * Who opened a session, and with what: only the same user through the same credential may use it. An access token's
+ * credential is its OAuth client (a refreshed token, or one of a new grant with more scope after a step-up, goes on
+ * with the session); an API key's is the key itself, not any key of the user.
+ */
 export interface SessionOwner {
   userId: string;
   clientId: string | null;
   via: Principal['via'];
+  /** The API key's id; null for an access token. */
+  apiKeyId: string | null;
   /** The virtual server the session was opened on; null for /mcp itself. */
   virtualServer: string | null;
 }
@@ -57,15 +63,25 @@ export interface McpSession {
 }
 
 export function ownerOf(principal: Principal): SessionOwner {
-  return { userId: principal.userId, clientId: principal.clientId, via: principal.via, virtualServer: principal.virtualServer ?? null };
+  return {
+    userId: principal.userId,
+    clientId: principal.clientId,
+    via: principal.via,
+    apiKeyId: principal.apiKeyId ?? null,
+    virtualServer: principal.virtualServer ?? null,
+  };
 }
 
-/** The session's opener, through the same kind of credential, at the same endpoint (a session of /mcp/a is not one of /mcp). */
+/**
+ * The session's opener, through the same credential, at the same endpoint (a session of /mcp/a is not one of /mcp).
+ * A stored API key session without its key (opened before migration 013) matches no key.
+ */
 export function isOwnedBy(owner: SessionOwner, principal: Principal): boolean {
   return (
     owner.userId === principal.userId &&
     owner.clientId === principal.clientId &&
     owner.via === principal.via &&
+    owner.apiKeyId === (principal.apiKeyId ?? null) &&
     owner.virtualServer === (principal.virtualServer ?? null)
   );
 }
@@ -113,6 +129,13 @@ export interface McpSessionTable {
    * keep the process alive); returns the stop function.
    */
   startSweeping(intervalMs?: number): () => void;
+  /**
+   * Ends the GET streams of the sessions held here (at shutdown: they never end on their own, and their clients open
+   * them again, on another replica). The sessions and the requests they serve go on.
+   */
+  endStreams(): void;
+  /** Resolves true once no session held here serves a request, or false after `timeoutMs`. */
+  drained(timeoutMs: number): Promise<boolean>;
   /** Closes this replica's copies (at shutdown); the sessions go on through the other replicas. */
   closeAll(): Promise<void>;
 }
@@ -138,6 +161,9 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
   const now = options.now ?? Date.now;
   const reportError = (error: unknown) => options.onError?.(error);
   const sessions = new Map<string, McpSession>();
+  /** Who waits for every request here to end (shutdown), told at the end of the last one. */
+  let drainWaiters: Array<() => void> = [];
+  const serving = () => [...sessions.values()].some((session) => session.inFlight > 0);
 
   // Closing the server closes its transport, whose onclose removes the session from the table.
   const close = async (session: McpSession) => {
@@ -219,6 +245,7 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
         done = true;
         session.inFlight -= 1;
         session.lastSeenAt = now();
+        if (drainWaiters.length > 0 && !serving()) for (const waiter of drainWaiters.splice(0)) waiter();
       };
     },
     sweepIdle,
@@ -230,6 +257,23 @@ export function mcpSessionTable(options: McpSessionTableOptions): McpSessionTabl
       ];
       for (const timer of timers) timer.unref();
       return () => timers.forEach(clearInterval);
+    },
+    endStreams() {
+      for (const session of sessions.values()) session.transport.closeStandaloneSSEStream();
+    },
+    drained(timeoutMs) {
+      if (!serving()) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const waiter = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          drainWaiters = drainWaiters.filter((other) => other !== waiter);
+          resolve(false);
+        }, timeoutMs);
+        drainWaiters.push(waiter);
+      });
     },
     async closeAll() {
       await Promise.all([...sessions.values()].map(close));

@@ -166,6 +166,11 @@ export interface McpSessionRecord {
   /** The OAuth client of the opener's token; null for an API key. */
   clientId: string | null;
   via: 'access_token' | 'api_key';
+  /**
+   * The API key that opened it (its id): only that key may use the session. Null for an access token, and for an
+   * API key session stored before this was recorded (migration 013), which no key may use.
+   */
+  apiKeyId: string | null;
   /** The version agreed at initialize. */
   protocolVersion: string;
   /** JSON of the client's `capabilities` and `clientInfo` as declared at initialize. */

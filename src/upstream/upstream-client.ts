@@ -20,7 +20,7 @@ import {
 import type { z } from 'zod';
 import type { DirectRequests } from './streamable-http/direct-requests.js';
 import { discover, type Negotiated } from './streamable-http/era-negotiation.js';
-import type { NegotiatedProtocol } from './streamable-http/protocol-eras.js';
+import { statelessResultSchema, type NegotiatedProtocol, type ProtocolEra } from './streamable-http/protocol-eras.js';
 import { isJsonObject } from '../json-object.js';
 import { RELAYED_CAPABILITIES, refuseServerRequests, relayServerRequests, type ServerRequestRelay, type ServerRequestRelays } from './streamable-http/server-requests.js';
 import { listChangesFilter, listenStream, type ListenStream } from './streamable-http/listen-stream.js';
@@ -181,7 +181,7 @@ export class UpstreamClient extends Client {
   async forward<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
     const { signal, timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
     if (this.stateless && SUBSCRIPTION_METHODS.has(message.method)) return checked(message.method, resultSchema, await this.changeSubscription(this.stateless.listen, message, signal));
-    if (this.stateless) return checked(message.method, resultSchema, await this.requestStateless(this.stateless, message, options));
+    if (this.stateless) return checked(message.method, resultSchema, await this.requestStateless(this.stateless, message, options), 'stateless');
     if (this.direct && DIRECT_METHODS.has(message.method)) {
       return checked(message.method, resultSchema, await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest }));
     }
@@ -218,10 +218,10 @@ export function isPlainTextToolResult(result: unknown): boolean {
   return result.content.every((block: unknown) => isJsonObject(block) && block.type === 'text' && typeof block.text === 'string' && onlyKeys(block, (key) => key === 'type' || key === 'text'));
 }
 
-/** The same check the SDK would make of a result. */
-function checked<S extends z.ZodType>(method: string, resultSchema: S, result: unknown): z.output<S> {
+/** The same check the SDK would make of a result, with what 2026-07-28 allows beyond it for a stateless upstream's. */
+function checked<S extends z.ZodType>(method: string, resultSchema: S, result: unknown, era: ProtocolEra = 'session'): z.output<S> {
   if ((resultSchema as z.ZodType) === CallToolResultSchema && isPlainTextToolResult(result)) return result as z.output<S>;
-  const parsed = resultSchema.safeParse(result);
+  const parsed = (era === 'stateless' ? statelessResultSchema(resultSchema) : resultSchema).safeParse(result);
   if (!parsed.success) throw new Error(`invalid ${method} result`);
-  return parsed.data;
+  return parsed.data as z.output<S>;
 }

@@ -39,6 +39,12 @@ const TAGGED: FixtureEntry = {
   answer: () => ({ result: { content: [{ type: 'text', text: 'tagged' }], structuredContent: { n: 1 }, isError: false, _meta: { 'com.example/trace': 't-1' } } }),
 };
 
+/** A tool of what 2026-07-28 allows and 2025 does not: an array output schema, structured content an array (with its text). */
+const FORECAST: FixtureEntry = {
+  definition: { name: 'forecast', description: 'Hourly temperatures', inputSchema: { type: 'object', properties: {} }, outputSchema: { type: 'array', items: { type: 'number' } } },
+  answer: () => ({ result: { content: [{ type: 'text', text: '[12,14]' }], structuredContent: [12, 14] } }),
+};
+
 describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', { timeout: 60_000 }, () => {
   const files = tempDir('gatehouse-stateless-upstream-');
   let modern: StatelessUpstream;
@@ -51,7 +57,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
   const requestsFor = (method: string) => modern.requests.filter((request) => request.body.method === method);
 
   before(async () => {
-    modern = await startStatelessUpstream({ tools: [TAGGED] });
+    modern = await startStatelessUpstream({ tools: [TAGGED, FORECAST] });
     legacy = await startHttpUpstream({ name: 'legacy' });
     const configFile = path.join(files.dir, 'gatehouse.json');
     writeFileSync(configFile, JSON.stringify({
@@ -98,7 +104,7 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
 
   it('lists and calls the upstream’s tools, with the per-request metadata and the routing headers under its own names', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_lookup', 'modern_noisy', 'modern_query', 'modern_slow', 'modern_tagged']);
+    assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('modern_')).sort(), ['modern_ask_llm', 'modern_echo', 'modern_forecast', 'modern_lookup', 'modern_noisy', 'modern_query', 'modern_slow', 'modern_tagged']);
     assert.equal(firstText(await client.callTool({ name: 'modern_echo', arguments: { text: 'hello' } })), 'hello');
     const call = requestsFor('tools/call').at(-1)!;
     assert.equal(call.headers['mcp-method'], 'tools/call');
@@ -178,6 +184,40 @@ describe('a 2026-07-28 upstream reached by a 2025 client through the gateway', {
     const prompt = await client.getPrompt({ name: 'modern_greet', arguments: { who: 'Ann' } });
     assert.equal((prompt.messages[0]!.content as { text: string }).text, 'Hello Ann');
     assert.equal(requestsFor('prompts/get').at(-1)!.headers['mcp-name'], 'greet');
+  });
+
+  it('serves a tool with an array output schema and array structured content: as they are to a 2026-07-28 client, as 2025 can carry them (the text) to a 2025 one', async () => {
+    const listed = (await client.listTools()).tools.find((tool) => tool.name === 'modern_forecast');
+    assert.ok(listed, 'the upstream’s tools are listed, this one too');
+    assert.equal(listed.outputSchema, undefined, 'an output schema 2025 cannot express is left out');
+    assert.deepEqual(await client.callTool({ name: 'modern_forecast', arguments: {} }), { content: [{ type: 'text', text: '[12,14]' }] });
+
+    const modernRequest = (id: number, method: string, params: Record<string, unknown>, name?: string) =>
+      fetch(`${gatehouse.url}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}) },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+      }).then(async (response) => ((await response.json()) as { result: Record<string, unknown> }).result);
+    const tools = (await modernRequest(10, 'tools/list', {})).tools as Array<{ name: string; outputSchema?: unknown }>;
+    assert.deepEqual(tools.find((tool) => tool.name === 'modern_forecast')?.outputSchema, FORECAST.definition.outputSchema);
+    const called = await modernRequest(11, 'tools/call', { name: 'modern_forecast', arguments: {} }, 'modern_forecast');
+    assert.deepEqual([called.structuredContent, called.content], [[12, 14], [{ type: 'text', text: '[12,14]' }]]);
+  });
+
+  it('answers a resource the upstream does not have (its -32602) with -32002 to the 2025 client, as 2025 numbers it, and -32602 with the URI to a 2026-07-28 client', async () => {
+    const missing = 'note://missing';
+    await assert.rejects(client.readResource({ uri: missing }), (error: { code?: number; data?: unknown }) => {
+      assert.deepEqual([error.code, error.data], [-32002, { uri: missing }]);
+      return true;
+    });
+    assert.equal(requestsFor('resources/read').at(-1)!.body.params?.uri, missing, 'the upstream was asked');
+    const modernRead = await fetch(`${gatehouse.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': STATELESS_VERSION, 'mcp-method': 'resources/read', 'mcp-name': missing },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'resources/read', params: { uri: missing, _meta: { 'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } } }),
+    });
+    const { error } = (await modernRead.json()) as { error: { code: number; data: unknown } };
+    assert.deepEqual([error.code, error.data], [-32602, { uri: missing }]);
   });
 
   it('answers the 2025 client without what 2026-07-28 added to results (resultType, ttlMs, cacheScope, the upstream’s serverInfo), the rest as it came', async () => {

@@ -166,6 +166,33 @@ describe('/mcp through the front door (outside Fastify)', () => {
     }
   });
 
+  for (const [how, serve] of [
+    ['thrown', () => { throw new Error('secret detail of the fault'); }],
+    ['rejected', async () => { throw new Error('secret detail of the fault'); }],
+  ] as const) {
+    it(`answers a fault of its steps (${how}) as every /mcp answer: request id, CORS, a JSON-RPC internal error without detail`, async () => {
+      const { stream, lines } = memoryDestination();
+      const door = rawRoutes();
+      door.mount(isMcpPath, mcpFrontDoor({ serve, log: createLogger({ logLevel: 'error' }, stream), trustProxy: false, bodyLimit: 1024, observe: () => undefined, isClosing: () => false }));
+      const server = door.serverFactory(() => assert.fail('/mcp never reaches Fastify'), {});
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const answer = await overHttp(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'POST', '/mcp', { ...json, 'x-request-id': 'req-fault-1', origin: 'https://inspector.example' }, '{}');
+        assert.equal(answer.status, 500);
+        assert.equal(answer.headers['x-request-id'], 'req-fault-1');
+        assert.equal(answer.headers['access-control-allow-origin'], '*');
+        assert.equal(answer.headers['access-control-expose-headers'], 'WWW-Authenticate, Mcp-Session-Id');
+        assert.equal(answer.headers['content-type'], 'application/json; charset=utf-8');
+        assert.equal(answer.headers['cache-control'], 'no-store');
+        assert.deepEqual(JSON.parse(answer.body), { jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null });
+        const logged = lines.map((line) => JSON.parse(line) as { msg: string; reqId?: string; err?: { message?: string } });
+        assert.ok(logged.some((record) => record.msg === 'mcp request failed' && record.reqId === 'req-fault-1' && record.err?.message === 'secret detail of the fault'), 'the detail goes to the log');
+      } finally {
+        server.close();
+      }
+    });
+  }
+
   it('answers 503 and closes the connection once the app is closing, as Fastify does', async () => {
     const door = rawRoutes();
     door.mount(isMcpPath, mcpFrontDoor({ serve: async () => assert.fail('nothing is served while closing'), log: pino({ level: 'silent' }), trustProxy: false, bodyLimit: 1024, observe: () => undefined, isClosing: () => true }));

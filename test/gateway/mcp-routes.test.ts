@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -14,6 +15,7 @@ import { mcpSessionTable, type McpSessionTable } from '../../src/gateway/mcp-ses
 import type { Upstream, UpstreamRegistry } from '../../src/upstream/types.js';
 import { UpstreamClient } from '../../src/upstream/upstream-client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { testUpstreamRegistry } from '../helpers/upstream-registry.js';
 import { adminUserId, createClient, grantWithTokens } from '../oauth/token-fixtures.js';
 
 /** An upstream built with the SDK, one read-only and one writing tool, reached in-process through a real client. */
@@ -186,6 +188,36 @@ describe('/mcp over HTTP', () => {
     assert.ok((await toolNames(token, sessionId)).includes('tiny_erase'));
     await t.runtime.apiKeys.revoke(record.id);
     assert.equal((await call(token, sessionId, 'tools/list')).statusCode, 401);
+  });
+
+  it('a session opened with an API key is bound to that key: another key of the same user gets 404, before and after the first is revoked, in memory and from the store', async () => {
+    const admin = await t.runtime.users.find('admin');
+    assert.ok(admin);
+    const first = await t.runtime.apiKeys.create({ user: admin, name: 'session key a' });
+    const second = (await t.runtime.apiKeys.create({ user: admin, name: 'session key b' })).token;
+    const sessionId = await openSession(first.token);
+    const erase = () => call(second, sessionId, 'tools/call', { name: 'tiny_erase', arguments: {} });
+    const erasedBefore = tiny.erased();
+
+    assert.equal((await erase()).statusCode, 404, 'the held copy');
+    await sessions.drop([sessionId]); // this replica's copy closed, the row kept: the next request rebuilds it from the store, as another replica would
+    assert.equal((await erase()).statusCode, 404, 'rebuilt from the store');
+    await t.runtime.apiKeys.revoke(first.record.id);
+    assert.equal((await erase()).statusCode, 404, 'after the opening key is revoked');
+    assert.equal(tiny.erased(), erasedBefore, 'the tool never ran for the other key');
+    assert.equal((await call(first.token, sessionId, 'tools/list')).statusCode, 401, 'the revoked key itself');
+  });
+
+  it('an API key session stored without its key (before migration 013) is refused to every key: 404, and the client opens a new one', async () => {
+    const admin = await t.runtime.users.find('admin');
+    assert.ok(admin);
+    const key = (await t.runtime.apiKeys.create({ user: admin, name: 'older session' })).token;
+    const stored = await t.runtime.store.mcpSessions.find(await openSession(key));
+    assert.ok(stored);
+    const older = { ...stored, id: crypto.randomUUID(), apiKeyId: null };
+    await t.runtime.store.mcpSessions.create(older);
+    assert.equal((await call(key, older.id, 'tools/list')).statusCode, 404);
+    assert.equal((await call(key, stored.id, 'tools/list')).statusCode, 200, 'the key\'s own session');
   });
 
   it('a session is never served to another user, another client, or an API key: 404 as if unknown', async () => {
@@ -467,5 +499,99 @@ describe('/mcp shutdown', () => {
     // The stream ends (or breaks) once the app has closed: reading it to the end settles.
     await stream.text().catch(() => '');
     assert.equal(stream.bodyUsed, true);
+  });
+});
+
+describe('/mcp at shutdown: requests in flight finish', () => {
+  /** An upstream whose `wait` tool answers once released, after a progress notification when asked for one. */
+  function waitingServer() {
+    const server = new McpServer({ name: 'slow', version: '1.0.0' });
+    let started = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    server.registerTool('wait', { annotations: { readOnlyHint: true } }, async (extra) => {
+      started += 1;
+      const progressToken = extra._meta?.progressToken;
+      if (progressToken !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 1 } });
+      await released;
+      return { content: [{ type: 'text', text: 'done waiting' }] };
+    });
+    return { server, started: () => started, release };
+  }
+
+  /** The real /mcp plugin over `waiting`'s upstream, listening; a session of an API key with its headers. */
+  async function gatewayWith(waiting: ReturnType<typeof waitingServer>, shutdownTimeoutSeconds?: number) {
+    const t = await startTestApp();
+    const registry = testUpstreamRegistry();
+    await registry.add({ id: 'ups_slow', name: 'slow', server: waiting.server });
+    const gw = Fastify();
+    const config = { ...t.runtime.config, ...(shutdownTimeoutSeconds === undefined ? {} : { shutdownTimeoutSeconds }) };
+    await gw.register(gatewayRoutes, { deps: { ...t.runtime, config }, upstreams: registry });
+    await gw.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(gw.server.address() as AddressInfo).port}/mcp`;
+    const admin = await t.runtime.users.find('admin');
+    const { token } = await t.runtime.apiKeys.create({ user: admin!, name: 'shutdown' });
+    const headers = { authorization: `Bearer ${token}`, accept: ACCEPT, 'content-type': 'application/json' };
+    const opened = await fetch(url, { method: 'POST', headers, body: JSON.stringify(initialize()) });
+    await opened.text();
+    const session = { ...headers, 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': PROTOCOL };
+    assert.equal((await fetch(url, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status, 202);
+    const callWait = (id: number, meta?: Record<string, unknown>) =>
+      fetch(url, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow_wait', arguments: {}, ...(meta ? { _meta: meta } : {}) } }) });
+    return {
+      gw,
+      url,
+      session,
+      callWait,
+      async close() {
+        await gw.close();
+        await registry.close();
+        await t.close();
+      },
+    };
+  }
+
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it('the GET stream ends at once; calls in flight, answered as a stream or as JSON, finish with their results before the app has closed', async () => {
+    const waiting = waitingServer();
+    const gateway = await gatewayWith(waiting);
+    try {
+      const stream = await fetch(gateway.url, { method: 'GET', headers: { ...gateway.session, accept: 'text/event-stream' } });
+      assert.equal(stream.status, 200);
+      const streamed = gateway.callWait(21, { progressToken: 'p-1' });
+      const plain = gateway.callWait(22);
+      await until(() => waiting.started() === 2);
+      let closed = false;
+      const closing = gateway.gw.close().then(() => (closed = true));
+      await stream.text();
+      assert.equal(closed, false, 'the app waits for the calls');
+      waiting.release();
+      const streamedBody = await (await streamed).text();
+      assert.match(streamedBody, /"progress":1/);
+      assert.match(streamedBody, /"id":21,"result":\{"content":\[\{"type":"text","text":"done waiting"\}\]\}/);
+      assert.deepEqual(((await (await plain).json()) as { result: unknown }).result, { content: [{ type: 'text', text: 'done waiting' }] });
+      await closing;
+    } finally {
+      waiting.release();
+      await gateway.close();
+    }
+  });
+
+  it('a call still running when the drain ends (the shutdown deadline less what the later steps need) is cut, and the app closes', async () => {
+    const waiting = waitingServer();
+    const gateway = await gatewayWith(waiting, 1);
+    try {
+      const call = gateway.callWait(31);
+      await until(() => waiting.started() === 1);
+      await gateway.gw.close();
+      const answer = await call.then((response) => response.text()).catch((error: unknown) => String(error));
+      assert.doesNotMatch(answer, /done waiting/);
+    } finally {
+      waiting.release();
+      await gateway.close();
+    }
   });
 });

@@ -33,6 +33,7 @@ async function sessionOf(id: string, principal: Principal, at: number): Promise<
     username: principal.username,
     clientId: principal.clientId,
     via: principal.via,
+    apiKeyId: principal.apiKeyId ?? null,
     protocolVersion: '2025-11-25',
     clientCapabilities: '{}',
     clientInfo: '{"name":"t","version":"1"}',
@@ -53,13 +54,17 @@ async function sessionOf(id: string, principal: Principal, at: number): Promise<
 }
 
 describe('MCP session ownership', () => {
-  it('only the same user through the same client, the same way, at the same endpoint, owns a session', () => {
+  it('only the same user through the same credential (OAuth client or API key), at the same endpoint, owns a session', () => {
     const owner = ownerOf(alice);
     assert.equal(isOwnedBy(owner, { ...alice, grantId: 'grt_2', scopes: new Set(['mcp:write']) }), true, 'a refreshed or stepped-up token');
     assert.equal(isOwnedBy(owner, { ...alice, userId: 'usr_b' }), false, 'another user');
     assert.equal(isOwnedBy(owner, { ...alice, clientId: 'cli_2' }), false, 'another client');
     assert.equal(isOwnedBy(owner, { ...alice, clientId: null, grantId: null, via: 'api_key' }), false, 'an API key of the same user');
-    assert.equal(isOwnedBy(ownerOf({ ...alice, clientId: null, via: 'api_key' }), { ...alice, userId: 'usr_b', clientId: null, via: 'api_key' }), false, 'an API key of another user');
+    const aliceKey: Principal = { ...alice, clientId: null, grantId: null, apiKeyId: 'key_1', via: 'api_key' };
+    assert.equal(isOwnedBy(ownerOf(aliceKey), aliceKey), true, 'the same API key');
+    assert.equal(isOwnedBy(ownerOf(aliceKey), { ...aliceKey, apiKeyId: 'key_2' }), false, 'another API key of the same user');
+    assert.equal(isOwnedBy({ ...ownerOf(aliceKey), apiKeyId: null }, aliceKey), false, 'an API key session stored without its key (before migration 013)');
+    assert.equal(isOwnedBy(ownerOf(aliceKey), { ...aliceKey, userId: 'usr_b' }), false, 'an API key of another user');
     assert.equal(isOwnedBy(owner, { ...alice, virtualServer: 'support' }), false, 'the same caller at a virtual server');
     assert.equal(isOwnedBy(ownerOf({ ...alice, virtualServer: 'support' }), alice), false, 'a session of a virtual server, at /mcp');
     assert.equal(isOwnedBy(ownerOf({ ...alice, virtualServer: 'support' }), { ...alice, virtualServer: 'billing' }), false, 'at another virtual server');
@@ -102,6 +107,28 @@ describe('MCP session table', () => {
     assert.equal(await table.sweepIdle(), 1);
     assert.equal(busy.closed(), true);
     assert.equal(table.size, 0);
+  });
+
+  it('drained: at once with nothing in flight, once the last request here ends, and false when the time is up first', async () => {
+    const table = mcpSessionTable(tableOptions());
+    const [one, two] = [await sessionOf('one', alice, 0), await sessionOf('two', alice, 0)];
+    table.add(one);
+    table.add(two);
+    assert.equal(await table.drained(60_000), true);
+    const ends = [table.begin(one), table.begin(two)];
+    let drained: boolean | undefined;
+    const waiting = table.drained(60_000).then((outcome) => (drained = outcome));
+    ends[0]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(drained, undefined, 'a request is still in flight');
+    ends[1]!();
+    await waiting;
+    assert.equal(drained, true);
+    const stuck = table.begin(one);
+    assert.equal(await table.drained(10), false);
+    stuck();
+    assert.equal(one.closed(), false, 'draining closes nothing');
+    await table.closeAll();
   });
 
   it('has room up to its bound; closeAll empties it', async () => {

@@ -10,6 +10,7 @@ function session(id: string, userId: string, lastSeenAt = 10): McpSessionRecord 
     username: userId === 'usr_a' ? 'ada' : 'bob',
     clientId: 'cli_1',
     via: 'access_token',
+    apiKeyId: null,
     protocolVersion: '2025-11-25',
     clientCapabilities: '{"sampling":{}}',
     clientInfo: '{"name":"test","version":"1"}',
@@ -34,6 +35,12 @@ for (const backend of backends) {
       await store.mcpSessions.create(session('s1', 'usr_a'));
       assert.deepEqual(await store.mcpSessions.find('s1'), session('s1', 'usr_a'));
       assert.equal(await store.mcpSessions.find('s2'), undefined);
+    });
+
+    it('keeps the API key a session was opened with', async () => {
+      const opened = { ...session('s1', 'usr_a'), clientId: null, via: 'api_key' as const, apiKeyId: 'key_1' };
+      await store.mcpSessions.create(opened);
+      assert.deepEqual(await store.mcpSessions.find('s1'), opened);
     });
 
     it('counts the sessions used since a time, for the overview, and the tool calls by outcome', async () => {

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { migrations } from '../../src/store/migrations/index.js';
 import { openStore, type OpenedStore } from '../../src/store/index.js';
-import { backendPlace, backends, tempDir, type BackendPlace } from '../helpers/backends.js';
+import { backendPlace, backends, createTestUsers, tempDir, type BackendPlace } from '../helpers/backends.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -47,6 +47,21 @@ for (const backend of backends) {
       const second = await open();
       assert.deepEqual(await appliedVersions(second), knownVersions);
       assert.equal(await second.meta.get('kept'), 'yes');
+    });
+
+    it('a database of the release before 013 (015 applied) takes 013 at start: its API key sessions are then without their key (null: refused at /mcp)', async () => {
+      const before = await open();
+      await before.database.run('ALTER TABLE mcp_sessions DROP COLUMN api_key_id');
+      await before.database.run('DELETE FROM schema_migrations WHERE version = 13');
+      await createTestUsers(before, [['usr_old', 'old']]);
+      await before.database.run(
+        "INSERT INTO mcp_sessions (id, user_id, username, client_id, via, protocol_version, client_capabilities, client_info, initialized, created_at, last_seen_at) VALUES ('s-old', 'usr_old', 'old', NULL, 'api_key', '2025-11-25', '{}', '{}', 1, 1, 1)",
+      );
+      await before.database.close();
+      opened.length = 0;
+      const after = await open();
+      assert.deepEqual(await appliedVersions(after), knownVersions);
+      assert.equal((await after.mcpSessions.find('s-old'))?.apiKeyId, null);
     });
 
     it('refuses a database whose schema is newer than this code knows, saying to upgrade', async () => {

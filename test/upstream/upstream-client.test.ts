@@ -53,6 +53,13 @@ describe('upstream clients', () => {
     await assert.rejects(client.forward({ method: 'tools/call', params: { name: 'echo' } }, CallToolResultSchema, options()), /invalid tools\/call result/);
   });
 
+  it('refuse a session-era answer whose structured content is not an object, as the SDK client does (2025: an object)', async () => {
+    for (const structuredContent of [[1, 2], 'text', 3, null]) {
+      const { client } = await connected(true, fakeDirect({ ...text('[1,2]'), structuredContent }));
+      await assert.rejects(client.forward({ method: 'tools/call', params: { name: 'echo' } }, CallToolResultSchema, options()), /invalid tools\/call result/, JSON.stringify(structuredContent));
+    }
+  });
+
   it('take by hand only the tool results the schema would return unchanged, and give every other one to the schema', async () => {
     const plain = [text('a'), { content: [] }, { content: [{ type: 'text', text: 'a' }, { type: 'text', text: '' }], isError: true }, { ...text('b'), isError: false }];
     for (const result of plain) {

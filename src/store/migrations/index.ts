@@ -9,6 +9,7 @@ import { toolPins } from './009_tool_pins.js';
 import { callApprovals } from './010_call_approvals.js';
 import { virtualServers } from './011_virtual_servers.js';
 import { enterpriseIdentity } from './012_enterprise_identity.js';
+import { mcpSessionApiKeys } from './013_mcp_session_api_keys.js';
 import { fleetMessages } from './015_fleet_messages.js';
 
 export interface Migration {
@@ -30,5 +31,6 @@ export const migrations: readonly Migration[] = [
   { version: 10, name: 'call_approvals', sql: callApprovals },
   { version: 11, name: 'virtual_servers', sql: virtualServers },
   { version: 12, name: 'enterprise_identity', sql: enterpriseIdentity },
+  { version: 13, name: 'mcp_session_api_keys', sql: mcpSessionApiKeys },
   { version: 15, name: 'fleet_messages', sql: fleetMessages },
 ];

@@ -1,3 +1,5 @@
+import { CallToolResultSchema, ListToolsResultSchema, ToolSchema } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { encodeHeaderValue, NAME_HEADER_FIELDS } from '../../http/mcp-headers.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
 
@@ -75,14 +77,43 @@ export function routingHeaders(method: string, params: JsonObject | undefined): 
 }
 
 /**
+ * What 2026-07-28 allows of results beyond the SDK 1.x's 2025 schemas (SEP-2106, changelog minor change 10): a tool's
+ * `outputSchema` any JSON Schema object (not only `type: "object"`), its `structuredContent` any JSON value. A stateless
+ * upstream's results are checked against these; every other schema is the same in both eras.
+ */
+const STATELESS_SCHEMAS: ReadonlyMap<z.ZodType, z.ZodType> = new Map<z.ZodType, z.ZodType>([
+  [CallToolResultSchema, CallToolResultSchema.extend({ structuredContent: z.unknown().optional() })],
+  [ListToolsResultSchema, ListToolsResultSchema.extend({ tools: z.array(ToolSchema.extend({ outputSchema: z.looseObject({}).optional() })) })],
+]);
+
+/** The schema a stateless upstream's result is checked against, for the SDK schema `schema` of its method. */
+export function statelessResultSchema(schema: z.ZodType): z.ZodType {
+  return STATELESS_SCHEMAS.get(schema) ?? schema;
+}
+
+/**
+ * A tool as a session-era (2025) client may receive it: an `outputSchema` that 2025 cannot express (its root not
+ * `type: "object"`, which 2026-07-28 allows) left out, so that the client neither refuses the listing nor expects
+ * structured content the result cannot carry to it (sessionEraResult).
+ */
+export function sessionEraTool<T extends JsonObject>(tool: T): T {
+  if (!('outputSchema' in tool) || (isJsonObject(tool.outputSchema) && tool.outputSchema.type === 'object')) return tool;
+  const { outputSchema: _outputSchema, ...rest } = tool;
+  return rest as T;
+}
+
+/**
  * A stateless upstream's result as a session-era (2025) client may receive it: without what 2026-07-28 added to results
  * (schema `Result.resultType`, `CacheableResult.ttlMs`/`cacheScope`, `ResultMetaObject`'s serverInfo, which names the
  * upstream, not the server the client initialized with), everything else as it came. A result without `resultType` is
- * not of the stateless era (every 2026-07-28 result carries it) and is returned as it is.
+ * not of the stateless era (every 2026-07-28 result carries it) and is returned as it is. Structured content that is
+ * not an object, which 2025 cannot carry, is left out too: a 2026-07-28 tool returning such content must also return
+ * it serialized in a text block, for clients that do not understand it (SEP-2106, "Backward Compatibility").
  */
 export function sessionEraResult<T extends JsonObject>(result: T): T {
   if (!('resultType' in result)) return result;
   const { resultType: _resultType, ttlMs: _ttlMs, cacheScope: _cacheScope, _meta, ...rest } = result;
+  if ('structuredContent' in rest && !isJsonObject(rest.structuredContent)) delete rest.structuredContent;
   if (!isJsonObject(_meta)) return rest as T;
   const { [META.serverInfo]: _serverInfo, ...meta } = _meta;
   return (Object.keys(meta).length === 0 ? rest : { ...rest, _meta: meta }) as T;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ResourceUpdatedNotificationSchema, SubscribeRequestSchema, UnsubscribeRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpError, ResourceUpdatedNotificationSchema, SubscribeRequestSchema, UnsubscribeRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { callApprovals } from '../../../src/gateway/call-approvals.js';
@@ -41,6 +41,10 @@ const subscriptionsAsked: string[] = [];
 function sharedServer(seen: Array<Record<string, unknown> | undefined>) {
   const server = new McpServer({ name: 'shared', version: '1.0.0' });
   server.registerResource('doc', 'watched://doc', { mimeType: 'text/plain' }, (uri) => ({ contents: [{ uri: uri.href, text: 'doc' }] }));
+  // Names notes it does not have: a 2025 server's "resource not found" (-32002).
+  server.registerResource('notes', new ResourceTemplate('notes://{name}', { list: undefined }), {}, (uri) => {
+    throw new McpError(-32002, 'Resource not found', { uri: uri.href });
+  });
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
     subscriptionsAsked.push(`subscribe ${request.params.uri}`);
@@ -175,6 +179,20 @@ describe('/mcp serves a 2026-07-28 client and a 2025 client side by side', () =>
     }
     const missing = (await (await modern('resources/read', { uri: 'test://nothing' })).json()) as { error: { code: number; data: { uri: string } } };
     assert.deepEqual([missing.error.code, missing.error.data.uri], [-32602, 'test://nothing']);
+  });
+
+  it('answers a resource a 2025 upstream does not have (its -32002) with -32602 and the URI to a 2026-07-28 client, and -32002 to a 2025 one', async () => {
+    const missing = (await (await modern('resources/read', { uri: 'notes://gone' })).json()) as { error: { code: number; data: unknown } };
+    assert.deepEqual([missing.error.code, missing.error.data], [-32602, { uri: 'notes://gone' }]);
+    const legacy = await legacyClient();
+    try {
+      await assert.rejects(legacy.readResource({ uri: 'notes://gone' }), (error: McpError) => {
+        assert.deepEqual([error.code, error.data], [-32002, { uri: 'notes://gone' }]);
+        return true;
+      });
+    } finally {
+      await legacy.close();
+    }
   });
 
   it('carries the trace context of _meta on to the upstream, and none of the client’s protocol metadata', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { routingHeaders, sessionEraResult, withRequestMeta } from '../../../src/upstream/streamable-http/protocol-eras.js';
+import { CallToolResultSchema, ListToolsResultSchema, ReadResourceResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { routingHeaders, sessionEraResult, sessionEraTool, statelessResultSchema, withRequestMeta } from '../../../src/upstream/streamable-http/protocol-eras.js';
 
 describe('stateless (2026-07-28) requests', () => {
   it('carry the protocol version, client info and capabilities in _meta, keeping the caller’s own keys', () => {
@@ -37,5 +38,33 @@ describe('stateless results for a session-era (2025) client', () => {
   it('leave a result without resultType (a session-era server’s, Gatehouse’s own) as it is, even with keys of the same names', () => {
     const result = { content: [], ttlMs: 1, _meta: serverInfo };
     assert.equal(sessionEraResult(result), result);
+  });
+
+  it('lose structured content that is not an object (2025 cannot carry it; its text block goes), and keep an object', () => {
+    const text = [{ type: 'text', text: '[1,2]' }];
+    for (const structuredContent of [[1, 2], 'two', 2, true, null]) {
+      assert.deepEqual(sessionEraResult({ resultType: 'complete', content: text, structuredContent }), { content: text }, JSON.stringify(structuredContent));
+    }
+    assert.deepEqual(sessionEraResult({ resultType: 'complete', content: text, structuredContent: { n: [1, 2] } }), { content: text, structuredContent: { n: [1, 2] } });
+  });
+
+  it('list a tool without an output schema 2025 cannot express (a root other than type object), and any other tool as it is', () => {
+    const tool = { name: 'forecast', inputSchema: { type: 'object' } };
+    assert.deepEqual(sessionEraTool({ ...tool, outputSchema: { type: 'array', items: { type: 'number' } } }), tool);
+    assert.deepEqual(sessionEraTool({ ...tool, outputSchema: { anyOf: [{ type: 'object' }, { type: 'null' }] } }), tool);
+    for (const kept of [tool, { ...tool, outputSchema: { type: 'object', properties: { n: { type: 'number' } } } }]) assert.equal(sessionEraTool(kept), kept);
+  });
+});
+
+describe('stateless results checked as 2026-07-28 allows', () => {
+  it('take structured content of any JSON value and an output schema of any JSON Schema object, where 2025’s schemas refuse them', () => {
+    const call = { content: [{ type: 'text', text: '[1,2]' }], structuredContent: [1, 2] };
+    assert.equal(CallToolResultSchema.safeParse(call).success, false);
+    assert.deepEqual(statelessResultSchema(CallToolResultSchema).parse(call), call);
+    const list = { tools: [{ name: 'forecast', inputSchema: { type: 'object' }, outputSchema: { type: 'array', items: { type: 'number' } } }] };
+    assert.equal(ListToolsResultSchema.safeParse(list).success, false);
+    assert.deepEqual(statelessResultSchema(ListToolsResultSchema).parse(list), list);
+    assert.equal(statelessResultSchema(ListToolsResultSchema).safeParse({ tools: [{ ...list.tools[0], inputSchema: { type: 'array' } }] }).success, false, 'input schemas stay objects');
+    assert.equal(statelessResultSchema(ReadResourceResultSchema), ReadResourceResultSchema);
   });
 });
