@@ -80,9 +80,12 @@ function answerHeaders(door: DoorRequest): Record<string, string | number> {
   return { 'x-request-id': door.id, ...NO_STORE_HEADERS, ...CROSS_ORIGIN_HEADERS };
 }
 
-/** The route's error handler's answer (errors.ts `sendOAuthError`), with its headers where Fastify puts them. */
+/**
+ * The route's error handler's answer (errors.ts `sendOAuthError`), with its headers where Fastify puts them: after the
+ * hooks' (no-store among them already), then Connection when the body was refused, then the error's own.
+ */
 function sendError(response: ServerResponse, door: DoorRequest, error: OAuthError, closeConnection: boolean): void {
   const text = JSON.stringify(oauthErrorBody(error));
-  const headers = { ...answerHeaders(door), ...(closeConnection ? { connection: 'close' } : {}), ...NO_STORE_HEADERS, ...error.headers };
+  const headers = { ...answerHeaders(door), ...(closeConnection ? { connection: 'close' } : {}), ...error.headers };
   response.writeHead(error.status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
 }
