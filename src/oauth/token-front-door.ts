@@ -53,6 +53,7 @@ export function tokenFrontDoor(deps: TokenFrontDoorDeps): RawHandler {
       const read = await readRequestBody(request, deps.bodyLimit);
       // As Fastify: the rest of a refused body may still be coming, so the connection is closed after the answer.
       if (!read.ok) return sendError(response, door, oauthErrorFor({ statusCode: read.status }, door.log), true);
+      // `ip` as Fastify's `request.ip` gives it (typed a string there too; undefined only once the socket is gone).
       const json = await deps.answer({ headers: request.headers, body: parseForm(read.text), ip: door.ip! });
       response.writeHead(200, { ...answerHeaders(door), 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) }).end(json);
     } catch (error) {
