@@ -37,7 +37,8 @@ declare module 'fastify' {
  */
 export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const { config } = runtime;
-  // /mcp is served in front of Fastify (gateway/mcp-front-door.ts); everything else goes through it.
+  // /mcp and POST /oauth/token are served in front of Fastify (gateway/mcp-front-door.ts, oauth/token-front-door.ts);
+  // everything else goes through it.
   const frontDoor = rawRoutes();
   const app = Fastify({
     serverFactory: frontDoor.serverFactory,
@@ -70,7 +71,7 @@ export async function buildApp(runtime: Runtime, logger: FastifyBaseLogger): Pro
   await app.register(upstreamConnectRoutes, { deps: runtime });
   await app.register(callApprovalRoutes, { deps: runtime });
   await app.register(outboundClientRoutes, { deps: runtime });
-  await app.register(oauthServer, { deps: runtime });
+  await app.register(oauthServer, { deps: runtime, rawRoutes: frontDoor });
   await app.register(gatewayRoutes, { deps: runtime, rawRoutes: frontDoor });
   await app.register(adminApi, { prefix: '/api', deps: runtime });
   await app.register(openApiRoute);

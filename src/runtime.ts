@@ -4,6 +4,7 @@ import { credentialCache, type CredentialCache } from './identity/credential-cac
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { deriveKeyRing, loadMasterKey, verifyKeyMatchesDatabase, type KeyRing } from './crypto/key-ring.js';
+import { workerSigner } from './crypto/es256-signer.js';
 import { signingKeyRing, type SigningKeyRing } from './crypto/signing-keys.js';
 import { apiKeyService, type ApiKeyService } from './identity/api-keys.js';
 import { passwordLogin, type PasswordLogin } from './identity/login.js';
@@ -111,6 +112,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   followOutboundEvents(outbound, upstreams, perUserPool);
   followSignIns(sso, upstreams);
   const signingKeys = signingKeyRing({ store: store.signingKeys, encryptionKey: keys.encryptionKey, retiredKeyLifetimeMs: retiredKeyLifetimeMs(config) }, clock);
+  // Access tokens are signed on a worker thread, a turn's signatures in one message (crypto/es256-signer.ts).
+  const signer = workerSigner();
   return {
     config,
     clock,
@@ -131,7 +134,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     ),
     grants: grantService({ store, keys, config, audit }, clock),
     signingKeys,
-    accessTokens: accessTokenService({ config, signingKeys }, clock),
+    accessTokens: accessTokenService({ config, signingKeys, signer }, clock),
     users: userService(store, clock),
     login: passwordLogin(store.users, store.loginFailures, config.loginThrottle, { now: clock }),
     apiKeys: apiKeyService(store, keys.tokenHasher, clock, credentials),
@@ -150,6 +153,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     sso,
     close: async () => {
       await auditWrites.close();
+      await signer.close();
       credentials.close();
       await perUserPool.close();
       await store.notifications.close();

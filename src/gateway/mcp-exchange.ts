@@ -2,6 +2,7 @@ import { parse as parseContentType } from 'content-type';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { readRequestBody, type RequestBody } from '../http/request-body.js';
 import { CROSS_ORIGIN_HEADERS, PREFLIGHT_HEADERS } from '../oauth/cors.js';
 
 /**
@@ -72,8 +73,8 @@ function isJsonMediaType(header: string | undefined): boolean {
 
 /**
  * Step: a POST's body as text, as Fastify read it before: only `application/json` (415 otherwise, or when a body
- * comes without a type), at most `bodyLimit` bytes (413, checked on Content-Length first), and as long as its
- * Content-Length says (400). GET and DELETE carry none. Read after the guard: a refused caller's body is never read.
+ * comes without a type), then read with Fastify's limits (http/request-body.ts: 413 over `bodyLimit`, 400 when cut
+ * short). GET and DELETE carry none. Read after the guard: a refused caller's body is never read.
  */
 export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyText {
   const { request, bodyLimit } = exchange;
@@ -81,30 +82,13 @@ export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyTex
   if (!isJsonMediaType(request.headers['content-type'])) {
     return { ok: false, status: 415, code: TRANSPORT_ERROR, message: 'Unsupported Media Type: Content-Type must be application/json' };
   }
-  const declared = Number(request.headers['content-length']);
-  if (declared > bodyLimit) return tooLarge;
-  // A client gone while the guard ran: its request emits nothing more, so listening below would wait for ever.
-  if (request.destroyed) return invalidRequest;
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const done = (outcome: BodyText) => {
-      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onError);
-      resolve(outcome);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > bodyLimit) return done(tooLarge);
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      if (!Number.isNaN(declared) && received !== declared) return done(invalidRequest);
-      done({ ok: true, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8') });
-    };
-    // A client gone before the end of its body: nothing will be answered, but the step must still finish.
-    const onError = () => done(invalidRequest);
-    request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onError);
-  });
+  const read = readRequestBody(request, bodyLimit);
+  return read instanceof Promise ? read.then(bodyTextOf) : bodyTextOf(read);
+}
+
+function bodyTextOf(read: RequestBody): BodyText {
+  if (read.ok) return read;
+  return read.status === 413 ? tooLarge : invalidRequest;
 }
 
 const tooLarge: BodyText = { ok: false, status: 413, code: TRANSPORT_ERROR, message: 'Request body too large', closeConnection: true };

@@ -20,7 +20,8 @@ import { createGatewayState, type GatewayState, type GatewayStateDeps } from './
 import { httpObserverOf, registryOf } from '../ops/metrics.js';
 import type { RawRoutes } from '../http/raw-routes.js';
 import { crossOrigin, handOver, readBodyText, sendNoBody, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
-import { DEFAULT_BODY_LIMIT, isMcpPath, MCP_ROUTES, mcpFrontDoor } from './mcp-front-door.js';
+import { isMcpPath, MCP_ROUTES, mcpFrontDoor } from './mcp-front-door.js';
+import { DEFAULT_BODY_LIMIT } from '../http/request-body.js';
 import { guardRequest, type GuardDeps } from './guard.js';
 import { cachedVirtualServers, virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';

@@ -1,17 +1,17 @@
 import dns from 'node:dns';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /** Answers a request on node:http's own objects, outside Fastify. */
 export type RawHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
-/** Which requests a raw handler takes: by method and path (the URL without its query). */
-export type RawClaim = (method: string, path: string) => boolean;
+/** Which requests a raw handler takes: by method, path (the URL without its query) and, if it must, headers. */
+export type RawClaim = (method: string, path: string, headers: IncomingHttpHeaders) => boolean;
 
 /**
  * The node:http server's request listener, in front of Fastify: a request a mounted handler claims goes to it, the
- * rest to Fastify's router. For an endpoint whose every request must be cheap (/mcp), Fastify's per-request work
+ * rest to Fastify's router. For an endpoint whose every request must be cheap (/mcp, POST /oauth/token), Fastify's per-request work
  * (its request and reply objects, hooks, router, child logger) is then not paid; the handler does what the app's
  * hooks would have done for it (request id, tracing, metrics, access log). `app.inject` goes to Fastify's router
  * directly, so a surface mounted here keeps a Fastify route too (the same handler behind it).
@@ -46,7 +46,8 @@ export function rawRoutes(): RawRoutes {
     const url = request.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
-    return mounted.find(({ claims }) => claims(request.method ?? 'GET', path))?.handler;
+    const method = request.method ?? 'GET';
+    return mounted.find(({ claims }) => claims(method, path, request.headers))?.handler;
   };
   return {
     mount(claims, handler) {

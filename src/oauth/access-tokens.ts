@@ -1,6 +1,7 @@
 import { jwtVerify, type JWTHeaderParameters } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { threadpoolSigner, type Es256Signer } from '../crypto/es256-signer.js';
 import { encodeJoseHeader, signEs256Jws } from '../crypto/jws.js';
 import { newId } from '../crypto/random.js';
 import { SIGNING_ALG, type SigningKeyRing } from '../crypto/signing-keys.js';
@@ -56,11 +57,12 @@ export interface AccessTokenService {
   verify(token: string, expectedAudience: string): Promise<AccessTokenClaims | undefined>;
 }
 
+/** `signer`: where signatures are made (the runtime's worker thread); by default libuv's threadpool. */
 export function accessTokenService(
-  deps: { config: Config; signingKeys: SigningKeyRing },
+  deps: { config: Config; signingKeys: SigningKeyRing; signer?: Es256Signer },
   now: () => number = Date.now,
 ): AccessTokenService {
-  const { config, signingKeys } = deps;
+  const { config, signingKeys, signer = threadpoolSigner } = deps;
   const issuer = config.publicUrl;
   const ttl = config.oauth.accessTokenTtlSeconds;
   // The header only changes with the key.
@@ -109,7 +111,7 @@ export function accessTokenService(
         exp: iat + ttl,
         gid: request.grantId,
       };
-      return { token: await signEs256Jws(encodedHeader(key.kid), claims, key.privateKey), expiresIn: ttl };
+      return { token: await signEs256Jws(encodedHeader(key.kid), claims, key, signer), expiresIn: ttl };
     },
 
     async verify(token, expectedAudience) {

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 
 export type OAuthErrorCode =
@@ -45,36 +45,47 @@ export class OAuthError extends Error {
   }
 }
 
+/** RFC 6749 §5.1: answers carrying tokens must not be cached (and, simplest, no answer of the token endpoint). */
+export const NO_STORE_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** The body of an error answer, per RFC 6749 §5.2. */
+export function oauthErrorBody(error: OAuthError): { error: OAuthErrorCode; error_description: string } {
+  return { error: error.error, error_description: error.description };
+}
+
 /** Writes `{error, error_description}` with no-store caching, per RFC 6749 §5.2. */
 export function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
   return reply
     .code(error.status)
-    .headers({ 'cache-control': 'no-store', pragma: 'no-cache', ...error.headers })
-    .send({ error: error.error, error_description: error.description });
+    .headers({ ...NO_STORE_HEADERS, ...error.headers })
+    .send(oauthErrorBody(error));
 }
 
 /**
- * Error handler for OAuth endpoints: our OAuthErrors as they are; malformed bodies, duplicate or missing
- * parameters and schema failures as `invalid_request`; anything else as a generic `server_error` (logged).
+ * What an OAuth endpoint answers a failure with: our OAuthErrors as they are; malformed bodies, duplicate or missing
+ * parameters and schema failures as `invalid_request`; anything else as a generic `server_error` (logged). `error`
+ * is what the endpoint threw, or one of Fastify's request errors (a `statusCode`, perhaps `validation`).
  */
-export function oauthErrorHandler(
-  error: FastifyError,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): FastifyReply {
+export function oauthErrorFor(error: unknown, log: Pick<FastifyBaseLogger, 'warn' | 'error'>): OAuthError {
   if (error instanceof OAuthError) {
-    if (error.logDetail) request.log.warn({ error: error.error, detail: error.logDetail }, 'oauth request refused');
-    return sendOAuthError(reply, error);
+    if (error.logDetail) log.warn({ error: error.error, detail: error.logDetail }, 'oauth request refused');
+    return error;
   }
   if (error instanceof ZodError) {
     const issue = error.issues[0];
     const field = issue?.path.join('.') || 'request';
-    return sendOAuthError(reply, new OAuthError('invalid_request', `${field}: ${issue?.message ?? 'invalid'}`));
+    return new OAuthError('invalid_request', `${field}: ${issue?.message ?? 'invalid'}`);
   }
-  const status = error.statusCode ?? 500;
-  if (status === 413) return sendOAuthError(reply, new OAuthError('invalid_request', 'request body too large', 413));
-  if (status === 415) return sendOAuthError(reply, new OAuthError('invalid_request', 'unsupported content type', 415));
-  if (status >= 400 && status < 500) return sendOAuthError(reply, new OAuthError('invalid_request', error.validation ? `${error.message}` : 'malformed request'));
-  request.log.error({ err: error }, 'oauth endpoint failed');
-  return sendOAuthError(reply, new OAuthError('server_error', 'the server could not handle the request'));
+  const { statusCode, validation, message } = (error ?? {}) as Partial<FastifyError>;
+  const status = statusCode ?? 500;
+  if (status === 413) return new OAuthError('invalid_request', 'request body too large', 413);
+  if (status === 415) return new OAuthError('invalid_request', 'unsupported content type', 415);
+  if (status >= 400 && status < 500) return new OAuthError('invalid_request', validation ? `${message}` : 'malformed request');
+  log.error({ err: error }, 'oauth endpoint failed');
+  return new OAuthError('server_error', 'the server could not handle the request');
+}
+
+/** Error handler for OAuth endpoints (oauthErrorFor). */
+export function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendOAuthError(reply, oauthErrorFor(error, request.log));
 }

@@ -9,6 +9,7 @@ import { readBodyText, type McpExchange } from '../../src/gateway/mcp-exchange.j
 import { createLogger } from '../../src/log.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { memoryDestination } from '../helpers/log-lines.js';
+import { uploadsOverLimit } from '../helpers/partial-upload.js';
 
 interface Answer {
   status: number;
@@ -123,26 +124,12 @@ describe('/mcp through the front door (outside Fastify)', () => {
     }
   });
 
-  /** Sends a request head and the start of its body, never the rest; answers what the server wrote until it closed. */
-  const partialUpload = (headers: string, bodyStart: string) =>
-    new Promise<string>((resolve, reject) => {
-      const { host, port } = new URL(t.url!);
-      const socket = connect(Number(port), '127.0.0.1');
-      const received: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => received.push(chunk));
-      socket.on('error', reject);
-      socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')));
-      socket.write(`POST /mcp HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\n${headers}\r\n${bodyStart}`);
-    });
-
   it('answers a body over the limit with 413 and closes the connection instead of reading the rest, as Fastify does', async () => {
-    const declared = await partialUpload(`Content-Length: ${100 * 1024 * 1024}\r\n`, '[1,');
-    assert.match(declared, /^HTTP\/1\.1 413 /);
-    assert.match(declared, /\r\nconnection: close\r\n/i);
-    const overLimit = 1024 * 1024 + 1;
-    const streamed = await partialUpload('Transfer-Encoding: chunked\r\n', `${overLimit.toString(16)}\r\n${' '.repeat(overLimit)}\r\n`);
-    assert.match(streamed, /^HTTP\/1\.1 413 /);
-    assert.match(streamed, /\r\nconnection: close\r\n/i);
+    const { declared, streamed } = await uploadsOverLimit(t.url!, '/mcp', `Authorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\n`, 1024 * 1024);
+    for (const answer of [declared, streamed]) {
+      assert.match(answer, /^HTTP\/1\.1 413 /);
+      assert.match(answer, /\r\nconnection: close\r\n/i);
+    }
   });
 
   it('reading the body of a request whose client left before it was read finishes instead of waiting for ever', async () => {

@@ -50,7 +50,7 @@ describe('tracing with an exporter', () => {
     assert.equal(parentOf(call), 'bbbbbbbbbbbbbbbb');
   });
 
-  it('the token endpoint has a span per token request, with the grant type', async () => {
+  it('the token endpoint has a span per token request, with the grant type, under the request\'s server span (its front door)', async () => {
     exporter.reset();
     const { obtainAccessToken } = await import('../helpers/mcp-session.js');
     const { TEST_ADMIN_PASSWORD } = await import('../helpers/app.js');
@@ -58,5 +58,9 @@ describe('tracing with an exporter', () => {
     const spans = exporter.getFinishedSpans().filter((span) => span.name === 'oauth token');
     assert.equal(spans.length, 1);
     assert.equal(spans[0]!.attributes['oauth.grant_type'], 'authorization_code');
+    // The grant runs after the body was read, from the socket's events: still in the request's context.
+    const request = exporter.getFinishedSpans().find((span) => span.name === 'POST /oauth/token');
+    assert.equal(request?.attributes['http.route'], '/oauth/token');
+    assert.equal(parentOf(spans[0]!), request!.spanContext().spanId);
   });
 });

@@ -1,0 +1,42 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Fastify's default body limit, for a Fastify built without one. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * A request's body, read as Fastify's content-type parsers read it (fastify/lib/content-type-parser.js `rawBody`):
+ * 413 when Content-Length announces more than `limit` bytes, or as soon as more than `limit` arrive (whatever
+ * Content-Length said); 400 when the body ends at another length than announced, or the client goes before its end.
+ * Either refusal means the rest of the body may still be coming: the answer should close the connection.
+ */
+export type RequestBody = { ok: true; text: string } | { ok: false; status: 400 | 413 };
+
+export function readRequestBody(request: IncomingMessage, limit: number): Promise<RequestBody> | RequestBody {
+  const declared = Number(request.headers['content-length']);
+  if (declared > limit) return tooLarge;
+  // A client gone already (while an earlier step awaited): its request emits nothing more, so listening would wait for ever.
+  if (request.destroyed) return cutShort;
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const done = (outcome: RequestBody) => {
+      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onError);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) return done(tooLarge);
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (!Number.isNaN(declared) && received !== declared) return done(cutShort);
+      done({ ok: true, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8') });
+    };
+    // A client gone before the end of its body: nothing will be answered, but the step must still finish.
+    const onError = () => done(cutShort);
+    request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onError);
+  });
+}
+
+const tooLarge: RequestBody = { ok: false, status: 413 };
+const cutShort: RequestBody = { ok: false, status: 400 };
