@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import { parseForm } from '../http/form-urlencoded.js';
+// The parser @fastify/formbody gives the Fastify route: both paths read a form alike, malformed escapes included.
+import { parse as parseForm } from 'fast-querystring';
 import { frontDoor, type DoorRequest } from '../http/front-door.js';
 import type { RawHandler } from '../http/raw-routes.js';
 import { readRequestBody } from '../http/request-body.js';
