@@ -3,6 +3,7 @@ import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
 import { META, routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
+import type { RequestSignal } from '../call-abort.js';
 import type { ServerRequestRelay } from './server-requests.js';
 import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
@@ -19,7 +20,7 @@ import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upst
 
 export interface DirectRequestHooks {
   /** Aborting it cancels the request upstream (notifications/cancelled, see below) and rejects. */
-  signal: AbortSignal;
+  signal: RequestSignal;
   timeoutMs: number;
   /** Present when the caller wants progress: each upstream notifications/progress for this request, without its token. */
   onProgress?: (progress: Progress) => void;
