@@ -179,7 +179,7 @@ class Call {
       if (this.done) return;
       if (!response.complete) return this.lost(new Error('The upstream response broke off'));
       try {
-        const parsed: unknown = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+        const parsed: unknown = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'));
         for (const message of Array.isArray(parsed) ? parsed : [parsed]) this.handle(message);
       } catch (error) {
         return this.lost(error);
