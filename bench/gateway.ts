@@ -359,6 +359,8 @@ async function main(): Promise<void> {
   }
 }
 
+// Under BENCH_PROFILE the children must exit normally on the bench's SIGTERM, or Node writes no profile.
+if (process.env.BENCH_PROFILE && process.argv[2] !== undefined) process.once('SIGTERM', () => process.exit(0));
 if (process.argv[2] === 'upstream') await serveEchoUpstream();
 else if (process.argv[2] === 'proxy') await serveBareProxy(new URL(process.argv[3]!));
 else await main();

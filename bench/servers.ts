@@ -53,9 +53,10 @@ export async function startGatehouse(extraArgs: string[] = [], launch: { nodeArg
   throw new Error(`gatehouse serve did not answer ${url}/health`);
 }
 
-/** A bench script in its own process (through tsx), which prints its port when it listens; `urlPath` is appended to its URL. */
+/** A bench script in its own process (through tsx; profiled too under `BENCH_PROFILE`), which prints its port when it listens; `urlPath` is appended to its URL. */
 export async function startChild(script: string, args: string[], urlPath = ''): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return { url: `http://127.0.0.1:${chunk.toString().trim()}${urlPath}`, pid: child.pid, stop: () => stopChild(child) };
 }

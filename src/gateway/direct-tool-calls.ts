@@ -12,6 +12,7 @@ import {
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import { isJsonObject } from '../json-object.js';
+import { CallAbort } from '../upstream/call-abort.js';
 import { META } from '../upstream/streamable-http/protocol-eras.js';
 import type { Downstream } from './forwarding.js';
 import type { ToolCaller } from './gateway-server.js';
@@ -33,7 +34,7 @@ import { serverRequestSender, type SendToClient } from './upstream-requests.js';
  * relayable-requests.ts) that still wait for an answer.
  */
 export interface DirectExchanges {
-  calls: Map<RequestId, AbortController>;
+  calls: Map<RequestId, Pick<CallAbort, 'abort'>>;
   asked: Map<RequestId, (answer: JSONRPCMessage) => void>;
   /** For the ids of requests sent to the client: strings, so they never meet the ids of the client's own requests. */
   sent: number;
@@ -129,11 +130,12 @@ function plainCallParams(params: unknown): CallToolRequest['params'] | undefined
  * told of an error the pipeline should never throw.
  */
 export async function answerDirectly(session: DirectSession, call: DirectCall, response: ServerResponse, onFault: (error: unknown) => void): Promise<void> {
-  const controller = new AbortController();
+  // No AbortSignal unless the call's path needs one (upstream/call-abort.ts).
+  const controller = new CallAbort();
   session.direct.calls.set(call.id, controller);
   const answer = lazyEventStream(response, { 'mcp-session-id': session.id });
   const downstream: Downstream = {
-    signal: controller.signal,
+    signal: controller,
     progressToken: call.params._meta?.[META.progressToken],
     sendProgress: async (progressToken, progress) => answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } }),
     // Made when the upstream asks something, which few calls do.
@@ -142,11 +144,11 @@ export async function answerDirectly(session: DirectSession, call: DirectCall, r
   };
   try {
     const result = await call.callTool(call.params, downstream);
-    if (controller.signal.aborted) answer.end();
+    if (controller.aborted) answer.end();
     else answer.end({ jsonrpc: '2.0', id: call.id, result });
   } catch (error) {
     // A cancelled request gets no answer (the client stopped waiting for one).
-    if (controller.signal.aborted) answer.end();
+    if (controller.aborted) answer.end();
     else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, onFault) });
   } finally {
     session.direct.calls.delete(call.id);

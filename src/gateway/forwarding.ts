@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { ToolCallOutcome } from '../store/gateway-types.js';
 import { NeedsAuthorization } from '../upstream/oauth/token-vault.js';
 import { META } from '../upstream/streamable-http/protocol-eras.js';
+import type { RequestSignal } from '../upstream/call-abort.js';
 import type { ServerRequestRelay } from '../upstream/streamable-http/server-requests.js';
 import { UpstreamInputRequired, type InputPassThrough } from '../upstream/streamable-http/stateless-requests.js';
 import { connectsPerUser, type Upstream } from '../upstream/types.js';
@@ -42,7 +43,8 @@ export class UpstreamError extends JsonRpcError {
 }
 
 export interface Downstream {
-  signal: AbortSignal;
+  /** The client's cancellation of the request (an AbortSignal, or a direct call's CallAbort). */
+  signal: RequestSignal;
   progressToken: ProgressToken | undefined;
   sendProgress(token: ProgressToken, progress: Progress): Promise<void>;
   /** Sends an upstream's own request to this client, on the stream of the request being forwarded. */

@@ -159,6 +159,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   });
 
   const hostAllowed = hostCheck(deps.config.publicUrl);
+  // The audience a token must name at /mcp, made once: canonicalizing it is a URL parse.
+  const mcpResource = gatewayResource(deps.config.publicUrl);
   /** The steps of every /mcp request, from CORS to the answer, whichever way it came in (below). */
   const serve = async (exchange: McpExchange) => {
     try {
@@ -166,7 +168,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       if (!hostAllowed(exchange.host)) {
         return sendJsonRpcError(exchange, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(exchange.host)} is not this server's; use ${deps.config.publicUrl}/mcp`);
       }
-      const principal = await guard(deps, virtualServers, exchange);
+      const principal = await guard(deps, virtualServers, exchange, mcpResource);
       if (!principal) return;
       const body = await readBody(exchange);
       if (body === undefined) return;
@@ -232,8 +234,10 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
 
   /** Every scope any request of the body needs, in one 403 challenge when the caller lacks one of them. */
   const checkScopes = (messages: JSONRPCMessage[], principal: Principal, exchange: McpExchange): boolean => {
-    const needed = new Set(messages.filter(isRequest).flatMap((message) => binding.scopesRequiredFor(message, gateway, principal)));
-    if ([...needed].every((scope) => principal.scopes.has(scope))) return true;
+    const required = (message: JSONRPCMessage) => (isRequest(message) ? binding.scopesRequiredFor(message, gateway, principal) : []);
+    // The common case (every scope held) builds no set.
+    if (messages.every((message) => required(message).every((scope) => principal.scopes.has(scope)))) return true;
+    const needed = new Set(messages.flatMap(required));
     sendInsufficientScope(exchange, deps.config.publicUrl, [...needed], principal.virtualServer);
     return false;
   };
@@ -361,15 +365,15 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   options.rawRoutes?.mount(isMcpPath, mcpFrontDoor({ serve, log: app.log, trustProxy: deps.config.trustProxy, bodyLimit, observe: httpObserverOf(app), isClosing: () => closing }));
 };
 
-/** The first step of every /mcp request after the Host check: the caller, or an answer that turns it away. */
-async function guard(deps: GatewayRouteDeps, virtualServers: Pick<VirtualServerStore, 'find'>, exchange: McpExchange): Promise<Principal | undefined> {
+/** The first step of every /mcp request after the Host check: the caller, or an answer that turns it away. `mcpResource`: /mcp's own audience. */
+async function guard(deps: GatewayRouteDeps, virtualServers: Pick<VirtualServerStore, 'find'>, exchange: McpExchange, mcpResource: string): Promise<Principal | undefined> {
   const name = exchange.virtualServer;
   const virtualServer = name === undefined || !VIRTUAL_SERVER_NAME.test(name) ? undefined : await virtualServers.find(name);
   if (name !== undefined && !virtualServer) return void sendJsonRpcError(exchange, 404, TRANSPORT_ERROR, `No virtual server is named ${JSON.stringify(name)}`);
   const outcome = await guardRequest(deps, {
     authorization: exchange.request.headers.authorization,
     query: exchange.query,
-    resource: virtualServer ? virtualServerResource(deps.config.publicUrl, virtualServer.name) : gatewayResource(deps.config.publicUrl),
+    resource: virtualServer ? virtualServerResource(deps.config.publicUrl, virtualServer.name) : mcpResource,
   });
   if (outcome.kind !== 'caller') return void sendGuardRefusal(exchange, deps.config.publicUrl, outcome, virtualServer?.name);
   if (!virtualServer) return outcome.principal;

@@ -1,5 +1,6 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { labelledSeries } from '../ops/metrics.js';
+import { SeriesCounter, SeriesHistogram } from '../ops/series-metrics.js';
 import type { ToolCallAudit, ToolCallEntry } from './tool-call-audit.js';
 
 /** Distinct tool labels kept per upstream; beyond it calls count under `_other`, so one upstream cannot grow the series. */
@@ -22,13 +23,14 @@ export interface ToolCallLogging {
  * arguments). Every call the gateway answers or refuses passes through the audit, so this sees them all.
  */
 export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, logging?: ToolCallLogging): ToolCallAudit {
-  const calls = new Counter({
+  // Counted on every call: series counted in place (ops/series-metrics.ts).
+  const calls = new SeriesCounter({
     name: 'gatehouse_mcp_tool_calls_total',
     help: 'MCP tool calls through the gateway, by upstream, tool (the upstream\'s own name) and outcome.',
     labelNames: ['upstream', 'tool', 'outcome'] as const,
     registers: [registry],
   });
-  const duration = new Histogram({
+  const duration = new SeriesHistogram({
     name: 'gatehouse_mcp_tool_call_duration_seconds',
     help: 'Time from receiving a tool call to its answer, by upstream.',
     labelNames: ['upstream'] as const,

@@ -16,10 +16,21 @@ export const ALL_SCOPES_ALIAS = 'mcp';
 /** Every scope Gatehouse understands in a granted scope string (and accepts in `oauth.strictScope`). */
 export const KNOWN_SCOPES: readonly string[] = [...SUPPORTED_SCOPES, ALL_SCOPES_ALIAS];
 
-/** What a granted scope string allows: its scopes, the alias expanded to every supported scope. */
-export function heldScopes(granted: string | undefined | null): Set<string> {
-  const held = parseScope(granted);
-  return new Set(held.includes(ALL_SCOPES_ALIAS) ? [...held, ...SUPPORTED_SCOPES] : held);
+/** Granted scope strings are few (those of the grants), and every /mcp request with a token needs its set: each is parsed once. */
+const HELD_SCOPES_CACHED = 64;
+const heldByGranted = new Map<string, ReadonlySet<string>>();
+
+/** What a granted scope string allows: its scopes, the alias expanded to every supported scope (one set per string, shared). */
+export function heldScopes(granted: string | undefined | null): ReadonlySet<string> {
+  const key = granted ?? '';
+  let found = heldByGranted.get(key);
+  if (found === undefined) {
+    const held = parseScope(key);
+    found = new Set(held.includes(ALL_SCOPES_ALIAS) ? [...held, ...SUPPORTED_SCOPES] : held);
+    if (heldByGranted.size >= HELD_SCOPES_CACHED) heldByGranted.clear();
+    heldByGranted.set(key, found);
+  }
+  return found;
 }
 
 /** Splits a scope string (RFC 6749 §3.3) into distinct tokens, in order of first appearance. */

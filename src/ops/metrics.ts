@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesCounter, SeriesHistogram } from './series-metrics.js';
 import { AUDIT_STREAMS, type AuditStream, type BatchedAuditStores } from '../audit/batched-audit-stores.js';
 import type { Database } from '../store/index.js';
 
@@ -43,13 +44,14 @@ export function createMetricsRegistry(database: MetricsOptions['database']): {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
+  // Counted on every request: series counted in place (series-metrics.ts), not prom-client's per-call label work.
+  const requests = new SeriesCounter({
     name: 'gatehouse_http_requests_total',
     help: 'HTTP requests answered, by method, route template and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
     registers: [registry],
   });
-  const duration = new Histogram({
+  const duration = new SeriesHistogram({
     name: 'gatehouse_http_request_duration_seconds',
     help: 'Time from receiving a request to finishing its response, by method and route template.',
     labelNames: ['method', 'route'] as const,

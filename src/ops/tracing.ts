@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, isSpanContextValid, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -10,6 +10,13 @@ import { clientTraceContext } from '../http/trace-context.js';
 import { VERSION } from '../version.js';
 
 export const tracer = () => trace.getTracer('gatehouse', VERSION);
+
+/**
+ * Whether a span processor is installed (setUpTracing), as process-wide as OpenTelemetry's own tracer provider.
+ * Without one a span records nothing and carries only its parent's trace, so the hot paths skip making it
+ * (startSpan looks up the provider and makes a tracer and a span each time, several per /mcp request).
+ */
+let spansRecorded = false;
 
 export interface Tracing {
   /** True when spans are recorded and exported (an OTLP endpoint is configured). */
@@ -35,6 +42,7 @@ export function setUpTracing(env: NodeJS.ProcessEnv, processor?: SpanProcessor):
     spanProcessors: [spanProcessor],
   });
   trace.setGlobalTracerProvider(provider);
+  spansRecorded = true;
   return { exporting: true, shutdown: () => provider.shutdown() };
 }
 
@@ -56,6 +64,8 @@ export function startRequestSpan(
   response: ServerResponse,
   route: string | undefined,
 ): Context | undefined {
+  // Nothing records and the client sent no trace: there is no context to carry.
+  if (!spansRecorded && typeof request.headers.traceparent !== 'string') return undefined;
   const parent = clientTraceContext(request.headers);
   const method = request.method ?? 'GET';
   const span = tracer().startSpan(`${method} ${route ?? 'unmatched'}`, {
@@ -109,6 +119,8 @@ export function inSpan<T>(
   options: { kind?: SpanKind; parent?: Context } = {},
 ): Promise<T> {
   const parent = options.parent ?? context.active();
+  // What the check below would find, without making the span: nothing records and the parent carries no trace.
+  if (!spansRecorded && !isSpanContextValid(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT)) return work();
   const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes }, parent);
   // Not an async function: `work`'s own promise is returned, not wrapped in another (each wrap costs turns of the microtask queue).
   if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return work();

@@ -18,6 +18,7 @@ import {
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import { abortSignalOf, type RequestSignal } from './call-abort.js';
 import type { DirectRequests } from './streamable-http/direct-requests.js';
 import { discover, type Negotiated } from './streamable-http/era-negotiation.js';
 import { statelessResultSchema, type NegotiatedProtocol, type ProtocolEra } from './streamable-http/protocol-eras.js';
@@ -30,7 +31,7 @@ import { ToolParamHeaders, type ToolRejected } from './streamable-http/tool-para
 /** How one request to an upstream is carried: its cancellation, time limit, and where its side traffic goes. */
 export interface UpstreamRequestOptions {
   /** Aborting it cancels the request upstream (`notifications/cancelled`, or a closed stream) and rejects. */
-  signal: AbortSignal;
+  signal: RequestSignal;
   timeoutMs: number;
   /** Present when the caller wants progress: each progress notification of the request, without its token. */
   onProgress?: (progress: Progress) => void;
@@ -179,18 +180,20 @@ export class UpstreamClient extends Client {
 
   /** Sends one request on this connection and checks its result against `resultSchema`. */
   async forward<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
-    const { signal, timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
-    if (this.stateless && SUBSCRIPTION_METHODS.has(message.method)) return checked(message.method, resultSchema, await this.changeSubscription(this.stateless.listen, message, signal));
-    if (this.stateless) return checked(message.method, resultSchema, await this.requestStateless(this.stateless, message, options), 'stateless');
-    if (this.direct && DIRECT_METHODS.has(message.method)) {
-      return checked(message.method, resultSchema, await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest }));
+    const { timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
+    if (this.direct && !this.stateless && DIRECT_METHODS.has(message.method)) {
+      // The one path that takes the caller's signal as it is (a CallAbort makes no AbortSignal here).
+      return checked(message.method, resultSchema, await this.direct.request(message, { signal: options.signal, timeoutMs, onProgress, onServerRequest }));
     }
+    const signal = abortSignalOf(options.signal);
+    if (this.stateless && SUBSCRIPTION_METHODS.has(message.method)) return checked(message.method, resultSchema, await this.changeSubscription(this.stateless.listen, message, signal));
+    if (this.stateless) return checked(message.method, resultSchema, await this.requestStateless(this.stateless, message, { ...options, signal }), 'stateless');
     const send = () => this.request(message, resultSchema, { timeout: timeoutMs, signal, onprogress: onProgress }) as Promise<z.output<S>>;
     return this.relays ? this.relays.during(onServerRequest, send) : send();
   }
 
   /** A stateless request; tool listings and calls carry out `x-mcp-header` (streamable-http/tool-param-headers.ts). */
-  private async requestStateless({ direct, paramHeaders }: StatelessState, message: { method: string; params?: Record<string, unknown> }, options: UpstreamRequestOptions): Promise<Result> {
+  private async requestStateless({ direct, paramHeaders }: StatelessState, message: { method: string; params?: Record<string, unknown> }, options: UpstreamRequestOptions & { signal: AbortSignal }): Promise<Result> {
     if (message.method === 'tools/call') return paramHeaders.call(direct, message, options);
     const result = await requestStateless(direct, message, options);
     return message.method === 'tools/list' ? paramHeaders.admit(result, message.params?.cursor === undefined, options.onToolRejected) : result;

@@ -3,6 +3,7 @@ import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
 import { META, routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
+import type { RequestSignal } from '../call-abort.js';
 import type { ServerRequestRelay } from './server-requests.js';
 import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
@@ -19,7 +20,7 @@ import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upst
 
 export interface DirectRequestHooks {
   /** Aborting it cancels the request upstream (notifications/cancelled, see below) and rejects. */
-  signal: AbortSignal;
+  signal: RequestSignal;
   timeoutMs: number;
   /** Present when the caller wants progress: each upstream notifications/progress for this request, without its token. */
   onProgress?: (progress: Progress) => void;
@@ -178,7 +179,7 @@ class Call {
       if (this.done) return;
       if (!response.complete) return this.lost(new Error('The upstream response broke off'));
       try {
-        const parsed: unknown = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+        const parsed: unknown = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'));
         for (const message of Array.isArray(parsed) ? parsed : [parsed]) this.handle(message);
       } catch (error) {
         return this.lost(error);
