@@ -23,6 +23,14 @@ export interface Es256Signer {
   close(): Promise<void>;
 }
 
+/**
+ * Signatures per message. A message leaves as soon as it is full, not only at the end of the turn: the worker starts
+ * signing while the main thread is still reading the turn's requests, and its first answers come back while it signs
+ * the rest, so the main thread rotates those meanwhile. One message per turn left each thread idle while the other
+ * worked (bench/README.md: 8 or 4 a message against a whole turn's).
+ */
+export const SIGNATURES_PER_MESSAGE = 8;
+
 const SIGN_OPTIONS = { dsaEncoding: 'ieee-p1363' } as const;
 
 /** One signature, synchronously (the worker's). */
@@ -54,7 +62,7 @@ export const threadpoolSigner: Es256Signer = {
   close: async () => undefined,
 };
 
-/** One message to the worker (es256-signer-worker.ts): the keys it has not seen yet, then one request per index. */
+/** One message to the worker (es256-signer-worker.ts): the keys it has not seen yet, then one request per index (at most `SIGNATURES_PER_MESSAGE`). */
 export interface SignerBatch {
   id: number;
   newKeys: Array<{ kid: string; key: KeyObject }>;
@@ -89,7 +97,7 @@ interface Pending {
 
 /**
  * ES256 signatures on a worker thread of this signer's own, the ones asked for in one turn of the event loop sent
- * together in one message and answered in one. The main thread then pays one message each way per turn, where
+ * together, up to `SIGNATURES_PER_MESSAGE` a message each way. The main thread then pays a message per few signatures, where
  * node:crypto's asynchronous `sign` costs it a threadpool job, a wake-up and a callback per signature (about 10 µs
  * against 3 in a micro-benchmark: bench/README.md); a sealing asked for with a signature (the refresh grant's replay
  * copy) rides in the same messages. The worker starts on the first signature, holds the process open only while
@@ -160,6 +168,7 @@ export function workerSigner(): Es256Signer {
     return new Promise<{ signature: string; sealed: string | null }>((resolve, reject) => {
       if (queued.length === 0) setImmediate(flush);
       queued.push({ kid, key, input, sealing, resolve, reject });
+      if (queued.length >= SIGNATURES_PER_MESSAGE) flush();
     });
   };
 
