@@ -1,71 +1,110 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { seal } from './aead.js';
+
+/**
+ * A text with a JWS inside (a token response's JSON, `access_token` in it), to be sealed (crypto/aead.ts) beside the
+ * signature: `before` + the JWS + `after`, under `key` with `context` as associated data.
+ */
+export interface Sealing {
+  key: Buffer;
+  context: string;
+  before: string;
+  after: string;
+}
 
 /** Makes ES256 signatures (RFC 7518 §3.4: SHA-256, the raw 64-byte R || S), base64url-encoded. */
 export interface Es256Signer {
   /** The signature of `signingInput` (latin1: a JWS signing input is ASCII) under `key`, named `kid` for reuse. */
   sign(kid: string, key: KeyObject, signingInput: string): Promise<string>;
+  /** As `sign`, and the sealing's text around the JWS (`signingInput`.signature) sealed in the same trip. */
+  signAndSeal(kid: string, key: KeyObject, signingInput: string, sealing: Sealing): Promise<{ signature: string; sealed: string }>;
   /** Stops the worker, if any; signatures asked for afterwards are refused. */
   close(): Promise<void>;
 }
 
 /**
- * node:crypto's `sign` with a callback: each signature one job on libuv's threadpool. For a signer without a thread
- * of its own (tests, tools); the server signs through `workerSigner`.
+ * Signatures per message. A message leaves as soon as it is full, not only at the end of the turn: the worker starts
+ * signing while the main thread is still reading the turn's requests, and its first answers come back while it signs
+ * the rest, so the main thread rotates those meanwhile. One message per turn left each thread idle while the other
+ * worked (bench/README.md: 8 or 4 a message against a whole turn's).
+ */
+export const SIGNATURES_PER_MESSAGE = 8;
+
+const SIGN_OPTIONS = { dsaEncoding: 'ieee-p1363' } as const;
+
+/** One signature, synchronously (the worker's). */
+export function signEs256(key: KeyObject, signingInput: string): string {
+  return sign('sha256', Buffer.from(signingInput, 'latin1'), { key, ...SIGN_OPTIONS }).toString('base64url');
+}
+
+/** The text a sealing wraps around the signed JWS. */
+export function signedText(signingInput: string, signature: string, around: Pick<Sealing, 'before' | 'after'>): string {
+  return `${around.before}${signingInput}.${signature}${around.after}`;
+}
+
+/**
+ * node:crypto's `sign` with a callback: each signature one job on libuv's threadpool (and a sealing on this thread).
+ * For a signer without a thread of its own (tests, tools); the server signs through `workerSigner`.
  */
 export const threadpoolSigner: Es256Signer = {
   sign: (_kid, key, signingInput) =>
     new Promise((resolve, reject) => {
-      sign('sha256', Buffer.from(signingInput, 'latin1'), { key, dsaEncoding: 'ieee-p1363' }, (error, signature) => {
+      sign('sha256', Buffer.from(signingInput, 'latin1'), { key, ...SIGN_OPTIONS }, (error, signature) => {
         if (error) reject(error);
         else resolve(signature.toString('base64url'));
       });
     }),
+  async signAndSeal(kid, key, signingInput, sealing) {
+    const signature = await threadpoolSigner.sign(kid, key, signingInput);
+    return { signature, sealed: seal(sealing.key, signedText(signingInput, signature, sealing), sealing.context) };
+  },
   close: async () => undefined,
 };
 
+/** One message to the worker (es256-signer-worker.ts): the keys it has not seen yet, then one request per index (at most `SIGNATURES_PER_MESSAGE`). */
+export interface SignerBatch {
+  id: number;
+  newKeys: Array<{ kid: string; key: KeyObject }>;
+  newSealingKeys: Array<{ id: number; key: Uint8Array }>;
+  kids: string[];
+  inputs: string[];
+  sealings: Array<{ keyId: number; context: string; before: string; after: string } | null>;
+}
+
+export type SignerAnswer = { id: number; signatures: string[]; sealed: Array<string | null> } | { id: number; error: string };
+
 /**
- * The worker's side: keys arrive once per kid (a KeyObject is cloned across threads), then batches of signing inputs,
- * answered in one message each. CommonJS run with `eval`, so the same code serves the build and the tests (tsx).
+ * The worker's module beside this one: the build's `.js`; or, when this module runs as TypeScript under tsx (tests,
+ * scripts), the `.ts` source, with tsx registered in the worker first (Node 20 does not run `--import tsx` there).
+ * No flags of the process's own (a loader, --input-type=module).
  */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { sign } = require('node:crypto');
-const keys = new Map();
-parentPort.on('message', ({ id, newKeys, kids, inputs }) => {
-  for (const { kid, key } of newKeys) keys.set(kid, key);
-  try {
-    const signatures = inputs.map((input, i) => sign('sha256', Buffer.from(input, 'latin1'), { key: keys.get(kids[i]), dsaEncoding: 'ieee-p1363' }).toString('base64url'));
-    parentPort.postMessage({ id, signatures });
-  } catch (error) {
-    parentPort.postMessage({ id, error: String(error && error.message || error) });
-  }
-});
-`;
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./es256-signer-worker.js', import.meta.url), { execArgv: [] });
+  const source = new URL('./es256-signer-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
+  return new Worker(bootstrap, { eval: true, execArgv: [] });
+}
 
 interface Pending {
   kid: string;
   key: KeyObject;
   input: string;
-  resolve(signature: string): void;
+  sealing: Sealing | undefined;
+  resolve(result: { signature: string; sealed: string | null }): void;
   reject(error: Error): void;
-}
-
-interface Answer {
-  id: number;
-  signatures?: string[];
-  error?: string;
 }
 
 /**
  * ES256 signatures on a worker thread of this signer's own, the ones asked for in one turn of the event loop sent
- * together in one message and answered in one. The main thread then pays one message each way per turn, where
+ * together, up to `SIGNATURES_PER_MESSAGE` a message each way. The main thread then pays a message per few signatures, where
  * node:crypto's asynchronous `sign` costs it a threadpool job, a wake-up and a callback per signature (about 10 µs
- * against 3 in a micro-benchmark: bench/README.md). The worker starts on the first signature, holds the process
- * open only while signatures are pending, and is replaced if it fails (what it was signing is refused).
+ * against 3 in a micro-benchmark: bench/README.md); a sealing asked for with a signature (the refresh grant's replay
+ * copy) rides in the same messages. The worker starts on the first signature, holds the process open only while
+ * signatures are pending, and is replaced if it fails (what it was signing is refused).
  */
 export function workerSigner(): Es256Signer {
-  let worker: { thread: Worker; kids: Set<string> } | undefined;
+  let worker: { thread: Worker; kids: Set<string>; sealingKeys: Map<Buffer, number> } | undefined;
   let queued: Pending[] = [];
   const inFlight = new Map<number, Pending[]>();
   let nextId = 0;
@@ -77,15 +116,14 @@ export function workerSigner(): Es256Signer {
   };
   const started = () => {
     if (worker) return worker;
-    // No flags of the process's own (a loader, --input-type=module): the source is plain CommonJS.
-    const thread = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    const thread = startWorker();
     thread.unref();
-    thread.on('message', (answer: Answer) => {
+    thread.on('message', (answer: SignerAnswer) => {
       const batch = inFlight.get(answer.id);
       inFlight.delete(answer.id);
       if (inFlight.size === 0) thread.unref();
       if (!batch) return;
-      if (answer.signatures) batch.forEach((pending, i) => pending.resolve(answer.signatures![i]!));
+      if ('signatures' in answer) batch.forEach((pending, i) => pending.resolve({ signature: answer.signatures[i]!, sealed: answer.sealed[i]! }));
       else batch.forEach((pending) => pending.reject(new Error(`signing failed: ${answer.error}`)));
     });
     const lost = (error: Error) => {
@@ -94,32 +132,51 @@ export function workerSigner(): Es256Signer {
     };
     thread.on('error', lost);
     thread.on('exit', (code) => lost(new Error(`the signing worker exited (${code})`)));
-    return (worker = { thread, kids: new Set() });
+    return (worker = { thread, kids: new Set(), sealingKeys: new Map() });
   };
   const flush = () => {
     const batch = queued;
     queued = [];
     if (batch.length === 0) return;
-    const { thread, kids } = started();
-    const newKeys: Array<{ kid: string; key: KeyObject }> = [];
-    for (const { kid, key } of batch) {
-      if (kids.has(kid)) continue;
-      kids.add(kid);
-      newKeys.push({ kid, key });
+    const { thread, kids, sealingKeys } = started();
+    const message: SignerBatch = { id: nextId++, newKeys: [], newSealingKeys: [], kids: [], inputs: [], sealings: [] };
+    for (const { kid, key, input, sealing } of batch) {
+      if (!kids.has(kid)) {
+        kids.add(kid);
+        message.newKeys.push({ kid, key });
+      }
+      message.kids.push(kid);
+      message.inputs.push(input);
+      if (!sealing) {
+        message.sealings.push(null);
+        continue;
+      }
+      let keyId = sealingKeys.get(sealing.key);
+      if (keyId === undefined) {
+        sealingKeys.set(sealing.key, (keyId = sealingKeys.size));
+        // A copy of the key's own bytes: a small Buffer's ArrayBuffer is a shared pool, which would cross whole.
+        message.newSealingKeys.push({ id: keyId, key: new Uint8Array(sealing.key) });
+      }
+      message.sealings.push({ keyId, context: sealing.context, before: sealing.before, after: sealing.after });
     }
-    const id = nextId++;
-    inFlight.set(id, batch);
+    inFlight.set(message.id, batch);
     thread.ref();
-    thread.postMessage({ id, newKeys, kids: batch.map((pending) => pending.kid), inputs: batch.map((pending) => pending.input) });
+    thread.postMessage(message);
+  };
+  const enqueue = (kid: string, key: KeyObject, input: string, sealing: Sealing | undefined) => {
+    if (closed) return Promise.reject(new Error('the signer is closed'));
+    return new Promise<{ signature: string; sealed: string | null }>((resolve, reject) => {
+      if (queued.length === 0) setImmediate(flush);
+      queued.push({ kid, key, input, sealing, resolve, reject });
+      if (queued.length >= SIGNATURES_PER_MESSAGE) flush();
+    });
   };
 
   return {
-    sign(kid, key, input) {
-      if (closed) return Promise.reject(new Error('the signer is closed'));
-      return new Promise((resolve, reject) => {
-        if (queued.length === 0) setImmediate(flush);
-        queued.push({ kid, key, input, resolve, reject });
-      });
+    sign: async (kid, key, input) => (await enqueue(kid, key, input, undefined)).signature,
+    async signAndSeal(kid, key, input, sealing) {
+      const { signature, sealed } = await enqueue(kid, key, input, sealing);
+      return { signature, sealed: sealed! };
     },
     async close() {
       closed = true;

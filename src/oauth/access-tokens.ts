@@ -2,7 +2,7 @@ import { jwtVerify, type JWTHeaderParameters } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { threadpoolSigner, type Es256Signer } from '../crypto/es256-signer.js';
-import { encodeJoseHeader, signEs256Jws } from '../crypto/jws.js';
+import { encodeJoseHeader, signEs256Jws, signEs256JwsAndSeal } from '../crypto/jws.js';
 import { newId } from '../crypto/random.js';
 import { SIGNING_ALG, type SigningKeyRing } from '../crypto/signing-keys.js';
 import type { GrantRecord, GrantStore } from '../store/index.js';
@@ -48,8 +48,19 @@ export interface AccessTokenRequest {
   resource: string;
 }
 
+/**
+ * The response a token goes into, sealed (crypto/aead.ts) beside its signature: `around(expiresIn)` gives the text
+ * before and after the token; the refresh grant keeps it for its grace replay.
+ */
+export interface ResponseSealing {
+  key: Buffer;
+  context: string;
+  around(expiresIn: number): { before: string; after: string };
+}
+
 export interface AccessTokenService {
-  issue(request: AccessTokenRequest): Promise<{ token: string; expiresIn: number }>;
+  /** A new token; with `sealing`, also its response sealed (signed and sealed off the main thread by the runtime's signer). */
+  issue(request: AccessTokenRequest, sealing?: ResponseSealing): Promise<{ token: string; expiresIn: number; sealed?: string }>;
   /**
    * The claims of a token this server signed for `expectedAudience`, still in its lifetime; undefined for
    * anything else. Says nothing about the grant: check `isGrantLive` too.
@@ -96,7 +107,7 @@ export function accessTokenService(
   };
 
   return {
-    async issue(request) {
+    async issue(request, sealing) {
       const key = await signingKeys.signingKey();
       const iat = Math.floor(now() / 1000);
       const claims: AccessTokenClaims = {
@@ -111,7 +122,9 @@ export function accessTokenService(
         exp: iat + ttl,
         gid: request.grantId,
       };
-      return { token: await signEs256Jws(encodedHeader(key.kid), claims, key, signer), expiresIn: ttl };
+      if (!sealing) return { token: await signEs256Jws(encodedHeader(key.kid), claims, key, signer), expiresIn: ttl };
+      const { jws, sealed } = await signEs256JwsAndSeal(encodedHeader(key.kid), claims, key, signer, { key: sealing.key, context: sealing.context, ...sealing.around(ttl) });
+      return { token: jws, expiresIn: ttl, sealed };
     },
 
     async verify(token, expectedAudience) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { open, seal } from '../crypto/aead.js';
+import { open } from '../crypto/aead.js';
 import { isBoundResource } from '../net/resource-uri.js';
 import type { GrantRecord, RefreshTokenRecord, RotationOutcome } from '../store/index.js';
 import { OAuthError } from './errors.js';
@@ -69,12 +69,12 @@ function checkResource(params: RefreshGrantParams, grant: GrantRecord): void {
   }
 }
 
-/** Retires the presented token for its successor, keeping the successor's response sealed for the grace replay. */
+/** Retires the presented token for its successor, keeping the successor's response (sealed as it was issued) for the grace replay. */
 function rotate(deps: GrantDeps, record: RefreshTokenRecord, grant: GrantRecord, issued: IssuedTokens, now: number): Promise<RotationOutcome> {
   return deps.store.refreshTokens.rotate({
     tokenHash: record.tokenHash,
     now,
-    replayResponse: seal(deps.keys.encryptionKey, issued.json, replayContext(record.tokenHash)),
+    replayResponse: issued.sealed!,
     successor: issued.refreshToken ?? null,
     grant,
   });
@@ -90,7 +90,7 @@ export const refreshAccessToken: GrantHandler = async (deps, client, body, conte
   const scope = narrowedScope(params, record, grant);
   checkResource(params, grant);
 
-  const issued = await issueTokens(deps, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now });
+  const issued = await issueTokens(deps, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now, sealedAs: replayContext(record.tokenHash) });
   if ((await rotate(deps, record, grant, issued, context.now)) === 'won') return issued.json;
   // Lost the race to a concurrent refresh with the same token: our successor never became live; answer as a retry of theirs.
   return replayOrRevoke(deps, (await findRefreshToken(deps, params.refresh_token)).record, grant, context);

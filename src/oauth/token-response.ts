@@ -25,6 +25,8 @@ export interface IssuedTokens {
   json: string;
   /** The refresh token's row, not yet stored: the caller stores it where its transaction needs it. */
   refreshToken?: RefreshTokenRecord;
+  /** `json` sealed under the encryption key with the context asked for (`sealedAs`). */
+  sealed?: string;
 }
 
 export interface GrantContext {
@@ -113,19 +115,26 @@ export async function standingGrant(
 /**
  * Mints an access token for `scope` and, when asked, a refresh token whose idle expiry never passes the grant's
  * absolute end. The refresh token keeps `refreshScope` (RFC 6749 §6: a narrowed request does not shrink the chain).
+ * With `sealedAs`, the response is also sealed under the encryption key with that context, beside the signature (the
+ * refresh grant's replay copy: off the main thread where the runtime signs).
  */
 export async function issueTokens(
   deps: GrantDeps,
-  request: { grant: GrantRecord; scope: string; refreshScope: string; withRefreshToken: boolean; now: number },
+  request: { grant: GrantRecord; scope: string; refreshScope: string; withRefreshToken: boolean; now: number; sealedAs?: string },
 ): Promise<IssuedTokens> {
   const { grant, scope, now } = request;
-  const access = await deps.accessTokens.issue({ grantId: grant.id, userId: grant.userId, clientId: grant.clientId, scope, resource: grant.resource });
-  const body: TokenResponseBody = { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope };
-  if (!request.withRefreshToken) return { json: JSON.stringify(body) };
-  const refreshToken = issueToken('refreshToken');
-  body.refresh_token = refreshToken;
+  const refreshToken = request.withRefreshToken ? issueToken('refreshToken') : undefined;
+  let text: { expiresIn: number; before: string; after: string } | undefined;
+  const around = (expiresIn: number) =>
+    text?.expiresIn === expiresIn ? text : (text = { expiresIn, ...responseAroundToken({ token_type: 'Bearer', expires_in: expiresIn, scope, refresh_token: refreshToken }) });
+  const sealing = request.sealedAs === undefined ? undefined : { key: deps.keys.encryptionKey, context: request.sealedAs, around };
+  const access = await deps.accessTokens.issue({ grantId: grant.id, userId: grant.userId, clientId: grant.clientId, scope, resource: grant.resource }, sealing);
+  const { before, after } = around(access.expiresIn);
+  const json = `${before}${access.token}${after}`;
+  if (refreshToken === undefined) return { json };
   return {
-    json: JSON.stringify(body),
+    json,
+    sealed: access.sealed,
     refreshToken: {
       tokenHash: deps.keys.tokenHasher.hash(refreshToken),
       grantId: grant.id,
@@ -136,6 +145,17 @@ export async function issueTokens(
       replayResponse: null,
     },
   };
+}
+
+const ACCESS_TOKEN_MEMBER = '{"access_token":"';
+
+/**
+ * The JSON of a token response (RFC 6749 §5.1) before and after its access token, which comes first: a JWS (base64url
+ * and dots) needs no escaping, so `before + token + after` is `JSON.stringify` of the body with the token in it.
+ */
+function responseAroundToken(rest: Omit<TokenResponseBody, 'access_token'>): { before: string; after: string } {
+  const json = JSON.stringify({ access_token: '', ...rest } satisfies TokenResponseBody);
+  return { before: ACCESS_TOKEN_MEMBER, after: json.slice(ACCESS_TOKEN_MEMBER.length) };
 }
 
 /** Sends the serialised body unchanged, so a grace replay is byte-identical to the first answer. */

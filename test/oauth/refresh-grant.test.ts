@@ -29,6 +29,9 @@ for (const backend of backends) {
       assert.notEqual(next.refresh_token, tokens.refresh_token);
       assert.notEqual(next.access_token, tokens.access_token);
       assert.equal(next.scope, 'mcp:read mcp:write');
+      const sent = res.json() as Record<string, unknown>;
+      const members = { access_token: sent.access_token, token_type: 'Bearer', expires_in: sent.expires_in, scope: sent.scope, refresh_token: sent.refresh_token };
+      assert.equal(res.body, JSON.stringify(members), 'RFC 6749 §5.1 JSON, its members in this order and nothing else');
       const claims = await t.runtime.accessTokens.verify(next.access_token, resource);
       assert.equal(claims?.gid, grantId);
       assert.ok((await t.runtime.store.refreshTokens.find(hashOf(tokens.refresh_token)))?.rotatedAt, 'the old token is marked rotated');
