@@ -3,6 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Db, Row } from './db.js';
 import { applyPendingMigrations, migrationsTable } from './migrate.js';
+import { BACKSTOP_WAL_PAGES, startCheckpointer } from './sqlite-checkpointer.js';
 
 type RunResult = { changes: number };
 
@@ -255,6 +256,8 @@ function openWritable(dataDir: string, file: string, sync: SqliteSync): BetterSq
   connection.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
   connection.pragma('foreign_keys = ON');
   connection.pragma('busy_timeout = 5000');
+  // Checkpoints are the checkpointer's (sqlite-checkpointer.ts); the writer's own is a backstop only.
+  connection.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
   // SQLite gives the -wal and -shm files the database file's mode, so owner-only here covers all three.
   chmodSync(file, 0o600);
   return connection;
@@ -273,6 +276,7 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
   const connection = options.readOnly ? openReadOnly(file) : openWritable(dataDir, file, options.sync ?? 'normal');
   const inner = directDb(connection);
   const group = new GroupCommit(connection, inner);
+  const checkpointer = options.readOnly ? undefined : startCheckpointer(file, options.sync ?? 'normal');
   const transaction = <T>(work: (tx: Db) => Promise<T>): Promise<T> =>
     options.readOnly ? Promise.reject(new Error('the database is open read-only')) : group.transaction(work);
 
@@ -309,6 +313,8 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
     },
     async close() {
       await group.drain();
+      // First, so the writer is the last connection: closing, it checkpoints what is left and removes the WAL.
+      await checkpointer?.stop();
       await group.statement(() => {
         if (connection.open) connection.close();
       });

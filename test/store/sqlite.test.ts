@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../../src/store/index.js';
 import { sqliteFile } from '../../src/store/sqlite.js';
 import { tempDir } from '../helpers/backends.js';
@@ -89,8 +90,13 @@ it('writes issued on their own in one turn share one commit; one that fails (a d
   const store = await openStore({ dataDir: temp.dir });
   const walSize = () => statSync(`${sqliteFile(temp.dir)}-wal`).size;
   const insert = 'INSERT INTO meta (key, value) VALUES (?, ?)';
+  // A reader holding a snapshot keeps the WAL from restarting at its start (after the checkpointer's checkpoint),
+  // so the file's growth counts the frames appended.
+  const reader = new BetterSqlite3(sqliteFile(temp.dir), { readonly: true });
   try {
     await store.database.run(insert, ['dup', '0']);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT COUNT(*) FROM meta').get();
     let before = walSize();
     for (const key of ['s1', 's2', 's3']) await store.database.run(insert, [key, '1']);
     const separately = walSize() - before;
@@ -109,6 +115,7 @@ it('writes issued on their own in one turn share one commit; one that fails (a d
     // Each COMMIT appends every page it changed to the WAL: three commits append the same pages three times, one once.
     assert.ok(together > 0 && together * 2 <= separately, `WAL growth: ${together} bytes together, ${separately} bytes separately`);
   } finally {
+    reader.close();
     await store.database.close();
     temp.remove();
   }
@@ -127,4 +134,23 @@ it('writes still queued when the database closes are committed first', async () 
     await reopened.database.close();
     temp.remove();
   }
+});
+
+it('committed writes reach the database file by the checkpointer, while the writer checkpoints only far behind', async () => {
+  const temp = tempDir();
+  const store = await openStore({ dataDir: temp.dir });
+  const file = sqliteFile(temp.dir);
+  try {
+    const before = statSync(file).size;
+    // ~1 MB in 250 commits: 250+ WAL pages, far below the writer's backstop of 10,000.
+    for (let i = 0; i < 250; i++) await store.database.run('INSERT INTO meta (key, value) VALUES (?, ?)', [`k${i}`, 'x'.repeat(4000)]);
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < before + 1_000_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(statSync(file).size >= before + 1_000_000, `the database file grew from ${before} to ${statSync(file).size} bytes`);
+    assert.equal((await store.database.get<{ wal_autocheckpoint: number }>('PRAGMA wal_autocheckpoint'))?.wal_autocheckpoint, 10_000);
+  } finally {
+    await store.database.close();
+  }
+  assert.equal(existsSync(`${file}-wal`), false, 'closing, the writer (the last connection) checkpoints and removes the WAL');
+  temp.remove();
 });
