@@ -1,7 +1,5 @@
-import type { FastifyBaseLogger } from 'fastify';
-import { frontDoor } from '../http/front-door.js';
+import { frontDoor, type AppHooks } from '../http/front-door.js';
 import type { RawHandler } from '../http/raw-routes.js';
-import type { HttpRequestObserver } from '../ops/metrics.js';
 import { CROSS_ORIGIN_HEADERS } from '../oauth/cors.js';
 import { sendInternalError } from './jsonrpc-edge.js';
 import type { McpExchange } from './mcp-exchange.js';
@@ -25,16 +23,10 @@ export function isMcpPath(method: string, path: string): boolean {
   return name.length > 0 && name.length <= MAX_NAME_LENGTH && !/[/%]/.test(name);
 }
 
-export interface FrontDoorDeps {
+export interface FrontDoorDeps extends AppHooks {
   /** /mcp's own steps (mcp-routes.ts). */
   serve(exchange: McpExchange): Promise<void>;
-  log: FastifyBaseLogger;
-  /** Fastify's `trustProxy` (a boolean in Gatehouse's config): whether X-Forwarded-Host and -For are believed. */
-  trustProxy: boolean;
   bodyLimit: number;
-  observe: HttpRequestObserver;
-  /** True once the app closes: requests are then refused as Fastify refuses them (`return503OnClosing`). */
-  isClosing(): boolean;
 }
 
 /** /mcp served on node:http's objects, with what the app's hooks do for every other route (http/front-door.ts). */

@@ -17,7 +17,8 @@ import { listenStreams } from './modern/listen-streams.js';
 import { isModernRequest } from './modern/request-metadata.js';
 import { serveStateless, type StatelessServing } from './modern/stateless-requests.js';
 import { createGatewayState, type GatewayState, type GatewayStateDeps } from './gateway-state.js';
-import { httpObserverOf, registryOf } from '../ops/metrics.js';
+import { registryOf } from '../ops/metrics.js';
+import { appHooksOf } from '../http/front-door.js';
 import type { RawRoutes } from '../http/raw-routes.js';
 import { crossOrigin, handOver, readBodyText, sendNoBody, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
 import { isMcpPath, MCP_ROUTES, mcpFrontDoor } from './mcp-front-door.js';
@@ -142,10 +143,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     spendOnce: (once, until) => deps.store.idJagAssertions.remember(PASSED_STATE_ISSUER, once, until),
     onFault,
   };
-  // Fastify answers 503 to requests that arrive while it closes; the front door does too (mcp-front-door.ts).
-  let closing = false;
   app.addHook('preClose', async () => {
-    closing = true;
     stopSweeping();
     // Streams that never end on their own end now; the sessions' requests in flight (their calls, answered as JSON or
     // as a stream) finish, within the shutdown's deadline less what the later close steps need. Answers relayed from
@@ -362,7 +360,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     });
   }
   // Through the front door (app.ts): the same steps, and what the app's hooks do for every other route.
-  options.rawRoutes?.mount(isMcpPath, mcpFrontDoor({ serve, log: app.log, trustProxy: deps.config.trustProxy, bodyLimit, observe: httpObserverOf(app), isClosing: () => closing }));
+  options.rawRoutes?.mount(isMcpPath, mcpFrontDoor({ serve, bodyLimit, ...appHooksOf(app, deps.config.trustProxy) }));
 };
 
 /** The first step of every /mcp request after the Host check: the caller, or an answer that turns it away. `mcpResource`: /mcp's own audience. */

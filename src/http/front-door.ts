@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context } from '@opentelemetry/api';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { RawHandler } from './raw-routes.js';
 import { lazyChildLogger, requestIdFrom } from '../log.js';
-import type { HttpRequestObserver } from '../ops/metrics.js';
+import { httpObserverOf, type HttpRequestObserver } from '../ops/metrics.js';
 import { startRequestSpan } from '../ops/tracing.js';
 
 /** One request as the front door hands it on: what the app's Fastify hooks would have worked out for it. */
@@ -37,6 +37,18 @@ export interface FrontDoorOptions {
   serve(request: IncomingMessage, response: ServerResponse, door: DoorRequest): Promise<void>;
   /** Logs a fault that escaped `serve`, thrown or rejected, and answers it (something may have been written already). */
   answerFault(error: unknown, response: ServerResponse, requestId: string): void;
+}
+
+/** What a front door takes from the Fastify app it stands in front of. */
+export type AppHooks = Pick<FrontDoorOptions, 'log' | 'trustProxy' | 'observe' | 'isClosing'>;
+
+/** The app's logger, metrics and proxy trust, and its closing: Fastify answers 503 once it closes, and so does a front door. */
+export function appHooksOf(app: FastifyInstance, trustProxy: boolean): AppHooks {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  return { log: app.log, trustProxy, observe: httpObserverOf(app), isClosing: () => closing };
 }
 
 const INFO = pino.levels.values.info!;

@@ -1,11 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyBaseLogger } from 'fastify';
 // The parser @fastify/formbody gives the Fastify route: both paths read a form alike, malformed escapes included.
 import { parse as parseForm } from 'fast-querystring';
-import { frontDoor, type DoorRequest } from '../http/front-door.js';
+import { frontDoor, type AppHooks, type DoorRequest } from '../http/front-door.js';
 import type { RawHandler } from '../http/raw-routes.js';
 import { readRequestBody } from '../http/request-body.js';
-import type { HttpRequestObserver } from '../ops/metrics.js';
 import { CROSS_ORIGIN_HEADERS } from './cors.js';
 import { NO_STORE_HEADERS, OAuthError, oauthErrorBody, oauthErrorFor } from './errors.js';
 import type { TokenEndpoint } from './token-routes.js';
@@ -28,16 +26,10 @@ export function isTokenRequest(method: string, path: string, headers: IncomingHt
   return method === 'POST' && path === TOKEN_ROUTE && type !== undefined && FORM_TYPES.has(type.toLowerCase());
 }
 
-export interface TokenFrontDoorDeps {
+export interface TokenFrontDoorDeps extends AppHooks {
   /** The endpoint's own steps (token-routes.ts), shared with its Fastify route. */
   answer: TokenEndpoint;
-  log: FastifyBaseLogger;
-  /** Fastify's `trustProxy` (a boolean in Gatehouse's config): whether X-Forwarded-For is believed. */
-  trustProxy: boolean;
   bodyLimit: number;
-  observe: HttpRequestObserver;
-  /** True once the app closes: requests are then refused as Fastify refuses them (`return503OnClosing`). */
-  isClosing(): boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -53,12 +45,12 @@ export function tokenFrontDoor(deps: TokenFrontDoorDeps): RawHandler {
     try {
       const read = await readRequestBody(request, deps.bodyLimit);
       // As Fastify: the rest of a refused body may still be coming, so the connection is closed after the answer.
-      if (!read.ok) return sendError(response, door, oauthErrorFor({ statusCode: read.status }, door.log), true);
+      if (!read.ok) return sendError(response, door.id, oauthErrorFor({ statusCode: read.status }, door.log), true);
       // `ip` as Fastify's `request.ip` gives it (typed a string there too; undefined only once the socket is gone).
       const json = await deps.answer({ headers: request.headers, body: parseForm(read.text), ip: door.ip! });
-      response.writeHead(200, { ...answerHeaders(door), 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) }).end(json);
+      response.writeHead(200, { ...answerHeaders(door.id), 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) }).end(json);
     } catch (error) {
-      if (!response.headersSent) sendError(response, door, oauthErrorFor(error, door.log), false);
+      if (!response.headersSent) sendError(response, door.id, oauthErrorFor(error, door.log), false);
       else if (!response.writableEnded) response.end();
     }
   };
@@ -70,24 +62,23 @@ export function tokenFrontDoor(deps: TokenFrontDoorDeps): RawHandler {
     routeOf: () => TOKEN_ROUTE,
     serve,
     answerFault: (error, response, requestId) => {
-      const failed = oauthErrorFor(error, deps.log);
-      if (!response.headersSent) response.writeHead(failed.status, { 'x-request-id': requestId, ...NO_STORE_HEADERS, ...CROSS_ORIGIN_HEADERS, 'content-type': JSON_TYPE });
-      response.end(JSON.stringify(oauthErrorBody(failed)));
+      if (!response.headersSent) sendError(response, requestId, oauthErrorFor(error, deps.log), false);
+      else if (!response.writableEnded) response.end();
     },
   });
 }
 
 /** What the app's hooks and the route's scope set on every answer, in the order they run: request id, no-store, CORS. */
-function answerHeaders(door: DoorRequest): Record<string, string | number> {
-  return { 'x-request-id': door.id, ...NO_STORE_HEADERS, ...CROSS_ORIGIN_HEADERS };
+function answerHeaders(requestId: string): Record<string, string | number> {
+  return { 'x-request-id': requestId, ...NO_STORE_HEADERS, ...CROSS_ORIGIN_HEADERS };
 }
 
 /**
  * The route's error handler's answer (errors.ts `sendOAuthError`), with its headers where Fastify puts them: after the
  * hooks' (no-store among them already), then Connection when the body was refused, then the error's own.
  */
-function sendError(response: ServerResponse, door: DoorRequest, error: OAuthError, closeConnection: boolean): void {
+function sendError(response: ServerResponse, requestId: string, error: OAuthError, closeConnection: boolean): void {
   const text = JSON.stringify(oauthErrorBody(error));
-  const headers = { ...answerHeaders(door), ...(closeConnection ? { connection: 'close' } : {}), ...error.headers };
+  const headers = { ...answerHeaders(requestId), ...(closeConnection ? { connection: 'close' } : {}), ...error.headers };
   response.writeHead(error.status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
 }

@@ -3,9 +3,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { appHooksOf } from '../http/front-door.js';
 import type { RawRoutes } from '../http/raw-routes.js';
 import { DEFAULT_BODY_LIMIT } from '../http/request-body.js';
-import { httpObserverOf, registryOf } from '../ops/metrics.js';
+import { registryOf } from '../ops/metrics.js';
 import { authenticateClient, type ClientDirectory, type RegisteredClient } from './clients.js';
 import { issueClientCredentialsToken } from './client-credentials-grant.js';
 import { exchangeAuthorizationCode } from './code-grant.js';
@@ -109,11 +110,6 @@ export const tokenRoutes: FastifyPluginAsync<{ deps: TokenRouteDeps; rawRoutes?:
   app.post(TOKEN_ROUTE, async (request, reply) => sendTokenResponse(reply, await answer(request)));
 
   if (!rawRoutes) return;
-  // Fastify answers 503 to requests that arrive while it closes; the front door does too.
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
   const bodyLimit = app.initialConfig.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  rawRoutes.mount(isTokenRequest, tokenFrontDoor({ answer, log: app.log, trustProxy: deps.config.trustProxy, bodyLimit, observe: httpObserverOf(app), isClosing: () => closing }));
+  rawRoutes.mount(isTokenRequest, tokenFrontDoor({ answer, bodyLimit, ...appHooksOf(app, deps.config.trustProxy) }));
 };
