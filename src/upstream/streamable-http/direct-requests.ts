@@ -1,16 +1,17 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type RequestId, type Result } from '@modelcontextprotocol/sdk/types.js';
-import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import { createParser, type EventSourceMessage, type EventSourceParser, type ParseError } from 'eventsource-parser';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
 import { META, routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
 import type { RequestSignal } from '../call-abort.js';
 import type { ServerRequestRelay } from './server-requests.js';
-import { Broken, readText, UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
+import { ErrorText, Exchange, post } from './upstream-exchange.js';
+import { UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
 /**
  * The lean path for one request on an upstream's Streamable HTTP session (MCP 2025-06-18 / 2025-11-25 transport):
  * the SDK client did the `initialize` handshake and keeps the session; this sends a request on that session with
- * node:http and a keep-alive agent and reads the answer (JSON or SSE) itself, without fetch, web streams or zod.
+ * undici's handler API on a pool of kept-alive connections and reads the answer (JSON or SSE) itself, without fetch, streams or zod (upstream-exchange.ts).
  * Requests the upstream sends on the request's stream go to the caller's relay; other notifications go to the SDK
  * client (through its transport's `onmessage`), which relays list changes and log messages as usual.
  * It is also the one path to a stateless (2026-07-28) upstream (`speakStateless`): every request then carries the
@@ -42,7 +43,7 @@ export interface DirectRequests {
   speakStateless(identity: StatelessIdentity | undefined): void;
   /** The stateless revision spoken, or undefined in the session era. */
   protocolVersion(): string | undefined;
-  /** Destroys the keep-alive agent; later requests reject. */
+  /** Destroys the pool of kept-alive connections; later requests reject. */
   close(): void;
 }
 
@@ -97,16 +98,27 @@ function errorAnswer(error: unknown): { code: number; message: string; data?: un
   return error.data === undefined ? { code: error.code, message } : { code: error.code, message, data: error.data };
 }
 
+type Reading = 'json' | 'events' | 'error' | 'resume-refused';
+
 /** One request in flight: its HTTP exchange(s), timeout, cancellation, and the upstream's requests on its stream. */
-class Call {
+class Call extends Exchange {
   readonly promise: Promise<Result>;
   private resolve!: (result: Result) => void;
   private reject!: (error: unknown) => void;
-  private done = false;
-  private request?: ClientRequest;
-  private response?: IncomingMessage;
+  /** What the answer in flight is read as (undefined: none yet, or it is being dropped). */
+  private reading?: Reading;
+  private status = 0;
+  /** A JSON answer's first chunk, and the others when it came in more than one. */
+  private first?: Buffer;
+  private chunks?: Buffer[];
+  private size = 0;
+  private errorText?: ErrorText;
+  private parser?: EventSourceParser;
+  private decoder?: StringDecoder;
   private readonly timer: NodeJS.Timeout;
   private resumeTimer?: NodeJS.Timeout;
+  private drainTimer?: NodeJS.Timeout;
+  private resuming = false;
   private lastEventId?: string;
   private retryMs?: number;
   private resumes = 0;
@@ -114,7 +126,7 @@ class Call {
   private served?: Map<RequestId, AbortController>;
 
   constructor(
-    private readonly upstream: UpstreamHttp,
+    upstream: UpstreamHttp,
     private readonly live: Set<Call>,
     readonly id: string,
     body: string,
@@ -122,90 +134,103 @@ class Call {
     /** Stateless upstreams: the request's routing headers (and the mark of that era). */
     private readonly routing?: Record<string, string>,
   ) {
+    super(upstream);
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
     hooks.signal.addEventListener('abort', this.onAbort, { once: true });
-    this.timer = setTimeout(this.onTimeout, Math.min(hooks.timeoutMs, MAX_TIMER_MS));
+    this.timer = setTimeout(Call.timedOut, Math.min(hooks.timeoutMs, MAX_TIMER_MS), this);
     live.add(this);
-    void this.start(body);
+    this.send(body, undefined, routing);
   }
 
-  private readonly track = (request: ClientRequest) => {
-    this.request = request;
-    if (this.done) request.destroy();
-  };
-
-  private async start(body: string) {
-    try {
-      const response = await this.upstream.open(body, this.track, { routing: this.routing });
-      if (this.done) return void response.destroy();
-      this.response = response;
-      const status = response.statusCode ?? 0;
-      if (this.routing && status >= 400 && status < 500 && mediaType(response.headers['content-type']) === 'application/json') {
-        // A stateless server answers protocol errors (unsupported version, missing capability, unknown method) with 4xx and a JSON-RPC error.
-        return this.readJson(response);
-      }
-      if (status < 200 || status >= 300) {
-        const error = new Error(`Error POSTing to endpoint (HTTP ${status}): ${await readText(response)}`);
-        if (!this.done) this.upstream.report(error);
-        return this.fail(error);
-      }
-      const type = mediaType(response.headers['content-type']);
-      if (type === 'text/event-stream') this.readEvents(response);
-      else if (type === 'application/json') this.readJson(response);
-      else if (status === 202) this.lost(new Error('The upstream accepted a request without answering it'));
-      else {
-        const error = new Error(`Unexpected content type: ${response.headers['content-type']}`);
-        if (!this.done) this.upstream.report(error);
-        this.fail(error);
-      }
-    } catch (error) {
-      if (error instanceof Broken) this.lost(error.reason);
-      else this.fail(error);
+  protected started(status: number, contentType: string | undefined) {
+    if (this.done) return;
+    this.status = status;
+    const type = mediaType(contentType);
+    if (this.resuming) {
+      this.reading = status >= 200 && status < 300 && type === 'text/event-stream' ? this.readEvents() : 'resume-refused';
+    } else if (this.routing && status >= 400 && status < 500 && type === 'application/json') {
+      // A stateless server answers protocol errors (unsupported version, missing capability, unknown method) with 4xx and a JSON-RPC error.
+      this.reading = 'json';
+    } else if (status < 200 || status >= 300) {
+      this.errorText = new ErrorText();
+      this.reading = 'error';
+    } else if (type === 'text/event-stream') this.reading = this.readEvents();
+    else if (type === 'application/json') this.reading = 'json';
+    else if (status === 202) this.lost(new Error('The upstream accepted a request without answering it'));
+    else {
+      const error = new Error(`Unexpected content type: ${contentType}`);
+      this.upstream.report(error);
+      this.fail(error);
     }
   }
 
-  private readJson(response: IncomingMessage) {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on('data', (chunk: Buffer) => {
-      if ((size += chunk.length) > MAX_BUFFERED) this.lost(new Error('The upstream response exceeds 16 MiB'));
-      else chunks.push(chunk);
-    });
-    response.on('error', () => undefined);
-    response.on('close', () => {
-      if (this.done) return;
-      if (!response.complete) return this.lost(new Error('The upstream response broke off'));
-      try {
-        const parsed: unknown = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'));
-        for (const message of Array.isArray(parsed) ? parsed : [parsed]) this.handle(message);
-      } catch (error) {
-        return this.lost(error);
-      }
-      // Checked first: building an Error (its stack) on every answered call is measurable on the hot path.
-      if (!this.done) this.lost(new Error('The upstream answered without a response to the request'));
-    });
+  private readEvents(): Reading {
+    // Made here: most calls are answered with JSON and never need them.
+    this.parser ??= createParser({ onEvent: (event) => this.onEvent(event), onRetry: (ms) => (this.retryMs = ms), onError: (error) => this.onParseError(error), maxBufferSize: MAX_BUFFERED });
+    this.parser.reset();
+    this.decoder = new StringDecoder('utf8');
+    return 'events';
   }
 
-  private readEvents(response: IncomingMessage) {
-    // Bound here, not as fields: most calls are answered with JSON and never need them.
-    const parser = createParser({ onEvent: (event) => this.onEvent(event), onRetry: (ms) => (this.retryMs = ms), onError: (error) => this.onParseError(error), maxBufferSize: MAX_BUFFERED });
-    response.setEncoding('utf8');
-    response.on('data', (text: string) => {
-      if (this.done) return;
-      try {
-        parser.feed(text);
-      } catch (error) {
-        this.fail(error);
-      }
-    });
-    response.on('error', () => undefined);
-    response.on('close', () => {
-      if (this.done || this.response !== response) return;
-      this.streamEnded(response.complete ? undefined : new Error('The upstream event stream broke off'));
-    });
+  protected received(chunk: Buffer) {
+    if (this.done) return;
+    switch (this.reading) {
+      case 'json':
+        if ((this.size += chunk.length) > MAX_BUFFERED) return this.lost(new Error('The upstream response exceeds 16 MiB'));
+        if (this.first === undefined) this.first = chunk;
+        else (this.chunks ??= [this.first]).push(chunk);
+        return;
+      case 'events':
+        try {
+          this.parser!.feed(this.decoder!.write(chunk));
+        } catch (error) {
+          this.fail(error);
+        }
+        return;
+      case 'error':
+        if (!this.errorText!.add(chunk)) this.abort();
+    }
+  }
+
+  protected finished(error: Error | undefined) {
+    clearTimeout(this.drainTimer);
+    const reading = this.reading;
+    this.reading = undefined;
+    if (reading === 'error') {
+      // The body's start is the error, whether or not the rest arrived.
+      const refusal = this.errorText!.error(this.status);
+      if (!this.done) this.upstream.report(refusal);
+      return this.fail(refusal);
+    }
+    if (this.done) return;
+    if (reading === 'json') return this.answeredJson(error);
+    if (reading === 'events') return this.streamEnded(error && new Error('The upstream event stream broke off'));
+    if (reading === 'resume-refused') return this.streamEnded(new Error(`Resuming the upstream event stream failed (HTTP ${this.status})`));
+    // No answer at all: the request could not be sent, or its connection broke first.
+    if (this.resuming) this.streamEnded(error);
+    else this.lost(error);
+  }
+
+  private answeredJson(error: Error | undefined) {
+    if (error) return this.lost(new Error('The upstream response broke off'));
+    const body = this.chunks ? Buffer.concat(this.chunks, this.size) : this.first;
+    this.first = this.chunks = undefined;
+    try {
+      const parsed: unknown = JSON.parse(body ? body.toString('utf8') : '');
+      if (Array.isArray(parsed)) for (const message of parsed) this.handle(message);
+      else this.handle(parsed);
+    } catch (error) {
+      return this.lost(error);
+    }
+    // Checked first: building an Error (its stack) on every answered call is measurable on the hot path.
+    if (!this.done) this.lost(new Error('The upstream answered without a response to the request'));
+  }
+
+  protected refused(error: unknown) {
+    this.fail(error);
   }
 
   private onParseError(error: ParseError) {
@@ -274,45 +299,32 @@ class Call {
       }
       if (controller.signal.aborted) return; // cancelled, or this call is over: nobody upstream waits for it
     }
-    await this.upstream.post(answer).catch((error: unknown) => this.upstream.report(error));
+    await post(this.upstream, answer).catch((error: unknown) => this.upstream.report(error));
   }
 
   /** The stream ended or broke before the response: resume it after the last event id like the SDK client, or give up. */
   private streamEnded(reason: unknown) {
-    this.response = undefined;
     // Stateless streams are not resumable: a dropped one is a lost request.
     if (this.routing || this.lastEventId === undefined || this.resumes >= RESUME.attempts) {
       return this.lost(reason ?? new Error('The upstream event stream ended before the response'));
     }
     const delay = this.retryMs ?? Math.min(RESUME.initialDelay * RESUME.growFactor ** this.resumes, RESUME.maxDelay);
     this.resumes++;
-    this.resumeTimer = setTimeout(() => void this.resume(), delay);
+    this.resuming = true;
+    this.resumeTimer = setTimeout(Call.resume, delay, this);
   }
 
-  private async resume() {
-    try {
-      const response = await this.upstream.open(undefined, this.track, { lastEventId: this.lastEventId });
-      if (this.done) return void response.destroy();
-      const status = response.statusCode ?? 0;
-      if (status >= 200 && status < 300 && mediaType(response.headers['content-type']) === 'text/event-stream') {
-        this.response = response;
-        return this.readEvents(response);
-      }
-      response.resume();
-      this.streamEnded(new Error(`Resuming the upstream event stream failed (HTTP ${status})`));
-    } catch (error) {
-      if (error instanceof Broken) this.streamEnded(error.reason);
-      else this.fail(error);
-    }
+  private static resume(call: Call) {
+    call.send(undefined, call.lastEventId);
+  }
+
+  private static timedOut(call: Call) {
+    call.cancel('Request timed out', new NoAnswer(ErrorCode.RequestTimeout, 'Request timed out', { timeout: call.hooks.timeoutMs }));
   }
 
   private readonly onAbort = () => {
     const reason: unknown = this.hooks.signal.reason;
     this.cancel(reason instanceof Error ? reason.message : String(reason), reason ?? new DOMException('This operation was aborted', 'AbortError'));
-  };
-
-  private readonly onTimeout = () => {
-    this.cancel('Request timed out', new NoAnswer(ErrorCode.RequestTimeout, 'Request timed out', { timeout: this.hooks.timeoutMs }));
   };
 
   /** Marks the call over and releases what it holds; false when it already was. */
@@ -327,33 +339,28 @@ class Call {
     return true;
   }
 
-  private destroy() {
-    this.response?.destroy();
-    this.request?.destroy();
-  }
-
   /** Our response arrived: the stream is left to end by itself so its socket can be reused, unless it lingers. */
   private settle(result: Result | undefined, error: McpError | undefined) {
     if (!this.end()) return;
-    const response = this.response;
-    if (response && !response.complete) {
-      const drain = setTimeout(() => response.destroy(), DRAIN_MS).unref();
-      response.once('close', () => clearTimeout(drain));
-    }
+    if (this.inFlight) this.drainTimer = setTimeout(Call.drop, DRAIN_MS, this).unref();
     if (error) this.reject(error);
     else this.resolve(result ?? {});
   }
 
+  private static drop(call: Call) {
+    call.abort();
+  }
+
   private fail(error: unknown) {
     if (!this.end()) return;
-    this.destroy();
+    this.abort();
     this.reject(error);
   }
 
   /** A lost connection: reported to the SDK transport (the gateway then probes and reconnects) and rejected as the SDK does. */
   private lost(reason: unknown) {
     if (!this.end()) return;
-    this.destroy();
+    this.abort();
     this.upstream.report(reason);
     // The cause (ECONNREFUSED, …) says why, where the error is shown (an upstream's status).
     this.reject(Object.assign(connectionClosed(), { cause: reason }));
@@ -362,16 +369,16 @@ class Call {
   /** Cancellation (abort, timeout): drop the exchange and tell the upstream, without waiting for it. */
   private cancel(reason: string, error: unknown) {
     if (!this.end()) return;
-    this.destroy();
+    this.abort();
     // Stateless upstreams take the closed stream as the cancellation; session-era ones are told.
-    if (this.request && !this.routing) this.upstream.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: this.id, reason } }).catch(() => undefined);
+    if (this.sent && !this.routing) post(this.upstream, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: this.id, reason } }).catch(() => undefined);
     this.reject(error);
   }
 
   /** The instance was closed: reject without reporting (nothing to reconnect). */
   closed() {
     if (!this.end()) return;
-    this.destroy();
+    this.abort();
     this.reject(connectionClosed());
   }
 }
