@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { Dispatcher } from 'undici';
+import type { Client, Dispatcher } from 'undici';
 import { withTraceHeaders } from '../../http/trace-context.js';
 import { isReusedSocketError, type UpstreamHttp } from './upstream-http.js';
 
@@ -21,6 +21,8 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
   /** A request of this instance reached a socket (it may have reached the upstream). */
   protected sent = false;
   private controller?: Controller;
+  /** The connection the request in flight was given to, until it ends. */
+  private client?: Client;
   private body?: string;
   private afterEventId?: string;
   private routes?: Record<string, string>;
@@ -62,7 +64,8 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
     const { upstream, body, token } = this;
     this.answered = false;
     const headers = body === undefined ? upstream.getHeaders(token, this.afterEventId) : upstream.postHeaders(token, this.routes);
-    upstream.pool.dispatch(
+    const client = (this.client = upstream.connections.take());
+    client.dispatch(
       { path: upstream.path, method: body === undefined ? 'GET' : 'POST', headers: this.trace === NO_TRACE ? headers : { ...headers, ...this.trace }, body },
       this,
     );
@@ -100,13 +103,13 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.controller = undefined;
+    this.release();
     if (this.refusedToken) return this.renew();
     this.finished(undefined);
   }
 
   onResponseError(_controller: Controller | undefined, error: Error): void {
-    this.controller = undefined;
+    this.release();
     if (this.refusedToken) return this.renew();
     // A kept-alive socket the server closed while idle, so the request did not reach it: Node's documented retry.
     if (!this.done && !this.answered && !this.retried && isReusedSocketError(error)) {
@@ -114,6 +117,13 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
       return this.dispatch();
     }
     this.finished(error);
+  }
+
+  private release() {
+    this.controller = undefined;
+    const client = this.client!;
+    this.client = undefined;
+    this.upstream.connections.give(client);
   }
 
   /** The token was refused: renewed once, and the request sent again with the new one. */

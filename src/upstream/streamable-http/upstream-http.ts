@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, Client } from 'undici';
 import type { BearerSource } from '../oauth/bearer-fetch.js';
 import type { StatelessIdentity } from './protocol-eras.js';
 
@@ -64,12 +64,56 @@ export function isReusedSocketError(error: Error): boolean {
   return (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') && reusedSocketErrors.has(error);
 }
 
+/**
+ * Kept-alive connections to one origin, an undici Client each (pipelining 1): a request takes one with nothing in
+ * flight, the most recently used first. undici's Pool would open another connection for a request sent right after
+ * an answer, as its connection is handed back only a turn of the event loop later; a Client given a request then
+ * sends it on the same socket once it can.
+ */
+export class Connections {
+  private readonly idle: Client[] = [];
+  private readonly all = new Set<Client>();
+  private readonly options: Client.Options;
+  private closed = false;
+
+  constructor(private readonly origin: string) {
+    this.options = {
+      keepAliveTimeout: IDLE_SOCKET_MS,
+      keepAliveMaxTimeout: IDLE_SOCKET_MS,
+      // A call has its own timeout (and a listen stream none): undici's own ones (300 s each) would cut streams.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: markingConnector(),
+    };
+  }
+
+  take(): Client {
+    const client = this.idle.pop();
+    if (client) return client;
+    const created = new Client(this.origin, this.options);
+    this.all.add(created);
+    return created;
+  }
+
+  /** `client`'s request ended (answered, failed or dropped). */
+  give(client: Client): void {
+    if (!this.closed) this.idle.push(client);
+  }
+
+  destroy(): void {
+    this.closed = true;
+    for (const client of this.all) client.destroy().catch(() => undefined);
+    this.all.clear();
+    this.idle.length = 0;
+  }
+}
+
 /** What one DirectRequests instance shares between its calls: the pool, the session's headers, the bearer token. */
 export class UpstreamHttp {
   closed = false;
   /** Set when the upstream speaks the stateless era (2026-07-28): no session, this version on every request. */
   stateless?: StatelessIdentity;
-  readonly pool: Pool;
+  readonly connections: Connections;
   readonly path: string;
   private counter = 0;
   private readonly postBase: Headers;
@@ -78,14 +122,7 @@ export class UpstreamHttp {
 
   constructor(readonly options: UpstreamHttpOptions) {
     const { url } = options;
-    this.pool = new Pool(url.origin, {
-      keepAliveTimeout: IDLE_SOCKET_MS,
-      keepAliveMaxTimeout: IDLE_SOCKET_MS,
-      // A call has its own timeout (and a listen stream none): undici's own ones (300 s each) would cut streams.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: markingConnector(),
-    });
+    this.connections = new Connections(url.origin);
     this.path = url.pathname + url.search;
     const statics: Headers = {};
     for (const [name, value] of Object.entries(options.headers)) statics[name.toLowerCase()] = value;
@@ -135,6 +172,6 @@ export class UpstreamHttp {
 
   close(): void {
     this.closed = true;
-    this.pool.destroy().catch(() => undefined);
+    this.connections.destroy();
   }
 }

@@ -461,6 +461,75 @@ describe('direct requests on an upstream session', () => {
     assert.deepEqual(errors, []);
   });
 
+  it('read an answer that arrives in pieces, split inside a line and inside a character, as JSON and as an event stream', async () => {
+    const said = 'héllo ✓ wörld';
+    const upstream = await startUpstream({
+      gate: (req, res) => {
+        if (req.headers['x-direct'] === undefined) return false;
+        void (async () => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of req) chunks.push(chunk as Buffer);
+          const { id } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
+          const message = JSON.stringify({ jsonrpc: '2.0', id, result: text(said) });
+          const sse = req.headers['x-answer'] === 'sse';
+          const bytes = Buffer.from(sse ? `id: 1\r\nevent: message\r\ndata: ${message}\r\n\r\n` : message);
+          res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json' });
+          // Cut inside the first multi-byte character and inside the data line, each piece sent on its own.
+          const cuts = [bytes.indexOf(Buffer.from('é')) + 1, bytes.indexOf(Buffer.from('✓')) + 2, bytes.length - 3];
+          let from = 0;
+          for (const cut of [...cuts, bytes.length]) {
+            res.write(bytes.subarray(from, cut));
+            from = cut;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          res.end();
+        })();
+        return true;
+      },
+    });
+    const { transport } = await connect(upstream);
+    for (const answer of ['json', 'sse']) {
+      const direct = directRequests({ url: upstream.url, headers: { 'x-direct': '1', 'x-answer': answer }, transport });
+      cleanups.push(async () => direct.close());
+      assert.equal(textOf(await call(direct, 'echo')), said);
+    }
+  });
+
+  it('send a call again on a new connection when its kept-alive one is reset before any answer, but not when a new one is', async () => {
+    const upstream = await startUpstream({
+      gate: (req) => {
+        if (req.headers['x-direct'] === undefined) return false;
+        const served = servedOn.get(req.socket) ?? 0;
+        servedOn.set(req.socket, served + 1);
+        if (!(req.headers['x-reset'] === 'always' || (resetReused && served > 0))) return false;
+        resets.push(req.socket.remotePort);
+        req.socket.resetAndDestroy();
+        return true;
+      },
+    });
+    const servedOn = new WeakMap<object, number>();
+    const resets: Array<number | undefined> = [];
+    let resetReused = false;
+    const { transport, errors } = await connect(upstream);
+    const direct = directRequests({ url: upstream.url, headers: { 'x-direct': '1' }, transport });
+    cleanups.push(async () => direct.close());
+    assert.equal(JSON.parse(textOf(await call(direct, 'echo', { text: 'one' }))).said, 'one');
+    resetReused = true;
+    assert.equal(JSON.parse(textOf(await call(direct, 'echo', { text: 'two' }))).said, 'two');
+    assert.equal(resets.length, 1);
+    const [first, second] = upstream.calls();
+    assert.equal(first?.port, resets[0]);
+    assert.notEqual(second?.port, resets[0]);
+    assert.deepEqual(errors, []);
+
+    // A connection of its own, reset at once: the request may have reached the upstream, so it is not sent again.
+    const fresh = directRequests({ url: upstream.url, headers: { 'x-direct': '1', 'x-reset': 'always' }, transport });
+    cleanups.push(async () => fresh.close());
+    await assert.rejects(call(fresh, 'echo', { text: 'three' }), { code: ErrorCode.ConnectionClosed });
+    assert.equal(resets.length, 2);
+    assert.equal(upstream.calls().length, 2);
+  });
+
   it('keep twenty concurrent calls on one instance apart', async () => {
     const { direct } = await connect(await startUpstream());
     const texts = Array.from({ length: 20 }, (_, index) => `call ${index}`);
