@@ -1,17 +1,19 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { Client, Dispatcher } from 'undici';
+import { util, type Client, type Dispatcher } from 'undici';
 import { withTraceHeaders } from '../../http/trace-context.js';
 import { isReusedSocketError, type UpstreamHttp } from './upstream-http.js';
 
 /**
  * One request to an upstream and its answer, on undici's handler API (the exchange is its own handler: no stream,
- * listener or closure per request). What every request needs is here: the headers of the session or the stateless
+ * listener or closure per request). Its original callbacks (onConnect, onHeaders, onData, onComplete, onError),
+ * which undici 7's HTTP/1.1 client calls as they are: the newer controller callbacks (onRequestStart, …) are
+ * adapted to these by a wrapper per request that also parses every header into an object, which cost the gateway
+ * more CPU per call (bench/README.md). They are marked deprecated in undici 7's types, not removed. What every request needs is here: the headers of the session or the stateless
  * era, the trace context, the bearer token and its one renewal on 401, and one retry of a request whose kept-alive
  * socket the server had closed. What the answer means is the subclass's: `started`, `received`, `finished`.
  * One exchange runs at a time per instance: a renewal, a retry or a resumption is sent after the one before ended.
  */
 
-type Controller = Dispatcher.DispatchController;
 /** What `withTraceHeaders` copies when there is a trace to carry; itself when there is none. */
 const NO_TRACE: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -20,7 +22,7 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
   protected done = false;
   /** A request of this instance reached a socket (it may have reached the upstream). */
   protected sent = false;
-  private controller?: Controller;
+  private abortFn?: (reason?: Error) => void;
   /** The connection the request in flight was given to, until it ends. */
   private client?: Client;
   private body?: string;
@@ -73,42 +75,50 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
 
   /** Drops the exchange in flight (its socket is closed); one not yet on a socket is dropped when it gets one. */
   protected abort(reason?: Error): void {
-    this.controller?.abort(reason ?? new Error('The exchange was dropped'));
+    this.abortFn?.(reason ?? new Error('The exchange was dropped'));
   }
 
   /** True while a response is being read (or a request waits for it). */
   protected get inFlight(): boolean {
-    return this.controller !== undefined;
+    return this.abortFn !== undefined;
   }
 
-  onRequestStart(controller: Controller): void {
-    this.controller = controller;
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortFn = abort;
     this.sent = true;
     if (this.done) this.abort();
   }
 
-  onResponseStart(_controller: Controller, status: number, headers: Record<string, string | string[] | undefined>): void {
-    if (status < 200) return;
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    if (status < 200) return true;
     this.answered = true;
     if (status === 401 && !this.renewed && this.token !== undefined && this.upstream.options.bearer) {
       this.refusedToken = true;
-      return;
+      return true;
     }
-    const type = headers['content-type'];
-    this.started(status, Array.isArray(type) ? type[0] : type);
+    let type: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (util.headerNameToString(raw[i]!) === 'content-type') {
+        type = raw[i + 1]!.toString('latin1');
+        break;
+      }
+    }
+    this.started(status, type);
+    return true;
   }
 
-  onResponseData(_controller: Controller, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     if (!this.refusedToken) this.received(chunk);
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.release();
     if (this.refusedToken) return this.renew();
     this.finished(undefined);
   }
 
-  onResponseError(_controller: Controller | undefined, error: Error): void {
+  onError(error: Error): void {
     this.release();
     if (this.refusedToken) return this.renew();
     // A kept-alive socket the server closed while idle, so the request did not reach it: Node's documented retry.
@@ -120,7 +130,7 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private release() {
-    this.controller = undefined;
+    this.abortFn = undefined;
     const client = this.client!;
     this.client = undefined;
     this.upstream.connections.give(client);
