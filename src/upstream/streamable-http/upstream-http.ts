@@ -5,8 +5,8 @@ import type { BearerSource } from '../oauth/bearer-fetch.js';
 import type { StatelessIdentity } from './protocol-eras.js';
 
 /**
- * The HTTP side of direct-requests.ts: what its requests share on one upstream: an undici Pool of kept-alive
- * connections to its origin, the session's headers (its SDK client's session id and protocol version) or, once the
+ * The HTTP side of direct-requests.ts: what its requests share on one upstream: its kept-alive undici
+ * connections (Connections, below), the session's headers (its SDK client's session id and protocol version) or, once the
  * upstream is found to speak the stateless era (`stateless` set), that era's version header and no session, the
  * static headers or the bearer token. Each request is an Exchange (upstream-exchange.ts).
  */
