@@ -46,3 +46,21 @@ export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
+
+/** How many times a statement PostgreSQL aborted as a deadlock's victim is sent in all. */
+const DEADLOCK_ATTEMPTS = 3;
+
+/**
+ * `statement`, sent again when PostgreSQL aborts it to break a deadlock (40P01), as its manual advises: an aborted
+ * statement wrote nothing. Only for a statement that is its own transaction (not one inside `transaction`, whose
+ * earlier statements the abort undid too).
+ */
+export async function retriedOnDeadlock<T>(statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement();
+    } catch (error) {
+      if (attempt >= DEADLOCK_ATTEMPTS || (error as { code?: unknown } | null)?.code !== '40P01') throw error;
+    }
+  }
+}

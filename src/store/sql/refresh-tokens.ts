@@ -1,4 +1,4 @@
-import type { Db } from '../db.js';
+import { retriedOnDeadlock, type Db } from '../db.js';
 import { callBatcher } from '../call-batcher.js';
 import type { GrantRecord, RefreshRotation, RefreshTokenRecord, RefreshTokenStore, RotationOutcome } from '../oauth-types.js';
 import { GRANT_LAST_USED_PRECISION_MS, grantTouchDue, sqlGrantStore } from './grants.js';
@@ -86,7 +86,10 @@ async function rotateInOneStatement(db: Db, rotations: RefreshRotation[]): Promi
   const firsts = new Map<string, RefreshRotation>();
   for (const rotation of rotations) if (!firsts.has(rotation.tokenHash)) firsts.set(rotation.tokenHash, rotation);
   const first = [...firsts.values()];
-  const retired = new Set((await db.all<{ tokenHash: string }>(ROTATE_SQL, rotationColumns(first))).map((row) => row.tokenHash));
+  // Two statements in flight at once (two turns' batches, two replicas) lock their rows in the order their joins meet
+  // them, so they can deadlock; PostgreSQL then aborts one, which is sent again.
+  const columns = rotationColumns(first);
+  const retired = new Set((await retriedOnDeadlock(() => db.all<{ tokenHash: string }>(ROTATE_SQL, columns))).map((row) => row.tokenHash));
   return rotations.map((rotation) => (firsts.get(rotation.tokenHash) === rotation && retired.has(rotation.tokenHash) ? 'won' : 'lost'));
 }
 

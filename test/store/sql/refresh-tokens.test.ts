@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { GrantRecord, RefreshTokenRecord } from '../../../src/store/index.js';
 import { grantTouchDue } from '../../../src/store/sql/grants.js';
-import { backends, createTestUsers, openTestStore } from '../../helpers/backends.js';
+import pg from 'pg';
+import { backends, createTestUsers, openTestStore, TEST_DATABASE_URL } from '../../helpers/backends.js';
 
 const grant: GrantRecord = {
   id: 'grt_1',
@@ -108,6 +109,29 @@ for (const backend of backends) {
         "SELECT DISTINCT xmin::text AS writer FROM refresh_tokens WHERE token_hash LIKE 'p1.live_' OR token_hash LIKE 'p1.succ_'",
       );
       assert.equal(writers.length, 1);
+    });
+
+    if (backend === 'postgres') it('a rotation PostgreSQL aborts as a deadlock victim is sent again and wins', async () => {
+      const [{ schema }] = (await store.database.all<{ schema: string }>('SELECT current_schema() AS schema')) as [{ schema: string }];
+      const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await other.connect();
+      try {
+        await other.query(`SET search_path = ${schema}`);
+        await other.query('BEGIN');
+        await other.query("SELECT 1 FROM oauth_grants WHERE id = 'grt_1' FOR UPDATE");
+        // The rotation retires p1.live, then waits for the grant to record its use.
+        const rotating = store.refreshTokens.rotate(rotation);
+        const waiting = async () => (await store.database.all("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%retired AS%'")).length > 0;
+        while (!(await waiting())) await new Promise((resolve) => setTimeout(resolve, 20));
+        // The other transaction now waits for p1.live: a cycle, which PostgreSQL breaks by aborting the rotation.
+        const crossing = other.query("UPDATE refresh_tokens SET scope = scope WHERE token_hash = 'p1.live'");
+        await crossing;
+        await other.query('COMMIT');
+        assert.equal(await rotating, 'won');
+        assert.deepEqual(await store.refreshTokens.find('p1.next'), successor);
+      } finally {
+        await other.end();
+      }
     });
 
     it('a rotation that fails fails alone: the others requested with it still win', async () => {
