@@ -37,14 +37,30 @@ export function randomSlice(size: number): Buffer {
   return slice;
 }
 
-/** A bearer secret: its typed prefix and 256 bits of randomness. */
-export function issueToken(kind: TokenKind): string {
-  return tokenPrefixes[kind] + randomSlice(32).toString('base64url');
+/** Digits of a time (ms) in hex: enough until the year 2527; the same width for every time, so they sort as text. */
+const TIME_DIGITS = 11;
+const hexTime = (at: number) => Math.max(0, Math.floor(at)).toString(16).padStart(TIME_DIGITS, '0');
+
+/**
+ * A bearer secret: its typed prefix and 256 bits of randomness. With `issuedAt` (ms), that time (not secret) comes
+ * between the two as 11 hex digits, so the keys stored for such tokens can sort by issue time (`issueTimeOf`).
+ */
+export function issueToken(kind: TokenKind, issuedAt?: number): string {
+  return tokenPrefixes[kind] + (issuedAt === undefined ? '' : hexTime(issuedAt)) + randomSlice(32).toString('base64url');
 }
+
+const TOKEN_BODY = /^(?:[0-9a-f]{11})?[A-Za-z0-9_-]{43}$/;
 
 export function hasTokenShape(value: string, kind: TokenKind): boolean {
   const prefix = tokenPrefixes[kind];
-  return value.startsWith(prefix) && /^[A-Za-z0-9_-]{43}$/.test(value.slice(prefix.length));
+  return value.startsWith(prefix) && TOKEN_BODY.test(value.slice(prefix.length));
+}
+
+/** The issue time a token of this kind carries (its 11 hex digits, as issued), if it was issued with one. */
+export function issueTimeOf(value: string, kind: TokenKind): string | undefined {
+  const prefix = tokenPrefixes[kind];
+  if (value.length !== prefix.length + TIME_DIGITS + 43 || !hasTokenShape(value, kind)) return undefined;
+  return value.slice(prefix.length, prefix.length + TIME_DIGITS);
 }
 
 /** A public identifier (not a secret): a short type tag and 128 random bits. */
@@ -58,5 +74,5 @@ export function newId(tag: string): string {
  * a random key lands on a random leaf page, and a batch of 200 of them dirtied (and wrote to the WAL) ~200 pages.
  */
 export function timeOrderedId(tag: string, at: number): string {
-  return `${tag}_${Math.max(0, Math.floor(at)).toString(16).padStart(11, '0')}${randomSlice(12).toString('base64url')}`;
+  return `${tag}_${hexTime(at)}${randomSlice(12).toString('base64url')}`;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { hasTokenShape, issueToken, newId, randomSlice, timeOrderedId, tokenPrefixes } from '../../src/crypto/random.js';
+import { hasTokenShape, issueTimeOf, issueToken, newId, randomSlice, timeOrderedId, tokenPrefixes } from '../../src/crypto/random.js';
 
 it('a token is its typed prefix and 43 base64url characters (256 bits)', () => {
   for (const kind of Object.keys(tokenPrefixes) as (keyof typeof tokenPrefixes)[]) {
@@ -24,6 +24,21 @@ it('hasTokenShape refuses another kind, a short body and foreign characters', ()
   assert.equal(hasTokenShape(key, 'browserSession'), false);
   assert.equal(hasTokenShape(key.slice(0, -1), 'apiKey'), false);
   assert.equal(hasTokenShape(`${key.slice(0, -1)}+`, 'apiKey'), false);
+});
+
+it('a token issued with its time carries it as 11 hex digits before its 256 random bits, and sorts by it', () => {
+  const at = Date.UTC(2026, 11, 5);
+  const token = issueToken('refreshToken', at);
+  assert.match(token, /^gth_rt_[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
+  assert.equal(Buffer.from(token.slice(-43), 'base64url').length, 32);
+  assert.equal(hasTokenShape(token, 'refreshToken'), true);
+  const time = issueTimeOf(token, 'refreshToken');
+  assert.equal(time, at.toString(16).padStart(11, '0'));
+  assert.equal(issueTimeOf(issueToken('refreshToken'), 'refreshToken'), undefined, 'a token issued without a time has none');
+  assert.equal(issueTimeOf(token, 'apiKey'), undefined, 'nor one of another kind');
+  const later = [at + 1, at + 86_400_000, Date.UTC(2500, 0, 1)].map((next) => issueTimeOf(issueToken('refreshToken', next), 'refreshToken')!);
+  assert.deepEqual([...later, time].sort(), [time, ...later]);
+  assert.equal(hasTokenShape(`gth_rt_${'G'.repeat(54)}`, 'refreshToken'), false, 'the digits before the random part are hex');
 });
 
 it('ids carry their tag and 128 random bits', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gatewayResource } from '../../src/oauth/resource.js';
+import { refreshTokenKey } from '../../src/oauth/token-response.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { testClock } from '../helpers/clock.js';
@@ -29,7 +30,7 @@ for (const backend of backends) {
       assert.equal(body.token_type, 'Bearer');
       assert.equal(body.expires_in, t.config.oauth.accessTokenTtlSeconds);
       assert.equal(body.scope, 'mcp:read mcp:write');
-      assert.match(body.refresh_token, /^gth_rt_[A-Za-z0-9_-]{43}$/);
+      assert.match(body.refresh_token, /^gth_rt_[0-9a-f]{11}[A-Za-z0-9_-]{43}$/, 'its issue time, then 256 random bits');
       const claims = await t.runtime.accessTokens.verify(body.access_token, resource);
       assert.ok(claims, 'the access token verifies for the /mcp audience');
       assert.equal(claims.sub, await adminUserId(t));
@@ -43,7 +44,7 @@ for (const backend of backends) {
     it('only the refresh token hash is stored, capped at the grant absolute lifetime', async () => {
       const client = await createClient(t);
       const body = (await exchangeCode(t, await issueCode(t, client))).json();
-      const hash = t.runtime.keys.tokenHasher.hash(body.refresh_token);
+      const hash = refreshTokenKey(t.runtime.keys.tokenHasher, body.refresh_token);
       const row = await t.runtime.store.refreshTokens.find(hash);
       assert.ok(row);
       const grant = await t.runtime.store.grants.find(row.grantId);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { issueTimeOf, issueToken } from '../../src/crypto/random.js';
 import { gatewayResource } from '../../src/oauth/resource.js';
+import { refreshTokenKey } from '../../src/oauth/token-response.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { testClock } from '../helpers/clock.js';
@@ -17,7 +19,7 @@ for (const backend of backends) {
     });
     after(() => t.close());
 
-    const hashOf = (token: string) => t.runtime.keys.tokenHasher.hash(token);
+    const hashOf = (token: string) => refreshTokenKey(t.runtime.keys.tokenHasher, token);
     const grantOf = (grantId: string) => t.runtime.store.grants.find(grantId);
 
     it('a refresh rotates: a new access token for /mcp and a new refresh token, which works in turn', async () => {
@@ -115,6 +117,36 @@ for (const backend of backends) {
       assertOAuthError(await refresh(t, other.clientId, tokens.refresh_token), 'invalid_grant');
       assert.equal((await grantOf(grantId))?.revokedAt, null);
       assert.equal((await refresh(t, client.clientId, tokens.refresh_token)).statusCode, 200);
+    });
+
+    it('each refresh token is stored under its issue time and keyed hash, so the keys of a chain sort in the order issued', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      const issued = [tokens.refresh_token];
+      for (let step = 0; step < 3; step += 1) {
+        clock.advance(1000);
+        const res = await refresh(t, client.clientId, issued.at(-1)!);
+        assert.equal(res.statusCode, 200, res.body);
+        issued.push((res.json() as TokenPair).refresh_token);
+      }
+      const keys = issued.map(hashOf);
+      assert.ok(keys.every((key, index) => key === `${issueTimeOf(issued[index]!, 'refreshToken')}.${t.runtime.keys.tokenHasher.hash(issued[index]!)}`));
+      const rows = await t.runtime.store.database.all<{ token_hash: string }>('SELECT token_hash FROM refresh_tokens WHERE grant_id = ? ORDER BY token_hash', [grantId]);
+      assert.deepEqual(rows.map((row) => row.token_hash), keys);
+    });
+
+    it('a refresh token issued without its time (stored under its plain keyed hash) still rotates, and its successor carries the time', async () => {
+      const { client, grantId } = await grantWithTokens(t);
+      const legacy = issueToken('refreshToken');
+      const now = clock();
+      const legacyHash = t.runtime.keys.tokenHasher.hash(legacy);
+      await t.runtime.store.refreshTokens.create({ tokenHash: legacyHash, grantId, scope: 'mcp:read mcp:write', createdAt: now, expiresAt: now + 60_000, rotatedAt: null, replayResponse: null });
+      const res = await refresh(t, client.clientId, legacy);
+      assert.equal(res.statusCode, 200, res.body);
+      const successor = (res.json() as TokenPair).refresh_token;
+      assert.ok(issueTimeOf(successor, 'refreshToken'));
+      assert.ok((await t.runtime.store.refreshTokens.find(legacyHash))?.rotatedAt, 'the old row is marked rotated');
+      assert.equal((await refresh(t, client.clientId, legacy)).body, res.body, 'and replays within the grace window');
+      assert.equal((await refresh(t, client.clientId, successor)).statusCode, 200);
     });
 
     it('an unknown refresh token gets invalid_grant', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { refreshTokenKey } from '../../src/oauth/token-response.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
 import { grantWithTokens, refresh, type TokenPair } from './token-fixtures.js';
@@ -38,7 +39,7 @@ for (const backend of backends) {
       assert.equal(rows.length, 2, 'the original and one successor: no loser stored a token');
       const live = rows.filter((row) => row.rotated_at === null);
       assert.equal(live.length, 1);
-      assert.equal(live[0]!.token_hash, t.runtime.keys.tokenHasher.hash(successor.refresh_token));
+      assert.equal(live[0]!.token_hash, refreshTokenKey(t.runtime.keys.tokenHasher, successor.refresh_token));
       assert.equal((await t.runtime.store.grants.find(grantId))?.revokedAt, null, 'all inside the grace window: no reuse');
 
       const next = await refresh(t, client.clientId, successor.refresh_token);

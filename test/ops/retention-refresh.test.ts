@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { refreshTokenKey } from '../../src/oauth/token-response.js';
 import { retentionSweeper } from '../../src/ops/retention.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/backends.js';
@@ -16,7 +17,7 @@ for (const backend of backends) {
     });
     after(() => t.close());
 
-    const hashOf = (token: string) => t.runtime.keys.tokenHasher.hash(token);
+    const hashOf = (token: string) => refreshTokenKey(t.runtime.keys.tokenHasher, token);
     const sweep = (now: number) => retentionSweeper({ store: t.runtime.store, config: t.config, clock: () => now }).sweep(now);
     const graceMs = () => t.config.oauth.refreshGraceSeconds * 1000;
     const horizonMs = () => t.config.retention.rotatedRefreshTokenSeconds * 1000;
