@@ -126,14 +126,21 @@ function plainCallParams(params: unknown): CallToolRequest['params'] | undefined
 }
 
 /**
- * Runs the call and writes its answer to `response`, whose headers so far (CORS, request id) are kept. `onFault` is
- * told of an error the pipeline should never throw.
+ * Runs the call and writes its answer to `response` with `headers` (those of every answer: CORS, request id), given
+ * here rather than set on the response beforehand, so that they go out in the one `writeHead`. `onFault` is told of
+ * an error the pipeline should never throw.
  */
-export async function answerDirectly(session: DirectSession, call: DirectCall, response: ServerResponse, onFault: (error: unknown) => void): Promise<void> {
+export async function answerDirectly(
+  session: DirectSession,
+  call: DirectCall,
+  response: ServerResponse,
+  headers: Readonly<Record<string, string>>,
+  onFault: (error: unknown) => void,
+): Promise<void> {
   // No AbortSignal unless the call's path needs one (upstream/call-abort.ts).
   const controller = new CallAbort();
   session.direct.calls.set(call.id, controller);
-  const answer = lazyEventStream(response, { 'mcp-session-id': session.id });
+  const answer = new ResponseAnswer(response, headers, session.id);
   const downstream: Downstream = {
     signal: controller,
     progressToken: call.params._meta?.[META.progressToken],
@@ -178,18 +185,21 @@ export interface LazyEventStream {
   open(): boolean;
 }
 
-/** The answer to one request on `response`, JSON until something must go before it; `headers` go on either (a session id). */
-export function lazyEventStream(response: ServerResponse, headers: Record<string, string> = {}): LazyEventStream {
-  return new ResponseAnswer(response, headers);
+/** The answer to one request on `response`, JSON until something must go before it. */
+export function lazyEventStream(response: ServerResponse): LazyEventStream {
+  return new ResponseAnswer(response, NO_HEADERS, undefined);
 }
 
-/** A class, not closures: one object per call on the hot path. */
+const NO_HEADERS: Readonly<Record<string, string>> = {};
+
+/** A class, not closures: one object per call on the hot path. `headers` and the session's id go on either answer type. */
 class ResponseAnswer implements LazyEventStream {
   private streaming = false;
 
   constructor(
     private readonly response: ServerResponse,
-    private readonly headers: Record<string, string>,
+    private readonly headers: Readonly<Record<string, string>>,
+    private readonly sessionId: string | undefined,
   ) {}
 
   open(): boolean {
@@ -210,7 +220,7 @@ class ResponseAnswer implements LazyEventStream {
     } else if (message) {
       // With its length the answer goes out in one write, headers and body together, not chunked.
       const body = JSON.stringify(message);
-      this.response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...this.headers }).end(body);
+      this.response.writeHead(status, this.head({ ...this.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })).end(body);
     } else {
       this.startStream();
       this.response.end();
@@ -219,7 +229,13 @@ class ResponseAnswer implements LazyEventStream {
 
   private startStream() {
     this.streaming = true;
-    this.response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...this.headers });
+    this.response.writeHead(200, this.head({ ...this.headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }));
+  }
+
+  /** `head` with the session's id: all of the answer's headers in one object, set by the one `writeHead`. */
+  private head(head: Record<string, string | number>): Record<string, string | number> {
+    if (this.sessionId !== undefined) head['mcp-session-id'] = this.sessionId;
+    return head;
   }
 
   private write(message: JSONRPCMessage) {

@@ -70,8 +70,10 @@ async function apiKeyCaller(deps: GuardDeps, token: string): Promise<GuardOutcom
   return { kind: 'caller', principal, token };
 }
 
+/** One refusal for every way an access token fails: the client learns no more than that. */
+const invalid: GuardOutcome = Object.freeze({ kind: 'invalid_token', description: 'the access token is invalid, expired, revoked, or not for this resource' });
+
 async function accessTokenCaller(deps: GuardDeps, token: string, resource: string, at: number): Promise<GuardOutcome> {
-  const invalid: GuardOutcome = { kind: 'invalid_token', description: 'the access token is invalid, expired, revoked, or not for this resource' };
   // Signature against our key ring, iss, aud = this endpoint (a token for /mcp is not one for /mcp/{name}, nor the reverse), exp/nbf, typ at+jwt.
   const claims = await deps.accessTokens.verify(token, resource);
   if (!claims) return invalid;
