@@ -8,6 +8,9 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   type CallToolRequest,
   type JSONRPCMessage,
+  type LoggingLevel,
+  type Progress,
+  type ProgressToken,
   type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -141,14 +144,7 @@ export async function answerDirectly(
   const controller = new CallAbort();
   session.direct.calls.set(call.id, controller);
   const answer = new ResponseAnswer(response, headers, session.id);
-  const downstream: Downstream = {
-    signal: controller,
-    progressToken: call.params._meta?.[META.progressToken],
-    sendProgress: async (progressToken, progress) => answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } }),
-    // Made when the upstream asks something, which few calls do.
-    sendRequest: (request, options) => serverRequestSender(askClient(session, answer, call.id), () => session.server.getClientCapabilities())(request, options),
-    logLevel: logLevelOf(session.server, session.id),
-  };
+  const downstream = new DirectDownstream(session, call, answer, controller);
   try {
     const result = await call.callTool(call.params, downstream);
     if (controller.aborted) answer.end();
@@ -159,6 +155,32 @@ export async function answerDirectly(
     else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, onFault) });
   } finally {
     session.direct.calls.delete(call.id);
+  }
+}
+
+/** What the pipeline sends a direct call's client through: one object per call, its methods its class's, not closures made per call. */
+class DirectDownstream implements Downstream {
+  readonly progressToken: ProgressToken | undefined;
+  readonly logLevel: LoggingLevel | undefined;
+
+  constructor(
+    private readonly session: DirectSession,
+    private readonly call: DirectCall,
+    private readonly answer: LazyEventStream,
+    readonly signal: CallAbort,
+  ) {
+    this.progressToken = call.params._meta?.[META.progressToken];
+    this.logLevel = logLevelOf(session.server, session.id);
+  }
+
+  async sendProgress(progressToken: ProgressToken, progress: Progress): Promise<void> {
+    this.answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } });
+  }
+
+  // Made when the upstream asks something, which few calls do.
+  sendRequest(request: Parameters<Downstream['sendRequest']>[0], options: Parameters<Downstream['sendRequest']>[1]): Promise<Result> {
+    const { session } = this;
+    return serverRequestSender(askClient(session, this.answer, this.call.id), () => session.server.getClientCapabilities())(request, options);
   }
 }
 
@@ -220,7 +242,7 @@ class ResponseAnswer implements LazyEventStream {
     } else if (message) {
       // With its length the answer goes out in one write, headers and body together, not chunked.
       const body = JSON.stringify(message);
-      this.response.writeHead(status, this.head({ ...this.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })).end(body);
+      this.response.writeHead(status, this.head(['content-type', 'application/json', 'content-length', Buffer.byteLength(body)])).end(body);
     } else {
       this.startStream();
       this.response.end();
@@ -229,13 +251,17 @@ class ResponseAnswer implements LazyEventStream {
 
   private startStream() {
     this.streaming = true;
-    this.response.writeHead(200, this.head({ ...this.headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }));
+    this.response.writeHead(200, this.head(['content-type', 'text/event-stream', 'cache-control', 'no-cache', 'connection', 'keep-alive']));
   }
 
-  /** `head` with the session's id: all of the answer's headers in one object, set by the one `writeHead`. */
-  private head(head: Record<string, string | number>): Record<string, string | number> {
-    if (this.sessionId !== undefined) head['mcp-session-id'] = this.sessionId;
-    return head;
+  /**
+   * `fields` followed by `headers` and the session's id: all of the answer's headers as one flat list (name, value,
+   * …), which `writeHead` takes as it is, for the one write of the head.
+   */
+  private head(fields: Array<string | number>): Array<string | number> {
+    for (const name in this.headers) fields.push(name, this.headers[name]!);
+    if (this.sessionId !== undefined) fields.push('mcp-session-id', this.sessionId);
+    return fields;
   }
 
   private write(message: JSONRPCMessage) {

@@ -16,20 +16,27 @@ export function readRequestBody(request: IncomingMessage, limit: number): Promis
   if (declared > limit) return tooLarge;
   // A client gone already (while an earlier step awaited): its request emits nothing more, so listening would wait for ever.
   if (request.destroyed) return cutShort;
-  if (request.complete && !request.readableFlowing) return bufferedBody(request, limit, declared);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
+    // The listeners stay on the request, doing nothing once settled ('close' always comes after 'end'): removing
+    // four listeners on every request costs more than leaving them on a request that is done with.
+    let settled = false;
     const done = (outcome: RequestBody) => {
-      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onError);
+      if (settled) return;
+      settled = true;
+      // A refused body's chunks are not kept while the rest of it may arrive.
+      if (!outcome.ok) chunks.length = 0;
       resolve(outcome);
     };
     const onData = (chunk: Buffer) => {
+      if (settled) return;
       received += chunk.length;
       if (received > limit) return done(tooLarge);
       chunks.push(chunk);
     };
     const onEnd = () => {
+      if (settled) return;
       if (!Number.isNaN(declared) && received !== declared) return done(cutShort);
       done({ ok: true, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8') });
     };
@@ -37,19 +44,6 @@ export function readRequestBody(request: IncomingMessage, limit: number): Promis
     const onError = () => done(cutShort);
     request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onError);
   });
-}
-
-/**
- * A body that arrived whole before it was asked for (the parser has seen its end; a small body comes in the packet
- * of its headers), taken from the stream's buffer at once: no listeners added and removed, no promise. Read to its
- * end as the listeners would, so the stream ends and the connection goes on to its next request.
- */
-function bufferedBody(request: IncomingMessage, limit: number, declared: number): RequestBody {
-  const chunk = request.read() as Buffer | null;
-  const received = chunk === null ? 0 : chunk.length;
-  if (received > limit) return tooLarge;
-  if (!Number.isNaN(declared) && received !== declared) return cutShort;
-  return { ok: true, text: chunk === null ? '' : chunk.toString('utf8') };
 }
 
 const tooLarge: RequestBody = { ok: false, status: 413 };
