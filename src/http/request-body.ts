@@ -25,8 +25,8 @@ export function readRequestBody(request: IncomingMessage, limit: number): Promis
     const done = (outcome: RequestBody) => {
       if (settled) return;
       settled = true;
-      // A refused body's chunks are not kept while the rest of it may arrive.
-      if (!outcome.ok) chunks.length = 0;
+      // Not kept by the listeners left on the request (a refused body's rest may still arrive; read ones are text now).
+      chunks.length = 0;
       resolve(outcome);
     };
     const onData = (chunk: Buffer) => {
