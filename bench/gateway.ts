@@ -171,12 +171,15 @@ interface LoadRun {
   cpuUsPerCall: number;
   /** The part of `cpuUsPerCall` spent in the kernel (sockets, loopback TCP). */
   systemUsPerCall: number;
+  /** The part of `cpuUsPerCall` spent on the main thread; the rest is V8's and libuv's helper threads (GC, workers). */
+  mainUsPerCall: number;
 }
 
-/** A round's CPU time per call: in all, and the kernel's part. */
+/** A round's CPU time per call: in all, the kernel's part, and the main thread's part. */
 interface CpuPerCall {
   cpuUsPerCall: number;
   systemUsPerCall: number;
+  mainUsPerCall: number;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -195,6 +198,7 @@ function combined(rounds: Array<LoadRound & CpuPerCall>): LoadRun {
     errors: sum((round) => round.result.errors + round.result.timeouts),
     cpuUsPerCall: sum((round) => round.cpuUsPerCall * round.calls) / calls,
     systemUsPerCall: sum((round) => round.systemUsPerCall * round.calls) / calls,
+    mainUsPerCall: sum((round) => round.mainUsPerCall * round.calls) / calls,
   };
 }
 
@@ -211,13 +215,22 @@ async function sequentialMedianMs(url: string, session: Record<string, string>, 
   return { medianMs: times[Math.floor(times.length / 2)]!, calls: times.length };
 }
 
-/** `run`, and the CPU time `pid` spent per call during it (µs), in all and in the kernel. */
+/**
+ * `run`, and the CPU time `pid` spent per call during it (µs): in all, in the kernel, and on its main thread (whose
+ * thread id is the pid); the process's other threads are V8's GC helpers (concurrent marking, parallel scavenges),
+ * the libuv pool and workers.
+ */
 async function withCpuPerCall<T extends { calls: number }>(pid: number, run: () => Promise<T>): Promise<T & CpuPerCall> {
-  const before = cpuTimesMs(pid);
+  const [before, mainBefore] = [cpuTimesMs(pid), cpuTimesMs(pid, pid)];
   const done = await run();
-  const after = cpuTimesMs(pid);
+  const [after, mainAfter] = [cpuTimesMs(pid), cpuTimesMs(pid, pid)];
   const perCall = (ms: number) => (ms * 1000) / done.calls;
-  return { ...done, cpuUsPerCall: perCall(after.user + after.system - before.user - before.system), systemUsPerCall: perCall(after.system - before.system) };
+  return {
+    ...done,
+    cpuUsPerCall: perCall(after.user + after.system - before.user - before.system),
+    systemUsPerCall: perCall(after.system - before.system),
+    mainUsPerCall: perCall(mainAfter.user + mainAfter.system - mainBefore.user - mainBefore.system),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -299,6 +312,8 @@ function report([direct, proxy, gateway, ...others]: Measured[] & [Measured, Mea
   }
   out(`Added median latency at ${CONNECTIONS} connections: ${addedMedian} ms (target <= ${TARGET.addedMedianMs} ms): ${verdict(addedMedian <= TARGET.addedMedianMs)}; the bare proxy adds ${proxy.load.p50 - direct.load.p50} ms`);
   out(`Added median latency one call at a time: gateway ${added(gateway)} ms, bare proxy ${added(proxy)} ms (medians: direct ${direct.sequential.medianMs.toFixed(3)} ms, proxy ${proxy.sequential.medianMs.toFixed(3)} ms, gateway ${gateway.sequential.medianMs.toFixed(3)} ms)`);
+  const threads = ({ route, load }: Measured) => `${route.name} ${load.cpuUsPerCall.toFixed(0)} = ${load.mainUsPerCall.toFixed(0)} + ${(load.cpuUsPerCall - load.mainUsPerCall).toFixed(0)}`;
+  out(`CPU µs per call at ${CONNECTIONS} connections = main thread + other threads (GC helpers, workers): ${[direct, proxy, gateway, ...others].map(threads).join('; ')}`);
   const cpu = (measured: Measured) => `${measured.route.name.split(',')[0]} ${measured.sequential.cpuUsPerCall.toFixed(0)}`;
   out(`CPU µs per call one at a time: ${[direct, proxy, gateway].map(cpu).join(', ')}`);
   const gateways = [gateway, ...others].flatMap(({ route, load }) => (route.gateway ? [{ route: route.gateway, perSecond: load.perSecond }] : []));

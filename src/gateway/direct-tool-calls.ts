@@ -8,6 +8,9 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   type CallToolRequest,
   type JSONRPCMessage,
+  type LoggingLevel,
+  type Progress,
+  type ProgressToken,
   type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -126,22 +129,22 @@ function plainCallParams(params: unknown): CallToolRequest['params'] | undefined
 }
 
 /**
- * Runs the call and writes its answer to `response`, whose headers so far (CORS, request id) are kept. `onFault` is
- * told of an error the pipeline should never throw.
+ * Runs the call and writes its answer to `response` with `headers` (those of every answer: CORS, request id), given
+ * here rather than set on the response beforehand, so that they go out in the one `writeHead`. `onFault` is told of
+ * an error the pipeline should never throw.
  */
-export async function answerDirectly(session: DirectSession, call: DirectCall, response: ServerResponse, onFault: (error: unknown) => void): Promise<void> {
+export async function answerDirectly(
+  session: DirectSession,
+  call: DirectCall,
+  response: ServerResponse,
+  headers: Readonly<Record<string, string>>,
+  onFault: (error: unknown) => void,
+): Promise<void> {
   // No AbortSignal unless the call's path needs one (upstream/call-abort.ts).
   const controller = new CallAbort();
   session.direct.calls.set(call.id, controller);
-  const answer = lazyEventStream(response, { 'mcp-session-id': session.id });
-  const downstream: Downstream = {
-    signal: controller,
-    progressToken: call.params._meta?.[META.progressToken],
-    sendProgress: async (progressToken, progress) => answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } }),
-    // Made when the upstream asks something, which few calls do.
-    sendRequest: (request, options) => serverRequestSender(askClient(session, answer, call.id), () => session.server.getClientCapabilities())(request, options),
-    logLevel: logLevelOf(session.server, session.id),
-  };
+  const answer = new ResponseAnswer(response, headers, session.id);
+  const downstream = new DirectDownstream(session, call, answer, controller);
   try {
     const result = await call.callTool(call.params, downstream);
     if (controller.aborted) answer.end();
@@ -152,6 +155,32 @@ export async function answerDirectly(session: DirectSession, call: DirectCall, r
     else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, onFault) });
   } finally {
     session.direct.calls.delete(call.id);
+  }
+}
+
+/** What the pipeline sends a direct call's client through: one object per call, its methods its class's, not closures made per call. */
+class DirectDownstream implements Downstream {
+  readonly progressToken: ProgressToken | undefined;
+  readonly logLevel: LoggingLevel | undefined;
+
+  constructor(
+    private readonly session: DirectSession,
+    private readonly call: DirectCall,
+    private readonly answer: LazyEventStream,
+    readonly signal: CallAbort,
+  ) {
+    this.progressToken = call.params._meta?.[META.progressToken];
+    this.logLevel = logLevelOf(session.server, session.id);
+  }
+
+  async sendProgress(progressToken: ProgressToken, progress: Progress): Promise<void> {
+    this.answer.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken } });
+  }
+
+  // Made when the upstream asks something, which few calls do.
+  sendRequest(request: Parameters<Downstream['sendRequest']>[0], options: Parameters<Downstream['sendRequest']>[1]): Promise<Result> {
+    const { session } = this;
+    return serverRequestSender(askClient(session, this.answer, this.call.id), () => session.server.getClientCapabilities())(request, options);
   }
 }
 
@@ -178,18 +207,21 @@ export interface LazyEventStream {
   open(): boolean;
 }
 
-/** The answer to one request on `response`, JSON until something must go before it; `headers` go on either (a session id). */
-export function lazyEventStream(response: ServerResponse, headers: Record<string, string> = {}): LazyEventStream {
-  return new ResponseAnswer(response, headers);
+/** The answer to one request on `response`, JSON until something must go before it. */
+export function lazyEventStream(response: ServerResponse): LazyEventStream {
+  return new ResponseAnswer(response, NO_HEADERS, undefined);
 }
 
-/** A class, not closures: one object per call on the hot path. */
+const NO_HEADERS: Readonly<Record<string, string>> = {};
+
+/** A class, not closures: one object per call on the hot path. `headers` and the session's id go on either answer type. */
 class ResponseAnswer implements LazyEventStream {
   private streaming = false;
 
   constructor(
     private readonly response: ServerResponse,
-    private readonly headers: Record<string, string>,
+    private readonly headers: Readonly<Record<string, string>>,
+    private readonly sessionId: string | undefined,
   ) {}
 
   open(): boolean {
@@ -210,7 +242,7 @@ class ResponseAnswer implements LazyEventStream {
     } else if (message) {
       // With its length the answer goes out in one write, headers and body together, not chunked.
       const body = JSON.stringify(message);
-      this.response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...this.headers }).end(body);
+      this.response.writeHead(status, this.head(['content-type', 'application/json', 'content-length', Buffer.byteLength(body)])).end(body);
     } else {
       this.startStream();
       this.response.end();
@@ -219,7 +251,17 @@ class ResponseAnswer implements LazyEventStream {
 
   private startStream() {
     this.streaming = true;
-    this.response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...this.headers });
+    this.response.writeHead(200, this.head(['content-type', 'text/event-stream', 'cache-control', 'no-cache', 'connection', 'keep-alive']));
+  }
+
+  /**
+   * `fields` followed by `headers` and the session's id: all of the answer's headers as one flat list (name, value,
+   * …), which `writeHead` takes as it is, for the one write of the head.
+   */
+  private head(fields: Array<string | number>): Array<string | number> {
+    for (const name in this.headers) fields.push(name, this.headers[name]!);
+    if (this.sessionId !== undefined) fields.push('mcp-session-id', this.sessionId);
+    return fields;
   }
 
   private write(message: JSONRPCMessage) {

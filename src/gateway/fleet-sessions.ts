@@ -67,8 +67,17 @@ export function announceEnded(notifications: Notifications): (ids: readonly stri
 /**
  * What a session's messages change of its record: the client's `notifications/initialized`, and the level a
  * `logging/setLevel` asks for (also told to the replicas holding a copy, whose SDK servers filter log messages by it).
+ * Undefined when they change nothing, as most requests (a call) do: nothing to wait for.
  */
-export async function recordSessionChanges(session: McpSession, messages: readonly JSONRPCMessage[], store: McpSessionStore, notifications: Notifications): Promise<void> {
+export function recordSessionChanges(session: McpSession, messages: readonly JSONRPCMessage[], store: McpSessionStore, notifications: Notifications): Promise<void> | undefined {
+  for (const message of messages) if (changesRecord(session, message)) return recordChanges(session, messages, store, notifications);
+  return undefined;
+}
+
+const changesRecord = (session: McpSession, message: JSONRPCMessage) =>
+  'method' in message && ((message.method === 'notifications/initialized' && !session.initialized) || (message.method === 'logging/setLevel' && 'id' in message));
+
+async function recordChanges(session: McpSession, messages: readonly JSONRPCMessage[], store: McpSessionStore, notifications: Notifications): Promise<void> {
   for (const message of messages) {
     if (!('method' in message)) continue;
     if (message.method === 'notifications/initialized' && !session.initialized) {
@@ -89,18 +98,24 @@ export async function recordSessionChanges(session: McpSession, messages: readon
  * rest is returned. An answer of any size gets there (a large one through the store, store/notifications.ts); one
  * whose relay fails is reported, and the call waiting for it times out.
  */
-export async function relayAnswers(
+export function relayAnswers(
   session: McpSession,
   messages: JSONRPCMessage[],
   notifications: Pick<Notifications, 'publish'>,
   onError: (error: unknown) => void,
-): Promise<JSONRPCMessage[]> {
-  const isAnswer = (message: JSONRPCMessage) =>
-    !('method' in message) && 'id' in message && typeof message.id === 'string' && message.id.startsWith(GATEWAY_REQUEST_ID_PREFIX);
-  const answers = messages.filter(isAnswer);
-  if (answers.length === 0) return messages;
+): JSONRPCMessage[] | Promise<JSONRPCMessage[]> {
+  // Most requests carry no such answer: `messages` then, at once.
+  if (!messages.some(isGatewayAnswer)) return messages;
+  return publishAnswers(session, messages, notifications, onError);
+}
+
+const isGatewayAnswer = (message: JSONRPCMessage) =>
+  !('method' in message) && 'id' in message && typeof message.id === 'string' && message.id.startsWith(GATEWAY_REQUEST_ID_PREFIX);
+
+async function publishAnswers(session: McpSession, messages: JSONRPCMessage[], notifications: Pick<Notifications, 'publish'>, onError: (error: unknown) => void): Promise<JSONRPCMessage[]> {
+  const answers = messages.filter(isGatewayAnswer);
   await Promise.all(answers.map((message) => notifications.publish(ANSWERS_CHANNEL, { session: session.id, message }).catch(onError)));
-  return messages.filter((message) => !isAnswer(message));
+  return messages.filter((message) => !isGatewayAnswer(message));
 }
 
 /** Applies other replicas' session changes to the copies this one holds; returns the unsubscribe function. */

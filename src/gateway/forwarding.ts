@@ -9,7 +9,7 @@ import { UpstreamInputRequired, type InputPassThrough } from '../upstream/stream
 import { connectsPerUser, type Upstream } from '../upstream/types.js';
 import type { UpstreamClient, UpstreamRequestOptions } from '../upstream/upstream-client.js';
 import { SpanKind } from '@opentelemetry/api';
-import { inSpan } from '../ops/tracing.js';
+import { inSpan, spanWanted } from '../ops/tracing.js';
 
 /**
  * Carrying one request to an upstream and its answer back: progress goes to the downstream client under the
@@ -89,7 +89,10 @@ const timeoutText = (upstream: Upstream) => `Upstream "${upstream.settings.name}
 
 /** An upstream request as a client span of the active one: its context is the trace the request carries upstream. */
 const inUpstreamSpan = <T>(upstream: Upstream, method: string, work: () => Promise<T>): Promise<T> =>
-  inSpan(`upstream ${upstream.settings.name} ${method}`, { 'mcp.method.name': method, 'gatehouse.upstream': upstream.settings.name }, work, { kind: SpanKind.CLIENT });
+  // The span's name and attributes are made only for a span that will be.
+  spanWanted()
+    ? inSpan(`upstream ${upstream.settings.name} ${method}`, { 'mcp.method.name': method, 'gatehouse.upstream': upstream.settings.name }, work, { kind: SpanKind.CLIENT })
+    : work();
 
 /** Calls `tool` (its upstream name) on `upstream`; never throws. */
 export async function forwardToolCall(
@@ -106,7 +109,7 @@ export async function forwardToolCall(
   try {
     // Relayed as it is, not through `callTool`: the downstream client validates structured output against the schema
     // it was shown, and the client is shared by every session.
-    const message = { method: 'tools/call', params: { name: tool, ...upstreamParams(params) } };
+    const message = { method: 'tools/call', params: upstreamParams(tool, params) };
     const { client } = connection;
     const result = await inUpstreamSpan(upstream, 'tools/call', () => client.forward(message, CallToolResultSchema, requestOptions(upstream, downstream, progressSent)));
     await Promise.all(progressSent);
@@ -175,15 +178,19 @@ function requestOptions(upstream: Upstream, downstream: Downstream, progressSent
  * stops listening at the response).
  */
 function progressRelay(downstream: Downstream, progressSent: Promise<void>[]): ((progress: Progress) => void) | undefined {
-  const { progressToken, sendProgress } = downstream;
+  const { progressToken } = downstream;
   if (progressToken === undefined) return undefined;
-  return (progress) => void progressSent.push(sendProgress(progressToken, progress).catch(() => undefined));
+  // Called as a method: a downstream may be an object whose methods are its class's (direct-tool-calls.ts).
+  return (progress) => void progressSent.push(downstream.sendProgress(progressToken, progress).catch(() => undefined));
 }
 
 /** The downstream `_meta` travels on, except the progress token, which belongs to the downstream connection. */
-function upstreamParams(params: { arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }) {
-  const { [META.progressToken]: _downstreamToken, ...meta } = params._meta ?? {};
+function upstreamParams(name: string, params: { arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }) {
+  // The common call has no `_meta`: no copies of it to make.
+  if (params._meta === undefined) return params.arguments === undefined ? { name } : { name, arguments: params.arguments };
+  const { [META.progressToken]: _downstreamToken, ...meta } = params._meta;
   return {
+    name,
     ...(params.arguments === undefined ? {} : { arguments: params.arguments }),
     ...(Object.keys(meta).length === 0 ? {} : { _meta: meta }),
   };

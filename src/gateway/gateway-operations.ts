@@ -153,6 +153,10 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
     return findTool(registry, catalog, name);
   };
 
+  /** A refused call's audit row; made once per session, not as a closure of every call. */
+  const refuse = (upstream: Upstream, tool: string, args: unknown, started: number, reason: string) =>
+    record(audit, logger, { principal, upstream, tool, args, outcome: 'denied', error: reason, durationMs: performance.now() - started });
+
   // The common call awaits only what it must (the upstream, the audit queue): each await of an async step costs
   // promises and turns of the microtask queue, on every call (bench/README.md).
   const callTool: ToolCaller = async (params, downstream) => {
@@ -160,24 +164,21 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
     const name = params.name;
     if (principal.virtualServer !== undefined && (await view())?.has(name) === false) throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     const target = resolveTool(visible, isVisible, name, findTool(registry, catalog, name) ?? (await findListedTool(name)));
-    const entry = (upstream: Upstream, tool: string) => ({ principal, upstream, tool, args: params.arguments });
-    const refuse = async (upstream: Upstream, tool: string, reason: string) =>
-      record(audit, logger, { ...entry(upstream, tool), outcome: 'denied', error: reason, durationMs: performance.now() - started });
-    if (target.kind === 'hidden') await refuse(target.upstream, target.original, 'not permitted for this user');
+    if (target.kind === 'hidden') await refuse(target.upstream, target.original, params.arguments, started, 'not permitted for this user');
     if (target.kind !== 'found' && target.kind !== 'down') throw new JsonRpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     if (target.tool && pins.withheld(target.upstream, target.tool) && (await withheldAfterRefresh(pins, target.upstream, target.tool))) {
-      await refuse(target.upstream, target.original, 'the tool definition awaits approval');
+      await refuse(target.upstream, target.original, params.arguments, started, 'the tool definition awaits approval');
       return toolError(awaitingApprovalText(name, target.upstream, pins.status(target.upstream.id, target.tool)));
     }
     const overQuota = hasQuota(target.upstream.settings, target.original) ? await quotas.take(target.upstream, target.original, principal.userId) : undefined;
     if (overQuota) {
       gateway.metrics.rateLimited(target.upstream.settings.name, target.original);
-      await refuse(target.upstream, target.original, `rate limit of the ${overQuota.scope} reached`);
+      await refuse(target.upstream, target.original, params.arguments, started, `rate limit of the ${overQuota.scope} reached`);
       return { ...toolError(rateLimitedText(name, overQuota)), _meta: { 'gatehouse/retry_after_seconds': overQuota.retryAfterSeconds } };
     }
     const connection = connectsPerUser(target.upstream.settings) ? await connectionFor(personal, principal, target.upstream) : availabilityOf(target.upstream);
     if ('connect' in connection) {
-      await refuse(target.upstream, target.original, 'the user has not connected this upstream');
+      await refuse(target.upstream, target.original, params.arguments, started, 'the user has not connected this upstream');
       return ask(connectPrompt(target.upstream, connection.connect));
     }
     // The approval of a call holds for the rounds of input its upstream asks for afterwards (modern/input-required.ts),
@@ -186,12 +187,13 @@ export function gatewayOperations({ principal, gateway, ask, pageSize = DEFAULT_
       const held = { userId: principal.userId, upstream: target.upstream, tool: target.original, exposedName: name, args: params.arguments };
       const hold = await approvalStep(gateway.approvals, held, ask);
       if (hold) {
-        await refuse(target.upstream, target.original, hold.reason);
+        await refuse(target.upstream, target.original, params.arguments, started, hold.reason);
         return hold.answer();
       }
     }
     const forwarded: ForwardedCall = await forwardToolCall(target.upstream, target.original, params, downstream, connection);
-    await record(audit, logger, { ...entry(target.upstream, target.original), outcome: forwarded.outcome, error: forwarded.error, durationMs: performance.now() - started });
+    const durationMs = performance.now() - started;
+    await record(audit, logger, { principal, upstream: target.upstream, tool: target.original, args: params.arguments, outcome: forwarded.outcome, error: forwarded.error, durationMs });
     if ('relay' in forwarded) throw forwarded.relay;
     if ('inputRequired' in forwarded) throw forwarded.inputRequired;
     return forwarded.result;

@@ -46,11 +46,13 @@ const API_KEY_SCOPES: ReadonlySet<string> = new Set(SUPPORTED_SCOPES);
  * read through the credential cache, which every replica empties when any of them is revoked (LISTEN/NOTIFY), so a
  * revocation stops the credential fleet-wide within a second (identity/credential-cache.ts).
  */
-export async function guardRequest(deps: GuardDeps, input: GuardInput): Promise<GuardOutcome> {
-  if (input.query !== '' && new URLSearchParams(input.query).has('access_token')) return { kind: 'token_in_query' };
+export function guardRequest(deps: GuardDeps, input: GuardInput): Promise<GuardOutcome> {
+  // Not async: the credential's own check is returned as it is, not wrapped in one more promise (a turn of the
+  // microtask queue and a promise on every request).
+  if (input.query !== '' && new URLSearchParams(input.query).has('access_token')) return Promise.resolve({ kind: 'token_in_query' });
   const token = bearerToken(input.authorization);
-  if (token === undefined) return { kind: 'no_token' };
-  if (token === '') return { kind: 'invalid_token', description: 'the bearer token is empty' };
+  if (token === undefined) return Promise.resolve({ kind: 'no_token' });
+  if (token === '') return Promise.resolve({ kind: 'invalid_token', description: 'the bearer token is empty' });
   return hasTokenShape(token, 'apiKey') ? apiKeyCaller(deps, token) : accessTokenCaller(deps, token, input.resource ?? gatewayResource(deps.config.publicUrl), deps.clock());
 }
 
@@ -70,8 +72,10 @@ async function apiKeyCaller(deps: GuardDeps, token: string): Promise<GuardOutcom
   return { kind: 'caller', principal, token };
 }
 
+/** One refusal for every way an access token fails: the client learns no more than that. */
+const invalid: GuardOutcome = Object.freeze({ kind: 'invalid_token', description: 'the access token is invalid, expired, revoked, or not for this resource' });
+
 async function accessTokenCaller(deps: GuardDeps, token: string, resource: string, at: number): Promise<GuardOutcome> {
-  const invalid: GuardOutcome = { kind: 'invalid_token', description: 'the access token is invalid, expired, revoked, or not for this resource' };
   // Signature against our key ring, iss, aud = this endpoint (a token for /mcp is not one for /mcp/{name}, nor the reverse), exp/nbf, typ at+jwt.
   const claims = await deps.accessTokens.verify(token, resource);
   if (!claims) return invalid;

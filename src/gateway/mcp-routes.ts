@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -33,7 +33,7 @@ import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTa
 import { scopesRequiredFor } from './operation-scopes.js';
 import type { Principal } from './principal.js';
 import { clientTraceContext } from '../http/trace-context.js';
-import { inSpan } from '../ops/tracing.js';
+import { inSpan, spanWanted } from '../ops/tracing.js';
 import { relayableServerRequests } from './relayable-requests.js';
 import { resumeInitialized } from './session-resume.js';
 import type { McpSessionRecord, OpenedStore, VirtualServerStore } from '../store/index.js';
@@ -184,17 +184,22 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     const { request } = exchange;
     const session = await sessionFor(exchange, principal, body.messages);
     if (!session) return;
-    await recordSessionChanges(session, body.messages, sessionStore, deps.store.notifications);
-    const rest = await relayAnswers(session, takeDirectMessages(session.direct, body.messages), deps.store.notifications, onSessionError);
+    // Most requests change nothing of the session and relay no answer: those steps then cost no await.
+    const recorded = recordSessionChanges(session, body.messages, sessionStore, deps.store.notifications);
+    if (recorded) await recorded;
+    const relayed = relayAnswers(session, takeDirectMessages(session.direct, body.messages), deps.store.notifications, onSessionError);
+    const rest = Array.isArray(relayed) ? relayed : await relayed;
     if (rest.length === 0 && body.messages.length > 0) return sendNoBody(exchange, 202);
     // A batch is answered as one by the SDK, even a batch of one call.
     const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;
     await inMcpSpan(request, rest, () => {
-      if (call) return answer(exchange, session, (response) => answerDirectly(session, call, response, (error) => exchange.log.error({ err: error }, 'tools/call failed')));
+      // The direct answer takes the exchange's headers into its one writeHead; the SDK's transport finds them set.
+      if (call) return answer(exchange, session, () => answerDirectly(session, call, exchange.response, exchange.headers, (error) => onCallFault(exchange, error)));
       const forSdk = rest.length === body.messages.length ? body.raw : rest;
-      return answer(exchange, session, (response) => session.transport.handleRequest(request, response, forSdk));
+      return answer(exchange, session, () => session.transport.handleRequest(request, handOver(exchange), forSdk));
     });
   };
+  const onCallFault = (exchange: McpExchange, error: unknown) => exchange.log.error({ err: error }, 'tools/call failed');
 
   /**
    * A span per MCP request (its method, and the tool of a call), child of the HTTP request's span, or, when the
@@ -204,10 +209,14 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     const first = messages.find(isRequest);
     if (!first) return work();
     const params = (first.params ?? {}) as { name?: unknown; _meta?: Record<string, unknown> };
+    // Without `_meta` the request carries no trace of its own (the context it would give has no span).
+    const fromMeta = typeof request.headers.traceparent === 'string' || params._meta === undefined ? undefined : clientTraceContext({}, params._meta);
+    const parent = fromMeta && trace.getSpan(fromMeta) ? fromMeta : undefined;
+    // The span's name and attributes are made only for a span that will be.
+    if (!spanWanted(parent)) return work();
     const attributes: Record<string, string> = { 'mcp.method.name': first.method };
     if (first.method === 'tools/call' && typeof params.name === 'string') attributes['gen_ai.tool.name'] = params.name;
-    const parent = typeof request.headers.traceparent === 'string' ? undefined : clientTraceContext({}, params._meta);
-    return inSpan(`MCP ${first.method}`, attributes, work, parent && trace.getSpan(parent) ? { parent } : {});
+    return inSpan(`MCP ${first.method}`, attributes, work, parent ? { parent } : {});
   };
 
   /** A 2026-07-28 request: no session, one message per POST (modern/stateless-requests.ts writes the answer). */
@@ -327,12 +336,12 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   };
 
   /** The SDK (or the direct path) writes the response itself, JSON or SSE. */
-  const answer = async (exchange: McpExchange, session: McpSession, write: (response: ServerResponse) => Promise<void>) => {
-    const response = handOver(exchange);
+  const answer = async (exchange: McpExchange, session: McpSession, write: () => Promise<void>) => {
     const done = sessions.begin(session);
-    response.once('close', done);
+    // 'close' comes once: `on` spares the wrapper and the removal `once` makes per request.
+    exchange.response.on('close', done);
     try {
-      await write(response);
+      await write();
     } catch (error) {
       exchange.log.error({ err: error }, 'mcp transport failed');
       sendInternalError(exchange);

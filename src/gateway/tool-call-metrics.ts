@@ -38,7 +38,10 @@ export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, lo
     registers: [registry],
   });
   // Bounded: upstreams are few and their tool labels capped (below).
-  const seriesOf = labelledSeries<{ calls: { inc(): void }; duration: { observe(seconds: number): void } }>();
+  const seriesOf = labelledSeries((upstream: string, tool: string, outcome: ToolCallEntry['outcome']) => ({
+    calls: calls.labels({ upstream, tool, outcome }),
+    duration: duration.labels({ upstream }),
+  }));
   const toolLabels = new Map<string, Set<string>>();
   const toolLabel = (upstream: string, tool: string) => {
     let seen = toolLabels.get(upstream);
@@ -51,10 +54,7 @@ export function withToolCallMetrics(audit: ToolCallAudit, registry: Registry, lo
   const observe = (entry: ToolCallEntry) => {
     const upstream = entry.upstream.settings.name;
     const tool = toolLabel(upstream, entry.tool);
-    const series = seriesOf(`${upstream}\n${tool}\n${entry.outcome}`, () => ({
-      calls: calls.labels({ upstream, tool, outcome: entry.outcome }),
-      duration: duration.labels({ upstream }),
-    }));
+    const series = seriesOf(upstream, tool, entry.outcome);
     series.calls.inc();
     series.duration.observe(Math.max(0, entry.durationMs) / 1000);
     if (!logging || !(logging.everyCall || entry.outcome === 'denied')) return;

@@ -90,7 +90,8 @@ function doorSteps(options: FrontDoorOptions): (request: IncomingMessage, respon
     const ip = ipOf(request, options.trustProxy);
     const logsRequests = (pino.levels.values[options.log.level] ?? Number.POSITIVE_INFINITY) <= INFO;
     if (logsRequests) log.info({ req: { method: request.method, url, host, ip } }, 'incoming request');
-    response.once('finish', () => {
+    // `on`, not `once`: 'finish' comes once, and `once` would wrap the listener and remove it again on every request.
+    response.on('finish', () => {
       const elapsedMs = performance.now() - started;
       options.observe(request.method!, route, response.statusCode, elapsedMs / 1000);
       if (logsRequests) log.info({ res: { statusCode: response.statusCode }, responseTime: elapsedMs }, 'request completed');

@@ -24,14 +24,19 @@ export interface MetricsOptions {
 export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
- * The labelled series of a metric, found once per key and kept: prom-client checks and hashes the labels on every
- * `inc` or `observe` otherwise, a cost on the hot paths (bench/README.md). The caller's labels must be bounded.
+ * The labelled series of a metric, made once per three label values and kept: prom-client checks and hashes the
+ * labels on every `inc` or `observe` otherwise, a cost on the hot paths (bench/README.md). Found through a map per
+ * label, so a lookup builds no key string and no closure. The caller's labels must be bounded.
  */
-export function labelledSeries<S>(): (key: string, make: () => S) => S {
-  const series = new Map<string, S>();
-  return (key, make) => {
-    let found = series.get(key);
-    if (found === undefined) series.set(key, (found = make()));
+export function labelledSeries<A, B, C, S>(make: (a: A, b: B, c: C) => S): (a: A, b: B, c: C) => S {
+  const series = new Map<A, Map<B, Map<C, S>>>();
+  return (a, b, c) => {
+    let byB = series.get(a);
+    if (byB === undefined) series.set(a, (byB = new Map()));
+    let byC = byB.get(b);
+    if (byC === undefined) byB.set(b, (byC = new Map()));
+    let found = byC.get(c);
+    if (found === undefined) byC.set(c, (found = make(a, b, c)));
     return found;
   };
 }
@@ -73,14 +78,14 @@ export function createMetricsRegistry(database: MetricsOptions['database']): {
   });
 
   // Bounded: routes are templates (unmatched requests share one label) and methods and statuses are few.
-  const seriesOf = labelledSeries<{ requests: { inc(): void }; duration: { observe(seconds: number): void } }>();
+  const seriesOf = labelledSeries((method: string, route: string, statusCode: number) => ({
+    requests: requests.labels({ method, route, status_code: String(statusCode) }),
+    duration: duration.labels({ method, route }),
+  }));
   return {
     registry,
     observe(method, route, statusCode, seconds) {
-      const series = seriesOf(`${method} ${route} ${statusCode}`, () => ({
-        requests: requests.labels({ method, route, status_code: String(statusCode) }),
-        duration: duration.labels({ method, route }),
-      }));
+      const series = seriesOf(method, route, statusCode);
       series.requests.inc();
       series.duration.observe(seconds);
     },

@@ -112,6 +112,11 @@ export const requestTracing: FastifyPluginAsync = async (app: FastifyInstance) =
  * nothing records and no trace is carried, there is no context to make active and `work` runs as it is: entering a
  * context (AsyncLocalStorage) turns on Node's promise hooks, a cost on every promise of the process from then on.
  */
+/** Whether `inSpan` under `parent` (absent: the active context) would make a span: something records, or the parent carries a trace. */
+export function spanWanted(parent?: Context): boolean {
+  return spansRecorded || isSpanContextValid(trace.getSpanContext(parent ?? context.active()) ?? INVALID_SPAN_CONTEXT);
+}
+
 export function inSpan<T>(
   name: string,
   attributes: Record<string, string | number | boolean>,
@@ -120,7 +125,7 @@ export function inSpan<T>(
 ): Promise<T> {
   const parent = options.parent ?? context.active();
   // What the check below would find, without making the span: nothing records and the parent carries no trace.
-  if (!spansRecorded && !isSpanContextValid(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT)) return work();
+  if (!spanWanted(parent)) return work();
   const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes }, parent);
   // Not an async function: `work`'s own promise is returned, not wrapped in another (each wrap costs turns of the microtask queue).
   if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return work();
