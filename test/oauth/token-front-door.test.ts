@@ -13,8 +13,9 @@ import { createClient, grantWithTokens, type TestClient } from './token-fixtures
 
 interface Answer {
   status: number;
-  /** Names and values as written on the wire, in order, without Date. */
+  /** Names and values as written on the wire, in order, without Date (two answers may straddle a second). */
   rawHeaders: string[];
+  /** Without Date, as rawHeaders. */
   headers: Record<string, string>;
   body: string;
 }
@@ -31,7 +32,8 @@ function overHttp(base: string, method: string, headers: Record<string, string>,
         for (let i = 0; i < incoming.rawHeaders.length; i += 2) {
           if (incoming.rawHeaders[i]!.toLowerCase() !== 'date') rawHeaders.push(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!);
         }
-        resolve({ status: incoming.statusCode!, rawHeaders, headers: incoming.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
+        const { date: _date, ...headers } = incoming.headers as Record<string, string>;
+        resolve({ status: incoming.statusCode!, rawHeaders, headers, body: Buffer.concat(chunks).toString('utf8') });
       });
     });
     outgoing.on('error', reject);
