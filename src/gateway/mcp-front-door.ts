@@ -36,6 +36,9 @@ export function mcpFrontDoor(deps: FrontDoorDeps): RawHandler {
     trustProxy: deps.trustProxy,
     observe: deps.observe,
     isClosing: deps.isClosing,
+    // A 2025 session's POST may answer what a call in flight asked its client (sampling, elicitation) or cancel it:
+    // the steps let such messages through while the calls drain, and refuse new requests (mcp-routes.ts).
+    admitsWhileClosing: (request) => request.method === 'POST' && request.headers['mcp-session-id'] !== undefined,
     routeOf: (path) => (path === MCP_ROUTES[0] ? MCP_ROUTES[0] : MCP_ROUTES[1]),
     serve: (request, response, door) =>
       deps.serve({

@@ -18,7 +18,7 @@ import { isModernRequest } from './modern/request-metadata.js';
 import { serveStateless, type StatelessServing } from './modern/stateless-requests.js';
 import { createGatewayState, type GatewayState, type GatewayStateDeps } from './gateway-state.js';
 import { registryOf } from '../ops/metrics.js';
-import { appHooksOf } from '../http/front-door.js';
+import { appHooksOf, refuseWhileClosing } from '../http/front-door.js';
 import type { RawRoutes } from '../http/raw-routes.js';
 import { crossOrigin, handOver, readBodyText, sendNoBody, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
 import { isMcpPath, MCP_ROUTES, mcpFrontDoor } from './mcp-front-door.js';
@@ -127,6 +127,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   });
   const stopSweeping = sessions.startSweeping();
   const stopFollowing = followFleetSessions(deps.store.notifications, sessions, onSessionError);
+  // Taken before the drain's hook is added, so that /mcp counts as closing (new requests refused) while calls drain.
+  const appHooks = appHooksOf(app, deps.config.trustProxy);
   // Open GET streams never end on their own: close the sessions before the server waits for its connections.
   const listen = listenStreams(gateway.events, gateway.subscriptions);
   const onFault = (error: unknown) => app.log.error({ err: error }, 'mcp request failed');
@@ -170,6 +172,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       if (!principal) return;
       const body = await readBody(exchange);
       if (body === undefined) return;
+      // Closing: answers and notifications for the calls in flight still come in (mcp-front-door.ts), new requests do not.
+      if (appHooks.isClosing() && body.messages.some(isRequest)) return refuseWhileClosing(exchange.response);
       if (!checkScopes(body.messages, principal, exchange)) return;
       if (isModernRequest(exchange.request.method!, exchange.request.headers, body.messages)) return await serveModern(exchange, principal, body);
       await serveSession(exchange, principal, body);
@@ -369,7 +373,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     });
   }
   // Through the front door (app.ts): the same steps, and what the app's hooks do for every other route.
-  options.rawRoutes?.mount(isMcpPath, mcpFrontDoor({ serve, bodyLimit, ...appHooksOf(app, deps.config.trustProxy) }));
+  options.rawRoutes?.mount(isMcpPath, mcpFrontDoor({ serve, bodyLimit, ...appHooks }));
 };
 
 /** The first step of every /mcp request after the Host check: the caller, or an answer that turns it away. `mcpResource`: /mcp's own audience. */

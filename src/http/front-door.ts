@@ -31,6 +31,8 @@ export interface FrontDoorOptions {
   observe: HttpRequestObserver;
   /** True once the app closes: requests are then refused as Fastify refuses them (`return503OnClosing`). */
   isClosing(): boolean;
+  /** While closing, the requests still let in (the endpoint then decides): those that may carry what work in flight waits for. */
+  admitsWhileClosing?(request: IncomingMessage): boolean;
   /** The route template Fastify would name (metrics labels, span names). */
   routeOf(path: string): string;
   /** The endpoint's own steps; they answer every outcome themselves. */
@@ -73,13 +75,15 @@ export function frontDoor(options: FrontDoorOptions): RawHandler {
   };
 }
 
+/** Fastify's answer once it is closing (`return503OnClosing`): 503, and the connection closed so the client goes elsewhere. */
+export function refuseWhileClosing(response: ServerResponse): void {
+  response.writeHead(503, { connection: 'close', 'content-type': 'application/json', 'content-length': SERVICE_UNAVAILABLE.length }).end(SERVICE_UNAVAILABLE);
+}
+
 /** Resolves once the endpoint's steps are done; undefined when the request was answered at once (closing). */
 function doorSteps(options: FrontDoorOptions): (request: IncomingMessage, response: ServerResponse, id: string) => Promise<void> | undefined {
   return (request, response, id) => {
-    if (options.isClosing()) {
-      response.writeHead(503, { connection: 'close', 'content-type': 'application/json', 'content-length': SERVICE_UNAVAILABLE.length }).end(SERVICE_UNAVAILABLE);
-      return undefined;
-    }
+    if (options.isClosing() && !options.admitsWhileClosing?.(request)) return void refuseWhileClosing(response);
     const started = performance.now();
     const log = lazyChildLogger(options.log, { reqId: id }, {});
     const url = request.url ?? '/';

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -6,7 +8,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
-import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, CreateMessageResultSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { createGatewayServer } from '../../src/gateway/gateway-server.js';
 import { gatewayRoutes } from '../../src/gateway/mcp-routes.js';
@@ -15,6 +17,9 @@ import { mcpSessionTable, type McpSessionTable } from '../../src/gateway/mcp-ses
 import type { Upstream, UpstreamRegistry } from '../../src/upstream/types.js';
 import { UpstreamClient } from '../../src/upstream/upstream-client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { tempDir } from '../helpers/backends.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { startConformanceUpstream } from '../fixtures/upstreams/conformance-server.js';
 import { testUpstreamRegistry } from '../helpers/upstream-registry.js';
 import { adminUserId, createClient, grantWithTokens } from '../oauth/token-fixtures.js';
 
@@ -592,6 +597,52 @@ describe('/mcp at shutdown: requests in flight finish', () => {
     } finally {
       waiting.release();
       await gateway.close();
+    }
+  });
+  it('while calls drain, a new request is refused with 503, and the client\'s answer to what a call in flight asked still reaches it', async () => {
+    // An upstream whose `ask` samples the caller's model on the call's own stream and answers with what it said.
+    const upstream = await startConformanceUpstream(() => {
+      const asking = new McpServer({ name: 'asking', version: '1.0.0' });
+      asking.registerTool('ask', { annotations: { readOnlyHint: true } }, async (extra) => {
+        const params = { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: 'Say something' } }], maxTokens: 5 };
+        const said = await extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema);
+        return { content: [{ type: 'text', text: `the model said: ${said.content.type === 'text' ? said.content.text : '?'}` }] };
+      });
+      return asking;
+    });
+    const files = tempDir();
+    const config = path.join(files.dir, 'gatehouse.json');
+    writeFileSync(config, JSON.stringify({ upstreams: [{ name: 'asker', connection_type: 'http', connection_string: upstream.url }] }));
+    // The app as it serves: /mcp in front of Fastify.
+    const t = await startTestApp({ listen: true, flags: { config, noDemo: true } });
+    const client = new Client({ name: 'drain-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    try {
+      await waitFor('the upstream connected', () => (t.runtime.upstreams.all().every((each) => each.status().state === 'connected') ? true : undefined));
+      const { token } = await t.runtime.apiKeys.create({ user: (await t.runtime.users.find('admin'))!, name: 'drain' });
+      const transport = new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+      let closing: Promise<void> | undefined;
+      let refused: Response | undefined;
+      client.setRequestHandler(CreateMessageRequestSchema, async () => {
+        // The call is in flight, waiting for this answer: the replica starts closing now, and turns new requests away.
+        closing = t.app.close();
+        const session = { authorization: `Bearer ${token}`, accept: ACCEPT, 'content-type': 'application/json', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': PROTOCOL };
+        do {
+          refused = await fetch(`${t.url}/mcp`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/list' }) });
+          await refused.text();
+        } while (refused.status !== 503);
+        return { role: 'assistant', model: 'test-model', content: { type: 'text', text: 'hello' } };
+      });
+      await client.connect(transport);
+      const result = await client.callTool({ name: 'asker_ask', arguments: {} });
+      assert.deepEqual(result.content, [{ type: 'text', text: 'the model said: hello' }]);
+      assert.equal(refused?.status, 503);
+      assert.equal(refused?.headers.get('connection'), 'close');
+      await closing;
+    } finally {
+      await client.close().catch(() => undefined);
+      await t.close();
+      await upstream.close();
+      files.remove();
     }
   });
 });
