@@ -44,9 +44,8 @@ class GroupCommit {
   private open = false;
   private readonly transactions: PendingTransaction[] = [];
   private readonly statements: (() => void)[] = [];
-  private readonly reads: (() => void)[] = [];
   private readonly writes: PendingWrite[] = [];
-  private sql?: Record<'begin' | 'beginRead' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', BetterSqlite3.Statement>;
+  private sql?: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', BetterSqlite3.Statement>;
 
   constructor(
     private readonly connection: BetterSqlite3.Database,
@@ -54,17 +53,8 @@ class GroupCommit {
   ) {}
 
   statement<T>(task: () => Promise<T> | T): Promise<T> {
-    return this.afterBatch(this.statements, task);
-  }
-
-  /** A read (`all`, `get`): as `statement`, and those queued behind one batch share one read transaction. */
-  read<T>(task: () => Promise<T> | T): Promise<T> {
-    return this.afterBatch(this.reads, task);
-  }
-
-  private afterBatch<T>(queue: (() => void)[], task: () => Promise<T> | T): Promise<T> {
     if (!this.open) return settleNow(task);
-    return new Promise<T>((resolve, reject) => queue.push(() => settleNow(task).then(resolve, reject)));
+    return new Promise<T>((resolve, reject) => this.statements.push(() => settleNow(task).then(resolve, reject)));
   }
 
   transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
@@ -131,7 +121,6 @@ class GroupCommit {
   private prepared() {
     this.sql ??= {
       begin: this.connection.prepare('BEGIN IMMEDIATE'),
-      beginRead: this.connection.prepare('BEGIN'),
       commit: this.connection.prepare('COMMIT'),
       savepoint: this.connection.prepare('SAVEPOINT work'),
       release: this.connection.prepare('RELEASE work'),
@@ -188,36 +177,8 @@ class GroupCommit {
       for (const entry of this.transactions.splice(0)) entry.reject(error);
     } finally {
       this.open = false;
-      this.runReads(this.reads.splice(0));
       for (const task of this.statements.splice(0)) task();
       if (this.transactions.length > 0) void this.runBatch();
-    }
-  }
-
-  /**
-   * The reads that waited for a batch, in one read transaction: each read on its own is a transaction of its own,
-   * and taking and dropping the WAL's read lock costs two `fcntl` calls a read (bench/README.md, refresh-4). They see
-   * the same committed state they would one by one: no write runs between them.
-   */
-  private runReads(reads: (() => void)[]): void {
-    if (reads.length < 2) {
-      for (const task of reads) task();
-      return;
-    }
-    const sql = this.prepared();
-    let together = true;
-    try {
-      sql.beginRead.run();
-    } catch {
-      together = false;
-    }
-    for (const task of reads) task();
-    if (!together || !this.connection.inTransaction) return;
-    try {
-      sql.commit.run();
-    } catch {
-      // Ending a read transaction loses nothing; a failed COMMIT must not leave it open for the next batch's BEGIN.
-      if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
     }
   }
 }
@@ -322,8 +283,8 @@ export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?
   return {
     dialect: 'sqlite',
     description: `sqlite:${file}`,
-    all: (sql, params) => group.read(() => inner.all(sql, params)),
-    get: (sql, params) => group.read(() => inner.get(sql, params)),
+    all: (sql, params) => group.statement(() => inner.all(sql, params)),
+    get: (sql, params) => group.statement(() => inner.get(sql, params)),
     // A write on its own is a transaction of one: it shares the batch's COMMIT (one WAL append for the turn's writes).
     run: (sql, params) => (options.readOnly ? group.statement(() => inner.run(sql, params)) : group.write(() => runNow(connection, sql, params))),
     transaction,

@@ -95,7 +95,7 @@ it('reads waiting for a batch all see its commit, a failing one fails alone, and
     assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled']);
     assert.deepEqual(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : undefined)), [{ n: 1 }, undefined, [{ n: 1 }]]);
     await batch;
-    // The reads' transaction ended: a later batch begins and commits.
+    // Nothing the reads did holds the connection: a later batch begins and commits.
     await store.database.transaction((tx) => tx.run(insert, ['s', '1']));
     assert.equal((await store.database.get<{ n: number }>(count))?.n, 2);
   });
