@@ -85,6 +85,22 @@ it('a statement issued while transactions are open waits for their commit, then 
   });
 });
 
+it('reads waiting for a batch all see its commit, a failing one fails alone, and the next batch commits after them', async () => {
+  await withStore(async (store) => {
+    const insert = 'INSERT INTO meta (key, value) VALUES (?, ?)';
+    const batch = store.database.transaction((tx) => tx.run(insert, ['r', '1']));
+    const count = "SELECT COUNT(*) AS n FROM meta WHERE key IN ('r', 's')";
+    const reads = [store.database.get<{ n: number }>(count), store.database.get('SELECT nothing FROM nowhere'), store.database.all<{ n: number }>(count)];
+    const outcomes = await Promise.allSettled(reads);
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : undefined)), [{ n: 1 }, undefined, [{ n: 1 }]]);
+    await batch;
+    // Nothing the reads did holds the connection: a later batch begins and commits.
+    await store.database.transaction((tx) => tx.run(insert, ['s', '1']));
+    assert.equal((await store.database.get<{ n: number }>(count))?.n, 2);
+  });
+});
+
 it('writes issued on their own in one turn share one commit; one that fails (a duplicate key) fails alone', async () => {
   const temp = tempDir();
   const store = await openStore({ dataDir: temp.dir });
