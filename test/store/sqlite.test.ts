@@ -170,3 +170,27 @@ it('committed writes reach the database file by the checkpointer, while the writ
   assert.equal(existsSync(`${file}-wal`), false, 'closing, the writer (the last connection) checkpoints and removes the WAL');
   temp.remove();
 });
+
+it('a checkpoint a reader held back is finished after the reader ends, with nothing committed since', async () => {
+  const temp = tempDir();
+  const store = await openStore({ dataDir: temp.dir });
+  const file = sqliteFile(temp.dir);
+  const reader = new BetterSqlite3(file, { readonly: true });
+  try {
+    const before = statSync(file).size;
+    // The reader's snapshot predates every write below: the checkpointer's rounds can copy none of their frames.
+    reader.exec('BEGIN');
+    reader.prepare('SELECT COUNT(*) FROM meta').get();
+    for (let i = 0; i < 250; i++) await store.database.run('INSERT INTO meta (key, value) VALUES (?, ?)', [`k${i}`, 'x'.repeat(4000)]);
+    // Several rounds of the checkpointer with the reader in place, and no commit after them.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    reader.exec('COMMIT');
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < before + 1_000_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(statSync(file).size >= before + 1_000_000, `the database file grew from ${before} to ${statSync(file).size} bytes`);
+  } finally {
+    reader.close();
+    await store.database.close();
+    temp.remove();
+  }
+});

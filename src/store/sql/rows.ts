@@ -44,10 +44,17 @@ export function insertManySql(table: string, records: readonly object[]): { sql:
   const [first] = records;
   if (!first) throw new Error('insertManySql needs at least one record');
   const keys = Object.keys(first);
-  const row = `(${keys.map(() => '?').join(', ')})`;
+  // The audit's batches repeat a few sizes of the same two tables: each statement is built once, not per batch.
+  const shape = `${table}\0${keys.join(',')}\0*${records.length}`;
+  let sql = inserts.get(shape);
+  if (sql === undefined) {
+    const row = `(${keys.map(() => '?').join(', ')})`;
+    sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES ${records.map(() => row).join(', ')}`;
+    if (inserts.size < 1000) inserts.set(shape, sql);
+  }
   const params: unknown[] = [];
   for (const record of records) for (const key of keys) params.push((record as Record<string, unknown>)[key]);
-  return { sql: `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES ${records.map(() => row).join(', ')}`, params };
+  return { sql, params };
 }
 
 /** One optional condition of a WHERE clause: SQL with `?` and its values; falsy when it does not apply. */
