@@ -56,23 +56,20 @@ export interface GrantDeps {
  * instead of on a random leaf page: one page per group commit instead of one per rotation (bench/README.md). The time
  * is not secret (the access token beside it says as much). A token issued without one keeps the plain keyed hash.
  */
-function withIssueTime(token: string, hash: string): string {
-  const issuedAt = issueTimeOf(token, 'refreshToken');
-  return issuedAt === undefined ? hash : `${issuedAt}.${hash}`;
+export function refreshTokenKey(hasher: KeyedHasher, token: string): string {
+  return keyed(issueTimeOf(token, 'refreshToken'), hasher.hash(token));
 }
 
-export function refreshTokenKey(hasher: KeyedHasher, token: string): string {
-  return withIssueTime(token, hasher.hash(token));
-}
+const keyed = (issuedAt: string | undefined, hash: string) => (issuedAt === undefined ? hash : `${issuedAt}.${hash}`);
 
 /** A presented refresh token's row with its grant's, one read per pepper candidate (an older pepper's hash is still found). */
 export async function findRefreshTokenWithGrant(
   deps: { keys: Pick<KeyRing, 'tokenHasher'>; store: Pick<OpenedStore, 'refreshTokens'> },
   token: string,
 ): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined> {
-  for (const candidate of deps.keys.tokenHasher.candidates(token)) {
-    const hash = withIssueTime(token, candidate);
-    const found = await deps.store.refreshTokens.findWithGrant(hash);
+  const issuedAt = issueTimeOf(token, 'refreshToken');
+  for (const hash of deps.keys.tokenHasher.candidates(token)) {
+    const found = await deps.store.refreshTokens.findWithGrant(keyed(issuedAt, hash));
     if (found) return found;
   }
   return undefined;

@@ -107,16 +107,16 @@ export const requestTracing: FastifyPluginAsync = async (app: FastifyInstance) =
 };
 (requestTracing as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
-/**
- * Runs `work` in a child span of the active one, ending it with the outcome; errors are recorded and rethrown. When
- * nothing records and no trace is carried, there is no context to make active and `work` runs as it is: entering a
- * context (AsyncLocalStorage) turns on Node's promise hooks, a cost on every promise of the process from then on.
- */
 /** Whether `inSpan` under `parent` (absent: the active context) would make a span: something records, or the parent carries a trace. */
 export function spanWanted(parent?: Context): boolean {
   return spansRecorded || isSpanContextValid(trace.getSpanContext(parent ?? context.active()) ?? INVALID_SPAN_CONTEXT);
 }
 
+/**
+ * Runs `work` in a child span of the active one, ending it with the outcome; errors are recorded and rethrown. When
+ * nothing records and no trace is carried, there is no context to make active and `work` runs as it is: entering a
+ * context (AsyncLocalStorage) turns on Node's promise hooks, a cost on every promise of the process from then on.
+ */
 export function inSpan<T>(
   name: string,
   attributes: Record<string, string | number | boolean>,

@@ -8,10 +8,11 @@ import { isReusedSocketError, type UpstreamHttp } from './upstream-http.js';
  * listener or closure per request). Its original callbacks (onConnect, onHeaders, onData, onComplete, onError),
  * which undici 7's HTTP/1.1 client calls as they are: the newer controller callbacks (onRequestStart, …) are
  * adapted to these by a wrapper per request that also parses every header into an object, which cost the gateway
- * more CPU per call (bench/README.md). They are marked deprecated in undici 7's types, not removed. What every request needs is here: the headers of the session or the stateless
- * era, the trace context, the bearer token and its one renewal on 401, and one retry of a request whose kept-alive
- * socket the server had closed. What the answer means is the subclass's: `started`, `received`, `finished`.
- * One exchange runs at a time per instance: a renewal, a retry or a resumption is sent after the one before ended.
+ * more CPU per call (bench/README.md). They are marked deprecated in undici 7's types, not removed.
+ * What every request needs is here: the headers of the session or the stateless era, the trace context, the bearer
+ * token and its one renewal on 401, and one retry of a request whose kept-alive socket the server had closed. What
+ * the answer means is the subclass's: `started`, `received`, `finished`. One exchange runs at a time per instance:
+ * a renewal, a retry or a resumption is sent after the one before ended.
  */
 
 /** What `withTraceHeaders` copies when there is a trace to carry; itself when there is none. */
