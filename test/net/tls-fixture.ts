@@ -11,15 +11,18 @@ export interface SelfSignedCertificate {
   key: string;
 }
 
-/** A throwaway self-signed certificate for localhost, 127.0.0.1 and `pinned.test` (a name no DNS knows). */
-export function selfSignedCertificate(): SelfSignedCertificate {
+/**
+ * A throwaway self-signed certificate, by default for localhost, 127.0.0.1 and `pinned.test` (a name no DNS knows);
+ * `names`: other subjectAltName entries (`DNS:…`, `IP:…`).
+ */
+export function selfSignedCertificate(names = ['DNS:localhost', 'DNS:pinned.test', 'IP:127.0.0.1']): SelfSignedCertificate {
   const temp = tempDir('gatehouse-tls-');
   try {
     const keyFile = path.join(temp.dir, 'key.pem');
     const certFile = path.join(temp.dir, 'cert.pem');
     execFileSync('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,DNS:pinned.test,IP:127.0.0.1',
+      '-subj', '/CN=localhost', '-addext', `subjectAltName=${names.join(',')}`,
       '-days', '1', '-keyout', keyFile, '-out', certFile,
     ], { stdio: 'ignore' });
     return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
