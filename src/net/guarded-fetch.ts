@@ -10,9 +10,9 @@ import { isPublicAddress } from './address-policy.js';
  * the host's every resolved address must pass the policy, the connection is pinned to a vetted address so
  * DNS rebinding cannot swap it, redirects are re-checked hop by hop, and size and time are bounded.
  *
- * Built on node:http(s) rather than the global fetch: pinning needs undici's `Agent` with a custom
- * `connect.lookup`, and undici is bundled inside Node but not installed as an importable package here;
- * `https.request` takes the same custom `lookup` directly and still verifies the certificate against the hostname.
+ * Built on node:http(s) rather than the global fetch: pinning needs a custom `lookup`, which `https.request` takes
+ * directly while still verifying the certificate against the hostname (the global fetch would need an undici
+ * `Agent` of its own per call for it).
  */
 
 export type GuardedFetchFailure =
