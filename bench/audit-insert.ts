@@ -8,7 +8,7 @@ import { insertManySql } from '../src/store/sql/rows.js';
 
 /**
  * What one tool-call audit row costs SQLite, with random ids (`newId`) and with time-ordered ones (`timeOrderedId`):
- * `BENCH_BATCHES` batches of `BENCH_BATCH` rows (the audit batcher's multi-row INSERT, each its own commit, WAL and
+ * `BENCH_BATCHES` batches of `BENCH_BATCH` rows (the audit batcher's multi-row INSERTs, one transaction each, WAL and
  * `synchronous = NORMAL` as `gatehouse serve` opens SQLite) into a fresh `tool_calls` table, in turn, twice. Prints
  * the process's CPU time per row, user and kernel. `node --import tsx bench/audit-insert.ts`
  */
@@ -25,6 +25,10 @@ for (const kind of ['random', 'time-ordered', 'random', 'time-ordered'] as const
   // Prepared once, as store/sqlite.ts caches statements by their text.
   const statements = new Map<string, Database.Statement>();
   const prepared = (sql: string) => statements.get(sql) ?? statements.set(sql, db.prepare(sql)).get(sql)!;
+  // A batch's chunks (store/sql/rows.ts) in one transaction, as `insertMany` writes them.
+  const insert = db.transaction((chunks: { sql: string; params: unknown[] }[]) => {
+    for (const { sql, params } of chunks) prepared(sql).run(...params);
+  });
   const start = Date.now();
   const cpu = process.cpuUsage();
   for (let batch = 0; batch < BATCHES; batch += 1) {
@@ -32,8 +36,7 @@ for (const kind of ['random', 'time-ordered', 'random', 'time-ordered'] as const
       const at = start + batch * 100 + index;
       return { id: ids[kind](at), at, userId: 'usr_bench', clientId: 'cli_bench', upstreamId: 'ups_bench', upstreamName: 'bench', tool: 'echo', outcome: 'ok', error: null, durationMs: 1, arguments: null };
     });
-    const { sql, params } = insertManySql('tool_calls', rows);
-    prepared(sql).run(...(params as unknown[]));
+    insert(insertManySql('tool_calls', rows));
   }
   const used = process.cpuUsage(cpu);
   const rows = BATCH * BATCHES;

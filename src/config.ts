@@ -201,7 +201,7 @@ export const settingsSchema = z
         retentionDays: z.coerce.number().int().min(0).default(90),
         /** When set, rows are appended to JSON Lines files here before the sweep deletes them. */
         exportDir: z.string().trim().min(1).optional(),
-        /** Audit rows are written in batches, one multi-row INSERT at most this long after the first is queued (a crash loses at most this window). */
+        /** Audit rows are written in batches, each written at most this long after the first is queued (a crash loses at most this window). */
         batchWindowMs: z.coerce.number().int().min(0).max(60_000).default(100),
         /** Rows per INSERT at most. */
         batchSize: z.coerce.number().int().min(1).max(1000).default(200),

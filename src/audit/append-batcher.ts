@@ -1,6 +1,6 @@
 /**
- * Rows appended off the request's path: queued, then written in batches (one multi-row INSERT each) at most
- * `windowMs` after the first row of a batch was queued, or at once when `batchSize` rows wait. The queue is bounded:
+ * Rows appended off the request's path: queued, then written in batches (each all or none) at most `windowMs`
+ * after the first row of a batch was queued, or at once when `batchSize` rows wait. The queue is bounded:
  * at `queueLimit` rows (besides the batch being written) an append waits for the writes under way (backpressure),
  * never drops. `flush` writes what
  * waits and resolves when it is written (or failed); a failed batch is reported to `onFailure` with its row count,

@@ -61,7 +61,7 @@ export interface ToolCallFilter {
 
 export interface ToolCallStore {
   append(call: ToolCallRecord): Promise<void>;
-  /** Several calls in one statement. */
+  /** Several calls, written all or none (in a few statements of fixed sizes: store/sql/rows.ts). */
   appendMany(calls: readonly ToolCallRecord[]): Promise<void>;
   list(filter: ToolCallFilter): Promise<ToolCallRecord[]>;
   /** How many calls since `since`, by outcome (outcomes without calls left out). */

@@ -212,7 +212,7 @@ export interface AuditEventRecord {
 
 export interface AuditStore {
   append(event: AuditEventRecord): Promise<void>;
-  /** Several events in one statement. */
+  /** Several events, written all or none (in a few statements of fixed sizes: store/sql/rows.ts). */
   appendMany(events: readonly AuditEventRecord[]): Promise<void>;
   list(filter: { kind?: string; userId?: string; clientId?: string; before?: number; limit: number }): Promise<AuditEventRecord[]>;
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import type { AuditEventRecord, AuditStore } from '../oauth-types.js';
-import { camelRows, equals, insertManySql, insertSql, whereClause } from './rows.js';
+import { camelRows, equals, insertMany, insertSql, whereClause } from './rows.js';
 
 export function sqlAuditStore(db: Db): AuditStore {
   return {
@@ -8,11 +8,7 @@ export function sqlAuditStore(db: Db): AuditStore {
       const { sql, params } = insertSql('audit_events', event);
       await db.run(sql, params);
     },
-    async appendMany(rows) {
-      if (rows.length === 0) return;
-      const { sql, params } = insertManySql('audit_events', rows);
-      await db.run(sql, params);
-    },
+    appendMany: (rows) => insertMany(db, 'audit_events', rows),
     async list(filter) {
       const { clause, params } = whereClause([
         equals('kind', filter.kind),

@@ -1,3 +1,5 @@
+import type { Db } from '../db.js';
+
 // Column names are few and fixed (the schema's): each is converted once, not on every row read.
 const camelNames = new Map<string, string>();
 const camel = (key: string) => {
@@ -39,22 +41,52 @@ export function insertSql(table: string, record: object, conflict = ''): { sql: 
   return { sql, params: Object.values(record) };
 }
 
-/** One INSERT of several rows of one table (one round trip); every record has the first one's keys. */
-export function insertManySql(table: string, records: readonly object[]): { sql: string; params: unknown[] } {
+/**
+ * Rows per statement when a batch is inserted: a batch is cut into these sizes, largest first, so each table has
+ * four INSERT texts however its batch sizes vary. A text per batch size would be prepared (and kept) once per size:
+ * the audit's batches come in every size up to the batch limit, each a statement of hundreds of placeholders.
+ */
+const INSERT_CHUNK_ROWS = [64, 16, 4, 1] as const;
+
+/** The multi-row INSERTs of `records` (of one table, every record with the first one's keys), in chunks of fixed sizes. */
+export function insertManySql(table: string, records: readonly object[]): { sql: string; params: unknown[] }[] {
   const [first] = records;
   if (!first) throw new Error('insertManySql needs at least one record');
   const keys = Object.keys(first);
-  // The audit's batches repeat a few sizes of the same two tables: each statement is built once, not per batch.
-  const shape = `${table}\0${keys.join(',')}\0*${records.length}`;
+  const statements: { sql: string; params: unknown[] }[] = [];
+  let at = 0;
+  for (const rows of INSERT_CHUNK_ROWS) {
+    for (; records.length - at >= rows; at += rows) {
+      const params: unknown[] = [];
+      for (const record of records.slice(at, at + rows)) for (const key of keys) params.push((record as Record<string, unknown>)[key]);
+      statements.push({ sql: multiRowInsert(table, keys, rows), params });
+    }
+  }
+  return statements;
+}
+
+function multiRowInsert(table: string, keys: readonly string[], rows: number): string {
+  const shape = `${table}\0${keys.join(',')}\0*${rows}`;
   let sql = inserts.get(shape);
   if (sql === undefined) {
     const row = `(${keys.map(() => '?').join(', ')})`;
-    sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES ${records.map(() => row).join(', ')}`;
+    sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}`;
     if (inserts.size < 1000) inserts.set(shape, sql);
   }
-  const params: unknown[] = [];
-  for (const record of records) for (const key of keys) params.push((record as Record<string, unknown>)[key]);
-  return { sql, params };
+  return sql;
+}
+
+/** Inserts `records` into `table` all or none: one statement, or the chunks of one transaction. */
+export async function insertMany(db: Db, table: string, records: readonly object[]): Promise<void> {
+  if (records.length === 0) return;
+  const statements = insertManySql(table, records);
+  if (statements.length === 1) {
+    await db.run(statements[0]!.sql, statements[0]!.params);
+    return;
+  }
+  await db.transaction(async (tx) => {
+    for (const { sql, params } of statements) await tx.run(sql, params);
+  });
 }
 
 /** One optional condition of a WHERE clause: SQL with `?` and its values; falsy when it does not apply. */

@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import type { ToolCallOutcome, ToolCallRecord, ToolCallStore } from '../gateway-types.js';
-import { camelRows, equals, insertManySql, insertSql, whereClause } from './rows.js';
+import { camelRows, equals, insertMany, insertSql, whereClause } from './rows.js';
 
 export function sqlToolCallStore(db: Db): ToolCallStore {
   return {
@@ -8,11 +8,7 @@ export function sqlToolCallStore(db: Db): ToolCallStore {
       const { sql, params } = insertSql('tool_calls', call);
       await db.run(sql, params);
     },
-    async appendMany(rows) {
-      if (rows.length === 0) return;
-      const { sql, params } = insertManySql('tool_calls', rows);
-      await db.run(sql, params);
-    },
+    appendMany: (rows) => insertMany(db, 'tool_calls', rows),
     async list(filter) {
       const { clause, params } = whereClause([
         equals('user_id', filter.userId),

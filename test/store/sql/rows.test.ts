@@ -11,10 +11,18 @@ it('a WHERE clause keeps only the conditions that apply, with their parameters i
   );
 });
 
-it('a multi-row INSERT has one row of placeholders per record, each batch with its own values', () => {
-  const sql = 'INSERT INTO tool_calls (id, user_id) VALUES (?, ?), (?, ?)';
-  assert.deepEqual(insertManySql('tool_calls', [{ id: 'a', userId: 'u1' }, { id: 'b', userId: 'u2' }]), { sql, params: ['a', 'u1', 'b', 'u2'] });
-  assert.deepEqual(insertManySql('tool_calls', [{ id: 'c', userId: 'u3' }, { id: 'd', userId: 'u4' }]), { sql, params: ['c', 'u3', 'd', 'u4'] });
-  assert.deepEqual(insertManySql('tool_calls', [{ id: 'e', userId: 'u5' }]), { sql: 'INSERT INTO tool_calls (id, user_id) VALUES (?, ?)', params: ['e', 'u5'] });
-  assert.deepEqual(insertManySql('audit_events', [{ id: 'f', kind: 'k' }, { id: 'g', kind: 'l' }]), { sql: 'INSERT INTO audit_events (id, kind) VALUES (?, ?), (?, ?)', params: ['f', 'k', 'g', 'l'] });
+it('a batch is inserted in chunks of 64, 16, 4 and 1 rows, so a table has four INSERT texts whatever the batch sizes', () => {
+  const rows = (count: number, from = 0) => Array.from({ length: count }, (_, index) => ({ id: `c${from + index}`, userId: `u${from + index}` }));
+  const texts = new Set<string>();
+  for (let count = 1; count <= 200; count += 1) {
+    const statements = insertManySql('tool_calls', rows(count));
+    statements.forEach(({ sql }) => texts.add(sql));
+    // Every record once, in order, two values each.
+    assert.deepEqual(statements.flatMap(({ params }) => params), rows(count).flatMap(({ id, userId }) => [id, userId]));
+  }
+  assert.equal(texts.size, 4);
+  const seventy = insertManySql('tool_calls', rows(70));
+  assert.deepEqual(seventy.map(({ params }) => params.length / 2), [64, 4, 1, 1]);
+  assert.equal(seventy[3]!.sql, 'INSERT INTO tool_calls (id, user_id) VALUES (?, ?)');
+  assert.equal(insertManySql('audit_events', [{ id: 'f', kind: 'k' }, { id: 'g', kind: 'l' }])[0]!.sql, 'INSERT INTO audit_events (id, kind) VALUES (?, ?)');
 });
