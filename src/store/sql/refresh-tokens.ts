@@ -20,7 +20,7 @@ export function sqlRefreshTokenStore(db: Db): RefreshTokenStore {
     return { ...common, findWithGrant, findToRotate: findWithGrant, rotate: (rotation) => rotateInTransaction(db, rotation) };
   }
   const findWithGrant = callBatcher((hashes: string[]) => findRefreshTokensWithGrants(db, hashes), MAX_BATCH);
-  const rotateBatched = callBatcher((rotations: RefreshRotation[]) => rotateInOneStatement(db, rotations), MAX_BATCH);
+  const rotateBatched = callBatcher((rotations: RefreshRotation[]) => rotateInOneStatement(db, rotations), MAX_BATCH, ROTATIONS_IN_FLIGHT);
   const successors = new StoredSuccessors(MAX_STORED_SUCCESSORS);
   return {
     ...common,
@@ -80,6 +80,14 @@ function rotateInTransaction(db: Db, { tokenHash, now, replayResponse, successor
 
 /** The most rotations (or lookups) one PostgreSQL statement takes; a busier turn sends several. */
 const MAX_BATCH = 64;
+
+/**
+ * Rotation statements in flight at once: the rotations requested meanwhile wait for one to finish and leave together,
+ * so under load fewer, fuller statements (and commits) are sent: measured, about a fifth more refreshes per second
+ * than a statement per turn (bench/README.md). Two, not one, so one statement waiting on a row lock (an admin's
+ * transaction, another replica's) does not hold up every refresh.
+ */
+const ROTATIONS_IN_FLIGHT = 2;
 
 /**
  * PostgreSQL: the rotations requested in one event-loop turn as one statement (data-modifying CTEs over the
