@@ -27,7 +27,9 @@ export function sqlRefreshTokenStore(db: Db): RefreshTokenStore {
     findWithGrant,
     // A chain's next refresh presents the successor stored by the last one: handed out from memory, once, its read
     // (a round trip and a statement per turn) is saved; the rotation's compare-and-set re-checks what could be stale.
-    findToRotate: (tokenHash) => Promise.resolve(successors.take(tokenHash)).then((stored) => stored ?? findWithGrant(tokenHash)),
+    async findToRotate(tokenHash) {
+      return successors.take(tokenHash) ?? findWithGrant(tokenHash);
+    },
     async rotate(rotation) {
       const outcome = await rotateBatched(rotation);
       if (outcome === 'won' && rotation.successor) successors.keep({ token: rotation.successor, grant: rotation.grant });
@@ -91,10 +93,11 @@ const ROTATIONS_IN_FLIGHT = 2;
 
 /**
  * PostgreSQL: the rotations requested in one event-loop turn as one statement (data-modifying CTEs over the
- * rotations as arrays): the compare-and-set retires each token still unrotated (its grant not revoked), only the retired ones' successors
- * are inserted, and their grants touched when due. So a turn's rotations share one round trip and one commit, and
- * no BEGIN/COMMIT is sent. The grant is checked by a scalar subquery, per retired row: as a join (EXISTS) the planner
- * may start from the grants and scan each one's live tokens (measured: 30 ms per statement). A statement is atomic and each row's compare-and-set its own: a concurrent rotation of the
+ * rotations as arrays): the compare-and-set retires each token still unrotated whose grant is not revoked, only the
+ * retired ones' successors are inserted, and their grants touched when due. So a turn's rotations share one round
+ * trip and one commit, and no BEGIN/COMMIT is sent. The grant is checked by a scalar subquery, an index probe per
+ * retired row: as a join (EXISTS) the planner may start from the grants and scan each one's live tokens (measured:
+ * 30 ms a statement). A statement is atomic and each row's compare-and-set its own: a concurrent rotation of the
  * same token in another statement waits on the row lock, then finds it rotated and changes nothing.
  */
 const ROTATE_SQL = `WITH rotation AS (
