@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { prepareClient, refreshChainRequest, topUpRefreshTokens } from './oauth-fixtures.js';
 import { createBenchDatabase } from './postgres-database.js';
 import { startGatehouse } from './servers.js';
@@ -46,6 +48,22 @@ function postgresTicks(): number {
   return ticks;
 }
 
+/** The bench database's transactions (one per statement outside BEGIN), rows changed, and the server's WAL, so far. */
+async function databaseCounters(url: string): Promise<{ statements: number; rowsWritten: number; walBytes: number; walSyncs: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT d.xact_commit + d.xact_rollback AS statements, d.tup_inserted + d.tup_updated + d.tup_deleted AS rows_written,
+        w.wal_bytes, w.wal_sync FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database()`,
+    );
+    const row = rows[0] as { statements: string; rows_written: string; wal_bytes: string; wal_sync: string };
+    return { statements: Number(row.statements), rowsWritten: Number(row.rows_written), walBytes: Number(row.wal_bytes), walSyncs: Number(row.wal_sync) };
+  } finally {
+    await client.end();
+  }
+}
+
 const database = onSqlite ? undefined : await createBenchDatabase();
 const server = await startGatehouse(database ? ['--database-url', database.url] : []);
 try {
@@ -56,13 +74,20 @@ try {
     return autocannon({ url: client.issuer, connections: CONNECTIONS, duration: seconds, requests: [refreshChainRequest(client, pool)] });
   };
   await load(WARMUP_SECONDS);
+  const countersBefore = database && (await databaseCounters(database.url));
   const before = { server: cpuTicks(server.pid!), postgres: postgresTicks(), generator: cpuTicks(process.pid) };
   const result = await load(SECONDS);
   const after = { server: cpuTicks(server.pid!), postgres: postgresTicks(), generator: cpuTicks(process.pid) };
+  // Statistics reach the views when a backend goes idle (at most a second later); the 2 s wait lets them land.
+  const countersAfter = database && (await sleep(2000), await databaseCounters(database.url));
+  const perCount = (count: number, digits = 2) => (count / result.requests.total).toFixed(digits);
   const perRefresh = (ticks: number) => ((ticks * TICK_US) / result.requests.total).toFixed(0);
   process.stdout.write(
     `${onSqlite ? 'SQLite' : 'PostgreSQL'}: ${(result.requests.total / result.duration).toFixed(0)} refreshes/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}\n` +
       `CPU per refresh: server ${perRefresh(after.server - before.server)} µs, postgres processes ${onSqlite ? '-' : perRefresh(after.postgres - before.postgres)} µs, load generator ${perRefresh(after.generator - before.generator)} µs\n` +
+      (countersBefore && countersAfter
+        ? `per refresh in PostgreSQL (pg_stat_database, pg_stat_wal; a second probe's statements included): ${perCount(countersAfter.statements - countersBefore.statements)} statements, ${perCount(countersAfter.rowsWritten - countersBefore.rowsWritten)} rows written, ${perCount(countersAfter.walBytes - countersBefore.walBytes, 0)} WAL bytes, ${perCount(countersAfter.walSyncs - countersBefore.walSyncs)} WAL syncs\n`
+        : '') +
       `load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
   );
 } finally {

@@ -16,8 +16,8 @@ type RefreshGrantParams = z.infer<typeof refreshGrantParams>;
 
 const replayContext = (tokenHash: string) => `refresh-replay:${tokenHash}`;
 
-async function findRefreshToken(deps: GrantDeps, token: string): Promise<{ record: RefreshTokenRecord; grant: GrantRecord }> {
-  const found = await findRefreshTokenWithGrant(deps, token);
+async function findRefreshToken(deps: GrantDeps, token: string, lookup: 'findWithGrant' | 'findToRotate'): Promise<{ record: RefreshTokenRecord; grant: GrantRecord }> {
+  const found = await findRefreshTokenWithGrant(deps, token, lookup);
   if (!found) throw new OAuthError('invalid_grant', 'unknown refresh token');
   return { record: found.token, grant: found.grant };
 }
@@ -83,7 +83,7 @@ function rotate(deps: GrantDeps, record: RefreshTokenRecord, grant: GrantRecord,
 /** The refresh_token grant (RFC 6749 §6, OAuth 2.1 §4.3.1) with rotation on every use, in the order the checks run. */
 export const refreshAccessToken: GrantHandler = async (deps, client, body, context) => {
   const params = refreshGrantParams.parse(body);
-  const { record, grant: grantRow } = await findRefreshToken(deps, params.refresh_token);
+  const { record, grant: grantRow } = await findRefreshToken(deps, params.refresh_token, 'findToRotate');
   const grant = checkLiveGrant(grantRow, client.clientId, context.now);
   if (record.rotatedAt !== null) return replayOrRevoke(deps, record, grant, context);
   checkIdleExpiry(record, context.now);
@@ -92,6 +92,8 @@ export const refreshAccessToken: GrantHandler = async (deps, client, body, conte
 
   const issued = await issueTokens(deps, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now, sealedAs: replayContext(record.tokenHash) });
   if ((await rotate(deps, record, grant, issued, context.now)) === 'won') return issued.json;
-  // Lost the race to a concurrent refresh with the same token: our successor never became live; answer as a retry of theirs.
-  return replayOrRevoke(deps, (await findRefreshToken(deps, params.refresh_token)).record, grant, context);
+  // Lost: a concurrent refresh with the same token retired it (answer as a retry of theirs), or the grant was revoked
+  // meanwhile (refused). Our successor never became live. Read again: what was found before may have been stale.
+  const again = await findRefreshToken(deps, params.refresh_token, 'findWithGrant');
+  return replayOrRevoke(deps, again.record, checkLiveGrant(again.grant, client.clientId, context.now), context);
 };

@@ -62,14 +62,18 @@ export function refreshTokenKey(hasher: KeyedHasher, token: string): string {
 
 const keyed = (issuedAt: string | undefined, hash: string) => (issuedAt === undefined ? hash : `${issuedAt}.${hash}`);
 
-/** A presented refresh token's row with its grant's, one read per pepper candidate (an older pepper's hash is still found). */
+/**
+ * A presented refresh token's row with its grant's, one read per pepper candidate (an older pepper's hash is still
+ * found). `findToRotate` only for a refresh that rotates the token (the store's contract says why).
+ */
 export async function findRefreshTokenWithGrant(
   deps: { keys: Pick<KeyRing, 'tokenHasher'>; store: Pick<OpenedStore, 'refreshTokens'> },
   token: string,
+  lookup: 'findWithGrant' | 'findToRotate' = 'findWithGrant',
 ): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined> {
   const issuedAt = issueTimeOf(token, 'refreshToken');
   for (const hash of deps.keys.tokenHasher.candidates(token)) {
-    const found = await deps.store.refreshTokens.findWithGrant(keyed(issuedAt, hash));
+    const found = await deps.store.refreshTokens[lookup](keyed(issuedAt, hash));
     if (found) return found;
   }
   return undefined;

@@ -142,8 +142,11 @@ export interface RefreshRotation {
   /** AEAD-sealed successor response, for the grace replay. */
   replayResponse: string | null;
   successor: RefreshTokenRecord | null;
-  /** The grant as read with the token: its last use says whether recording this one is due (usually not). */
-  grant: Pick<GrantRecord, 'id' | 'lastUsedAt'>;
+  /**
+   * The grant as read with the token: its last use says whether recording this one is due (usually not); PostgreSQL
+   * keeps it with the successor for the successor's rotation (`findToRotate`).
+   */
+  grant: GrantRecord;
 }
 
 /** `won`: this caller retired the token and its successor is live. `lost`: a concurrent caller did; nothing was written. */
@@ -155,9 +158,16 @@ export interface RefreshTokenStore {
   /** The token and its grant in one read (the token endpoint needs both on every refresh). */
   findWithGrant(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined>;
   /**
-   * One transaction: a compare-and-set retires the presented token (only if it is still unrotated), then the
-   * successor is stored and the grant touched. Exactly one of concurrent callers with the same token wins. The
-   * transaction may be shared with concurrent rotations of other tokens (one commit for all), never their outcome.
+   * The same, for a refresh that will `rotate` the token: on PostgreSQL a successor this store stored (with its grant
+   * as read then) is handed out once without a read, so it may be stale (rotated or its grant revoked since, by
+   * another replica or an admin). `rotate` checks both, so a stale record can only lose; read again after `lost`.
+   */
+  findToRotate(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined>;
+  /**
+   * One transaction: a compare-and-set retires the presented token (only if it is still unrotated and its grant
+   * not revoked), then the successor is stored and the grant touched. Exactly one of concurrent callers with the
+   * same token wins. The transaction may be shared with concurrent rotations of other tokens (one commit for all),
+   * never their outcome.
    */
   rotate(rotation: RefreshRotation): Promise<RotationOutcome>;
 }

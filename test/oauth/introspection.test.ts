@@ -75,7 +75,7 @@ for (const backend of backends) {
         now: Date.now(),
         replayResponse: null,
         successor: null,
-        grant: { id: minted.grantId, lastUsedAt: null },
+        grant: (await t.runtime.store.grants.find(minted.grantId))!,
       });
       assert.deepEqual((await introspect(minted.refreshToken)).json(), { active: false });
     });

@@ -111,6 +111,23 @@ for (const backend of backends) {
       assertOAuthError(await refresh(t, client.clientId, tokens.refresh_token), 'invalid_grant');
     });
 
+    it('a successor whose grant is revoked right after it was issued gets invalid_grant and stays unrotated', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      const successor = (await refresh(t, client.clientId, tokens.refresh_token)).json() as TokenPair;
+      await t.runtime.grants.revoke(grantId, 'user revoked', {});
+      assertOAuthError(await refresh(t, client.clientId, successor.refresh_token), 'invalid_grant');
+      assert.equal((await t.runtime.store.refreshTokens.find(hashOf(successor.refresh_token)))?.rotatedAt, null);
+    });
+
+    it('a successor another replica rotated, presented again past the grace window, is reuse: the grant is revoked', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      const successor = (await refresh(t, client.clientId, tokens.refresh_token)).json() as TokenPair;
+      const rotatedAt = clock() - (t.config.oauth.refreshGraceSeconds + 1) * 1000;
+      await t.runtime.store.database.run('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?', [rotatedAt, hashOf(successor.refresh_token)]);
+      assertOAuthError(await refresh(t, client.clientId, successor.refresh_token), 'invalid_grant');
+      assert.equal((await grantOf(grantId))?.revokedReason, 'refresh token reused');
+    });
+
     it('a refresh token presented by another client gets invalid_grant and leaves the grant alone', async () => {
       const { client, tokens, grantId } = await grantWithTokens(t);
       const other = await createClient(t);

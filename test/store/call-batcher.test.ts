@@ -34,3 +34,25 @@ it('a failed batch is run again one call at a time, so only the failing call fai
   assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /refused -1$/);
   assert.deepEqual(batches, [[1, -1, 2], [1], [-1], [2]]);
 });
+
+it('with one batch in flight, calls made meanwhile wait and leave together when it finishes', async () => {
+  const batches: number[][] = [];
+  let finishFirst: () => void = () => undefined;
+  const call = callBatcher(
+    async (inputs: number[]) => {
+      batches.push(inputs);
+      if (batches.length === 1) await new Promise<void>((resolve) => (finishFirst = resolve));
+      return inputs.map((input) => input * 2);
+    },
+    3,
+    1,
+  );
+  const first = call(1);
+  await new Promise((resolve) => setImmediate(resolve));
+  const later = [2, 3, 4, 5].map((input) => call(input));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(batches, [[1]], 'the later calls wait for the batch in flight');
+  finishFirst();
+  assert.deepEqual(await Promise.all([first, ...later]), [2, 4, 6, 8, 10]);
+  assert.deepEqual(batches, [[1], [2, 3, 4], [5]], 'then leave at most the limit at a time, one batch after another');
+});

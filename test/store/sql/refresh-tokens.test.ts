@@ -53,11 +53,12 @@ for (const backend of backends) {
     let store: Awaited<ReturnType<typeof openTestStore>>;
     const live: RefreshTokenRecord = { ...token, tokenHash: 'p1.live', rotatedAt: null, replayResponse: null };
     const successor: RefreshTokenRecord = { ...live, tokenHash: 'p1.next', createdAt: 5_000 };
-    const rotation = { tokenHash: 'p1.live', now: 5_000, replayResponse: 'v1.replay', successor, grant: { id: 'grt_1', lastUsedAt: null } };
+    const liveGrant: GrantRecord = { ...grant, lastUsedAt: null, revokedAt: null, revokedReason: null };
+    const rotation = { tokenHash: 'p1.live', now: 5_000, replayResponse: 'v1.replay', successor, grant: liveGrant };
     beforeEach(async () => {
       store = await openTestStore(backend);
       await createTestUsers(store, [['usr_1', 'alice']]);
-      await store.grants.create({ ...grant, lastUsedAt: null, revokedAt: null, revokedReason: null });
+      await store.grants.create(liveGrant);
       await store.refreshTokens.create(live);
     });
     afterEach(() => store.close());
@@ -83,6 +84,30 @@ for (const backend of backends) {
       assert.equal(await store.refreshTokens.rotate({ ...rotation, successor: null }), 'won');
       assert.equal(await store.refreshTokens.rotate(rotation), 'lost');
       assert.equal(await store.refreshTokens.find('p1.next'), undefined);
+    });
+
+    it('a token whose grant was revoked after it was read loses and nothing is written', async () => {
+      const read = await store.refreshTokens.findToRotate('p1.live');
+      await store.grants.revoke('grt_1', 'revoked meanwhile', 4_000);
+      assert.equal(await store.refreshTokens.rotate({ ...rotation, grant: read!.grant }), 'lost');
+      assert.deepEqual(await store.refreshTokens.find('p1.live'), live);
+      assert.equal(await store.refreshTokens.find('p1.next'), undefined);
+    });
+
+    it('a stored successor is found for its rotation with its grant, as a read finds them', async () => {
+      assert.equal(await store.refreshTokens.rotate(rotation), 'won');
+      const read = await store.refreshTokens.findWithGrant('p1.next');
+      const found = await store.refreshTokens.findToRotate('p1.next');
+      assert.deepEqual(found?.token, read?.token);
+      // Its last use may be as read before the rotation: the rotation's statement decides a touch by the row itself.
+      assert.deepEqual({ ...found?.grant, lastUsedAt: 0 }, { ...read?.grant, lastUsedAt: 0 });
+    });
+
+    it('a successor found for its rotation once is read from the database the next time', async () => {
+      assert.equal(await store.refreshTokens.rotate(rotation), 'won');
+      await store.refreshTokens.findToRotate('p1.next');
+      await store.grants.revoke('grt_1', 'revoked meanwhile', 6_000);
+      assert.equal((await store.refreshTokens.findToRotate('p1.next'))?.grant.revokedAt, 6_000);
     });
 
     it('rotations of different tokens at once each win with their own successor and replay copy', async () => {
