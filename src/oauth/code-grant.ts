@@ -4,7 +4,7 @@ import type { AuthorizationCodeRecord } from '../store/index.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import { verifyS256 } from './pkce.js';
-import { clientMayRefresh, issueTokens, requireLiveGrant, type GrantContext, type GrantDeps, type GrantHandler } from './token-response.js';
+import { clientMayRefresh, issueTokens, requireActiveUser, requireLiveGrant, type GrantContext, type GrantDeps, type GrantHandler } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const codeGrantParams = z.object({
@@ -68,6 +68,7 @@ export const exchangeAuthorizationCode: GrantHandler = async (deps, client, body
   checkPkce(code, params);
   checkResource(code, params);
   const grant = await requireLiveGrant(deps, code.grantId, client.clientId, context.now);
+  await requireActiveUser(deps, grant);
 
   const issued = await issueTokens(deps, { grant, scope: code.scope, refreshScope: code.scope, withRefreshToken: clientMayRefresh(client), now: context.now });
   if (issued.refreshToken) await deps.store.refreshTokens.create(issued.refreshToken);

@@ -4,7 +4,7 @@ import { isBoundResource } from '../net/resource-uri.js';
 import type { GrantRecord, RefreshTokenRecord, RotationOutcome } from '../store/index.js';
 import { OAuthError } from './errors.js';
 import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
-import { checkLiveGrant, findRefreshTokenWithGrant, issueTokens, type GrantContext, type GrantDeps, type GrantHandler, type IssuedTokens } from './token-response.js';
+import { checkLiveGrant, findRefreshTokenWithGrant, issueTokens, requireActiveUser, type GrantContext, type GrantDeps, type GrantHandler, type IssuedTokens } from './token-response.js';
 
 /** Strings only: a repeated parameter arrives as an array and is refused as invalid_request. */
 const refreshGrantParams = z.object({
@@ -85,6 +85,7 @@ export const refreshAccessToken: GrantHandler = async (deps, client, body, conte
   const params = refreshGrantParams.parse(body);
   const { record, grant: grantRow } = await findRefreshToken(deps, params.refresh_token, 'findToRotate');
   const grant = checkLiveGrant(grantRow, client.clientId, context.now);
+  await requireActiveUser(deps, grant);
   if (record.rotatedAt !== null) return replayOrRevoke(deps, record, grant, context);
   checkIdleExpiry(record, context.now);
   const scope = narrowedScope(params, record, grant);

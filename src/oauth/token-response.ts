@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { KeyRing } from '../crypto/key-ring.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { IdJagVerifier } from '../sso/id-jag.js';
+import type { CredentialCache } from '../identity/credential-cache.js';
 import type { GrantRecord, OpenedStore, RefreshTokenRecord } from '../store/index.js';
 import { isGrantRecordLive, liveGrant, type AccessTokenService } from './access-tokens.js';
 import type { GrantService } from './grants.js';
@@ -39,7 +40,9 @@ export interface GrantContext {
 export interface GrantDeps {
   config: Pick<Config, 'publicUrl' | 'oauth'>;
   /** Codes and refresh tokens redeemed, grants found, made and touched; service accounts and virtual servers looked up. */
-  store: Pick<OpenedStore, 'grants' | 'codes' | 'refreshTokens' | 'serviceAccounts' | 'virtualServers'>;
+  store: Pick<OpenedStore, 'grants' | 'codes' | 'refreshTokens' | 'serviceAccounts' | 'virtualServers' | 'users'>;
+  /** Users read through it (whether a grant's user is disabled): every replica empties it when one is disabled. */
+  credentials: Pick<CredentialCache, 'get'>;
   /** Hashes of presented tokens; the key sealing a refresh token's grace replay. */
   keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
   accessTokens: Pick<AccessTokenService, 'issue'>;
@@ -89,6 +92,18 @@ export function clientMayRefresh(client: RegisteredClient): boolean {
 /** The grant behind a code or refresh token, if it is this client's and alive (not revoked, within its absolute lifetime). */
 export async function requireLiveGrant(deps: Pick<GrantDeps, 'store'>, grantId: string, clientId: string, now: number): Promise<GrantRecord> {
   return checkLiveGrant(await liveGrant(deps.store, grantId, now), clientId, now);
+}
+
+/**
+ * A disabled user's grants issue nothing while they are disabled (enabling them again restores the grants, as their
+ * access tokens at /mcp). Read through the credential cache, which every replica empties when a user is disabled.
+ */
+export async function requireActiveUser(deps: Pick<GrantDeps, 'store' | 'credentials'>, grant: GrantRecord): Promise<void> {
+  const active = await deps.credentials.get(`user:${grant.userId}`, async () => {
+    const user = await deps.store.users.findById(grant.userId);
+    return user && user.disabledAt === null ? user : undefined;
+  });
+  if (!active) throw new OAuthError('invalid_grant', "the grant's user is disabled or deleted");
 }
 
 /** The same check on a grant already read (with its refresh token). */

@@ -135,6 +135,13 @@ for (const backend of backends) {
       assertOAuthError(await exchangeCode(t, issued), 'invalid_grant');
     });
 
+    it('a code of a user disabled after consenting gets invalid_grant', async () => {
+      const user = await t.runtime.users.create({ username: 'leaver', password: 'leaver-password-1' });
+      const issued = await issueCode(t, await createClient(t), { userId: user.id });
+      await t.runtime.users.disable('leaver');
+      assertOAuthError(await exchangeCode(t, issued), 'invalid_grant');
+    });
+
     it('an unknown code gets invalid_grant', async () => {
       const client = await createClient(t);
       const issued = await issueCode(t, client);

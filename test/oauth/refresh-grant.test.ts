@@ -119,6 +119,17 @@ for (const backend of backends) {
       assert.equal((await t.runtime.store.refreshTokens.find(hashOf(successor.refresh_token)))?.rotatedAt, null);
     });
 
+    it("a disabled user's refresh token (a stored successor too) gets invalid_grant and stays unrotated; enabled again, it rotates", async () => {
+      const user = await t.runtime.users.create({ username: 'leaver', password: 'leaver-password-1' });
+      const { client, tokens } = await grantWithTokens(t, { userId: user.id });
+      const successor = (await refresh(t, client.clientId, tokens.refresh_token)).json() as TokenPair;
+      await t.runtime.users.disable('leaver');
+      assertOAuthError(await refresh(t, client.clientId, successor.refresh_token), 'invalid_grant');
+      assert.equal((await t.runtime.store.refreshTokens.find(hashOf(successor.refresh_token)))?.rotatedAt, null);
+      await t.runtime.users.enable('leaver');
+      assert.equal((await refresh(t, client.clientId, successor.refresh_token)).statusCode, 200);
+    });
+
     it('a successor another replica rotated, presented again past the grace window, is reuse: the grant is revoked', async () => {
       const { client, tokens, grantId } = await grantWithTokens(t);
       const successor = (await refresh(t, client.clientId, tokens.refresh_token)).json() as TokenPair;

@@ -56,10 +56,11 @@ export interface IssuedCode {
 }
 
 /** A code as the authorization endpoint would issue it after consent, with a real S256 challenge. */
-export async function issueCode(t: TestApp, client: TestClient, options: { scope?: string } = {}): Promise<IssuedCode> {
+/** A code for `client`, given by `userId` (the admin unless named). */
+export async function issueCode(t: TestApp, client: TestClient, options: { scope?: string; userId?: string } = {}): Promise<IssuedCode> {
   const verifier = randomBytes(32).toString('base64url');
   const code = await t.runtime.grants.issueAuthorizationCode({
-    userId: await adminUserId(t),
+    userId: options.userId ?? (await adminUserId(t)),
     clientId: client.clientId,
     scope: options.scope ?? 'mcp:read mcp:write',
     resource: gatewayResource(t.config.publicUrl),
@@ -101,7 +102,7 @@ export interface TokenPair {
 }
 
 /** A fresh grant for a new public client, exchanged for its first token pair. */
-export async function grantWithTokens(t: TestApp, options: { scope?: string } = {}): Promise<{ client: TestClient; tokens: TokenPair; grantId: string }> {
+export async function grantWithTokens(t: TestApp, options: { scope?: string; userId?: string } = {}): Promise<{ client: TestClient; tokens: TokenPair; grantId: string }> {
   const client = await createClient(t);
   const res = await exchangeCode(t, await issueCode(t, client, options));
   assert.equal(res.statusCode, 200, res.body);
