@@ -79,7 +79,7 @@ export type SignerAnswer = { id: number; signatures: string[]; sealed: Array<str
  * scripts), the `.ts` source, with tsx registered in the worker first (Node 20 does not run `--import tsx` there).
  * No flags of the process's own (a loader, --input-type=module).
  */
-function startWorker(): Worker {
+export function startSigningWorker(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./es256-signer-worker.js', import.meta.url), { execArgv: [] });
   const source = new URL('./es256-signer-worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
@@ -91,8 +91,15 @@ interface Pending {
   key: KeyObject;
   input: string;
   sealing: Sealing | undefined;
+  /** Set once a worker was lost while holding it: it is sent once more, not again after that. */
+  resent?: boolean;
   resolve(result: { signature: string; sealed: string | null }): void;
   reject(error: Error): void;
+}
+
+/** Starts the signing thread; a test may give one of its own. */
+export interface WorkerSignerOptions {
+  startWorker?: () => Worker;
 }
 
 /**
@@ -100,10 +107,11 @@ interface Pending {
  * together, up to `SIGNATURES_PER_MESSAGE` a message each way. The main thread then pays a message per few signatures, where
  * node:crypto's asynchronous `sign` costs it a threadpool job, a wake-up and a callback per signature (about 10 µs
  * against 3 in a micro-benchmark: bench/README.md); a sealing asked for with a signature (the refresh grant's replay
- * copy) rides in the same messages. The worker starts on the first signature, holds the process open only while
- * signatures are pending, and is replaced if it fails (what it was signing is refused).
+ * copy) rides in the same messages. The worker starts on the first signature and holds the process open only while
+ * signatures are pending. A failure is its own request's: a message the worker could not sign is sent again one
+ * request at a time, and what a lost worker held goes once more to its replacement (signing has no side effects).
  */
-export function workerSigner(): Es256Signer {
+export function workerSigner(options: WorkerSignerOptions = {}): Es256Signer {
   let worker: { thread: Worker; kids: Set<string>; sealingKeys: Map<Buffer, number> } | undefined;
   let queued: Pending[] = [];
   const inFlight = new Map<number, Pending[]>();
@@ -116,7 +124,7 @@ export function workerSigner(): Es256Signer {
   };
   const started = () => {
     if (worker) return worker;
-    const thread = startWorker();
+    const thread = (options.startWorker ?? startSigningWorker)();
     thread.unref();
     thread.on('message', (answer: SignerAnswer) => {
       const batch = inFlight.get(answer.id);
@@ -124,20 +132,28 @@ export function workerSigner(): Es256Signer {
       if (inFlight.size === 0) thread.unref();
       if (!batch) return;
       if ('signatures' in answer) batch.forEach((pending, i) => pending.resolve({ signature: answer.signatures[i]!, sealed: answer.sealed[i]! }));
-      else batch.forEach((pending) => pending.reject(new Error(`signing failed: ${answer.error}`)));
+      else if (batch.length > 1) for (const pending of batch) send([pending]);
+      else batch[0]!.reject(new Error(`signing failed: ${answer.error}`));
     });
     const lost = (error: Error) => {
-      if (worker?.thread === thread) worker = undefined;
-      failAll(error);
+      if (worker?.thread !== thread) return;
+      worker = undefined;
+      const held = [...inFlight.values()].flat();
+      inFlight.clear();
+      for (const pending of held) {
+        if (pending.resent || closed) {
+          pending.reject(error);
+        } else {
+          pending.resent = true;
+          enqueue(pending);
+        }
+      }
     };
     thread.on('error', lost);
     thread.on('exit', (code) => lost(new Error(`the signing worker exited (${code})`)));
     return (worker = { thread, kids: new Set(), sealingKeys: new Map() });
   };
-  const flush = () => {
-    const batch = queued;
-    queued = [];
-    if (batch.length === 0) return;
+  const send = (batch: Pending[]) => {
     const { thread, kids, sealingKeys } = started();
     const message: SignerBatch = { id: nextId++, newKeys: [], newSealingKeys: [], kids: [], inputs: [], sealings: [] };
     for (const { kid, key, input, sealing } of batch) {
@@ -163,19 +179,25 @@ export function workerSigner(): Es256Signer {
     thread.ref();
     thread.postMessage(message);
   };
-  const enqueue = (kid: string, key: KeyObject, input: string, sealing: Sealing | undefined) => {
+  const flush = () => {
+    const batch = queued;
+    queued = [];
+    if (batch.length > 0) send(batch);
+  };
+  const enqueue = (pending: Pending) => {
+    if (queued.length === 0) setImmediate(flush);
+    queued.push(pending);
+    if (queued.length >= SIGNATURES_PER_MESSAGE) flush();
+  };
+  const request = (kid: string, key: KeyObject, input: string, sealing: Sealing | undefined) => {
     if (closed) return Promise.reject(new Error('the signer is closed'));
-    return new Promise<{ signature: string; sealed: string | null }>((resolve, reject) => {
-      if (queued.length === 0) setImmediate(flush);
-      queued.push({ kid, key, input, sealing, resolve, reject });
-      if (queued.length >= SIGNATURES_PER_MESSAGE) flush();
-    });
+    return new Promise<{ signature: string; sealed: string | null }>((resolve, reject) => enqueue({ kid, key, input, sealing, resolve, reject }));
   };
 
   return {
-    sign: async (kid, key, input) => (await enqueue(kid, key, input, undefined)).signature,
+    sign: async (kid, key, input) => (await request(kid, key, input, undefined)).signature,
     async signAndSeal(kid, key, input, sealing) {
-      const { signature, sealed } = await enqueue(kid, key, input, sealing);
+      const { signature, sealed } = await request(kid, key, input, sealing);
       return { signature, sealed: sealed! };
     },
     async close() {

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { createSecretKey, generateKeyPairSync, verify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { workerSigner } from '../../src/crypto/es256-signer.js';
+import { Worker } from 'node:worker_threads';
+import { startSigningWorker, workerSigner } from '../../src/crypto/es256-signer.js';
 
 const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const verifies = (input: string, signature: string, publicKey: ReturnType<typeof keyPair>['publicKey']) =>
@@ -28,13 +29,50 @@ describe('workerSigner', () => {
     }
   });
 
-  it('refuses the signatures a failing batch held, and signs the next ones', async () => {
+  it('a request the worker cannot sign fails alone: the others of its message are signed', async () => {
     const signer = workerSigner();
     try {
       const ec = keyPair();
-      // A secret key signs nothing: the worker's sign throws, and the batch it was in is refused.
-      await assert.rejects(Promise.all([signer.sign('ec', ec.privateKey, 'x'), signer.sign('secret', createSecretKey(Buffer.alloc(32)), 'y')]), /signing failed/);
+      // A secret key signs nothing: the worker's sign throws for that request, in a message with others.
+      const results = await Promise.allSettled([
+        signer.sign('ec', ec.privateKey, 'x'),
+        signer.sign('secret', createSecretKey(Buffer.alloc(32)), 'y'),
+        signer.sign('ec', ec.privateKey, 'w'),
+      ]);
+      assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.match(String((results[1] as PromiseRejectedResult).reason), /signing failed/);
+      assert.ok(verifies('x', (results[0] as PromiseFulfilledResult<string>).value, ec.publicKey));
       assert.ok(verifies('z', await signer.sign('ec', ec.privateKey, 'z'), ec.publicKey));
+    } finally {
+      await signer.close();
+    }
+  });
+
+  /** A worker that exits (as a crash would) on its first message, before answering it. */
+  const dyingWorker = () => new Worker("require('node:worker_threads').parentPort.once('message', () => process.exit(3));", { eval: true });
+
+  it('what a lost worker was signing is signed by its replacement', async () => {
+    let starts = 0;
+    const signer = workerSigner({ startWorker: () => (starts++ === 0 ? dyingWorker() : startSigningWorker()) });
+    try {
+      const ec = keyPair();
+      const inputs = ['a', 'b', 'c'];
+      const signatures = await Promise.all(inputs.map((input) => signer.sign('ec', ec.privateKey, input)));
+      signatures.forEach((signature, i) => assert.ok(verifies(inputs[i]!, signature, ec.publicKey)));
+      assert.equal(starts, 2);
+    } finally {
+      await signer.close();
+    }
+  });
+
+  it('a request whose worker is lost twice is refused, and the next one starts a worker again', async () => {
+    let starts = 0;
+    const signer = workerSigner({ startWorker: () => (starts++ < 2 ? dyingWorker() : startSigningWorker()) });
+    try {
+      const ec = keyPair();
+      await assert.rejects(signer.sign('ec', ec.privateKey, 'x'), /the signing worker exited \(3\)/);
+      assert.ok(verifies('y', await signer.sign('ec', ec.privateKey, 'y'), ec.publicKey));
+      assert.equal(starts, 3);
     } finally {
       await signer.close();
     }
