@@ -23,7 +23,7 @@ export const userPaths: Paths = {
   '/api/users/{id}': {
     patch: {
       summary: 'Disable, enable, promote or demote a user', tags, operationId: 'updateUser', security: apiSecurity,
-      description: 'Disabling ends the user\u2019s browser sessions; their access tokens and API keys stop working at /mcp and /api at once. Recorded as `user.updated`.',
+      description: 'Disabling ends the user\u2019s browser sessions; their access tokens and API keys stop working at /mcp and /api at once, and their refresh tokens and authorization codes get `invalid_grant` at /oauth/token. Enabling them again restores all of it. Recorded as `user.updated`.',
       parameters: idParam,
       requestBody: { required: true, content: json(schemaOf(updateUserBody), { disabled: true }) },
       responses: { '200': { description: 'The user as changed', content: json(ref('User')) }, ...refusals, ...bodyErrors, ...apiErrors },

@@ -30,15 +30,21 @@ const inserts = new Map<string, string>();
 
 /** INSERT of a camelCase record into the snake_case columns of the same names. */
 export function insertSql(table: string, record: object, conflict = ''): { sql: string; params: unknown[] } {
-  const keys = Object.keys(record);
-  const shape = `${table}\0${keys.join(',')}\0${conflict}`;
+  return { sql: cachedInsert(table, Object.keys(record), 1, conflict), params: Object.values(record) };
+}
+
+/** The INSERT of `rows` rows of `keys` into `table`, built once per shape. */
+function cachedInsert(table: string, keys: readonly string[], rows: number, conflict = ''): string {
+  const shape = `${table}\0${keys.join(',')}\0${rows}\0${conflict}`;
   let sql = inserts.get(shape);
   if (sql === undefined) {
-    sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})${conflict ? ` ${conflict}` : ''}`;
-    // Keys come from our own record types, so the shapes are few; the bound only guards against a mistake.
+    const row = `(${keys.map(() => '?').join(', ')})`;
+    sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}${conflict ? ` ${conflict}` : ''}`;
+    // Keys come from our own record types and batches come in four sizes, so the shapes are few; the bound only
+    // guards against a mistake.
     if (inserts.size < 1000) inserts.set(shape, sql);
   }
-  return { sql, params: Object.values(record) };
+  return sql;
 }
 
 /**
@@ -59,21 +65,10 @@ export function insertManySql(table: string, records: readonly object[]): { sql:
     for (; records.length - at >= rows; at += rows) {
       const params: unknown[] = [];
       for (const record of records.slice(at, at + rows)) for (const key of keys) params.push((record as Record<string, unknown>)[key]);
-      statements.push({ sql: multiRowInsert(table, keys, rows), params });
+      statements.push({ sql: cachedInsert(table, keys, rows), params });
     }
   }
   return statements;
-}
-
-function multiRowInsert(table: string, keys: readonly string[], rows: number): string {
-  const shape = `${table}\0${keys.join(',')}\0*${rows}`;
-  let sql = inserts.get(shape);
-  if (sql === undefined) {
-    const row = `(${keys.map(() => '?').join(', ')})`;
-    sql = `INSERT INTO ${table} (${keys.map(snake).join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}`;
-    if (inserts.size < 1000) inserts.set(shape, sql);
-  }
-  return sql;
 }
 
 /** Inserts `records` into `table` all or none: one statement, or the chunks of one transaction. */
