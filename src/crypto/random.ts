@@ -26,15 +26,31 @@ const RANDOM_BLOCK_BYTES = 4096;
 let randomBlock = Buffer.alloc(0);
 let randomOffset = 0;
 
-export function randomSlice(size: number): Buffer {
-  if (size > RANDOM_BLOCK_BYTES) return randomBytes(size);
+/** Where the next `size` bytes (at most a block) start in `randomBlock`, drawing a new block when this one is short. */
+function take(size: number): number {
   if (randomOffset + size > randomBlock.length) {
     randomBlock = randomBytes(RANDOM_BLOCK_BYTES);
     randomOffset = 0;
   }
-  const slice = randomBlock.subarray(randomOffset, randomOffset + size);
+  const start = randomOffset;
   randomOffset += size;
-  return slice;
+  return start;
+}
+
+export function randomSlice(size: number): Buffer {
+  if (size > RANDOM_BLOCK_BYTES) return randomBytes(size);
+  const start = take(size);
+  return randomBlock.subarray(start, start + size);
+}
+
+/**
+ * `size` random bytes as base64url, encoded straight from the block: no Buffer object per draw, as a slice's
+ * `toString` would make (ids and tokens are drawn on every call and every grant).
+ */
+function randomText(size: number): string {
+  if (size > RANDOM_BLOCK_BYTES) return randomBytes(size).toString('base64url');
+  const start = take(size);
+  return randomBlock.toString('base64url', start, start + size);
 }
 
 /** Digits of a time (ms) in hex: enough until the year 2527; the same width for every time, so they sort as text. */
@@ -46,7 +62,7 @@ const hexTime = (at: number) => Math.max(0, Math.floor(at)).toString(16).padStar
  * between the two as 11 hex digits, so the keys stored for such tokens can sort by issue time (`issueTimeOf`).
  */
 export function issueToken(kind: TokenKind, issuedAt?: number): string {
-  return tokenPrefixes[kind] + (issuedAt === undefined ? '' : hexTime(issuedAt)) + randomSlice(32).toString('base64url');
+  return tokenPrefixes[kind] + (issuedAt === undefined ? '' : hexTime(issuedAt)) + randomText(32);
 }
 
 const TOKEN_BODY = /^(?:[0-9a-f]{11})?[A-Za-z0-9_-]{43}$/;
@@ -65,7 +81,7 @@ export function issueTimeOf(value: string, kind: TokenKind): string | undefined 
 
 /** A public identifier (not a secret): a short type tag and 128 random bits. */
 export function newId(tag: string): string {
-  return `${tag}_${randomSlice(16).toString('base64url')}`;
+  return `${tag}_${randomText(16)}`;
 }
 
 /**
@@ -74,5 +90,5 @@ export function newId(tag: string): string {
  * a random key lands on a random leaf page, and a batch of 200 of them dirtied (and wrote to the WAL) ~200 pages.
  */
 export function timeOrderedId(tag: string, at: number): string {
-  return `${tag}_${hexTime(at)}${randomSlice(12).toString('base64url')}`;
+  return `${tag}_${hexTime(at)}${randomText(12)}`;
 }
