@@ -180,11 +180,17 @@ export class UpstreamClient extends Client {
 
   /** Sends one request on this connection and checks its result against `resultSchema`. */
   async forward<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
-    const { timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
     if (this.direct && !this.stateless && DIRECT_METHODS.has(message.method)) {
       // The one path that takes the caller's signal as it is (a CallAbort makes no AbortSignal here).
-      return checked(message.method, resultSchema, await this.direct.request(message, { signal: options.signal, timeoutMs, onProgress, onServerRequest }));
+      const { signal, timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
+      return checked(message.method, resultSchema, await this.direct.request(message, { signal, timeoutMs, onProgress, onServerRequest }));
     }
+    return this.forwardOther(message, resultSchema, options);
+  }
+
+  /** Every path but the direct one: apart, so the hot path's frame carries none of their closures and locals. */
+  private async forwardOther<S extends z.ZodType>(message: { method: string; params?: Record<string, unknown> }, resultSchema: S, options: UpstreamRequestOptions): Promise<z.output<S>> {
+    const { timeoutMs, onProgress, onServerRequest = refuseServerRequests } = options;
     const signal = abortSignalOf(options.signal);
     if (this.stateless && SUBSCRIPTION_METHODS.has(message.method)) return checked(message.method, resultSchema, await this.changeSubscription(this.stateless.listen, message, signal));
     if (this.stateless) return checked(message.method, resultSchema, await this.requestStateless(this.stateless, message, { ...options, signal }), 'stateless');

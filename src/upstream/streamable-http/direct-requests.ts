@@ -59,6 +59,7 @@ const DRAIN_MS = 1000;
 /** setTimeout's largest delay (a longer one would fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RELAYED_METHODS = new Set(['sampling/createMessage', 'elicitation/create']);
+const ONCE = { once: true } as const;
 
 interface Message {
   id?: RequestId | null;
@@ -139,7 +140,8 @@ class Call extends Exchange {
       this.resolve = resolve;
       this.reject = reject;
     });
-    hooks.signal.addEventListener('abort', this.onAbort, { once: true });
+    // The call itself is the listener (its `handleEvent`): no closure per call.
+    hooks.signal.addEventListener('abort', this, ONCE);
     this.timer = setTimeout(Call.timedOut, Math.min(hooks.timeoutMs, MAX_TIMER_MS), this);
     live.add(this);
     this.send(body, undefined, routing);
@@ -322,10 +324,11 @@ class Call extends Exchange {
     call.cancel('Request timed out', new NoAnswer(ErrorCode.RequestTimeout, 'Request timed out', { timeout: call.hooks.timeoutMs }));
   }
 
-  private readonly onAbort = () => {
+  /** The caller's signal was aborted. */
+  handleEvent() {
     const reason: unknown = this.hooks.signal.reason;
     this.cancel(reason instanceof Error ? reason.message : String(reason), reason ?? new DOMException('This operation was aborted', 'AbortError'));
-  };
+  }
 
   /** Marks the call over and releases what it holds; false when it already was. */
   private end(): boolean {
@@ -333,7 +336,7 @@ class Call extends Exchange {
     this.done = true;
     clearTimeout(this.timer);
     clearTimeout(this.resumeTimer);
-    this.hooks.signal.removeEventListener('abort', this.onAbort);
+    this.hooks.signal.removeEventListener('abort', this);
     this.live.delete(this);
     if (this.served) for (const controller of this.served.values()) controller.abort(new Error('The request is over'));
     return true;
