@@ -194,8 +194,12 @@ function settleNow<T>(task: () => Promise<T> | T): Promise<T> {
 /** After the I/O callbacks of this event-loop turn, so the requests they carry can join the open batch. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function bindable(params: readonly unknown[]): unknown[] {
-  return params.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
+/** SQLite has no booleans: true and false are bound as 1 and 0, in a copy made only when there are some (rarely). */
+function bindable(params: readonly unknown[]): readonly unknown[] {
+  for (let i = 0; i < params.length; i++) {
+    if (typeof params[i] === 'boolean') return params.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
+  }
+  return params;
 }
 
 const STATEMENT_CACHE_LIMIT = 512;
