@@ -2,11 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { SqliteSync } from './sqlite.js';
 
-/**
- * How often the checkpointer looks at the WAL: one read of the wal-index header (the `-shm` file), no SQL. It
- * checkpoints when the frames not yet copied reach `EAGER_PAGES`, or when some are waiting and the last checkpoint
- * is `INTERVAL_MS` old.
- */
+/** How often the checkpointer looks whether a checkpoint is due: a clock read, and at most one `PRAGMA data_version`. */
 const POLL_MS = 200;
 /**
  * The longest committed frames wait to be copied into the database file. Each round rewrites the pages the commits
@@ -14,7 +10,10 @@ const POLL_MS = 200;
  * of their tables, so a longer interval copies each of them fewer times and fsyncs less often (bench/README.md).
  */
 const INTERVAL_MS = 1000;
-/** Frames not yet copied that make a round checkpoint at once (SQLite's own default threshold): keeps the WAL short under write load. */
+/**
+ * About how many frames a round should find (SQLite's own default threshold): under a heavier write load the next
+ * round comes sooner, down to `POLL_MS`, so the WAL stays short.
+ */
 const EAGER_PAGES = 1000;
 /**
  * The writer's own automatic checkpoint, kept as a backstop (SQLite's default is 1,000 pages): it runs only if the
@@ -27,45 +26,43 @@ export const BACKSTOP_WAL_PAGES = 10_000;
  * fsyncs follow the connection that runs it). PASSIVE never waits for the writer or readers: it copies what it can.
  * CommonJS run with `eval`, so the same code serves the build and the tests (tsx); better-sqlite3 by its resolved path.
  *
- * What waits to be copied is read from the wal-index header (https://www.sqlite.org/walformat.html, native byte
- * order): `mxFrame` (the last committed frame, at byte 16) less `nBackfill` (the frames a checkpoint copied, at byte
- * 96). Read without SQLite's locks, it only decides whether to run a round: a torn read makes a round early or late,
- * never a checkpoint wrong. Nothing waiting (an idle store, or a checkpoint that copied the whole WAL): no I/O. A
- * checkpoint a reader held back leaves frames waiting, so a later round tries again, committed or not. When the
- * header cannot be read, every round checkpoints.
+ * When: a round is due `INTERVAL_MS` after the last, or sooner when the last one's frames (`log`, the WAL's frames
+ * since it last restarted) came at a rate that brings `EAGER_PAGES` earlier, never sooner than `POLL_MS`. A due round
+ * with `PRAGMA data_version` unchanged since a checkpoint that copied the whole WAL has nothing to do (an idle store:
+ * no I/O); one that a reader held back is retried on the next due round, committed or not. Statements prepared once.
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { openSync, readSync } = require('node:fs');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
+const dataVersion = db.prepare('PRAGMA data_version').pluck();
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-const header = Buffer.alloc(100);
-const u32 = require('node:os').endianness() === 'LE' ? (at) => header.readUInt32LE(at) : (at) => header.readUInt32BE(at);
-let shm;
-const waiting = () => {
-  try {
-    shm ??= openSync(workerData.file + '-shm', 'r');
-    if (readSync(shm, header, 0, 100, 0) < 100) return Infinity;
-    return u32(16) - u32(96);
-  } catch {
-    return Infinity;
-  }
-};
-let checkpointedAt = Date.now();
+const { pollMs, intervalMs, eagerPages } = workerData;
+let copiedAt;
+let roundAt = Date.now();
+let waitMs = intervalMs;
 setInterval(() => {
-  const frames = waiting();
-  if (frames <= 0) return;
-  if (frames < workerData.eagerPages && Date.now() - checkpointedAt < workerData.intervalMs) return;
-  checkpointedAt = Date.now();
+  const now = Date.now();
+  if (now - roundAt < waitMs) return;
   try {
-    checkpoint.run();
+    const version = dataVersion.get();
+    if (version === copiedAt) {
+      roundAt = now;
+      waitMs = intervalMs;
+      return;
+    }
+    const { log, checkpointed } = checkpoint.get();
+    // Frames per ms since the last round; none (or -1, no WAL): the full interval.
+    const rate = log > 0 ? log / Math.max(1, now - roundAt) : 0;
+    waitMs = rate > 0 ? Math.min(intervalMs, eagerPages / rate) : intervalMs;
+    roundAt = now;
+    copiedAt = log === checkpointed ? version : undefined;
   } catch {
     // The next round tries again; the writer's backstop checkpoint covers a checkpointer that keeps failing.
   }
-}, workerData.pollMs);
+}, pollMs);
 `;
 
 export interface Checkpointer {
