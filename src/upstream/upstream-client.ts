@@ -214,17 +214,19 @@ export class UpstreamClient extends Client {
   }
 }
 
-const onlyKeys = (value: Record<string, unknown>, allowed: (key: string) => boolean) => Object.keys(value).every(allowed);
-
 /**
  * A tool result of text blocks only (`content` and at most `isError`; each block `type: 'text'` and its `text`), which
  * CallToolResultSchema accepts unchanged: checked by hand, as zod costs more than that on every call. Anything else
- * is the schema's.
+ * is the schema's (so does a key this check is unsure of). Loops, not callbacks: no closure per call or block.
  */
 export function isPlainTextToolResult(result: unknown): boolean {
   if (!isJsonObject(result) || !Array.isArray(result.content)) return false;
-  if (!onlyKeys(result, (key) => key === 'content' || (key === 'isError' && typeof result.isError === 'boolean'))) return false;
-  return result.content.every((block: unknown) => isJsonObject(block) && block.type === 'text' && typeof block.text === 'string' && onlyKeys(block, (key) => key === 'type' || key === 'text'));
+  for (const key in result) if (key !== 'content' && !(key === 'isError' && typeof result.isError === 'boolean')) return false;
+  for (const block of result.content as unknown[]) {
+    if (!isJsonObject(block) || block.type !== 'text' || typeof block.text !== 'string') return false;
+    for (const key in block) if (key !== 'type' && key !== 'text') return false;
+  }
+  return true;
 }
 
 /** The same check the SDK would make of a result, with what 2026-07-28 allows beyond it for a stateless upstream's. */
