@@ -27,12 +27,17 @@ export const BACKSTOP_WAL_PAGES = 10_000;
  * CommonJS run with `eval`, so the same code serves the build and the tests (tsx); better-sqlite3 by its resolved path.
  *
  * When: a round is due `INTERVAL_MS` after the last, or sooner when the last one's frames (`log`, the WAL's frames
- * since it last restarted) came at a rate that brings `EAGER_PAGES` earlier, never sooner than `POLL_MS`. A due round
- * with `PRAGMA data_version` unchanged since a checkpoint that copied the whole WAL has nothing to do (an idle store:
- * no I/O); one that a reader held back is retried on the next due round, committed or not. Statements prepared once.
+ * since it last restarted) came at a rate that brings `EAGER_PAGES` earlier, never sooner than `POLL_MS`; and at once
+ * when the WAL file grew by `EAGER_PAGES` since the last round (a `stat`, no descriptor: a file descriptor of the
+ * database's files closed outside SQLite would drop its POSIX locks), which catches a burst after a quiet spell before
+ * the writer's backstop does. After a round that found nothing committed the rate is unknown, so the next commit's
+ * round comes at the next poll. A round with `PRAGMA data_version` unchanged since a checkpoint that copied the whole
+ * WAL has nothing to do (an idle store: no I/O); one that a reader held back is retried on the next due round,
+ * committed or not. Statements prepared once.
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
@@ -40,17 +45,23 @@ db.pragma('synchronous = ' + workerData.synchronous);
 const dataVersion = db.prepare('PRAGMA data_version').pluck();
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 const { pollMs, intervalMs, eagerPages } = workerData;
+const eagerBytes = eagerPages * db.pragma('page_size', { simple: true });
+const walFile = workerData.file + '-wal';
+const walSize = () => statSync(walFile, { throwIfNoEntry: false })?.size ?? 0;
 let copiedAt;
 let roundAt = Date.now();
-let waitMs = intervalMs;
+let sizeAtRound = walSize();
+let waitMs = 0;
 setInterval(() => {
   const now = Date.now();
-  if (now - roundAt < waitMs) return;
   try {
+    const size = walSize();
+    if (now - roundAt < waitMs && size - sizeAtRound < eagerBytes) return;
+    sizeAtRound = size;
     const version = dataVersion.get();
     if (version === copiedAt) {
       roundAt = now;
-      waitMs = intervalMs;
+      waitMs = 0;
       return;
     }
     const { log, checkpointed } = checkpoint.get();
