@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { SqliteSync } from './sqlite.js';
 
-/** How often the checkpointer looks whether a checkpoint is due: a clock read, and at most one `PRAGMA data_version`. */
+/** How often the checkpointer looks whether a checkpoint is due: a clock read, a `stat` of the WAL, at most one `PRAGMA data_version`. */
 const POLL_MS = 200;
 /**
  * The longest committed frames wait to be copied into the database file. Each round rewrites the pages the commits
