@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -130,15 +131,15 @@ function plainCallParams(params: unknown): CallToolRequest['params'] | undefined
 
 /**
  * Runs the call and writes its answer to `response` with `headers` (those of every answer: CORS, request id), given
- * here rather than set on the response beforehand, so that they go out in the one `writeHead`. `onFault` is told of
- * an error the pipeline should never throw.
+ * here rather than set on the response beforehand, so that they go out in the one `writeHead`. `log` is told of an
+ * error the pipeline should never throw.
  */
 export async function answerDirectly(
   session: DirectSession,
   call: DirectCall,
   response: ServerResponse,
   headers: Readonly<Record<string, string>>,
-  onFault: (error: unknown) => void,
+  log: Pick<FastifyBaseLogger, 'error'>,
 ): Promise<void> {
   // No AbortSignal unless the call's path needs one (upstream/call-abort.ts).
   const controller = new CallAbort();
@@ -152,7 +153,7 @@ export async function answerDirectly(
   } catch (error) {
     // A cancelled request gets no answer (the client stopped waiting for one).
     if (controller.aborted) answer.end();
-    else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, onFault) });
+    else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, (fault) => log.error({ err: fault }, 'tools/call failed')) });
   } finally {
     session.direct.calls.delete(call.id);
   }
