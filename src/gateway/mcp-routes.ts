@@ -49,7 +49,7 @@ export interface GatewayBinding {
   createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller; keepsState?(): boolean };
   operations?(context: Pick<GatewayOperationsOptions, 'gateway' | 'ask'> & { principal: Principal }): GatewayOperations;
   /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
-  scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): string[];
+  scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): readonly string[];
 }
 
 /** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
@@ -257,8 +257,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   /** Every scope any request of the body needs, in one 403 challenge when the caller lacks one of them. */
   const checkScopes = (messages: JSONRPCMessage[], principal: Principal, exchange: McpExchange): boolean => {
     const required = (message: JSONRPCMessage) => (isRequest(message) ? binding.scopesRequiredFor(message, gateway, principal) : []);
-    // The common case (every scope held) builds no set.
-    if (messages.every((message) => required(message).every((scope) => principal.scopes.has(scope)))) return true;
+    // The common case (every scope held) builds no set, and no closure.
+    if (holdsScopes(messages, principal, binding, gateway)) return true;
     const needed = new Set(messages.flatMap(required));
     sendInsufficientScope(exchange, deps.config.publicUrl, [...needed], principal.virtualServer);
     return false;
@@ -392,6 +392,15 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   // Through the front door (app.ts): the same steps, and what the app's hooks do for every other route.
   options.rawRoutes?.mount(isMcpPath, mcpFrontDoor({ serve, bodyLimit, ...appHooks }));
 };
+
+/** Whether `principal` holds every scope the requests among `messages` need. */
+function holdsScopes(messages: JSONRPCMessage[], principal: Principal, binding: Pick<GatewayBinding, 'scopesRequiredFor'>, gateway: GatewayState): boolean {
+  for (const message of messages) {
+    if (!isRequest(message)) continue;
+    for (const scope of binding.scopesRequiredFor(message, gateway, principal)) if (!principal.scopes.has(scope)) return false;
+  }
+  return true;
+}
 
 /** A POST's JSON-RPC (`body` as parsed, `messages` as validated); none for GET and DELETE. */
 type JsonRpcBody = { body: unknown; messages: JSONRPCMessage[] };
