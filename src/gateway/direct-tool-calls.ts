@@ -19,6 +19,8 @@ import { isJsonObject } from '../json-object.js';
 import { CallAbort } from '../upstream/call-abort.js';
 import { META } from '../upstream/streamable-http/protocol-eras.js';
 import type { Downstream } from './forwarding.js';
+import { sendInternalError } from './jsonrpc-edge.js';
+import type { AnswerTo } from './mcp-exchange.js';
 import type { ToolCaller } from './gateway-server.js';
 import { logLevelOf } from './session-resume.js';
 import { serverRequestSender, type SendToClient } from './upstream-requests.js';
@@ -130,32 +132,32 @@ function plainCallParams(params: unknown): CallToolRequest['params'] | undefined
 }
 
 /**
- * Runs the call and writes its answer to `response` with `headers` (those of every answer: CORS, request id), given
- * here rather than set on the response beforehand, so that they go out in the one `writeHead`. `log` is told of an
- * error the pipeline should never throw.
+ * Runs the call and writes its answer to `to.response` with `to.headers` (those of every answer: CORS, request id),
+ * given here rather than set on the response beforehand, so that they go out in the one `writeHead`. Never rejects:
+ * an error the pipeline should never throw is logged and answered as an internal error, and so is a fault in writing
+ * the answer (logged as /mcp's transport faults are, mcp-routes.ts).
  */
-export async function answerDirectly(
-  session: DirectSession,
-  call: DirectCall,
-  response: ServerResponse,
-  headers: Readonly<Record<string, string>>,
-  log: Pick<FastifyBaseLogger, 'error'>,
-): Promise<void> {
+export async function answerDirectly(session: DirectSession, call: DirectCall, to: AnswerTo & { log: Pick<FastifyBaseLogger, 'error'> }): Promise<void> {
   // No AbortSignal unless the call's path needs one (upstream/call-abort.ts).
   const controller = new CallAbort();
   session.direct.calls.set(call.id, controller);
-  const answer = new ResponseAnswer(response, headers, session.id);
+  const answer = new ResponseAnswer(to.response, to.headers, session.id);
   const downstream = new DirectDownstream(session, call, answer, controller);
   try {
-    const result = await call.callTool(call.params, downstream);
-    if (controller.aborted) answer.end();
-    else answer.end({ jsonrpc: '2.0', id: call.id, result });
+    try {
+      const result = await call.callTool(call.params, downstream);
+      if (controller.aborted) answer.end();
+      else answer.end({ jsonrpc: '2.0', id: call.id, result });
+    } catch (error) {
+      // A cancelled request gets no answer (the client stopped waiting for one).
+      if (controller.aborted) answer.end();
+      else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, (fault) => to.log.error({ err: fault }, 'tools/call failed')) });
+    } finally {
+      session.direct.calls.delete(call.id);
+    }
   } catch (error) {
-    // A cancelled request gets no answer (the client stopped waiting for one).
-    if (controller.aborted) answer.end();
-    else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, (fault) => log.error({ err: fault }, 'tools/call failed')) });
-  } finally {
-    session.direct.calls.delete(call.id);
+    to.log.error({ err: error }, 'mcp transport failed');
+    sendInternalError(to);
   }
 }
 

@@ -355,14 +355,19 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   };
 
   /** The SDK (or the direct path: `call`) writes the response itself, JSON or SSE. */
-  const answer = async (exchange: McpExchange, session: McpSession, call: DirectCall | undefined, forSdk: unknown) => {
+  const answer = (exchange: McpExchange, session: McpSession, call: DirectCall | undefined, forSdk: unknown): Promise<void> => {
     const done = sessions.begin(session);
     // 'close' comes once: `on` spares the wrapper and the removal `once` makes per request.
     exchange.response.on('close', done);
+    // The direct answer takes the exchange's headers into its one writeHead, and answers its faults itself; its
+    // session is one the SDK initialized, so has its id. Returned as it is: no async layer of its own.
+    return call ? answerDirectly(session, call, exchange) : answerBySdk(exchange, session, forSdk);
+  };
+
+  /** The SDK's transport finds the exchange's headers set. */
+  const answerBySdk = async (exchange: McpExchange, session: McpSession, forSdk: unknown) => {
     try {
-      // The direct answer takes the exchange's headers into its one writeHead; the SDK's transport finds them set.
-      if (call) await answerDirectly(session, call, exchange.response, exchange.headers, exchange.log);
-      else await session.transport.handleRequest(exchange.request, handOver(exchange), forSdk);
+      await session.transport.handleRequest(exchange.request, handOver(exchange), forSdk);
     } catch (error) {
       exchange.log.error({ err: error }, 'mcp transport failed');
       sendInternalError(exchange);
