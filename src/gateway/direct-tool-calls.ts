@@ -77,6 +77,8 @@ const SUPPORTED_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSI
  */
 export function takeDirectMessages(direct: DirectExchanges, messages: JSONRPCMessage[]): JSONRPCMessage[] {
   if (direct.calls.size === 0 && direct.asked.size === 0) return messages;
+  // With calls in flight, a request (a further call on the session) is still the common message: nothing to take, no copy.
+  if (!messages.some(mayBeTaken)) return messages;
   return messages.filter((message) => {
     if ('method' in message) {
       if (message.method !== 'notifications/cancelled' || 'id' in message) return true;
@@ -92,6 +94,9 @@ export function takeDirectMessages(direct: DirectExchanges, messages: JSONRPCMes
     return false;
   });
 }
+
+/** A message `takeDirectMessages` may settle: a cancellation notification, or an answer (a message without a method). */
+const mayBeTaken = (message: JSONRPCMessage) => !('method' in message) || (message.method === 'notifications/cancelled' && !('id' in message));
 
 /** A call to answer directly: its id and validated params, and the pipeline that serves it. */
 export interface DirectCall {
