@@ -243,8 +243,11 @@ export function findTool(
 ): { upstream: Upstream; original: string; tool: Tool } | undefined {
   const owner = catalog.names('tools').resolve(exposed);
   const upstream = owner && registry.get(owner.upstreamId);
-  const tool = upstream && catalog.cachedTools(upstream.id)?.items.find((item) => item.name === owner.original);
-  return upstream && tool ? { upstream, original: owner.original, tool } : undefined;
+  if (!upstream) return undefined;
+  // A loop, not `find`: asked twice per tools/call (its scopes, then the call), a closure each time.
+  const items = catalog.cachedTools(upstream.id)?.items;
+  if (items) for (const tool of items) if (tool.name === owner.original) return { upstream, original: owner.original, tool };
+  return undefined;
 }
 
 /** How many items one page of a merged list holds towards the client. */

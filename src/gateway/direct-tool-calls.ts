@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -18,6 +19,8 @@ import { isJsonObject } from '../json-object.js';
 import { CallAbort } from '../upstream/call-abort.js';
 import { META } from '../upstream/streamable-http/protocol-eras.js';
 import type { Downstream } from './forwarding.js';
+import { sendInternalError } from './jsonrpc-edge.js';
+import type { AnswerTo } from './mcp-exchange.js';
 import type { ToolCaller } from './gateway-server.js';
 import { logLevelOf } from './session-resume.js';
 import { serverRequestSender, type SendToClient } from './upstream-requests.js';
@@ -74,6 +77,8 @@ const SUPPORTED_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSI
  */
 export function takeDirectMessages(direct: DirectExchanges, messages: JSONRPCMessage[]): JSONRPCMessage[] {
   if (direct.calls.size === 0 && direct.asked.size === 0) return messages;
+  // With calls in flight, a request (a further call on the session) is still the common message: nothing to take, no copy.
+  if (!messages.some(mayBeTaken)) return messages;
   return messages.filter((message) => {
     if ('method' in message) {
       if (message.method !== 'notifications/cancelled' || 'id' in message) return true;
@@ -89,6 +94,9 @@ export function takeDirectMessages(direct: DirectExchanges, messages: JSONRPCMes
     return false;
   });
 }
+
+/** A message `takeDirectMessages` may settle: a cancellation notification, or an answer (a message without a method). */
+const mayBeTaken = (message: JSONRPCMessage) => !('method' in message) || (message.method === 'notifications/cancelled' && !('id' in message));
 
 /** A call to answer directly: its id and validated params, and the pipeline that serves it. */
 export interface DirectCall {
@@ -129,32 +137,32 @@ function plainCallParams(params: unknown): CallToolRequest['params'] | undefined
 }
 
 /**
- * Runs the call and writes its answer to `response` with `headers` (those of every answer: CORS, request id), given
- * here rather than set on the response beforehand, so that they go out in the one `writeHead`. `onFault` is told of
- * an error the pipeline should never throw.
+ * Runs the call and writes its answer to `to.response` with `to.headers` (those of every answer: CORS, request id),
+ * given here rather than set on the response beforehand, so that they go out in the one `writeHead`. Never rejects:
+ * an error the pipeline should never throw is logged and answered as an internal error, and so is a fault in writing
+ * the answer (logged as /mcp's transport faults are, mcp-routes.ts).
  */
-export async function answerDirectly(
-  session: DirectSession,
-  call: DirectCall,
-  response: ServerResponse,
-  headers: Readonly<Record<string, string>>,
-  onFault: (error: unknown) => void,
-): Promise<void> {
+export async function answerDirectly(session: DirectSession, call: DirectCall, to: AnswerTo & { log: Pick<FastifyBaseLogger, 'error'> }): Promise<void> {
   // No AbortSignal unless the call's path needs one (upstream/call-abort.ts).
   const controller = new CallAbort();
   session.direct.calls.set(call.id, controller);
-  const answer = new ResponseAnswer(response, headers, session.id);
+  const answer = new ResponseAnswer(to.response, to.headers, session.id);
   const downstream = new DirectDownstream(session, call, answer, controller);
   try {
-    const result = await call.callTool(call.params, downstream);
-    if (controller.aborted) answer.end();
-    else answer.end({ jsonrpc: '2.0', id: call.id, result });
+    try {
+      const result = await call.callTool(call.params, downstream);
+      if (controller.aborted) answer.end();
+      else answer.end({ jsonrpc: '2.0', id: call.id, result });
+    } catch (error) {
+      // A cancelled request gets no answer (the client stopped waiting for one).
+      if (controller.aborted) answer.end();
+      else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, (fault) => to.log.error({ err: fault }, 'tools/call failed')) });
+    } finally {
+      session.direct.calls.delete(call.id);
+    }
   } catch (error) {
-    // A cancelled request gets no answer (the client stopped waiting for one).
-    if (controller.aborted) answer.end();
-    else answer.end({ jsonrpc: '2.0', id: call.id, error: errorOf(error, onFault) });
-  } finally {
-    session.direct.calls.delete(call.id);
+    to.log.error({ err: error }, 'mcp transport failed');
+    sendInternalError(to);
   }
 }
 

@@ -111,8 +111,13 @@ export async function forwardToolCall(
     // it was shown, and the client is shared by every session.
     const message = { method: 'tools/call', params: upstreamParams(tool, params) };
     const { client } = connection;
-    const result = await inUpstreamSpan(upstream, 'tools/call', () => client.forward(message, CallToolResultSchema, requestOptions(upstream, downstream, progressSent)));
-    await Promise.all(progressSent);
+    const options = requestOptions(upstream, downstream, progressSent);
+    // Without a span to make, no closure to run in it.
+    const result = spanWanted()
+      ? await inUpstreamSpan(upstream, 'tools/call', () => client.forward(message, CallToolResultSchema, options))
+      : await client.forward(message, CallToolResultSchema, options);
+    // Most calls relay no progress: nothing to wait for, and no await.
+    if (progressSent.length > 0) await Promise.all(progressSent);
     return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };
   } catch (error) {
     if (error instanceof UpstreamInputRequired) return { inputRequired: error, outcome: 'input_required', error: null };
@@ -142,7 +147,7 @@ export async function forwardRequest<S extends z.ZodType>(
   try {
     const { client } = connection;
     const result = await inUpstreamSpan(upstream, message.method, () => client.forward(message, resultSchema, requestOptions(upstream, downstream, progressSent)));
-    await Promise.all(progressSent);
+    if (progressSent.length > 0) await Promise.all(progressSent);
     return result;
   } catch (error) {
     if (error instanceof UpstreamInputRequired) throw error;
@@ -160,15 +165,16 @@ const relayTo =
     downstream.sendRequest(request, { signal, timeout: upstream.settings.timeout_ms });
 
 function requestOptions(upstream: Upstream, downstream: Downstream, progressSent: Promise<void>[]): UpstreamRequestOptions {
-  return {
+  const options: UpstreamRequestOptions = {
     signal: downstream.signal,
     timeoutMs: upstream.settings.timeout_ms,
     onProgress: progressRelay(downstream, progressSent),
     onServerRequest: relayTo(upstream, downstream),
-    // A per-user upstream's log messages go to nobody (session-events.ts): none are asked for.
-    ...(downstream.logLevel === undefined || connectsPerUser(upstream.settings) ? {} : { logLevel: downstream.logLevel }),
-    ...(downstream.passInput ? { passInput: downstream.passInput } : {}),
   };
+  // A per-user upstream's log messages go to nobody (session-events.ts): none are asked for.
+  if (downstream.logLevel !== undefined && !connectsPerUser(upstream.settings)) options.logLevel = downstream.logLevel;
+  if (downstream.passInput) options.passInput = downstream.passInput;
+  return options;
 }
 
 /**

@@ -259,11 +259,10 @@ function resolveTool(
   name: string,
   found: ReturnType<typeof findTool>,
 ): Resolved {
-  const permitted = (upstream: Upstream, original: string) => isVisible(upstream) && toolPermitted(upstream.settings, original);
-  if (found) return { kind: permitted(found.upstream, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original, tool: found.tool };
+  if (found) return { kind: isVisible(found.upstream) && toolPermitted(found.upstream.settings, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original, tool: found.tool };
   const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in availabilityOf(upstream));
   const original = down && name.slice(down.settings.name.length + NAME_SEPARATOR.length);
-  if (down && original && permitted(down, original)) return { kind: 'down', upstream: down, original };
+  if (down && original && isVisible(down) && toolPermitted(down.settings, original)) return { kind: 'down', upstream: down, original };
   return { kind: 'unknown' };
 }
 
@@ -327,11 +326,16 @@ function matches(uriTemplate: string, uri: string): boolean {
   }
 }
 
-/** Records one call; a failing audit store is logged, never turned into a failed call. */
-async function record(audit: ToolCallAudit, logger: GatewayLogger, entry: Parameters<ToolCallAudit['record']>[0]): Promise<void> {
+/**
+ * Records one call; a failing audit store is logged, never turned into a failed call. Not async: the audit's promise
+ * with a handler for its failure, not wrapped in one more promise and a turn of the microtask queue per call.
+ */
+function record(audit: ToolCallAudit, logger: GatewayLogger, entry: Parameters<ToolCallAudit['record']>[0]): Promise<void> {
+  const failed = (error: unknown) => logger.warn({ error: String(error), upstream: entry.upstream.settings.name, tool: entry.tool }, 'recording a tool call failed');
   try {
-    await audit.record(entry);
+    return audit.record(entry).then(undefined, failed);
   } catch (error) {
-    logger.warn({ error: String(error), upstream: entry.upstream.settings.name, tool: entry.tool }, 'recording a tool call failed');
+    failed(error);
+    return Promise.resolve();
   }
 }

@@ -91,7 +91,8 @@ export function createGatewaySession({ principal: opener, gateway, pageSize }: G
     server.setRequestHandler(schema as typeof ListToolsRequestSchema, async (request) => listed(kind, request.params?.cursor) as never);
   }
   // A 2026-07-28 upstream's answers reach this 2025 client without the keys of that revision.
-  const callTool: ToolCaller = async (params, downstream) => sessionEraResult(await operations.callTool(params, downstream));
+  // Not async: the pipeline's promise, mapped (one async layer fewer per call).
+  const callTool: ToolCaller = (params, downstream) => operations.callTool(params, downstream).then(sessionEraResult);
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => callTool(request.params, downstreamOf(request.params._meta, extra, server)));
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
     sessionEraResult((await operations.readResource(request.params, downstreamOf(request.params._meta, extra, server))).result),

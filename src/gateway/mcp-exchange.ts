@@ -2,7 +2,7 @@ import { parse as parseContentType } from 'content-type';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { readRequestBody, type RequestBody } from '../http/request-body.js';
+import { readRequestBody, type BodyRefusals } from '../http/request-body.js';
 import { CROSS_ORIGIN_HEADERS, PREFLIGHT_HEADERS } from '../oauth/cors.js';
 
 /**
@@ -50,9 +50,21 @@ export function handOver(exchange: McpExchange): ServerResponse {
   return exchange.response;
 }
 
+const ALLOW_ORIGIN = CROSS_ORIGIN_HEADERS['access-control-allow-origin']!;
+const EXPOSE_HEADERS = CROSS_ORIGIN_HEADERS['access-control-expose-headers']!;
+
+/**
+ * The headers of every answer to a request with id `requestId`, CORS included: made in one literal, so that the
+ * front door's exchange gets its headers without properties added one by one to the object (crossOrigin).
+ */
+export function answerHeaders(requestId: string): Record<string, string> {
+  return { 'x-request-id': requestId, 'access-control-allow-origin': ALLOW_ORIGIN, 'access-control-expose-headers': EXPOSE_HEADERS };
+}
+
 /** Step: CORS on every answer (browser MCP clients call cross-origin, without cookies); a preflight is answered here. */
 export function crossOrigin(exchange: McpExchange): boolean {
-  Object.assign(exchange.headers, CROSS_ORIGIN_HEADERS);
+  const { headers } = exchange;
+  if (headers['access-control-allow-origin'] !== ALLOW_ORIGIN || headers['access-control-expose-headers'] !== EXPOSE_HEADERS) Object.assign(headers, CROSS_ORIGIN_HEADERS);
   if (exchange.request.method !== 'OPTIONS') return true;
   sendNoBody(exchange, 204, PREFLIGHT_HEADERS);
   return false;
@@ -82,14 +94,11 @@ export function readBodyText(exchange: McpExchange): Promise<BodyText> | BodyTex
   if (!isJsonMediaType(request.headers['content-type'])) {
     return { ok: false, status: 415, code: TRANSPORT_ERROR, message: 'Unsupported Media Type: Content-Type must be application/json' };
   }
-  const read = readRequestBody(request, bodyLimit);
-  return read instanceof Promise ? read.then(bodyTextOf) : bodyTextOf(read);
+  // The reader answers with /mcp's refusals itself: no promise more per request to map its outcome.
+  return readRequestBody(request, bodyLimit, REFUSALS);
 }
 
-function bodyTextOf(read: RequestBody): BodyText {
-  if (read.ok) return read;
-  return read.status === 413 ? tooLarge : invalidRequest;
-}
-
-const tooLarge: BodyText = { ok: false, status: 413, code: TRANSPORT_ERROR, message: 'Request body too large', closeConnection: true };
-const invalidRequest: BodyText = { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: 'Invalid Request', closeConnection: true };
+const REFUSALS: BodyRefusals<BodyText> = {
+  tooLarge: { ok: false, status: 413, code: TRANSPORT_ERROR, message: 'Request body too large', closeConnection: true },
+  cutShort: { ok: false, status: 400, code: ErrorCode.InvalidRequest, message: 'Invalid Request', closeConnection: true },
+};

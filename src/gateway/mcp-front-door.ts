@@ -1,8 +1,7 @@
 import { frontDoor, type AppHooks } from '../http/front-door.js';
 import type { RawHandler } from '../http/raw-routes.js';
-import { CROSS_ORIGIN_HEADERS } from '../oauth/cors.js';
 import { sendInternalError } from './jsonrpc-edge.js';
-import type { McpExchange } from './mcp-exchange.js';
+import { answerHeaders, type McpExchange } from './mcp-exchange.js';
 
 /** /mcp's route templates, as Fastify names them (metrics labels, span names). */
 export const MCP_ROUTES = ['/mcp', '/mcp/:name'] as const;
@@ -44,7 +43,7 @@ export function mcpFrontDoor(deps: FrontDoorDeps): RawHandler {
       deps.serve({
         request,
         response,
-        headers: { 'x-request-id': door.id },
+        headers: answerHeaders(door.id),
         log: door.log,
         host: door.host,
         query: door.query,
@@ -54,7 +53,7 @@ export function mcpFrontDoor(deps: FrontDoorDeps): RawHandler {
     // An answer like every /mcp answer (request id, CORS, JSON-RPC error), as the steps' own fault answer is (mcp-routes.ts).
     answerFault: (error, response, requestId) => {
       deps.log.error({ err: error, reqId: requestId }, 'mcp request failed');
-      sendInternalError({ response, headers: { 'x-request-id': requestId, ...CROSS_ORIGIN_HEADERS } });
+      sendInternalError({ response, headers: answerHeaders(requestId) });
     },
   });
 }

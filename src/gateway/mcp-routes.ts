@@ -8,7 +8,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { ErrorCode, isInitializeRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
-import { answerDirectly, directCallOf, directExchanges, takeDirectMessages } from './direct-tool-calls.js';
+import { answerDirectly, directCallOf, directExchanges, takeDirectMessages, type DirectCall } from './direct-tool-calls.js';
 import { createGatewaySession, type ToolCaller } from './gateway-server.js';
 import { gatewayOperations, type GatewayOperations, type GatewayOperationsOptions } from './gateway-operations.js';
 import { callRuns } from './modern/call-runs.js';
@@ -20,10 +20,10 @@ import { createGatewayState, type GatewayState, type GatewayStateDeps } from './
 import { registryOf } from '../ops/metrics.js';
 import { appHooksOf, refuseWhileClosing } from '../http/front-door.js';
 import type { RawRoutes } from '../http/raw-routes.js';
-import { crossOrigin, handOver, readBodyText, sendNoBody, TRANSPORT_ERROR, type McpExchange } from './mcp-exchange.js';
+import { crossOrigin, handOver, readBodyText, sendNoBody, TRANSPORT_ERROR, type BodyText, type McpExchange } from './mcp-exchange.js';
 import { isMcpPath, MCP_ROUTES, mcpFrontDoor } from './mcp-front-door.js';
 import { DEFAULT_BODY_LIMIT } from '../http/request-body.js';
-import { guardRequest, type GuardDeps } from './guard.js';
+import { guardRequest, type GuardDeps, type GuardOutcome } from './guard.js';
 import { cachedVirtualServers, virtualServerOpenTo } from './virtual-servers.js';
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostCheck } from './host-check.js';
@@ -49,7 +49,7 @@ export interface GatewayBinding {
   createServer(context: { principal: Principal; gateway: GatewayState }): { server: Server; callTool?: ToolCaller; keepsState?(): boolean };
   operations?(context: Pick<GatewayOperationsOptions, 'gateway' | 'ask'> & { principal: Principal }): GatewayOperations;
   /** `principal` lets a tool hidden from the caller need what an unknown tool needs. */
-  scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): string[];
+  scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): readonly string[];
 }
 
 /** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
@@ -161,105 +161,120 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   const hostAllowed = hostCheck(deps.config.publicUrl);
   // The audience a token must name at /mcp, made once: canonicalizing it is a URL parse.
   const mcpResource = gatewayResource(deps.config.publicUrl);
-  /** The steps of every /mcp request, from CORS to the answer, whichever way it came in (below). */
+  /**
+   * The steps of every /mcp request, from CORS to the answer, whichever way it came in (below). One async function
+   * for the common request's steps: each step that usually completes at once (the session found in memory, nothing
+   * to record or relay) is awaited only when it did not, since every async layer and await costs promises and turns
+   * of the microtask queue on every call (bench/README.md).
+   */
   const serve = async (exchange: McpExchange) => {
     try {
       if (!crossOrigin(exchange)) return;
       if (!hostAllowed(exchange.host)) {
         return sendJsonRpcError(exchange, 403, TRANSPORT_ERROR, `Host ${JSON.stringify(exchange.host)} is not this server's; use ${deps.config.publicUrl}/mcp`);
       }
-      const principal = await guard(deps, virtualServers, exchange, mcpResource);
+      const principal =
+        exchange.virtualServer === undefined
+          ? callerOf(deps, exchange, await guardRequest(deps, { authorization: exchange.request.headers.authorization, query: exchange.query, resource: mcpResource }))
+          : await guardVirtualServer(deps, virtualServers, exchange, exchange.virtualServer);
       if (!principal) return;
-      const body = await readBody(exchange);
+      const read = readBodyText(exchange);
+      const body = bodyOf(exchange, read instanceof Promise ? await read : read);
       if (body === undefined) return;
       // Closing: answers and notifications for the calls in flight still come in (mcp-front-door.ts), new requests do not.
       if (appHooks.isClosing() && body.messages.some(isRequest)) return refuseWhileClosing(exchange.response);
       if (!checkScopes(body.messages, principal, exchange)) return;
       if (isModernRequest(exchange.request.method!, exchange.request.headers, body.messages)) return await serveModern(exchange, principal, body);
-      await serveSession(exchange, principal, body);
+      // A 2025 request: the caller's own session → what belongs to direct calls → a direct `tools/call`, or the SDK transport.
+      const found = sessionFor(exchange, principal, body.messages);
+      const session = found instanceof Promise ? await found : found;
+      if (!session) return;
+      // Most requests change nothing of the session and relay no answer: those steps then cost no await.
+      const recorded = recordSessionChanges(session, body.messages, sessionStore, deps.store.notifications);
+      if (recorded) await recorded;
+      const relayed = relayAnswers(session, takeDirectMessages(session.direct, body.messages), deps.store.notifications, onSessionError);
+      const rest = Array.isArray(relayed) ? relayed : await relayed;
+      if (rest.length === 0 && body.messages.length > 0) return sendNoBody(exchange, 202);
+      await inSession(exchange, session, body, rest);
     } catch (error) {
       exchange.log.error({ err: error }, 'mcp request failed');
       sendInternalError(exchange);
     }
   };
 
-  /** A 2025 request: the caller's own session → what belongs to direct calls → a direct `tools/call`, or the SDK transport. */
-  const serveSession = async (exchange: McpExchange, principal: Principal, body: { raw: unknown; messages: JSONRPCMessage[] }) => {
+  /** The answer to a 2025 request in its session: a direct `tools/call`, or else the SDK transport's; in its MCP span when one will be made. */
+  const inSession = (exchange: McpExchange, session: McpSession, body: JsonRpcBody, rest: JSONRPCMessage[]): Promise<void> => {
     const { request } = exchange;
-    const session = await sessionFor(exchange, principal, body.messages);
-    if (!session) return;
-    // Most requests change nothing of the session and relay no answer: those steps then cost no await.
-    const recorded = recordSessionChanges(session, body.messages, sessionStore, deps.store.notifications);
-    if (recorded) await recorded;
-    const relayed = relayAnswers(session, takeDirectMessages(session.direct, body.messages), deps.store.notifications, onSessionError);
-    const rest = Array.isArray(relayed) ? relayed : await relayed;
-    if (rest.length === 0 && body.messages.length > 0) return sendNoBody(exchange, 202);
     // A batch is answered as one by the SDK, even a batch of one call.
-    const call = request.method === 'POST' && !Array.isArray(body.raw) ? directCallOf(session, request.headers, rest) : undefined;
-    await inMcpSpan(request, rest, () => {
-      // The direct answer takes the exchange's headers into its one writeHead; the SDK's transport finds them set.
-      if (call) return answer(exchange, session, () => answerDirectly(session, call, exchange.response, exchange.headers, (error) => onCallFault(exchange, error)));
-      const forSdk = rest.length === body.messages.length ? body.raw : rest;
-      return answer(exchange, session, () => session.transport.handleRequest(request, handOver(exchange), forSdk));
-    });
+    const call = request.method === 'POST' && !Array.isArray(body.body) ? directCallOf(session, request.headers, rest) : undefined;
+    const forSdk = call || rest.length !== body.messages.length ? rest : body.body;
+    const span = mcpSpanOf(request, rest);
+    return span ? inSpan(span.name, span.attributes, () => answer(exchange, session, call, forSdk), span.options) : answer(exchange, session, call, forSdk);
   };
-  const onCallFault = (exchange: McpExchange, error: unknown) => exchange.log.error({ err: error }, 'tools/call failed');
 
   /**
    * A span per MCP request (its method, and the tool of a call), child of the HTTP request's span, or, when the
    * client sent no traceparent header, of the trace context in the request's `_meta` (MCP 2026-07-28).
    */
   const inMcpSpan = <T>(request: IncomingMessage, messages: JSONRPCMessage[], work: () => Promise<T>): Promise<T> => {
+    const span = mcpSpanOf(request, messages);
+    return span ? inSpan(span.name, span.attributes, work, span.options) : work();
+  };
+
+  /** The MCP span `messages` get, or undefined when none will be made (its name and attributes are made only for a span that will be). */
+  const mcpSpanOf = (request: IncomingMessage, messages: JSONRPCMessage[]) => {
     const first = messages.find(isRequest);
-    if (!first) return work();
+    if (!first) return undefined;
     const params = (first.params ?? {}) as { name?: unknown; _meta?: Record<string, unknown> };
     // Without `_meta` the request carries no trace of its own (the context it would give has no span).
     const fromMeta = typeof request.headers.traceparent === 'string' || params._meta === undefined ? undefined : clientTraceContext({}, params._meta);
     const parent = fromMeta && trace.getSpan(fromMeta) ? fromMeta : undefined;
-    // The span's name and attributes are made only for a span that will be.
-    if (!spanWanted(parent)) return work();
+    if (!spanWanted(parent)) return undefined;
     const attributes: Record<string, string> = { 'mcp.method.name': first.method };
     if (first.method === 'tools/call' && typeof params.name === 'string') attributes['gen_ai.tool.name'] = params.name;
-    return inSpan(`MCP ${first.method}`, attributes, work, parent ? { parent } : {});
+    return { name: `MCP ${first.method}`, attributes, options: parent ? { parent } : {} };
   };
 
   /** A 2026-07-28 request: no session, one message per POST (modern/stateless-requests.ts writes the answer). */
-  const serveModern = async (exchange: McpExchange, principal: Principal, body: { raw: unknown; messages: JSONRPCMessage[] }) => {
-    if (Array.isArray(body.raw)) return sendJsonRpcError(exchange, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches');
+  const serveModern = async (exchange: McpExchange, principal: Principal, body: JsonRpcBody) => {
+    if (Array.isArray(body.body)) return sendJsonRpcError(exchange, 400, ErrorCode.InvalidRequest, 'Invalid Request: MCP 2026-07-28 has no batches');
     const response = handOver(exchange);
     await inMcpSpan(exchange.request, body.messages, () => serveStateless(stateless, principal, exchange.request.headers, body.messages[0]!, response));
   };
 
-  /** POST carries JSON-RPC; GET (the server's stream) and DELETE (end of session) carry nothing. */
-  const readBody = async (exchange: McpExchange): Promise<{ raw: unknown; messages: JSONRPCMessage[] } | undefined> => {
-    const read = await readBodyText(exchange);
+  /** POST carries JSON-RPC; GET (the server's stream) and DELETE (end of session) carry nothing. `read`: readBodyText's. */
+  const bodyOf = (exchange: McpExchange, read: BodyText): JsonRpcBody | undefined => {
     if (!read.ok) return void sendJsonRpcError(exchange, read.status, read.code, read.message, read.closeConnection ? { connection: 'close' } : {});
     if (read.text === undefined) {
-      if (exchange.request.method !== 'POST') return { raw: undefined, messages: [] };
+      if (exchange.request.method !== 'POST') return NO_MESSAGES;
       return void sendJsonRpcError(exchange, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
     }
     const edge = parseJsonRpcBody(read.text);
     if (!edge.ok) return void sendJsonRpcError(exchange, edge.status, edge.code, edge.message);
-    return { raw: edge.body, messages: edge.messages };
+    return edge;
   };
 
   /** Every scope any request of the body needs, in one 403 challenge when the caller lacks one of them. */
   const checkScopes = (messages: JSONRPCMessage[], principal: Principal, exchange: McpExchange): boolean => {
     const required = (message: JSONRPCMessage) => (isRequest(message) ? binding.scopesRequiredFor(message, gateway, principal) : []);
-    // The common case (every scope held) builds no set.
-    if (messages.every((message) => required(message).every((scope) => principal.scopes.has(scope)))) return true;
+    // The common case (every scope held) builds no set, and no closure.
+    if (holdsScopes(messages, principal, binding, gateway)) return true;
     const needed = new Set(messages.flatMap(required));
     sendInsufficientScope(exchange, deps.config.publicUrl, [...needed], principal.virtualServer);
     return false;
   };
 
-  const sessionFor = async (exchange: McpExchange, principal: Principal, messages: JSONRPCMessage[]) => {
+  /** The request's session: at once when this replica holds it (every call but a session's first here), else once resumed or opened. */
+  const sessionFor = (exchange: McpExchange, principal: Principal, messages: JSONRPCMessage[]): McpSession | undefined | Promise<McpSession | undefined> => {
     const sessionId = exchange.request.headers['mcp-session-id'];
-    if (typeof sessionId === 'string' && sessionId !== '') {
-      const session = sessions.findFor(sessionId, principal) ?? (await resumeSession(sessionId, principal));
+    if (typeof sessionId !== 'string' || sessionId === '') return newSession(exchange, principal, messages);
+    return sessions.findFor(sessionId, principal) ?? resumeSession(sessionId, principal).then((session) => {
       if (!session) sendJsonRpcError(exchange, 404, SESSION_NOT_FOUND, 'Session not found');
       return session;
-    }
+    });
+  };
+
+  const newSession = async (exchange: McpExchange, principal: Principal, messages: JSONRPCMessage[]) => {
     if (!messages.some(isInitializeRequest)) {
       sendJsonRpcError(exchange, 400, TRANSPORT_ERROR, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
@@ -339,13 +354,20 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     return session;
   };
 
-  /** The SDK (or the direct path) writes the response itself, JSON or SSE. */
-  const answer = async (exchange: McpExchange, session: McpSession, write: () => Promise<void>) => {
+  /** The SDK (or the direct path: `call`) writes the response itself, JSON or SSE. */
+  const answer = (exchange: McpExchange, session: McpSession, call: DirectCall | undefined, forSdk: unknown): Promise<void> => {
     const done = sessions.begin(session);
     // 'close' comes once: `on` spares the wrapper and the removal `once` makes per request.
     exchange.response.on('close', done);
+    // The direct answer takes the exchange's headers into its one writeHead, and answers its faults itself; its
+    // session is one the SDK initialized, so has its id. Returned as it is: no async layer of its own.
+    return call ? answerDirectly(session, call, exchange) : answerBySdk(exchange, session, forSdk);
+  };
+
+  /** The SDK's transport finds the exchange's headers set. */
+  const answerBySdk = async (exchange: McpExchange, session: McpSession, forSdk: unknown) => {
     try {
-      await write();
+      await session.transport.handleRequest(exchange.request, handOver(exchange), forSdk);
     } catch (error) {
       exchange.log.error({ err: error }, 'mcp transport failed');
       sendInternalError(exchange);
@@ -376,20 +398,39 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
   options.rawRoutes?.mount(isMcpPath, mcpFrontDoor({ serve, bodyLimit, ...appHooks }));
 };
 
-/** The first step of every /mcp request after the Host check: the caller, or an answer that turns it away. `mcpResource`: /mcp's own audience. */
-async function guard(deps: GatewayRouteDeps, virtualServers: Pick<VirtualServerStore, 'find'>, exchange: McpExchange, mcpResource: string): Promise<Principal | undefined> {
-  const name = exchange.virtualServer;
-  const virtualServer = name === undefined || !VIRTUAL_SERVER_NAME.test(name) ? undefined : await virtualServers.find(name);
-  if (name !== undefined && !virtualServer) return void sendJsonRpcError(exchange, 404, TRANSPORT_ERROR, `No virtual server is named ${JSON.stringify(name)}`);
+/** Whether `principal` holds every scope the requests among `messages` need. */
+function holdsScopes(messages: JSONRPCMessage[], principal: Principal, binding: Pick<GatewayBinding, 'scopesRequiredFor'>, gateway: GatewayState): boolean {
+  for (const message of messages) {
+    if (!isRequest(message)) continue;
+    for (const scope of binding.scopesRequiredFor(message, gateway, principal)) if (!principal.scopes.has(scope)) return false;
+  }
+  return true;
+}
+
+/** A POST's JSON-RPC (`body` as parsed, `messages` as validated); none for GET and DELETE. */
+type JsonRpcBody = { body: unknown; messages: JSONRPCMessage[] };
+
+const NO_MESSAGES: JsonRpcBody = Object.freeze({ body: undefined, messages: Object.freeze([]) as unknown as JSONRPCMessage[] });
+
+/** The guard's caller, or undefined once a refusal has answered the request: the first step of every /mcp request after the Host check. */
+function callerOf(deps: GatewayRouteDeps, exchange: McpExchange, outcome: GuardOutcome, virtualServer?: string): Principal | undefined {
+  if (outcome.kind === 'caller') return outcome.principal;
+  return void sendGuardRefusal(exchange, deps.config.publicUrl, outcome, virtualServer);
+}
+
+/** The guard at `/mcp/{name}`: the virtual server must exist and be open to the caller. */
+async function guardVirtualServer(deps: GatewayRouteDeps, virtualServers: Pick<VirtualServerStore, 'find'>, exchange: McpExchange, name: string): Promise<Principal | undefined> {
+  const virtualServer = VIRTUAL_SERVER_NAME.test(name) ? await virtualServers.find(name) : undefined;
+  if (!virtualServer) return void sendJsonRpcError(exchange, 404, TRANSPORT_ERROR, `No virtual server is named ${JSON.stringify(name)}`);
   const outcome = await guardRequest(deps, {
     authorization: exchange.request.headers.authorization,
     query: exchange.query,
-    resource: virtualServer ? virtualServerResource(deps.config.publicUrl, virtualServer.name) : mcpResource,
+    resource: virtualServerResource(deps.config.publicUrl, virtualServer.name),
   });
-  if (outcome.kind !== 'caller') return void sendGuardRefusal(exchange, deps.config.publicUrl, outcome, virtualServer?.name);
-  if (!virtualServer) return outcome.principal;
-  if (!virtualServerOpenTo(virtualServer, outcome.principal)) {
+  const principal = callerOf(deps, exchange, outcome, virtualServer.name);
+  if (!principal) return undefined;
+  if (!virtualServerOpenTo(virtualServer, principal)) {
     return void sendJsonRpcError(exchange, 403, TRANSPORT_ERROR, `You are not among the users allowed to use the virtual server ${JSON.stringify(virtualServer.name)}`);
   }
-  return { ...outcome.principal, virtualServer: virtualServer.name };
+  return { ...principal, virtualServer: virtualServer.name };
 }

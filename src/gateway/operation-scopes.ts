@@ -18,18 +18,23 @@ export const WRITE_SCOPE = 'mcp:write';
 
 const needNothing = new Set(['initialize', 'ping']);
 
-export function scopesRequiredFor(message: JSONRPCMessage, gateway: Pick<GatewayState, 'registry' | 'catalog'>, principal?: Pick<Principal, 'username'>): string[] {
+// Answered on every request: the same few lists, not a new array each time.
+const NONE: readonly string[] = Object.freeze([]);
+const READ: readonly string[] = Object.freeze([READ_SCOPE]);
+const WRITE: readonly string[] = Object.freeze([WRITE_SCOPE]);
+
+export function scopesRequiredFor(message: JSONRPCMessage, gateway: Pick<GatewayState, 'registry' | 'catalog'>, principal?: Pick<Principal, 'username'>): readonly string[] {
   // Notifications and responses carry no `id` + `method` pair.
-  if (!('method' in message) || !('id' in message)) return [];
-  if (needNothing.has(message.method)) return [];
-  if (message.method !== 'tools/call') return [READ_SCOPE];
+  if (!('method' in message) || !('id' in message)) return NONE;
+  if (needNothing.has(message.method)) return NONE;
+  if (message.method !== 'tools/call') return READ;
   const name = (message.params as { name?: unknown } | undefined)?.name;
-  if (typeof name !== 'string') return [WRITE_SCOPE];
+  if (typeof name !== 'string') return WRITE;
   const found = findTool(gateway.registry, gateway.catalog, name);
-  if (!found) return [WRITE_SCOPE];
+  if (!found) return WRITE;
   // A tool hidden from this user must answer like an unknown one, scopes included.
   if (principal && !(upstreamVisibleTo(found.upstream.settings, principal) && toolPermitted(found.upstream.settings, found.original))) {
-    return [WRITE_SCOPE];
+    return WRITE;
   }
-  return found.tool.annotations?.readOnlyHint === true ? [READ_SCOPE] : [WRITE_SCOPE];
+  return found.tool.annotations?.readOnlyHint === true ? READ : WRITE;
 }

@@ -108,14 +108,14 @@ function doorSteps(options: FrontDoorOptions): (request: IncomingMessage, respon
 
 /** Fastify's `request.host`: the last X-Forwarded-Host behind a trusted proxy, else Host. */
 function hostOf(request: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = request.headers['x-forwarded-host'];
-  if (trustProxy && typeof forwarded === 'string' && forwarded !== '') return forwarded.slice(forwarded.lastIndexOf(',') + 1).trim();
+  const forwarded = trustProxy ? request.headers['x-forwarded-host'] : undefined;
+  if (typeof forwarded === 'string' && forwarded !== '') return forwarded.slice(forwarded.lastIndexOf(',') + 1).trim();
   return request.headers.host ?? '';
 }
 
 /** Fastify's `request.ip`: the client named first in X-Forwarded-For behind a trusted proxy, else the socket's peer. */
 function ipOf(request: IncomingMessage, trustProxy: boolean): string | undefined {
-  const forwarded = request.headers['x-forwarded-for'];
-  if (trustProxy && typeof forwarded === 'string' && forwarded !== '') return forwarded.split(',', 1)[0]!.trim();
+  const forwarded = trustProxy ? request.headers['x-forwarded-for'] : undefined;
+  if (typeof forwarded === 'string' && forwarded !== '') return forwarded.split(',', 1)[0]!.trim();
   return request.socket.remoteAddress;
 }

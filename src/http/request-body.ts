@@ -11,7 +11,20 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
  */
 export type RequestBody = { ok: true; text: string } | { ok: false; status: 400 | 413 };
 
-export function readRequestBody(request: IncomingMessage, limit: number): Promise<RequestBody> | RequestBody {
+/** What a reader answers its two refusals with (413, 400): RequestBody's own, or a caller's (an answer made once, not mapped per request). */
+export interface BodyRefusals<R> {
+  tooLarge: R;
+  cutShort: R;
+}
+
+export function readRequestBody(request: IncomingMessage, limit: number): Promise<RequestBody> | RequestBody;
+export function readRequestBody<R>(request: IncomingMessage, limit: number, refusals: BodyRefusals<R>): Promise<{ ok: true; text: string } | R> | { ok: true; text: string } | R;
+export function readRequestBody<R>(
+  request: IncomingMessage,
+  limit: number,
+  refusals: BodyRefusals<R | RequestBody> = REFUSALS,
+): Promise<{ ok: true; text: string } | R | RequestBody> | { ok: true; text: string } | R | RequestBody {
+  const { tooLarge, cutShort } = refusals;
   const declared = Number(request.headers['content-length']);
   if (declared > limit) return tooLarge;
   // A client gone already (while an earlier step awaited): its request emits nothing more, so listening would wait for ever.
@@ -22,7 +35,7 @@ export function readRequestBody(request: IncomingMessage, limit: number): Promis
     // The listeners stay on the request, doing nothing once settled ('close' always comes after 'end'): removing
     // four listeners on every request costs more than leaving them on a request that is done with.
     let settled = false;
-    const done = (outcome: RequestBody) => {
+    const done = (outcome: { ok: true; text: string } | R | RequestBody) => {
       if (settled) return;
       settled = true;
       // Not kept by the listeners left on the request (a refused body's rest may still arrive; read ones are text now).
@@ -46,5 +59,4 @@ export function readRequestBody(request: IncomingMessage, limit: number): Promis
   });
 }
 
-const tooLarge: RequestBody = { ok: false, status: 413 };
-const cutShort: RequestBody = { ok: false, status: 400 };
+const REFUSALS: BodyRefusals<RequestBody> = { tooLarge: { ok: false, status: 413 }, cutShort: { ok: false, status: 400 } };

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -109,7 +109,10 @@ export const requestTracing: FastifyPluginAsync = async (app: FastifyInstance) =
 
 /** Whether `inSpan` under `parent` (absent: the active context) would make a span: something records, or the parent carries a trace. */
 export function spanWanted(parent?: Context): boolean {
-  return spansRecorded || isSpanContextValid(trace.getSpanContext(parent ?? context.active()) ?? INVALID_SPAN_CONTEXT);
+  if (spansRecorded) return true;
+  // No span in the context (every call without a trace): nothing to validate (the invalid context's ids, by regex).
+  const spanContext = trace.getSpanContext(parent ?? context.active());
+  return spanContext !== undefined && isSpanContextValid(spanContext);
 }
 
 /**
