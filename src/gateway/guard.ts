@@ -79,13 +79,10 @@ async function accessTokenCaller(deps: GuardDeps, token: string, resource: strin
   // Signature against our key ring, iss, aud = this endpoint (a token for /mcp is not one for /mcp/{name}, nor the reverse), exp/nbf, typ at+jwt.
   const claims = await deps.accessTokens.verify(token, resource);
   if (!claims) return invalid;
-  const holder = await deps.credentials.get(grantKey(claims.gid), () => grantWithUser(deps, claims.gid));
+  const holder = await deps.credentials.get(`grant:${claims.gid}`, () => grantWithUser(deps, claims.gid));
   if (!holder || !isGrantRecordLive(holder.grant, at) || holder.grant.userId !== claims.sub || holder.grant.clientId !== claims.client_id) return invalid;
   const { grant, user } = holder;
   if (user.disabledAt !== null) return invalid;
-  // The same verified claims (the verifier keeps them per token) with the same cached grant and user: the same caller.
-  const known = callers.get(claims);
-  if (known?.holder === holder && known.token === token) return known.outcome;
   const principal: Principal = {
     userId: user.id,
     username: user.username,
@@ -95,33 +92,7 @@ async function accessTokenCaller(deps: GuardDeps, token: string, resource: strin
     scopes: heldScopes(claims.scope),
     via: 'access_token',
   };
-  const outcome: GuardOutcome = { kind: 'caller', principal, token, expiresAt: claims.exp };
-  callers.set(claims, { holder, token, outcome });
-  return outcome;
-}
-
-/**
- * The caller last made of a token's verified claims, and the grant and user it was made from: made again only when
- * these change (the credential cache loaded them again). Keyed by the claims object, so it goes with the verifier's
- * entry. Nothing changes a principal once made (a virtual server's is a copy).
- */
-const callers = new WeakMap<object, { holder: object; token: string; outcome: GuardOutcome }>();
-
-/**
- * The credential cache's key of a grant, made once per grant id while few are in use: a key made per request is a new
- * string, which the cache's map flattens and hashes on every lookup.
- */
-const grantKeys = new Map<string, string>();
-const GRANT_KEYS_KEPT = 10_000;
-
-function grantKey(grantId: string): string {
-  let key = grantKeys.get(grantId);
-  if (key === undefined) {
-    if (grantKeys.size >= GRANT_KEYS_KEPT) grantKeys.clear();
-    key = `grant:${grantId}`;
-    grantKeys.set(grantId, key);
-  }
-  return key;
+  return { kind: 'caller', principal, token, expiresAt: claims.exp };
 }
 
 /** The grant and the user it was given by, while both are usable (a miss is not cached). */
