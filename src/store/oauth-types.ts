@@ -143,7 +143,7 @@ export interface RefreshRotation {
   replayResponse: string | null;
   successor: RefreshTokenRecord | null;
   /**
-   * The grant as read with the token: its last use says whether recording this one is due (usually not); PostgreSQL
+   * The grant as read with the token: its last use says whether recording this one is due (usually not); the store
    * keeps it with the successor for the successor's rotation (`findToRotate`).
    */
   grant: GrantRecord;
@@ -158,9 +158,10 @@ export interface RefreshTokenStore {
   /** The token and its grant in one read (the token endpoint needs both on every refresh). */
   findWithGrant(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined>;
   /**
-   * The same, for a refresh that will `rotate` the token: on PostgreSQL a successor this store stored (with its grant
-   * as read then) is handed out once without a read, so it may be stale (rotated or its grant revoked since, by
-   * another replica or an admin). `rotate` checks both, so a stale record can only lose; read again after `lost`.
+   * The same, for a refresh that will `rotate` the token: a successor this store stored (with its grant as the
+   * rotation left it) is handed out once without a read, so it may be stale (rotated or its grant revoked since, by
+   * another replica, another process on the same SQLite file, or an admin). `rotate` checks both, so a stale record
+   * can only lose; read again after `lost`.
    */
   findToRotate(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: GrantRecord } | undefined>;
   /**

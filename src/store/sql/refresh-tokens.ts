@@ -5,7 +5,9 @@ import { GRANT_LAST_USED_PRECISION_MS, grantTouchDue, sqlGrantStore } from './gr
 import { camelRow, insertSql } from './rows.js';
 
 export function sqlRefreshTokenStore(db: Db): RefreshTokenStore {
-  const common = {
+  const { findWithGrant, rotate } = db.dialect === 'sqlite' ? sqliteRotation(db) : postgresRotation(db);
+  const successors = new StoredSuccessors(MAX_STORED_SUCCESSORS);
+  return {
     async create(token: RefreshTokenRecord) {
       const { sql, params } = insertSql('refresh_tokens', token);
       await db.run(sql, params);
@@ -13,32 +15,36 @@ export function sqlRefreshTokenStore(db: Db): RefreshTokenStore {
     async find(tokenHash: string) {
       return camelRow<RefreshTokenRecord>(await db.get('SELECT * FROM refresh_tokens WHERE token_hash = ?', [tokenHash]));
     },
-  };
-  if (db.dialect === 'sqlite') {
-    const findWithGrant = (tokenHash: string) => findRefreshTokenWithGrant(db, tokenHash);
-    // A caller that loses the compare-and-set writes nothing, so the refresh token it minted never becomes live.
-    return { ...common, findWithGrant, findToRotate: findWithGrant, rotate: (rotation) => rotateInTransaction(db, rotation) };
-  }
-  const findWithGrant = callBatcher((hashes: string[]) => findRefreshTokensWithGrants(db, hashes), MAX_BATCH);
-  const rotateBatched = callBatcher((rotations: RefreshRotation[]) => rotateInOneStatement(db, rotations), MAX_BATCH, ROTATIONS_IN_FLIGHT);
-  const successors = new StoredSuccessors(MAX_STORED_SUCCESSORS);
-  return {
-    ...common,
     findWithGrant,
     // A chain's next refresh presents the successor stored by the last one: handed out from memory, once, its read
-    // (a round trip and a statement per turn) is saved; the rotation's compare-and-set re-checks what could be stale.
+    // (a statement, on PostgreSQL a round trip) is saved; the rotation's compare-and-set re-checks what could be stale.
     async findToRotate(tokenHash) {
       return successors.take(tokenHash) ?? findWithGrant(tokenHash);
     },
     async rotate(rotation) {
-      const outcome = await rotateBatched(rotation);
-      if (outcome === 'won' && rotation.successor) successors.keep({ token: rotation.successor, grant: rotation.grant });
+      const outcome = await rotate(rotation);
+      if (outcome === 'won' && rotation.successor) successors.keep(rotation.successor, rotation);
       return outcome;
     },
   };
 }
 
-/** How many successors PostgreSQL keeps for their rotation (about 1 kB each); beyond it the oldest are read again. */
+type Rotation = Pick<RefreshTokenStore, 'findWithGrant' | 'rotate'>;
+
+/** SQLite: a read, and a transaction per rotation (its group commit shares the COMMIT with the turn's other writes). */
+function sqliteRotation(db: Db): Rotation {
+  return { findWithGrant: (tokenHash) => findRefreshTokenWithGrant(db, tokenHash), rotate: (rotation) => rotateInTransaction(db, rotation) };
+}
+
+/** PostgreSQL: a turn's lookups in one statement, a turn's rotations in one statement (at most two in flight). */
+function postgresRotation(db: Db): Rotation {
+  return {
+    findWithGrant: callBatcher((hashes: string[]) => findRefreshTokensWithGrants(db, hashes), MAX_BATCH),
+    rotate: callBatcher((rotations: RefreshRotation[]) => rotateInOneStatement(db, rotations), MAX_BATCH, ROTATIONS_IN_FLIGHT),
+  };
+}
+
+/** How many successors a store keeps for their rotation (about 1 kB each); beyond it the oldest are read again. */
 const MAX_STORED_SUCCESSORS = 10_000;
 
 /**
@@ -49,9 +55,11 @@ class StoredSuccessors {
   readonly #byHash = new Map<string, TokenWithGrant>();
   constructor(readonly limit: number) {}
 
-  keep(stored: TokenWithGrant): void {
+  /** A won rotation's successor, with its grant as the rotation left it (its use recorded if that was due). */
+  keep(successor: RefreshTokenRecord, { grant, now }: RefreshRotation): void {
     if (this.#byHash.size >= this.limit) this.#byHash.delete(this.#byHash.keys().next().value!);
-    this.#byHash.set(stored.token.tokenHash, { token: { ...stored.token }, grant: { ...stored.grant } });
+    const lastUsedAt = grantTouchDue(grant.lastUsedAt, now) ? now : grant.lastUsedAt;
+    this.#byHash.set(successor.tokenHash, { token: { ...successor }, grant: { ...grant, lastUsedAt } });
   }
 
   take(tokenHash: string): TokenWithGrant | undefined {
@@ -65,7 +73,7 @@ class StoredSuccessors {
 const ROTATE_ONE_SQL = `UPDATE refresh_tokens SET rotated_at = ?, replay_response = ? WHERE token_hash = ? AND rotated_at IS NULL
   AND EXISTS (SELECT 1 FROM oauth_grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL)`;
 
-/** SQLite: one transaction (its group commit shares the COMMIT with the turn's other writes). */
+/** SQLite: one transaction; a caller that loses the compare-and-set writes nothing, so its successor never becomes live. */
 function rotateInTransaction(db: Db, { tokenHash, now, replayResponse, successor, grant }: RefreshRotation): Promise<RotationOutcome> {
   // Only the transaction's own Db is used inside it (SQLite's group commit would otherwise wait on itself).
   return db.transaction(async (tx) => {
