@@ -260,6 +260,10 @@ function openWritable(dataDir: string, file: string, sync: SqliteSync): BetterSq
   connection.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
   connection.pragma('foreign_keys = ON');
   connection.pragma('busy_timeout = 5000');
+  // A group commit runs each transaction in a savepoint, whose journal of pages to undo otherwise spills to a temporary
+  // file past 64 KiB: an open, an unlink and a write per page on the token endpoint's path (bench/README.md). Temporary
+  // tables and sorts are kept in memory too; our statements are bounded (batches, pages), so they stay small.
+  connection.pragma('temp_store = MEMORY');
   // Checkpoints are the checkpointer's (sqlite-checkpointer.ts); the writer's own is a backstop only.
   connection.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
   // SQLite gives the -wal and -shm files the database file's mode, so owner-only here covers all three.

@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/backends.js';
 
 const modeOf = (file: string) => statSync(file).mode & 0o777;
 
-it('a new SQLite database lives in a 0700 data directory, its files 0600, in WAL mode', async () => {
+it('a new SQLite database lives in a 0700 data directory, its files 0600, in WAL mode, with no temporary files', async () => {
   const temp = tempDir();
   const dataDir = path.join(temp.dir, 'data');
   const store = await openStore({ dataDir });
@@ -23,6 +23,8 @@ it('a new SQLite database lives in a 0700 data directory, its files 0600, in WAL
     }
     const row = await store.database.get<{ journal_mode: string }>('PRAGMA journal_mode');
     assert.equal(row?.journal_mode, 'wal');
+    // 2 is MEMORY: the group commit's savepoint journals (and temporary tables) never become files.
+    assert.equal((await store.database.get<{ temp_store: number }>('PRAGMA temp_store'))?.temp_store, 2);
   } finally {
     await store.database.close();
     temp.remove();
