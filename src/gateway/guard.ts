@@ -2,6 +2,7 @@ import { hasTokenShape } from '../crypto/random.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
+import { findActiveUser, isActiveUser } from '../identity/active-user.js';
 import type { CredentialCache } from '../identity/credential-cache.js';
 import { isGrantRecordLive, type AccessTokenService } from '../oauth/access-tokens.js';
 import { gatewayResource } from '../oauth/resource.js';
@@ -82,7 +83,7 @@ async function accessTokenCaller(deps: GuardDeps, token: string, resource: strin
   const holder = await deps.credentials.get(`grant:${claims.gid}`, () => grantWithUser(deps, claims.gid));
   if (!holder || !isGrantRecordLive(holder.grant, at) || holder.grant.userId !== claims.sub || holder.grant.clientId !== claims.client_id) return invalid;
   const { grant, user } = holder;
-  if (user.disabledAt !== null) return invalid;
+  if (!isActiveUser(user)) return invalid;
   const principal: Principal = {
     userId: user.id,
     username: user.username,
@@ -99,6 +100,6 @@ async function accessTokenCaller(deps: GuardDeps, token: string, resource: strin
 async function grantWithUser(deps: GuardDeps, grantId: string): Promise<{ grant: GrantRecord; user: UserRecord } | undefined> {
   const grant = await deps.store.grants.find(grantId);
   if (!grant || grant.revokedAt !== null) return undefined;
-  const user = await deps.store.users.findById(grant.userId);
-  return user && user.disabledAt === null ? { grant, user } : undefined;
+  const user = await findActiveUser(deps.store.users, grant.userId);
+  return user && { grant, user };
 }

@@ -2,6 +2,7 @@ import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import { hasTokenShape, issueToken, newId } from '../crypto/random.js';
 import type { ApiKeyRecord, Store, UserRecord } from '../store/index.js';
 import { uncached, type CredentialCache } from './credential-cache.js';
+import { findActiveUser } from './active-user.js';
 
 /** Characters of the key kept for display: the `gth_ak_` prefix and a few random ones, never enough to guess it. */
 export const API_KEY_HINT_LENGTH = 12;
@@ -40,9 +41,8 @@ export function apiKeyService(
   const findLive = async (token: string) => {
     const key = await findByToken(token);
     if (!key || key.revokedAt !== null) return undefined;
-    const user = await store.users.findById(key.userId);
-    if (!user || user.disabledAt !== null) return undefined;
-    return { key, user };
+    const user = await findActiveUser(store.users, key.userId);
+    return user && { key, user };
   };
 
   return {

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { LoginFailureRecord, LoginFailureStore, UserRecord, UserStore } from '../store/index.js';
+import { isActiveUser } from './active-user.js';
 import { decoyHash, verifyPassword } from './password.js';
 import { normaliseUsername } from './users.js';
 
@@ -92,7 +93,7 @@ export function passwordLogin(
 
       const user = await users.findByUsername(name);
       const matches = await verify(password, user?.passwordHash ?? (await decoyHash()));
-      if (!user || !matches || user.disabledAt !== null) return { ok: false, reason: 'invalid' };
+      if (!matches || !isActiveUser(user)) return { ok: false, reason: 'invalid' };
       await failures.update(subjects, settleSuccess(policy, at));
       return { ok: true, user };
     },

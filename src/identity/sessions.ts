@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { hasTokenShape, issueToken } from '../crypto/random.js';
 import type { BrowserSessionRecord, Store, UserRecord } from '../store/index.js';
+import { findActiveUser } from './active-user.js';
 
 /** lastSeenAt is written at most this often, so a busy browser does not cost a database write per request. */
 export const TOUCH_INTERVAL_MS = 60_000;
@@ -83,8 +84,8 @@ export function browserSessions({ config, store, keys }: SessionDependencies, no
       const session = await findSession(token);
       const at = now();
       if (!session || !isSessionLive(session, at, idleTimeoutMs)) return undefined;
-      const user = await store.users.findById(session.userId);
-      if (!user || user.disabledAt !== null) return undefined;
+      const user = await findActiveUser(store.users, session.userId);
+      if (!user) return undefined;
       if (at - session.lastSeenAt >= TOUCH_INTERVAL_MS) await store.sessions.touch(session.tokenHash, at);
       return { user, session };
     },

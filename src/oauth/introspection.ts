@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import { hasTokenShape } from '../crypto/random.js';
 import type { Config } from '../config.js';
 import type { KeyRing } from '../crypto/key-ring.js';
+import { findActiveUser } from '../identity/active-user.js';
 import type { OpenedStore, RefreshTokenRecord } from '../store/index.js';
 import { liveGrant, type AccessTokenClaims, type AccessTokenService } from './access-tokens.js';
 import { gatewayResource, resolveResource, virtualServerExists } from './resource.js';
@@ -89,8 +90,8 @@ export async function introspect(
   if (callerClientId !== undefined && presented.clientId !== callerClientId) return inactive;
   const grant = await liveGrant(deps.store, presented.grantId, now);
   if (!grant || grant.clientId !== presented.clientId || !isUnspent(presented, now)) return inactive;
-  const user = await deps.store.users.findById(grant.userId);
-  if (!user || user.disabledAt !== null) return inactive;
+  const user = await findActiveUser(deps.store.users, grant.userId);
+  if (!user) return inactive;
   const common = { active: true, client_id: grant.clientId, sub: grant.userId, iss: deps.config.publicUrl, username: user.username } as const;
   if (presented.type === 'access_token') {
     const { claims } = presented;

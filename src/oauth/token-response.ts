@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { KeyRing } from '../crypto/key-ring.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
+import { findActiveUser } from '../identity/active-user.js';
 import type { IdJagVerifier } from '../sso/id-jag.js';
 import type { CredentialCache } from '../identity/credential-cache.js';
 import type { GrantRecord, OpenedStore, RefreshTokenRecord } from '../store/index.js';
@@ -99,10 +100,7 @@ export async function requireLiveGrant(deps: Pick<GrantDeps, 'store'>, grantId: 
  * access tokens at /mcp). Read through the credential cache, which every replica empties when a user is disabled.
  */
 export async function requireActiveUser(deps: Pick<GrantDeps, 'store' | 'credentials'>, grant: GrantRecord): Promise<void> {
-  const active = await deps.credentials.get(`user:${grant.userId}`, async () => {
-    const user = await deps.store.users.findById(grant.userId);
-    return user && user.disabledAt === null ? user : undefined;
-  });
+  const active = await deps.credentials.get(`user:${grant.userId}`, () => findActiveUser(deps.store.users, grant.userId));
   if (!active) throw new OAuthError('invalid_grant', "the grant's user is disabled or deleted");
 }
 
