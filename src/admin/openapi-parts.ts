@@ -61,6 +61,11 @@ export const bodyErrors = {
 export const apiSecurity: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerApiKey: [] }, { headerApiKey: [] }, { browserSession: [], csrfToken: [] }];
 
 export const isoTime = { type: 'string', format: 'date-time' };
+/** The shape of every list the API answers: `{ <key>: [<item>, …] }`. */
+export const listOf = (key: string, item: string): JsonSchema => ({
+  type: 'object', required: [key], properties: { [key]: { type: 'array', items: ref(item) } },
+});
+export const retryAfter = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } };
 
 /** Query parameters from the zod schema the route parses its query with. */
 export function queryParameters(schema: z.ZodObject): NonNullable<Operation['parameters']> {

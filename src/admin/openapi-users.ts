@@ -1,8 +1,8 @@
 import { OVERVIEW_WINDOW_MINUTES } from './overview.js';
-import { apiErrors, apiSecurity, bodyErrors, errorResponse, json, ref, schemaOf, type OpenApiDocument } from './openapi-parts.js';
-import { resetPasswordBody, updateUserBody, userIdParams } from './users.js';
+import { apiErrors, apiSecurity, bodyErrors, errorResponse, json, listOf, ref, schemaOf, type OpenApiDocument } from './openapi-parts.js';
+import { createUserBody, resetPasswordBody, updateUserBody, userIdParams } from './users.js';
 
-/** The paths that change one user (`/api/users/{id}*`) and `/api/overview`, merged into the document by openapi.ts. */
+/** The user paths (`/api/users*`) and `/api/overview`, merged into the document by openapi.ts. */
 
 type Paths = OpenApiDocument['paths'];
 
@@ -64,6 +64,25 @@ export const userPaths: Paths = {
             },
           }),
         },
+        ...apiErrors,
+      },
+    },
+  },
+  '/api/users': {
+    get: {
+      summary: 'List users', tags, operationId: 'listUsers', security: apiSecurity,
+      responses: { '200': { description: 'All users, without password hashes', content: json(listOf('users', 'User')) }, ...apiErrors },
+    },
+    post: {
+      summary: 'Create a user', tags, operationId: 'createUser', security: apiSecurity,
+      requestBody: {
+        required: true,
+        content: json(schemaOf(createUserBody), { username: 'alice', password: 'correct horse battery', is_admin: false }),
+      },
+      responses: {
+        '201': { description: 'The new user', content: json(ref('User')) },
+        ...bodyErrors,
+        '409': errorResponse('Conflict'),
         ...apiErrors,
       },
     },
