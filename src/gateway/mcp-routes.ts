@@ -49,12 +49,12 @@ export interface GatewayBinding {
   scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): readonly string[];
 }
 
-/** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
 /** Not an issuer of ID-JAGs: the namespace of the `once` values of passed-on request states (modern/input-required.ts). */
 const PASSED_STATE_ISSUER = 'gatehouse:passed-input-state';
 /** Virtual servers held per process at most: far more than an installation defines. */
 const VIRTUAL_SERVERS_CACHED = 1000;
 
+/** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
 export interface GatewayRouteDeps extends GatewayStateDeps, GuardDeps {
   /** `trustProxy`: as the app's Fastify has it (the front door reads X-Forwarded-Host as Fastify does); virtual servers are cached as credentials are. */
   config: GatewayStateDeps['config'] & GuardDeps['config'] & Pick<Config, 'trustProxy' | 'credentialCache' | 'shutdownTimeoutSeconds'>;
