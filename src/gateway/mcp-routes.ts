@@ -1,14 +1,12 @@
 import { trace } from '@opentelemetry/api';
 import { Gauge } from 'prom-client';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest, type JSONRPCMessage, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamRegistry } from '../upstream/types.js';
 import { sendGuardRefusal, sendInsufficientScope } from './challenges.js';
-import { answerDirectly, directCallOf, directExchanges, takeDirectMessages, type DirectCall } from './direct-tool-calls.js';
+import { answerDirectly, directCallOf, takeDirectMessages, type DirectCall } from './direct-tool-calls.js';
 import { createGatewaySession, type ToolCaller } from './gateway-server.js';
 import { gatewayOperations, type GatewayOperations, type GatewayOperationsOptions } from './gateway-operations.js';
 import { callRuns } from './modern/call-runs.js';
@@ -28,15 +26,14 @@ import { cachedVirtualServers, virtualServerOpenTo } from './virtual-servers.js'
 import { gatewayResource, VIRTUAL_SERVER_NAME, virtualServerResource } from '../oauth/resource.js';
 import { hostCheck } from './host-check.js';
 import { isRequest, jsonRpcEdge, parseJsonRpcBody, sendInternalError, sendJsonRpcError } from './jsonrpc-edge.js';
-import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers, sessionRecordOf } from './fleet-sessions.js';
-import { isOwnedBy, mcpSessionTable, ownerOf, type McpSession, type McpSessionTable } from './mcp-sessions.js';
+import { announceEnded, followFleetSessions, recordSessionChanges, relayAnswers } from './fleet-sessions.js';
+import { mcpSessionTable, type McpSession, type McpSessionTable } from './mcp-sessions.js';
 import { scopesRequiredFor } from './operation-scopes.js';
 import type { Principal } from './principal.js';
 import { clientTraceContext } from '../http/trace-context.js';
 import { inSpan, spanWanted } from '../ops/tracing.js';
-import { relayableServerRequests } from './relayable-requests.js';
-import { resumeInitialized } from './session-resume.js';
-import type { McpSessionRecord, OpenedStore, VirtualServerStore } from '../store/index.js';
+import { requestSessions } from './request-sessions.js';
+import type { OpenedStore, VirtualServerStore } from '../store/index.js';
 import type { KeyRing } from '../crypto/key-ring.js';
 import type { Config } from '../config.js';
 
@@ -52,12 +49,12 @@ export interface GatewayBinding {
   scopesRequiredFor(message: JSONRPCMessage, gateway: GatewayState, principal: Principal): readonly string[];
 }
 
-/** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
 /** Not an issuer of ID-JAGs: the namespace of the `once` values of passed-on request states (modern/input-required.ts). */
 const PASSED_STATE_ISSUER = 'gatehouse:passed-input-state';
 /** Virtual servers held per process at most: far more than an installation defines. */
 const VIRTUAL_SERVERS_CACHED = 1000;
 
+/** What /mcp uses: the guard's credentials, the shared gateway state's services, the upstreams and the sessions' store. */
 export interface GatewayRouteDeps extends GatewayStateDeps, GuardDeps {
   /** `trustProxy`: as the app's Fastify has it (the front door reads X-Forwarded-Host as Fastify does); virtual servers are cached as credentials are. */
   config: GatewayStateDeps['config'] & GuardDeps['config'] & Pick<Config, 'trustProxy' | 'credentialCache' | 'shutdownTimeoutSeconds'>;
@@ -83,9 +80,6 @@ const AFTER_DRAIN_MS = 5_000;
 
 /** How long the sessions' requests in flight may take at shutdown: the deadline less AFTER_DRAIN_MS, and at least half of it. */
 const drainMs = (shutdownTimeoutSeconds: number): number => Math.max(shutdownTimeoutSeconds * 500, shutdownTimeoutSeconds * 1000 - AFTER_DRAIN_MS);
-
-/** JSON-RPC's "no such session" (the SDK's -32001): also the answer for a session that belongs to someone else. */
-const SESSION_NOT_FOUND = -32001;
 
 /**
  * `POST|GET|DELETE /mcp` and `/mcp/{name}`, the MCP Streamable HTTP endpoint. Per request: CORS → Host check (DNS
@@ -125,6 +119,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
       this.set(sessions.size);
     },
   });
+  const sessionFor = requestSessions({ sessions, store: sessionStore, binding, gateway });
   const stopSweeping = sessions.startSweeping();
   const stopFollowing = followFleetSessions(deps.store.notifications, sessions, onSessionError);
   // Taken before the drain's hook is added, so that /mcp counts as closing (new requests refused) while calls drain.
@@ -262,96 +257,6 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRouteOptions> = async (app
     const needed = new Set(messages.flatMap(required));
     sendInsufficientScope(exchange, deps.config.publicUrl, [...needed], principal.virtualServer);
     return false;
-  };
-
-  /** The request's session: at once when this replica holds it (every call but a session's first here), else once resumed or opened. */
-  const sessionFor = (exchange: McpExchange, principal: Principal, messages: JSONRPCMessage[]): McpSession | undefined | Promise<McpSession | undefined> => {
-    const sessionId = exchange.request.headers['mcp-session-id'];
-    if (typeof sessionId !== 'string' || sessionId === '') return newSession(exchange, principal, messages);
-    return sessions.findFor(sessionId, principal) ?? resumeSession(sessionId, principal).then((session) => {
-      if (!session) sendJsonRpcError(exchange, 404, SESSION_NOT_FOUND, 'Session not found');
-      return session;
-    });
-  };
-
-  const newSession = async (exchange: McpExchange, principal: Principal, messages: JSONRPCMessage[]) => {
-    if (!messages.some(isInitializeRequest)) {
-      sendJsonRpcError(exchange, 400, TRANSPORT_ERROR, 'Bad Request: Mcp-Session-Id header is required');
-      return undefined;
-    }
-    if (!(await sessions.makeRoomFor(principal))) {
-      sendJsonRpcError(exchange, 503, TRANSPORT_ERROR, 'Too many open MCP sessions; end unused ones (DELETE /mcp) or try again later', { 'retry-after': '60' });
-      return undefined;
-    }
-    const id = randomUUID();
-    const record = sessionRecordOf(id, principal, messages, Date.now());
-    // Stored when the SDK has accepted the initialize request, before its answer gives the client the id.
-    return openSession(principal, id, async (session) => {
-      if (record) await sessionStore.create(record);
-      sessions.add(session);
-    });
-  };
-
-  /**
-   * A session this replica does not hold, rebuilt from the store (another replica opened it, or this one dropped
-   * its copy): only for its owner, and once however many of its requests arrive together.
-   */
-  const resuming = new Map<string, Promise<McpSession | undefined>>();
-  const resumeSession = (id: string, principal: Principal): Promise<McpSession | undefined> => {
-    let pending = resuming.get(id);
-    if (!pending) {
-      pending = sessionStore
-        .find(id)
-        .then(async (record) => (record && isOwnedBy(record, principal) && sessions.hasRoom() ? resumed(record, principal) : undefined))
-        .finally(() => resuming.delete(id));
-      resuming.set(id, pending);
-    }
-    return pending.then((session) => session && sessions.findFor(id, principal));
-  };
-
-  const resumed = async (record: McpSessionRecord, principal: Principal): Promise<McpSession> => {
-    const session = await openSession(principal, record.id, async () => undefined, (transport, server) =>
-      resumeInitialized(transport, server, {
-        sessionId: record.id,
-        clientCapabilities: JSON.parse(record.clientCapabilities),
-        clientInfo: JSON.parse(record.clientInfo),
-        logLevel: record.logLevel as LoggingLevel | null,
-      }),
-    );
-    session.initialized = record.initialized;
-    sessions.add(session);
-    return session;
-  };
-
-  /**
-   * A transport and a gateway server for a session: a new one joins the table once the SDK has initialized it
-   * (`initialized`); a resumed one is put in its initialized state (`prepare`) before it serves anything.
-   */
-  const openSession = async (
-    principal: Principal,
-    id: string,
-    initialized: (session: McpSession) => Promise<void>,
-    prepare?: (transport: StreamableHTTPServerTransport, server: Server) => void,
-  ): Promise<McpSession> => {
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => id,
-      onsessioninitialized: () => initialized(session),
-      // DELETE: the SDK closes this copy; the others go with the row.
-      onsessionclosed: () => sessions.end(id),
-    });
-    const { server, callTool, keepsState } = binding.createServer({ principal, gateway });
-    prepare?.(transport, server);
-    const direct = directExchanges();
-    relayableServerRequests(transport, direct);
-    const now = Date.now();
-    const session: McpSession = { id, owner: ownerOf(principal), transport, server, callTool, direct, lastSeenAt: now, inFlight: 0, touchedAt: now, initialized: false, keepsState };
-    // Set before connect: the SDK's Protocol chains its own close handling onto this one.
-    transport.onclose = () => {
-      sessions.remove(id);
-      for (const call of direct.calls.values()) call.abort('the session ended');
-    };
-    await server.connect(transport);
-    return session;
   };
 
   /** The SDK (or the direct path: `call`) writes the response itself, JSON or SSE. */

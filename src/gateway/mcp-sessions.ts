@@ -88,7 +88,7 @@ export function isOwnedBy(owner: SessionOwner, principal: Principal): boolean {
 
 /**
  * The MCP sessions this replica holds in memory, over the store that every replica shares: a session lives in the
- * store (created at initialize, gateway/mcp-routes.ts) and any replica may hold a copy. Ending one (DELETE, the
+ * store (created at initialize, gateway/request-sessions.ts) and any replica may hold a copy. Ending one (DELETE, the
  * per-user cap, idle expiry) deletes its row and announces it, so every replica drops its copy.
  */
 export interface McpSessionTable {
@@ -121,7 +121,8 @@ export interface McpSessionTable {
   sweepIdle(): Promise<number>;
   /**
    * Closes this replica's copies of sessions idle for `hibernateMs` that keep no state of their own: they go on in
-   * the store, and their next request here rebuilds them (gateway/mcp-routes.ts). Resolves with how many left memory.
+   * the store, and their next request here rebuilds them (gateway/request-sessions.ts). Resolves with how many left
+   * memory.
    */
   hibernateIdle(): Promise<number>;
   /**
