@@ -76,8 +76,6 @@ const providerEnvironmentNames: Record<string, keyof SsoProviderSettings> = {
 
 const listSettings = new Set<string>(['scopes', 'admin_groups', 'allowed_groups']);
 
-export const ssoEnvironmentNames = Object.freeze([...Object.keys(providerEnvironmentNames), 'GATEHOUSE_SSO_PASSWORD_LOGIN']);
-
 /**
  * The `sso` values the environment gives: GATEHOUSE_SSO_ISSUER declares one provider (id `sso` and name
  * `Company sign-in` unless given) that replaces the config file's list; GATEHOUSE_SSO_PASSWORD_LOGIN stands alone.

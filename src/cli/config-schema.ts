@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { settingsSchema } from '../config.js';
+import { settingsSchema } from '../config-settings.js';
 import { upstreamInput } from '../upstream/settings.js';
 
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknown> };
