@@ -3,7 +3,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { NoAnswer, type DirectRequestHooks, type DirectRequests } from './streamable-http/direct-requests.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
-import { META, withRequestMeta, type StatelessIdentity } from './streamable-http/protocol-eras.js';
+import { META, withProgressToken, withRequestMeta, type StatelessIdentity } from './streamable-http/protocol-eras.js';
 
 /**
  * A stdio upstream of either era (basic/transports/stdio "Backward Compatibility"): a dual-era client probes with
@@ -95,7 +95,7 @@ export function openStdio(child: StdioClientTransport): { transport: Transport; 
       if (hooks.signal.aborted) throw hooks.signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
       const id = `gatehouse-${++nextId}`;
       let params = message.params;
-      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as JsonObject | undefined), [META.progressToken]: id } };
+      if (hooks.onProgress) params = withProgressToken(params, id);
       if (identity) params = withRequestMeta(params, identity, hooks.clientCapabilities ?? {}, hooks.logLevel);
       return new Promise<Result>((resolve, reject) => {
         const cancel = (reason: string, error: unknown) => {

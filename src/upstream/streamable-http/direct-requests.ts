@@ -1,6 +1,5 @@
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
-import type { JsonObject } from '../../json-object.js';
-import { META, routingHeaders, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
+import { routingHeaders, withProgressToken, withRequestMeta, type StatelessIdentity } from './protocol-eras.js';
 import { Call, connectionClosed, type DirectRequestHooks } from './direct-call.js';
 import { UpstreamHttp, type UpstreamHttpOptions } from './upstream-http.js';
 
@@ -39,7 +38,7 @@ export function directRequests(options: DirectRequestsOptions): DirectRequests {
       if (hooks.signal.aborted) return Promise.reject(hooks.signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
       const id = upstream.nextId();
       let params = message.params;
-      if (hooks.onProgress) params = { ...params, _meta: { ...(params?._meta as JsonObject | undefined), [META.progressToken]: id } };
+      if (hooks.onProgress) params = withProgressToken(params, id);
       const stateless = upstream.stateless;
       if (stateless) params = withRequestMeta(params, stateless, hooks.clientCapabilities ?? {}, hooks.logLevel);
       const body = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method: message.method } : { jsonrpc: '2.0', id, method: message.method, params });
