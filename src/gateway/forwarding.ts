@@ -111,11 +111,7 @@ export async function forwardToolCall(
     // it was shown, and the client is shared by every session.
     const message = { method: 'tools/call', params: upstreamParams(tool, params) };
     const { client } = connection;
-    const options = requestOptions(upstream, downstream, progressSent);
-    // Without a span to make, no closure to run in it.
-    const result = spanWanted()
-      ? await inUpstreamSpan(upstream, 'tools/call', () => client.forward(message, CallToolResultSchema, options))
-      : await client.forward(message, CallToolResultSchema, options);
+    const result = await inUpstreamSpan(upstream, 'tools/call', () => client.forward(message, CallToolResultSchema, requestOptions(upstream, downstream, progressSent)));
     // Most calls relay no progress: nothing to wait for, and no await.
     if (progressSent.length > 0) await Promise.all(progressSent);
     return result.isError ? { result, outcome: 'tool_error', error: 'the tool reported an error' } : { result, outcome: 'ok', error: null };

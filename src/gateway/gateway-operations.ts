@@ -262,7 +262,8 @@ function resolveTool(
   if (found) return { kind: isVisible(found.upstream) && toolPermitted(found.upstream.settings, found.original) ? 'found' : 'hidden', upstream: found.upstream, original: found.original, tool: found.tool };
   const down = visible().find((upstream) => hasUpstreamPrefix(name, upstream.settings.name) && 'unavailable' in availabilityOf(upstream));
   const original = down && name.slice(down.settings.name.length + NAME_SEPARATOR.length);
-  if (down && original && isVisible(down) && toolPermitted(down.settings, original)) return { kind: 'down', upstream: down, original };
+  // `down` is one of the visible upstreams already.
+  if (down && original && toolPermitted(down.settings, original)) return { kind: 'down', upstream: down, original };
   return { kind: 'unknown' };
 }
 

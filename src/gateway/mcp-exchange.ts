@@ -50,21 +50,14 @@ export function handOver(exchange: McpExchange): ServerResponse {
   return exchange.response;
 }
 
-const ALLOW_ORIGIN = CROSS_ORIGIN_HEADERS['access-control-allow-origin']!;
-const EXPOSE_HEADERS = CROSS_ORIGIN_HEADERS['access-control-expose-headers']!;
-
-/**
- * The headers of every answer to a request with id `requestId`, CORS included: made in one literal, so that the
- * front door's exchange gets its headers without properties added one by one to the object (crossOrigin).
- */
+/** The headers of every answer to a request with id `requestId`, CORS included (a fault's answer skips the steps). */
 export function answerHeaders(requestId: string): Record<string, string> {
-  return { 'x-request-id': requestId, 'access-control-allow-origin': ALLOW_ORIGIN, 'access-control-expose-headers': EXPOSE_HEADERS };
+  return { 'x-request-id': requestId, ...CROSS_ORIGIN_HEADERS };
 }
 
 /** Step: CORS on every answer (browser MCP clients call cross-origin, without cookies); a preflight is answered here. */
 export function crossOrigin(exchange: McpExchange): boolean {
-  const { headers } = exchange;
-  if (headers['access-control-allow-origin'] !== ALLOW_ORIGIN || headers['access-control-expose-headers'] !== EXPOSE_HEADERS) Object.assign(headers, CROSS_ORIGIN_HEADERS);
+  Object.assign(exchange.headers, CROSS_ORIGIN_HEADERS);
   if (exchange.request.method !== 'OPTIONS') return true;
   sendNoBody(exchange, 204, PREFLIGHT_HEADERS);
   return false;

@@ -53,7 +53,8 @@ export interface StatelessIdentity {
 
 /** `params` with `_meta.progressToken` set to `token` (the caller's own `_meta` keys kept): the upstream reports progress under it. */
 export function withProgressToken(params: JsonObject | undefined, token: string | number): JsonObject {
-  return { ...params, _meta: { ...(params?._meta as JsonObject | undefined), [META.progressToken]: token } };
+  const own = params?._meta;
+  return { ...params, _meta: { ...(isJsonObject(own) ? own : {}), [META.progressToken]: token } };
 }
 
 /** `params` with the per-request protocol fields (and the log level, when one is asked for) added to its `_meta` (the caller's own `_meta` keys kept). */

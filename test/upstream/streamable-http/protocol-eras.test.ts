@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CallToolResultSchema, ListToolsResultSchema, ReadResourceResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { routingHeaders, sessionEraResult, sessionEraTool, statelessResultSchema, withRequestMeta } from '../../../src/upstream/streamable-http/protocol-eras.js';
+import { routingHeaders, sessionEraResult, sessionEraTool, statelessResultSchema, withProgressToken, withRequestMeta } from '../../../src/upstream/streamable-http/protocol-eras.js';
 
 describe('stateless (2026-07-28) requests', () => {
   it('carry the protocol version, client info and capabilities in _meta, keeping the caller’s own keys', () => {
@@ -23,6 +23,14 @@ describe('stateless (2026-07-28) requests', () => {
     assert.deepEqual(routingHeaders('prompts/get', { name: 'greet' }), { 'mcp-method': 'prompts/get', 'mcp-name': 'greet' });
     assert.deepEqual(routingHeaders('resources/read', { uri: 'file:///a%20b.txt' }), { 'mcp-method': 'resources/read', 'mcp-name': 'file:///a%20b.txt' });
     assert.deepEqual(routingHeaders('tools/call', { name: 'météo' }), { 'mcp-method': 'tools/call', 'mcp-name': '=?base64?bcOpdMOpbw==?=' });
+  });
+});
+
+describe('a progress token on an upstream request', () => {
+  it('joins the caller’s own _meta keys, and replaces a _meta that is not an object', () => {
+    assert.deepEqual(withProgressToken({ name: 'echo', _meta: { trace: 'x' } }, 7), { name: 'echo', _meta: { trace: 'x', progressToken: 7 } });
+    assert.deepEqual(withProgressToken({ name: 'echo', _meta: 'not an object' }, 'g-1'), { name: 'echo', _meta: { progressToken: 'g-1' } });
+    assert.deepEqual(withProgressToken(undefined, 1), { _meta: { progressToken: 1 } });
   });
 });
 
