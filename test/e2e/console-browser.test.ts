@@ -233,8 +233,10 @@ describe('the admin console at /admin, in a real browser', () => {
     await filter.getByLabel('Tool').fill('echo');
     await filter.getByLabel('Outcome').selectOption('timeout');
     await filter.getByRole('button', { name: 'Filter' }).click();
-    await rows.filter({ hasText: 'timeout: took too long' }).waitFor();
+    // The timed-out row is in the unfiltered list too: wait for the filtered list to replace it, then look.
+    await page.waitForFunction(() => document.querySelectorAll('table[data-list="audit"] tbody tr').length === 1);
     assert.equal(await rows.count(), 1);
+    await rows.filter({ hasText: 'timeout: took too long' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'Export as JSON Lines' }).getAttribute('href'), '/api/audit/export?tool=echo&outcome=timeout');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export as JSON Lines' }).click()]);
     assert.equal(download.suggestedFilename(), 'gatehouse-audit.jsonl');
