@@ -1,10 +1,10 @@
 /**
  * Rows appended off the request's path: queued, then written in batches (each all or none) at most `windowMs`
- * after the first row of a batch was queued, or at once when `batchSize` rows wait. The queue is bounded:
- * at `queueLimit` rows (besides the batch being written) an append waits for the writes under way (backpressure),
- * never drops. `flush` writes what
- * waits and resolves when it is written (or failed); a failed batch is reported to `onFailure` with its row count,
- * and those rows are lost: the crash window of a process killed between queueing and writing is the same.
+ * after the first row of a batch was queued, or at once when `batchSize` rows wait; rows queued while a batch is
+ * written start the next window. The queue is bounded: at `queueLimit` rows (besides the batch being written) an
+ * append waits for the writes under way (backpressure), never drops. `flush` writes what waits and resolves when
+ * it is written (or failed); a failed batch is reported to `onFailure` with its row count, and those rows are
+ * lost: the crash window of a process killed between queueing and writing is the same.
  */
 export interface AppendBatcher<T> {
   /** Queues the row; resolves once queued, not once written. After `close`, writes the row alone, at once. */
@@ -44,17 +44,29 @@ export function appendBatcher<T>(options: AppendBatcherOptions<T>): AppendBatche
     }
   };
 
+  /** Rows ever queued, and rows ever taken off the queue to be written: a flush writes up to the count queued when it was asked. */
+  let queued = 0;
+  let taken = 0;
+
   const flush = (): Promise<void> => {
     clearTimeout(timer);
     timer = undefined;
+    const upTo = queued;
+    // Only the rows queued so far: those queued while the batches are written wait for their own window (or a full
+    // batch). Draining until the queue was empty wrote them one or two at a time, a COMMIT each, under steady load.
     writing = writing.then(async () => {
-      while (queue.length > 0) await writeBatch(queue.splice(0, batchSize));
+      while (taken < upTo) {
+        const rows = queue.splice(0, Math.min(batchSize, upTo - taken));
+        taken += rows.length;
+        await writeBatch(rows);
+      }
     });
     return writing;
   };
 
   const enqueue = (row: T) => {
     queue.push(row);
+    queued += 1;
     if (queue.length >= batchSize) void flush();
     else if (!timer) {
       timer = setTimeout(() => void flush(), windowMs);

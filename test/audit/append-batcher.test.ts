@@ -55,6 +55,23 @@ describe('append batcher', () => {
     await batcher.close();
   });
 
+  it('rows queued while a batch is written wait for their own window instead of being written one by one', async () => {
+    const table = recordingTable();
+    let release!: () => void;
+    table.holdWrites(new Promise<void>((resolve) => (release = resolve)));
+    const batcher = appendBatcher(options(table, { batchSize: 10 }));
+    for (const row of [1, 2]) await batcher.append(row);
+    const flushed = batcher.flush();
+    for (const row of [3, 4]) await batcher.append(row);
+    release();
+    await flushed;
+    assert.deepEqual(table.writes, [[1, 2]], 'the flush wrote the rows queued before it, and only those');
+    assert.equal(batcher.pending, 2, 'the later rows wait for their window');
+    await batcher.flush();
+    assert.deepEqual(table.writes, [[1, 2], [3, 4]], 'then written together, in order');
+    await batcher.close();
+  });
+
   it('writes after the window without a flush', async () => {
     const table = recordingTable();
     const batcher = appendBatcher(options(table, { windowMs: 1 }));
