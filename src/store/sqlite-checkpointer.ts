@@ -21,59 +21,94 @@ const EAGER_PAGES = 1000;
  */
 export const BACKSTOP_WAL_PAGES = 10_000;
 
+/** What a round of the checkpointer found: `log` frames in the WAL since it last restarted, `checkpointed` of them copied. */
+export interface CheckpointOutcome {
+  log: number;
+  checkpointed: number;
+}
+
+/** The pacing's settings (the constants above, the database's page size). */
+export interface PacingSettings {
+  intervalMs: number;
+  eagerPages: number;
+  pageSize: number;
+}
+
+/**
+ * When the checkpointer runs a round, from what it reads on each poll (the clock, the WAL file's size, `PRAGMA
+ * data_version`) and what each checkpoint found. No I/O and no clock of its own, so its rules are tested alone; the
+ * worker runs this function from its source (`toString`), so it may use nothing from outside its own body.
+ *
+ * A round is due `intervalMs` after the last, or sooner when the last one's frames came at a rate that brings
+ * `eagerPages` earlier; and at once when the WAL file grew by `eagerPages` since the last round, which catches a
+ * burst after a quiet spell before the writer's backstop does. After a round that found nothing committed the rate
+ * is unknown, so the next commit's round comes at the next poll. A due round with `data_version` unchanged since a
+ * checkpoint that copied the whole WAL has nothing to do (an idle store: no I/O); one that a reader held back is run
+ * again on the next due round, committed or not.
+ */
+export function checkpointPacing(settings: PacingSettings, start: { now: number; walBytes: number }) {
+  const eagerBytes = settings.eagerPages * settings.pageSize;
+  let roundAt = start.now;
+  let sizeAtRound = start.walBytes;
+  let waitMs = 0;
+  /** `data_version` when the last checkpoint copied the whole WAL; undefined after one a reader held back. */
+  let copiedAt: number | undefined;
+  return {
+    /** Whether a round is due at `now` with the WAL file `walBytes` long. */
+    due(now: number, walBytes: number): boolean {
+      if (now - roundAt < waitMs && walBytes - sizeAtRound < eagerBytes) return false;
+      sizeAtRound = walBytes;
+      return true;
+    },
+    /** Whether a due round must checkpoint: the store changed (`version`) since the whole WAL was last copied. */
+    mustCheckpoint(now: number, version: number): boolean {
+      if (version !== copiedAt) return true;
+      roundAt = now;
+      waitMs = 0;
+      return false;
+    },
+    /** What the round's checkpoint found, which sets when the next is due. */
+    checkpointed(now: number, version: number, outcome: CheckpointOutcome): void {
+      // Frames per ms since the last round; none (or -1, no WAL): the full interval.
+      const rate = outcome.log > 0 ? outcome.log / Math.max(1, now - roundAt) : 0;
+      waitMs = rate > 0 ? Math.min(settings.intervalMs, settings.eagerPages / rate) : settings.intervalMs;
+      roundAt = now;
+      copiedAt = outcome.log === outcome.checkpointed ? version : undefined;
+    },
+  };
+}
+
 /**
  * The checkpointer's side: a connection of its own to the same file, with the writer's `synchronous` (a checkpoint's
  * fsyncs follow the connection that runs it). PASSIVE never waits for the writer or readers: it copies what it can.
  * CommonJS run with `eval`, so the same code serves the build and the tests (tsx); better-sqlite3 by its resolved path.
- *
- * When: a round is due `INTERVAL_MS` after the last, or sooner when the last one's frames (`log`, the WAL's frames
- * since it last restarted) came at a rate that brings `EAGER_PAGES` earlier, never sooner than `POLL_MS`; and at once
- * when the WAL file grew by `EAGER_PAGES` since the last round (a `stat`, no descriptor: a file descriptor of the
- * database's files closed outside SQLite would drop its POSIX locks), which catches a burst after a quiet spell before
- * the writer's backstop does. After a round that found nothing committed the rate is unknown, so the next commit's
- * round comes at the next poll. A round with `PRAGMA data_version` unchanged since a checkpoint that copied the whole
- * WAL has nothing to do (an idle store: no I/O); one that a reader held back is retried on the next due round,
- * committed or not. Statements prepared once.
+ * Every `POLL_MS` it asks the pacing (above) whether a round is due. The WAL's size comes from a `stat`, not a
+ * descriptor: a file descriptor of the database's files closed outside SQLite would drop its POSIX locks.
+ * `__name`: the helper tsx's transform calls in function sources to keep names (the build's source has none).
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
 const Database = require(workerData.driver);
+const __name = (target) => target;
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
 const dataVersion = db.prepare('PRAGMA data_version').pluck();
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-const { pollMs, intervalMs, eagerPages } = workerData;
-const eagerBytes = eagerPages * db.pragma('page_size', { simple: true });
 const walFile = workerData.file + '-wal';
 const walSize = () => statSync(walFile, { throwIfNoEntry: false })?.size ?? 0;
-let copiedAt;
-let roundAt = Date.now();
-let sizeAtRound = walSize();
-let waitMs = 0;
+const pacing = (${checkpointPacing})({ ...workerData.pacing, pageSize: db.pragma('page_size', { simple: true }) }, { now: Date.now(), walBytes: walSize() });
 setInterval(() => {
   const now = Date.now();
   try {
-    const size = walSize();
-    if (now - roundAt < waitMs && size - sizeAtRound < eagerBytes) return;
-    sizeAtRound = size;
+    if (!pacing.due(now, walSize())) return;
     const version = dataVersion.get();
-    if (version === copiedAt) {
-      roundAt = now;
-      waitMs = 0;
-      return;
-    }
-    const { log, checkpointed } = checkpoint.get();
-    // Frames per ms since the last round; none (or -1, no WAL): the full interval.
-    const rate = log > 0 ? log / Math.max(1, now - roundAt) : 0;
-    waitMs = rate > 0 ? Math.min(intervalMs, eagerPages / rate) : intervalMs;
-    roundAt = now;
-    copiedAt = log === checkpointed ? version : undefined;
+    if (pacing.mustCheckpoint(now, version)) pacing.checkpointed(now, version, checkpoint.get());
   } catch {
     // The next round tries again; the writer's backstop checkpoint covers a checkpointer that keeps failing.
   }
-}, pollMs);
+}, workerData.pollMs);
 `;
 
 export interface Checkpointer {
@@ -90,7 +125,13 @@ export function startCheckpointer(file: string, sync: SqliteSync): Checkpointer 
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     execArgv: [],
-    workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3'), synchronous: sync === 'full' ? 'FULL' : 'NORMAL', pollMs: POLL_MS, intervalMs: INTERVAL_MS, eagerPages: EAGER_PAGES },
+    workerData: {
+      file,
+      driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+      synchronous: sync === 'full' ? 'FULL' : 'NORMAL',
+      pollMs: POLL_MS,
+      pacing: { intervalMs: INTERVAL_MS, eagerPages: EAGER_PAGES },
+    },
   });
   // Never what keeps the process alive; a failure to start leaves the writer's backstop checkpoint doing the work.
   worker.unref();
