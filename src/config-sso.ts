@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Company sign-in (OpenID Connect): the `sso` block of the config file and its environment twins for a single
- * provider. A leaf like config.ts; the relying party itself lives in identity/sso/.
+ * provider. A leaf like config.ts; the relying party itself lives in sso/.
  */
 
 const groupList = z.array(z.string().trim().min(1).max(256)).max(1000);
