@@ -44,9 +44,9 @@ export function appendBatcher<T>(options: AppendBatcherOptions<T>): AppendBatche
     }
   };
 
-  /** Rows ever queued, and rows ever taken off the queue to be written: a flush writes up to the count queued when it was asked. */
+  /** Rows ever queued; those not in the queue any more were taken to be written. A flush writes up to the count queued when it was asked. */
   let queued = 0;
-  let taken = 0;
+  const taken = () => queued - queue.length;
 
   const flush = (): Promise<void> => {
     clearTimeout(timer);
@@ -55,11 +55,7 @@ export function appendBatcher<T>(options: AppendBatcherOptions<T>): AppendBatche
     // Only the rows queued so far: those queued while the batches are written wait for their own window (or a full
     // batch). Draining until the queue was empty wrote them one or two at a time, a COMMIT each, under steady load.
     writing = writing.then(async () => {
-      while (taken < upTo) {
-        const rows = queue.splice(0, Math.min(batchSize, upTo - taken));
-        taken += rows.length;
-        await writeBatch(rows);
-      }
+      while (taken() < upTo) await writeBatch(queue.splice(0, Math.min(batchSize, upTo - taken())));
     });
     return writing;
   };

@@ -51,25 +51,25 @@ export interface StatelessIdentity {
   clientInfo: { name: string; version: string };
 }
 
-/** `params` with `_meta.progressToken` set to `token` (the caller's own `_meta` keys kept): the upstream reports progress under it. */
-export function withProgressToken(params: JsonObject | undefined, token: string | number): JsonObject {
+/** `params` with `fields` added to its `_meta`, the caller's own `_meta` keys kept (when it is an object). */
+function withMeta(params: JsonObject | undefined, fields: JsonObject): JsonObject {
   const own = params?._meta;
-  return { ...params, _meta: { ...(isJsonObject(own) ? own : {}), [META.progressToken]: token } };
+  return { ...params, _meta: { ...(isJsonObject(own) ? own : {}), ...fields } };
 }
 
-/** `params` with the per-request protocol fields (and the log level, when one is asked for) added to its `_meta` (the caller's own `_meta` keys kept). */
+/** `params` with `_meta.progressToken` set to `token`: the upstream reports progress under it. */
+export function withProgressToken(params: JsonObject | undefined, token: string | number): JsonObject {
+  return withMeta(params, { [META.progressToken]: token });
+}
+
+/** `params` with the per-request protocol fields (and the log level, when one is asked for) added to its `_meta`. */
 export function withRequestMeta(params: JsonObject | undefined, identity: StatelessIdentity, capabilities: JsonObject, logLevel?: string): JsonObject {
-  const own = params?._meta;
-  return {
-    ...params,
-    _meta: {
-      ...(isJsonObject(own) ? own : {}),
-      [META.protocolVersion]: identity.protocolVersion,
-      [META.clientInfo]: identity.clientInfo,
-      [META.clientCapabilities]: capabilities,
-      ...(logLevel === undefined ? {} : { [META.logLevel]: logLevel }),
-    },
-  };
+  return withMeta(params, {
+    [META.protocolVersion]: identity.protocolVersion,
+    [META.clientInfo]: identity.clientInfo,
+    [META.clientCapabilities]: capabilities,
+    ...(logLevel === undefined ? {} : { [META.logLevel]: logLevel }),
+  });
 }
 
 /**
