@@ -3,7 +3,7 @@ import autocannon, { type Result } from 'autocannon';
 import { codeExchangeBody, mintCodes, mintRefreshTokens, prepareClient, refreshBody, refreshChainRequest, type BenchClient } from './oauth-fixtures.js';
 import { mintPeerRefreshTokens, PEER_CLIENT_ID, startOidcProviderPeer } from './oidc-provider-peer.js';
 import { createBenchDatabase, postgresRunsEnabled, shareOf, type BenchDatabase } from './postgres-database.js';
-import { cpuMs } from './process-stats.js';
+import { cpuMs, cpuTimesMs } from './process-stats.js';
 import { startBareServer, startGatehouse, type BenchServer } from './servers.js';
 
 /**
@@ -39,6 +39,11 @@ interface Row {
   cpuUsPerGrant?: number;
   /** The server's main thread's part of it (the rest is libuv's threadpool, e.g. node:crypto's asynchronous work). */
   mainThreadCpuUsPerGrant?: number;
+  /**
+   * The main thread's time in the kernel (system calls: the socket's reads and writes, SQLite's WAL writes and locks).
+   * Its share tells the VMs apart: where a system call costs several µs, the durable rotation pays for each of its own.
+   */
+  mainThreadKernelUsPerGrant?: number;
   /** The load generator's (this process's) CPU time per request, µs: near 1 s per second, it limits the rate. */
   generatorCpuUsPerGrant?: number;
 }
@@ -71,6 +76,7 @@ interface RefreshRound {
   result: Result;
   cpuMs: number;
   mainThreadCpuMs: number;
+  mainThreadKernelMs: number;
   generatorCpuMs: number;
 }
 
@@ -78,11 +84,18 @@ async function refreshFor(target: RefreshTarget, seconds: number): Promise<Refre
   // A finished run drops the answers in flight, and with them their chains.
   if (target.pool.length < CONNECTIONS) target.pool.push(...(await target.mint(CONNECTIONS - target.pool.length)));
   const cpuBefore = cpuMs(target.pid);
-  const mainThreadBefore = cpuMs(target.pid, target.pid);
+  const mainThreadBefore = cpuTimesMs(target.pid, target.pid);
   const generatorBefore = process.cpuUsage();
   const result = await autocannon({ url: target.client.issuer, connections: CONNECTIONS, duration: seconds, requests: [refreshChainRequest(target.client, target.pool)] });
   const generator = process.cpuUsage(generatorBefore);
-  return { result, cpuMs: cpuMs(target.pid) - cpuBefore, mainThreadCpuMs: cpuMs(target.pid, target.pid) - mainThreadBefore, generatorCpuMs: (generator.user + generator.system) / 1000 };
+  const mainThread = cpuTimesMs(target.pid, target.pid);
+  return {
+    result,
+    cpuMs: cpuMs(target.pid) - cpuBefore,
+    mainThreadCpuMs: mainThread.user + mainThread.system - mainThreadBefore.user - mainThreadBefore.system,
+    mainThreadKernelMs: mainThread.system - mainThreadBefore.system,
+    generatorCpuMs: (generator.user + generator.system) / 1000,
+  };
 }
 
 /** The rounds of one backend taken together: the rate from the totals, latencies the median of the rounds' own. */
@@ -113,7 +126,7 @@ async function refreshGrants(targets: RefreshTarget[]): Promise<Row[]> {
   return targets.map((target, index) => {
     const result = combined(rounds[index]!.map((round) => round.result));
     const perGrant = (of: (round: RefreshRound) => number) => (rounds[index]!.reduce((sum, round) => sum + of(round), 0) * 1000) / result.requests.total;
-    return { name: `refresh_token grant (${target.name})`, result, cpuUsPerGrant: perGrant((round) => round.cpuMs), mainThreadCpuUsPerGrant: perGrant((round) => round.mainThreadCpuMs), generatorCpuUsPerGrant: perGrant((round) => round.generatorCpuMs) };
+    return { name: `refresh_token grant (${target.name})`, result, cpuUsPerGrant: perGrant((round) => round.cpuMs), mainThreadCpuUsPerGrant: perGrant((round) => round.mainThreadCpuMs), mainThreadKernelUsPerGrant: perGrant((round) => round.mainThreadKernelMs), generatorCpuUsPerGrant: perGrant((round) => round.generatorCpuMs) };
   });
 }
 
@@ -189,6 +202,7 @@ async function main(): Promise<void> {
       const per = (row: Row, value: number | undefined) => `${row.name.replace(/^refresh_token grant \((.*)\)$/, '$1')} ${(value ?? 0).toFixed(0)} µs`;
       process.stdout.write(`Server CPU per refresh grant: ${refresh.map((row) => per(row, row.cpuUsPerGrant)).join(', ')}\n`);
       process.stdout.write(`  of it on the main thread: ${refresh.map((row) => per(row, row.mainThreadCpuUsPerGrant)).join(', ')}\n`);
+      process.stdout.write(`  of that in the kernel: ${refresh.map((row) => per(row, row.mainThreadKernelUsPerGrant)).join(', ')}\n`);
       process.stdout.write(`Load generator (this process) CPU per grant: ${refresh.map((row) => per(row, row.generatorCpuUsPerGrant)).join(', ')}\n`);
     }
     if (onSqlite && postgres) {
