@@ -269,6 +269,25 @@ interface Measured {
 }
 
 /**
+ * The order of round `round` (from 1), as indexes of `routes`: every other round reversed, so that no route always
+ * follows the same one; and in rounds 3 and 4 (then 7 and 8, …) the routes of one server process (consecutive, same
+ * pid) also taken the other way round. The first window a process serves after the other routes' windows costs it
+ * more CPU per call than the next one (bench/README.md, seventh session), and with reversal alone the last process's
+ * first route was always that one; this way each route of a process is its first after a pause as often as the other.
+ */
+function roundOrder(routes: ReadonlyArray<{ pid: number }>, round: number): number[] {
+  const groups: number[][] = [];
+  routes.forEach((route, index) => {
+    const last = groups.at(-1);
+    if (last && routes[last[0]!]!.pid === route.pid) last.push(index);
+    else groups.push([index]);
+  });
+  const swapped = Math.floor((round - 1) / 2) % 2 === 1;
+  const order = groups.flatMap((group) => (swapped ? [...group].reverse() : group));
+  return round % 2 === 1 ? order : order.reverse();
+}
+
+/**
  * Warm-up, then the sequential calls, then the timed load in `ROUNDS` rounds that take the routes in turn, so that
  * a machine that speeds up or slows down during the run (other tenants, CPU frequency) weighs on every route alike.
  */
@@ -281,8 +300,7 @@ async function measure(routes: Route[]): Promise<Measured[]> {
   const rounds = routes.map(() => [] as Array<LoadRound & CpuPerCall>);
   const seconds = Math.max(1, Math.round(DURATION_SECONDS / ROUNDS));
   for (let round = 1; round <= ROUNDS; round += 1) {
-    // Every other round in reverse order, so that no route always follows the same one.
-    const order = round % 2 === 1 ? [...routes.keys()] : [...routes.keys()].reverse();
+    const order = roundOrder(routes, round);
     process.stdout.write(`- ${CONNECTIONS} connections, round ${round} of ${ROUNDS}: ${order.map((index) => routes[index]!.name).join(', ')} for ${seconds} s each\n`);
     for (const index of order) {
       const route = routes[index]!;
