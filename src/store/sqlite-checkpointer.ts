@@ -20,6 +20,19 @@ const EAGER_PAGES = 1000;
  * checkpointer falls this far behind, or is gone.
  */
 export const BACKSTOP_WAL_PAGES = 10_000;
+/**
+ * The WAL restarts at its start only when a write transaction begins with every frame copied. Under a steady write
+ * load a checkpoint running beside the writer never copies the frames committed while it ran, so without help the WAL
+ * grew to the backstop and the writer's own checkpoint ran, fsyncs and all, on the main thread (bench/README.md).
+ * Past `RESTART_PAGES` frames the checkpointer copies what was committed meanwhile beside the writer, in at most
+ * `TAIL_PASSES` further checkpoints or until one copied at most `TAIL_PAGES`; then it asks the writer to hold its
+ * next batch while it copies the last frames (a pause of a few ms), and the batch after the hold restarts the WAL.
+ */
+const RESTART_PAGES = 4_000;
+const TAIL_PAGES = 256;
+const TAIL_PASSES = 4;
+/** The longest the writer holds for the checkpointer: past it (a checkpointer stuck or gone) it goes on regardless. */
+const HOLD_LIMIT_MS = 100;
 
 /** What a round of the checkpointer found: `log` frames in the WAL since it last restarted, `checkpointed` of them copied. */
 export interface CheckpointOutcome {
@@ -32,6 +45,8 @@ export interface PacingSettings {
   intervalMs: number;
   eagerPages: number;
   pageSize: number;
+  restartPages: number;
+  tailPages: number;
 }
 
 /**
@@ -75,6 +90,22 @@ export function checkpointPacing(settings: PacingSettings, start: { now: number;
       roundAt = now;
       copiedAt = outcome.log === outcome.checkpointed ? version : undefined;
     },
+    /** Whether a round's checkpoint found the WAL long enough to restart it (`restartPages`). */
+    restartDue(outcome: CheckpointOutcome): boolean {
+      return outcome.log >= settings.restartPages;
+    },
+    /**
+     * A further checkpoint of a round that restarts the WAL, `after` the one `before` it: each copies only the frames
+     * the writer committed while the one before ran. `hold` once those were few (`tailPages`): the writer waits while
+     * a last one copies the rest. `again` while they were more. `restarted`: the WAL began again meanwhile (the writer
+     * found it all copied), or the checkpoint could not run. `blocked`: a reader's snapshot keeps the rest.
+     */
+    afterPass(before: CheckpointOutcome, after: CheckpointOutcome): 'hold' | 'again' | 'restarted' | 'blocked' {
+      if (after.log < before.log) return 'restarted';
+      const copied = after.checkpointed - before.checkpointed;
+      if (copied === 0 && after.checkpointed < after.log) return 'blocked';
+      return copied <= settings.tailPages ? 'hold' : 'again';
+    },
   };
 }
 
@@ -87,7 +118,7 @@ export function checkpointPacing(settings: PacingSettings, start: { now: number;
  * `__name`: the helper tsx's transform calls in function sources to keep names (the build's source has none).
  */
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
+const { workerData, parentPort } = require('node:worker_threads');
 const { statSync } = require('node:fs');
 const Database = require(workerData.driver);
 const __name = (target) => target;
@@ -99,12 +130,42 @@ const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 const walFile = workerData.file + '-wal';
 const walSize = () => statSync(walFile, { throwIfNoEntry: false })?.size ?? 0;
 const pacing = (${checkpointPacing})({ ...workerData.pacing, pageSize: db.pragma('page_size', { simple: true }) }, { now: Date.now(), walBytes: walSize() });
+let holding = false;
+// The writer holds (no batch open): copy the last frames, so that its next transaction restarts the WAL. The pacing
+// keeps the round's first checkpoint: the rate it measured is the writer's.
+parentPort.on('message', () => {
+  try {
+    checkpoint.get();
+  } catch {
+    // As a failed round: the next one tries again.
+  } finally {
+    holding = false;
+    parentPort.postMessage('release');
+  }
+});
 setInterval(() => {
+  if (holding) return;
   const now = Date.now();
   try {
     if (!pacing.due(now, walSize())) return;
     const version = dataVersion.get();
-    if (pacing.mustCheckpoint(now, version)) pacing.checkpointed(now, version, checkpoint.get());
+    if (!pacing.mustCheckpoint(now, version)) return;
+    let outcome = checkpoint.get();
+    pacing.checkpointed(now, version, outcome);
+    if (!pacing.restartDue(outcome)) return;
+    // Past the last pass, what is left is copied in the hold however much it is: a longer pause of the writer's
+    // next batch, where the writer's own checkpoint would stall its thread.
+    for (let pass = 1; ; pass++) {
+      const before = outcome;
+      outcome = checkpoint.get();
+      const next = pacing.afterPass(before, outcome);
+      if (next === 'again' && pass < workerData.tailPasses) continue;
+      if (next === 'hold' || next === 'again') {
+        holding = true;
+        parentPort.postMessage('hold');
+      }
+      return;
+    }
   } catch {
     // The next round tries again; the writer's backstop checkpoint covers a checkpointer that keeps failing.
   }
@@ -115,13 +176,51 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
+/** The writer's side of a hold: `hold` resolves once no batch is open and keeps new ones from beginning until `release`. */
+export interface HoldableWriter {
+  hold(): Promise<void>;
+  release(): void;
+}
+
+/** What the checkpointer's messages arrive on and answers go to: its Worker (or, in a test, a MessagePort). */
+export interface CheckpointerPort {
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  postMessage(message: unknown): void;
+}
+
+/**
+ * The writer's half of the hold: on `hold` it holds the writer and answers `held` once no batch is open; on `release`
+ * (or after `limitMs`, or when the returned function is called: the checkpointer failed or exited) it lets it go.
+ */
+export function answerHolds(port: CheckpointerPort, writer: HoldableWriter, limitMs = HOLD_LIMIT_MS): () => void {
+  let limit: NodeJS.Timeout | undefined;
+  const release = () => {
+    clearTimeout(limit);
+    writer.release();
+  };
+  port.on('message', (message) => {
+    if (message === 'release') return release();
+    void writer.hold().then(() => {
+      limit = setTimeout(release, limitMs).unref();
+      port.postMessage('held');
+    });
+  });
+  return release;
+}
+
+/** Settings a test may shorten, to reach a restart with a small database. */
+export interface RestartSettings {
+  restartPages: number;
+  tailPages: number;
+}
+
 /**
  * WAL checkpoints on a thread of their own. A checkpoint copies the WAL's pages into the database file and fsyncs
  * both; run by the writer (SQLite's automatic checkpoint, inside a COMMIT) it took ~4 % of the main thread under
  * refresh load and stalled the COMMIT that crossed the threshold (bench/README.md). Durability is unchanged: a write
  * is answered once its COMMIT is in the WAL, as before; the checkpoint only moves it into the main file.
  */
-export function startCheckpointer(file: string, sync: SqliteSync): Checkpointer {
+export function startCheckpointer(file: string, sync: SqliteSync, writer: HoldableWriter, restart: Partial<RestartSettings> = {}): Checkpointer {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     execArgv: [],
@@ -130,12 +229,15 @@ export function startCheckpointer(file: string, sync: SqliteSync): Checkpointer 
       driver: createRequire(import.meta.url).resolve('better-sqlite3'),
       synchronous: sync === 'full' ? 'FULL' : 'NORMAL',
       pollMs: POLL_MS,
-      pacing: { intervalMs: INTERVAL_MS, eagerPages: EAGER_PAGES },
+      tailPasses: TAIL_PASSES,
+      pacing: { intervalMs: INTERVAL_MS, eagerPages: EAGER_PAGES, restartPages: RESTART_PAGES, tailPages: TAIL_PAGES, ...restart },
     },
   });
   // Never what keeps the process alive; a failure to start leaves the writer's backstop checkpoint doing the work.
   worker.unref();
-  worker.on('error', () => undefined);
+  const release = answerHolds(worker, writer);
+  worker.on('error', release);
+  worker.on('exit', release);
   return {
     async stop() {
       await worker.terminate();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Db, Row } from './db.js';
 import { applyPendingMigrations, migrationsTable } from './migrate.js';
-import { BACKSTOP_WAL_PAGES, startCheckpointer } from './sqlite-checkpointer.js';
+import { BACKSTOP_WAL_PAGES, startCheckpointer, type RestartSettings } from './sqlite-checkpointer.js';
 
 type RunResult = { changes: number };
 
@@ -40,8 +40,11 @@ const MAX_WAIT_TURNS = 2;
  * commit and run before the next batch begins. Writes on their own (`run`) are gathered per turn as well (`write`). Nothing inside a transaction's work may wait for a
  * statement outside it (the work would wait for its own commit).
  */
-class GroupCommit {
+export class GroupCommit {
   private open = false;
+  /** While the checkpointer copies the WAL's last frames (sqlite-checkpointer.ts): no batch begins, work queues. */
+  private held = false;
+  private quiet?: () => void;
   private readonly transactions: PendingTransaction[] = [];
   private readonly statements: (() => void)[] = [];
   private readonly writes: PendingWrite[] = [];
@@ -60,8 +63,21 @@ class GroupCommit {
   transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.transactions.push({ work, single: false, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.open) void this.runBatch();
+      if (!this.open && !this.held) void this.runBatch();
     });
+  }
+
+  /** Resolves once no batch is open; until `release`, none begins and no write runs (they queue). */
+  hold(): Promise<void> {
+    this.held = true;
+    return this.open ? new Promise<void>((resolve) => (this.quiet = resolve)) : Promise.resolve();
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.flushWrites();
+    if (this.transactions.length > 0 && !this.open) void this.runBatch();
   }
 
   /**
@@ -85,6 +101,7 @@ class GroupCommit {
   }
 
   private flushWrites(): void {
+    if (this.held && !this.open) return;
     const writes = this.writes.splice(0);
     if (writes.length === 0) return;
     if (this.open) {
@@ -178,7 +195,10 @@ class GroupCommit {
     } finally {
       this.open = false;
       for (const task of this.statements.splice(0)) task();
-      if (this.transactions.length > 0) void this.runBatch();
+      if (this.held) {
+        this.quiet?.();
+        this.quiet = undefined;
+      } else if (this.transactions.length > 0) void this.runBatch();
     }
   }
 }
@@ -279,12 +299,12 @@ function openReadOnly(file: string): BetterSqlite3.Database {
 }
 
 /** Opens (creating when absent) the SQLite database in the data directory: WAL, owner-only files. */
-export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?: SqliteSync } = {}): Database {
+export function openSqlite(dataDir: string, options: { readOnly?: boolean; sync?: SqliteSync; restart?: Partial<RestartSettings> } = {}): Database {
   const file = sqliteFile(dataDir);
   const connection = options.readOnly ? openReadOnly(file) : openWritable(dataDir, file, options.sync ?? 'normal');
   const inner = directDb(connection);
   const group = new GroupCommit(connection, inner);
-  const checkpointer = options.readOnly ? undefined : startCheckpointer(file, options.sync ?? 'normal');
+  const checkpointer = options.readOnly ? undefined : startCheckpointer(file, options.sync ?? 'normal', group, options.restart);
   const transaction = <T>(work: (tx: Db) => Promise<T>): Promise<T> =>
     options.readOnly ? Promise.reject(new Error('the database is open read-only')) : group.transaction(work);
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../../src/store/index.js';
-import { sqliteFile } from '../../src/store/sqlite.js';
+import type { Db } from '../../src/store/db.js';
+import { GroupCommit, openSqlite, sqliteFile } from '../../src/store/sqlite.js';
 import { tempDir } from '../helpers/backends.js';
 
 const modeOf = (file: string) => statSync(file).mode & 0o777;
@@ -193,6 +194,82 @@ it('a checkpoint a reader held back is finished after the reader ends, with noth
   } finally {
     reader.close();
     await store.database.close();
+    temp.remove();
+  }
+});
+
+it('a hold waits for the open batch to commit; what is asked for meanwhile waits for the release, and is committed', async () => {
+  const temp = tempDir();
+  const connection = new BetterSqlite3(path.join(temp.dir, 'hold.db'));
+  connection.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+  const group = new GroupCommit(connection, {} as Db);
+  const insert = (key: string) => connection.prepare('INSERT INTO t (k) VALUES (?)').run(key);
+  const keys = () => (connection.prepare('SELECT k FROM t ORDER BY k').pluck().all() as string[]).join(',');
+  try {
+    let finishOpen!: () => void;
+    const open = group.transaction(async () => {
+      insert('a');
+      await new Promise<void>((resolve) => (finishOpen = resolve));
+    });
+    let quiet = false;
+    const held = group.hold().then(() => (quiet = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(quiet, false, 'the open batch has not committed');
+    finishOpen();
+    await Promise.all([open, held]);
+    assert.equal(connection.inTransaction, false);
+
+    let ran = false;
+    const later = group.transaction(async () => {
+      ran = true;
+      insert('b');
+    });
+    const write = group.write(() => insert('c'));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ran, false, 'no batch begins while held');
+    assert.equal(keys(), 'a', 'no write runs while held');
+    group.release();
+    await Promise.all([later, write]);
+    assert.equal(keys(), 'a,b,c');
+  } finally {
+    connection.close();
+    temp.remove();
+  }
+});
+
+it('under a steady write load the checkpointer restarts the WAL, holding the writer for the last frames, long before the backstop', async () => {
+  const temp = tempDir();
+  const database = openSqlite(temp.dir, { restart: { restartPages: 300, tailPages: 64 } });
+  const wal = `${sqliteFile(temp.dir)}-wal`;
+  /** The WAL header's salts change each time the WAL begins again at its start. */
+  const salts = () => {
+    const descriptor = openSync(wal, 'r');
+    try {
+      const header = Buffer.alloc(8);
+      readSync(descriptor, header, 0, 8, 16);
+      return header.toString('hex');
+    } finally {
+      closeSync(descriptor);
+    }
+  };
+  try {
+    await database.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const seen = new Set<string>();
+    let commits = 0;
+    // A commit about every millisecond, each while the last checkpoint still runs: the WAL never restarts by itself
+    // (it would need a checkpoint that copied the last frame before the next transaction began).
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline) {
+      await Promise.all(Array.from({ length: 8 }, () => database.transaction((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['x'.repeat(500)]))));
+      commits += 1;
+      seen.add(salts());
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assert.ok(seen.size >= 3, `the WAL restarted ${seen.size - 1} times in ${commits} commits`);
+    // The writer's backstop is 10,000 frames; restarts past 300 keep the WAL far below it.
+    assert.ok(statSync(wal).size < 3_000 * 4_120, `the WAL file is ${statSync(wal).size} bytes`);
+  } finally {
+    await database.close();
     temp.remove();
   }
 });
