@@ -200,6 +200,7 @@ export function answerHolds(port: CheckpointerPort, writer: HoldableWriter, limi
   };
   port.on('message', (message) => {
     if (message === 'release') return release();
+    if (message !== 'hold') return;
     void writer.hold().then(() => {
       limit = setTimeout(release, limitMs).unref();
       port.postMessage('held');
