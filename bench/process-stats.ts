@@ -18,6 +18,15 @@ export function cpuMs(pid: number, thread?: number): number {
   return user + system;
 }
 
+/**
+ * A thread's scheduler times so far (Linux `schedstat`), in ms: on a CPU, and runnable but waiting for one. The rest
+ * of the wall time it slept (nothing to do, or waiting for the disk).
+ */
+export function schedTimesMs(pid: number, thread: number): { running: number; waiting: number } {
+  const [running, waiting] = readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').split(' ').map(Number);
+  return { running: running! / 1e6, waiting: waiting! / 1e6 };
+}
+
 export function rssKiB(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Number(line?.match(/(\d+)/)?.[1] ?? Number.NaN);

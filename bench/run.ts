@@ -3,7 +3,7 @@ import autocannon, { type Result } from 'autocannon';
 import { codeExchangeBody, mintCodes, mintRefreshTokens, prepareClient, refreshBody, refreshChainRequest, type BenchClient } from './oauth-fixtures.js';
 import { mintPeerRefreshTokens, PEER_CLIENT_ID, startOidcProviderPeer } from './oidc-provider-peer.js';
 import { createBenchDatabase, postgresRunsEnabled, shareOf, type BenchDatabase } from './postgres-database.js';
-import { cpuMs, cpuTimesMs } from './process-stats.js';
+import { cpuMs, cpuTimesMs, schedTimesMs } from './process-stats.js';
 import { startBareServer, startGatehouse, type BenchServer } from './servers.js';
 
 /**
@@ -46,6 +46,12 @@ interface Row {
   mainThreadKernelUsPerGrant?: number;
   /** The load generator's (this process's) CPU time per request, µs: near 1 s per second, it limits the rate. */
   generatorCpuUsPerGrant?: number;
+  /**
+   * Shares of the main thread's wall time: on a CPU, runnable but waiting for one (the other threads and the load
+   * generator had both cores), and asleep (no request ready, or a wait for the disk). The rate is the running share
+   * over the main thread's CPU per grant.
+   */
+  mainThreadTime?: { running: number; waiting: number; asleep: number };
 }
 
 function perSecond(result: Result): number {
@@ -78,6 +84,9 @@ interface RefreshRound {
   mainThreadCpuMs: number;
   mainThreadKernelMs: number;
   generatorCpuMs: number;
+  wallMs: number;
+  mainThreadRunningMs: number;
+  mainThreadWaitingMs: number;
 }
 
 async function refreshFor(target: RefreshTarget, seconds: number): Promise<RefreshRound> {
@@ -85,11 +94,18 @@ async function refreshFor(target: RefreshTarget, seconds: number): Promise<Refre
   if (target.pool.length < CONNECTIONS) target.pool.push(...(await target.mint(CONNECTIONS - target.pool.length)));
   const cpuBefore = cpuMs(target.pid);
   const mainThreadBefore = cpuTimesMs(target.pid, target.pid);
+  const schedBefore = schedTimesMs(target.pid, target.pid);
   const generatorBefore = process.cpuUsage();
+  const startedAt = performance.now();
   const result = await autocannon({ url: target.client.issuer, connections: CONNECTIONS, duration: seconds, requests: [refreshChainRequest(target.client, target.pool)] });
+  const wallMs = performance.now() - startedAt;
   const generator = process.cpuUsage(generatorBefore);
   const mainThread = cpuTimesMs(target.pid, target.pid);
+  const sched = schedTimesMs(target.pid, target.pid);
   return {
+    wallMs,
+    mainThreadRunningMs: sched.running - schedBefore.running,
+    mainThreadWaitingMs: sched.waiting - schedBefore.waiting,
     result,
     cpuMs: cpuMs(target.pid) - cpuBefore,
     mainThreadCpuMs: mainThread.user + mainThread.system - mainThreadBefore.user - mainThreadBefore.system,
@@ -126,7 +142,19 @@ async function refreshGrants(targets: RefreshTarget[]): Promise<Row[]> {
   return targets.map((target, index) => {
     const result = combined(rounds[index]!.map((round) => round.result));
     const perGrant = (of: (round: RefreshRound) => number) => (rounds[index]!.reduce((sum, round) => sum + of(round), 0) * 1000) / result.requests.total;
-    return { name: `refresh_token grant (${target.name})`, result, cpuUsPerGrant: perGrant((round) => round.cpuMs), mainThreadCpuUsPerGrant: perGrant((round) => round.mainThreadCpuMs), mainThreadKernelUsPerGrant: perGrant((round) => round.mainThreadKernelMs), generatorCpuUsPerGrant: perGrant((round) => round.generatorCpuMs) };
+    const total = (of: (round: RefreshRound) => number) => rounds[index]!.reduce((sum, round) => sum + of(round), 0);
+    const wall = total((round) => round.wallMs);
+    const running = total((round) => round.mainThreadRunningMs) / wall;
+    const waiting = total((round) => round.mainThreadWaitingMs) / wall;
+    return {
+      name: `refresh_token grant (${target.name})`,
+      result,
+      cpuUsPerGrant: perGrant((round) => round.cpuMs),
+      mainThreadCpuUsPerGrant: perGrant((round) => round.mainThreadCpuMs),
+      mainThreadKernelUsPerGrant: perGrant((round) => round.mainThreadKernelMs),
+      generatorCpuUsPerGrant: perGrant((round) => round.generatorCpuMs),
+      mainThreadTime: { running, waiting, asleep: Math.max(0, 1 - running - waiting) },
+    };
   });
 }
 
@@ -199,11 +227,18 @@ async function main(): Promise<void> {
       const met = multiple >= TARGET.peerMultiple && onSqlite.latency.p99 < TARGET.p99Ms;
       process.stdout.write(`\nRefresh grants on SQLite: ${multiple.toFixed(2)}× oidc-provider's rate, p99 ${onSqlite.latency.p99} ms (oidc-provider ${onPeer.latency.p99} ms) (target >= ${TARGET.peerMultiple}× with p99 < ${TARGET.p99Ms} ms): ${met ? 'met' : 'NOT met'}\n`);
       if (onBaseline) process.stdout.write(`The baseline (${BASELINE}): ${(perSecond(onBaseline) / perSecond(onPeer)).toFixed(2)}× oidc-provider's rate, p99 ${onBaseline.latency.p99} ms\n`);
-      const per = (row: Row, value: number | undefined) => `${row.name.replace(/^refresh_token grant \((.*)\)$/, '$1')} ${(value ?? 0).toFixed(0)} µs`;
+      const target = (row: Row) => row.name.replace(/^refresh_token grant \((.*)\)$/, '$1');
+      const per = (row: Row, value: number | undefined) => `${target(row)} ${(value ?? 0).toFixed(0)} µs`;
       process.stdout.write(`Server CPU per refresh grant: ${refresh.map((row) => per(row, row.cpuUsPerGrant)).join(', ')}\n`);
       process.stdout.write(`  of it on the main thread: ${refresh.map((row) => per(row, row.mainThreadCpuUsPerGrant)).join(', ')}\n`);
       process.stdout.write(`  of that in the kernel: ${refresh.map((row) => per(row, row.mainThreadKernelUsPerGrant)).join(', ')}\n`);
       process.stdout.write(`Load generator (this process) CPU per grant: ${refresh.map((row) => per(row, row.generatorCpuUsPerGrant)).join(', ')}\n`);
+      const shares = (row: Row) => {
+        const percent = (share = 0) => `${(share * 100).toFixed(0)} %`;
+        const time = row.mainThreadTime;
+        return `${target(row)} running ${percent(time?.running)}, waiting for a core ${percent(time?.waiting)}, asleep ${percent(time?.asleep)}`;
+      };
+      process.stdout.write(`Main thread's time: ${refresh.map(shares).join('; ')}\n`);
     }
     if (onSqlite && postgres) {
       const share = perSecond(postgres) / perSecond(onSqlite);

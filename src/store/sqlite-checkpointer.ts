@@ -202,7 +202,9 @@ export function answerHolds(port: CheckpointerPort, writer: HoldableWriter, limi
     if (message === 'release') return release();
     if (message !== 'hold') return;
     void writer.hold().then(() => {
-      limit = setTimeout(release, limitMs).unref();
+      // Not unref'd: work may be queued behind the hold, and the checkpointer's thread is, so this keeps the
+      // process alive until the release.
+      limit = setTimeout(release, limitMs);
       port.postMessage('held');
     });
   });
@@ -234,11 +236,12 @@ export function startCheckpointer(file: string, sync: SqliteSync, writer: Holdab
       pacing: { intervalMs: INTERVAL_MS, eagerPages: EAGER_PAGES, restartPages: RESTART_PAGES, tailPages: TAIL_PAGES, ...restart },
     },
   });
-  // Never what keeps the process alive; a failure to start leaves the writer's backstop checkpoint doing the work.
-  worker.unref();
   const release = answerHolds(worker, writer);
   worker.on('error', release);
   worker.on('exit', release);
+  // Never what keeps the process alive; a failure to start leaves the writer's backstop checkpoint doing the work.
+  // After the listeners: a 'message' listener added to a Worker refs it again.
+  worker.unref();
   return {
     async stop() {
       await worker.terminate();

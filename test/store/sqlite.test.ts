@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -270,6 +272,22 @@ it('under a steady write load the checkpointer restarts the WAL, holding the wri
     assert.ok(statSync(wal).size < 3_000 * 4_120, `the WAL file is ${statSync(wal).size} bytes`);
   } finally {
     await database.close();
+    temp.remove();
+  }
+});
+
+it('a store left open does not keep the process alive (its checkpointer thread is not waited for)', async () => {
+  const temp = tempDir();
+  const script = `import { openSqlite } from ${JSON.stringify(new URL('../../src/store/sqlite.ts', import.meta.url).href)};
+const database = openSqlite(${JSON.stringify(temp.dir)});
+await database.run('CREATE TABLE t (x)');`;
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    clearTimeout(killer);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'the process ended by itself');
+  } finally {
     temp.remove();
   }
 });
