@@ -37,7 +37,7 @@ interface Row {
   result: Result;
   /** Server CPU time (user + system) per request, µs: what the machine's load moves least. */
   cpuUsPerGrant?: number;
-  /** The server's main thread's part of it (the rest is libuv's threadpool, e.g. node:crypto's asynchronous work). */
+  /** The server's main thread's part of it (the rest is its other threads: the signing worker, the checkpointer, V8's GC helpers). */
   mainThreadCpuUsPerGrant?: number;
   /**
    * The main thread's time in the kernel (system calls: the socket's reads and writes, SQLite's WAL writes and locks).
@@ -141,8 +141,8 @@ async function refreshGrants(targets: RefreshTarget[]): Promise<Row[]> {
   }
   return targets.map((target, index) => {
     const result = combined(rounds[index]!.map((round) => round.result));
-    const perGrant = (of: (round: RefreshRound) => number) => (rounds[index]!.reduce((sum, round) => sum + of(round), 0) * 1000) / result.requests.total;
     const total = (of: (round: RefreshRound) => number) => rounds[index]!.reduce((sum, round) => sum + of(round), 0);
+    const perGrant = (of: (round: RefreshRound) => number) => (total(of) * 1000) / result.requests.total;
     const wall = total((round) => round.wallMs);
     const running = total((round) => round.mainThreadRunningMs) / wall;
     const waiting = total((round) => round.mainThreadWaitingMs) / wall;

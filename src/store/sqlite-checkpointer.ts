@@ -212,10 +212,7 @@ export function answerHolds(port: CheckpointerPort, writer: HoldableWriter, limi
 }
 
 /** Settings a test may shorten, to reach a restart with a small database. */
-export interface RestartSettings {
-  restartPages: number;
-  tailPages: number;
-}
+export type RestartSettings = Pick<PacingSettings, 'restartPages' | 'tailPages'>;
 
 /**
  * WAL checkpoints on a thread of their own. A checkpoint copies the WAL's pages into the database file and fsyncs
