@@ -1,24 +1,10 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { seal } from './aead.js';
-
-/**
- * A text with a JWS inside (a token response's JSON, `access_token` in it), to be sealed (crypto/aead.ts) beside the
- * signature: `before` + the JWS + `after`, under `key` with `context` as associated data.
- */
-export interface Sealing {
-  key: Buffer;
-  context: string;
-  before: string;
-  after: string;
-}
 
 /** Makes ES256 signatures (RFC 7518 §3.4: SHA-256, the raw 64-byte R || S), base64url-encoded. */
 export interface Es256Signer {
   /** The signature of `signingInput` (latin1: a JWS signing input is ASCII) under `key`, named `kid` for reuse. */
   sign(kid: string, key: KeyObject, signingInput: string): Promise<string>;
-  /** As `sign`, and the sealing's text around the JWS (`signingInput`.signature) sealed in the same trip. */
-  signAndSeal(kid: string, key: KeyObject, signingInput: string, sealing: Sealing): Promise<{ signature: string; sealed: string }>;
   /** Stops the worker, if any; signatures asked for afterwards are refused. */
   close(): Promise<void>;
 }
@@ -38,14 +24,9 @@ export function signEs256(key: KeyObject, signingInput: string): string {
   return sign('sha256', Buffer.from(signingInput, 'latin1'), { key, ...SIGN_OPTIONS }).toString('base64url');
 }
 
-/** The text a sealing wraps around the signed JWS. */
-export function signedText(signingInput: string, signature: string, around: Pick<Sealing, 'before' | 'after'>): string {
-  return `${around.before}${signingInput}.${signature}${around.after}`;
-}
-
 /**
- * node:crypto's `sign` with a callback: each signature one job on libuv's threadpool (and a sealing on this thread).
- * For a signer without a thread of its own (tests, tools); the server signs through `workerSigner`.
+ * node:crypto's `sign` with a callback: each signature one job on libuv's threadpool. For a signer without a thread
+ * of its own (tests, tools); the server signs through `workerSigner`.
  */
 export const threadpoolSigner: Es256Signer = {
   sign: (_kid, key, signingInput) =>
@@ -55,10 +36,6 @@ export const threadpoolSigner: Es256Signer = {
         else resolve(signature.toString('base64url'));
       });
     }),
-  async signAndSeal(kid, key, signingInput, sealing) {
-    const signature = await threadpoolSigner.sign(kid, key, signingInput);
-    return { signature, sealed: seal(sealing.key, signedText(signingInput, signature, sealing), sealing.context) };
-  },
   close: async () => undefined,
 };
 
@@ -66,13 +43,11 @@ export const threadpoolSigner: Es256Signer = {
 export interface SignerBatch {
   id: number;
   newKeys: Array<{ kid: string; key: KeyObject }>;
-  newSealingKeys: Array<{ id: number; key: Uint8Array }>;
   kids: string[];
   inputs: string[];
-  sealings: Array<{ keyId: number; context: string; before: string; after: string } | null>;
 }
 
-export type SignerAnswer = { id: number; signatures: string[]; sealed: Array<string | null> } | { id: number; error: string };
+export type SignerAnswer = { id: number; signatures: string[] } | { id: number; error: string };
 
 /**
  * The worker's module beside this one: the build's `.js`; or, when this module runs as TypeScript under tsx (tests,
@@ -90,10 +65,9 @@ interface Pending {
   kid: string;
   key: KeyObject;
   input: string;
-  sealing: Sealing | undefined;
   /** Set once a worker was lost while holding it: it is sent once more, not again after that. */
   resent?: boolean;
-  resolve(result: { signature: string; sealed: string | null }): void;
+  resolve(signature: string): void;
   reject(error: Error): void;
 }
 
@@ -106,13 +80,12 @@ export interface WorkerSignerOptions {
  * ES256 signatures on a worker thread of this signer's own, the ones asked for in one turn of the event loop sent
  * together, up to `SIGNATURES_PER_MESSAGE` a message each way. The main thread then pays a message per few signatures, where
  * node:crypto's asynchronous `sign` costs it a threadpool job, a wake-up and a callback per signature (about 10 µs
- * against 3 in a micro-benchmark: bench/README.md); a sealing asked for with a signature (the refresh grant's replay
- * copy) rides in the same messages. The worker starts on the first signature and holds the process open only while
- * signatures are pending. A failure is its own request's: a message the worker could not sign is sent again one
+ * against 3 in a micro-benchmark: bench/README.md). The worker starts on the first signature and holds the process
+ * open only while signatures are pending. A failure is its own request's: a message the worker could not sign is sent again one
  * request at a time, and what a lost worker held goes once more to its replacement (signing has no side effects).
  */
 export function workerSigner(options: WorkerSignerOptions = {}): Es256Signer {
-  let worker: { thread: Worker; kids: Set<string>; sealingKeys: Map<Buffer, number> } | undefined;
+  let worker: { thread: Worker; kids: Set<string> } | undefined;
   let queued: Pending[] = [];
   const inFlight = new Map<number, Pending[]>();
   let nextId = 0;
@@ -131,7 +104,7 @@ export function workerSigner(options: WorkerSignerOptions = {}): Es256Signer {
       inFlight.delete(answer.id);
       if (inFlight.size === 0) thread.unref();
       if (!batch) return;
-      if ('signatures' in answer) batch.forEach((pending, i) => pending.resolve({ signature: answer.signatures[i]!, sealed: answer.sealed[i]! }));
+      if ('signatures' in answer) batch.forEach((pending, i) => pending.resolve(answer.signatures[i]!));
       else if (batch.length > 1) for (const pending of batch) send([pending]);
       else batch[0]!.reject(new Error(`signing failed: ${answer.error}`));
     });
@@ -151,29 +124,18 @@ export function workerSigner(options: WorkerSignerOptions = {}): Es256Signer {
     };
     thread.on('error', lost);
     thread.on('exit', (code) => lost(new Error(`the signing worker exited (${code})`)));
-    return (worker = { thread, kids: new Set(), sealingKeys: new Map() });
+    return (worker = { thread, kids: new Set() });
   };
   const send = (batch: Pending[]) => {
-    const { thread, kids, sealingKeys } = started();
-    const message: SignerBatch = { id: nextId++, newKeys: [], newSealingKeys: [], kids: [], inputs: [], sealings: [] };
-    for (const { kid, key, input, sealing } of batch) {
+    const { thread, kids } = started();
+    const message: SignerBatch = { id: nextId++, newKeys: [], kids: [], inputs: [] };
+    for (const { kid, key, input } of batch) {
       if (!kids.has(kid)) {
         kids.add(kid);
         message.newKeys.push({ kid, key });
       }
       message.kids.push(kid);
       message.inputs.push(input);
-      if (!sealing) {
-        message.sealings.push(null);
-        continue;
-      }
-      let keyId = sealingKeys.get(sealing.key);
-      if (keyId === undefined) {
-        sealingKeys.set(sealing.key, (keyId = sealingKeys.size));
-        // A copy of the key's own bytes: a small Buffer's ArrayBuffer is a shared pool, which would cross whole.
-        message.newSealingKeys.push({ id: keyId, key: new Uint8Array(sealing.key) });
-      }
-      message.sealings.push({ keyId, context: sealing.context, before: sealing.before, after: sealing.after });
     }
     inFlight.set(message.id, batch);
     thread.ref();
@@ -189,16 +151,10 @@ export function workerSigner(options: WorkerSignerOptions = {}): Es256Signer {
     queued.push(pending);
     if (queued.length >= SIGNATURES_PER_MESSAGE) flush();
   };
-  const request = (kid: string, key: KeyObject, input: string, sealing: Sealing | undefined) => {
-    if (closed) return Promise.reject(new Error('the signer is closed'));
-    return new Promise<{ signature: string; sealed: string | null }>((resolve, reject) => enqueue({ kid, key, input, sealing, resolve, reject }));
-  };
-
   return {
-    sign: async (kid, key, input) => (await request(kid, key, input, undefined)).signature,
-    async signAndSeal(kid, key, input, sealing) {
-      const { signature, sealed } = await request(kid, key, input, sealing);
-      return { signature, sealed: sealed! };
+    sign: (kid, key, input) => {
+      if (closed) return Promise.reject(new Error('the signer is closed'));
+      return new Promise<string>((resolve, reject) => enqueue({ kid, key, input, resolve, reject }));
     },
     async close() {
       closed = true;

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Es256Signer, Sealing } from './es256-signer.js';
+import type { Es256Signer } from './es256-signer.js';
 
 /**
  * A compact JWS (RFC 7515 §7.1) of a JSON payload, signed ES256 (RFC 7518 §3.4: SHA-256, the signature as the raw
@@ -13,20 +13,8 @@ export async function signEs256Jws(encodedHeader: string, payload: object, key: 
   return `${signingInput}.${await signer.sign(key.kid, key.privateKey, signingInput)}`;
 }
 
-/** As `signEs256Jws`, and the sealing's text around the JWS sealed beside the signature (es256-signer.ts). */
-export async function signEs256JwsAndSeal(
-  encodedHeader: string,
-  payload: object,
-  key: { kid: string; privateKey: KeyObject },
-  signer: Es256Signer,
-  sealing: Sealing,
-): Promise<{ jws: string; sealed: string }> {
-  const signingInput = jwsSigningInput(encodedHeader, payload);
-  const { signature, sealed } = await signer.signAndSeal(key.kid, key.privateKey, signingInput, sealing);
-  return { jws: `${signingInput}.${signature}`, sealed };
-}
-
-const jwsSigningInput = (encodedHeader: string, payload: object) => `${encodedHeader}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
+/** The JWS's first two parts: what its signature signs. */
+export const jwsSigningInput = (encodedHeader: string, payload: object) => `${encodedHeader}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
 
 /** The base64url JOSE header, computed once per key. */
 export function encodeJoseHeader(header: { alg: 'ES256'; typ: string; kid: string }): string {

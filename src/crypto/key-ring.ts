@@ -22,6 +22,8 @@ export interface KeyRing {
   tokenHasher: KeyedHasher;
   /** Signs cookies. */
   cookieKey: Buffer;
+  /** HMAC key of a refresh's secrets derived from the presented token (oauth/refresh-replay.ts). */
+  refreshReplayKey: Buffer;
   /** Short, non-secret fingerprint of the master key, for logs and `doctor`. */
   fingerprint: string;
 }
@@ -35,6 +37,7 @@ export function deriveKeyRing(master: Buffer): KeyRing {
     encryptionKey: derive(master, 'aead v1'),
     tokenHasher: keyedHasher([{ version: 1, key: derive(master, 'token pepper v1') }]),
     cookieKey: derive(master, 'cookie signing v1'),
+    refreshReplayKey: derive(master, 'refresh replay v1'),
     fingerprint: derive(master, 'fingerprint').subarray(0, 6).toString('hex'),
   };
 }

@@ -62,8 +62,15 @@ const hexTime = (at: number) => Math.max(0, Math.floor(at)).toString(16).padStar
  * between the two as 11 hex digits, so the keys stored for such tokens can sort by issue time (`issueTimeOf`).
  */
 export function issueToken(kind: TokenKind, issuedAt?: number): string {
-  return tokenPrefixes[kind] + (issuedAt === undefined ? '' : hexTime(issuedAt)) + randomText(32);
+  return tokenText(kind, issuedAt, randomText(32));
 }
+
+/** A token as `issueToken` makes them, whose 256 bits are `secret`'s first 32 bytes (a secret derived, not drawn). */
+export function tokenFromSecret(kind: TokenKind, secret: Buffer, issuedAt?: number): string {
+  return tokenText(kind, issuedAt, secret.toString('base64url', 0, 32));
+}
+
+const tokenText = (kind: TokenKind, issuedAt: number | undefined, secret: string) => tokenPrefixes[kind] + (issuedAt === undefined ? '' : hexTime(issuedAt)) + secret;
 
 const TOKEN_BODY = /^(?:[0-9a-f]{11})?[A-Za-z0-9_-]{43}$/;
 

@@ -2,7 +2,7 @@ import { jwtVerify, type JWTHeaderParameters } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { threadpoolSigner, type Es256Signer } from '../crypto/es256-signer.js';
-import { encodeJoseHeader, signEs256Jws, signEs256JwsAndSeal } from '../crypto/jws.js';
+import { encodeJoseHeader, jwsSigningInput, signEs256Jws } from '../crypto/jws.js';
 import { newId } from '../crypto/random.js';
 import { SIGNING_ALG, type SigningKeyRing } from '../crypto/signing-keys.js';
 import type { GrantRecord, GrantStore } from '../store/index.js';
@@ -49,18 +49,21 @@ export interface AccessTokenRequest {
 }
 
 /**
- * The response a token goes into, sealed (crypto/aead.ts) beside its signature: `around(expiresIn)` gives the text
- * before and after the token; the refresh grant keeps it for its grace replay.
+ * What rebuilds an issued token byte for byte, given its `jti` (the refresh grant's grace replay: refresh-replay.ts).
+ * Not a credential without that jti: the signature covers it.
  */
-export interface ResponseSealing {
-  key: Buffer;
-  context: string;
-  around(expiresIn: number): { before: string; after: string };
+export interface AccessTokenCopy {
+  kid: string;
+  iat: number;
+  exp: number;
+  signature: string;
 }
 
 export interface AccessTokenService {
-  /** A new token; with `sealing`, also its response sealed (signed and sealed off the main thread by the runtime's signer). */
-  issue(request: AccessTokenRequest, sealing?: ResponseSealing): Promise<{ token: string; expiresIn: number; sealed?: string }>;
+  /** A new token, with `jti` when given (else a random one); its copy for `rebuild`. */
+  issue(request: AccessTokenRequest, jti?: string): Promise<{ token: string; expiresIn: number; copy: AccessTokenCopy }>;
+  /** The token `issue` made for the same request and `jti`, from its copy: no signature is made. */
+  rebuild(request: AccessTokenRequest, jti: string, copy: AccessTokenCopy): string;
   /**
    * The claims of a token this server signed for `expectedAudience`, still in its lifetime; undefined for
    * anything else. Says nothing about the grant: check `isGrantLive` too.
@@ -101,30 +104,34 @@ export function accessTokenService(
     const seconds = now() / 1000;
     return claims.exp + CLOCK_SKEW_SECONDS > seconds && claims.nbf - CLOCK_SKEW_SECONDS <= seconds;
   };
+  // The members in one order, so that a rebuilt token is the issued one.
+  const claimsOf = (request: AccessTokenRequest, jti: string, iat: number, exp: number): AccessTokenClaims => ({
+    iss: issuer,
+    sub: request.userId,
+    aud: request.resource,
+    client_id: request.clientId,
+    scope: request.scope,
+    jti,
+    iat,
+    nbf: iat,
+    exp,
+    gid: request.grantId,
+  });
   const remember = (key: string, claims: AccessTokenClaims) => {
     if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
     verified.set(key, claims);
   };
 
   return {
-    async issue(request, sealing) {
+    async issue(request, jti = newId('at')) {
       const key = await signingKeys.signingKey();
       const iat = Math.floor(now() / 1000);
-      const claims: AccessTokenClaims = {
-        iss: issuer,
-        sub: request.userId,
-        aud: request.resource,
-        client_id: request.clientId,
-        scope: request.scope,
-        jti: newId('at'),
-        iat,
-        nbf: iat,
-        exp: iat + ttl,
-        gid: request.grantId,
-      };
-      if (!sealing) return { token: await signEs256Jws(encodedHeader(key.kid), claims, key, signer), expiresIn: ttl };
-      const { jws, sealed } = await signEs256JwsAndSeal(encodedHeader(key.kid), claims, key, signer, { key: sealing.key, context: sealing.context, ...sealing.around(ttl) });
-      return { token: jws, expiresIn: ttl, sealed };
+      const token = await signEs256Jws(encodedHeader(key.kid), claimsOf(request, jti, iat, iat + ttl), key, signer);
+      return { token, expiresIn: ttl, copy: { kid: key.kid, iat, exp: iat + ttl, signature: token.slice(token.lastIndexOf('.') + 1) } };
+    },
+
+    rebuild(request, jti, copy) {
+      return `${jwsSigningInput(encodedHeader(copy.kid), claimsOf(request, jti, copy.iat, copy.exp))}.${copy.signature}`;
     },
 
     async verify(token, expectedAudience) {

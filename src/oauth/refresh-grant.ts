@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { open } from '../crypto/aead.js';
 import { isBoundResource } from '../net/resource-uri.js';
 import type { GrantRecord, RefreshTokenRecord, RotationOutcome } from '../store/index.js';
 import { OAuthError } from './errors.js';
+import { replayCopy, replayedResponse, replaySecrets } from './refresh-replay.js';
 import { formatScope, parseScope, scopesCover, SUPPORTED_SCOPES } from './scopes.js';
 import { checkLiveGrant, findRefreshTokenWithGrant, issueTokens, requireActiveUser, type GrantContext, type GrantDeps, type GrantHandler, type IssuedTokens } from './token-response.js';
 
@@ -13,8 +13,6 @@ const refreshGrantParams = z.object({
   resource: z.string().optional(),
 });
 type RefreshGrantParams = z.infer<typeof refreshGrantParams>;
-
-const replayContext = (tokenHash: string) => `refresh-replay:${tokenHash}`;
 
 async function findRefreshToken(deps: GrantDeps, token: string, lookup: 'findWithGrant' | 'findToRotate'): Promise<{ record: RefreshTokenRecord; grant: GrantRecord }> {
   const found = await findRefreshTokenWithGrant(deps, token, lookup);
@@ -27,10 +25,10 @@ async function findRefreshToken(deps: GrantDeps, token: string, lookup: 'findWit
  * it gets the successor response it already produced: a client whose answer was lost in transit may retry.
  * After it, the token was stolen or replayed: that grant is revoked, and only that grant (RFC 9700 §4.14.2).
  */
-async function replayOrRevoke(deps: GrantDeps, record: RefreshTokenRecord, grant: GrantRecord, context: GrantContext): Promise<string> {
-  const graceEndsAt = (record.rotatedAt ?? 0) + deps.config.oauth.refreshGraceSeconds * 1000;
-  if (record.replayResponse && context.now <= graceEndsAt) {
-    return open(deps.keys.encryptionKey, record.replayResponse, replayContext(record.tokenHash));
+async function replayOrRevoke(deps: GrantDeps, presented: string, record: RefreshTokenRecord, grant: GrantRecord, context: GrantContext): Promise<string> {
+  const { rotatedAt, replayResponse } = record;
+  if (rotatedAt !== null && replayResponse && context.now <= rotatedAt + deps.config.oauth.refreshGraceSeconds * 1000) {
+    return replayedResponse(deps, { tokenHash: record.tokenHash, rotatedAt, replayResponse }, grant, presented);
   }
   await deps.grants.revoke(record.grantId, 'refresh token reused', { ip: context.ip });
   await deps.audit.record('refresh.reused', {
@@ -69,12 +67,12 @@ function checkResource(params: RefreshGrantParams, grant: GrantRecord): void {
   }
 }
 
-/** Retires the presented token for its successor, keeping the successor's response (sealed as it was issued) for the grace replay. */
-function rotate(deps: GrantDeps, record: RefreshTokenRecord, grant: GrantRecord, issued: IssuedTokens, now: number): Promise<RotationOutcome> {
+/** Retires the presented token for its successor, keeping what rebuilds the successor's response for the grace replay. */
+function rotate(deps: GrantDeps, record: RefreshTokenRecord, grant: GrantRecord, issued: IssuedTokens, scope: string, now: number): Promise<RotationOutcome> {
   return deps.store.refreshTokens.rotate({
     tokenHash: record.tokenHash,
     now,
-    replayResponse: issued.sealed!,
+    replayResponse: replayCopy(issued.accessToken, scope),
     successor: issued.refreshToken ?? null,
     grant,
   });
@@ -86,15 +84,16 @@ export const refreshAccessToken: GrantHandler = async (deps, client, body, conte
   const { record, grant: grantRow } = await findRefreshToken(deps, params.refresh_token, 'findToRotate');
   const grant = checkLiveGrant(grantRow, client.clientId, context.now);
   await requireActiveUser(deps, grant);
-  if (record.rotatedAt !== null) return replayOrRevoke(deps, record, grant, context);
+  if (record.rotatedAt !== null) return replayOrRevoke(deps, params.refresh_token, record, grant, context);
   checkIdleExpiry(record, context.now);
   const scope = narrowedScope(params, record, grant);
   checkResource(params, grant);
 
-  const issued = await issueTokens(deps, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now, sealedAs: replayContext(record.tokenHash) });
-  if ((await rotate(deps, record, grant, issued, context.now)) === 'won') return issued.json;
+  const secrets = replaySecrets(deps.keys.refreshReplayKey, params.refresh_token, context.now);
+  const issued = await issueTokens(deps, { grant, scope, refreshScope: record.scope, withRefreshToken: true, now: context.now, secrets });
+  if ((await rotate(deps, record, grant, issued, scope, context.now)) === 'won') return issued.json;
   // Lost: a concurrent refresh with the same token retired it (answer as a retry of theirs), or the grant was revoked
   // meanwhile (refused). Our successor never became live. Read again: what was found before may have been stale.
   const again = await findRefreshToken(deps, params.refresh_token, 'findWithGrant');
-  return replayOrRevoke(deps, again.record, checkLiveGrant(again.grant, client.clientId, context.now), context);
+  return replayOrRevoke(deps, params.refresh_token, again.record, checkLiveGrant(again.grant, client.clientId, context.now), context);
 };

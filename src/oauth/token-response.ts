@@ -9,7 +9,8 @@ import { findActiveUser } from '../identity/active-user.js';
 import type { IdJagVerifier } from '../sso/id-jag.js';
 import type { CredentialCache } from '../identity/credential-cache.js';
 import type { GrantRecord, OpenedStore, RefreshTokenRecord } from '../store/index.js';
-import { isGrantRecordLive, liveGrant, type AccessTokenService } from './access-tokens.js';
+import { isGrantRecordLive, liveGrant, type AccessTokenCopy, type AccessTokenRequest, type AccessTokenService } from './access-tokens.js';
+import type { ReplaySecrets } from './refresh-replay.js';
 import type { GrantService } from './grants.js';
 import type { RegisteredClient } from './clients.js';
 import { OAuthError } from './errors.js';
@@ -24,12 +25,12 @@ export interface TokenResponseBody {
 }
 
 export interface IssuedTokens {
-  /** The serialised body: sent as is, and sealed byte for byte for the refresh grace replay. */
+  /** The serialised body, sent as is. */
   json: string;
+  /** What rebuilds the access token (the refresh grace replay). */
+  accessToken: AccessTokenCopy;
   /** The refresh token's row, not yet stored: the caller stores it where its transaction needs it. */
   refreshToken?: RefreshTokenRecord;
-  /** `json` sealed under the encryption key with the context asked for (`sealedAs`). */
-  sealed?: string;
 }
 
 export interface GrantContext {
@@ -44,9 +45,9 @@ export interface GrantDeps {
   store: Pick<OpenedStore, 'grants' | 'codes' | 'refreshTokens' | 'serviceAccounts' | 'virtualServers' | 'users'>;
   /** Users read through it (whether a grant's user is disabled): every replica empties it when one is disabled. */
   credentials: Pick<CredentialCache, 'get'>;
-  /** Hashes of presented tokens; the key sealing a refresh token's grace replay. */
-  keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey'>;
-  accessTokens: Pick<AccessTokenService, 'issue'>;
+  /** Hashes of presented tokens; the keys of a refresh token's grace replay (refresh-replay.ts). */
+  keys: Pick<KeyRing, 'tokenHasher' | 'encryptionKey' | 'refreshReplayKey'>;
+  accessTokens: Pick<AccessTokenService, 'issue' | 'rebuild'>;
   /** Revocation when a code or refresh token is replayed. */
   grants: Pick<GrantService, 'revoke'>;
   audit: AuditLog;
@@ -146,26 +147,20 @@ export async function standingGrant(
 /**
  * Mints an access token for `scope` and, when asked, a refresh token whose idle expiry never passes the grant's
  * absolute end. The refresh token keeps `refreshScope` (RFC 6749 §6: a narrowed request does not shrink the chain).
- * With `sealedAs`, the response is also sealed under the encryption key with that context, beside the signature (the
- * refresh grant's replay copy: off the main thread where the runtime signs).
+ * With `secrets`, the refresh token and the access token's `jti` are those (refresh-replay.ts), not random ones.
  */
 export async function issueTokens(
   deps: GrantDeps,
-  request: { grant: GrantRecord; scope: string; refreshScope: string; withRefreshToken: boolean; now: number; sealedAs?: string },
+  request: { grant: GrantRecord; scope: string; refreshScope: string; withRefreshToken: boolean; now: number; secrets?: ReplaySecrets },
 ): Promise<IssuedTokens> {
-  const { grant, scope, now } = request;
-  const refreshToken = request.withRefreshToken ? issueToken('refreshToken', now) : undefined;
-  let text: { expiresIn: number; before: string; after: string } | undefined;
-  const around = (expiresIn: number) =>
-    text?.expiresIn === expiresIn ? text : (text = { expiresIn, ...responseAroundToken({ token_type: 'Bearer', expires_in: expiresIn, scope, refresh_token: refreshToken }) });
-  const sealing = request.sealedAs === undefined ? undefined : { key: deps.keys.encryptionKey, context: request.sealedAs, around };
-  const access = await deps.accessTokens.issue({ grantId: grant.id, userId: grant.userId, clientId: grant.clientId, scope, resource: grant.resource }, sealing);
-  const { before, after } = around(access.expiresIn);
-  const json = `${before}${access.token}${after}`;
-  if (refreshToken === undefined) return { json };
+  const { grant, scope, now, secrets } = request;
+  const refreshToken = request.withRefreshToken ? (secrets?.refreshToken ?? issueToken('refreshToken', now)) : undefined;
+  const access = await deps.accessTokens.issue(accessTokenRequest(grant, scope), secrets?.jti);
+  const json = tokenResponseJson(access.token, access.expiresIn, scope, refreshToken);
+  if (refreshToken === undefined) return { json, accessToken: access.copy };
   return {
     json,
-    sealed: access.sealed,
+    accessToken: access.copy,
     refreshToken: {
       tokenHash: refreshTokenKey(deps.keys.tokenHasher, refreshToken),
       grantId: grant.id,
@@ -178,18 +173,21 @@ export async function issueTokens(
   };
 }
 
-const ACCESS_TOKEN_MEMBER = '{"access_token":"';
+/** What an access token of `grant` for `scope` is issued for. */
+export const accessTokenRequest = (grant: GrantRecord, scope: string): AccessTokenRequest => ({
+  grantId: grant.id,
+  userId: grant.userId,
+  clientId: grant.clientId,
+  scope,
+  resource: grant.resource,
+});
 
-/**
- * The JSON of a token response (RFC 6749 §5.1) before and after its access token, which comes first: a JWS (base64url
- * and dots) needs no escaping, so `before + token + after` is `JSON.stringify` of the body with the token in it.
- */
-function responseAroundToken(rest: Omit<TokenResponseBody, 'access_token'>): { before: string; after: string } {
-  const json = JSON.stringify({ access_token: '', ...rest } satisfies TokenResponseBody);
-  return { before: ACCESS_TOKEN_MEMBER, after: json.slice(ACCESS_TOKEN_MEMBER.length) };
+/** The JSON of a token response (RFC 6749 §5.1), its members in one order: a grace replay rebuilds it byte for byte. */
+export function tokenResponseJson(accessToken: string, expiresIn: number, scope: string, refreshToken: string | undefined): string {
+  return JSON.stringify({ access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope, refresh_token: refreshToken } satisfies TokenResponseBody);
 }
 
-/** Sends the serialised body unchanged, so a grace replay is byte-identical to the first answer. */
+/** Sends the serialised body unchanged. */
 export function sendTokenResponse(reply: FastifyReply, json: string): FastifyReply {
   return reply.code(200).type('application/json; charset=utf-8').send(json);
 }

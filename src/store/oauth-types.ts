@@ -131,7 +131,7 @@ export interface RefreshTokenRecord {
   createdAt: number;
   expiresAt: number;
   rotatedAt: number | null;
-  /** AEAD-sealed token response of the successor, replayed to a retry inside the grace window. */
+  /** What rebuilds the successor's token response for a retry inside the grace window (oauth/refresh-replay.ts). */
   replayResponse: string | null;
 }
 
@@ -139,7 +139,7 @@ export interface RefreshTokenRecord {
 export interface RefreshRotation {
   tokenHash: string;
   now: number;
-  /** AEAD-sealed successor response, for the grace replay. */
+  /** What rebuilds the successor's response, for the grace replay (oauth/refresh-replay.ts). */
   replayResponse: string | null;
   successor: RefreshTokenRecord | null;
   /**

@@ -7,7 +7,7 @@ import type { ToolCallRecord } from './gateway-types.js';
  * the caller repeats until a batch comes back short. Cutoffs are epoch milliseconds chosen by the caller.
  */
 export interface RetentionStore {
-  /** Drops the sealed replay copy of refresh tokens rotated at or before `rotatedBefore` (their grace is over). */
+  /** Drops the replay copy of refresh tokens rotated at or before `rotatedBefore` (their grace is over). */
   clearRefreshReplays(rotatedBefore: number, limit: number): Promise<number>;
   /** Deletes refresh tokens rotated at or before `rotatedBefore`: a replay of one is then an unknown token. */
   deleteRotatedRefreshTokens(rotatedBefore: number, limit: number): Promise<number>;

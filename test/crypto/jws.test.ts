@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { threadpoolSigner, workerSigner } from '../../src/crypto/es256-signer.js';
-import { DecryptionError, open } from '../../src/crypto/aead.js';
-import { encodeJoseHeader, signEs256Jws, signEs256JwsAndSeal } from '../../src/crypto/jws.js';
+import { encodeJoseHeader, signEs256Jws } from '../../src/crypto/jws.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const header = encodeJoseHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' });
@@ -36,22 +35,6 @@ for (const [name, signer] of [
       await assert.rejects(compactVerify(`${encodedHeader}.${widened}.${signature}`, publicKey, { algorithms: ['ES256'] }));
       const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
       await assert.rejects(compactVerify(await signEs256Jws(header, { scope: 'mcp:read' }, key, signer), stranger, { algorithms: ['ES256'] }));
-    });
-
-    it('seals the text around each JWS under its own key and context, beside plain signatures of the same turn', async () => {
-      const [keyA, keyB] = [randomBytes(32), randomBytes(32)];
-      const sealing = (i: number) => ({ key: i % 2 ? keyB : keyA, context: `ctx-${i}`, before: `{"access_token":"`, after: `","n":${i}}` });
-      const [plain, ...sealed] = await Promise.all([
-        signEs256Jws(header, { sub: 'plain' }, key, signer),
-        ...[0, 1, 2, 3].map((i) => signEs256JwsAndSeal(header, { sub: `usr_${i}` }, key, signer, sealing(i))),
-      ]);
-      await compactVerify(plain!, publicKey, { algorithms: ['ES256'] });
-      for (const [i, { jws, sealed: box }] of sealed.entries()) {
-        await compactVerify(jws, publicKey, { algorithms: ['ES256'] });
-        assert.equal(open(i % 2 ? keyB : keyA, box, `ctx-${i}`), `{"access_token":"${jws}","n":${i}}`);
-        assert.throws(() => open(i % 2 ? keyA : keyB, box, `ctx-${i}`), DecryptionError);
-        assert.throws(() => open(i % 2 ? keyB : keyA, box, 'another context'), DecryptionError);
-      }
     });
   });
 }

@@ -90,9 +90,10 @@ describe('key ring', () => {
     const master = randomBytes(32);
     const ring = deriveKeyRing(master);
     const again = deriveKeyRing(master);
-    const keys = [ring.encryptionKey, ring.cookieKey, master].map((k) => k.toString('hex'));
-    assert.equal(new Set(keys).size, 3);
+    const keys = [ring.encryptionKey, ring.cookieKey, ring.refreshReplayKey, master].map((k) => k.toString('hex'));
+    assert.equal(new Set(keys).size, 4);
     assert.ok(ring.encryptionKey.equals(again.encryptionKey));
+    assert.ok(ring.refreshReplayKey.equals(again.refreshReplayKey));
     assert.equal(ring.tokenHasher.hash('t'), again.tokenHasher.hash('t'));
     assert.equal(ring.fingerprint, again.fingerprint);
     assert.notEqual(deriveKeyRing(randomBytes(32)).tokenHasher.hash('t'), ring.tokenHasher.hash('t'));

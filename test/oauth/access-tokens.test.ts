@@ -71,6 +71,17 @@ for (const backend of backends) {
       assert.notEqual((await tokens.verify(other.token, resource))?.jti, claims.jti);
     });
 
+    it('a token rebuilt from its copy and jti is the issued token, byte for byte, after the signing key has changed too; another jti does not verify', async () => {
+      const issued = await tokens.issue(request, 'at_given');
+      assert.equal((await tokens.verify(issued.token, resource))?.jti, 'at_given');
+      assert.equal(issued.token.split('.')[2], issued.copy.signature);
+      await ring.rotate();
+      await ring.rotate();
+      assert.notEqual((await ring.signingKey()).kid, issued.copy.kid);
+      assert.equal(tokens.rebuild(request, 'at_given', issued.copy), issued.token);
+      assert.equal(await tokens.verify(tokens.rebuild(request, 'at_other', issued.copy), resource), undefined);
+    });
+
     it('jose verifies an issued token against the published JWKS, with its typ, issuer and audience', async () => {
       const { token } = await tokens.issue(request);
       const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(await ring.publicJwks()), {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { seal } from '../../src/crypto/aead.js';
 import { issueTimeOf, issueToken } from '../../src/crypto/random.js';
 import { gatewayResource } from '../../src/oauth/resource.js';
 import { refreshTokenKey } from '../../src/oauth/token-response.js';
@@ -49,6 +50,46 @@ for (const backend of backends) {
       assert.equal(again.body, first.body);
       assert.equal((await grantOf(grantId))?.revokedAt, null);
       assert.equal((await refresh(t, client.clientId, first.json().refresh_token)).statusCode, 200, 'the replayed successor is live');
+    });
+
+    it('the rotated row keeps no secret of the answer it replays: neither token, nor the access token\'s jti', async () => {
+      const { client, tokens } = await grantWithTokens(t);
+      const first = await refresh(t, client.clientId, tokens.refresh_token);
+      const answer = first.json() as TokenPair;
+      const jti = (await t.runtime.accessTokens.verify(answer.access_token, resource))?.jti;
+      assert.ok(jti);
+      const copy = (await t.runtime.store.refreshTokens.find(hashOf(tokens.refresh_token)))?.replayResponse;
+      assert.ok(copy);
+      for (const secret of [answer.refresh_token, answer.access_token.split('.')[1]!, jti]) {
+        assert.ok(!copy.includes(secret), `the copy holds ${secret}`);
+      }
+      assert.equal((await refresh(t, client.clientId, tokens.refresh_token)).body, first.body);
+    });
+
+    it('a narrowed refresh replays narrowed, byte for byte, after the signing key has rotated', async () => {
+      const { client, tokens } = await grantWithTokens(t, { scope: 'mcp:read mcp:write' });
+      const first = await refresh(t, client.clientId, tokens.refresh_token, { scope: 'mcp:read' });
+      assert.equal(first.json().scope, 'mcp:read');
+      await t.runtime.signingKeys.rotate();
+      await t.runtime.signingKeys.rotate();
+      const again = await refresh(t, client.clientId, tokens.refresh_token, { scope: 'mcp:read' });
+      assert.equal(again.body, first.body);
+      assert.equal((await t.runtime.accessTokens.verify(again.json().access_token, resource))?.scope, 'mcp:read');
+    });
+
+    it('a replay copy sealed whole (as versions before 2026-12 stored it) still replays inside the grace window', async () => {
+      const { client, tokens, grantId } = await grantWithTokens(t);
+      const now = clock();
+      const successor = issueToken('refreshToken', now);
+      const answer = JSON.stringify({ access_token: tokens.access_token, token_type: 'Bearer', expires_in: 600, scope: 'mcp:read mcp:write', refresh_token: successor });
+      await t.runtime.store.refreshTokens.create({ tokenHash: hashOf(successor), grantId, scope: 'mcp:read mcp:write', createdAt: now, expiresAt: now + 60_000, rotatedAt: null, replayResponse: null });
+      const hash = hashOf(tokens.refresh_token);
+      const sealed = seal(t.runtime.keys.encryptionKey, answer, `refresh-replay:${hash}`);
+      await t.runtime.store.database.run('UPDATE refresh_tokens SET rotated_at = ?, replay_response = ? WHERE token_hash = ?', [now, sealed, hash]);
+      const again = await refresh(t, client.clientId, tokens.refresh_token);
+      assert.equal(again.statusCode, 200, again.body);
+      assert.equal(again.body, answer);
+      assert.equal((await grantOf(grantId))?.revokedAt, null);
     });
 
     it('the old token after the grace window is reuse: that grant is revoked, an unrelated grant of the same user keeps working', async () => {
