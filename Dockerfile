@@ -18,4 +18,4 @@ VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # What `npm start` runs once it has built dist/.
-CMD ["node", "dist/cli.js", "serve"]
+CMD ["node", "--no-memory-reducer", "dist/cli.js", "serve"]

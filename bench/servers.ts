@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,16 +25,21 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** The flags `npm start` gives node before `dist/cli.js` (package.json), so that the bench runs the server as users do. */
+const START_NODE_FLAGS = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
+
 /**
- * `gatehouse serve` as `npm start` runs it (the build in dist/, which the npm scripts make first) on SQLite in a temp
- * dir, logging warnings only (request logs would measure the pipe). `launch.cli` runs another build instead (a
+ * `gatehouse serve` as `npm start` runs it (its node flags, and the build in dist/, which the npm scripts make first) on
+ * SQLite in a temp dir, logging warnings only (request logs would measure the pipe). `launch.cli` runs another build instead (a
  * baseline measured in the same run).
  */
 export async function startGatehouse(extraArgs: string[] = [], launch: { nodeArgs?: string[]; env?: Record<string, string>; cli?: string } = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...(launch.nodeArgs ?? []), launch.cli ?? 'dist/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
+  const args = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...START_NODE_FLAGS, ...(launch.nodeArgs ?? []), launch.cli ?? 'dist/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--public-url', url, '--data-dir', dataDir, '--log-level', 'warn', '--no-demo', ...extraArgs];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...launch.env, GATEHOUSE_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
     stdio: ['ignore', 'ignore', 'inherit'],
