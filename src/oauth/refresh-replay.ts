@@ -45,10 +45,11 @@ export function replayedResponse(
 ): string {
   const copy = record.replayResponse;
   if (copy.startsWith(SEALED_VERSION)) return open(deps.keys.encryptionKey, copy, `refresh-replay:${record.tokenHash}`);
-  const [version, kid, iat, exp, signature, ...scope] = copy.split('.');
-  if (version !== COPY_VERSION || signature === undefined || scope.length === 0) throw new Error('unreadable refresh replay copy');
+  const [version, kid, iat, exp, signature, ...scopeParts] = copy.split('.');
+  if (version !== COPY_VERSION || signature === undefined || scopeParts.length === 0) throw new Error('unreadable refresh replay copy');
+  const scope = scopeParts.join('.');
   const secrets = replaySecrets(deps.keys.refreshReplayKey, presented, record.rotatedAt);
   const accessToken = { kid: kid!, iat: Number(iat), exp: Number(exp), signature };
-  const rebuilt = deps.accessTokens.rebuild(accessTokenRequest(grant, scope.join('.')), secrets.jti, accessToken);
-  return tokenResponseJson(rebuilt, accessToken.exp - accessToken.iat, scope.join('.'), secrets.refreshToken);
+  const rebuilt = deps.accessTokens.rebuild(accessTokenRequest(grant, scope), secrets.jti, accessToken);
+  return tokenResponseJson(rebuilt, accessToken.exp - accessToken.iat, scope, secrets.refreshToken);
 }
