@@ -28,8 +28,6 @@ export function replaySecrets(key: Buffer, presented: string, rotatedAt: number)
 }
 
 const COPY_VERSION = 'r2';
-/** What versions before this one stored: the whole answer, sealed (crypto/aead.ts), read back during an upgrade. */
-const SEALED_VERSION = 'v1.';
 
 /** The rotated row's replay copy: the access token's copy and scope, dot-separated (base64url and digits have no dots), scope last. */
 export function replayCopy(accessToken: AccessTokenCopy, scope: string): string {
@@ -44,7 +42,8 @@ export function replayedResponse(
   presented: string,
 ): string {
   const copy = record.replayResponse;
-  if (copy.startsWith(SEALED_VERSION)) return open(deps.keys.encryptionKey, copy, `refresh-replay:${record.tokenHash}`);
+  // Anything else is what versions before this one stored: the whole answer, sealed, read back during an upgrade.
+  if (!copy.startsWith(`${COPY_VERSION}.`)) return open(deps.keys.encryptionKey, copy, `refresh-replay:${record.tokenHash}`);
   const [version, kid, iat, exp, signature, ...scopeParts] = copy.split('.');
   if (version !== COPY_VERSION || signature === undefined || scopeParts.length === 0) throw new Error('unreadable refresh replay copy');
   const scope = scopeParts.join('.');

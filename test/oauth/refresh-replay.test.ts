@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { DecryptionError, seal } from '../../src/crypto/aead.js';
 import { hasTokenShape, issueTimeOf, issueToken } from '../../src/crypto/random.js';
 import { replayCopy, replayedResponse, replaySecrets } from '../../src/oauth/refresh-replay.js';
 import type { GrantDeps } from '../../src/oauth/token-response.js';
@@ -51,9 +52,10 @@ describe('refresh replay copy', () => {
     ]);
   });
 
-  it('a copy it cannot read is an error of the server, not a replay', () => {
-    for (const copy of ['r3.k.1.2.sig.mcp', 'r2.k.1.2', 'garbage']) {
-      assert.throws(() => replayedResponse(deps, { tokenHash: 'h', rotatedAt, replayResponse: copy }, grant, presented), /unreadable refresh replay copy/);
+  it('a copy it cannot read is an error of the server, not a replay: a short one, or one neither rebuilt nor sealed under its key', () => {
+    assert.throws(() => replayedResponse(deps, { tokenHash: 'h', rotatedAt, replayResponse: 'r2.k.1.2' }, grant, presented), /unreadable refresh replay copy/);
+    for (const copy of ['r3.k.1.2.sig.mcp', 'garbage', seal(randomBytes(32), 'an answer', 'refresh-replay:h')]) {
+      assert.throws(() => replayedResponse(deps, { tokenHash: 'h', rotatedAt, replayResponse: copy }, grant, presented), DecryptionError);
     }
   });
 });
